@@ -1,0 +1,125 @@
+# Makefile — build, test, fuzz, bench, demo and install precis.
+#
+#   make            optimized binary ./precis
+#   make test       every test: engine reference tests (optimized) then the
+#                   full suite under ASan+UBSan; ends with Criterion's summary
+#   make fuzz       libFuzzer targets (clang), each run for FUZZ_SECONDS
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Sources are found by wildcard: a new engine/foo.c or tests/test_foo.c needs
+# no Makefile edit. Objects go under $(BUILD)/ (override BUILD to build in a
+# separate tree). SIMD kernel files get their instruction-set flags below.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+CC      ?= cc
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+
+PKGS = libpq rdkafka libxml-2.0 poppler-glib glib-2.0 gio-2.0 libcjson openblas libzip libmicrohttpd libsystemd
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+
+WARN    = -Wall -Wextra -Werror
+BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -I. -I$(BUILD) $(WARN) $(PKG_CFLAGS) -MMD -MP -pthread
+REL_CFLAGS  = $(BASE_CFLAGS) -O2 -g
+SAN_FLAGS   = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+SAN_CFLAGS  = $(BASE_CFLAGS) -O1 -g $(SAN_FLAGS)
+LDLIBS      = $(PKG_LIBS) -lm -pthread
+
+# Per-file instruction-set flags (runtime dispatch picks the kernel).
+ISA_engine/kernels_avx2.c   = -mavx2 -mfma -mf16c
+ISA_engine/kernels_avx512.c = -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16
+
+LIB_SRC  = $(filter-out daemon/main.c,$(wildcard common/*.c engine/*.c extractors/*.c pipeline/*.c daemon/*.c))
+MAIN_SRC = daemon/main.c
+TEST_SRC = $(wildcard tests/test_*.c) tests/support.c
+REF_SRC  = $(wildcard tests/ref_*.c) tests/support.c
+
+REL_OBJ      = $(LIB_SRC:%.c=$(BUILD)/rel/%.o)
+SAN_OBJ      = $(LIB_SRC:%.c=$(BUILD)/san/%.o)
+TEST_OBJ     = $(TEST_SRC:%.c=$(BUILD)/san/%.o)
+REF_OBJ      = $(REF_SRC:%.c=$(BUILD)/rel/%.o)
+
+VERSION_H = $(BUILD)/precis_version.h
+
+.PHONY: all test check unit-tests ref-tests fuzz bench demo install uninstall clean deps FORCE
+
+all: precis
+
+precis: $(BUILD)/rel/daemon/main.o $(REL_OBJ)
+	$(CC) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/rel/%.o: %.c | $(VERSION_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) $(ISA_$<) -c -o $@ $<
+
+$(BUILD)/san/%.o: %.c | $(VERSION_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) $(ISA_$<) -c -o $@ $<
+
+# The version comes from git describe; the header is rewritten only when it changes.
+$(VERSION_H): FORCE
+	@mkdir -p $(BUILD)
+	@v=$$(git describe --tags --always --dirty 2>/dev/null || echo unknown); \
+	 line="#define PRECIS_VERSION \"$$v\""; \
+	 [ -f $@ ] && [ "$$(cat $@)" = "$$line" ] || echo "$$line" > $@
+
+$(BUILD)/unit-tests: $(TEST_OBJ) $(SAN_OBJ)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+
+$(BUILD)/ref-tests: $(REF_OBJ) $(REL_OBJ)
+	$(CC) -o $@ $^ $(LDLIBS) -lcriterion
+
+# `make test` installs missing dependencies first, then runs the suites.
+test: deps
+	@$(MAKE) --no-print-directory check
+
+check: precis $(BUILD)/unit-tests $(BUILD)/ref-tests
+	@echo "== engine reference tests (optimized build)"
+	PRECIS_BIN=$(CURDIR)/precis $(BUILD)/ref-tests --jobs 2
+	@echo "== unit and integration tests (ASan+UBSan)"
+	PRECIS_BIN=$(CURDIR)/precis ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/unit-tests --jobs 2
+
+deps:
+	@deploy/install-deps.sh --check-only >/dev/null 2>&1 || deploy/install-deps.sh
+
+# libFuzzer targets: tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/seeds/NAME/.
+FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_OBJ  = $(LIB_SRC:%.c=$(BUILD)/fuzzobj/%.o)
+FUZZ_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer
+
+$(BUILD)/fuzzobj/%.o: %.c | $(VERSION_H)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(BASE_CFLAGS) -O1 -g $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(ISA_$<) -c -o $@ $<
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(BASE_CFLAGS) -O1 -g $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzz: deps $(FUZZ_BIN)
+	@for bin in $(FUZZ_BIN); do \
+	  name=$$(basename $$bin); seeds=tests/fuzz/seeds/$${name#fuzz_}; work=$(BUILD)/fuzz-corpus/$$name; \
+	  mkdir -p $$work; echo "== $$name for $(FUZZ_SECONDS)s"; \
+	  $$bin -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 $$work $$( [ -d $$seeds ] && echo $$seeds ) || exit 1; \
+	done
+
+install: precis
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/precis/prompts $(DESTDIR)$(PREFIX)/share/precis/sql
+	install -m 0755 precis $(DESTDIR)$(PREFIX)/bin/precis
+	@if ls prompts/* >/dev/null 2>&1; then install -m 0644 prompts/* $(DESTDIR)$(PREFIX)/share/precis/prompts/; fi
+	@if ls sql/*.sql >/dev/null 2>&1; then install -m 0644 sql/*.sql $(DESTDIR)$(PREFIX)/share/precis/sql/; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/precis
+	rm -rf $(DESTDIR)$(PREFIX)/share/precis
+
+clean:
+	rm -rf $(BUILD) precis
+
+FORCE:
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

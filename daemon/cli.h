@@ -1,0 +1,36 @@
+/* cli.h — the `precis <command> [options]` command registry.
+ *
+ * Each command lives in its own daemon/cmd_NAME.c and defines one
+ * `const cli_command cmd_NAME`; daemon/commands.c lists them. Only commands
+ * that work are registered. run() gets argv with argv[0] = the command name,
+ * returns the process exit status (0 ok, 1 failure, 2 usage error) and is
+ * the "top level": it is where errors (perr) are printed or logged.
+ */
+#ifndef PRECIS_CLI_H
+#define PRECIS_CLI_H
+
+#include <stdio.h>
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+typedef struct cli_command {
+    const char *name;     /* e.g. "generate" */
+    const char *summary;  /* one line for `precis help` */
+    const char *usage;    /* full text printed by `precis NAME --help` */
+    int (*run)(int argc, char **argv);
+} cli_command;
+
+/* NULL-terminated table, in the order `precis help` lists them. */
+extern const cli_command *const cli_commands[];
+
+/* Entry point used by main() and by tests. */
+int cli_main(int argc, char **argv);
+
+/* True when argv holds -h or --help (commands call this first). */
+int cli_wants_help(int argc, char **argv);
+/* Print a command's usage to f. */
+void cli_print_usage(const cli_command *cmd, FILE *f);
+/* Report a usage error ("precis NAME: MSG" + hint) and return EXIT_USAGE. */
+int cli_usage_error(const cli_command *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,8 @@
+/* commands.c — the table of registered commands (see cli.h). */
+#include "daemon/cli.h"
+
+/* extern const cli_command cmd_NAME; — one line per command */
+
+const cli_command *const cli_commands[] = {
+    NULL,
+};

@@ -1,0 +1,7 @@
+/* main.c — process entry: hands argv to the command dispatcher. */
+#include "daemon/cli.h"
+
+int main(int argc, char **argv)
+{
+    return cli_main(argc, argv);
+}

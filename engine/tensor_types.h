@@ -1,0 +1,54 @@
+/* tensor_types.h — the weight/activation element types of GGUF and their traits.
+ *
+ * Numeric values are GGUF's (ggml's) type ids. Every supported type has:
+ *  - to_float:   dequantize a row of n elements (n a multiple of blck);
+ *  - from_float: quantize a row (used for activations and by `precis quantize`);
+ *  - vec_dot:    dot product of a weight row of this type with an activation row
+ *                already converted to `vec_dot_type` (as ggml does: Q4_0/Q5_0/
+ *                Q8_0 -> Q8_0, Q4_1/Q5_1 -> Q8_1, K-quants -> Q8_K, F16 -> F16,
+ *                BF16 -> BF16, F32 -> F32).
+ * The scalar reference (quant_ref.c, tensor_types_ref()) is the oracle every
+ * SIMD kernel is checked against, forever. tensor_types_get() returns the best
+ * implementation for this CPU (kernels.c dispatch).
+ */
+#ifndef PRECIS_TENSOR_TYPES_H
+#define PRECIS_TENSOR_TYPES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum tensor_type {
+    TT_F32 = 0, TT_F16 = 1, TT_Q4_0 = 2, TT_Q4_1 = 3,
+    TT_Q5_0 = 6, TT_Q5_1 = 7, TT_Q8_0 = 8, TT_Q8_1 = 9,
+    TT_Q2_K = 10, TT_Q3_K = 11, TT_Q4_K = 12, TT_Q5_K = 13, TT_Q6_K = 14,
+    TT_Q8_K = 15, TT_BF16 = 30,
+    TT_COUNT = 40  /* upper bound for tables indexed by type id */
+} tensor_type;
+
+typedef struct type_traits {
+    const char *name;         /* "q4_K", as ggml names it */
+    int64_t blck;             /* elements per block */
+    size_t type_size;         /* bytes per block */
+    tensor_type vec_dot_type; /* activation type vec_dot expects */
+    void (*to_float)(const void *x, float *y, int64_t n);
+    void (*from_float)(const float *x, void *y, int64_t n);
+    void (*vec_dot)(int64_t n, float *s, const void *x, const void *y);
+} type_traits;
+
+/* NULL for an id we do not support (also for ids >= TT_COUNT). */
+const type_traits *tensor_types_ref(uint32_t type);
+const type_traits *tensor_types_get(uint32_t type);
+
+/* Bytes of a row of n elements; 0 if n is not a multiple of the block size. */
+size_t tensor_row_size(tensor_type t, int64_t n);
+const char *tensor_type_name(uint32_t type); /* "unknown" if unsupported */
+/* Parse "q4_0", "Q4_K", "f16", "bf16"... -1 if unknown. */
+int tensor_type_from_name(const char *name);
+
+/* Half-precision conversions (IEEE fp16 and bfloat16), exact as ggml's. */
+float fp16_to_f32(uint16_t h);
+uint16_t f32_to_fp16(float f);
+float bf16_to_f32(uint16_t h);
+uint16_t f32_to_bf16(float f);
+
+#endif

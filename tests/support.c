@@ -1,0 +1,98 @@
+/* support.c — asset lookup, scratch dirs and command running for tests. */
+#define _GNU_SOURCE
+#include "tests/support.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int running_in_ci(void)
+{
+    const char *ci = getenv("CI");
+    return ci && (strcmp(ci, "true") == 0 || strcmp(ci, "1") == 0);
+}
+
+static char *asset_path(const char *env, const char *name)
+{
+    const char *dir = getenv(env);
+    if (!dir || !*dir) {
+        if (running_in_ci())
+            cr_fatal("%s is not set but CI=true: test assets are required in CI", env);
+        cr_skip_test("%s not set; skipping test that needs %s", env, name);
+    }
+    char *path = NULL;
+    if (asprintf(&path, "%s/%s", dir, name) < 0)
+        cr_fatal("out of memory");
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (running_in_ci())
+            cr_fatal("test asset %s is missing (CI=true)", path);
+        cr_skip_test("test asset %s is missing", path);
+    }
+    return path;
+}
+
+char *test_model_path(const char *name) { return asset_path("PRECIS_TEST_MODELS", name); }
+char *test_corpus_path(const char *name) { return asset_path("PRECIS_TEST_CORPUS", name); }
+
+char *test_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert(f, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)size + 1);
+    cr_assert(buf);
+    cr_assert_eq(fread(buf, 1, (size_t)size, f), (size_t)size);
+    buf[size] = '\0';
+    fclose(f);
+    if (len)
+        *len = (size_t)size;
+    return buf;
+}
+
+const char *test_tmpdir(void)
+{
+    /* One directory per test process (Criterion forks one process per test). */
+    static __thread char dir[256];
+    if (!dir[0]) {
+        const char *base = getenv("TMPDIR");
+        snprintf(dir, sizeof dir, "%s/precis-test-XXXXXX", base && *base ? base : "/tmp");
+        cr_assert(mkdtemp(dir), "mkdtemp failed");
+    }
+    return dir;
+}
+
+const char *test_precis_bin(void)
+{
+    const char *bin = getenv("PRECIS_BIN");
+    return bin && *bin ? bin : "./precis";
+}
+
+int test_run(const char *cmd, char **out)
+{
+    FILE *p = popen(cmd, "r");
+    cr_assert(p, "popen failed for %s", cmd);
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    size_t n;
+    while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+        len += n;
+        if (cap - len < 2) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+    }
+    buf[len] = '\0';
+    int status = pclose(p);
+    if (out)
+        *out = buf;
+    else
+        free(buf);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}

@@ -1,0 +1,31 @@
+/* support.h — helpers shared by the Criterion test files.
+ *
+ * Test assets (../shared/models, ../shared/corpus) are found through
+ * PRECIS_TEST_MODELS and PRECIS_TEST_CORPUS. When an asset is missing the
+ * test is skipped on a developer machine but FAILS when CI=true, so CI can
+ * never pass by silently skipping.
+ */
+#ifndef PRECIS_TEST_SUPPORT_H
+#define PRECIS_TEST_SUPPORT_H
+
+#include <criterion/criterion.h>
+#include <stddef.h>
+
+/* Full path of NAME inside the models / corpus directory; the returned
+ * string is malloc'd. Skips (or fails under CI) when unavailable. */
+char *test_model_path(const char *name);
+char *test_corpus_path(const char *name);
+
+/* Read a whole file (NUL-terminated, malloc'd); fails the test on error. */
+char *test_read_file(const char *path, size_t *len);
+
+/* Directory for scratch files of this test (created, unique per process). */
+const char *test_tmpdir(void);
+
+/* Path of the built precis binary (PRECIS_BIN), for CLI tests. */
+const char *test_precis_bin(void);
+
+/* Run a shell command, capture stdout (malloc'd) and return the exit status. */
+int test_run(const char *cmd, char **out);
+
+#endif
