@@ -16,6 +16,8 @@ BUILD   ?= build
 CC      ?= cc
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
+V ?= 0
+Q = $(if $(filter 1,$(V)),,@)
 
 PKGS = libpq rdkafka libxml-2.0 poppler-glib glib-2.0 gio-2.0 libcjson openblas libzip libmicrohttpd libsystemd
 
@@ -50,15 +52,18 @@ VERSION_H = $(BUILD)/precis_version.h
 all: precis
 
 precis: $(BUILD)/rel/daemon/main.o $(REL_OBJ)
-	$(CC) -o $@ $^ $(LDLIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/rel/%.o: %.c | $(VERSION_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) $(ISA_$<) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(REL_CFLAGS) $(ISA_$<) -c -o $@ $<
 
 $(BUILD)/san/%.o: %.c | $(VERSION_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) $(ISA_$<) -c -o $@ $<
+	@$(if $(Q),echo "  CC san  $<")
+	$(Q)$(CC) $(SAN_CFLAGS) $(ISA_$<) -c -o $@ $<
 
 # The version comes from git describe; the header is rewritten only when it changes.
 $(VERSION_H): FORCE
@@ -68,10 +73,12 @@ $(VERSION_H): FORCE
 	 [ -f $@ ] && [ "$$(cat $@)" = "$$line" ] || echo "$$line" > $@
 
 $(BUILD)/unit-tests: $(TEST_OBJ) $(SAN_OBJ)
-	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
 $(BUILD)/ref-tests: $(REF_OBJ) $(REL_OBJ)
-	$(CC) -o $@ $^ $(LDLIBS) -lcriterion
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) -o $@ $^ $(LDLIBS) -lcriterion
 
 # `make test` installs missing dependencies first, then runs the suites.
 test: deps

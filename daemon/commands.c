@@ -1,8 +1,9 @@
 /* commands.c — the table of registered commands (see cli.h). */
 #include "daemon/cli.h"
 
-/* extern const cli_command cmd_NAME; — one line per command */
+extern const cli_command cmd_config;
 
 const cli_command *const cli_commands[] = {
+    &cmd_config,
     NULL,
 };

@@ -1,5 +1,4 @@
 /* support.c — asset lookup, scratch dirs and command running for tests. */
-#define _GNU_SOURCE
 #include "tests/support.h"
 
 #include <criterion/criterion.h>
@@ -21,16 +20,16 @@ static char *asset_path(const char *env, const char *name)
     const char *dir = getenv(env);
     if (!dir || !*dir) {
         if (running_in_ci())
-            cr_fatal("%s is not set but CI=true: test assets are required in CI", env);
+            cr_assert_fail("%s is not set but CI=true: test assets are required in CI", env);
         cr_skip_test("%s not set; skipping test that needs %s", env, name);
     }
     char *path = NULL;
     if (asprintf(&path, "%s/%s", dir, name) < 0)
-        cr_fatal("out of memory");
+        cr_assert_fail("out of memory");
     struct stat st;
     if (stat(path, &st) != 0) {
         if (running_in_ci())
-            cr_fatal("test asset %s is missing (CI=true)", path);
+            cr_assert_fail("test asset %s is missing (CI=true)", path);
         cr_skip_test("test asset %s is missing", path);
     }
     return path;

@@ -1,0 +1,29 @@
+/* config_keys.c — every precis configuration key, its type, default and meaning.
+ * This table is the single source for validation, `precis config defaults`
+ * and the operator documentation. librdkafka's own properties are not listed:
+ * any dotted key in [kafka] is handed to librdkafka, which validates it. */
+#include "daemon/config.h"
+
+const config_key_spec config_keys[] = {
+    {"kafka", "jobs_topic", CFG_STRING, "precis.jobs", "topic the daemon consumes jobs from"},
+    {"kafka", "dlq_topic", CFG_STRING, "precis.jobs.dlq", "dead-letter topic for jobs that failed permanently"},
+    {"kafka", "results_topic", CFG_STRING, "precis.results", "topic for job-completed events"},
+    {"postgres", "conninfo", CFG_STRING, "", "libpq connection string or URI; empty uses the PG* environment variables"},
+    {"engine", "model", CFG_STRING, NULL, "path of the GGUF model file"},
+    {"engine", "threads", CFG_INT, "0", "compute threads; 0 = one per core"},
+    {"engine", "ctx_size", CFG_INT, "4096", "context length in tokens (capped by the model's)"},
+    {"engine", "chat_template", CFG_STRING, "auto", "auto (from the model) or llama2, llama3, chatml, zephyr"},
+    {"pipeline", "input_root", CFG_STRING, NULL, "jobs may only read document paths under this directory"},
+    {"pipeline", "analyses", CFG_STRING, "summary", "analyses run when a job names none (comma-separated)"},
+    {"pipeline", "extract_timeout", CFG_INT, "30", "wall-clock seconds an extraction may take"},
+    {"pipeline", "extract_cpu", CFG_INT, "60", "CPU seconds an extraction may use"},
+    {"pipeline", "extract_memory_mb", CFG_INT, "1024", "address-space limit of the extraction process (MiB)"},
+    {"pipeline", "shutdown_grace", CFG_INT, "60", "seconds to finish the current job after SIGTERM"},
+    {"pipeline", "max_attempts", CFG_INT, "3", "attempts before a job is dead-lettered"},
+    {"metrics", "enabled", CFG_BOOL, "true", "serve /metrics, /healthz and /readyz"},
+    {"metrics", "listen", CFG_STRING, "127.0.0.1:9464", "address:port of the metrics endpoint"},
+    {"schedule.*", "cron", CFG_STRING, NULL, "5-field cron expression (minute hour day month weekday)"},
+    {"schedule.*", "collection", CFG_STRING, NULL, "collection the scheduled analysis runs over"},
+    {"schedule.*", "analysis", CFG_STRING, "digest", "analysis to run"},
+    {NULL, NULL, CFG_STRING, NULL, NULL},
+};
