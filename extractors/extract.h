@@ -1,0 +1,49 @@
+/* extract.h — the extraction entry point: bytes in, document out.
+ *
+ * extract_document() detects the content type from the bytes (never from a
+ * file name) and dispatches: PDF -> pdf_extract, XML -> xml_extract, DOCX ->
+ * docx_extract, plain text (UTF-8, or Latin-1 converted to UTF-8) ->
+ * paragraphs split on blank lines. Anything else fails with
+ * "unsupported content type".
+ *
+ * It runs in-process: for untrusted input call it through sandbox_extract()
+ * (sandbox.h), which adds memory, CPU and wall-clock limits.
+ */
+#ifndef PRECIS_EXTRACT_H
+#define PRECIS_EXTRACT_H
+
+#include <stddef.h>
+
+#include "common/error.h"
+#include "extractors/document.h"
+
+/* Every limit: 0 means "use the default" (see extract_options_resolve). */
+typedef struct extract_options {
+    const char *password;    /* PDF user or owner password; NULL = none */
+    size_t max_input_bytes;  /* refuse larger inputs (default 512 MiB) */
+    size_t max_text_bytes;   /* stop collecting text past this, with a warning (default 64 MiB) */
+    int max_pages;           /* PDF: read at most this many pages, with a warning (default 10000) */
+    size_t max_entry_bytes;  /* DOCX: largest uncompressed zip entry (default 256 MiB) */
+    int max_depth;           /* XML: deepest element nesting (default 256) */
+} extract_options;
+
+#define EXTRACT_DEFAULT_MAX_INPUT ((size_t)512 << 20)
+#define EXTRACT_DEFAULT_MAX_TEXT  ((size_t)64 << 20)
+#define EXTRACT_DEFAULT_MAX_PAGES 10000
+#define EXTRACT_DEFAULT_MAX_ENTRY ((size_t)256 << 20)
+#define EXTRACT_DEFAULT_MAX_DEPTH 256
+
+/* A copy of *opts (or of all-defaults when opts is NULL) with every zero
+ * limit replaced by its default. */
+extract_options extract_options_resolve(const extract_options *opts);
+
+/* Detect, dispatch, extract. On success *out is a new document (free with
+ * document_free) and 0 is returned; on failure -1, *out NULL, err says why. */
+int extract_document(const void *data, size_t len, const extract_options *opts,
+                     document **out, perr *err);
+
+/* Plain text: paragraphs are separated by blank lines. data must be UTF-8. */
+int text_extract(const char *data, size_t len, const extract_options *opts,
+                 document **out, perr *err);
+
+#endif
