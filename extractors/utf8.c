@@ -1,0 +1,157 @@
+/* utf8.c — strict UTF-8 decoding, validation, sanitizing and Latin-1 conversion. */
+#include "extractors/utf8.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        abort();
+    return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        abort();
+    return q;
+}
+
+char *xstrdup(const char *s)
+{
+    size_t n = strlen(s);
+    char *p = xmalloc(n + 1);
+    memcpy(p, s, n + 1);
+    return p;
+}
+
+/* Continuation byte test. */
+static int is_cont(unsigned char c) { return (c & 0xC0) == 0x80; }
+
+size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
+{
+    unsigned char c = s[0];
+    *cp = UINT32_MAX;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    size_t need;
+    uint32_t v;
+    unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 1; v = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2; v = c & 0x0F;
+        if (c == 0xE0) lo = 0xA0;          /* overlong */
+        if (c == 0xED) hi = 0x9F;          /* surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3; v = c & 0x07;
+        if (c == 0xF0) lo = 0x90;          /* overlong */
+        if (c == 0xF4) hi = 0x8F;          /* > U+10FFFF */
+    } else {
+        return 1;
+    }
+    for (size_t i = 1; i <= need; i++) {
+        if (i >= len)
+            return i;
+        unsigned char b = s[i];
+        if (i == 1 ? (b < lo || b > hi) : !is_cont(b))
+            return i;
+        v = (v << 6) | (b & 0x3F);
+    }
+    *cp = v;
+    return need + 1;
+}
+
+size_t utf8_encode(uint32_t cp, char out[4])
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+int utf8_valid(const char *data, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)data;
+    size_t i = 0;
+    while (i < len) {
+        uint32_t cp;
+        size_t n = utf8_decode(s + i, len - i, &cp);
+        if (cp == UINT32_MAX || cp == 0)
+            return 0;
+        i += n;
+    }
+    return 1;
+}
+
+size_t utf8_count(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        if (!is_cont((unsigned char)s[i]))
+            n++;
+    return n;
+}
+
+char *utf8_sanitize(const char *data, size_t len, size_t *out_len)
+{
+    const unsigned char *s = (const unsigned char *)data;
+    /* Worst case: every byte becomes U+FFFD (3 bytes). */
+    if (len > (SIZE_MAX - 1) / 3)
+        abort();
+    char *out = xmalloc(len * 3 + 1);
+    size_t o = 0, i = 0;
+    while (i < len) {
+        uint32_t cp;
+        size_t n = utf8_decode(s + i, len - i, &cp);
+        if (cp == UINT32_MAX) {
+            o += utf8_encode(0xFFFD, out + o);
+        } else if (cp != 0) {
+            memcpy(out + o, s + i, n);
+            o += n;
+        }
+        i += n;
+    }
+    out[o] = '\0';
+    if (out_len)
+        *out_len = o;
+    return xrealloc(out, o + 1);
+}
+
+char *latin1_to_utf8(const char *data, size_t len, size_t *out_len)
+{
+    if (len > (SIZE_MAX - 1) / 2)
+        abort();
+    char *out = xmalloc(len * 2 + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)data[i];
+        if (c != 0)
+            o += utf8_encode(c, out + o);
+    }
+    out[o] = '\0';
+    if (out_len)
+        *out_len = o;
+    return xrealloc(out, o + 1);
+}

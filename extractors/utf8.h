@@ -1,0 +1,41 @@
+/* utf8.h — small UTF-8 helpers shared by the extractors.
+ *
+ * Decoding follows RFC 3629 strictly: overlong forms, surrogates and code
+ * points above U+10FFFF are invalid. Sanitizing replaces each maximal invalid
+ * subsequence with U+FFFD and drops NUL bytes, so the result is always a valid
+ * NUL-terminated UTF-8 string. Allocation failure aborts (as g_malloc does):
+ * these helpers are used by builders that have no error path.
+ */
+#ifndef PRECIS_UTF8_H
+#define PRECIS_UTF8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Decode one code point at s[0..len). Returns the number of bytes consumed
+ * (1..4) and stores the code point in *cp; on an invalid sequence stores
+ * UINT32_MAX in *cp and returns the length of the invalid subpart (>= 1). */
+size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp);
+
+/* Encode cp (must be a valid scalar value) into out[4]; returns its length. */
+size_t utf8_encode(uint32_t cp, char out[4]);
+
+/* True when data[0..len) is entirely valid UTF-8 without NUL bytes. */
+int utf8_valid(const char *data, size_t len);
+
+/* Number of code points in a valid UTF-8 string of len bytes. */
+size_t utf8_count(const char *s, size_t len);
+
+/* Valid, NUL-terminated copy of data[0..len) (see top of file); *out_len
+ * (optional) receives its length in bytes. Never returns NULL. */
+char *utf8_sanitize(const char *data, size_t len, size_t *out_len);
+
+/* Convert ISO-8859-1 bytes to UTF-8 (NUL bytes dropped). Never returns NULL. */
+char *latin1_to_utf8(const char *data, size_t len, size_t *out_len);
+
+/* malloc/realloc/strdup that abort on failure. */
+void *xmalloc(size_t n);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+
+#endif
