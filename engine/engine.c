@@ -1,0 +1,258 @@
+/* engine.c — evaluation contexts: allocation, sequences, KV bookkeeping and
+ * splitting an eval into micro-batches for forward.c (see engine.h). */
+#include "engine/engine_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/tensor_types.h"
+
+#define MAX_CTX (1 << 20)
+#define MAX_SEQ 4096
+
+/* Largest activation row (in its vec_dot_type) any matmul of m needs. */
+static size_t max_xq_row(const model *m)
+{
+    size_t best = 0;
+    const gguf_tensor *ts[9];
+    for (int64_t il = -1; il < m->hp.n_layer; il++) {
+        int n = 0;
+        if (il < 0) {
+            ts[n++] = m->output;
+        } else {
+            const model_layer *l = &m->layers[il];
+            ts[n++] = l->wq; ts[n++] = l->wk; ts[n++] = l->wv; ts[n++] = l->wo;
+            ts[n++] = l->ffn_gate; ts[n++] = l->ffn_up; ts[n++] = l->ffn_down;
+        }
+        for (int i = 0; i < n; i++) {
+            const type_traits *tr = tensor_types_get(ts[i]->type);
+            size_t row = tensor_row_size(tr->vec_dot_type, ts[i]->ne[0]);
+            if (row > best)
+                best = row;
+        }
+    }
+    return best;
+}
+
+static void *alloc_array(size_t n, size_t size, int *failed)
+{
+    void *p = calloc(n ? n : 1, size);
+    if (!p)
+        *failed = 1;
+    return p;
+}
+
+static int alloc_buffers(engine_ctx *c, perr *err)
+{
+    const model_hparams *hp = &c->m->hp;
+    const size_t U = ENGINE_UBATCH;
+    const size_t kv_cells = (size_t)hp->n_layer * (size_t)c->n_seq * (size_t)c->n_ctx;
+    int failed = 0;
+    if (kv_cells > SIZE_MAX / 4 / (size_t)hp->n_embd_kv)
+        return perr_set(err, "KV cache of %d sequences x %d positions is too large",
+                        c->n_seq, c->n_ctx);
+    c->k_cache = alloc_array(kv_cells * (size_t)hp->n_embd_kv, sizeof(uint16_t), &failed);
+    c->v_cache = alloc_array(kv_cells * (size_t)hp->n_embd_kv, sizeof(uint16_t), &failed);
+    c->seq_len = alloc_array((size_t)c->n_seq, sizeof(int), &failed);
+    c->x = alloc_array(U * (size_t)hp->n_embd, sizeof(float), &failed);
+    c->xb = alloc_array(U * (size_t)hp->n_embd, sizeof(float), &failed);
+    c->q = alloc_array(U * (size_t)hp->n_embd, sizeof(float), &failed);
+    c->k = alloc_array(U * (size_t)hp->n_embd_kv, sizeof(float), &failed);
+    c->v = alloc_array(U * (size_t)hp->n_embd_kv, sizeof(float), &failed);
+    c->attn = alloc_array(U * (size_t)hp->n_embd, sizeof(float), &failed);
+    c->proj = alloc_array(U * (size_t)hp->n_embd, sizeof(float), &failed);
+    c->gate = alloc_array(U * (size_t)hp->n_ff, sizeof(float), &failed);
+    c->up = alloc_array(U * (size_t)hp->n_ff, sizeof(float), &failed);
+    c->rope_cs = alloc_array(U * (size_t)hp->n_rot, sizeof(float), &failed);
+    c->xq_row_cap = max_xq_row(c->m);
+    c->xq = alloc_array(U, c->xq_row_cap, &failed);
+    int n_threads = threadpool_size(c->pool);
+    c->scratch = alloc_array((size_t)n_threads, sizeof *c->scratch, &failed);
+    for (int i = 0; !failed && i < n_threads; i++) {
+        c->scratch[i].scores = alloc_array((size_t)c->n_ctx, sizeof(float), &failed);
+        c->scratch[i].w16 = alloc_array((size_t)c->n_ctx, sizeof(uint16_t), &failed);
+        c->scratch[i].q16 = alloc_array((size_t)hp->head_dim, sizeof(uint16_t), &failed);
+    }
+    if (failed)
+        return perr_set(err, "out of memory allocating the engine context "
+                        "(%d sequences x %d positions)", c->n_seq, c->n_ctx);
+    return 0;
+}
+
+int engine_ctx_new(engine_ctx **out, const model *m, const engine_params *p, perr *err)
+{
+    *out = NULL;
+    int n_ctx = p && p->n_ctx > 0 ? p->n_ctx : (int)(m->hp.n_ctx_train < MAX_CTX ? m->hp.n_ctx_train : MAX_CTX);
+    int n_seq = p && p->n_seq > 0 ? p->n_seq : 1;
+    int n_threads = p && p->n_threads > 0 ? p->n_threads : 1;
+    if (n_ctx > MAX_CTX)
+        return perr_set(err, "context size %d is too large (max %d)", n_ctx, MAX_CTX);
+    if (n_seq > MAX_SEQ)
+        return perr_set(err, "%d sequences is too many (max %d)", n_seq, MAX_SEQ);
+    engine_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return perr_set(err, "out of memory");
+    c->m = m;
+    c->n_ctx = n_ctx;
+    c->n_seq = n_seq;
+    if (threadpool_new(&c->pool, n_threads, err) != 0 || alloc_buffers(c, err) != 0) {
+        engine_ctx_free(c);
+        return -1;
+    }
+    *out = c;
+    return 0;
+}
+
+void engine_ctx_free(engine_ctx *c)
+{
+    if (!c)
+        return;
+    if (c->scratch) {
+        for (int i = 0; i < threadpool_size(c->pool); i++) {
+            free(c->scratch[i].scores);
+            free(c->scratch[i].w16);
+            free(c->scratch[i].q16);
+        }
+    }
+    threadpool_free(c->pool);
+    free(c->scratch);
+    free(c->k_cache);
+    free(c->v_cache);
+    free(c->seq_len);
+    free(c->x);
+    free(c->xb);
+    free(c->q);
+    free(c->k);
+    free(c->v);
+    free(c->attn);
+    free(c->proj);
+    free(c->gate);
+    free(c->up);
+    free(c->rope_cs);
+    free(c->xq);
+    free(c->logits);
+    free(c);
+}
+
+const model *engine_model(const engine_ctx *c) { return c->m; }
+int engine_n_ctx(const engine_ctx *c) { return c->n_ctx; }
+int engine_n_seq(const engine_ctx *c) { return c->n_seq; }
+int engine_n_vocab(const engine_ctx *c) { return (int)c->m->hp.n_vocab; }
+
+static int check_seq(const engine_ctx *c, int seq, perr *err)
+{
+    if (seq < 0 || seq >= c->n_seq)
+        return perr_set(err, "sequence %d does not exist (context has %d)", seq, c->n_seq);
+    return 0;
+}
+
+static int reserve_logits(engine_ctx *c, int64_t rows, perr *err)
+{
+    if (rows <= c->logits_cap)
+        return 0;
+    float *p = realloc(c->logits, (size_t)rows * (size_t)c->m->hp.n_vocab * sizeof(float));
+    if (!p)
+        return perr_set(err, "out of memory for %lld rows of logits", (long long)rows);
+    c->logits = p;
+    c->logits_cap = rows;
+    return 0;
+}
+
+static int check_eval_args(const engine_ctx *c, int seq, const int32_t *tokens, int n,
+                           perr *err)
+{
+    if (check_seq(c, seq, err) != 0)
+        return -1;
+    if (n < 1 || !tokens)
+        return perr_set(err, "nothing to evaluate (no tokens)");
+    if (n > c->n_ctx - c->seq_len[seq])
+        return perr_set(err, "%d tokens do not fit in the context: sequence %d already holds "
+                        "%d of %d positions", n, seq, c->seq_len[seq], c->n_ctx);
+    for (int i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= c->m->hp.n_vocab)
+            return perr_set(err, "token id %d at index %d is outside the vocabulary (0..%lld)",
+                            (int)tokens[i], i, (long long)c->m->hp.n_vocab - 1);
+    return 0;
+}
+
+int engine_eval(engine_ctx *c, int seq, const int32_t *tokens, int n,
+                engine_logits_mode mode, perr *err)
+{
+    c->n_logits = 0;
+    if (check_eval_args(c, seq, tokens, n, err) != 0)
+        return -1;
+    int64_t rows = mode == ENGINE_LOGITS_ALL ? n : mode == ENGINE_LOGITS_LAST ? 1 : 0;
+    if (reserve_logits(c, rows, err) != 0)
+        return -1;
+
+    const int64_t n_vocab = c->m->hp.n_vocab;
+    engine_ubatch b;
+    for (int start = 0; start < n; start += ENGINE_UBATCH) {
+        b.n = n - start < ENGINE_UBATCH ? n - start : ENGINE_UBATCH;
+        for (int t = 0; t < b.n; t++) {
+            int i = start + t;
+            b.token[t] = tokens[i];
+            b.pos[t] = c->seq_len[seq] + i;
+            b.seq[t] = seq;
+            b.logits[t] = NULL;
+            if (mode == ENGINE_LOGITS_ALL)
+                b.logits[t] = c->logits + (int64_t)i * n_vocab;
+            else if (mode == ENGINE_LOGITS_LAST && i == n - 1)
+                b.logits[t] = c->logits;
+        }
+        engine_forward(c, &b);
+    }
+    c->seq_len[seq] += n;
+    c->n_logits = (int)rows;
+    return 0;
+}
+
+const float *engine_logits(const engine_ctx *c, int i)
+{
+    if (i < 0 || i >= c->n_logits)
+        return NULL;
+    return c->logits + (int64_t)i * c->m->hp.n_vocab;
+}
+
+int engine_seq_len(const engine_ctx *c, int seq)
+{
+    return seq >= 0 && seq < c->n_seq ? c->seq_len[seq] : 0;
+}
+
+void engine_seq_clear(engine_ctx *c, int seq)
+{
+    if (seq >= 0 && seq < c->n_seq)
+        c->seq_len[seq] = 0;
+}
+
+int engine_seq_truncate(engine_ctx *c, int seq, int n, perr *err)
+{
+    if (check_seq(c, seq, err) != 0)
+        return -1;
+    if (n < 0 || n > c->seq_len[seq])
+        return perr_set(err, "cannot truncate sequence %d of %d tokens to %d", seq,
+                        c->seq_len[seq], n);
+    c->seq_len[seq] = n;
+    return 0;
+}
+
+int engine_seq_copy_prefix(engine_ctx *c, int src, int dst, int n, perr *err)
+{
+    if (check_seq(c, src, err) != 0 || check_seq(c, dst, err) != 0)
+        return -1;
+    if (n < 0 || n > c->seq_len[src])
+        return perr_set(err, "cannot copy %d tokens of sequence %d, which holds %d", n, src,
+                        c->seq_len[src]);
+    if (src != dst) {
+        const int64_t kv = c->m->hp.n_embd_kv;
+        for (int64_t il = 0; il < c->m->hp.n_layer; il++) {
+            memcpy(kv_k_row(c, il, dst, 0), kv_k_row(c, il, src, 0),
+                   (size_t)n * (size_t)kv * sizeof(uint16_t));
+            for (int64_t d = 0; d < kv; d++)
+                memcpy(kv_v_row(c, il, dst, d), kv_v_row(c, il, src, d),
+                       (size_t)n * sizeof(uint16_t));
+        }
+    }
+    c->seq_len[dst] = n;
+    return 0;
+}

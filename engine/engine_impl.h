@@ -1,0 +1,84 @@
+/* engine_impl.h — the engine context's private layout, shared by engine.c
+ * (context, sequences, KV cache bookkeeping) and forward.c (the maths).
+ * Nothing outside engine/engine.c and engine/forward.c includes this.
+ */
+#ifndef PRECIS_ENGINE_IMPL_H
+#define PRECIS_ENGINE_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+#include "engine/threadpool.h"
+
+/* Tokens per forward micro-batch: every weight row is read once per batch. */
+#define ENGINE_UBATCH 32
+
+/* One micro-batch: token i sits at position pos[i] of sequence seq[i]; when
+ * logits[i] is non-NULL the model's output for it is written there. */
+typedef struct engine_ubatch {
+    int n;
+    int32_t token[ENGINE_UBATCH];
+    int pos[ENGINE_UBATCH];
+    int seq[ENGINE_UBATCH];
+    float *logits[ENGINE_UBATCH];
+} engine_ubatch;
+
+/* Per-thread attention scratch. */
+typedef struct attn_scratch {
+    float *scores;      /* [n_ctx] */
+    uint16_t *w16;      /* [n_ctx] softmax weights as F16 */
+    uint16_t *q16;      /* [head_dim] query head as F16 */
+} attn_scratch;
+
+struct engine_ctx {
+    const model *m;
+    int n_ctx;
+    int n_seq;
+    threadpool *pool;
+
+    /* KV cache, F16. K: [n_layer][n_seq][n_ctx][n_embd_kv] (a row per
+     * position). V transposed: [n_layer][n_seq][n_embd_kv][n_ctx] (a row
+     * per dimension) so that weights·V is one dot product per element. */
+    uint16_t *k_cache;
+    uint16_t *v_cache;
+    int *seq_len;
+
+    /* Activations of one micro-batch, row-major [token][...]. */
+    float *x;        /* residual stream [UBATCH][n_embd] */
+    float *xb;       /* normed input    [UBATCH][n_embd] */
+    float *q;        /* [UBATCH][n_embd] */
+    float *k;        /* [UBATCH][n_embd_kv] */
+    float *v;        /* [UBATCH][n_embd_kv] */
+    float *attn;     /* attention output [UBATCH][n_embd] */
+    float *proj;     /* matmul output [UBATCH][n_embd] */
+    float *gate;     /* [UBATCH][n_ff] */
+    float *up;       /* [UBATCH][n_ff] */
+    float *rope_cs;  /* [UBATCH][n_rot] cos,sin pairs */
+    void *xq;        /* activations converted to a vec_dot_type */
+    size_t xq_row_cap;
+    attn_scratch *scratch; /* one per thread */
+
+    /* Output of the last engine_eval. */
+    float *logits;
+    int64_t logits_cap;   /* rows allocated */
+    int n_logits;         /* rows valid */
+};
+
+/* forward.c: run the model over one micro-batch (inputs already valid). */
+void engine_forward(engine_ctx *c, const engine_ubatch *b);
+
+/* Index helpers for the KV cache. */
+static inline uint16_t *kv_k_row(const engine_ctx *c, int64_t layer, int seq, int pos)
+{
+    int64_t kv = c->m->hp.n_embd_kv;
+    return c->k_cache + ((layer * c->n_seq + seq) * (int64_t)c->n_ctx + pos) * kv;
+}
+
+static inline uint16_t *kv_v_row(const engine_ctx *c, int64_t layer, int seq, int64_t dim)
+{
+    int64_t kv = c->m->hp.n_embd_kv;
+    return c->v_cache + ((layer * c->n_seq + seq) * kv + dim) * (int64_t)c->n_ctx;
+}
+
+#endif

@@ -1,0 +1,284 @@
+/* forward.c — the llama forward pass over one micro-batch of tokens.
+ *
+ * Reads top to bottom like llama2.c's run.c: embedding lookup, then per
+ * layer RMSNorm -> Q,K,V -> RoPE -> grouped-query attention over the KV
+ * cache -> output projection + residual -> RMSNorm -> SwiGLU FFN +
+ * residual; then the final norm and the logits. Every step works on all
+ * tokens of the batch so each weight row is read once per batch.
+ *
+ * Precision choices follow ggml's CPU path so greedy output matches a mature
+ * engine: RMSNorm sums squares in double; matmuls quantize the activation to
+ * the weight's vec_dot_type; RoPE uses the adjacent-pair ("normal") rotation
+ * with theta advanced by repeated multiplication; K/V are stored as F16, the
+ * query and the softmax weights are rounded to F16 before their dot products;
+ * softmax sums in double.
+ */
+#include "engine/engine_impl.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "engine/tensor_types.h"
+
+/* ---- elementwise ------------------------------------------------------- */
+
+/* out = x / rms(x) * w, as ggml: (x * scale) * w with the sum in double. */
+static void rmsnorm(float *out, const float *x, const float *w, int64_t n, float eps)
+{
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        sum += (double)(x[i] * x[i]);
+    const double mean = sum / (double)n;
+    const float scale = 1.0f / sqrtf((float)(mean + eps));
+    for (int64_t i = 0; i < n; i++)
+        out[i] = (x[i] * scale) * w[i];
+}
+
+static void add_inplace(float *x, const float *y, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        x[i] += y[i];
+}
+
+/* gate = silu(gate) * up */
+static void swiglu(float *gate, const float *up, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        const float g = gate[i];
+        gate[i] = (g / (1.0f + expf(-g))) * up[i];
+    }
+}
+
+/* ---- matmul ------------------------------------------------------------ */
+
+typedef struct matmul_job {
+    const type_traits *tr;
+    const uint8_t *w;        /* weight rows */
+    size_t w_row_bytes;
+    const uint8_t *xq;       /* n_tok activation rows in vec_dot_type */
+    size_t xq_row_bytes;
+    int64_t cols, rows;
+    int n_tok;
+    float *y;                /* [n_tok][rows] */
+} matmul_job;
+
+static void matmul_rows(void *arg, int64_t begin, int64_t end, int thread)
+{
+    (void)thread;
+    const matmul_job *j = arg;
+    for (int64_t r = begin; r < end; r++) {
+        const uint8_t *wrow = j->w + (size_t)r * j->w_row_bytes;
+        for (int t = 0; t < j->n_tok; t++)
+            j->tr->vec_dot(j->cols, &j->y[(int64_t)t * j->rows + r], wrow,
+                           j->xq + (size_t)t * j->xq_row_bytes);
+    }
+}
+
+/* y[t][r] = W[r] · x[t] for the n_tok rows of x (each cols long). */
+static void matmul(engine_ctx *c, float *y, const gguf_tensor *w, const float *x, int n_tok)
+{
+    const type_traits *tr = tensor_types_get(w->type);
+    const int64_t cols = w->ne[0];
+    matmul_job j = {
+        .tr = tr, .w = w->data, .w_row_bytes = tensor_row_size(w->type, cols),
+        .cols = cols, .rows = w->ne[1], .n_tok = n_tok, .y = y,
+    };
+    if (tr->vec_dot_type == TT_F32) {
+        j.xq = (const uint8_t *)x;
+        j.xq_row_bytes = (size_t)cols * sizeof(float);
+    } else {
+        const type_traits *vt = tensor_types_get(tr->vec_dot_type);
+        j.xq_row_bytes = tensor_row_size(tr->vec_dot_type, cols);
+        for (int t = 0; t < n_tok; t++)
+            vt->from_float(x + (int64_t)t * cols, (uint8_t *)c->xq + (size_t)t * j.xq_row_bytes,
+                           cols);
+        j.xq = c->xq;
+    }
+    threadpool_run(c->pool, j.rows, matmul_rows, &j);
+}
+
+/* ---- rotary position embedding ----------------------------------------- */
+
+/* cos/sin pairs for one position, as ggml computes them (linear scaling
+ * multiplies the angle by freq_scale; theta advances by multiplication). */
+static void rope_table(float *cs, int pos, const model_hparams *hp)
+{
+    const float theta_scale = powf(hp->rope_freq_base, -2.0f / (float)hp->n_rot);
+    float theta = (float)pos;
+    for (int64_t i = 0; i < hp->n_rot; i += 2) {
+        const float angle = hp->rope_freq_scale * theta;
+        cs[i] = cosf(angle);
+        cs[i + 1] = sinf(angle);
+        theta *= theta_scale;
+    }
+}
+
+/* Rotate adjacent pairs (x[2i], x[2i+1]) of every head. */
+static void rope_apply(float *x, int64_t n_heads, const float *cs, const model_hparams *hp)
+{
+    for (int64_t h = 0; h < n_heads; h++) {
+        float *v = x + h * hp->head_dim;
+        for (int64_t i = 0; i < hp->n_rot; i += 2) {
+            const float x0 = v[i], x1 = v[i + 1];
+            v[i] = x0 * cs[i] - x1 * cs[i + 1];
+            v[i + 1] = x0 * cs[i + 1] + x1 * cs[i];
+        }
+    }
+}
+
+/* ---- attention --------------------------------------------------------- */
+
+typedef struct attn_job {
+    engine_ctx *c;
+    const engine_ubatch *b;
+    int64_t layer;
+} attn_job;
+
+/* Softmax of s[0..n) scaled by `scale`, as ggml's soft_max (sum in double). */
+static void softmax_scaled(float *s, int n, float scale)
+{
+    float max = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        s[i] *= scale;
+        if (s[i] > max)
+            max = s[i];
+    }
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) {
+        s[i] = expf(s[i] - max);
+        sum += (double)s[i];
+    }
+    const float inv = (float)(1.0 / sum);
+    for (int i = 0; i < n; i++)
+        s[i] *= inv;
+}
+
+/* One (token, head) pair: attend over positions 0..pos of the token's sequence. */
+static void attend_head(engine_ctx *c, const engine_ubatch *b, int64_t layer, int t, int64_t h,
+                        attn_scratch *s)
+{
+    const model_hparams *hp = &c->m->hp;
+    const type_traits *f16 = tensor_types_get(TT_F16);
+    const int64_t hd = hp->head_dim;
+    const int64_t kvh = h / (hp->n_head / hp->n_head_kv);
+    const int n_kv = b->pos[t] + 1;
+    const int seq = b->seq[t];
+
+    f16->from_float(c->q + (int64_t)t * hp->n_embd + h * hd, s->q16, hd);
+    for (int p = 0; p < n_kv; p++)
+        f16->vec_dot(hd, &s->scores[p], kv_k_row(c, layer, seq, p) + kvh * hd, s->q16);
+    softmax_scaled(s->scores, n_kv, 1.0f / sqrtf((float)hd));
+    f16->from_float(s->scores, s->w16, n_kv);
+
+    float *out = c->attn + (int64_t)t * hp->n_embd + h * hd;
+    for (int64_t i = 0; i < hd; i++)
+        f16->vec_dot(n_kv, &out[i], kv_v_row(c, layer, seq, kvh * hd + i), s->w16);
+}
+
+static void attend_range(void *arg, int64_t begin, int64_t end, int thread)
+{
+    const attn_job *j = arg;
+    const int64_t n_head = j->c->m->hp.n_head;
+    for (int64_t item = begin; item < end; item++)
+        attend_head(j->c, j->b, j->layer, (int)(item / n_head), item % n_head,
+                    &j->c->scratch[thread]);
+}
+
+/* Store the batch's K and V (already rotated) into the cache as F16. */
+static void kv_store(engine_ctx *c, const engine_ubatch *b, int64_t layer)
+{
+    const int64_t kv = c->m->hp.n_embd_kv;
+    const type_traits *f16 = tensor_types_get(TT_F16);
+    for (int t = 0; t < b->n; t++) {
+        f16->from_float(c->k + t * kv, kv_k_row(c, layer, b->seq[t], b->pos[t]), kv);
+        const float *v = c->v + t * kv;
+        for (int64_t d = 0; d < kv; d++)
+            kv_v_row(c, layer, b->seq[t], d)[b->pos[t]] = f32_to_fp16(v[d]);
+    }
+}
+
+/* ---- the pass ---------------------------------------------------------- */
+
+static void embed_tokens(engine_ctx *c, const engine_ubatch *b)
+{
+    const model *m = c->m;
+    const type_traits *tr = tensor_types_get(m->tok_embd->type);
+    const size_t row_bytes = tensor_row_size(m->tok_embd->type, m->hp.n_embd);
+    for (int t = 0; t < b->n; t++)
+        tr->to_float((const uint8_t *)m->tok_embd->data + (size_t)b->token[t] * row_bytes,
+                     c->x + (int64_t)t * m->hp.n_embd, m->hp.n_embd);
+}
+
+static void attention_block(engine_ctx *c, const engine_ubatch *b, int64_t il)
+{
+    const model_hparams *hp = &c->m->hp;
+    const model_layer *l = &c->m->layers[il];
+    const int64_t dim = hp->n_embd, kv = hp->n_embd_kv;
+
+    for (int t = 0; t < b->n; t++)
+        rmsnorm(c->xb + t * dim, c->x + t * dim, l->attn_norm, dim, hp->norm_eps);
+    matmul(c, c->q, l->wq, c->xb, b->n);
+    matmul(c, c->k, l->wk, c->xb, b->n);
+    matmul(c, c->v, l->wv, c->xb, b->n);
+    for (int t = 0; t < b->n; t++) {
+        rope_apply(c->q + t * dim, hp->n_head, c->rope_cs + t * hp->n_rot, hp);
+        rope_apply(c->k + t * kv, hp->n_head_kv, c->rope_cs + t * hp->n_rot, hp);
+    }
+    kv_store(c, b, il);
+
+    attn_job job = { .c = c, .b = b, .layer = il };
+    threadpool_run(c->pool, (int64_t)b->n * hp->n_head, attend_range, &job);
+
+    matmul(c, c->proj, l->wo, c->attn, b->n);
+    add_inplace(c->x, c->proj, (int64_t)b->n * dim);
+}
+
+static void ffn_block(engine_ctx *c, const engine_ubatch *b, int64_t il)
+{
+    const model_hparams *hp = &c->m->hp;
+    const model_layer *l = &c->m->layers[il];
+    const int64_t dim = hp->n_embd;
+
+    for (int t = 0; t < b->n; t++)
+        rmsnorm(c->xb + t * dim, c->x + t * dim, l->ffn_norm, dim, hp->norm_eps);
+    matmul(c, c->gate, l->ffn_gate, c->xb, b->n);
+    matmul(c, c->up, l->ffn_up, c->xb, b->n);
+    swiglu(c->gate, c->up, (int64_t)b->n * hp->n_ff);
+    matmul(c, c->proj, l->ffn_down, c->gate, b->n);
+    add_inplace(c->x, c->proj, (int64_t)b->n * dim);
+}
+
+/* Final norm and output projection for the tokens that want logits. The
+ * rows are gathered so the (large) output matrix is read once. */
+static void output_logits(engine_ctx *c, const engine_ubatch *b)
+{
+    const model *m = c->m;
+    const int64_t dim = m->hp.n_embd;
+    int n_out = 0, first = -1;
+    for (int t = 0; t < b->n; t++) {
+        if (!b->logits[t])
+            continue;
+        if (first < 0)
+            first = t;
+        rmsnorm(c->xb + n_out * dim, c->x + t * dim, m->output_norm, dim, m->hp.norm_eps);
+        n_out++;
+    }
+    if (n_out == 0)
+        return;
+    /* Wanted rows are consecutive in the logits buffer (engine.c lays them
+     * out that way), so one matmul writes them all in place. */
+    matmul(c, b->logits[first], m->output, c->xb, n_out);
+}
+
+void engine_forward(engine_ctx *c, const engine_ubatch *b)
+{
+    const model_hparams *hp = &c->m->hp;
+    embed_tokens(c, b);
+    for (int t = 0; t < b->n; t++)
+        rope_table(c->rope_cs + t * hp->n_rot, b->pos[t], hp);
+    for (int64_t il = 0; il < hp->n_layer; il++) {
+        attention_block(c, b, il);
+        ffn_block(c, b, il);
+    }
+    output_logits(c, b);
+}

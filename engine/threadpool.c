@@ -1,0 +1,152 @@
+/* threadpool.c — fixed worker pool with one job at a time (see threadpool.h).
+ *
+ * The caller publishes a job under the mutex and bumps a generation counter;
+ * each worker wakes, runs its own slice, and the last one to finish signals
+ * the caller. Simple condition variables: the engine's jobs are large enough
+ * (a whole matmul) that wake-up latency is not the bottleneck yet.
+ */
+#include "engine/threadpool.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct worker {
+    threadpool *pool;
+    int index;
+    pthread_t thread;
+} worker;
+
+struct threadpool {
+    int n_threads;
+    worker *workers;          /* n_threads - 1 entries (index 1..) */
+    int n_started;
+
+    pthread_mutex_t mutex;
+    pthread_cond_t work_ready;
+    pthread_cond_t work_done;
+    uint64_t generation;      /* bumped for every job */
+    int pending;              /* workers still running the current job */
+    int stopping;
+
+    threadpool_fn fn;
+    void *arg;
+    int64_t n;
+};
+
+static void slice_of(int64_t n, int n_threads, int t, int64_t *begin, int64_t *end)
+{
+    int64_t per = n / n_threads, extra = n % n_threads;
+    *begin = t * per + (t < extra ? t : extra);
+    *end = *begin + per + (t < extra ? 1 : 0);
+}
+
+static void run_slice(threadpool *tp, int t)
+{
+    int64_t begin, end;
+    slice_of(tp->n, tp->n_threads, t, &begin, &end);
+    if (begin < end)
+        tp->fn(tp->arg, begin, end, t);
+}
+
+static void *worker_main(void *p)
+{
+    worker *w = p;
+    threadpool *tp = w->pool;
+    uint64_t seen = 0;
+    pthread_mutex_lock(&tp->mutex);
+    for (;;) {
+        while (!tp->stopping && tp->generation == seen)
+            pthread_cond_wait(&tp->work_ready, &tp->mutex);
+        if (tp->stopping)
+            break;
+        seen = tp->generation;
+        pthread_mutex_unlock(&tp->mutex);
+        run_slice(tp, w->index);
+        pthread_mutex_lock(&tp->mutex);
+        if (--tp->pending == 0)
+            pthread_cond_signal(&tp->work_done);
+    }
+    pthread_mutex_unlock(&tp->mutex);
+    return NULL;
+}
+
+int threadpool_new(threadpool **out, int n_threads, perr *err)
+{
+    *out = NULL;
+    if (n_threads < 1 || n_threads > 1024)
+        return perr_set(err, "thread count %d out of range 1..1024", n_threads);
+    threadpool *tp = calloc(1, sizeof *tp);
+    if (!tp)
+        return perr_set(err, "out of memory");
+    tp->n_threads = n_threads;
+    pthread_mutex_init(&tp->mutex, NULL);
+    pthread_cond_init(&tp->work_ready, NULL);
+    pthread_cond_init(&tp->work_done, NULL);
+    if (n_threads > 1) {
+        tp->workers = calloc((size_t)n_threads - 1, sizeof *tp->workers);
+        if (!tp->workers) {
+            threadpool_free(tp);
+            return perr_set(err, "out of memory");
+        }
+    }
+    for (int i = 1; i < n_threads; i++) {
+        worker *w = &tp->workers[i - 1];
+        w->pool = tp;
+        w->index = i;
+        int rc = pthread_create(&w->thread, NULL, worker_main, w);
+        if (rc != 0) {
+            threadpool_free(tp);
+            errno = rc;
+            return perr_errno(err, "starting engine thread %d", i);
+        }
+        tp->n_started++;
+    }
+    *out = tp;
+    return 0;
+}
+
+void threadpool_free(threadpool *tp)
+{
+    if (!tp)
+        return;
+    pthread_mutex_lock(&tp->mutex);
+    tp->stopping = 1;
+    pthread_cond_broadcast(&tp->work_ready);
+    pthread_mutex_unlock(&tp->mutex);
+    for (int i = 0; i < tp->n_started; i++)
+        pthread_join(tp->workers[i].thread, NULL);
+    pthread_cond_destroy(&tp->work_done);
+    pthread_cond_destroy(&tp->work_ready);
+    pthread_mutex_destroy(&tp->mutex);
+    free(tp->workers);
+    free(tp);
+}
+
+int threadpool_size(const threadpool *tp) { return tp->n_threads; }
+
+void threadpool_run(threadpool *tp, int64_t n, threadpool_fn fn, void *arg)
+{
+    if (n <= 0)
+        return;
+    tp->fn = fn;
+    tp->arg = arg;
+    tp->n = n;
+    if (tp->n_threads == 1) {
+        run_slice(tp, 0);
+        return;
+    }
+    pthread_mutex_lock(&tp->mutex);
+    tp->pending = tp->n_threads - 1;
+    tp->generation++;
+    pthread_cond_broadcast(&tp->work_ready);
+    pthread_mutex_unlock(&tp->mutex);
+
+    run_slice(tp, 0);
+
+    pthread_mutex_lock(&tp->mutex);
+    while (tp->pending > 0)
+        pthread_cond_wait(&tp->work_done, &tp->mutex);
+    pthread_mutex_unlock(&tp->mutex);
+}

@@ -1,0 +1,30 @@
+/* threadpool.h — a small fixed pool of worker threads for the engine.
+ *
+ * threadpool_run() splits the index range [0, n) into one contiguous slice
+ * per thread (thread 0 is the caller) and returns when every slice is done.
+ * Slices depend only on n and the thread count, and a task must compute each
+ * index with the same code whatever thread runs it, so results never depend
+ * on the number of threads. One job runs at a time; the pool is not
+ * reentrant (a task must not call threadpool_run on the same pool).
+ */
+#ifndef PRECIS_THREADPOOL_H
+#define PRECIS_THREADPOOL_H
+
+#include <stdint.h>
+
+#include "common/error.h"
+
+typedef struct threadpool threadpool;
+
+/* Work on indices [begin, end); `thread` is 0..n_threads-1 (for scratch). */
+typedef void (*threadpool_fn)(void *arg, int64_t begin, int64_t end, int thread);
+
+/* n_threads >= 1 (the caller counts as one; n_threads-1 workers start). */
+int threadpool_new(threadpool **out, int n_threads, perr *err);
+void threadpool_free(threadpool *tp);
+int threadpool_size(const threadpool *tp);
+
+/* Run fn over [0, n); blocks until done. */
+void threadpool_run(threadpool *tp, int64_t n, threadpool_fn fn, void *arg);
+
+#endif
