@@ -81,7 +81,11 @@ const gguf_tensor *gguf_find_tensor(const gguf_file *f, const char *name);
 /* True when s equals the NUL-terminated c. */
 int gguf_str_eq(gguf_str s, const char *c);
 
-/* ---- Writer: builds a GGUF v3 file (for `precis quantize`, generators, tests). */
+/* ---- Writer: builds a GGUF v3 file (for `precis quantize`, generators, tests).
+ * Keys keep insertion order; setting an existing key replaces its value in
+ * place. Setters cannot report failure: an allocation failure or a NULL
+ * argument makes the write functions fail instead. Alignment is 32 unless
+ * general.alignment is set. */
 typedef struct gguf_writer gguf_writer;
 
 gguf_writer *gguf_writer_new(void);
@@ -94,6 +98,17 @@ void gguf_writer_set_str(gguf_writer *w, const char *key, const char *v);
 void gguf_writer_set_arr_str(gguf_writer *w, const char *key, const char *const *v, size_t n);
 void gguf_writer_set_arr_f32(gguf_writer *w, const char *key, const float *v, size_t n);
 void gguf_writer_set_arr_i32(gguf_writer *w, const char *key, const int32_t *v, size_t n);
+/* The remaining scalar types, and arrays of any fixed-size element type
+ * (v holds n little-endian elements of elem_type; not string or array). */
+void gguf_writer_set_u8(gguf_writer *w, const char *key, uint8_t v);
+void gguf_writer_set_i8(gguf_writer *w, const char *key, int8_t v);
+void gguf_writer_set_u16(gguf_writer *w, const char *key, uint16_t v);
+void gguf_writer_set_i16(gguf_writer *w, const char *key, int16_t v);
+void gguf_writer_set_u64(gguf_writer *w, const char *key, uint64_t v);
+void gguf_writer_set_i64(gguf_writer *w, const char *key, int64_t v);
+void gguf_writer_set_f64(gguf_writer *w, const char *key, double v);
+void gguf_writer_set_arr(gguf_writer *w, const char *key, gguf_value_type elem_type,
+                         const void *v, size_t n);
 /* Copy every key of src (e.g. when quantizing a model). */
 void gguf_writer_copy_kv(gguf_writer *w, const gguf_file *src);
 /* data is copied; nbytes must equal the size implied by type and shape. */
