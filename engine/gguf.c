@@ -601,8 +601,11 @@ static int check_tensor_placement(const gguf_file *f, gguf_tensor *t, perr *err)
 static int offset_sort_cmp(const void *a, const void *b, void *ctx)
 {
     const gguf_tensor *ts = ctx;
-    uint64_t oa = ts[*(const uint32_t *)a].offset, ob = ts[*(const uint32_t *)b].offset;
-    return (oa > ob) - (oa < ob);
+    uint32_t ia = *(const uint32_t *)a, ib = *(const uint32_t *)b;
+    uint64_t oa = ts[ia].offset, ob = ts[ib].offset;
+    if (oa != ob)
+        return (oa > ob) - (oa < ob);
+    return (ia > ib) - (ia < ib); /* deterministic messages */
 }
 
 /* No two tensors' data may share a byte. Uses `scratch` (n entries). */
