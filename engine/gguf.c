@@ -125,33 +125,7 @@ static int64_t int_as_i64(int_value v)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Tensor types: block geometry and names                                   */
-
-/* TEMPORARY until engine/quant_ref.c provides tensor_types_ref(): the
- * block geometry of every type precis supports (ggml's values). */
-typedef struct type_geometry {
-    const char *name;
-    int64_t blck;
-    size_t type_size;
-} type_geometry;
-
-static const type_geometry supported_types[TT_COUNT] = {
-    [TT_F32] = {"f32", 1, 4},        [TT_F16] = {"f16", 1, 2},
-    [TT_Q4_0] = {"q4_0", 32, 18},    [TT_Q4_1] = {"q4_1", 32, 20},
-    [TT_Q5_0] = {"q5_0", 32, 22},    [TT_Q5_1] = {"q5_1", 32, 24},
-    [TT_Q8_0] = {"q8_0", 32, 34},    [TT_Q8_1] = {"q8_1", 32, 36},
-    [TT_Q2_K] = {"q2_K", 256, 84},   [TT_Q3_K] = {"q3_K", 256, 110},
-    [TT_Q4_K] = {"q4_K", 256, 144},  [TT_Q5_K] = {"q5_K", 256, 176},
-    [TT_Q6_K] = {"q6_K", 256, 210},  [TT_Q8_K] = {"q8_K", 256, 292},
-    [TT_BF16] = {"bf16", 1, 2},
-};
-
-static const type_geometry *type_geometry_of(uint32_t type)
-{
-    if (type >= TT_COUNT || !supported_types[type].name)
-        return NULL;
-    return &supported_types[type];
-}
+/* Tensor types precis does not support                                     */
 
 /* ggml names of type ids precis does not support, for clearer messages. */
 static const char *unsupported_type_name(uint32_t type)
@@ -537,7 +511,7 @@ static int check_tensor_shape(gguf_tensor *t, uint32_t type, perr *err)
         if (__builtin_mul_overflow(n_elems, t->ne[d], &n_elems))
             return perr_set(err, "tensor '%s': shape overflows (too many elements)", name.s);
     }
-    const type_geometry *g = type_geometry_of(type);
+    const type_traits *g = tensor_types_ref(type);
     if (!g)
         return tensor_error_type(t, type, err);
     t->type = (tensor_type)type;
