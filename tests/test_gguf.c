@@ -883,3 +883,32 @@ Test(gguf, opening_reads_metadata_only_not_weights)
     gguf_close(f);
     free(path);
 }
+
+/* The fuzz seeds come from an independent Python encoder
+ * (tests/fuzz/gen_gguf_seeds.py): all of them must open. */
+Test(gguf, python_written_seed_files_open)
+{
+    const char *dir = "tests/fuzz/seeds/gguf";
+    DIR *d = opendir(dir);
+    if (!d)
+        cr_skip_test("%s not found (run the tests from the repository root)", dir);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        gguf_file *f;
+        perr err = {{0}};
+        cr_assert_eq(gguf_open(&f, path, &err), 0, "%s", err.msg);
+        if (strcmp(e->d_name, "v2_small_model.gguf") == 0) {
+            cr_assert_eq(gguf_version(f), 2);
+            cr_assert(gguf_str_eq(gguf_arr_str(f, "tokenizer.ggml.tokens", 2), "</s>"));
+            cr_assert_eq(gguf_find_tensor(f, "blk.0.ffn_up.weight")->type, TT_Q6_K);
+        }
+        gguf_close(f);
+        n++;
+    }
+    closedir(d);
+    cr_assert_geq(n, 4);
+}
