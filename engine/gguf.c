@@ -659,7 +659,8 @@ int gguf_open_memory(gguf_file **out, const void *data, size_t size, perr *err)
 int gguf_open(gguf_file **out, const char *path, perr *err)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer (rejected below). */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return perr_errno(err, "%s: cannot open", path);
     struct stat st;

@@ -473,6 +473,11 @@ Test(gguf, open_reports_missing_empty_and_non_regular_files)
     cr_assert(strstr(err.msg, path) && strstr(err.msg, "No such file"), "%s", err.msg);
     cr_assert_eq(gguf_open(&f, test_tmpdir(), &err), -1);
     cr_assert(strstr(err.msg, "not a regular file"), "%s", err.msg);
+    char fifo[512];
+    snprintf(fifo, sizeof fifo, "%s/fifo.gguf", test_tmpdir());
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    cr_assert_eq(gguf_open(&f, fifo, &err), -1); /* must not block waiting for a writer */
+    cr_assert(strstr(err.msg, "not a regular file"), "%s", err.msg);
     FILE *fp = fopen(path, "wb");
     cr_assert(fp);
     fclose(fp);
