@@ -37,13 +37,19 @@ ISA_engine/kernels_avx512.c = -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512v
 
 LIB_SRC  = $(filter-out daemon/main.c,$(wildcard common/*.c engine/*.c extractors/*.c pipeline/*.c daemon/*.c))
 MAIN_SRC = daemon/main.c
-TEST_SRC = $(wildcard tests/test_*.c) tests/support.c
+TEST_SRC = $(wildcard tests/test_*.c) tests/support.c tests/pg_harness.c
 REF_SRC  = $(wildcard tests/ref_*.c) tests/support.c
 
 REL_OBJ      = $(LIB_SRC:%.c=$(BUILD)/rel/%.o)
 SAN_OBJ      = $(LIB_SRC:%.c=$(BUILD)/san/%.o)
 TEST_OBJ     = $(TEST_SRC:%.c=$(BUILD)/san/%.o)
 REF_OBJ      = $(REF_SRC:%.c=$(BUILD)/rel/%.o)
+
+# sql/*.sql are embedded into the binary as $(BUILD)/gen/sql_embedded.c
+# (regenerated every run, rewritten only when the files changed).
+SQL_EMBED_C = $(BUILD)/gen/sql_embedded.c
+REL_OBJ     += $(BUILD)/rel/gen/sql_embedded.o
+SAN_OBJ     += $(BUILD)/san/gen/sql_embedded.o
 
 VERSION_H = $(BUILD)/precis_version.h
 
@@ -72,6 +78,22 @@ $(VERSION_H): FORCE
 	 line="#define PRECIS_VERSION \"$$v\""; \
 	 [ -f $@ ] && [ "$$(cat $@)" = "$$line" ] || echo "$$line" > $@
 
+$(SQL_EMBED_C): FORCE
+	@mkdir -p $(dir $@)
+	$(Q)sql/embed.sh $@ $(sort $(wildcard sql/*.sql))
+
+$(BUILD)/rel/gen/sql_embedded.o: $(SQL_EMBED_C)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(REL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/san/gen/sql_embedded.o: $(SQL_EMBED_C)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(SAN_CFLAGS) -c -o $@ $<
+
+$(BUILD)/fuzzobj/gen/sql_embedded.o: $(SQL_EMBED_C)
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(BASE_CFLAGS) -O1 -g $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
 $(BUILD)/unit-tests: $(TEST_OBJ) $(SAN_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS) -lcriterion
@@ -96,7 +118,7 @@ deps:
 # libFuzzer targets: tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/seeds/NAME/.
 FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
-FUZZ_OBJ  = $(LIB_SRC:%.c=$(BUILD)/fuzzobj/%.o)
+FUZZ_OBJ  = $(LIB_SRC:%.c=$(BUILD)/fuzzobj/%.o) $(BUILD)/fuzzobj/gen/sql_embedded.o
 FUZZ_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer
 
 $(BUILD)/fuzzobj/%.o: %.c | $(VERSION_H)

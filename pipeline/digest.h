@@ -1,0 +1,13 @@
+/* digest.h — SHA-256 of a byte buffer as lower-case hex (document identity,
+ * migration checksums). */
+#ifndef PRECIS_DIGEST_H
+#define PRECIS_DIGEST_H
+
+#include <stddef.h>
+
+#define DIGEST_SHA256_HEX_LEN 64
+
+/* Write the 64 hex digits of SHA-256(data[0..len)) and a NUL into out. */
+void digest_sha256_hex(const void *data, size_t len, char out[DIGEST_SHA256_HEX_LEN + 1]);
+
+#endif
