@@ -1,0 +1,199 @@
+/* store.c — the PostgreSQL connection: connect, reconnect, run statements,
+ * and classify failures as permanent or transient (see store.h). */
+#include "pipeline/store_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* libpq prints server notices to stderr by default; library code never prints. */
+static void ignore_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+/* Copy a libpq message into err, one line ("a\nb\n" -> "a; b"). */
+static int set_pq_message(perr *err, const char *what, const char *msg)
+{
+    char line[PERR_MSG_MAX];
+    size_t o = 0;
+    for (const char *p = msg ? msg : ""; *p && o + 3 < sizeof line; p++) {
+        if (*p == '\n') {
+            if (p[1] != '\0' && o > 0) {
+                line[o++] = ';';
+                line[o++] = ' ';
+            }
+        } else {
+            line[o++] = *p;
+        }
+    }
+    line[o] = '\0';
+    return perr_set(err, "%s: %s", what, o ? line : "unknown error");
+}
+
+int store_sqlstate_is_transient(const char *sqlstate)
+{
+    if (!sqlstate || strlen(sqlstate) != 5)
+        return 0;
+    static const char *const exact[] = {
+        "40001", /* serialization_failure */
+        "40P01", /* deadlock_detected */
+        "55P03", /* lock_not_available (lock_timeout) */
+        "57014", /* query_canceled (statement_timeout, cancel) */
+        "57P01", /* admin_shutdown */
+        "57P02", /* crash_shutdown */
+        "57P03", /* cannot_connect_now (starting up, shutting down) */
+        "57P05", /* idle_session_timeout */
+        "58000", /* system_error */
+        "58030", /* io_error */
+        NULL,
+    };
+    if (strncmp(sqlstate, "08", 2) == 0 || /* connection exception */
+        strncmp(sqlstate, "53", 2) == 0)   /* insufficient resources (disk full, too many connections) */
+        return 1;
+    for (size_t i = 0; exact[i]; i++)
+        if (strcmp(sqlstate, exact[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int store_connect(store **out, const char *conninfo, perr *err)
+{
+    *out = NULL;
+    if (conninfo && *conninfo) {
+        char *parse_error = NULL;
+        PQconninfoOption *opts = PQconninfoParse(conninfo, &parse_error);
+        if (!opts) {
+            int rc = set_pq_message(err, "invalid [postgres] conninfo", parse_error);
+            PQfreemem(parse_error);
+            return rc;
+        }
+        PQconninfoFree(opts);
+    }
+    /* Defaults first: the conninfo (expanded from "dbname") overrides them. */
+    const char *const keys[] = {"connect_timeout", "application_name", "client_encoding",
+                                "keepalives_idle", "keepalives_interval", "keepalives_count",
+                                "dbname", NULL};
+    const char *const values[] = {"10", "precis", "UTF8", "30", "10", "3",
+                                  conninfo ? conninfo : "", NULL};
+    PGconn *conn = PQconnectdbParams(keys, values, 1);
+    if (!conn)
+        return perr_set(err, "connecting to PostgreSQL: out of memory");
+    if (PQstatus(conn) != CONNECTION_OK) {
+        set_pq_message(err, "connecting to PostgreSQL", PQerrorMessage(conn));
+        PQfinish(conn);
+        return STORE_TRANSIENT;
+    }
+    PQsetNoticeProcessor(conn, ignore_notice, NULL);
+    store *s = calloc(1, sizeof *s);
+    if (!s) {
+        PQfinish(conn);
+        return perr_set(err, "out of memory");
+    }
+    s->conn = conn;
+    *out = s;
+    return 0;
+}
+
+void store_close(store *s)
+{
+    if (!s)
+        return;
+    PQfinish(s->conn);
+    free(s);
+}
+
+int store_ready(store *s, perr *err)
+{
+    if (PQstatus(s->conn) != CONNECTION_OK) {
+        PQreset(s->conn);
+        if (PQstatus(s->conn) != CONNECTION_OK) {
+            set_pq_message(err, "reconnecting to PostgreSQL", PQerrorMessage(s->conn));
+            return STORE_TRANSIENT;
+        }
+    }
+    if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+        store_rollback(s);
+    return 0;
+}
+
+/* STORE_TRANSIENT or STORE_ERROR for a failed statement, with err filled. */
+static int statement_failed(store *s, const PGresult *res, perr *err)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+    int transient = !res || PQstatus(s->conn) != CONNECTION_OK || store_sqlstate_is_transient(state);
+    if (primary)
+        perr_set(err, "PostgreSQL: %s%s%s (SQLSTATE %s)", primary, detail ? ": " : "",
+                 detail ? detail : "", state ? state : "?");
+    else
+        set_pq_message(err, "PostgreSQL", PQerrorMessage(s->conn));
+    return transient ? STORE_TRANSIENT : STORE_ERROR;
+}
+
+int store_exec(store *s, const char *sql, int n_params, const char *const *params,
+               ExecStatusType want, PGresult **res, perr *err)
+{
+    if (res)
+        *res = NULL;
+    PGresult *r = PQexecParams(s->conn, sql, n_params, NULL, params, NULL, NULL, 0);
+    if (!r || PQresultStatus(r) != want) {
+        int rc = statement_failed(s, r, err);
+        PQclear(r);
+        return rc;
+    }
+    if (res)
+        *res = r;
+    else
+        PQclear(r);
+    return 0;
+}
+
+int store_exec_script(store *s, const char *sql, perr *err)
+{
+    PGresult *r = PQexec(s->conn, sql);
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (!r || (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY)) {
+        int rc = statement_failed(s, r, err);
+        PQclear(r);
+        return rc;
+    }
+    PQclear(r);
+    return 0;
+}
+
+int store_begin(store *s, perr *err) { return store_exec(s, "BEGIN", 0, NULL, PGRES_COMMAND_OK, NULL, err); }
+
+int store_commit(store *s, perr *err) { return store_exec(s, "COMMIT", 0, NULL, PGRES_COMMAND_OK, NULL, err); }
+
+void store_rollback(store *s)
+{
+    if (PQstatus(s->conn) == CONNECTION_OK)
+        PQclear(PQexec(s->conn, "ROLLBACK"));
+}
+
+int store_ping(store *s, perr *err)
+{
+    int rc = store_ready(s, err);
+    if (rc == 0)
+        rc = store_exec(s, "SELECT 1", 0, NULL, PGRES_TUPLES_OK, NULL, err);
+    return rc;
+}
+
+char *store_field(const PGresult *res, int row, int col, int *oom)
+{
+    if (PQgetisnull(res, row, col))
+        return NULL;
+    char *copy = strdup(PQgetvalue(res, row, col));
+    if (!copy)
+        *oom = 1;
+    return copy;
+}
+
+long long store_field_ll(const PGresult *res, int row, int col, long long null_value)
+{
+    if (PQgetisnull(res, row, col))
+        return null_value;
+    return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}

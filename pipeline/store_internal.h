@@ -1,0 +1,38 @@
+/* store_internal.h — what the store_*.c files share: the connection and
+ * the statement helpers that classify failures (see store.h). */
+#ifndef PRECIS_STORE_INTERNAL_H
+#define PRECIS_STORE_INTERNAL_H
+
+#include <libpq-fe.h>
+
+#include "pipeline/store.h"
+
+struct store {
+    PGconn *conn;
+};
+
+/* Reconnect when the connection was lost and roll back a transaction left
+ * open by an earlier failure. 0 or STORE_TRANSIENT. */
+int store_ready(store *s, perr *err);
+
+/* Run one parameterised statement (text parameters, NULL = SQL NULL).
+ * want: PGRES_COMMAND_OK or PGRES_TUPLES_OK. On success *res (if res is not
+ * NULL) holds the result for the caller to PQclear. On failure returns
+ * STORE_ERROR or STORE_TRANSIENT with err filled, and *res is NULL. */
+int store_exec(store *s, const char *sql, int n_params, const char *const *params,
+               ExecStatusType want, PGresult **res, perr *err);
+
+/* Run a multi-statement SQL script without parameters (migrations only). */
+int store_exec_script(store *s, const char *sql, perr *err);
+
+int store_begin(store *s, perr *err);
+int store_commit(store *s, perr *err);
+/* Best effort; never fails the caller (a broken connection is reset later). */
+void store_rollback(store *s);
+
+/* malloc'd copy of a result field, NULL when SQL NULL (abort on OOM is not
+ * acceptable here: returns NULL and sets *oom). */
+char *store_field(const PGresult *res, int row, int col, int *oom);
+long long store_field_ll(const PGresult *res, int row, int col, long long null_value);
+
+#endif
