@@ -2,8 +2,10 @@
 #include "daemon/cli.h"
 
 extern const cli_command cmd_config;
+extern const cli_command cmd_tokenize;
 
 const cli_command *const cli_commands[] = {
     &cmd_config,
+    &cmd_tokenize,
     NULL,
 };
