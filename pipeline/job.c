@@ -250,9 +250,8 @@ static int parse_fields(const cJSON *root, job *j, perr *err)
 
 /* ---- public ------------------------------------------------------------- */
 
-int job_parse(const char *json, size_t len, job *out, perr *err)
+static int parse_message(const char *json, size_t len, job *out, perr *err)
 {
-    *out = (job){0};
     if (len == 0)
         return perr_set(err, "job message is empty");
     if (!utf8_valid(json, len))
@@ -266,12 +265,18 @@ int job_parse(const char *json, size_t len, job *out, perr *err)
         return perr_set(err, "job message is not valid JSON (near byte %zu)", at);
     }
     size_t rest = (size_t)(end - json);
-    while (rest < len && strchr(" \t\r\n", json[rest]))
+    while (rest < len && json[rest] && strchr(" \t\r\n", json[rest]))
         rest++;
     int rc = rest < len ? perr_set(err, "job message has data after the JSON value (byte %zu)", rest)
                         : parse_fields(root, out, err);
     cJSON_Delete(root);
-    if (rc != 0) {
+    return rc;
+}
+
+int job_parse(const char *json, size_t len, job *out, perr *err)
+{
+    *out = (job){0};
+    if (parse_message(json, len, out, err) != 0) {
         job_clear(out);
         return perr_prefix(err, "invalid job");
     }
