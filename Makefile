@@ -119,7 +119,7 @@ deps:
 FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_OBJ  = $(LIB_SRC:%.c=$(BUILD)/fuzzobj/%.o) $(BUILD)/fuzzobj/gen/sql_embedded.o
-FUZZ_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer
+FUZZ_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
 $(BUILD)/fuzzobj/%.o: %.c | $(VERSION_H)
 	@mkdir -p $(dir $@)
