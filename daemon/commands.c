@@ -2,10 +2,14 @@
 #include "daemon/cli.h"
 
 extern const cli_command cmd_config;
+extern const cli_command cmd_migrate;
+extern const cli_command cmd_status;
 extern const cli_command cmd_tokenize;
 
 const cli_command *const cli_commands[] = {
     &cmd_config,
+    &cmd_migrate,
+    &cmd_status,
     &cmd_tokenize,
     NULL,
 };

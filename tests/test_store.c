@@ -616,3 +616,63 @@ Test(store, list_jobs_newest_first)
     cr_assert_null(none);
     close_db(&f);
 }
+
+/* ---- the CLI: precis migrate / precis status -------------------------------- */
+
+static int precis(const fixture *f, const char *args, char **out)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "PRECIS_POSTGRES_CONNINFO='%s' %s %s 2>&1", f->conninfo, test_precis_bin(), args);
+    return test_run(cmd, out);
+}
+
+Test(store, cli_migrate_and_status)
+{
+    fixture f = shared_db(0);
+    char *out;
+    cr_assert_eq(precis(&f, "migrate --check", &out), 1, "%s", out);
+    cr_assert(strstr(out, "not applied"), "%s", out);
+    free(out);
+    cr_assert_eq(precis(&f, "migrate", &out), 0, "%s", out);
+    cr_assert(strstr(out, "applied 0001_init.sql (sha256 "), "%s", out);
+    free(out);
+    cr_assert_eq(precis(&f, "migrate", &out), 0, "%s", out);
+    cr_assert(strstr(out, "up to date"), "%s", out);
+    cr_assert_null(strstr(out, "applied 0001"), "%s", out);
+    free(out);
+    cr_assert_eq(precis(&f, "migrate --check", &out), 0, "%s", out);
+    free(out);
+
+    cr_assert_eq(precis(&f, "status", &out), 0, "%s", out);
+    cr_assert(strstr(out, "(no jobs)"), "%s", out);
+    free(out);
+    store_document doc = doc_with_text(sha_a, "Line\none", "body");
+    store_result res = result_of("summary", "3", "s");
+    run_job(&f, "cli-job", &doc, &res, 1);
+    cr_assert_eq(precis(&f, "status", &out), 0, "%s", out);
+    cr_assert(strstr(out, "cli-job") && strstr(out, "done"), "%s", out);
+    free(out);
+    cr_assert_eq(precis(&f, "status cli-job", &out), 0, "%s", out);
+    cr_assert(strstr(out, "status      done"), "%s", out);
+    cr_assert(strstr(out, "results     1"), "%s", out);
+    cr_assert(strstr(out, "summary  prompt summary v3  model stories260K  tokens 120+40"), "%s", out);
+    cr_assert(strstr(out, "Line?one"), "control characters are not printed raw: %s", out);
+    free(out);
+    cr_assert_eq(precis(&f, "status nope", &out), 1, "%s", out);
+    cr_assert(strstr(out, "no job 'nope'"), "%s", out);
+    free(out);
+    cr_assert_eq(precis(&f, "status -n 0", &out), 2, "%s", out);
+    free(out);
+    close_db(&f);
+}
+
+Test(store, cli_reports_unreachable_database)
+{
+    char *out;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "PRECIS_POSTGRES_CONNINFO='host=%s/no-such-dir connect_timeout=2' %s status 2>&1",
+             test_tmpdir(), test_precis_bin());
+    cr_assert_eq(test_run(cmd, &out), 1, "%s", out);
+    cr_assert(strstr(out, "precis status: connecting to PostgreSQL") && strstr(out, "try again"), "%s", out);
+    free(out);
+}
