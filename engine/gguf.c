@@ -43,6 +43,7 @@
 #define GGUF_MIN_KV_BYTES 13           /* key length 8 + type 4 + 1-byte value */
 #define GGUF_MIN_TENSOR_BYTES 32       /* name length 8 + n_dims 4 + ne 8 + type 4 + offset 8 */
 #define GGUF_MAX_COUNT 0x7fffffffu     /* kv and tensor counts index with uint32 */
+#define GGUF_MIN_DATA_ALIGN 4           /* tensor data must be at least this aligned */
 #define SHOW_MAX 80                    /* bytes of a key or name quoted in a message */
 
 /* ------------------------------------------------------------------------ */
@@ -569,6 +570,11 @@ static int check_tensor_placement(const gguf_file *f, gguf_tensor *t, perr *err)
         return perr_set(err, "tensor '%s': data [%llu, %llu) extends past end of file (%zu bytes)",
                         name.s, (unsigned long long)start, (unsigned long long)end, f->size);
     t->data = f->base + start;
+    /* Kernels read block scales as 16/32-bit values: refuse data they would
+     * access misaligned (only possible with a general.alignment below 4). */
+    if ((uintptr_t)t->data % GGUF_MIN_DATA_ALIGN)
+        return perr_set(err, "tensor '%s': data at file offset %llu is not %d-byte aligned",
+                        name.s, (unsigned long long)start, GGUF_MIN_DATA_ALIGN);
     return 0;
 }
 

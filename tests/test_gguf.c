@@ -917,3 +917,21 @@ Test(gguf, python_written_seed_files_open)
     closedir(d);
     cr_assert_geq(n, 4);
 }
+
+Test(gguf, tensor_data_misaligned_for_kernels_is_rejected)
+{
+    /* general.alignment 2 lets two 1-element F16 tensors sit 2 bytes apart:
+     * one of them necessarily starts off a 4-byte boundary. */
+    gguf_writer *w = gguf_writer_new();
+    gguf_writer_set_u32(w, "general.alignment", 2);
+    const uint16_t h = 0x3c00;
+    const int64_t ne[1] = {1};
+    perr err;
+    cr_assert_eq(gguf_writer_add_tensor(w, "a", TT_F16, 1, ne, &h, 2, &err), 0, "%s", err.msg);
+    cr_assert_eq(gguf_writer_add_tensor(w, "b", TT_F16, 1, ne, &h, 2, &err), 0, "%s", err.msg);
+    size_t size;
+    uint8_t *data = writer_bytes(w, &size);
+    gguf_writer_free(w);
+    open_fails(data, size, "is not 4-byte aligned", NULL);
+    free(data);
+}
