@@ -25,6 +25,7 @@ typedef struct extract_options {
     int max_pages;           /* PDF: read at most this many pages, with a warning (default 10000) */
     size_t max_entry_bytes;  /* DOCX: largest uncompressed zip entry (default 256 MiB) */
     int max_depth;           /* XML: deepest element nesting (default 256) */
+    int keep_running_lines;  /* PDF: keep repeated page headers/footers (default 0: removed) */
 } extract_options;
 
 #define EXTRACT_DEFAULT_MAX_INPUT ((size_t)512 << 20)

@@ -3,12 +3,23 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* Fatal path, like g_error: one fixed line on stderr (the sandbox parent
+ * reads it to report a memory limit rather than a crash), then abort. */
+static void out_of_memory(void)
+{
+    static const char msg[] = "precis: out of memory\n";
+    ssize_t rc = write(2, msg, sizeof msg - 1);
+    (void)rc;
+    abort();
+}
 
 void *xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
     if (!p)
-        abort();
+        out_of_memory();
     return p;
 }
 
@@ -16,7 +27,7 @@ void *xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n ? n : 1);
     if (!q)
-        abort();
+        out_of_memory();
     return q;
 }
 
@@ -119,7 +130,7 @@ char *utf8_sanitize(const char *data, size_t len, size_t *out_len)
     const unsigned char *s = (const unsigned char *)data;
     /* Worst case: every byte becomes U+FFFD (3 bytes). */
     if (len > (SIZE_MAX - 1) / 3)
-        abort();
+        out_of_memory();
     char *out = xmalloc(len * 3 + 1);
     size_t o = 0, i = 0;
     while (i < len) {
@@ -139,16 +150,25 @@ char *utf8_sanitize(const char *data, size_t len, size_t *out_len)
     return xrealloc(out, o + 1);
 }
 
+/* Windows-1252 meanings of bytes 0x80..0x9F (0 = undefined, kept as C1). */
+static const uint16_t cp1252_c1[32] = {
+    0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+    0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
+    0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+    0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
+};
+
 char *latin1_to_utf8(const char *data, size_t len, size_t *out_len)
 {
-    if (len > (SIZE_MAX - 1) / 2)
-        abort();
-    char *out = xmalloc(len * 2 + 1);
+    if (len > (SIZE_MAX - 1) / 3)
+        out_of_memory();
+    char *out = xmalloc(len * 3 + 1);
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)data[i];
-        if (c != 0)
-            o += utf8_encode(c, out + o);
+        uint32_t cp = c >= 0x80 && c <= 0x9F && cp1252_c1[c - 0x80] ? cp1252_c1[c - 0x80] : c;
+        if (cp != 0)
+            o += utf8_encode(cp, out + o);
     }
     out[o] = '\0';
     if (out_len)

@@ -30,10 +30,12 @@ size_t utf8_count(const char *s, size_t len);
  * (optional) receives its length in bytes. Never returns NULL. */
 char *utf8_sanitize(const char *data, size_t len, size_t *out_len);
 
-/* Convert ISO-8859-1 bytes to UTF-8 (NUL bytes dropped). Never returns NULL. */
+/* Convert ISO-8859-1 bytes to UTF-8 (NUL bytes dropped). Bytes 0x80..0x9F
+ * are read as Windows-1252, as web browsers do for "latin1". Never NULL. */
 char *latin1_to_utf8(const char *data, size_t len, size_t *out_len);
 
-/* malloc/realloc/strdup that abort on failure. */
+/* malloc/realloc/strdup that abort on failure (after writing
+ * "precis: out of memory" to stderr). */
 void *xmalloc(size_t n);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);

@@ -1,0 +1,52 @@
+/* sandbox.h — run an extraction in a forked, resource-limited child.
+ *
+ * The child gets RLIMIT_AS (memory: the address space it had at fork plus
+ * memory_mb, so a parent that maps a large model does not starve it),
+ * RLIMIT_CPU, no core dumps, stdin from /dev/null, stdout/stderr into a pipe
+ * the parent drains, and every other inherited descriptor closed. It sends
+ * the document as JSON (or its error message) through a pipe. The parent
+ * polls with a wall-clock deadline, SIGKILLs the child when it passes,
+ * always reaps it, and turns every failure into one clear error:
+ *   "extractor timed out after 30 s"
+ *   "extractor crashed (signal 11)"
+ *   "extractor exceeded memory limit (1024 MB)"
+ *   "extractor exceeded CPU limit (60 s)"
+ *   "extractor exited with status 1: <last line it wrote to stderr>"
+ * or the extractor's own error ("encrypted PDF: password required"...).
+ *
+ * Caveat: fork() in a multi-threaded parent only copies the calling thread;
+ * a lock held elsewhere at that moment could stall the child, which the
+ * deadline then turns into a timeout error (never a hang of the parent).
+ */
+#ifndef PRECIS_SANDBOX_H
+#define PRECIS_SANDBOX_H
+
+#include <stddef.h>
+
+#include "common/error.h"
+#include "extractors/document.h"
+#include "extractors/extract.h"
+
+typedef struct sandbox_limits {
+    int memory_mb;      /* default 1024 */
+    int cpu_seconds;    /* default 60 */
+    int wall_seconds;   /* default 30 */
+} sandbox_limits;
+
+#define SANDBOX_DEFAULT_MEMORY_MB 1024
+#define SANDBOX_DEFAULT_CPU_S     60
+#define SANDBOX_DEFAULT_WALL_S    30
+
+/* Work done in the child: fill *out (0) or err (-1). */
+typedef int (*sandbox_worker)(void *arg, document **out, perr *err);
+
+/* Run worker(arg) in a limited child; limits NULL or 0 fields = defaults.
+ * On success *out is the document rebuilt in the parent. */
+int sandbox_run(sandbox_worker worker, void *arg, const sandbox_limits *limits,
+                document **out, perr *err);
+
+/* extract_document() inside sandbox_run(). */
+int sandbox_extract(const void *data, size_t len, const extract_options *opts,
+                    const sandbox_limits *limits, document **out, perr *err);
+
+#endif

@@ -1,0 +1,65 @@
+/* textnorm.c — NFC plus folding of PDF glyph artefacts (see textnorm.h). */
+#include "extractors/textnorm.h"
+
+#include <glib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "extractors/utf8.h"
+
+/* Expansion of a Latin ligature, or NULL. */
+static const char *ligature(uint32_t cp)
+{
+    static const char *const forms[] = { "ff", "fi", "fl", "ffi", "ffl", "st", "st" };
+    return cp >= 0xFB00 && cp <= 0xFB06 ? forms[cp - 0xFB00] : NULL;
+}
+
+/* Single replacement code point, or cp itself. */
+static uint32_t fold_one(uint32_t cp)
+{
+    if (cp >= 0xFF01 && cp <= 0xFF5E)
+        return cp - 0xFF01 + 0x21;
+    if (cp == 0x3000)
+        return ' ';
+    if (cp == 0x2011)
+        return '-';
+    if (cp >= 0x1D400 && cp <= 0x1D7FF) {
+        gunichar out[G_UNICHAR_MAX_DECOMPOSITION_LENGTH];
+        gsize n = g_unichar_fully_decompose(cp, TRUE, out, G_N_ELEMENTS(out));
+        if (n == 1)
+            return out[0];
+    }
+    return cp;
+}
+
+char *textnorm_fold(const char *s, size_t len, size_t *out_len)
+{
+    size_t clean_len;
+    char *clean = utf8_sanitize(s, len, &clean_len);
+    char *nfc = g_utf8_normalize(clean, (gssize)clean_len, G_NORMALIZE_DEFAULT_COMPOSE);
+    free(clean);
+    if (!nfc)
+        abort();
+    size_t n = strlen(nfc);
+    /* A ligature (3 bytes) expands to at most 3 bytes; other folds shrink. */
+    char *out = xmalloc(n + 1);
+    size_t o = 0, i = 0;
+    while (i < n) {
+        uint32_t cp;
+        size_t step = utf8_decode((const unsigned char *)nfc + i, n - i, &cp);
+        const char *lig = ligature(cp);
+        if (lig) {
+            size_t l = strlen(lig);
+            memcpy(out + o, lig, l);
+            o += l;
+        } else {
+            o += utf8_encode(fold_one(cp), out + o);
+        }
+        i += step;
+    }
+    out[o] = '\0';
+    g_free(nfc);
+    if (out_len)
+        *out_len = o;
+    return xrealloc(out, o + 1);
+}
