@@ -487,9 +487,12 @@ static int emit_raw(encode_state *st, const char *text, size_t len)
     return rc;
 }
 
+/* After an UNKNOWN token no space prefix follows (llama.cpp adds one): the
+ * decoder cannot tell a parsed "<unk>" from one standing for an unknown
+ * character, so this keeps decode(encode(text)) == text. */
 static int emit_special(encode_state *st, int32_t id)
 {
-    st->prev_special = 1;
+    st->prev_special = st->t->types[id] != TOKEN_TYPE_UNKNOWN;
     return id_vec_push(&st->out, id);
 }
 

@@ -120,7 +120,8 @@ enum {
  * piece at the start and right after a CONTROL or USER_DEFINED token (where
  * the encoder added one), unless TOKENIZER_DECODE_KEEP_SPACE. So
  * decode(encode(text, add_special, 0), 0) == text, and
- * decode(encode(text, 0, 1), TOKENIZER_DECODE_SPECIAL) == text.
+ * decode(encode(text, 0, 1), TOKENIZER_DECODE_SPECIAL) == text (for SPM,
+ * when the text holds no U+2581 of its own: that decodes as a space).
  * Fails on an id outside the vocabulary. */
 int tokenizer_decode(const tokenizer *t, const int32_t *ids, size_t n_ids, unsigned flags,
                      char **out, size_t *out_len, perr *err);
