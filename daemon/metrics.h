@@ -1,0 +1,51 @@
+/* metrics.h — the daemon's Prometheus metrics, owned by the daemon (no globals).
+ *
+ * Counters and histogram buckets are atomics, so the consumer thread, the
+ * pipeline and the HTTP server thread may touch them concurrently. Exposed:
+ *   precis_jobs_consumed_total        messages taken from the jobs topic (first delivery)
+ *   precis_jobs_succeeded_total       jobs whose outcome was OK
+ *   precis_jobs_failed_total          jobs that failed permanently
+ *   precis_jobs_dead_lettered_total   failed jobs acknowledged by the DLQ topic
+ *   precis_jobs_retried_total         transient failures (the job is retried)
+ *   precis_job_duration_seconds       histogram, one observation per handled attempt
+ *   precis_stage_duration_seconds{stage="..."}  histogram per pipeline stage
+ *   precis_tokens_in_total / precis_tokens_out_total
+ *   precis_consumer_lag               gauge: messages behind the high watermark
+ * metrics_render produces the text exposition format (version 0.0.4).
+ */
+#ifndef PRECIS_METRICS_H
+#define PRECIS_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct metrics metrics;
+
+/* Most distinct stage names kept; observations of further names are dropped. */
+#define METRICS_MAX_STAGES 16
+#define METRICS_STAGE_NAME_MAX 32
+
+metrics *metrics_new(void);
+void metrics_free(metrics *m);
+
+void metrics_job_consumed(metrics *m);
+void metrics_job_succeeded(metrics *m);
+void metrics_job_failed(metrics *m);
+void metrics_job_dead_lettered(metrics *m);
+void metrics_job_retried(metrics *m);
+void metrics_observe_job(metrics *m, double seconds);
+/* stage: [a-z0-9_] name such as "extract", "generate", "store"; others are ignored. */
+void metrics_observe_stage(metrics *m, const char *stage, double seconds);
+void metrics_add_tokens(metrics *m, uint64_t in, uint64_t out);
+void metrics_set_consumer_lag(metrics *m, int64_t lag);
+
+/* Read back (tests, logs). */
+uint64_t metrics_jobs_consumed(const metrics *m);
+uint64_t metrics_jobs_succeeded(const metrics *m);
+uint64_t metrics_jobs_failed(const metrics *m);
+uint64_t metrics_jobs_dead_lettered(const metrics *m);
+
+/* Text exposition (malloc'd, NUL-terminated); NULL when out of memory. */
+char *metrics_render(metrics *m, size_t *len);
+
+#endif

@@ -1,0 +1,724 @@
+/* test_consumer.c — the job consumer against librdkafka's mock cluster:
+ * commits, dead-lettering, transient retries, broker outages, stop/grace,
+ * group rebalances (eager and cooperative) and an outside producer (kcat). */
+#include <criterion/criterion.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "daemon/consumer.h"
+#include "daemon/dlq.h"
+#include "daemon/mock_broker.h"
+#include "daemon/producer.h"
+#include "tests/support.h"
+
+#define JOBS "precis.jobs"
+#define DLQ "precis.jobs.dlq"
+#define MAX_CALLS 512
+#define WAIT_MS 40000
+
+/* ---- harness ------------------------------------------------------------ */
+
+typedef struct call {
+    char payload[64];
+    int32_t partition;
+    int64_t offset;
+    int attempt;
+    job_outcome outcome;
+    int who;                  /* which consumer handled it */
+} call;
+
+typedef struct harness harness;
+typedef job_outcome (*decide_fn)(harness *h, const kafka_message_view *m, perr *err);
+
+struct harness {
+    mock_broker *broker;
+    char group[64];
+    kafka_property props[16];
+    size_t nprops;
+    decide_fn decide;
+    pthread_mutex_t lock;
+    call calls[MAX_CALLS];
+    int ncalls;
+    int64_t committed_seen;   /* a committed offset looked up from inside the handler */
+};
+
+typedef struct member {
+    harness *h;
+    int who;
+    consumer *c;
+    pthread_t thread;
+    int rc;
+    perr err;
+} member;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void add_prop(harness *h, const char *k, const char *v)
+{
+    cr_assert_lt(h->nprops, sizeof h->props / sizeof h->props[0]);
+    h->props[h->nprops++] = (kafka_property){k, v};
+}
+
+static void harness_start(harness *h, int partitions)
+{
+    memset(h, 0, sizeof *h);
+    log_set_level(getenv("TEST_LOG_DEBUG") ? LOG_INFO : LOG_WARN);
+    pthread_mutex_init(&h->lock, NULL);
+    static const char *const topics[] = {JOBS, DLQ, NULL};
+    mock_broker_options mo = {.partitions = partitions, .topics = topics};
+    perr err;
+    cr_assert_eq(mock_broker_start(&h->broker, &mo, &err), 0, "%s", err.msg);
+    snprintf(h->group, sizeof h->group, "test-%d-%lld", (int)getpid(), (long long)now_ms());
+    add_prop(h, "bootstrap.servers", mock_broker_bootstraps(h->broker));
+    add_prop(h, "group.id", h->group);
+    add_prop(h, "session.timeout.ms", "6000");
+    add_prop(h, "heartbeat.interval.ms", "300");
+    add_prop(h, "reconnect.backoff.ms", "50");
+    add_prop(h, "reconnect.backoff.max.ms", "300");
+    add_prop(h, "topic.metadata.refresh.interval.ms", "1000");
+}
+
+static void harness_stop(harness *h)
+{
+    mock_broker_stop(h->broker);
+    pthread_mutex_destroy(&h->lock);
+}
+
+static job_outcome record_and_decide(void *ctx, const kafka_message_view *m, perr *err, int who)
+{
+    harness *h = ctx;
+    job_outcome o = h->decide ? h->decide(h, m, err) : JOB_OK;
+    pthread_mutex_lock(&h->lock);
+    if (h->ncalls < MAX_CALLS) {
+        call *c = &h->calls[h->ncalls++];
+        snprintf(c->payload, sizeof c->payload, "%.*s", (int)m->payload_len, (const char *)m->payload);
+        c->partition = m->partition;
+        c->offset = m->offset;
+        c->attempt = m->attempt;
+        c->outcome = o;
+        c->who = who;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return o;
+}
+
+/* Two handler entry points so tests can tell group members apart. */
+static job_outcome handle_as_0(void *ctx, const kafka_message_view *m, perr *err) { return record_and_decide(ctx, m, err, 0); }
+static job_outcome handle_as_1(void *ctx, const kafka_message_view *m, perr *err) { return record_and_decide(ctx, m, err, 1); }
+
+static void *run_member(void *arg)
+{
+    member *mb = arg;
+    mb->rc = consumer_run(mb->c, &mb->err);
+    return NULL;
+}
+
+static void member_start_with(member *mb, harness *h, int who, long grace_ms, int backoff_ms)
+{
+    memset(mb, 0, sizeof *mb);
+    mb->h = h;
+    mb->who = who;
+    consumer_options o = {
+        .props = h->props,
+        .nprops = h->nprops,
+        .handler = {.handle = who ? handle_as_1 : handle_as_0, .ctx = h},
+        .backoff_initial_ms = backoff_ms,
+        .backoff_max_ms = backoff_ms * 4,
+        .poll_ms = 50,
+        .shutdown_grace_ms = grace_ms,
+    };
+    perr err;
+    cr_assert_eq(consumer_new(&mb->c, &o, &err), 0, "%s", err.msg);
+    cr_assert_eq(pthread_create(&mb->thread, NULL, run_member, mb), 0);
+}
+
+static void member_start(member *mb, harness *h, int who)
+{
+    member_start_with(mb, h, who, 10000, 100);
+}
+
+static void member_stop(member *mb)
+{
+    consumer_request_stop(mb->c);
+    pthread_join(mb->thread, NULL);
+    cr_assert_eq(mb->rc, 0, "consumer_run: %s", mb->err.msg);
+    consumer_free(mb->c);
+    mb->c = NULL;
+}
+
+static void produce(harness *h, const char *key, const char *payload, rd_kafka_headers_t *hdrs)
+{
+    producer *p;
+    perr err;
+    cr_assert_eq(producer_new(&p, h->props, 1, &err), 0, "%s", err.msg);   /* props[0] = bootstrap */
+    producer_message m = {.topic = JOBS, .partition = RD_KAFKA_PARTITION_UA, .key = key, .key_len = strlen(key),
+                          .value = payload, .value_len = strlen(payload), .headers = hdrs};
+    cr_assert_eq(producer_send(p, &m, NULL, &err), 0, "%s", err.msg);
+    producer_free(p);
+}
+
+static void produce_n(harness *h, const char *prefix, int n)
+{
+    producer *p;
+    perr err;
+    cr_assert_eq(producer_new(&p, h->props, 1, &err), 0, "%s", err.msg);
+    for (int i = 0; i < n; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "%s-%d", prefix, i);
+        producer_message m = {.topic = JOBS, .partition = RD_KAFKA_PARTITION_UA, .key = key,
+                              .key_len = strlen(key), .value = key, .value_len = strlen(key)};
+        cr_assert_eq(producer_send(p, &m, NULL, &err), 0, "%s", err.msg);
+    }
+    producer_free(p);
+}
+
+static int count_calls(harness *h, job_outcome outcome)
+{
+    pthread_mutex_lock(&h->lock);
+    int n = 0;
+    for (int i = 0; i < h->ncalls; i++)
+        n += h->calls[i].outcome == outcome;
+    pthread_mutex_unlock(&h->lock);
+    return n;
+}
+
+/* Waits until at least n calls ended with outcome; fails the test after WAIT_MS. */
+static void wait_for(harness *h, job_outcome outcome, int n)
+{
+    int64_t deadline = now_ms() + WAIT_MS;
+    while (count_calls(h, outcome) < n) {
+        cr_assert_lt(now_ms(), deadline, "timed out: %d of %d calls with outcome %d", count_calls(h, outcome), n,
+                     outcome);
+        sleep_ms(20);
+    }
+}
+
+/* How many successful calls handled payload. */
+static int times_done(harness *h, const char *payload)
+{
+    int n = 0;
+    pthread_mutex_lock(&h->lock);
+    for (int i = 0; i < h->ncalls; i++)
+        n += h->calls[i].outcome != JOB_TRANSIENT_FAILURE && strcmp(h->calls[i].payload, payload) == 0;
+    pthread_mutex_unlock(&h->lock);
+    return n;
+}
+
+/* Waits until payload was handled successfully (or dead-lettered). */
+static void wait_done(harness *h, const char *payload)
+{
+    int64_t deadline = now_ms() + WAIT_MS;
+    while (times_done(h, payload) < 1) {
+        cr_assert_lt(now_ms(), deadline, "timed out waiting for %s", payload);
+        sleep_ms(20);
+    }
+}
+
+/* Committed offset of each partition of topic for h's group (-1001 = none). */
+static void committed_offsets(harness *h, int partitions, int64_t *out)
+{
+    rd_kafka_conf_t *conf;
+    perr err;
+    cr_assert_eq(kafka_conf_new(&conf, h->props, 2, &err), 0, "%s", err.msg);   /* bootstrap + group */
+    char errstr[256];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+    cr_assert(rk, "%s", errstr);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(partitions);
+    for (int p = 0; p < partitions; p++)
+        rd_kafka_topic_partition_list_add(l, JOBS, p);
+    rd_kafka_resp_err_t rc = rd_kafka_committed(rk, l, 10000);
+    cr_assert_eq(rc, RD_KAFKA_RESP_ERR_NO_ERROR, "committed: %s", rd_kafka_err2str(rc));
+    for (int p = 0; p < partitions; p++)
+        out[p] = l->elems[p].offset;
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_destroy(rk);
+}
+
+static int64_t high_watermark(harness *h, const char *topic, int partition)
+{
+    rd_kafka_conf_t *conf;
+    perr err;
+    cr_assert_eq(kafka_conf_new(&conf, h->props, 1, &err), 0, "%s", err.msg);
+    char errstr[256];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    cr_assert(rk, "%s", errstr);
+    int64_t lo = -1, hi = -1;
+    rd_kafka_resp_err_t rc = rd_kafka_query_watermark_offsets(rk, topic, partition, &lo, &hi, 10000);
+    cr_assert_eq(rc, RD_KAFKA_RESP_ERR_NO_ERROR, "watermarks: %s", rd_kafka_err2str(rc));
+    rd_kafka_destroy(rk);
+    return hi;
+}
+
+/* Every partition's committed offset equals its high watermark: all done. */
+static void assert_all_committed(harness *h, int partitions)
+{
+    int64_t committed[16];
+    committed_offsets(h, partitions, committed);
+    for (int p = 0; p < partitions; p++) {
+        int64_t hi = high_watermark(h, JOBS, p);
+        if (hi == 0)
+            cr_assert(committed[p] < 0 || committed[p] == 0, "partition %d: nothing produced, committed %" PRId64, p,
+                      committed[p]);
+        else
+            cr_assert_eq(committed[p], hi, "partition %d committed %" PRId64 " high watermark %" PRId64, p,
+                         committed[p], hi);
+    }
+}
+
+/* A message copied out of librdkafka (its handle must outlive its messages). */
+typedef struct read_msg {
+    void *key;
+    size_t key_len;
+    void *payload;
+    size_t len;
+    rd_kafka_headers_t *headers;   /* copy, may be NULL */
+} read_msg;
+
+static void copy_message(read_msg *out, const rd_kafka_message_t *m)
+{
+    out->key = m->key_len ? malloc(m->key_len) : NULL;
+    if (m->key_len)
+        memcpy(out->key, m->key, m->key_len);
+    out->key_len = m->key_len;
+    out->payload = m->len ? malloc(m->len) : NULL;
+    if (m->len)
+        memcpy(out->payload, m->payload, m->len);
+    out->len = m->len;
+    rd_kafka_headers_t *h = NULL;
+    out->headers = rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR ? rd_kafka_headers_copy(h) : NULL;
+}
+
+/* Read exactly n messages of topic (all partitions, from the beginning). */
+static read_msg *read_topic(harness *h, const char *topic, int partitions, int n)
+{
+    rd_kafka_conf_t *conf;
+    perr err;
+    cr_assert_eq(kafka_conf_new(&conf, h->props, 1, &err), 0, "%s", err.msg);
+    char errstr[256];
+    cr_assert_eq(rd_kafka_conf_set(conf, "group.id", "reader", errstr, sizeof errstr), RD_KAFKA_CONF_OK);
+    cr_assert_eq(rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof errstr), RD_KAFKA_CONF_OK);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+    cr_assert(rk, "%s", errstr);
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(partitions);
+    for (int p = 0; p < partitions; p++)
+        rd_kafka_topic_partition_list_add(l, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    cr_assert_eq(rd_kafka_assign(rk, l), RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_topic_partition_list_destroy(l);
+    read_msg *msgs = calloc((size_t)n + 1, sizeof *msgs);
+    int got = 0, extra = 0;
+    int64_t deadline = now_ms() + WAIT_MS;
+    /* Anything beyond n would be a duplicate: keep reading 500 ms more. */
+    while (now_ms() < deadline) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        if (m && !m->err) {
+            if (got < n)
+                copy_message(&msgs[got++], m);
+            else
+                extra++;
+            if (got == n)
+                deadline = now_ms() + 500;
+        }
+        if (m)
+            rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    cr_assert_eq(got, n, "read %d of %d messages from %s", got, n, topic);
+    cr_assert_eq(extra, 0, "%d messages more than %d on %s", extra, n, topic);
+    return msgs;
+}
+
+static void free_messages(read_msg *msgs, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(msgs[i].key);
+        free(msgs[i].payload);
+        if (msgs[i].headers)
+            rd_kafka_headers_destroy(msgs[i].headers);
+    }
+    free(msgs);
+}
+
+static char *header_string(rd_kafka_headers_t *hdrs, const char *name)
+{
+    const void *v;
+    size_t len;
+    if (!hdrs || rd_kafka_header_get_last(hdrs, name, &v, &len) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return NULL;
+    return strndup(v, len);
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+Test(consumer, happy_path_commits_every_job, .timeout = 90)
+{
+    harness h;
+    harness_start(&h, 3);
+    produce_n(&h, "job", 12);
+    member m;
+    member_start(&m, &h, 0);
+    wait_for(&h, JOB_OK, 12);
+    member_stop(&m);
+    cr_assert_eq(h.ncalls, 12, "each job handled once, got %d calls", h.ncalls);
+    for (int i = 0; i < 12; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "job-%d", i);
+        cr_assert_eq(times_done(&h, name), 1, "%s handled once", name);
+    }
+    assert_all_committed(&h, 3);
+    harness_stop(&h);
+}
+
+static job_outcome reject_bad(harness *h, const kafka_message_view *m, perr *err)
+{
+    (void)h;
+    if (m->payload_len == 3 && memcmp(m->payload, "bad", 3) == 0) {
+        perr_set(err, "invalid job: missing document");
+        return JOB_PERMANENT_FAILURE;
+    }
+    return JOB_OK;
+}
+
+Test(consumer, permanent_failure_is_dead_lettered_with_connect_headers, .timeout = 90)
+{
+    harness h;
+    harness_start(&h, 2);
+    h.decide = reject_bad;
+    produce(&h, "good-1", "good-1", NULL);
+    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(2);
+    rd_kafka_header_add(hdrs, "trace-id", -1, "abc123", -1);
+    produce(&h, "bad-key", "bad", hdrs);
+    produce(&h, "good-2", "good-2", NULL);
+    member m;
+    member_start(&m, &h, 0);
+    wait_for(&h, JOB_OK, 2);
+    wait_for(&h, JOB_PERMANENT_FAILURE, 1);
+    member_stop(&m);
+    assert_all_committed(&h, 2);
+
+    read_msg *dlq = read_topic(&h, DLQ, 2, 1);
+    read_msg *d = &dlq[0];
+    cr_assert_eq(d->key_len, 7);
+    cr_assert_eq(memcmp(d->key, "bad-key", 7), 0, "original key kept");
+    cr_assert_eq(d->len, 3);
+    cr_assert_eq(memcmp(d->payload, "bad", 3), 0, "original payload kept");
+    rd_kafka_headers_t *dh = d->headers;
+    cr_assert(dh, "dead-letter message has headers");
+    int32_t bad_partition = -1;
+    int64_t bad_offset = -1;
+    for (int i = 0; i < h.ncalls; i++)
+        if (h.calls[i].outcome == JOB_PERMANENT_FAILURE) {
+            bad_partition = h.calls[i].partition;
+            bad_offset = h.calls[i].offset;
+        }
+    char expect[32];
+    char *v;
+    cr_assert_str_eq(v = header_string(dh, DLQ_HDR_TOPIC), JOBS);
+    free(v);
+    snprintf(expect, sizeof expect, "%" PRId32, bad_partition);
+    cr_assert_str_eq(v = header_string(dh, DLQ_HDR_PARTITION), expect);
+    free(v);
+    snprintf(expect, sizeof expect, "%" PRId64, bad_offset);
+    cr_assert_str_eq(v = header_string(dh, DLQ_HDR_OFFSET), expect);
+    free(v);
+    cr_assert_str_eq(v = header_string(dh, DLQ_HDR_CLASS), DLQ_DEFAULT_CLASS);
+    free(v);
+    cr_assert_str_eq(v = header_string(dh, DLQ_HDR_MESSAGE), "invalid job: missing document");
+    free(v);
+    cr_assert_str_eq(v = header_string(dh, DLQ_HDR_ATTEMPTS), "1");
+    free(v);
+    cr_assert_str_eq(v = header_string(dh, "trace-id"), "abc123", "original headers kept");
+    free(v);
+    free_messages(dlq, 1);
+    harness_stop(&h);
+}
+
+/* "flaky" fails transiently twice; before each retry the committed offset of
+ * its partition is looked up from inside the handler. */
+static job_outcome flaky_twice(harness *h, const kafka_message_view *m, perr *err)
+{
+    if (m->payload_len != 5 || memcmp(m->payload, "flaky", 5) != 0)
+        return JOB_OK;
+    if (m->attempt > 1) {
+        int64_t committed[4];
+        committed_offsets(h, 2, committed);
+        if (committed[m->partition] > m->offset)
+            h->committed_seen = committed[m->partition];
+    }
+    if (m->attempt <= 2) {
+        perr_set(err, "database unreachable");
+        return JOB_TRANSIENT_FAILURE;
+    }
+    return JOB_OK;
+}
+
+Test(consumer, transient_failure_retries_without_commit, .timeout = 90)
+{
+    harness h;
+    harness_start(&h, 2);
+    h.decide = flaky_twice;
+    h.committed_seen = -1;
+    produce(&h, "k1", "flaky", NULL);
+    produce(&h, "k2", "other", NULL);
+    member m;
+    member_start(&m, &h, 0);
+    wait_for(&h, JOB_OK, 2);
+    member_stop(&m);
+    cr_assert_eq(count_calls(&h, JOB_TRANSIENT_FAILURE), 2);
+    cr_assert_eq(times_done(&h, "flaky"), 1);
+    cr_assert_eq(h.committed_seen, -1, "offset committed past the failing message before it succeeded");
+    int attempts[4] = {0};
+    int nattempts = 0;
+    for (int i = 0; i < h.ncalls; i++)
+        if (!strcmp(h.calls[i].payload, "flaky") && nattempts < 4)
+            attempts[nattempts++] = h.calls[i].attempt;
+    cr_assert_eq(nattempts, 3);
+    cr_assert(attempts[0] == 1 && attempts[1] == 2 && attempts[2] == 3, "attempts %d %d %d", attempts[0],
+              attempts[1], attempts[2]);
+    assert_all_committed(&h, 2);
+    harness_stop(&h);
+}
+
+/* The broker goes down right after "down-now" is handled (so its commit
+ * fails) and comes back two seconds later. */
+static job_outcome take_broker_down(harness *h, const kafka_message_view *m, perr *err)
+{
+    (void)err;
+    if (m->payload_len == 8 && memcmp(m->payload, "down-now", 8) == 0 && m->attempt == 1)
+        rd_kafka_mock_broker_set_down(mock_broker_cluster(h->broker), 1);
+    return JOB_OK;
+}
+
+Test(consumer, broker_down_then_up_loses_nothing, .timeout = 120)
+{
+    harness h;
+    harness_start(&h, 2);
+    h.decide = take_broker_down;
+    produce_n(&h, "before", 4);
+    produce(&h, "d", "down-now", NULL);
+    member m;
+    member_start(&m, &h, 0);
+    wait_done(&h, "down-now");
+    sleep_ms(2000);
+    rd_kafka_mock_broker_set_up(mock_broker_cluster(h.broker), 1);
+    produce_n(&h, "after", 4);
+    for (int i = 0; i < 4; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "before-%d", i);
+        wait_done(&h, name);
+        snprintf(name, sizeof name, "after-%d", i);
+        wait_done(&h, name);
+    }
+    member_stop(&m);
+    for (int i = 0; i < 4; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "before-%d", i);
+        cr_assert_geq(times_done(&h, name), 1, "%s handled", name);
+        snprintf(name, sizeof name, "after-%d", i);
+        cr_assert_geq(times_done(&h, name), 1, "%s handled", name);
+    }
+    cr_assert_geq(times_done(&h, "down-now"), 1);
+    assert_all_committed(&h, 2);
+    harness_stop(&h);
+}
+
+Test(consumer, stop_request_returns_zero_with_offsets_committed, .timeout = 90)
+{
+    harness h;
+    harness_start(&h, 2);
+    produce_n(&h, "s", 5);
+    member m;
+    member_start(&m, &h, 0);
+    wait_for(&h, JOB_OK, 5);
+    member_stop(&m);   /* asserts consumer_run returned 0 */
+    assert_all_committed(&h, 2);
+    harness_stop(&h);
+}
+
+/* "slow" takes ~600 ms; the stop request arrives while it runs. */
+static job_outcome slow_job(harness *h, const kafka_message_view *m, perr *err)
+{
+    (void)h;
+    if (m->payload_len != 4 || memcmp(m->payload, "slow", 4) != 0)
+        return JOB_OK;
+    for (int i = 0; i < 30; i++) {
+        if (consumer_job_cancelled(m->consumer)) {
+            perr_set(err, "cancelled by shutdown");
+            return JOB_TRANSIENT_FAILURE;
+        }
+        sleep_ms(20);
+    }
+    return JOB_OK;
+}
+
+static void stop_during_slow_job(harness *h, member *m)
+{
+    /* The slow job is handled first (only message); stop once it has begun. */
+    int64_t deadline = now_ms() + WAIT_MS;
+    while (metrics_jobs_consumed(consumer_metrics(m->c)) < 1) {
+        cr_assert_lt(now_ms(), deadline, "slow job never started");
+        sleep_ms(10);
+    }
+    sleep_ms(100);
+    (void)h;
+    member_stop(m);
+}
+
+Test(consumer, stop_lets_current_job_finish_within_grace, .timeout = 90)
+{
+    harness h;
+    harness_start(&h, 1);
+    h.decide = slow_job;
+    produce(&h, "k", "slow", NULL);
+    metrics *mt = metrics_new();
+    member m;
+    memset(&m, 0, sizeof m);
+    consumer_options o = {.props = h.props, .nprops = h.nprops, .handler = {.handle = handle_as_0, .ctx = &h},
+                          .metrics = mt, .poll_ms = 50, .shutdown_grace_ms = 10000};
+    perr err;
+    cr_assert_eq(consumer_new(&m.c, &o, &err), 0, "%s", err.msg);
+    cr_assert_eq(pthread_create(&m.thread, NULL, run_member, &m), 0);
+    stop_during_slow_job(&h, &m);
+    cr_assert_eq(count_calls(&h, JOB_OK), 1, "the job finished");
+    assert_all_committed(&h, 1);
+    metrics_free(mt);
+    harness_stop(&h);
+}
+
+Test(consumer, grace_expiry_cancels_job_without_commit, .timeout = 90)
+{
+    harness h;
+    harness_start(&h, 1);
+    h.decide = slow_job;
+    produce(&h, "k", "slow", NULL);
+    metrics *mt = metrics_new();
+    member m;
+    memset(&m, 0, sizeof m);
+    consumer_options o = {.props = h.props, .nprops = h.nprops, .handler = {.handle = handle_as_0, .ctx = &h},
+                          .metrics = mt, .poll_ms = 50, .shutdown_grace_ms = 0};
+    perr err;
+    cr_assert_eq(consumer_new(&m.c, &o, &err), 0, "%s", err.msg);
+    cr_assert_eq(pthread_create(&m.thread, NULL, run_member, &m), 0);
+    stop_during_slow_job(&h, &m);
+    cr_assert_eq(count_calls(&h, JOB_TRANSIENT_FAILURE), 1, "the job gave up");
+    int64_t committed[1];
+    committed_offsets(&h, 1, committed);
+    cr_assert_lt(committed[0], 1, "the cancelled job's offset is not committed (got %" PRId64 ")", committed[0]);
+    metrics_free(mt);
+    harness_stop(&h);
+}
+
+static int calls_by(harness *h, int who)
+{
+    pthread_mutex_lock(&h->lock);
+    int n = 0;
+    for (int i = 0; i < h->ncalls; i++)
+        n += h->calls[i].who == who && h->calls[i].outcome == JOB_OK;
+    pthread_mutex_unlock(&h->lock);
+    return n;
+}
+
+/* Nothing may be lost; a job may be handled twice around a rebalance: the
+ * mock cluster rejects commits while the group rebalances
+ * (REBALANCE_IN_PROGRESS, and with cooperative-sticky ILLEGAL_GENERATION for
+ * the survivor, whose assignment librdkafka then declares lost), so jobs done
+ * in that window are redelivered — at-least-once, absorbed by the store's
+ * idempotent upsert. Duplicates are bounded by the jobs produced. */
+static void two_members_share_partitions(const char *strategy)
+{
+    harness h;
+    harness_start(&h, 4);
+    if (strategy)
+        add_prop(&h, "partition.assignment.strategy", strategy);
+    member a, b;
+    member_start(&a, &h, 0);
+    member_start(&b, &h, 1);
+    /* Wait for both to own partitions: produce until each handled a job. */
+    int64_t deadline = now_ms() + WAIT_MS;
+    int produced = 0;
+    while (calls_by(&h, 0) == 0 || calls_by(&h, 1) == 0) {
+        cr_assert_lt(now_ms(), deadline, "both members never got partitions (a=%d b=%d)", calls_by(&h, 0),
+                     calls_by(&h, 1));
+        char name[32];
+        snprintf(name, sizeof name, "first-%d", produced++);
+        produce(&h, name, name, NULL);
+        sleep_ms(100);
+    }
+    wait_for(&h, JOB_OK, produced);
+    member_stop(&a);   /* leaves the group: its partitions move to b */
+    int before_b = calls_by(&h, 1);
+    produce_n(&h, "second", 12);
+    for (int i = 0; i < 12; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "second-%d", i);
+        wait_done(&h, name);
+    }
+    cr_assert_geq(calls_by(&h, 1) - before_b, 12, "b took over every partition");
+    int a_after = 0;
+    for (int i = 0; i < h.ncalls; i++)
+        a_after += h.calls[i].who == 0 && !strncmp(h.calls[i].payload, "second-", 7);
+    cr_assert_eq(a_after, 0, "a stopped consuming when asked");
+    member_stop(&b);
+    for (int i = 0; i < produced + 12; i++) {
+        char name[32];
+        if (i < produced)
+            snprintf(name, sizeof name, "first-%d", i);
+        else
+            snprintf(name, sizeof name, "second-%d", i - produced);
+        int n = times_done(&h, name);
+        cr_assert(n >= 1 && n <= 3, "%s handled %d times", name, n);
+    }
+    assert_all_committed(&h, 4);
+    harness_stop(&h);
+}
+
+Test(consumer, two_members_eager_rebalance_loses_nothing, .timeout = 120)
+{
+    two_members_share_partitions(NULL);
+}
+
+Test(consumer, two_members_cooperative_rebalance_loses_nothing, .timeout = 120)
+{
+    two_members_share_partitions("cooperative-sticky");
+}
+
+Test(consumer, jobs_produced_by_kcat, .timeout = 90)
+{
+    harness h;
+    harness_start(&h, 2);
+    char *cmd = NULL;
+    cr_assert(asprintf(&cmd, "kcat -b %s -t %s -P -K: -X reconnect.backoff.ms=50", mock_broker_bootstraps(h.broker),
+                       JOBS) > 0);
+    FILE *p = popen(cmd, "w");
+    cr_assert(p, "popen kcat");
+    fprintf(p, "id-1:kcat-1\nid-2:kcat-2\nid-3:kcat-3\n");
+    cr_assert_eq(pclose(p), 0, "kcat failed");
+    free(cmd);
+    member m;
+    member_start(&m, &h, 0);
+    wait_for(&h, JOB_OK, 3);
+    member_stop(&m);
+    cr_assert_eq(times_done(&h, "kcat-1"), 1);
+    cr_assert_eq(times_done(&h, "kcat-2"), 1);
+    cr_assert_eq(times_done(&h, "kcat-3"), 1);
+    assert_all_committed(&h, 2);
+    harness_stop(&h);
+}
