@@ -63,6 +63,36 @@ static char *sanitized_copy(const char *s)
     return s ? utf8_sanitize(s, strlen(s), NULL) : NULL;
 }
 
+/* ---- growth ----------------------------------------------------------------
+ * Arrays and full_text grow geometrically. The capacity is implied by the
+ * length (the next power of two), so the public struct needs no extra fields. */
+
+#define MIN_TEXT_CAP 64
+
+static size_t pow2_at_least(size_t n)
+{
+    size_t c = MIN_TEXT_CAP;
+    while (c < n) {
+        if (c > SIZE_MAX / 2)
+            return n;
+        c *= 2;
+    }
+    return c;
+}
+
+/* Make room for element number n (0-based) of an array of `elem`-byte items. */
+static void *grow_for(void *arr, size_t n, size_t elem)
+{
+    if (n == 0)
+        return xrealloc(arr, 8 * elem);
+    if (n >= 8 && (n & (n - 1)) == 0) {
+        if (n > SIZE_MAX / 2 / elem)
+            abort();
+        return xrealloc(arr, 2 * n * elem);
+    }
+    return arr;
+}
+
 /* ---- lifecycle ---------------------------------------------------------- */
 
 document *document_new(const char *format, const char *media_type)
@@ -71,7 +101,8 @@ document *document_new(const char *format, const char *media_type)
     memset(doc, 0, sizeof *doc);
     doc->format = xstrdup(format ? format : "unknown");
     doc->media_type = xstrdup(media_type ? media_type : "application/octet-stream");
-    doc->full_text = xstrdup("");
+    doc->full_text = xmalloc(MIN_TEXT_CAP);
+    doc->full_text[0] = '\0';
     return doc;
 }
 
@@ -148,7 +179,7 @@ void document_add_author(document *doc, const char *name)
         free(a);
         return;
     }
-    doc->authors = xrealloc(doc->authors, (doc->n_authors + 1) * sizeof *doc->authors);
+    doc->authors = grow_for(doc->authors, doc->n_authors, sizeof *doc->authors);
     doc->authors[doc->n_authors++] = a;
 }
 
@@ -164,7 +195,7 @@ void document_set_meta(document *doc, const char *key, const char *value)
             return;
         }
     }
-    doc->metadata = xrealloc(doc->metadata, (doc->n_metadata + 1) * sizeof *doc->metadata);
+    doc->metadata = grow_for(doc->metadata, doc->n_metadata, sizeof *doc->metadata);
     doc->metadata[doc->n_metadata].key = sanitized_copy(key);
     doc->metadata[doc->n_metadata].value = v;
     doc->n_metadata++;
@@ -172,7 +203,7 @@ void document_set_meta(document *doc, const char *key, const char *value)
 
 static void add_warning_owned(document *doc, char *text)
 {
-    doc->warnings = xrealloc(doc->warnings, (doc->n_warnings + 1) * sizeof *doc->warnings);
+    doc->warnings = grow_for(doc->warnings, doc->n_warnings, sizeof *doc->warnings);
     doc->warnings[doc->n_warnings++] = text;
 }
 
@@ -197,7 +228,9 @@ static void append_block(document *doc, const char *text, size_t *byte_start, si
 {
     size_t add = strlen(text);
     size_t sep = doc->full_text_len ? 2 : 0;
-    doc->full_text = xrealloc(doc->full_text, doc->full_text_len + sep + add + 1);
+    size_t need = doc->full_text_len + sep + add + 1;
+    if (need > pow2_at_least(doc->full_text_len + 1))
+        doc->full_text = xrealloc(doc->full_text, pow2_at_least(need));
     if (sep) {
         memcpy(doc->full_text + doc->full_text_len, "\n\n", 2);
         doc->full_text_len += 2;
@@ -221,7 +254,7 @@ void document_add_section(document *doc, const char *heading, int level)
         size_t b, c;
         append_block(doc, h, &b, &c);
     }
-    doc->sections = xrealloc(doc->sections, (doc->n_sections + 1) * sizeof *doc->sections);
+    doc->sections = grow_for(doc->sections, doc->n_sections, sizeof *doc->sections);
     doc_section *sec = &doc->sections[doc->n_sections++];
     memset(sec, 0, sizeof *sec);
     sec->heading = h;

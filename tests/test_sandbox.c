@@ -1,0 +1,256 @@
+/* test_sandbox.c — the forked extractor: crashes, hangs, CPU and memory
+ * hogs, noisy children and large results all become clean errors/results. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "extractors/sandbox.h"
+#include "extractors/utf8.h"
+
+static int good_worker(void *arg, document **out, perr *err)
+{
+    (void)err;
+    document *doc = document_new("text", "text/plain");
+    document_set_title(doc, arg);
+    document_add_paragraph(doc, "hello from the child", 0);
+    *out = doc;
+    return 0;
+}
+
+static int failing_worker(void *arg, document **out, perr *err)
+{
+    (void)arg;
+    *out = NULL;
+    return perr_set(err, "encrypted PDF: password required");
+}
+
+static int crashing_worker(void *arg, document **out, perr *err)
+{
+    (void)arg, (void)out, (void)err;
+    signal(SIGSEGV, SIG_DFL); /* bypass the sanitizer's own handler */
+    raise(SIGSEGV);
+    return -1;
+}
+
+static int looping_worker(void *arg, document **out, perr *err)
+{
+    (void)arg, (void)out, (void)err;
+    volatile unsigned long spin = 0;
+    for (;;)
+        spin++;
+    return -1;
+}
+
+static int sleeping_worker(void *arg, document **out, perr *err)
+{
+    (void)arg, (void)out, (void)err;
+    for (;;)
+        pause();
+    return -1;
+}
+
+static int hungry_worker(void *arg, document **out, perr *err)
+{
+    (void)arg, (void)out, (void)err;
+    for (int i = 0; i < 256; i++) { /* up to 16 GB in 64 MB steps */
+        char *p = xmalloc((size_t)64 << 20);
+        memset(p, 1, (size_t)64 << 20);
+    }
+    return -1;
+}
+
+static int noisy_worker(void *arg, document **out, perr *err)
+{
+    char line[200];
+    memset(line, 'x', sizeof line - 1);
+    line[sizeof line - 1] = '\n';
+    for (int i = 0; i < 10000; i++) { /* 2 MB on stderr and stdout */
+        if (write(2, line, sizeof line) < 0 || write(1, line, sizeof line) < 0)
+            break;
+    }
+    return good_worker(arg, out, err);
+}
+
+static int big_worker(void *arg, document **out, perr *err)
+{
+    (void)arg, (void)err;
+    document *doc = document_new("text", "text/plain");
+    char para[1001];
+    for (int i = 0; i < 10000; i++) { /* 10 MB of text */
+        memset(para, 'a' + i % 26, 1000);
+        para[1000] = '\0';
+        document_add_paragraph(doc, para, 1);
+    }
+    *out = doc;
+    return 0;
+}
+
+static int exiting_worker(void *arg, document **out, perr *err)
+{
+    (void)arg, (void)out, (void)err;
+    fprintf(stderr, "something went wrong inside\n");
+    fflush(stderr);
+    _exit(7);
+}
+
+/* Reports whether descriptor *arg is open in the child. */
+static int fd_probe_worker(void *arg, document **out, perr *err)
+{
+    (void)err;
+    int fd = *(int *)arg;
+    document *doc = document_new("text", "text/plain");
+    document_add_paragraph(doc, fcntl(fd, F_GETFD) == -1 ? "closed" : "open", 0);
+    *out = doc;
+    return 0;
+}
+
+static void assert_no_children(void)
+{
+    errno = 0;
+    cr_assert_eq(waitpid(-1, NULL, WNOHANG), -1, "a child is left unreaped");
+    cr_assert_eq(errno, ECHILD);
+}
+
+static int count_open_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    cr_assert_not_null(d);
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
+}
+
+Test(sandbox, result_comes_back)
+{
+    document *doc = NULL;
+    perr err = { { 0 } };
+    int before = count_open_fds();
+    cr_assert_eq(sandbox_run(good_worker, "Child title", NULL, &doc, &err), 0, "%s", err.msg);
+    cr_assert_str_eq(doc->title, "Child title");
+    cr_assert_str_eq(doc->full_text, "hello from the child");
+    cr_assert_str_eq(doc->sections[0].paragraphs[0].id, "p1");
+    document_free(doc);
+    cr_assert_eq(count_open_fds(), before, "descriptors leaked");
+    assert_no_children();
+}
+
+Test(sandbox, worker_error_is_passed_through)
+{
+    document *doc = NULL;
+    perr err = { { 0 } };
+    cr_assert_eq(sandbox_run(failing_worker, NULL, NULL, &doc, &err), -1);
+    cr_assert_null(doc);
+    cr_assert_str_eq(err.msg, "encrypted PDF: password required");
+    assert_no_children();
+}
+
+Test(sandbox, crash_is_a_clean_error)
+{
+    document *doc = NULL;
+    perr err = { { 0 } };
+    cr_assert_eq(sandbox_run(crashing_worker, NULL, NULL, &doc, &err), -1);
+    cr_assert_null(doc);
+    cr_assert_str_eq(err.msg, "extractor crashed (signal 11)");
+    assert_no_children();
+}
+
+Test(sandbox, endless_loop_hits_wall_clock_limit)
+{
+    sandbox_limits lim = { .wall_seconds = 1 };
+    document *doc = NULL;
+    perr err = { { 0 } };
+    cr_assert_eq(sandbox_run(looping_worker, NULL, &lim, &doc, &err), -1);
+    cr_assert_str_eq(err.msg, "extractor timed out after 1 s");
+    assert_no_children();
+}
+
+Test(sandbox, sleeping_child_hits_wall_clock_limit)
+{
+    sandbox_limits lim = { .wall_seconds = 1 };
+    document *doc = NULL;
+    perr err = { { 0 } };
+    cr_assert_eq(sandbox_run(sleeping_worker, NULL, &lim, &doc, &err), -1);
+    cr_assert_str_eq(err.msg, "extractor timed out after 1 s");
+    assert_no_children();
+}
+
+Test(sandbox, cpu_limit)
+{
+    sandbox_limits lim = { .cpu_seconds = 1, .wall_seconds = 20 };
+    document *doc = NULL;
+    perr err = { { 0 } };
+    cr_assert_eq(sandbox_run(looping_worker, NULL, &lim, &doc, &err), -1);
+    cr_assert_str_eq(err.msg, "extractor exceeded CPU limit (1 s)");
+    assert_no_children();
+}
+
+Test(sandbox, memory_limit)
+{
+    sandbox_limits lim = { .memory_mb = 256, .wall_seconds = 20 };
+    document *doc = NULL;
+    perr err = { { 0 } };
+    cr_assert_eq(sandbox_run(hungry_worker, NULL, &lim, &doc, &err), -1);
+    cr_assert_str_eq(err.msg, "extractor exceeded memory limit (256 MB)");
+    assert_no_children();
+}
+
+Test(sandbox, noisy_child_does_not_block)
+{
+    document *doc = NULL;
+    perr err = { { 0 } };
+    cr_assert_eq(sandbox_run(noisy_worker, "noisy", NULL, &doc, &err), 0, "%s", err.msg);
+    cr_assert_str_eq(doc->title, "noisy");
+    document_free(doc);
+    assert_no_children();
+}
+
+Test(sandbox, large_result)
+{
+    document *doc = NULL;
+    perr err = { { 0 } };
+    cr_assert_eq(sandbox_run(big_worker, NULL, NULL, &doc, &err), 0, "%s", err.msg);
+    cr_assert_eq(doc->n_paragraphs_total, 10000);
+    cr_assert_eq(doc->full_text_len, 10000 * 1000 + 9999 * 2);
+    document_free(doc);
+}
+
+Test(sandbox, nonzero_exit_reports_stderr)
+{
+    document *doc = NULL;
+    perr err = { { 0 } };
+    cr_assert_eq(sandbox_run(exiting_worker, NULL, NULL, &doc, &err), -1);
+    cr_assert_str_eq(err.msg, "extractor exited with status 7: something went wrong inside");
+    assert_no_children();
+}
+
+Test(sandbox, child_closes_inherited_descriptors)
+{
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0); /* deliberately without O_CLOEXEC */
+    document *doc = NULL;
+    perr err = { { 0 } };
+    cr_assert_eq(sandbox_run(fd_probe_worker, &fds[1], NULL, &doc, &err), 0, "%s", err.msg);
+    cr_assert_str_eq(doc->full_text, "closed");
+    document_free(doc);
+    close(fds[0]);
+    close(fds[1]);
+}
+
+Test(sandbox, extract_text_through_sandbox)
+{
+    const char text[] = "First paragraph\nstill first.\n\nSecond.";
+    document *doc = NULL;
+    perr err = { { 0 } };
+    cr_assert_eq(sandbox_extract(text, sizeof text - 1, NULL, NULL, &doc, &err), 0, "%s", err.msg);
+    cr_assert_str_eq(doc->full_text, "First paragraph still first.\n\nSecond.");
+    document_free(doc);
+}
