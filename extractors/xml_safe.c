@@ -51,6 +51,9 @@ static void format_message(char *out, size_t cap, const xmlErrorPtr e)
         snprintf(out, cap, "line %d: %.*s", e->line, (int)n, msg);
     else
         snprintf(out, cap, "%.*s", (int)n, msg);
+    for (char *p = out; *p; p++) /* one line: libxml2 adds "\nBytes: ..." to some */
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
 }
 
 static void capture_error(void *data, xmlErrorPtr e)
