@@ -5,11 +5,13 @@ extern const cli_command cmd_config;
 extern const cli_command cmd_migrate;
 extern const cli_command cmd_status;
 extern const cli_command cmd_tokenize;
+extern const cli_command cmd_broker;
 
 const cli_command *const cli_commands[] = {
     &cmd_config,
     &cmd_migrate,
     &cmd_status,
     &cmd_tokenize,
+    &cmd_broker,
     NULL,
 };
