@@ -20,7 +20,9 @@
  * Notes: a footnote reference becomes "[n]" in the text (n counts
  * references in order) and the note's paragraphs follow in a "Footnotes"
  * section, the first prefixed "[n]"; endnotes likewise as "[en]" in
- * "Endnotes". Core properties: dc:title -> title, dc:creator -> authors
+ * "Endnotes". Styles, notes and core properties that are missing, broken or
+ * over a limit are skipped with a warning; only the main part is required.
+ * Core properties: dc:title -> title, dc:creator -> authors
  * (split on ';'), dcterms:created/modified, dc:subject, cp:keywords ->
  * metadata; language from dc:language or the styles' default w:lang.
  */
@@ -336,16 +338,17 @@ static int related_part(package *pkg, const char *source_part, const char *type,
     return 0;
 }
 
-/* Load the part related to main by type (may be absent). */
-static int load_related(package *pkg, const char *main_part, const char *type, xmlDoc **tree, perr *err)
+/* Load an auxiliary part related to main by type (styles, notes): when it
+ * is absent, broken or over a limit, the document is still read without
+ * it, with a warning. */
+static void load_related(package *pkg, const char *main_part, const char *type, xmlDoc **tree, document *doc)
 {
-    char *name;
+    char *name = NULL;
+    perr err = {{0}};
     *tree = NULL;
-    if (related_part(pkg, main_part, type, &name, err) < 0)
-        return -1;
-    int rc = name ? load_part(pkg, name, tree, err) : 0;
+    if (related_part(pkg, main_part, type, &name, &err) < 0 || (name && load_part(pkg, name, tree, &err) < 0))
+        document_warn(doc, "ignored the %s part: %s", type, err.msg);
     free(name);
-    return rc;
 }
 
 static void set_meta_text(document *doc, const char *key, const xmlNode *n)
@@ -416,22 +419,18 @@ static int read_package(package *pkg, const struct extract_options *opts, docume
         perr_set(err, "%s is not a WordprocessingML document (no w:document/w:body)", main_part);
         goto out;
     }
-    if (related_part(pkg, "", "core-properties", &core_part, err) < 0 ||
-        (core_part && load_part(pkg, core_part, &core_tree, err) < 0))
-        goto out;
+    perr core_err = {{0}};
+    if (related_part(pkg, "", "core-properties", &core_part, &core_err) < 0 ||
+        (core_part && load_part(pkg, core_part, &core_tree, &core_err) < 0))
+        document_warn(doc, "ignored the core properties: %s", core_err.msg);
     core_properties(doc, core_tree);
 
     xml_emit e;
     xe_init(&e, doc, opts);
     docx_ctx c = {.e = &e, .foot.marker_prefix = "", .end.marker_prefix = "e"};
-    if (load_related(pkg, main_part, "styles", &styles_tree, err) < 0 ||
-        load_related(pkg, main_part, "footnotes", &c.foot.tree, err) < 0 ||
-        load_related(pkg, main_part, "endnotes", &c.end.tree, err) < 0) {
-        note_set_free(&c.foot);
-        note_set_free(&c.end);
-        xe_finish(&e);
-        goto out;
-    }
+    load_related(pkg, main_part, "styles", &styles_tree, doc);
+    load_related(pkg, main_part, "footnotes", &c.foot.tree, doc);
+    load_related(pkg, main_part, "endnotes", &c.end.tree, doc);
     set_default_language(doc, styles_tree);
     c.styles = docx_styles_load(styles_tree);
     blocks(&c, body, 1);

@@ -503,3 +503,42 @@ Test(xml, docx_without_styles_uses_builtin_ids)
     cr_expect_null(doc->title);
     document_free(doc);
 }
+
+Test(xml, akn_notes_lists_and_continuation)
+{
+    document *doc = extract_string(
+        "<akomaNtoso xmlns=\"http://docs.oasis-open.org/legaldocml/ns/akn/3.0\"><judgment name=\"judgment\">"
+        "<meta><identification source=\"#t\"><FRBRWork><FRBRname value=\"A v B\"/></FRBRWork>"
+        "<FRBRExpression><FRBRlanguage language=\"fra\"/></FRBRExpression></identification></meta>"
+        "<header><p><party>A</party> v <party>B</party><br/>before <judge>J One</judge></p></header>"
+        "<judgmentBody><decision><level><num>A.</num><heading>Intro</heading>"
+        "<paragraph><num>1.</num><content><p>Text<authorialNote marker=\"7\"><p>the note</p></authorialNote>.</p>"
+        "</content></paragraph><paragraph><num>2.</num><intro><p>Lead:</p></intro><subparagraph><num>(a)</num>"
+        "<content><p>first</p></content></subparagraph></paragraph></level>"
+        "<paragraph><num>3.</num><content><p>after the level</p></content></paragraph>"
+        "</decision></judgmentBody></judgment></akomaNtoso>");
+    cr_expect_str_eq(doc->title, "A v B");
+    cr_expect_str_eq(doc->language, "fr");
+    cr_expect_str_eq(meta_value(doc, "parties"), "A; B");
+    cr_expect_str_eq(meta_value(doc, "judges"), "J One");
+    cr_expect_str_eq(doc->full_text, "A v B before J One\n\nA. Intro\n\n1. Text.\n\n[7] the note\n\n2. Lead:\n\n"
+                                     "(a) first\n\n3. after the level");
+    cr_assert_eq(doc->n_sections, 3);
+    cr_expect_null(doc->sections[2].heading, "paragraph 3 is not inside \"Intro\"");
+    cr_expect_eq(doc->sections[2].level, 1);
+    document_free(doc);
+}
+
+Test(xml, docx_broken_auxiliary_parts_are_skipped)
+{
+    size_t len;
+    char *zip = docx_build("<w:p><w:r><w:t>body text</w:t></w:r></w:p>", "<w:styles", "not xml", NULL, &len);
+    document *doc = extract_or_fail(zip, len, 1, NULL, "broken styles");
+    free(zip);
+    cr_expect_str_eq(doc->full_text, "body text");
+    cr_assert_eq(doc->n_warnings, 2);
+    cr_expect(strstr(doc->warnings[0], "ignored the styles part: word/styles.xml: not well-formed XML"), "%s",
+              doc->warnings[0]);
+    cr_expect(strstr(doc->warnings[1], "ignored the footnotes part"), "%s", doc->warnings[1]);
+    document_free(doc);
+}
