@@ -127,7 +127,7 @@ $(BUILD)/fuzzobj/%.o: %.c | $(VERSION_H)
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(BASE_CFLAGS) -O1 -g $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+	$(FUZZ_CC) $(BASE_CFLAGS) -O1 -g $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
 fuzz: deps $(FUZZ_BIN)
 	@for bin in $(FUZZ_BIN); do \
