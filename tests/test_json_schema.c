@@ -1,0 +1,581 @@
+/* test_json_schema.c — JSON schema compilation, the byte matcher, the
+ * validator, the token constraint over real vocabularies, and constrained
+ * generation end to end with the test models.
+ */
+#include <criterion/criterion.h>
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/gguf.h"
+#include "engine/json_constraint.h"
+#include "engine/json_matcher.h"
+#include "engine/json_schema.h"
+#include "engine/tokenizer.h"
+#include "tests/support.h"
+
+/* ------------------------------------------------------------ helpers */
+
+static json_schema *compile_ws(const char *text, int max_ws)
+{
+    json_schema *s = NULL;
+    perr err = { { 0 } };
+    json_schema_options o = json_schema_default_options();
+    o.max_whitespace = max_ws;
+    cr_assert_eq(json_schema_compile(&s, text, strlen(text), &o, &err), 0, "%s: %s", text,
+                 err.msg);
+    return s;
+}
+
+static json_schema *compile(const char *text) { return compile_ws(text, 1); }
+
+/* The error message of a schema that must not compile. */
+static void compile_error(const char *text, char *msg, size_t cap)
+{
+    json_schema *s = NULL;
+    perr err = { { 0 } };
+    cr_assert_neq(json_schema_compile(&s, text, strlen(text), NULL, &err), 0,
+                  "compiled but should not: %s", text);
+    cr_assert_null(s);
+    snprintf(msg, cap, "%s", err.msg);
+}
+
+/* Every byte accepted (the text is a valid prefix). */
+static int prefix_ok(const json_schema *s, const char *text, size_t len)
+{
+    json_matcher m;
+    json_matcher_init(&m, s);
+    return json_matcher_advance_bytes(&m, text, len) == 0;
+}
+
+/* The text is a complete value accepted by the matcher. */
+static int matches(const json_schema *s, const char *text)
+{
+    json_matcher m;
+    json_matcher_init(&m, s);
+    return json_matcher_advance_bytes(&m, text, strlen(text)) == 0 &&
+           json_matcher_is_complete(&m);
+}
+
+static void expect_match(const json_schema *s, const char *text)
+{
+    cr_expect(matches(s, text), "should match: %s", text);
+    perr err = { { 0 } };
+    cr_expect_eq(json_schema_validate_text(s, text, strlen(text), &err), 0,
+                 "matched text should validate: %s: %s", text, err.msg);
+}
+
+static void expect_no_match(const json_schema *s, const char *text)
+{
+    cr_expect(!matches(s, text), "should not match: %s", text);
+}
+
+/* Tiny deterministic generator for random walks. */
+static uint64_t rnd(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* ------------------------------------------------------------ strings */
+
+Test(json_schema, string_basics)
+{
+    json_schema *s = compile("{\"type\":\"string\"}");
+    expect_match(s, "\"abc\"");
+    expect_match(s, "\"\"");
+    expect_match(s, " \"leading space\"");
+    expect_match(s, "\"tab\\tquote\\\"slash\\/back\\\\nl\\n\\b\\f\\r\"");
+    expect_match(s, "\"\\u00e9\\u20AC\"");
+    expect_match(s, "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
+    expect_match(s, "\"{\\\"hacked\\\": true}\"");
+    expect_no_match(s, "abc");
+    expect_no_match(s, "\"abc");
+    expect_no_match(s, "\"a\"b");
+    expect_no_match(s, "\"a\" ");
+    expect_no_match(s, "\"line\nbreak\"");
+    expect_no_match(s, "\"tab\there\"");
+    expect_no_match(s, "\"\\x41\"");
+    expect_no_match(s, "\"\\u12\"");
+    expect_no_match(s, "\"\\ud83d\\ude00\""); /* surrogates are refused */
+    expect_no_match(s, "\"\\u0000\"");
+    expect_no_match(s, "\"\xc3\x28\"");         /* bad continuation */
+    expect_no_match(s, "\"\xc0\xaf\"");         /* overlong */
+    expect_no_match(s, "\"\xed\xa0\x80\"");     /* UTF-8 surrogate */
+    expect_no_match(s, "\"\xf4\x90\x80\x80\""); /* > U+10FFFF */
+    expect_no_match(s, "\"\xe2\x82\"");         /* truncated character */
+    expect_no_match(s, "  \"two spaces\"");
+    json_schema_free(s);
+}
+
+Test(json_schema, max_length_counts_code_points)
+{
+    json_schema *s = compile("{\"type\":\"string\",\"minLength\":2,\"maxLength\":3}");
+    expect_match(s, "\"ab\"");
+    expect_match(s, "\"h\xc3\xa9\xc3\xa9\"");               /* 3 code points, 5 bytes */
+    expect_match(s, "\"\xf0\x9f\x98\x80\xf0\x9f\x98\x80\""); /* 2 emoji, 8 bytes */
+    expect_match(s, "\"\\n\\u00e9x\"");                      /* escapes count once */
+    expect_no_match(s, "\"h\xc3\xa9\xc3\xa9!\"");
+    expect_no_match(s, "\"abcd\"");
+    expect_no_match(s, "\"a\"");
+    expect_no_match(s, "\"\"");
+    /* At the limit only the closing quote may come. */
+    cr_expect(prefix_ok(s, "\"abc", 4));
+    cr_expect(!prefix_ok(s, "\"abc\\", 5));
+    cr_expect(!prefix_ok(s, "\"abc\xc3", 5));
+    json_schema_free(s);
+}
+
+/* ------------------------------------------------------------ literals */
+
+Test(json_schema, enum_and_const)
+{
+    json_schema *s = compile("{\"enum\":[\"red\",\"green\",\"blue\",1,12,null,true,\"gr\\\"een\"]}");
+    const char *good[] = { "\"red\"", "\"green\"", "\"blue\"", "1", "12", "null", "true",
+                           "\"gr\\\"een\"" };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        expect_match(s, good[i]);
+    const char *bad[] = { "\"gr\"", "\"greenx\"", "\"Red\"", "123", "2", "false", "nul",
+                          "\"red\" ", "\"r\\u0065d\"" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        expect_no_match(s, bad[i]);
+    json_schema_free(s);
+
+    s = compile("{\"const\":{\"a\":[1,2]}}");
+    expect_match(s, "{\"a\":[1,2]}");
+    expect_no_match(s, "{\"a\":[1]}");
+    expect_no_match(s, "{ \"a\":[1,2]}");
+    json_schema_free(s);
+
+    s = compile("{\"type\":\"boolean\"}");
+    expect_match(s, "true");
+    expect_match(s, "false");
+    expect_no_match(s, "1");
+    json_schema_free(s);
+
+    s = compile("{\"type\":\"null\"}");
+    expect_match(s, "null");
+    expect_no_match(s, "\"null\"");
+    json_schema_free(s);
+}
+
+/* ------------------------------------------------------------ numbers */
+
+Test(json_schema, integer_ranges)
+{
+    json_schema *s = compile("{\"type\":\"integer\",\"minimum\":-5,\"maximum\":120}");
+    const char *good[] = { "0", "-5", "-1", "7", "99", "120", "100" };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        expect_match(s, good[i]);
+    const char *bad[] = { "121", "-6", "1000", "007", "01", "1.0", "1e2", "+1", "-", "" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        expect_no_match(s, bad[i]);
+    /* Dead ends are refused when the byte is offered. */
+    cr_expect(prefix_ok(s, "12", 2));
+    cr_expect(prefix_ok(s, "13", 2)); /* 13 is itself in range */
+    cr_expect(!prefix_ok(s, "130", 3));
+    cr_expect(!prefix_ok(s, "-6", 2));
+    cr_expect(!prefix_ok(s, "-10", 3));
+    json_schema_free(s);
+
+    s = compile("{\"type\":\"integer\",\"minimum\":100,\"maximum\":120}");
+    cr_expect(!prefix_ok(s, "9", 1));
+    cr_expect(!prefix_ok(s, "2", 1));
+    cr_expect(!prefix_ok(s, "-", 1));
+    cr_expect(prefix_ok(s, "1", 1));
+    cr_expect(!prefix_ok(s, "13", 2));
+    cr_expect(prefix_ok(s, "12", 2));
+    cr_expect(!prefix_ok(s, "121", 3));
+    expect_no_match(s, "12"); /* a valid prefix, not a complete value */
+    expect_match(s, "120");
+    cr_expect_eq(json_schema_min_length(s), 3);
+    json_schema_free(s);
+
+    /* Exclusive bounds, and fractional bounds on integers. */
+    s = compile("{\"type\":\"integer\",\"exclusiveMinimum\":0,\"maximum\":2.5}");
+    expect_no_match(s, "0");
+    expect_match(s, "1");
+    expect_match(s, "2");
+    expect_no_match(s, "3");
+    json_schema_free(s);
+
+    /* Without bounds: at most 16 digits, within +-(2^53-1). */
+    s = compile("{\"type\":\"integer\"}");
+    expect_match(s, "9007199254740991");
+    expect_match(s, "-9007199254740991");
+    expect_no_match(s, "9007199254740992");
+    expect_no_match(s, "12345678901234567");
+    json_schema_free(s);
+}
+
+Test(json_schema, number_ranges)
+{
+    json_schema *s = compile("{\"type\":\"number\",\"minimum\":0,\"maximum\":1}");
+    const char *good[] = { "0", "1", "0.5", "1.0", "0.123456", "1.000000", "0.000001" };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        expect_match(s, good[i]);
+    const char *bad[] = { "1.5", "2", "0.1234567", "-0.1", "1.", ".5", "1e0", "1.000001" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        expect_no_match(s, bad[i]);
+    json_schema_free(s);
+
+    s = compile("{\"type\":\"number\",\"exclusiveMinimum\":0.1,\"exclusiveMaximum\":0.2}");
+    expect_no_match(s, "0.1");
+    expect_no_match(s, "0.2");
+    expect_match(s, "0.100001");
+    expect_match(s, "0.15");
+    expect_match(s, "0.199999");
+    cr_expect(!prefix_ok(s, "0.0", 3));
+    cr_expect(!prefix_ok(s, "0.2", 3)); /* 0.2x > 0.2 */
+    json_schema_free(s);
+
+    s = compile("{\"type\":\"number\",\"minimum\":-2.5,\"maximum\":-1.25}");
+    expect_match(s, "-2.5");
+    expect_match(s, "-2");
+    expect_match(s, "-1.25");
+    expect_no_match(s, "-1.2");
+    expect_no_match(s, "-2.500001");
+    expect_no_match(s, "1");
+    json_schema_free(s);
+}
+
+/* ------------------------------------------------------------ objects and arrays */
+
+static const char *ORDER_SCHEMA =
+    "{\"type\":\"object\",\"properties\":{"
+    "\"a\":{\"type\":\"string\"},\"b\":{\"type\":\"integer\"},\"c\":{\"type\":\"boolean\"},"
+    "\"d\":{\"type\":\"null\"}},\"required\":[\"a\",\"c\"],\"additionalProperties\":false}";
+
+Test(json_schema, object_required_and_optional_in_order)
+{
+    json_schema *s = compile(ORDER_SCHEMA);
+    expect_match(s, "{\"a\":\"x\",\"c\":true}");
+    expect_match(s, "{\"a\":\"x\",\"b\":1,\"c\":false}");
+    expect_match(s, "{\"a\":\"x\",\"b\":1,\"c\":false,\"d\":null}");
+    expect_match(s, "{\"a\":\"x\",\"c\":false,\"d\":null}");
+    expect_no_match(s, "{\"c\":true,\"a\":\"x\"}");            /* order */
+    expect_no_match(s, "{\"a\":\"x\"}");                       /* c missing */
+    expect_no_match(s, "{\"a\":\"x\",\"b\":1}");
+    expect_no_match(s, "{\"a\":\"x\",\"e\":1,\"c\":true}");    /* unknown */
+    expect_no_match(s, "{\"a\":\"x\",\"b\":1,\"b\":2,\"c\":true}");
+    expect_no_match(s, "{\"a\":\"x\",\"c\":true,}");
+    expect_no_match(s, "{}");
+    cr_expect_eq(json_schema_min_length(s), strlen("{\"a\":\"\",\"c\":true}"));
+    json_schema_free(s);
+
+    s = compile("{\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"integer\"}}}");
+    expect_match(s, "{}");
+    expect_match(s, "{\"x\":3}");
+    expect_no_match(s, "{\"x\":3,}");
+    json_schema_free(s);
+}
+
+Test(json_schema, arrays)
+{
+    json_schema *s = compile("{\"type\":\"array\",\"items\":{\"type\":\"integer\"},"
+                             "\"minItems\":1,\"maxItems\":2}");
+    expect_match(s, "[1]");
+    expect_match(s, "[1,2]");
+    expect_match(s, "[ 1, 2 ]");
+    expect_no_match(s, "[]");
+    expect_no_match(s, "[1,2,3]");
+    expect_no_match(s, "[1,]");
+    expect_no_match(s, "[,1]");
+    json_schema_free(s);
+
+    s = compile("{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"maxItems\":0}");
+    expect_match(s, "[]");
+    expect_no_match(s, "[\"a\"]");
+    json_schema_free(s);
+}
+
+static const char *SUMMARY_SCHEMA =
+    "{\"type\":\"object\",\"properties\":{"
+    "\"title\":{\"type\":\"string\",\"maxLength\":120},"
+    "\"summary\":{\"type\":\"string\"},"
+    "\"key_points\":{\"type\":\"array\",\"minItems\":1,\"maxItems\":5,\"items\":{"
+    "\"type\":\"object\",\"properties\":{\"point\":{\"type\":\"string\"},"
+    "\"paragraph_ids\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}},"
+    "\"required\":[\"point\",\"paragraph_ids\"],\"additionalProperties\":false}}},"
+    "\"required\":[\"title\",\"summary\",\"key_points\"],\"additionalProperties\":false}";
+
+static const char *STANCE_SCHEMA =
+    "{\"type\":\"object\",\"properties\":{"
+    "\"stance\":{\"enum\":[\"support\",\"oppose\",\"neutral\",\"unclear\"]},"
+    "\"confidence\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":100}},"
+    "\"required\":[\"stance\",\"confidence\"]}";
+
+static const char *RANGES_SCHEMA =
+    "{\"type\":\"object\",\"properties\":{"
+    "\"year\":{\"type\":\"integer\",\"minimum\":1900,\"maximum\":2100},"
+    "\"pages\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":9},"
+    "\"score\":{\"type\":\"number\",\"minimum\":-1,\"maximum\":1},"
+    "\"tags\":{\"type\":\"array\",\"items\":{\"enum\":[\"a\",\"bb\",\"ccc\"]},\"maxItems\":3},"
+    "\"note\":{\"type\":[\"string\",\"null\"],\"maxLength\":10}},"
+    "\"required\":[\"year\",\"pages\",\"score\",\"note\"]}";
+
+Test(json_schema, nested_summary_shape)
+{
+    json_schema *s = compile(SUMMARY_SCHEMA);
+    expect_match(s, "{\"title\":\"T\",\"summary\":\"S\",\"key_points\":[{\"point\":\"p\","
+                    "\"paragraph_ids\":[\"p1\",\"p2\"]}]}");
+    expect_match(s, "{\n\"title\": \"T\",\n\"summary\": \"S\",\n\"key_points\": [\n{\"point\": "
+                    "\"p\", \"paragraph_ids\": []}\n]\n}");
+    expect_no_match(s, "{\"title\":\"T\",\"summary\":\"S\",\"key_points\":[]}");
+    expect_no_match(s, "{\"title\":\"T\",\"summary\":\"S\",\"key_points\":[{\"point\":\"p\"}]}");
+    expect_no_match(s, "{\"hacked\": true}");
+    json_schema_free(s);
+}
+
+Test(json_schema, whitespace_is_bounded)
+{
+    json_schema *s = compile_ws(ORDER_SCHEMA, 1);
+    expect_match(s, "{ \"a\": \"x\", \"c\": true }");
+    expect_match(s, "{\n\"a\" :\n\"x\"\n,\"c\":true\n}");
+    expect_no_match(s, "{  \"a\":\"x\",\"c\":true}");
+    expect_no_match(s, "{\"a\":\n \"x\",\"c\":true}");
+    expect_no_match(s, "{\"a\":\"x\",\"c\":true}\n");
+    expect_no_match(s, "{\"a\":\"x\",\"c\":true}\t");
+    expect_no_match(s, "{\t\"a\":\"x\",\"c\":true}");
+    json_schema_free(s);
+
+    s = compile_ws(ORDER_SCHEMA, 0);
+    expect_match(s, "{\"a\":\"x\",\"c\":true}");
+    expect_match(s, " {\"a\":\"x\",\"c\":true}"); /* one leading space is always allowed */
+    expect_no_match(s, "{ \"a\":\"x\",\"c\":true}");
+    expect_no_match(s, "  {\"a\":\"x\",\"c\":true}");
+    json_schema_free(s);
+
+    s = compile_ws("{\"type\":\"array\",\"items\":{\"type\":\"integer\"}}", 3);
+    expect_match(s, "[\n  1,\n  2\n]");
+    expect_no_match(s, "[\n   1]");
+    json_schema_free(s);
+}
+
+Test(json_schema, alternatives_and_refs)
+{
+    json_schema *s = compile("{\"anyOf\":[{\"type\":\"string\",\"maxLength\":2},{\"type\":\"null\"},"
+                             "{\"type\":\"integer\",\"minimum\":0}]}");
+    expect_match(s, "\"ab\"");
+    expect_match(s, "null");
+    expect_match(s, "42");
+    expect_no_match(s, "\"abc\"");
+    expect_no_match(s, "-1");
+    expect_no_match(s, "true");
+    json_schema_free(s);
+
+    s = compile("{\"type\":[\"integer\",\"null\"],\"maximum\":3}");
+    expect_match(s, "3");
+    expect_match(s, "null");
+    expect_no_match(s, "4");
+    json_schema_free(s);
+
+    s = compile("{\"oneOf\":[{\"enum\":[\"x\",\"y\"]},{\"const\":\"z\"},{\"type\":\"boolean\"}]}");
+    expect_match(s, "\"x\"");
+    expect_match(s, "\"z\"");
+    expect_match(s, "false");
+    expect_no_match(s, "\"w\"");
+    json_schema_free(s);
+
+    s = compile("{\"$defs\":{\"pt\":{\"type\":\"object\",\"properties\":{\"x\":{\"$ref\":"
+                "\"#/definitions/n\"}},\"required\":[\"x\"]}},\"definitions\":{\"n\":{\"type\":"
+                "\"integer\",\"maximum\":9}},\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/pt\"}}");
+    expect_match(s, "[{\"x\":1},{\"x\":9}]");
+    expect_no_match(s, "[{\"x\":10}]");
+    expect_no_match(s, "[{}]");
+    json_schema_free(s);
+}
+
+/* ------------------------------------------------------------ compile errors */
+
+static void expect_error(const char *schema, const char *want1, const char *want2)
+{
+    char msg[PERR_MSG_MAX];
+    compile_error(schema, msg, sizeof msg);
+    cr_expect(strstr(msg, want1), "'%s' lacks '%s'", msg, want1);
+    if (want2)
+        cr_expect(strstr(msg, want2), "'%s' lacks '%s'", msg, want2);
+}
+
+Test(json_schema, compile_errors)
+{
+    expect_error("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"pattern\":\"x\"}}}",
+                 "#/properties/a", "\"pattern\"");
+    expect_error("{\"type\":\"string\",\"format\":\"date\"}", "#:", "\"format\"");
+    expect_error("{\"type\":\"integer\",\"multipleOf\":2}", "multipleOf", NULL);
+    expect_error("{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"uniqueItems\":true}",
+                 "uniqueItems", NULL);
+    expect_error("{\"type\":\"array\",\"prefixItems\":[]}", "prefixItems", NULL);
+    expect_error("{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}}",
+                 "additionalProperties", NULL);
+    expect_error("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\"}},"
+                 "\"required\":[\"b\"]}", "\"b\"", "not in properties");
+    expect_error("{\"anyOf\":[{\"type\":\"object\"},{\"type\":\"object\",\"properties\":{}}]}",
+                 "same character", NULL);
+    expect_error("{\"type\":[\"integer\",\"number\"]}", "same character", NULL);
+    expect_error("{\"$defs\":{\"n\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/n\"}}},"
+                 "\"$ref\":\"#/$defs/n\"}", "recursive", NULL);
+    expect_error("{\"type\":\"array\",\"items\":{\"$ref\":\"#\"}}", "recursive", NULL);
+    expect_error("{\"$ref\":\"#/$defs/missing\"}", "points nowhere", NULL);
+    expect_error("{\"$ref\":\"other.json#/x\"}", "local $ref", NULL);
+    expect_error("{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"minItems\":3,"
+                 "\"maxItems\":2}", "minItems", NULL);
+    expect_error("{\"type\":\"string\",\"maxLength\":-1}", "maxLength", NULL);
+    expect_error("{\"type\":\"integer\",\"minimum\":5,\"maximum\":4}", "no integer", NULL);
+    expect_error("{\"type\":\"integer\",\"minimum\":1.2,\"maximum\":1.8}", "no integer", NULL);
+    expect_error("{\"type\":\"number\",\"minimum\":1e300}", "no number", NULL);
+    expect_error("{\"enum\":[]}", "at least one", NULL);
+    expect_error("{\"type\":\"strin\"}", "unknown type", NULL);
+    expect_error("{\"description\":\"no type\"}", "no \"type\"", NULL);
+    expect_error("{\"type\":\"array\"}", "items", NULL);
+    expect_error("[1,2]", "must be a JSON object", NULL);
+    expect_error("true", "must be a JSON object", NULL);
+    expect_error("{\"type\":", "not valid JSON", NULL);
+    expect_error("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\"},"
+                 "\"a\":{\"type\":\"integer\"}}}", "twice", NULL);
+    expect_error("{\"type\":\"string\",\"$ref\":\"#/x\"}", "$ref next to", NULL);
+    expect_error("{\"type\":\"object\",\"properties\":{\"x\":{\"const\":\"\xff\"}}}",
+                 "UTF-8", NULL);
+}
+
+Test(json_schema, hostile_nesting_is_an_error)
+{
+    /* 40 nested arrays: deeper than the matcher's frames. */
+    char buf[4096] = "";
+    for (int i = 0; i < 40; i++)
+        strcat(buf, "{\"type\":\"array\",\"items\":");
+    strcat(buf, "{\"type\":\"integer\"}");
+    for (int i = 0; i < 40; i++)
+        strcat(buf, "}");
+    char msg[PERR_MSG_MAX];
+    compile_error(buf, msg, sizeof msg);
+    cr_expect(strstr(msg, "deep"), "%s", msg);
+    /* A long $ref chain is fine while shallow. */
+    json_schema *s = compile("{\"definitions\":{\"a\":{\"$ref\":\"#/definitions/b\"},"
+                             "\"b\":{\"$ref\":\"#/definitions/c\"},\"c\":{\"type\":\"integer\"}},"
+                             "\"$ref\":\"#/definitions/a\"}");
+    expect_match(s, "5");
+    json_schema_free(s);
+}
+
+/* ------------------------------------------------------------ validator */
+
+Test(json_schema, validator)
+{
+    json_schema *s = compile(SUMMARY_SCHEMA);
+    perr err = { { 0 } };
+    const char *ok = "{\"key_points\":[{\"paragraph_ids\":[],\"point\":\"p\"}],\"summary\":\"s\","
+                     "\"title\":\"t\"}"; /* order does not matter to the validator */
+    cr_expect_eq(json_schema_validate_text(s, ok, strlen(ok), &err), 0, "%s", err.msg);
+    const char *bad = "{\"title\":\"t\",\"summary\":\"s\",\"key_points\":[{\"point\":\"p\","
+                      "\"paragraph_ids\":[1]}]}";
+    cr_expect_neq(json_schema_validate_text(s, bad, strlen(bad), &err), 0);
+    cr_expect(strstr(err.msg, "$.key_points[0].paragraph_ids[0]"), "%s", err.msg);
+    const char *extra = "{\"title\":\"t\",\"summary\":\"s\",\"key_points\":[{\"point\":\"p\","
+                        "\"paragraph_ids\":[]}],\"hacked\":true}";
+    cr_expect_neq(json_schema_validate_text(s, extra, strlen(extra), &err), 0);
+    cr_expect(strstr(err.msg, "$.hacked"), "%s", err.msg);
+    const char *missing = "{\"title\":\"t\",\"key_points\":[]}";
+    cr_expect_neq(json_schema_validate_text(s, missing, strlen(missing), &err), 0);
+    cr_expect_neq(json_schema_validate_text(s, "{", 1, &err), 0);
+    cr_expect_neq(json_schema_validate_text(s, "{} x", 4, &err), 0);
+    char longt[200] = "{\"title\":\"";
+    for (int i = 0; i < 121; i++)
+        strcat(longt, "x");
+    strcat(longt, "\",\"summary\":\"\",\"key_points\":[{\"point\":\"\",\"paragraph_ids\":[]}]}");
+    cr_expect_neq(json_schema_validate_text(s, longt, strlen(longt), &err), 0);
+    cr_expect(strstr(err.msg, "maxLength"), "%s", err.msg);
+    json_schema_free(s);
+
+    s = compile(RANGES_SCHEMA);
+    const char *r1 = "{\"year\":1999,\"pages\":3,\"score\":-0.5,\"note\":null}";
+    cr_expect_eq(json_schema_validate_text(s, r1, strlen(r1), &err), 0, "%s", err.msg);
+    const char *r2 = "{\"year\":1999.5,\"pages\":3,\"score\":-0.5,\"note\":null}";
+    cr_expect_neq(json_schema_validate_text(s, r2, strlen(r2), &err), 0);
+    const char *r3 = "{\"year\":1999,\"pages\":3,\"score\":1.5,\"note\":null}";
+    cr_expect_neq(json_schema_validate_text(s, r3, strlen(r3), &err), 0);
+    const char *r4 = "{\"year\":1999,\"pages\":3,\"score\":0,\"note\":7}";
+    cr_expect_neq(json_schema_validate_text(s, r4, strlen(r4), &err), 0);
+    json_schema_free(s);
+}
+
+/* ------------------------------------------------------------ random walks */
+
+/* Bytes the matcher accepts now, with the state after each. */
+static int accepted_bytes(const json_matcher *m, unsigned char *out)
+{
+    int n = 0;
+    for (int b = 0; b < 256; b++) {
+        json_matcher t;
+        json_matcher_copy(&t, m);
+        if (json_matcher_advance(&t, (unsigned char)b) == 0)
+            out[n++] = (unsigned char)b;
+    }
+    return n;
+}
+
+/* Random byte walks under a closing budget: never stuck, min_remaining
+ * exact (falls by at most one per byte, and by exactly one along some
+ * byte), always ends complete within budget, and the text validates. */
+static void random_walks(const char *schema_text, int walks, uint64_t seed)
+{
+    json_schema *s = compile(schema_text);
+    uint64_t x = seed;
+    size_t min_len = json_schema_min_length(s);
+    for (int w = 0; w < walks; w++) {
+        size_t budget = min_len + rnd(&x) % 60;
+        char text[4096];
+        size_t len = 0;
+        json_matcher m;
+        json_matcher_init(&m, s);
+        cr_assert_eq(json_matcher_min_remaining(&m), min_len);
+        while (!(json_matcher_is_complete(&m) && (rnd(&x) % 4 == 0 || budget == 0))) {
+            unsigned char cand[256], ok[256];
+            int n = accepted_bytes(&m, cand), n_ok = 0, drops = 0;
+            size_t before = json_matcher_min_remaining(&m);
+            for (int i = 0; i < n; i++) {
+                json_matcher t;
+                json_matcher_copy(&t, &m);
+                json_matcher_advance(&t, cand[i]);
+                size_t after = json_matcher_min_remaining(&t);
+                cr_assert_geq(after + 1, before, "min_remaining fell by more than one byte "
+                              "after '%.*s' + %02x", (int)len, text, cand[i]);
+                drops += after + 1 == before;
+                if (budget >= 1 && after <= budget - 1)
+                    ok[n_ok++] = cand[i];
+            }
+            if (json_matcher_is_complete(&m) && n_ok == 0)
+                break;
+            cr_assert(drops > 0 || before == 0, "no byte brings completion closer after '%.*s'",
+                      (int)len, text);
+            cr_assert_gt(n_ok, 0, "stuck after '%.*s' (budget %zu)", (int)len, text, budget);
+            unsigned char b = ok[rnd(&x) % (unsigned)n_ok];
+            cr_assert_eq(json_matcher_advance(&m, b), 0);
+            cr_assert_lt(len, sizeof text - 1);
+            text[len++] = (char)b;
+            budget--;
+        }
+        cr_assert(json_matcher_is_complete(&m));
+        if (w < 2)
+            cr_log_info("walk: %.*s", (int)len, text);
+        perr err = { { 0 } };
+        cr_assert_eq(json_schema_validate_text(s, text, len, &err), 0, "'%.*s': %s", (int)len,
+                     text, err.msg);
+    }
+    json_schema_free(s);
+}
+
+Test(json_schema, random_walks_summary) { random_walks(SUMMARY_SCHEMA, 200, 1); }
+Test(json_schema, random_walks_stance) { random_walks(STANCE_SCHEMA, 300, 2); }
+Test(json_schema, random_walks_ranges) { random_walks(RANGES_SCHEMA, 300, 3); }
+Test(json_schema, random_walks_order) { random_walks(ORDER_SCHEMA, 300, 4); }
+Test(json_schema, random_walks_numbers)
+{
+    random_walks("{\"type\":\"array\",\"items\":{\"type\":\"number\",\"exclusiveMinimum\":0.1,"
+                 "\"maximum\":0.3},\"minItems\":2}", 200, 5);
+    random_walks("{\"type\":\"integer\",\"minimum\":-1000,\"maximum\":-990}", 200, 6);
+    random_walks("{\"type\":\"string\",\"minLength\":3,\"maxLength\":4}", 200, 7);
+}
