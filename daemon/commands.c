@@ -6,6 +6,7 @@ extern const cli_command cmd_migrate;
 extern const cli_command cmd_status;
 extern const cli_command cmd_tokenize;
 extern const cli_command cmd_broker;
+extern const cli_command cmd_submit;
 
 const cli_command *const cli_commands[] = {
     &cmd_config,
@@ -13,5 +14,6 @@ const cli_command *const cli_commands[] = {
     &cmd_status,
     &cmd_tokenize,
     &cmd_broker,
+    &cmd_submit,
     NULL,
 };
