@@ -4,6 +4,7 @@
 extern const cli_command cmd_config;
 extern const cli_command cmd_migrate;
 extern const cli_command cmd_status;
+extern const cli_command cmd_extract;
 extern const cli_command cmd_tokenize;
 extern const cli_command cmd_broker;
 extern const cli_command cmd_submit;
@@ -12,6 +13,7 @@ const cli_command *const cli_commands[] = {
     &cmd_config,
     &cmd_migrate,
     &cmd_status,
+    &cmd_extract,
     &cmd_tokenize,
     &cmd_broker,
     &cmd_submit,
