@@ -32,8 +32,8 @@ SAN_CFLAGS  = $(BASE_CFLAGS) -O1 -g $(SAN_FLAGS)
 LDLIBS      = $(PKG_LIBS) -lm -pthread
 
 # Per-file instruction-set flags (runtime dispatch picks the kernel).
-ISA_engine/kernels_avx2.c   = -mavx2 -mfma -mf16c
-ISA_engine/kernels_avx512.c = -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16
+ISA_engine/kernels_avx2.c   = -mavx2 -mfma -mf16c -ffp-contract=off
+ISA_engine/kernels_avx512.c = -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -ffp-contract=off
 
 LIB_SRC  = $(filter-out daemon/main.c,$(wildcard common/*.c engine/*.c extractors/*.c pipeline/*.c daemon/*.c))
 MAIN_SRC = daemon/main.c
@@ -53,7 +53,7 @@ SAN_OBJ     += $(BUILD)/san/gen/sql_embedded.o
 
 VERSION_H = $(BUILD)/precis_version.h
 
-.PHONY: all test check unit-tests ref-tests fuzz bench demo install uninstall clean deps FORCE
+.PHONY: all test check unit-tests ref-tests fuzz bench bench-kernels demo install uninstall clean deps FORCE
 
 all: precis
 
@@ -101,6 +101,14 @@ $(BUILD)/unit-tests: $(TEST_OBJ) $(SAN_OBJ)
 $(BUILD)/ref-tests: $(REF_OBJ) $(REL_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) -o $@ $^ $(LDLIBS) -lcriterion
+
+# Single-thread vec_dot micro-benchmark per type and kernel set (not a test).
+bench-kernels: $(BUILD)/bench-kernels
+	$(BUILD)/bench-kernels
+
+$(BUILD)/bench-kernels: tests/bench/bench_kernels.c $(REL_OBJ)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 # `make test` installs missing dependencies first, then runs the suites.
 test: deps

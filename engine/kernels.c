@@ -2,7 +2,8 @@
  *
  * tensor_types_get() returns, per type, the traits of the best kernel set
  * the CPU supports (see kernels.h for how instruction-set files plug in).
- * Today only the scalar reference exists, so it returns tensor_types_ref().
+ * The sets are the x86 SIMD files (kernels_avx512.c, kernels_avx2.c) and the
+ * scalar reference, which provides every type.
  * The environment variable PRECIS_KERNELS (process configuration, read only)
  * may name a set to force, e.g. PRECIS_KERNELS=ref to compare results; an
  * unsupported or unknown name is ignored.
@@ -17,10 +18,12 @@ typedef struct kernel_set {
     const type_traits *(*traits)(uint32_t type);
 } kernel_set;
 
-/* Best first; the reference provides every type and ends the list. Future:
- *   { "avx512", kernels_avx512_traits },
- *   { "avx2",   kernels_avx2_traits },                                      */
+/* Best first; the reference provides every type and ends the list. */
 static const kernel_set kernel_sets[] = {
+#if defined(__x86_64__) || defined(__i386__)
+    { "avx512", kernels_avx512_traits },
+    { "avx2",   kernels_avx2_traits },
+#endif
     { "ref", tensor_types_ref },
 };
 

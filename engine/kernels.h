@@ -22,6 +22,10 @@
 
 #include "engine/tensor_types.h"
 
+/* The instruction-set files (NULL for types they do not provide). */
+const type_traits *kernels_avx2_traits(uint32_t type);
+const type_traits *kernels_avx512_traits(uint32_t type);
+
 /* 1 if this CPU can run the named kernel set ("ref", "avx2", "avx512"),
  * else 0 (also for unknown names). */
 int kernels_cpu_supports(const char *set);
