@@ -579,3 +579,168 @@ Test(json_schema, random_walks_numbers)
     random_walks("{\"type\":\"integer\",\"minimum\":-1000,\"maximum\":-990}", 200, 6);
     random_walks("{\"type\":\"string\",\"minLength\":3,\"maxLength\":4}", 200, 7);
 }
+
+/* ------------------------------------------------------------ token constraint */
+
+static tokenizer *load_tokenizer(const char *name)
+{
+    char *path = test_model_path(name);
+    gguf_file *f = NULL;
+    perr err = { { 0 } };
+    cr_assert_eq(gguf_open(&f, path, &err), 0, "%s", err.msg);
+    tokenizer *t = NULL;
+    cr_assert_eq(tokenizer_from_gguf(&t, f, &err), 0, "%s", err.msg);
+    gguf_close(f);
+    free(path);
+    return t;
+}
+
+/* The trie mask equals the token-by-token answer. */
+static void check_mask(json_constraint *c, int n_vocab, const char *what)
+{
+    uint8_t *mask = malloc((size_t)n_vocab);
+    int count = json_constraint_mask(c, mask), brute = 0;
+    for (int i = 0; i < n_vocab; i++) {
+        int a = json_constraint_allows(c, i);
+        brute += a;
+        cr_assert_eq(a, mask[i], "%s: token %d: allows %d, mask %d", what, i, a, mask[i]);
+    }
+    cr_assert_eq(count, brute, "%s", what);
+    free(mask);
+}
+
+/* Accept text as the longest vocabulary pieces, left to right (each must
+ * be allowed). */
+static void feed(json_constraint *c, const tokenizer *t, const char *text)
+{
+    perr err = { { 0 } };
+    size_t n_vocab = tokenizer_n_vocab(t), at = 0, len = strlen(text);
+    while (at < len) {
+        int32_t best = -1;
+        size_t best_len = 0;
+        for (size_t i = 0; i < n_vocab; i++) {
+            size_t pl = 0;
+            const char *p = tokenizer_token_piece(t, (int32_t)i, &pl);
+            int type = tokenizer_token_type_of(t, (int32_t)i);
+            if (type == TOKEN_TYPE_CONTROL || type == TOKEN_TYPE_UNKNOWN)
+                continue;
+            if (pl > best_len && pl <= len - at && memcmp(p, text + at, pl) == 0) {
+                best = (int32_t)i;
+                best_len = pl;
+            }
+        }
+        cr_assert_geq(best, 0, "no token for '%s'", text + at);
+        cr_assert(json_constraint_allows(c, best), "token %d at '%s' refused", best, text + at);
+        cr_assert_eq(json_constraint_accept(c, best, &err), 0, "%s", err.msg);
+        at += best_len;
+    }
+}
+
+static void mask_states(const char *model)
+{
+    tokenizer *t = load_tokenizer(model);
+    json_schema *s = compile(RANGES_SCHEMA);
+    json_vocab *v = NULL;
+    json_constraint *c = NULL;
+    perr err = { { 0 } };
+    cr_assert_eq(json_vocab_new(&v, t, &err), 0, "%s", err.msg);
+    cr_assert_eq(json_constraint_new(&c, s, v, &err), 0, "%s", err.msg);
+    int n = (int)tokenizer_n_vocab(t);
+    int32_t eos = tokenizer_eos(t);
+    check_mask(c, n, "start");
+    cr_assert(!json_constraint_allows(c, eos));
+    const char *steps[] = { "{\"year\":", "19", "99, \"pages\": 3", ", \"score\": -0.", "5",
+                            ", \"tags\": [\"a\"", ", \"bb\"]", ", \"note\": \"h\xc3\xa9", "llo\"" };
+    char done[256] = "";
+    for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
+        feed(c, t, steps[i]);
+        strcat(done, steps[i]);
+        check_mask(c, n, done);
+        cr_assert(!json_constraint_allows(c, eos), "EOS allowed after %s", done);
+        /* With a budget only closing tokens survive. */
+        json_constraint_set_budget(c, (long)json_constraint_min_remaining(c));
+        check_mask(c, n, done);
+        json_constraint_set_budget(c, -1);
+    }
+    feed(c, t, "}");
+    cr_assert(json_constraint_is_complete(c));
+    cr_assert(json_constraint_allows(c, eos));
+    uint8_t *mask = malloc((size_t)n);
+    cr_assert_eq(json_constraint_mask(c, mask), 1, "only EOS may follow a complete object");
+    cr_assert(mask[eos]);
+    free(mask);
+    cr_assert_eq(json_constraint_accept(c, eos, &err), 0, "%s", err.msg);
+    json_constraint_reset(c);
+    cr_assert_neq(json_constraint_accept(c, eos, &err), 0);
+    cr_assert(strstr(err.msg, "before the JSON value was complete"), "%s", err.msg);
+    json_constraint_free(c);
+    json_vocab_free(v);
+    json_schema_free(s);
+    tokenizer_free(t);
+}
+
+Test(json_schema, mask_matches_allows_llama2_vocab) { mask_states("llama-2-tiny-random.gguf"); }
+Test(json_schema, mask_matches_allows_stories_vocab) { mask_states("stories260K.gguf"); }
+
+/* Random allowed tokens under a tight budget always end complete. */
+static void random_token_walks(const char *model, const char *schema_text, int walks)
+{
+    tokenizer *t = load_tokenizer(model);
+    json_schema *s = compile(schema_text);
+    json_vocab *v = NULL;
+    json_constraint *c = NULL;
+    perr err = { { 0 } };
+    cr_assert_eq(json_vocab_new(&v, t, &err), 0, "%s", err.msg);
+    cr_assert_eq(json_constraint_new(&c, s, v, &err), 0, "%s", err.msg);
+    int n = (int)tokenizer_n_vocab(t);
+    uint8_t *mask = malloc((size_t)n);
+    int32_t *ok = malloc((size_t)n * sizeof *ok);
+    uint64_t x = 42;
+    for (int w = 0; w < walks; w++) {
+        json_constraint_reset(c);
+        long budget = (long)json_schema_min_length(s) + (long)(rnd(&x) % 40);
+        char *text = calloc(1, 65536);
+        size_t len = 0;
+        int ended = 0;
+        for (; budget > 0; budget--) {
+            json_constraint_set_budget(c, budget);
+            int k = json_constraint_mask(c, mask), m = 0;
+            cr_assert_gt(k, 0, "no token allowed after '%s' (budget %ld)", text, budget);
+            for (int i = 0; i < n; i++)
+                if (mask[i])
+                    ok[m++] = i;
+            int32_t id = ok[rnd(&x) % (unsigned)m];
+            cr_assert_eq(json_constraint_accept(c, id, &err), 0, "%s", err.msg);
+            if (tokenizer_is_eog(t, id)) {
+                ended = 1;
+                break;
+            }
+            size_t pl = 0;
+            const char *p = tokenizer_token_piece(t, id, &pl);
+            cr_assert_lt(len + pl, 65535);
+            memcpy(text + len, p, pl);
+            len += pl;
+        }
+        cr_assert(ended || json_constraint_is_complete(c), "incomplete: '%s'", text);
+        cr_assert_eq(json_schema_validate_text(s, text, len, &err), 0, "'%s': %s", text, err.msg);
+        free(text);
+    }
+    free(mask);
+    free(ok);
+    json_constraint_free(c);
+    json_vocab_free(v);
+    json_schema_free(s);
+    tokenizer_free(t);
+}
+
+Test(json_schema, random_tokens_close_within_budget_llama2)
+{
+    random_token_walks("llama-2-tiny-random.gguf", SUMMARY_SCHEMA, 20);
+    random_token_walks("llama-2-tiny-random.gguf", RANGES_SCHEMA, 20);
+}
+
+Test(json_schema, random_tokens_close_within_budget_stories)
+{
+    random_token_walks("stories260K.gguf", SUMMARY_SCHEMA, 30);
+    random_token_walks("stories260K.gguf", STANCE_SCHEMA, 30);
+}
