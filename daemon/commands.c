@@ -8,6 +8,7 @@ extern const cli_command cmd_extract;
 extern const cli_command cmd_tokenize;
 extern const cli_command cmd_broker;
 extern const cli_command cmd_submit;
+extern const cli_command cmd_serve;
 
 const cli_command *const cli_commands[] = {
     &cmd_config,
@@ -17,5 +18,6 @@ const cli_command *const cli_commands[] = {
     &cmd_tokenize,
     &cmd_broker,
     &cmd_submit,
+    &cmd_serve,
     NULL,
 };

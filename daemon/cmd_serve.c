@@ -1,0 +1,303 @@
+/* cmd_serve.c — `precis serve`: the daemon. Kafka in, PostgreSQL out, with
+ * signals, systemd notification and the metrics endpoint around the consumer. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "daemon/cli.h"
+#include "daemon/config.h"
+#include "daemon/consumer.h"
+#include "daemon/job_handler.h"
+#include "daemon/kafka_conf.h"
+#include "daemon/lifecycle.h"
+#include "daemon/metrics.h"
+#include "daemon/metrics_http.h"
+#include "daemon/mock_broker.h"
+#include "daemon/producer.h"
+#include "daemon/stub_step.h"
+#include "pipeline/store.h"
+
+extern char **environ;
+
+static int serve_run(int argc, char **argv);
+
+const cli_command cmd_serve = {
+    .name = "serve",
+    .summary = "run the daemon: consume jobs from Kafka, record results in PostgreSQL",
+    .usage =
+        "usage: precis serve [-c FILE] [--migrate] --stub-pipeline\n"
+        "\n"
+        "Join the Kafka consumer group of [kafka] (group.id, default \"precis\"), take\n"
+        "jobs from jobs_topic, run each and record its outcome in PostgreSQL; only\n"
+        "then is the Kafka offset committed. Jobs that fail permanently are marked\n"
+        "dead and sent to dlq_topic; when the database or Kafka is unreachable the\n"
+        "partition pauses and the job is retried with exponential backoff (max 30 s).\n"
+        "A completed job is announced on results_topic.\n"
+        "\n"
+        "Without [kafka] bootstrap.servers an in-process mock Kafka cluster is\n"
+        "started (NOT durable; its address is logged) so `precis submit --brokers`\n"
+        "can reach it.\n"
+        "\n"
+        "SIGTERM/SIGINT: stop taking jobs, let the current one finish within\n"
+        "[pipeline] shutdown_grace seconds, commit, leave the group, exit 0 (a second\n"
+        "signal, or the grace period plus 10 s, exits at once: the unfinished job is\n"
+        "redelivered). SIGHUP: reload request. Under systemd (Type=notify) it sends\n"
+        "READY=1, STOPPING=1 and WATCHDOG=1. [metrics] serves /metrics, /healthz and\n"
+        "/readyz.\n"
+        "\n"
+        "  -c, --config FILE   configuration file (default /etc/precis/precis.conf)\n"
+        "      --migrate       apply pending SQL migrations first (otherwise refuse to\n"
+        "                      start when a migration is pending)\n"
+        "      --stub-pipeline record each document and a placeholder result without\n"
+        "                      running a model (tests the Kafka/PostgreSQL plumbing);\n"
+        "                      required until the model pipeline is wired into serve\n",
+    .run = serve_run,
+};
+
+typedef struct serve_args {
+    const char *config_path;
+    int migrate, stub_pipeline;
+} serve_args;
+
+/* Everything the daemon owns, torn down in reverse order. */
+typedef struct serve_state {
+    config *cfg;
+    kafka_property *props;
+    size_t nprops;
+    mock_broker *mock;
+    metrics *metrics;
+    producer *results;
+    job_handler_state *handler;
+    consumer *consumer;
+    metrics_server *http;
+    lifecycle *life;
+} serve_state;
+
+static int parse_args(int argc, char **argv, serve_args *a)
+{
+    static const struct option options[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"migrate", no_argument, NULL, 'm'},
+        {"stub-pipeline", no_argument, NULL, 's'},
+        {NULL, 0, NULL, 0},
+    };
+    *a = (serve_args){0};
+    optind = 0;
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "+c:", options, NULL)) != -1) {
+        switch (opt) {
+        case 'c': a->config_path = optarg; break;
+        case 'm': a->migrate = 1; break;
+        case 's': a->stub_pipeline = 1; break;
+        default:
+            return cli_usage_error(&cmd_serve, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error(&cmd_serve, "unexpected argument '%s'", argv[optind]);
+    if (!a->stub_pipeline)
+        return cli_usage_error(&cmd_serve, "the model pipeline is not wired into serve yet; pass --stub-pipeline");
+    return 0;
+}
+
+/* Without bootstrap.servers: an in-process mock cluster, added to props. */
+static int start_embedded_kafka(serve_state *st, perr *err)
+{
+    if (kafka_props_get(st->props, st->nprops, "bootstrap.servers"))
+        return 0;
+    const char *topics[] = {config_get(st->cfg, "kafka", "jobs_topic"), config_get(st->cfg, "kafka", "dlq_topic"),
+                            config_get(st->cfg, "kafka", "results_topic"), NULL};
+    mock_broker_options mo = {.partitions = 3, .topics = topics};
+    if (mock_broker_start(&st->mock, &mo, err) != 0)
+        return -1;
+    kafka_property *grown = realloc(st->props, (st->nprops + 1) * sizeof *grown);
+    if (!grown)
+        return perr_set(err, "out of memory");
+    st->props = grown;
+    st->props[st->nprops++] = (kafka_property){"bootstrap.servers", mock_broker_bootstraps(st->mock)};
+    log_warn("no [kafka] bootstrap.servers: started an in-process mock Kafka cluster, NOT durable",
+             "bootstrap_servers=%s", mock_broker_bootstraps(st->mock));
+    return 0;
+}
+
+/* --migrate applies migrations; otherwise a pending one stops us. An
+ * unreachable database is only a warning: jobs wait for it (transient). */
+static int check_schema(const serve_state *st, int migrate, perr *err)
+{
+    store *s = NULL;
+    int rc = store_connect(&s, config_get(st->cfg, "postgres", "conninfo"), err);
+    if (rc == 0)
+        rc = migrate ? store_migrate(s, NULL, NULL, NULL, NULL, err) : store_migrate_check(s, NULL, err);
+    store_close(s);
+    if (rc == STORE_TRANSIENT && !migrate) {
+        log_warn("PostgreSQL unreachable at start; jobs wait for it", "error=%s", err->msg);
+        return 0;
+    }
+    return rc == 0 ? 0 : perr_prefix(err, migrate ? "migrating the database" : "checking the database schema");
+}
+
+static int config_long(const config *cfg, const char *section, const char *key, long *out, perr *err)
+{
+    return config_get_int(cfg, section, key, out, err);
+}
+
+static int start_handler(serve_state *st, perr *err)
+{
+    long max_attempts;
+    if (config_long(st->cfg, "pipeline", "max_attempts", &max_attempts, err) != 0)
+        return -1;
+    const char *results_topic = config_get(st->cfg, "kafka", "results_topic");
+    if (results_topic && *results_topic && producer_new(&st->results, st->props, st->nprops, err) != 0)
+        return -1;
+    job_handler_options ho = {
+        .conninfo = config_get(st->cfg, "postgres", "conninfo"),
+        .input_root = config_get(st->cfg, "pipeline", "input_root"),
+        .max_attempts = max_attempts,
+        .step = stub_step,
+        .results = st->results,
+        .results_topic = results_topic,
+        .metrics = st->metrics,
+    };
+    return job_handler_new(&st->handler, &ho, err);
+}
+
+static void on_reload(void *ctx)
+{
+    (void)ctx;
+    log_info("reload requested; nothing is reloadable yet", "%s", "");
+}
+
+static int start_consumer(serve_state *st, perr *err)
+{
+    long grace;
+    if (config_long(st->cfg, "pipeline", "shutdown_grace", &grace, err) != 0)
+        return -1;
+    consumer_options co = {
+        .props = st->props,
+        .nprops = st->nprops,
+        .jobs_topic = config_get(st->cfg, "kafka", "jobs_topic"),
+        .dlq_topic = config_get(st->cfg, "kafka", "dlq_topic"),
+        .handler = job_handler_for(st->handler),
+        .metrics = st->metrics,
+        .shutdown_grace_ms = grace * 1000,
+        .on_reload = on_reload,
+    };
+    return consumer_new(&st->consumer, &co, err);
+}
+
+static int kafka_ready(void *ctx, perr *err)
+{
+    return consumer_kafka_ready(ctx, 1000, err);
+}
+
+static int start_http(serve_state *st, perr *err)
+{
+    int enabled;
+    if (config_get_bool(st->cfg, "metrics", "enabled", &enabled, err) != 0)
+        return -1;
+    if (!enabled)
+        return 0;
+    readiness_check checks[] = {{"kafka", kafka_ready, st->consumer},
+                                {"postgres", job_handler_pg_ready, st->handler}};
+    metrics_server_options mo = {.listen = config_get(st->cfg, "metrics", "listen"), .metrics = st->metrics,
+                                 .checks = checks, .nchecks = 2};
+    if (metrics_server_start(&st->http, &mo, err) != 0)
+        return -1;
+    log_info("metrics endpoint listening", "listen=%s port=%d", mo.listen, metrics_server_port(st->http));
+    return 0;
+}
+
+static void on_stop(void *ctx)
+{
+    consumer_request_stop(ctx);
+}
+
+static void on_reload_signal(void *ctx)
+{
+    consumer_request_reload(ctx);
+}
+
+/* The job did not finish in time: leave without committing it; Kafka
+ * redelivers it and the store's upsert makes the rerun harmless. */
+static void on_force(void *ctx)
+{
+    (void)ctx;
+    log_error("shutdown forced; the unfinished job will be redelivered", "%s", "");
+    _exit(EXIT_FAIL);
+}
+
+static int start_lifecycle(serve_state *st, perr *err)
+{
+    long grace;
+    if (config_long(st->cfg, "pipeline", "shutdown_grace", &grace, err) != 0)
+        return -1;
+    lifecycle_hooks hooks = {.on_stop = on_stop, .on_reload = on_reload_signal, .on_force = on_force,
+                             .ctx = st->consumer, .force_after_ms = grace * 1000 + 10000};
+    return lifecycle_start(&st->life, &hooks, err);
+}
+
+static void serve_teardown(serve_state *st)
+{
+    lifecycle_free(st->life);
+    metrics_server_stop(st->http);
+    consumer_free(st->consumer);
+    job_handler_free(st->handler);
+    producer_free(st->results);
+    metrics_free(st->metrics);
+    mock_broker_stop(st->mock);
+    free(st->props);
+    config_free(st->cfg);
+}
+
+static int serve_start(serve_state *st, const serve_args *a, perr *err)
+{
+    if (config_load(&st->cfg, a->config_path, environ, err) != 0)
+        return -1;
+    if (!(st->props = kafka_props_from_config(st->cfg, &st->nprops)) || !(st->metrics = metrics_new()))
+        return perr_set(err, "out of memory");
+    if (start_embedded_kafka(st, err) != 0 || check_schema(st, a->migrate, err) != 0 || start_handler(st, err) != 0 ||
+        start_consumer(st, err) != 0 || start_http(st, err) != 0 || start_lifecycle(st, err) != 0)
+        return -1;
+    return 0;
+}
+
+static int serve_run(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        cli_print_usage(&cmd_serve, stdout);
+        return EXIT_OK;
+    }
+    serve_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc != 0)
+        return rc;
+    perr err;
+    /* First, before any thread exists, so every thread inherits the mask. */
+    if (lifecycle_block_signals(&err) != 0) {
+        fprintf(stderr, "precis serve: %s\n", err.msg);
+        return EXIT_FAIL;
+    }
+    serve_state st = {0};
+    rc = EXIT_OK;
+    if (serve_start(&st, &a, &err) != 0) {
+        log_error("cannot start", "error=%s", err.msg);
+        rc = EXIT_FAIL;
+    } else {
+        log_info("serving", "jobs_topic=%s group=%s", config_get(st.cfg, "kafka", "jobs_topic"),
+                 kafka_props_get(st.props, st.nprops, "group.id") ? kafka_props_get(st.props, st.nprops, "group.id")
+                                                                  : "precis");
+        lifecycle_notify_ready(st.life);
+        if (consumer_run(st.consumer, &err) != 0) {
+            log_error("consumer stopped", "error=%s", err.msg);
+            rc = EXIT_FAIL;
+        }
+        lifecycle_notify_stopping(st.life);
+        log_info("stopped", "exit=%d", rc);
+    }
+    serve_teardown(&st);
+    return rc;
+}

@@ -1,0 +1,76 @@
+/* job_handler.h — the consumer's handler for `precis serve`: one Kafka
+ * message -> parsed job -> pipeline step -> outcome recorded in PostgreSQL.
+ *
+ *   invalid job JSON        store_job_failed(dead) under the message key (or
+ *                           "kafka:TOPIC:PARTITION:OFFSET" when the key is no
+ *                           usable id), class invalid_job -> PERMANENT (DLQ)
+ *   job already done/dead   nothing to do (a redelivery) -> OK
+ *   redelivered (first try in this process) with more than max_attempts
+ *   recorded attempts       a job that keeps crashing the daemon ->
+ *                           store_job_failed(dead), class too_many_attempts -> PERMANENT
+ *   step returns 0          the step committed store_job_done -> OK (+ results event)
+ *   step STORE_TRANSIENT    -> TRANSIENT (paused, retried; nothing committed)
+ *   step STORE_ERROR        store_job_failed(dead) with the step's class -> PERMANENT
+ * A database that cannot be reached at any point -> TRANSIENT. The outcome
+ * is in PostgreSQL before the handler returns, so the consumer may commit.
+ *
+ * The pipeline step (extract -> engine -> store) is a callback so the Kafka
+ * side is testable without the engine.
+ */
+#ifndef PRECIS_JOB_HANDLER_H
+#define PRECIS_JOB_HANDLER_H
+
+#include <stddef.h>
+
+#include "common/error.h"
+#include "daemon/consumer.h"
+#include "daemon/metrics.h"
+#include "daemon/producer.h"
+#include "pipeline/job.h"
+#include "pipeline/store.h"
+
+/* What a step gets, and what it reports back. */
+typedef struct job_run {
+    const job *job;
+    store *store;                 /* connected; the step calls store_job_done */
+    const char *input_root;       /* for job_load_document */
+    metrics *metrics;             /* may be NULL: stage durations, tokens */
+    consumer *consumer;           /* consumer_job_cancelled(run->consumer): give up
+                                     (return STORE_TRANSIENT) when shutdown grace is over */
+    int attempts;                 /* recorded attempts including this one */
+    /* Filled by the step: */
+    char error_class[32];         /* on STORE_ERROR, e.g. "extract", "engine" */
+    char document_sha256[65];     /* on success, for the results event */
+} job_run;
+
+/* 0 (store_job_done committed), STORE_ERROR (permanent) or STORE_TRANSIENT. */
+typedef int (*job_step_fn)(void *ctx, job_run *run, perr *err);
+
+typedef struct job_handler_options {
+    const char *conninfo;         /* [postgres] conninfo */
+    const char *input_root;       /* [pipeline] input_root */
+    long max_attempts;            /* [pipeline] max_attempts; <= 0: no limit */
+    job_step_fn step;
+    void *step_ctx;
+    producer *results;            /* optional: results events */
+    const char *results_topic;
+    metrics *metrics;             /* optional */
+} job_handler_options;
+
+typedef struct job_handler_state job_handler_state;
+
+int job_handler_new(job_handler_state **out, const job_handler_options *opt, perr *err);
+void job_handler_free(job_handler_state *h);
+
+/* The consumer's job_handler for h. */
+job_handler job_handler_for(job_handler_state *h);
+
+/* Readiness: a fresh connection answers a round trip (thread-safe). */
+int job_handler_pg_ready(void *h, perr *err);
+
+/* The results event JSON: {"job_id","status","document_sha256","analyses":[...],"error"}
+ * (document_sha256/error omitted when NULL). malloc'd. */
+char *results_event_json(const char *job_id, const char *status, const char *document_sha256,
+                         char *const *analyses, size_t n_analyses, const char *error);
+
+#endif

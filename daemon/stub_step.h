@@ -1,0 +1,15 @@
+/* stub_step.h — a pipeline step that runs no model: it loads the job's
+ * document, records it (sha256, raw text when it is UTF-8) and one "stub"
+ * result per requested analysis with store_job_done. For `precis serve
+ * --stub-pipeline`: exercising Kafka, PostgreSQL and the lifecycle (demos,
+ * integration tests) until the real pipeline is wired in. */
+#ifndef PRECIS_STUB_STEP_H
+#define PRECIS_STUB_STEP_H
+
+#include "daemon/job_handler.h"
+
+/* A job_step_fn; ctx is unused. A document that cannot be loaded is a
+ * permanent failure (class "document"). */
+int stub_step(void *ctx, job_run *run, perr *err);
+
+#endif
