@@ -24,7 +24,7 @@ void pdf_page_add_line(pdf_page_text *page, const char *text, size_t len, const 
     pdf_line *line = &page->lines[page->n_lines++];
     memset(line, 0, sizeof *line);
     line->text = utf8_sanitize(text, len, NULL);
-    if (box) {
+    if (box && isfinite(box[0]) && isfinite(box[1]) && isfinite(box[2]) && isfinite(box[3])) {
         line->x1 = box[0];
         line->y1 = box[1];
         line->x2 = box[2];
@@ -72,6 +72,33 @@ static char *running_key(const char *text)
     return g_string_free(key, FALSE);
 }
 
+typedef struct line_top {
+    double y1;
+    size_t index;
+} line_top;
+
+static int compare_tops(const void *a, const void *b)
+{
+    const line_top *x = a, *y = b;
+    if (x->y1 != y->y1)
+        return x->y1 < y->y1 ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Sort line indices by the top of their box (stable on ties). */
+static void sort_by_top(const pdf_page_text *page, size_t *order, size_t count)
+{
+    line_top *tops = xmalloc((count ? count : 1) * sizeof *tops);
+    for (size_t i = 0; i < count; i++) {
+        tops[i].y1 = page->lines[order[i]].y1;
+        tops[i].index = order[i];
+    }
+    qsort(tops, count, sizeof *tops, compare_tops);
+    for (size_t i = 0; i < count; i++)
+        order[i] = tops[i].index;
+    free(tops);
+}
+
 /* Printed sideways in a margin: a box much taller than wide. */
 static int is_rotated(const pdf_line *l)
 {
@@ -92,15 +119,8 @@ static size_t running_candidates(const pdf_page_text *page, size_t **out)
         order[count++] = i;
         boxed &= page->lines[i].has_box;
     }
-    if (boxed) {
-        /* insertion sort by vertical position (pages are small) */
-        for (size_t i = 1; i < count; i++) {
-            size_t v = order[i], j = i;
-            for (; j > 0 && page->lines[order[j - 1]].y1 > page->lines[v].y1; j--)
-                order[j] = order[j - 1];
-            order[j] = v;
-        }
-    }
+    if (boxed)
+        sort_by_top(page, order, count);
     /* Rows: lines whose tops are within half a line height of the row's first. */
     size_t *row = xmalloc((count ? count : 1) * sizeof *row), rows = 0;
     for (size_t i = 0; i < count; i++) {
@@ -225,6 +245,12 @@ typedef enum { JOIN, BREAK_SOFT, BREAK_HARD } line_break;
 
 static double height(const pdf_line *l) { return l->y2 - l->y1; }
 
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 /* Median distance between consecutive line tops that look like line pitch. */
 static double median_pitch(const pdf_page_text *page)
 {
@@ -242,13 +268,7 @@ static double median_pitch(const pdf_page_text *page)
         }
         prev = cur;
     }
-    for (size_t i = 1; i < n; i++) {
-        double v = dys[i];
-        size_t j = i;
-        for (; j > 0 && dys[j - 1] > v; j--)
-            dys[j] = dys[j - 1];
-        dys[j] = v;
-    }
+    qsort(dys, n, sizeof *dys, compare_doubles);
     double median = n ? dys[n / 2] : 0;
     free(dys);
     return median;

@@ -46,7 +46,8 @@ typedef struct pdf_para_list {
     size_t n, cap;
 } pdf_para_list;
 
-/* Append a line (text[0..len), copied); box is {x1, y1, x2, y2} or NULL. */
+/* Append a line (text[0..len), copied, made valid UTF-8); box is
+ * {x1, y1, x2, y2} or NULL (a box with a non-finite value counts as none). */
 void pdf_page_add_line(pdf_page_text *page, const char *text, size_t len, const double *box);
 void pdf_page_text_free(pdf_page_text *page);
 
