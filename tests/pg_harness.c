@@ -193,11 +193,14 @@ static int server_ctl(const pg_harness *h, const char *action, const char *mode)
     return run_pg_tool(h->bindir, h->dir, "pg_ctl", args);
 }
 
-/* mkdtemp under /tmp (short: the socket path must fit in 107 bytes), owned
- * by the server user. */
-static int make_server_dir(char dir[DIR_MAX])
+/* mkdtemp under `parent` (/tmp, or the run directory for private servers so
+ * the runner can stop them even when a failed test did not), owned by the
+ * server user. Short: the socket path must fit in 107 bytes. */
+static int make_server_dir(char dir[DIR_MAX], const char *parent)
 {
-    snprintf(dir, DIR_MAX, "/tmp/precis-pg-XXXXXX");
+    if (strlen(parent) > DIR_MAX - 16)
+        return -1;
+    snprintf(dir, DIR_MAX, "%s/%s", parent, strcmp(parent, "/tmp") == 0 ? "precis-pg-XXXXXX" : "p-XXXXXX");
     if (!mkdtemp(dir))
         return -1;
     return give_to_server_user(dir);
@@ -227,7 +230,9 @@ pg_harness *pg_harness_private(void)
     pg_harness *h = calloc(1, sizeof *h);
     cr_assert(h);
     require_postgres(h->bindir);
-    cr_assert(make_server_dir(h->dir) == 0, "cannot create a server directory under /tmp");
+    const char *run_dir = getenv(HARNESS_ENV);
+    cr_assert(make_server_dir(h->dir, run_dir && *run_dir ? run_dir : "/tmp") == 0,
+              "cannot create a server directory");
     snprintf(h->sock, sizeof h->sock, "%s/sock", h->dir);
     h->owned = 1;
     server_init(h);
@@ -317,7 +322,7 @@ ReportHook(PRE_ALL)(struct criterion_test_set *tests)
 {
     (void)tests;
     char dir[DIR_MAX];
-    if (make_server_dir(dir) == 0)
+    if (make_server_dir(dir, "/tmp") == 0)
         setenv(HARNESS_ENV, dir, 1);
 }
 
@@ -330,5 +335,14 @@ ReportHook(POST_ALL)(struct criterion_global_stats *stats)
         return;
     if (find_bindir(bindir) != 0)
         bindir[0] = '\0';
+    /* private servers left running by failed tests, then the shared one */
+    char pattern[DIR_MAX + 8];
+    snprintf(pattern, sizeof pattern, "%s/p-*", dir);
+    glob_t g;
+    if (glob(pattern, 0, NULL, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; i++)
+            remove_server(g.gl_pathv[i], bindir);
+        globfree(&g);
+    }
     remove_server(dir, bindir);
 }

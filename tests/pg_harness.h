@@ -22,7 +22,9 @@
  *    in parallel do not see each other's rows.
  *  - private: owned by one test, which may stop and restart it (to test
  *    connection loss); pg_harness_free stops it and removes its directory.
- *    initdb makes this cost about 1.5 s.
+ *    initdb makes this cost about 1.3 s. Under the runner its directory is
+ *    inside the run directory, so POST_ALL also stops a private server
+ *    that a failed test left running.
  * When PostgreSQL is not installed the test is skipped, or FAILS when
  * CI=true (as with the other test assets, see support.h).
  */
