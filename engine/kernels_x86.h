@@ -23,7 +23,9 @@
  *    reference except when the double sums straddle a float rounding
  *    boundary (then 1 ulp), see the tolerance in the tests.
  *
- * All loads are unaligned loads; rows may start anywhere.
+ * All loads are unaligned loads; rows may start anywhere. The K-quant
+ * loops are fully unrolled (GCC unroll pragma, also honoured by clang) so
+ * shift counts and shuffle controls become constants.
  */
 #ifndef PRECIS_KERNELS_X86_H
 #define PRECIS_KERNELS_X86_H
@@ -170,18 +172,40 @@ static inline __m256i q8_1_block_dot(const block_q8_1 *x, const block_q8_1 *y)
                         _mm256_loadu_si256((const __m256i *)y->qs));
 }
 
-/* isums[i] = integer dot of blocks x[i], y[i] for i < 8. */
-#define BLOCK_ISUMS_8(isums, block_dot, x, y)                                     \
-    do {                                                                          \
-        __m256i p_[8];                                                            \
-        for (int i_ = 0; i_ < 8; i_++)                                            \
-            p_[i_] = block_dot(&(x)[i_], &(y)[i_]);                               \
-        _mm256_storeu_si256((__m256i *)(isums), hsum_i32x8_x8(p_));               \
-    } while (0)
+/* Defines name(x, y): the integer dots of blocks x[0..7] with y[0..7], as
+ * floats (exact: |isum| < 2^24). */
+#define DEFINE_BLOCK_ISUMS_8(name, xtype, ytype, block_dot)                       \
+    static inline __m256 name(const xtype *x, const ytype *y)                     \
+    {                                                                             \
+        __m256i p[8];                                                             \
+        for (int i = 0; i < 8; i++)                                               \
+            p[i] = block_dot(&x[i], &y[i]);                                       \
+        return _mm256_cvtepi32_ps(hsum_i32x8_x8(p));                              \
+    }
+
+/* The half `field` of blocks b[0..7] (any block struct) as 8 floats. */
+#define HALVES_8(b, field)                                                        \
+    _mm256_cvtph_ps(_mm_setr_epi16((short)(b)[0].field, (short)(b)[1].field,      \
+                                   (short)(b)[2].field, (short)(b)[3].field,      \
+                                   (short)(b)[4].field, (short)(b)[5].field,      \
+                                   (short)(b)[6].field, (short)(b)[7].field))
+
+/* sum += terms[0], ..., terms[7], one at a time, as the reference does. */
+static inline float add_in_order_8(float sum, __m256 terms)
+{
+    float t[8];
+    _mm256_storeu_ps(t, terms);
+    for (int i = 0; i < 8; i++)
+        sum += t[i];
+    return sum;
+}
 
 /* A dot over 32-element blocks whose per-block term is d_x * d_y * isum
- * (Q4_0, Q5_0, Q8_0, Q8_1), summed in block order like the reference. */
+ * (Q4_0, Q5_0, Q8_0, Q8_1), summed in block order like the reference.
+ * Eight terms are formed at once (each vector op rounds exactly as the
+ * scalar one), then added one by one. */
 #define DOT_BLOCKS32_SYMMETRIC(name, xtype, ytype, block_dot)                    \
+    DEFINE_BLOCK_ISUMS_8(name##_isums_8, xtype, ytype, block_dot)                 \
     static inline void name(int64_t n, float *s, const void *vx, const void *vy)  \
     {                                                                             \
         const xtype *x = vx;                                                      \
@@ -190,11 +214,8 @@ static inline __m256i q8_1_block_dot(const block_q8_1 *x, const block_q8_1 *y)
         float sum = 0;                                                            \
         int64_t b = 0;                                                            \
         for (; b + 8 <= nb; b += 8) {                                             \
-            int32_t isums[8];                                                     \
-            BLOCK_ISUMS_8(isums, block_dot, x + b, y + b);                        \
-            for (int i = 0; i < 8; i++)                                           \
-                sum += half_to_float(x[b + i].d) * half_to_float(y[b + i].d) *    \
-                       (float)isums[i];                                           \
+            const __m256 dd = _mm256_mul_ps(HALVES_8(x + b, d), HALVES_8(y + b, d)); \
+            sum = add_in_order_8(sum, _mm256_mul_ps(dd, name##_isums_8(x + b, y + b))); \
         }                                                                         \
         for (; b < nb; b++)                                                       \
             sum += half_to_float(x[b].d) * half_to_float(y[b].d) *                \
@@ -204,6 +225,7 @@ static inline __m256i q8_1_block_dot(const block_q8_1 *x, const block_q8_1 *y)
 
 /* The same for Q4_1 / Q5_1 against Q8_1: term d_x*d_y*isum + m_x*s_y. */
 #define DOT_BLOCKS32_WITH_MIN(name, xtype, block_dot)                             \
+    DEFINE_BLOCK_ISUMS_8(name##_isums_8, xtype, block_q8_1, block_dot)            \
     static inline void name(int64_t n, float *s, const void *vx, const void *vy)  \
     {                                                                             \
         const xtype *x = vx;                                                      \
@@ -212,12 +234,10 @@ static inline __m256i q8_1_block_dot(const block_q8_1 *x, const block_q8_1 *y)
         float sum = 0;                                                            \
         int64_t b = 0;                                                            \
         for (; b + 8 <= nb; b += 8) {                                             \
-            int32_t isums[8];                                                     \
-            BLOCK_ISUMS_8(isums, block_dot, x + b, y + b);                        \
-            for (int i = 0; i < 8; i++)                                           \
-                sum += half_to_float(x[b + i].d) * half_to_float(y[b + i].d) *    \
-                       (float)isums[i] +                                          \
-                       half_to_float(x[b + i].m) * half_to_float(y[b + i].s);     \
+            const __m256 dd = _mm256_mul_ps(HALVES_8(x + b, d), HALVES_8(y + b, d)); \
+            const __m256 ms = _mm256_mul_ps(HALVES_8(x + b, m), HALVES_8(y + b, s)); \
+            const __m256 dot = _mm256_mul_ps(dd, name##_isums_8(x + b, y + b));   \
+            sum = add_in_order_8(sum, _mm256_add_ps(dot, ms));                     \
         }                                                                         \
         for (; b < nb; b++)                                                       \
             sum += half_to_float(x[b].d) * half_to_float(y[b].d) *                \
@@ -276,8 +296,10 @@ static inline float q2_K_block_dot(const block_q2_K *x, const block_q8_K *y)
     const int min_sum = scaled_bsums(mins, y->bsums);
 
     __m256i acc = _mm256_setzero_si256();
+#pragma GCC unroll 8
     for (int h = 0; h < 2; h++) {
         const __m256i q = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * h));
+#pragma GCC unroll 8
         for (int k = 0; k < 4; k++) {
             const __m256i codes = _mm256_and_si256(_mm256_srli_epi16(q, 2 * k),
                                                    _mm256_set1_epi8(3));
@@ -291,16 +313,19 @@ static inline float q2_K_block_dot(const block_q2_K *x, const block_q8_K *y)
     return dall * (float)isum - dmin * (float)min_sum;
 }
 
-/* The 16 Q3_K scales (6 bits, minus 32) as int8. */
+/* The 16 Q3_K scales (6 bits, minus 32) as int8, unpacked four at a time in
+ * 32-bit words: scale j's low 4 bits are nibble j/8 of byte j%8, its high
+ * 2 bits are bits 2*(j/4) of byte 8 + j%4. */
 static inline __m128i q3_K_scales(const uint8_t s[12])
 {
-    int8_t sc[16];
-    for (int j = 0; j < 16; j++) {
-        int low = j < 8 ? s[j] & 0x0f : s[j - 8] >> 4;
-        int high = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
-        sc[j] = (int8_t)((low | high << 4) - 32);
-    }
-    return _mm_loadu_si128((const __m128i *)sc);
+    const uint32_t low4 = 0x0f0f0f0fu, low2 = 0x03030303u;
+    uint32_t w[3];
+    memcpy(w, s, sizeof w);
+    const __m128i v = _mm_setr_epi32((int)((w[0] & low4) | ((w[2] >> 0) & low2) << 4),
+                                     (int)((w[1] & low4) | ((w[2] >> 2) & low2) << 4),
+                                     (int)(((w[0] >> 4) & low4) | ((w[2] >> 4) & low2) << 4),
+                                     (int)(((w[1] >> 4) & low4) | ((w[2] >> 6) & low2) << 4));
+    return _mm_sub_epi8(v, _mm_set1_epi8(32));
 }
 
 /* Q3_K: low 2 bits as Q2_K; the high bit of element 128h + 32k + l is bit
@@ -314,8 +339,10 @@ static inline float q3_K_block_dot(const block_q3_K *x, const block_q8_K *y)
     const __m256i one = _mm256_set1_epi8(1), three = _mm256_set1_epi8(3);
 
     __m256i acc = _mm256_setzero_si256();
+#pragma GCC unroll 8
     for (int h = 0; h < 2; h++) {
         const __m256i q = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * h));
+#pragma GCC unroll 8
         for (int k = 0; k < 4; k++) {
             const __m256i low = _mm256_and_si256(_mm256_srli_epi16(q, 2 * k), three);
             const __m256i high = _mm256_and_si256(_mm256_srli_epi16(hmask, 4 * h + k), one);
@@ -328,40 +355,58 @@ static inline float q3_K_block_dot(const block_q3_K *x, const block_q8_K *y)
     return half_to_float(x->d) * y->d * (float)isum;
 }
 
-/* The 8 (scale, min) pairs of a Q4_K/Q5_K block, 6 bits each. */
-static inline void k4_scales_mins(const uint8_t s[12], uint8_t sc[8], uint8_t m[8])
+/* The 8 scales (bytes 0..7) and 8 mins (bytes 8..15) of a Q4_K/Q5_K block
+ * (see quant_k4_scale_min), unpacked four at a time in 32-bit words: for
+ * j < 4 they are the low 6 bits of bytes j and j+4; for j >= 4 the low
+ * and high nibbles of byte j+4, topped with bits 6..7 of bytes j-4 and j. */
+static inline __m128i k4_scales_mins(const uint8_t s[12])
 {
-    for (int j = 0; j < 8; j++)
-        quant_k4_scale_min(j, s, &sc[j], &m[j]);
+    const uint32_t low6 = 0x3f3f3f3fu, low4 = 0x0f0f0f0fu, low2 = 0x03030303u;
+    uint32_t w[3];
+    memcpy(w, s, sizeof w);
+    return _mm_setr_epi32((int)(w[0] & low6),                                  /* scales 0..3 */
+                          (int)((w[2] & low4) | ((w[0] >> 6) & low2) << 4),    /* scales 4..7 */
+                          (int)(w[1] & low6),                                  /* mins 0..3 */
+                          (int)(((w[2] >> 4) & low4) | ((w[1] >> 6) & low2) << 4)); /* 4..7 */
 }
 
-static inline int k4_min_sum(const uint8_t m[8], const int16_t bsums[16])
+/* sum_j m_j * (bsums[2j] + bsums[2j+1]), m = bytes 8..15 of scales_mins. */
+static inline int k4_min_sum(__m128i scales_mins, const int16_t bsums[16])
 {
-    int sum = 0;
-    for (int j = 0; j < 8; j++)
-        sum += m[j] * (bsums[2 * j] + bsums[2 * j + 1]);
-    return sum;
+    const __m128i m16 = _mm_cvtepu8_epi16(_mm_srli_si128(scales_mins, 8));
+    const __m256i m_pairs = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16),
+                                             _mm_unpacklo_epi16(m16, m16));
+    const __m256i bs = _mm256_loadu_si256((const __m256i *)bsums);
+    return hsum_i32x8(_mm256_madd_epi16(m_pairs, bs));
+}
+
+/* From the 8 scales as int16 in both lanes: scale j in every word. */
+static inline __m256i k4_broadcast_scale(__m256i scales16, int j)
+{
+    const __m256i ctrl = _mm256_set1_epi16((short)(0x0101 * (2 * j) + 0x0100));
+    return _mm256_shuffle_epi8(scales16, ctrl);
 }
 
 /* Q4_K: sub-blocks 2p and 2p+1 are the low and high nibbles of
  * qs[32p .. 32p+31]; each sub-block of 32 has one 6-bit scale and min. */
 static inline float q4_K_block_dot(const block_q4_K *x, const block_q8_K *y)
 {
-    uint8_t sc[8], m[8];
-    k4_scales_mins(x->scales, sc, m);
+    const __m128i sm = k4_scales_mins(x->scales);
+    const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));
     const __m256i nib = _mm256_set1_epi8(0x0f);
     __m256i acc = _mm256_setzero_si256();
+#pragma GCC unroll 8
     for (int p = 0; p < 4; p++) {
         const __m256i q = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * p));
         const __m256i lo = _mm256_and_si256(q, nib);
         const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), nib);
         acc = madd_acc_i16(acc, _mm256_maddubs_epi16(lo, load_y32(y, 64 * p)),
-                           _mm256_set1_epi16(sc[2 * p]));
+                           k4_broadcast_scale(sc, 2 * p));
         acc = madd_acc_i16(acc, _mm256_maddubs_epi16(hi, load_y32(y, 64 * p + 32)),
-                           _mm256_set1_epi16(sc[2 * p + 1]));
+                           k4_broadcast_scale(sc, 2 * p + 1));
     }
     const int isum = hsum_i32x8(acc);
-    const int min_sum = k4_min_sum(m, y->bsums);
+    const int min_sum = k4_min_sum(sm, y->bsums);
     const float d = half_to_float(x->d), dmin = half_to_float(x->dmin);
     return d * y->d * (float)isum - dmin * y->d * (float)min_sum;
 }
@@ -370,11 +415,12 @@ static inline float q4_K_block_dot(const block_q4_K *x, const block_q8_K *y)
  * 32*sub + l, so one 32-byte qh load serves all eight sub-blocks. */
 static inline float q5_K_block_dot(const block_q5_K *x, const block_q8_K *y)
 {
-    uint8_t sc[8], m[8];
-    k4_scales_mins(x->scales, sc, m);
+    const __m128i sm = k4_scales_mins(x->scales);
+    const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));
     const __m256i nib = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
     const __m256i qh = _mm256_loadu_si256((const __m256i *)x->qh);
     __m256i acc = _mm256_setzero_si256();
+#pragma GCC unroll 8
     for (int p = 0; p < 4; p++) {
         const __m256i q = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * p));
         const __m256i h_lo = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * p), one);
@@ -383,12 +429,12 @@ static inline float q5_K_block_dot(const block_q5_K *x, const block_q8_K *y)
         const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), nib),
                                            _mm256_slli_epi16(h_hi, 4));
         acc = madd_acc_i16(acc, _mm256_maddubs_epi16(lo, load_y32(y, 64 * p)),
-                           _mm256_set1_epi16(sc[2 * p]));
+                           k4_broadcast_scale(sc, 2 * p));
         acc = madd_acc_i16(acc, _mm256_maddubs_epi16(hi, load_y32(y, 64 * p + 32)),
-                           _mm256_set1_epi16(sc[2 * p + 1]));
+                           k4_broadcast_scale(sc, 2 * p + 1));
     }
     const int isum = hsum_i32x8(acc);
-    const int min_sum = k4_min_sum(m, y->bsums);
+    const int min_sum = k4_min_sum(sm, y->bsums);
     const float d = half_to_float(x->d), dmin = half_to_float(x->dmin);
     return d * y->d * (float)isum - dmin * y->d * (float)min_sum;
 }
@@ -404,6 +450,7 @@ static inline float q6_K_block_dot(const block_q6_K *x, const block_q8_K *y)
     const __m256i scales = _mm256_broadcastsi128_si256(sc);
     const __m256i nib = _mm256_set1_epi8(0x0f), bits45 = _mm256_set1_epi8(0x30);
     __m256i acc = _mm256_setzero_si256();
+#pragma GCC unroll 8
     for (int h = 0; h < 2; h++) {
         const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h));
         const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h + 32));
@@ -419,6 +466,7 @@ static inline float q6_K_block_dot(const block_q6_K *x, const block_q8_K *y)
             _mm256_and_si256(qh, bits45),
             _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45),
         };
+#pragma GCC unroll 8
         for (int k = 0; k < 4; k++) {
             const __m256i u = _mm256_or_si256(low[k], high[k]);
             const __m256i p = _mm256_maddubs_epi16(u, load_y32(y, 128 * h + 32 * k));
