@@ -198,9 +198,9 @@ static int server_ctl(const pg_harness *h, const char *action, const char *mode)
  * server user. Short: the socket path must fit in 107 bytes. */
 static int make_server_dir(char dir[DIR_MAX], const char *parent)
 {
-    if (strlen(parent) > DIR_MAX - 16)
+    int n = snprintf(dir, DIR_MAX, "%s/%s", parent, strcmp(parent, "/tmp") == 0 ? "precis-pg-XXXXXX" : "p-XXXXXX");
+    if (n < 0 || n >= DIR_MAX)
         return -1;
-    snprintf(dir, DIR_MAX, "%s/%s", parent, strcmp(parent, "/tmp") == 0 ? "precis-pg-XXXXXX" : "p-XXXXXX");
     if (!mkdtemp(dir))
         return -1;
     return give_to_server_user(dir);
