@@ -53,13 +53,15 @@ const cli_command cmd_serve = {
         "                      start when a migration is pending)\n"
         "      --stub-pipeline record each document and a placeholder result without\n"
         "                      running a model (tests the Kafka/PostgreSQL plumbing);\n"
-        "                      required until the model pipeline is wired into serve\n",
+        "                      required until the model pipeline is wired into serve;\n"
+        "                      PRECIS_STUB_DELAY_MS adds pretend work per job (tests)\n",
     .run = serve_run,
 };
 
 typedef struct serve_args {
     const char *config_path;
     int migrate, stub_pipeline;
+    stub_step_options stub;
 } serve_args;
 
 /* Everything the daemon owns, torn down in reverse order. */
@@ -104,6 +106,20 @@ static int parse_args(int argc, char **argv, serve_args *a)
     return 0;
 }
 
+/* PRECIS_STUB_DELAY_MS: pretend work per job for the stub pipeline (tests). */
+static int parse_stub_delay(serve_args *a)
+{
+    const char *v = getenv("PRECIS_STUB_DELAY_MS");
+    if (!v || !*v)
+        return 0;
+    char *end;
+    long ms = strtol(v, &end, 10);
+    if (*end || ms < 0 || ms > 600000)
+        return -1;
+    a->stub.delay_ms = ms;
+    return 0;
+}
+
 /* Without bootstrap.servers: an in-process mock cluster, added to props. */
 static int start_embedded_kafka(serve_state *st, perr *err)
 {
@@ -145,7 +161,7 @@ static int config_long(const config *cfg, const char *section, const char *key, 
     return config_get_int(cfg, section, key, out, err);
 }
 
-static int start_handler(serve_state *st, perr *err)
+static int start_handler(serve_state *st, stub_step_options *stub, perr *err)
 {
     long max_attempts;
     if (config_long(st->cfg, "pipeline", "max_attempts", &max_attempts, err) != 0)
@@ -158,6 +174,7 @@ static int start_handler(serve_state *st, perr *err)
         .input_root = config_get(st->cfg, "pipeline", "input_root"),
         .max_attempts = max_attempts,
         .step = stub_step,
+        .step_ctx = stub,
         .results = st->results,
         .results_topic = results_topic,
         .metrics = st->metrics,
@@ -253,13 +270,13 @@ static void serve_teardown(serve_state *st)
     config_free(st->cfg);
 }
 
-static int serve_start(serve_state *st, const serve_args *a, perr *err)
+static int serve_start(serve_state *st, serve_args *a, perr *err)
 {
     if (config_load(&st->cfg, a->config_path, environ, err) != 0)
         return -1;
     if (!(st->props = kafka_props_from_config(st->cfg, &st->nprops)) || !(st->metrics = metrics_new()))
         return perr_set(err, "out of memory");
-    if (start_embedded_kafka(st, err) != 0 || check_schema(st, a->migrate, err) != 0 || start_handler(st, err) != 0 ||
+    if (start_embedded_kafka(st, err) != 0 || check_schema(st, a->migrate, err) != 0 || start_handler(st, &a->stub, err) != 0 ||
         start_consumer(st, err) != 0 || start_http(st, err) != 0 || start_lifecycle(st, err) != 0)
         return -1;
     return 0;
@@ -273,6 +290,8 @@ static int serve_run(int argc, char **argv)
     }
     serve_args a;
     int rc = parse_args(argc, argv, &a);
+    if (rc == 0 && a.stub_pipeline && parse_stub_delay(&a) != 0)
+        rc = cli_usage_error(&cmd_serve, "PRECIS_STUB_DELAY_MS must be 0..600000");
     if (rc != 0)
         return rc;
     perr err;

@@ -5,14 +5,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pipeline/digest.h"
 
 #define STUB_MAX_RESULTS JOB_ANALYSES_MAX
 
+/* Sleep delay_ms in small steps; 0, or -1 once the shutdown grace is over. */
+static int pretend_work(const stub_step_options *o, job_run *run)
+{
+    for (long waited = 0; o && waited < o->delay_ms; waited += 10) {
+        if (run->consumer && consumer_job_cancelled(run->consumer))
+            return -1;
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
 int stub_step(void *ctx, job_run *run, perr *err)
 {
-    (void)ctx;
+    if (pretend_work(ctx, run) != 0)
+        return perr_set(err, "cancelled by shutdown"), STORE_TRANSIENT;
     unsigned char *bytes = NULL;
     size_t len = 0;
     if (job_load_document(run->job, run->input_root, &bytes, &len, err) != 0) {

@@ -8,8 +8,13 @@
 
 #include "daemon/job_handler.h"
 
-/* A job_step_fn; ctx is unused. A document that cannot be loaded is a
- * permanent failure (class "document"). */
+typedef struct stub_step_options {
+    long delay_ms;   /* pretend work per job (tests: a crash lands mid-job) */
+} stub_step_options;
+
+/* A job_step_fn; ctx is a stub_step_options (or NULL). A document that
+ * cannot be loaded is a permanent failure (class "document"); a shutdown
+ * whose grace ran out during the delay gives up (transient: redelivered). */
 int stub_step(void *ctx, job_run *run, perr *err);
 
 #endif

@@ -1,0 +1,405 @@
+/* test_serve.c — the daemon against real PostgreSQL (tests/pg_harness.h) and
+ * librdkafka's mock cluster: invalid jobs recorded dead and dead-lettered,
+ * a database outage paused and retried, and `precis serve` killed with
+ * SIGKILL mid-job and restarted: every job done exactly once. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "daemon/consumer.h"
+#include "daemon/dlq.h"
+#include "daemon/job_handler.h"
+#include "daemon/mock_broker.h"
+#include "daemon/producer.h"
+#include "daemon/stub_step.h"
+#include "pipeline/store.h"
+#include "tests/pg_harness.h"
+#include "tests/support.h"
+
+#define JOBS "precis.jobs"
+#define DLQ "precis.jobs.dlq"
+#define WAIT_MS 60000
+
+extern char **environ;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static char *migrated_db(pg_harness *pg)
+{
+    char *conninfo = pg_harness_new_db(pg);
+    store *s;
+    perr err;
+    cr_assert_eq(store_connect(&s, conninfo, &err), 0, "%s", err.msg);
+    cr_assert_eq(store_migrate(s, NULL, NULL, NULL, NULL, &err), 0, "%s", err.msg);
+    store_close(s);
+    return conninfo;
+}
+
+static char *shared_migrated_db(void)
+{
+    pg_harness *pg = pg_harness_shared();
+    char *conninfo = migrated_db(pg);
+    pg_harness_free(pg);   /* the shared server keeps running */
+    return conninfo;
+}
+
+/* First column of the first row of sql, as a number (-1 when the database is away). */
+static long query_long(const char *conninfo, const char *sql)
+{
+    PGconn *c = PQconnectdb(conninfo);
+    long v = -1;
+    if (PQstatus(c) == CONNECTION_OK) {
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+            v = atol(PQgetvalue(r, 0, 0));
+        PQclear(r);
+    }
+    PQfinish(c);
+    return v;
+}
+
+static void wait_query(const char *conninfo, const char *sql, long want)
+{
+    int64_t deadline = now_ms() + WAIT_MS;
+    long got;
+    while ((got = query_long(conninfo, sql)) < want) {
+        cr_assert_lt(now_ms(), deadline, "timed out: '%s' = %ld, want %ld", sql, got, want);
+        sleep_ms(20);
+    }
+}
+
+static void produce(const char *bootstrap, const char *key, const char *value)
+{
+    kafka_property props[] = {{"bootstrap.servers", bootstrap}};
+    producer *p;
+    perr err;
+    cr_assert_eq(producer_new(&p, props, 1, &err), 0, "%s", err.msg);
+    producer_message m = {.topic = JOBS, .partition = RD_KAFKA_PARTITION_UA, .key = key, .key_len = strlen(key),
+                          .value = value, .value_len = strlen(value)};
+    cr_assert_eq(producer_send(p, &m, NULL, &err), 0, "%s", err.msg);
+    producer_free(p);
+}
+
+/* ---- in-process daemon pieces -------------------------------------------- */
+
+typedef struct daemon_under_test {
+    mock_broker *broker;
+    kafka_property props[8];
+    size_t nprops;
+    metrics *metrics;
+    job_handler_state *handler;
+    consumer *consumer;
+    pthread_t thread;
+    int rc;
+    perr err;
+} daemon_under_test;
+
+static void *run_consumer(void *arg)
+{
+    daemon_under_test *d = arg;
+    d->rc = consumer_run(d->consumer, &d->err);
+    return NULL;
+}
+
+static void daemon_start(daemon_under_test *d, const char *conninfo)
+{
+    memset(d, 0, sizeof *d);
+    log_set_level(LOG_WARN);
+    static const char *const topics[] = {JOBS, DLQ, NULL};
+    mock_broker_options mo = {.partitions = 2, .topics = topics};
+    perr err;
+    cr_assert_eq(mock_broker_start(&d->broker, &mo, &err), 0, "%s", err.msg);
+    d->props[d->nprops++] = (kafka_property){"bootstrap.servers", mock_broker_bootstraps(d->broker)};
+    d->props[d->nprops++] = (kafka_property){"session.timeout.ms", "6000"};
+    d->props[d->nprops++] = (kafka_property){"heartbeat.interval.ms", "300"};
+    d->metrics = metrics_new();
+    job_handler_options ho = {.conninfo = conninfo, .max_attempts = 3, .step = stub_step, .metrics = d->metrics};
+    cr_assert_eq(job_handler_new(&d->handler, &ho, &err), 0, "%s", err.msg);
+    consumer_options co = {.props = d->props, .nprops = d->nprops, .handler = job_handler_for(d->handler),
+                           .metrics = d->metrics, .backoff_initial_ms = 100, .backoff_max_ms = 400,
+                           .poll_ms = 50, .shutdown_grace_ms = 5000};
+    cr_assert_eq(consumer_new(&d->consumer, &co, &err), 0, "%s", err.msg);
+    cr_assert_eq(pthread_create(&d->thread, NULL, run_consumer, d), 0);
+}
+
+static void daemon_stop(daemon_under_test *d)
+{
+    consumer_request_stop(d->consumer);
+    pthread_join(d->thread, NULL);
+    cr_assert_eq(d->rc, 0, "%s", d->err.msg);
+    consumer_free(d->consumer);
+    job_handler_free(d->handler);
+    metrics_free(d->metrics);
+}
+
+/* Committed offset of the default group "precis" (0 when none). */
+static int64_t committed_offset(daemon_under_test *d, int partition)
+{
+    rd_kafka_conf_t *conf;
+    perr err;
+    cr_assert_eq(kafka_conf_new(&conf, d->props, 1, &err), 0, "%s", err.msg);
+    char errstr[256];
+    cr_assert_eq(rd_kafka_conf_set(conf, "group.id", "precis", errstr, sizeof errstr), RD_KAFKA_CONF_OK);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+    cr_assert(rk, "%s", errstr);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, JOBS, partition);
+    cr_assert_eq(rd_kafka_committed(rk, l, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    int64_t off = l->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_destroy(rk);
+    return off < 0 ? 0 : off;   /* nothing committed yet */
+}
+
+/* One DLQ message's exception class header (malloc'd). */
+static char *dlq_class(daemon_under_test *d)
+{
+    rd_kafka_conf_t *conf;
+    perr err;
+    cr_assert_eq(kafka_conf_new(&conf, d->props, 1, &err), 0, "%s", err.msg);
+    char errstr[256];
+    cr_assert_eq(rd_kafka_conf_set(conf, "group.id", "dlq-reader", errstr, sizeof errstr), RD_KAFKA_CONF_OK);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+    cr_assert(rk, "%s", errstr);
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(2);
+    for (int p = 0; p < 2; p++)
+        rd_kafka_topic_partition_list_add(l, DLQ, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    char *cls = NULL;
+    for (int64_t deadline = now_ms() + WAIT_MS; !cls && now_ms() < deadline;) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        rd_kafka_headers_t *h = NULL;
+        const void *v;
+        size_t len;
+        if (m && !m->err && rd_kafka_message_headers(m, &h) == 0 &&
+            rd_kafka_header_get_last(h, DLQ_HDR_CLASS, &v, &len) == 0)
+            cls = strndup(v, len);
+        if (m)
+            rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    cr_assert(cls, "no dead-letter message");
+    return cls;
+}
+
+Test(serve, invalid_job_is_recorded_dead_and_dead_lettered, .timeout = 120)
+{
+    char *conninfo = shared_migrated_db();
+    daemon_under_test d;
+    daemon_start(&d, conninfo);
+    produce(mock_broker_bootstraps(d.broker), "broken-1", "{\"job_id\": \"broken-1\", \"document\": 42}");
+    produce(mock_broker_bootstraps(d.broker), "fine-1", "{\"job_id\": \"fine-1\", \"document\": {\"text\": \"hi\"}}");
+    wait_query(conninfo, "SELECT count(*) FROM jobs WHERE status IN ('done', 'dead')", 2);
+    daemon_stop(&d);
+    cr_assert_eq(query_long(conninfo, "SELECT count(*) FROM jobs WHERE job_id = 'broken-1' AND status = 'dead'"
+                                      " AND error_class = 'invalid_job'"), 1);
+    cr_assert_eq(query_long(conninfo, "SELECT count(*) FROM jobs WHERE job_id = 'fine-1' AND status = 'done'"), 1);
+    char *cls = dlq_class(&d);
+    cr_assert_str_eq(cls, "precis.InvalidJob");
+    free(cls);
+    cr_assert_eq(committed_offset(&d, 0) + committed_offset(&d, 1), 2, "both offsets committed");
+    mock_broker_stop(d.broker);
+    free(conninfo);
+}
+
+Test(serve, database_outage_pauses_and_retries, .timeout = 120)
+{
+    pg_harness *pg = pg_harness_private();
+    char *conninfo = migrated_db(pg);
+    pg_harness_stop(pg);
+    daemon_under_test d;
+    daemon_start(&d, conninfo);
+    produce(mock_broker_bootstraps(d.broker), "k", "{\"job_id\": \"outage-1\", \"document\": {\"text\": \"hi\"}}");
+    /* Two transient failures, then the database comes back. */
+    int64_t deadline = now_ms() + WAIT_MS;
+    while (metrics_jobs_consumed(d.metrics) < 1) {
+        cr_assert_lt(now_ms(), deadline, "job never attempted");
+        sleep_ms(20);
+    }
+    sleep_ms(600);   /* a few backoff rounds (100, 200, 400 ms) */
+    cr_assert_eq(metrics_jobs_succeeded(d.metrics), 0);
+    cr_assert_eq(metrics_jobs_failed(d.metrics), 0, "an unreachable database is not a job failure");
+    int64_t before = committed_offset(&d, 0) + committed_offset(&d, 1);
+    cr_assert_eq(before, 0, "nothing committed while the database is down (got %lld)", (long long)before);
+    pg_harness_start(pg);
+    wait_query(conninfo, "SELECT count(*) FROM jobs WHERE job_id = 'outage-1' AND status = 'done'", 1);
+    deadline = now_ms() + WAIT_MS;
+    while (committed_offset(&d, 0) + committed_offset(&d, 1) < 1) {
+        cr_assert_lt(now_ms(), deadline, "offset never committed");
+        sleep_ms(50);
+    }
+    daemon_stop(&d);
+    cr_assert_eq(query_long(conninfo, "SELECT attempts FROM jobs WHERE job_id = 'outage-1'"), 1,
+                 "retries before the row existed are not attempts");
+    mock_broker_stop(d.broker);
+    free(conninfo);
+    pg_harness_free(pg);
+}
+
+/* ---- the binary, killed and restarted ------------------------------------- */
+
+/* Start argv with stdout to a pipe (returned in *out_fd, or to stderr's file
+ * when out_fd is NULL) and stderr appended to log. */
+static pid_t spawn(char *const argv[], int *out_fd, const char *log, char *const env[])
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    int fds[2] = {-1, -1};
+    if (out_fd) {
+        cr_assert_eq(pipe(fds), 0);
+        posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+        posix_spawn_file_actions_addclose(&fa, fds[0]);
+    } else {
+        posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    }
+    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    pid_t pid;
+    cr_assert_eq(posix_spawn(&pid, argv[0], &fa, NULL, argv, env), 0, "spawn %s", argv[0]);
+    posix_spawn_file_actions_destroy(&fa);
+    if (out_fd) {
+        close(fds[1]);
+        *out_fd = fds[0];
+    }
+    return pid;
+}
+
+static int wait_exit(pid_t pid)
+{
+    int status = 0;
+    for (int i = 0; i < 3000; i++) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        sleep_ms(10);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    cr_assert_fail("process %d did not exit within 30 s", (int)pid);
+    return -1;
+}
+
+static char *start_broker(pid_t *pid, const char *log)
+{
+    char *bin = (char *)test_precis_bin();
+    char *argv[] = {bin, "broker", "--partitions", "3", NULL};
+    int fd;
+    *pid = spawn(argv, &fd, log, environ);
+    char buf[256] = {0};
+    size_t len = 0;
+    while (len < sizeof buf - 1 && (len == 0 || buf[len - 1] != '\n')) {
+        ssize_t n = read(fd, buf + len, 1);
+        cr_assert_eq(n, 1, "precis broker printed no address (see %s)", log);
+        len++;
+    }
+    close(fd);
+    buf[len - 1] = '\0';
+    return strdup(buf);
+}
+
+static char **serve_env(void)
+{
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **env = calloc(n + 2, sizeof *env);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "PRECIS_STUB_DELAY_MS=", 21) != 0)
+            env[k++] = environ[i];
+    env[k++] = "PRECIS_STUB_DELAY_MS=150";
+    return env;
+}
+
+Test(serve, sigkill_mid_job_then_restart_finishes_every_job_once, .timeout = 180)
+{
+    char *conninfo = shared_migrated_db();
+    char log[512], conf[512];
+    snprintf(log, sizeof log, "%s/daemon.log", test_tmpdir());
+    snprintf(conf, sizeof conf, "%s/precis.conf", test_tmpdir());
+    pid_t broker_pid;
+    char *bootstrap = start_broker(&broker_pid, log);
+    FILE *f = fopen(conf, "w");
+    cr_assert(f);
+    fprintf(f, "[kafka]\nbootstrap.servers = %s\nsession.timeout.ms = 6000\nheartbeat.interval.ms = 300\n"
+               "[postgres]\nconninfo = %s\n[metrics]\nenabled = false\n[pipeline]\nshutdown_grace = 5\n",
+            bootstrap, conninfo);
+    fclose(f);
+
+    enum { NJOBS = 24 };
+    char *cmd = NULL;
+    char *files = NULL;
+    size_t files_len = 0;
+    FILE *list = open_memstream(&files, &files_len);
+    for (int i = 0; i < NJOBS; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/doc-%02d.txt", test_tmpdir(), i);
+        FILE *d = fopen(path, "w");
+        cr_assert(d);
+        fprintf(d, "document number %d\n", i);
+        fclose(d);
+        fprintf(list, " %s", path);
+    }
+    fclose(list);
+    cr_assert(asprintf(&cmd, "%s submit -c %s%s 2>>%s", test_precis_bin(), conf, files, log) > 0);
+    char *ids = NULL;
+    cr_assert_eq(test_run(cmd, &ids), 0, "submit failed (see %s)", log);
+    int nids = 0;
+    for (char *p = ids; *p; p++)
+        nids += *p == '\n';
+    cr_assert_eq(nids, NJOBS);
+
+    char **env = serve_env();
+    char *bin = (char *)test_precis_bin();
+    char *serve_argv[] = {bin, "serve", "-c", conf, "--stub-pipeline", NULL};
+    pid_t serve_pid = spawn(serve_argv, NULL, log, env);
+    /* Kill it while a job runs: some done, one started and not finished. */
+    wait_query(conninfo, "SELECT count(*) FROM jobs WHERE status = 'done'", 5);
+    wait_query(conninfo, "SELECT count(*) FROM jobs WHERE status = 'running'", 1);
+    kill(serve_pid, SIGKILL);
+    cr_assert_eq(wait_exit(serve_pid), 128 + SIGKILL);
+    long done_at_kill = query_long(conninfo, "SELECT count(*) FROM jobs WHERE status = 'done'");
+    cr_assert_lt(done_at_kill, NJOBS, "killed before the end");
+
+    serve_pid = spawn(serve_argv, NULL, log, env);
+    wait_query(conninfo, "SELECT count(*) FROM jobs WHERE status = 'done'", NJOBS);
+    kill(serve_pid, SIGTERM);
+    cr_assert_eq(wait_exit(serve_pid), 0, "serve exits 0 on SIGTERM (see %s)", log);
+    kill(broker_pid, SIGTERM);
+    cr_assert_eq(wait_exit(broker_pid), 0);
+
+    cr_assert_eq(query_long(conninfo, "SELECT count(*) FROM jobs"), NJOBS);
+    cr_assert_eq(query_long(conninfo, "SELECT count(*) FROM documents"), NJOBS, "no duplicate documents");
+    cr_assert_eq(query_long(conninfo, "SELECT count(*) FROM results"), NJOBS, "one result per job");
+    cr_assert_geq(query_long(conninfo, "SELECT count(*) FROM jobs WHERE attempts >= 2"), 1,
+                  "the job interrupted by SIGKILL was redelivered");
+    free(env);
+    free(ids);
+    free(cmd);
+    free(files);
+    free(bootstrap);
+    free(conninfo);
+}
