@@ -113,13 +113,15 @@ static long number_cost(const js_node *n, const frame *s)
         }
         return best;
     }
-    /* Magnitudes in [lo, hi] give values in the node's range. */
+    /* Magnitudes in [lo, hi] give values in the node's range ("-0" is
+     * not generated). */
     int64_t lo = s->u.num.neg ? -n->u.num.hi : n->u.num.lo;
     int64_t hi = s->u.num.neg ? -n->u.num.lo : n->u.num.hi;
-    if (hi < 0)
+    int64_t least = s->u.num.neg ? 1 : 0;
+    if (hi < least)
         return -1;
-    if (lo < 0)
-        lo = 0;
+    if (lo < least)
+        lo = least;
     if (s->phase == N_INT) {
         int max_m = s->u.num.lead0 ? 0 : n->u.num.int_digits - s->u.num.nd;
         for (int m = 0; m <= max_m; m++) {
@@ -153,8 +155,11 @@ static int number_complete(const js_node *n, const frame *f)
         return 0;
     const int F = n->u.num.frac;
     int64_t v = f->u.num.ival * pow10i(F) + f->u.num.fval * pow10i(F - f->u.num.nf);
-    if (f->u.num.neg)
+    if (f->u.num.neg) {
+        if (v == 0)
+            return 0; /* "-0" */
         v = -v;
+    }
     return v >= n->u.num.lo && v <= n->u.num.hi;
 }
 

@@ -14,7 +14,8 @@
  * before the value is always allowed); nothing after the value. Strings
  * hold valid UTF-8 without raw control characters; escapes are \" \\ \/ \b
  * \f \n \r \t and \uXXXX except surrogates and \u0000. Properties appear in
- * the schema's order. Numbers have no exponent and no leading zeros.
+ * the schema's order. Numbers have no exponent, no leading zeros and no
+ * negative zero.
  */
 #ifndef PRECIS_JSON_MATCHER_H
 #define PRECIS_JSON_MATCHER_H

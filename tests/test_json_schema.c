@@ -170,7 +170,8 @@ Test(json_schema, integer_ranges)
     const char *good[] = { "0", "-5", "-1", "7", "99", "120", "100" };
     for (size_t i = 0; i < sizeof good / sizeof *good; i++)
         expect_match(s, good[i]);
-    const char *bad[] = { "121", "-6", "1000", "007", "01", "1.0", "1e2", "+1", "-", "" };
+    const char *bad[] = { "121", "-6", "1000", "007", "01", "1.0", "1e2", "+1", "-", "",
+                          "-0" };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         expect_no_match(s, bad[i]);
     /* Dead ends are refused when the byte is offered. */
@@ -217,7 +218,8 @@ Test(json_schema, number_ranges)
     const char *good[] = { "0", "1", "0.5", "1.0", "0.123456", "1.000000", "0.000001" };
     for (size_t i = 0; i < sizeof good / sizeof *good; i++)
         expect_match(s, good[i]);
-    const char *bad[] = { "1.5", "2", "0.1234567", "-0.1", "1.", ".5", "1e0", "1.000001" };
+    const char *bad[] = { "1.5", "2", "0.1234567", "-0.1", "1.", ".5", "1e0", "1.000001",
+                          "-0", "-0.0" };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         expect_no_match(s, bad[i]);
     json_schema_free(s);
