@@ -150,8 +150,15 @@ static size_t read_page(PopplerDocument *pdoc, int i, pdf_page_text *page)
     page_glyphs g = { 0 };
     g.text = poppler_page_get_text(pp);
     size_t bytes = 0;
-    if (g.text && g_utf8_validate(g.text, -1, NULL) && has_visible_text(g.text)) {
-        if (poppler_page_get_text_layout(pp, &g.rects, &g.n_rects))
+    int valid = g.text && g_utf8_validate(g.text, -1, NULL);
+    if (g.text && !valid) { /* never seen from poppler; sanitize, without boxes */
+        char *clean = utf8_sanitize(g.text, strlen(g.text), NULL);
+        g_free(g.text);
+        g.text = g_strdup(clean);
+        free(clean);
+    }
+    if (g.text && has_visible_text(g.text)) {
+        if (valid && poppler_page_get_text_layout(pp, &g.rects, &g.n_rects))
             g.boxed = (glong)g.n_rects == g_utf8_strlen(g.text, -1);
         bytes = page_lines(page, &g);
     }

@@ -85,7 +85,11 @@ static int write_all(int fd, const char *buf, size_t len)
 /* Runs in the child; never returns. Protocol: 'D' + JSON, or 'E' + message. */
 static void child_main(sandbox_worker worker, void *arg, const sandbox_limits *lim, int result_fd, int err_fd)
 {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL); /* a daemon may block signals it reads via signalfd */
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXCPU, SIG_DFL);
     setup_fds(result_fd, err_fd);
     apply_limits(lim);
     document *doc = NULL;

@@ -49,7 +49,7 @@ Test(detect, text_encodings)
     cr_assert_eq(detect_str("Hello, world.\n\nSecond paragraph."), DOC_TYPE_TEXT_UTF8);
     cr_assert_eq(detect_str("Caf\xc3\xa9 cr\xc3\xa8me \xe2\x82\xac"), DOC_TYPE_TEXT_UTF8);
     cr_assert_eq(detect_str("\xEF\xBB\xBFwith BOM"), DOC_TYPE_TEXT_UTF8);
-    cr_assert_eq(detect_str("Caf\xe9 cr\xe8me br\xfbl\xe9e"), DOC_TYPE_TEXT_LATIN1);
+    cr_assert_eq(detect_str("Caf\xe9 cr\xe8me br\xfbl\xe9" "e"), DOC_TYPE_TEXT_LATIN1);
 }
 
 Test(detect, binary_is_unsupported)
