@@ -175,14 +175,15 @@ static int check_eval_args(const engine_ctx *c, int seq, const int32_t *tokens, 
     return 0;
 }
 
-int engine_eval(engine_ctx *c, int seq, const int32_t *tokens, int n,
-                engine_logits_mode mode, perr *err)
+int engine_eval_from(engine_ctx *c, int seq, const int32_t *tokens, int n, int logits_from,
+                     perr *err)
 {
     c->n_logits = 0;
     if (check_eval_args(c, seq, tokens, n, err) != 0)
         return -1;
-    int64_t rows = mode == ENGINE_LOGITS_ALL ? n : mode == ENGINE_LOGITS_LAST ? 1 : 0;
-    if (reserve_logits(c, rows, err) != 0)
+    if (logits_from < 0 || logits_from > n)
+        return perr_set(err, "logits wanted from token %d of %d", logits_from, n);
+    if (reserve_logits(c, n - logits_from, err) != 0)
         return -1;
 
     const int64_t n_vocab = c->m->hp.n_vocab;
@@ -194,17 +195,21 @@ int engine_eval(engine_ctx *c, int seq, const int32_t *tokens, int n,
             b.token[t] = tokens[i];
             b.pos[t] = c->seq_len[seq] + i;
             b.seq[t] = seq;
-            b.logits[t] = NULL;
-            if (mode == ENGINE_LOGITS_ALL)
-                b.logits[t] = c->logits + (int64_t)i * n_vocab;
-            else if (mode == ENGINE_LOGITS_LAST && i == n - 1)
-                b.logits[t] = c->logits;
+            b.logits[t] = i >= logits_from ? c->logits + (int64_t)(i - logits_from) * n_vocab
+                                           : NULL;
         }
         engine_forward(c, &b);
     }
     c->seq_len[seq] += n;
-    c->n_logits = (int)rows;
+    c->n_logits = n - logits_from;
     return 0;
+}
+
+int engine_eval(engine_ctx *c, int seq, const int32_t *tokens, int n,
+                engine_logits_mode mode, perr *err)
+{
+    int from = mode == ENGINE_LOGITS_ALL ? 0 : mode == ENGINE_LOGITS_LAST ? n - 1 : n;
+    return engine_eval_from(c, seq, tokens, n, from < 0 ? 0 : from, err);
 }
 
 const float *engine_logits(const engine_ctx *c, int i)

@@ -51,6 +51,11 @@ int engine_n_vocab(const engine_ctx *c);
 int engine_eval(engine_ctx *c, int seq, const int32_t *tokens, int n,
                 engine_logits_mode mode, perr *err);
 
+/* Like engine_eval, with logits for tokens logits_from..n-1 (0 = all,
+ * n-1 = last, n = none); engine_logits(c, i) is then token logits_from+i. */
+int engine_eval_from(engine_ctx *c, int seq, const int32_t *tokens, int n, int logits_from,
+                     perr *err);
+
 /* Row i of the last eval's logits (n_vocab floats), or NULL if not computed. */
 const float *engine_logits(const engine_ctx *c, int i);
 

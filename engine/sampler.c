@@ -1,0 +1,228 @@
+/* sampler.c — repetition penalty, top-k/top-p/min-p, temperature and a
+ * seeded draw (see sampler.h). */
+#include "engine/sampler.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct candidate {
+    int32_t id;
+    float logit;
+    float p;
+} candidate;
+
+struct sampler {
+    sampler_params p;
+    int n_vocab;
+    candidate *cand;
+    int32_t *history;    /* ring buffer of the last repeat_last_n tokens */
+    int n_history;
+    int history_next;
+    uint64_t rng[4];
+};
+
+/* ---- random numbers: xoshiro256** seeded with splitmix64 ----------------- */
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static uint64_t rng_next(uint64_t s[4])
+{
+    const uint64_t result = rotl(s[1] * 5, 7) * 9;
+    const uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+/* Uniform in [0, 1). */
+static double rng_uniform(uint64_t s[4]) { return (double)(rng_next(s) >> 11) * 0x1.0p-53; }
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+sampler_params sampler_default_params(void)
+{
+    return (sampler_params){ .temp = 0.8f, .top_k = 40, .top_p = 0.95f, .min_p = 0.05f,
+                             .repeat_penalty = 1.0f, .repeat_last_n = 64, .seed = 0 };
+}
+
+int sampler_new(sampler **out, const sampler_params *p, int n_vocab, perr *err)
+{
+    *out = NULL;
+    if (n_vocab < 1)
+        return perr_set(err, "sampler needs a vocabulary (got %d tokens)", n_vocab);
+    if (!isfinite(p->temp) || !isfinite(p->top_p) || !isfinite(p->min_p) ||
+        !isfinite(p->repeat_penalty) || p->repeat_penalty <= 0)
+        return perr_set(err, "sampler parameters must be finite and the repeat penalty > 0");
+    if (p->repeat_last_n < 0 || p->repeat_last_n > (1 << 20))
+        return perr_set(err, "repeat-last-n %d out of range", p->repeat_last_n);
+    sampler *s = calloc(1, sizeof *s);
+    if (!s)
+        return perr_set(err, "out of memory");
+    s->p = *p;
+    s->n_vocab = n_vocab;
+    s->cand = malloc((size_t)n_vocab * sizeof *s->cand);
+    s->history = malloc((size_t)(p->repeat_last_n ? p->repeat_last_n : 1) * sizeof *s->history);
+    if (!s->cand || !s->history) {
+        sampler_free(s);
+        return perr_set(err, "out of memory");
+    }
+    uint64_t x = p->seed;
+    for (int i = 0; i < 4; i++)
+        s->rng[i] = splitmix64(&x);
+    *out = s;
+    return 0;
+}
+
+void sampler_free(sampler *s)
+{
+    if (!s)
+        return;
+    free(s->cand);
+    free(s->history);
+    free(s);
+}
+
+void sampler_reset(sampler *s)
+{
+    s->n_history = 0;
+    s->history_next = 0;
+}
+
+void sampler_accept(sampler *s, int32_t token)
+{
+    int cap = s->p.repeat_last_n;
+    if (cap == 0)
+        return;
+    s->history[s->history_next] = token;
+    s->history_next = (s->history_next + 1) % cap;
+    if (s->n_history < cap)
+        s->n_history++;
+}
+
+/* ---- the chain --------------------------------------------------------- */
+
+int32_t sampler_argmax(const float *logits, int n)
+{
+    int32_t best = 0;
+    for (int i = 1; i < n; i++)
+        if (logits[i] > logits[best])
+            best = i;
+    return best;
+}
+
+/* Each distinct token of the history is penalized once (llama.cpp). */
+static void apply_repeat_penalty(sampler *s)
+{
+    const float penalty = s->p.repeat_penalty;
+    if (penalty == 1.0f)
+        return;
+    for (int i = 0; i < s->n_history; i++) {
+        int32_t id = s->history[i];
+        if (id < 0 || id >= s->n_vocab)
+            continue;
+        int seen = 0;
+        for (int j = 0; j < i && !seen; j++)
+            seen = s->history[j] == id;
+        if (seen)
+            continue;
+        candidate *c = &s->cand[id];
+        c->logit = c->logit > 0 ? c->logit / penalty : c->logit * penalty;
+    }
+}
+
+static int by_logit_desc(const void *a, const void *b)
+{
+    const candidate *x = a, *y = b;
+    if (x->logit != y->logit)
+        return x->logit > y->logit ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* p = softmax(logit / temp) over the first n candidates (sorted descending). */
+static void softmax_candidates(candidate *c, int n, float temp)
+{
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) {
+        c[i].p = expf((c[i].logit - c[0].logit) / temp);
+        sum += c[i].p;
+    }
+    for (int i = 0; i < n; i++)
+        c[i].p = (float)(c[i].p / sum);
+}
+
+/* Smallest prefix whose probability reaches top_p (at least one). */
+static int top_p_cut(const candidate *c, int n, float top_p)
+{
+    double cum = 0.0;
+    for (int i = 0; i < n; i++) {
+        cum += c[i].p;
+        if (cum >= top_p)
+            return i + 1;
+    }
+    return n;
+}
+
+/* Keep candidates whose probability is at least min_p times the best. */
+static int min_p_cut(const candidate *c, int n, float min_p)
+{
+    const float threshold = c[0].logit + logf(min_p);
+    int keep = 1;
+    while (keep < n && c[keep].logit >= threshold)
+        keep++;
+    return keep;
+}
+
+static int32_t draw(sampler *s, const candidate *c, int n)
+{
+    double u = rng_uniform(s->rng), cum = 0.0;
+    for (int i = 0; i < n; i++) {
+        cum += c[i].p;
+        if (u < cum)
+            return c[i].id;
+    }
+    return c[n - 1].id; /* rounding: the sum fell short of u */
+}
+
+int32_t sampler_sample(sampler *s, const float *logits)
+{
+    candidate *c = s->cand;
+    for (int i = 0; i < s->n_vocab; i++)
+        c[i] = (candidate){ .id = i, .logit = logits[i] };
+    apply_repeat_penalty(s);
+
+    if (s->p.temp <= 0) {
+        int32_t best = 0;
+        for (int i = 1; i < s->n_vocab; i++)
+            if (c[i].logit > c[best].logit)
+                best = i;
+        return best;
+    }
+
+    /* Sorting the whole vocabulary is simple and fast enough next to a
+     * forward pass; a partial selection can replace it later. */
+    qsort(c, (size_t)s->n_vocab, sizeof *c, by_logit_desc);
+    int n = s->n_vocab;
+    if (s->p.top_k > 0 && s->p.top_k < n)
+        n = s->p.top_k;
+    if (s->p.top_p < 1.0f) {
+        softmax_candidates(c, n, 1.0f);
+        n = top_p_cut(c, n, s->p.top_p);
+    }
+    if (s->p.min_p > 0.0f)
+        n = min_p_cut(c, n, s->p.min_p);
+    softmax_candidates(c, n, s->p.temp);
+    return draw(s, c, n);
+}

@@ -1,0 +1,47 @@
+/* sampler.h — choosing the next token from logits.
+ *
+ * Semantics follow llama.cpp's default sampler chain: repetition penalty
+ * over the last N accepted tokens (a positive logit is divided by the
+ * penalty, a negative one multiplied), then top-k, top-p and min-p on the
+ * untempered distribution, then temperature and a draw from the remaining
+ * candidates. temp <= 0 means greedy (argmax after the penalty; the lowest
+ * id wins a tie). The random generator is the sampler's own (xoshiro256**
+ * seeded through splitmix64): the same seed gives the same tokens.
+ */
+#ifndef PRECIS_SAMPLER_H
+#define PRECIS_SAMPLER_H
+
+#include <stdint.h>
+
+#include "common/error.h"
+
+typedef struct sampler_params {
+    float temp;            /* <= 0: greedy */
+    int top_k;             /* <= 0: off */
+    float top_p;           /* >= 1: off */
+    float min_p;           /* <= 0: off */
+    float repeat_penalty;  /* 1: off */
+    int repeat_last_n;     /* tokens of history the penalty looks at */
+    uint64_t seed;
+} sampler_params;
+
+/* llama.cpp's defaults: temp 0.8, top-k 40, top-p 0.95, min-p 0.05,
+ * repeat penalty 1.0 (off) over the last 64 tokens, seed 0. */
+sampler_params sampler_default_params(void);
+
+typedef struct sampler sampler;
+
+int sampler_new(sampler **out, const sampler_params *p, int n_vocab, perr *err);
+void sampler_free(sampler *s);
+
+/* Forget the history (the random state is kept). */
+void sampler_reset(sampler *s);
+/* Record a token (prompt or generated) for the repetition penalty. */
+void sampler_accept(sampler *s, int32_t token);
+/* Pick a token from n_vocab logits (not modified). */
+int32_t sampler_sample(sampler *s, const float *logits);
+
+/* Index of the largest logit (lowest index on ties). */
+int32_t sampler_argmax(const float *logits, int n);
+
+#endif
