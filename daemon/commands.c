@@ -5,6 +5,9 @@ extern const cli_command cmd_config;
 extern const cli_command cmd_migrate;
 extern const cli_command cmd_status;
 extern const cli_command cmd_extract;
+extern const cli_command cmd_generate;
+extern const cli_command cmd_perplexity;
+extern const cli_command cmd_model_info;
 extern const cli_command cmd_tokenize;
 extern const cli_command cmd_broker;
 extern const cli_command cmd_submit;
@@ -15,6 +18,9 @@ const cli_command *const cli_commands[] = {
     &cmd_migrate,
     &cmd_status,
     &cmd_extract,
+    &cmd_generate,
+    &cmd_perplexity,
+    &cmd_model_info,
     &cmd_tokenize,
     &cmd_broker,
     &cmd_submit,
