@@ -210,7 +210,9 @@ static void meta_date(document *doc, const char *key, GDateTime *dt)
 {
     if (!dt)
         return;
-    gchar *iso = g_date_time_format_iso8601(dt);
+    /* RFC 3339: "Z" for UTC, otherwise a +hh:mm offset */
+    gchar *iso = g_date_time_format(dt, g_date_time_get_utc_offset(dt) == 0 ? "%Y-%m-%dT%H:%M:%SZ"
+                                                                             : "%Y-%m-%dT%H:%M:%S%:z");
     if (iso)
         document_set_meta(doc, key, iso);
     g_free(iso);

@@ -330,7 +330,7 @@ static line_break classify(const pdf_line *prev, const pdf_line *cur, double pit
         return BREAK_SOFT; /* back up the page: next column or block */
     if (fabs(hc - hp) > 0.2 * hmax)
         return BREAK_HARD;
-    if (dy > (pitch > 0 ? 1.3 * pitch : 1.5 * hmax))
+    if (dy > 1.3 * fmax(pitch, hmax)) /* own height too: large type has a larger pitch */
         return BREAK_HARD;
     int sentence_end = ends_sentence(prev->text, strlen(prev->text));
     double indent = cur->x1 - prev->x1;

@@ -32,10 +32,34 @@ static uint32_t fold_one(uint32_t cp)
     return cp;
 }
 
+/* TeX writes accented i/j as a dotless letter plus a combining accent
+ * ("naı̈ve"): restore the dotted letter so NFC can compose "naïve". Same length
+ * in bytes (U+0131 and U+0237 are 2 bytes; i and j are 1), edits in place. */
+static size_t undot_before_accents(char *s, size_t len)
+{
+    size_t o = 0, i = 0;
+    while (i < len) {
+        uint32_t cp, next = 0;
+        size_t n = utf8_decode((const unsigned char *)s + i, len - i, &cp);
+        if (i + n < len)
+            utf8_decode((const unsigned char *)s + i + n, len - i - n, &next);
+        if ((cp == 0x0131 || cp == 0x0237) && next >= 0x0300 && next <= 0x036F) {
+            s[o++] = cp == 0x0131 ? 'i' : 'j';
+        } else {
+            memmove(s + o, s + i, n);
+            o += n;
+        }
+        i += n;
+    }
+    s[o] = '\0';
+    return o;
+}
+
 char *textnorm_fold(const char *s, size_t len, size_t *out_len)
 {
     size_t clean_len;
     char *clean = utf8_sanitize(s, len, &clean_len);
+    clean_len = undot_before_accents(clean, clean_len);
     char *nfc = g_utf8_normalize(clean, (gssize)clean_len, G_NORMALIZE_DEFAULT_COMPOSE);
     free(clean);
     if (!nfc)

@@ -9,6 +9,8 @@
  *   - mathematical alphanumeric symbols U+1D400..U+1D7FF (𝑥, 𝐀, 𝟏) -> the
  *     plain letter or digit they are styled from
  *   - non-breaking hyphen U+2011 -> '-'
+ *   - TeX's dotless i/j followed by a combining accent -> i/j (so "naı̈ve"
+ *     composes to "naïve")
  * Invalid UTF-8 is replaced with U+FFFD first.
  */
 #ifndef PRECIS_TEXTNORM_H
