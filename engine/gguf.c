@@ -19,7 +19,8 @@
  * small index arrays; kv and tensor names are found by binary search over a
  * sorted index (which also detects duplicates in O(n log n), whatever the
  * input). The writer keeps keys in insertion order and lays tensors out
- * back to back, each padded to the alignment.
+ * back to back, each padded to the alignment; a tensor's data is either
+ * copied at add time or produced by a callback at write time (streaming).
  */
 #include "engine/gguf.h"
 
@@ -985,7 +986,7 @@ typedef struct writer_tensor {
     tensor_type type;
     uint32_t n_dims;
     int64_t ne[GGUF_MAX_DIMS];
-    void *data;
+    void *data;        /* NULL for a streamed tensor (produced at write time) */
     size_t nbytes;
 } writer_tensor;
 
@@ -1138,17 +1139,25 @@ void gguf_writer_set_arr_i32(gguf_writer *w, const char *key, const int32_t *v, 
 
 void gguf_writer_copy_kv(gguf_writer *w, const gguf_file *src)
 {
+    gguf_writer_copy_kv_prefix(w, src, "");
+}
+
+void gguf_writer_copy_kv_prefix(gguf_writer *w, const gguf_file *src, const char *prefix)
+{
+    size_t plen = strlen(prefix);
     for (uint32_t i = 0; i < src->n_kv; i++) {
         const gguf_kv *kv = &src->kv[i];
+        if (kv->key.len < plen || memcmp(kv->key.ptr, prefix, plen) != 0)
+            continue;
         wbuf val = {0};
         wb_put(&val, kv->val, kv->val_size);
         writer_set(w, kv->key.ptr, (size_t)kv->key.len, kv->type, val);
     }
 }
 
+/* Validate a new tensor's name and shape; *nbytes = its data size. */
 static int writer_check_tensor(const gguf_writer *w, const char *name, tensor_type type,
-                               uint32_t n_dims, const int64_t *ne, const void *data,
-                               size_t nbytes, perr *err)
+                               uint32_t n_dims, const int64_t *ne, size_t *nbytes, perr *err)
 {
     if (!w)
         return perr_set(err, "out of memory");
@@ -1164,11 +1173,31 @@ static int writer_check_tensor(const gguf_writer *w, const char *name, tensor_ty
         t.ne[d] = d < n_dims ? ne[d] : 1;
     if (check_tensor_shape(&t, type, err))
         return -1;
-    if (t.nbytes != nbytes)
-        return perr_set(err, "tensor '%s': %zu bytes given, its type and shape need %zu",
-                        name, nbytes, t.nbytes);
-    if (nbytes && !data)
-        return perr_set(err, "tensor '%s': data is NULL", name);
+    *nbytes = t.nbytes;
+    return 0;
+}
+
+/* Append a tensor; its data is copied, or left NULL (streamed) when data is NULL. */
+static int writer_append_tensor(gguf_writer *w, const char *name, tensor_type type,
+                                uint32_t n_dims, const int64_t *ne, const void *data,
+                                size_t nbytes, perr *err)
+{
+    if (grow((void **)&w->tensors, &w->cap_tensors, w->n_tensors, sizeof *w->tensors))
+        return perr_set(err, "tensor '%s': out of memory", name);
+    writer_tensor t = {.type = type, .n_dims = n_dims, .nbytes = nbytes};
+    for (uint32_t d = 0; d < GGUF_MAX_DIMS; d++)
+        t.ne[d] = d < n_dims ? ne[d] : 1;
+    t.name = strdup(name);
+    if (data)
+        t.data = malloc(nbytes ? nbytes : 1);
+    if (!t.name || (data && !t.data)) {
+        free(t.name);
+        free(t.data);
+        return perr_set(err, "tensor '%s': out of memory for %zu bytes", name, nbytes);
+    }
+    if (data)
+        memcpy(t.data, data, nbytes);
+    w->tensors[w->n_tensors++] = t;
     return 0;
 }
 
@@ -1176,23 +1205,24 @@ int gguf_writer_add_tensor(gguf_writer *w, const char *name, tensor_type type,
                            uint32_t n_dims, const int64_t *ne, const void *data,
                            size_t nbytes, perr *err)
 {
-    if (writer_check_tensor(w, name, type, n_dims, ne, data, nbytes, err))
+    size_t need;
+    if (writer_check_tensor(w, name, type, n_dims, ne, &need, err))
         return -1;
-    if (grow((void **)&w->tensors, &w->cap_tensors, w->n_tensors, sizeof *w->tensors))
-        return perr_set(err, "tensor '%s': out of memory", name);
-    writer_tensor t = {.type = type, .n_dims = n_dims, .nbytes = nbytes};
-    for (uint32_t d = 0; d < GGUF_MAX_DIMS; d++)
-        t.ne[d] = d < n_dims ? ne[d] : 1;
-    t.name = strdup(name);
-    t.data = malloc(nbytes ? nbytes : 1);
-    if (!t.name || !t.data) {
-        free(t.name);
-        free(t.data);
-        return perr_set(err, "tensor '%s': out of memory for %zu bytes", name, nbytes);
-    }
-    memcpy(t.data, data, nbytes);
-    w->tensors[w->n_tensors++] = t;
-    return 0;
+    if (need != nbytes)
+        return perr_set(err, "tensor '%s': %zu bytes given, its type and shape need %zu",
+                        name, nbytes, need);
+    if (!data)
+        return perr_set(err, "tensor '%s': data is NULL", name);
+    return writer_append_tensor(w, name, type, n_dims, ne, data, nbytes, err);
+}
+
+int gguf_writer_add_tensor_info(gguf_writer *w, const char *name, tensor_type type,
+                                uint32_t n_dims, const int64_t *ne, perr *err)
+{
+    size_t nbytes;
+    if (writer_check_tensor(w, name, type, n_dims, ne, &nbytes, err))
+        return -1;
+    return writer_append_tensor(w, name, type, n_dims, ne, NULL, nbytes, err);
 }
 
 /* The alignment the file will declare: general.alignment if set, else 32. */
@@ -1267,7 +1297,45 @@ static void serialize_head(const gguf_writer *w, size_t align, wbuf *b)
     }
 }
 
-static int writer_emit(const gguf_writer *w, sink *s, perr *err)
+/* Size of the largest streamed tensor (0 when none). */
+static size_t max_streamed_size(const gguf_writer *w)
+{
+    size_t best = 0;
+    for (size_t i = 0; i < w->n_tensors; i++)
+        if (!w->tensors[i].data && w->tensors[i].nbytes > best)
+            best = w->tensors[i].nbytes;
+    return best;
+}
+
+/* Tensor data, in order; streamed tensors come from fill into one buffer. */
+static int emit_tensor_data(const gguf_writer *w, sink *s, size_t align,
+                            gguf_tensor_data_fn fill, void *user, perr *err)
+{
+    size_t buf_size = max_streamed_size(w);
+    void *buf = NULL;
+    if (buf_size && !fill)
+        return perr_set(err, "tensors were declared for streaming but no data source was given");
+    if (buf_size && !(buf = malloc(buf_size)))
+        return perr_set(err, "out of memory for a %zu-byte tensor buffer", buf_size);
+    for (size_t i = 0; i < w->n_tensors && !s->failed; i++) {
+        const writer_tensor *t = &w->tensors[i];
+        const void *data = t->data;
+        if (!data) {
+            if (fill(user, i, buf, t->nbytes, err) != 0) {
+                free(buf);
+                return perr_prefix(err, "tensor '%s'", t->name);
+            }
+            data = buf;
+        }
+        sink_put(s, data, t->nbytes);
+        sink_pad(s, t->nbytes, align);
+    }
+    free(buf);
+    return 0;
+}
+
+static int writer_emit(const gguf_writer *w, sink *s, gguf_tensor_data_fn fill, void *user,
+                       perr *err)
 {
     if (!w || w->oom)
         return perr_set(err, "out of memory (or NULL argument) while building the GGUF metadata");
@@ -1283,11 +1351,7 @@ static int writer_emit(const gguf_writer *w, sink *s, perr *err)
     sink_put(s, head.p, head.len);
     sink_pad(s, head.len, align);
     free(head.p);
-    for (size_t i = 0; i < w->n_tensors; i++) {
-        sink_put(s, w->tensors[i].data, w->tensors[i].nbytes);
-        sink_pad(s, w->tensors[i].nbytes, align);
-    }
-    return 0; /* the caller checks s->failed */
+    return emit_tensor_data(w, s, align, fill, user, err); /* the caller checks s->failed */
 }
 
 int gguf_writer_write_memory(const gguf_writer *w, void **data, size_t *size, perr *err)
@@ -1296,7 +1360,7 @@ int gguf_writer_write_memory(const gguf_writer *w, void **data, size_t *size, pe
     sink s = {&buf, NULL, 0};
     *data = NULL;
     *size = 0;
-    if (writer_emit(w, &s, err) || s.failed) {
+    if (writer_emit(w, &s, NULL, NULL, err) || s.failed) {
         free(buf.p);
         return s.failed ? perr_set(err, "out of memory serializing GGUF") : -1;
     }
@@ -1306,7 +1370,8 @@ int gguf_writer_write_memory(const gguf_writer *w, void **data, size_t *size, pe
 }
 
 /* Written to "<path>.tmp" then renamed, so readers never see half a file. */
-int gguf_writer_write_file(const gguf_writer *w, const char *path, perr *err)
+int gguf_writer_write_file_stream(const gguf_writer *w, const char *path,
+                                  gguf_tensor_data_fn fill, void *user, perr *err)
 {
     char *tmp = NULL;
     if (asprintf(&tmp, "%s.tmp", path) < 0)
@@ -1318,7 +1383,7 @@ int gguf_writer_write_file(const gguf_writer *w, const char *path, perr *err)
         return -1;
     }
     sink s = {NULL, fp, 0};
-    int rc = writer_emit(w, &s, err);
+    int rc = writer_emit(w, &s, fill, user, err);
     if (rc == 0 && s.failed)
         rc = perr_errno(err, "%s: write failed", tmp);
     if (fclose(fp) != 0 && rc == 0)
@@ -1329,4 +1394,9 @@ int gguf_writer_write_file(const gguf_writer *w, const char *path, perr *err)
         unlink(tmp);
     free(tmp);
     return rc;
+}
+
+int gguf_writer_write_file(const gguf_writer *w, const char *path, perr *err)
+{
+    return gguf_writer_write_file_stream(w, path, NULL, NULL, err);
 }

@@ -111,11 +111,26 @@ void gguf_writer_set_arr(gguf_writer *w, const char *key, gguf_value_type elem_t
                          const void *v, size_t n);
 /* Copy every key of src (e.g. when quantizing a model). */
 void gguf_writer_copy_kv(gguf_writer *w, const gguf_file *src);
+/* Copy the keys of src whose name starts with prefix (e.g. "tokenizer."). */
+void gguf_writer_copy_kv_prefix(gguf_writer *w, const gguf_file *src, const char *prefix);
 /* data is copied; nbytes must equal the size implied by type and shape. */
 int gguf_writer_add_tensor(gguf_writer *w, const char *name, tensor_type type,
                            uint32_t n_dims, const int64_t *ne, const void *data,
                            size_t nbytes, perr *err);
 int gguf_writer_write_file(const gguf_writer *w, const char *path, perr *err);
+
+/* Streaming, for files larger than memory (quantizer, model generator):
+ * declare a tensor without its data, then write the file with a callback
+ * that produces each declared tensor's bytes when its turn comes. Only one
+ * tensor's data is in memory at a time. Tensors added with data are written
+ * as usual. */
+int gguf_writer_add_tensor_info(gguf_writer *w, const char *name, tensor_type type,
+                                uint32_t n_dims, const int64_t *ne, perr *err);
+/* Fill dst (nbytes, the size of tensor `index` in add order); 0 or -1 + err. */
+typedef int (*gguf_tensor_data_fn)(void *user, size_t index, void *dst, size_t nbytes,
+                                   perr *err);
+int gguf_writer_write_file_stream(const gguf_writer *w, const char *path,
+                                  gguf_tensor_data_fn fill, void *user, perr *err);
 /* Serialize into a malloc'd buffer (tests, fuzz seeds). */
 int gguf_writer_write_memory(const gguf_writer *w, void **data, size_t *size, perr *err);
 

@@ -463,6 +463,113 @@ Test(gguf, write_file_then_open_and_copy_kv)
     free(data);
 }
 
+/* Streaming: fills tensor `index` with bytes index*16 + position; fails at fail_at. */
+typedef struct stream_src {
+    size_t calls[8];
+    size_t n_calls;
+    size_t fail_at;
+} stream_src;
+
+static int fill_pattern(void *user, size_t index, void *dst, size_t nbytes, perr *err)
+{
+    stream_src *s = user;
+    s->calls[s->n_calls++] = index;
+    if (index == s->fail_at)
+        return perr_set(err, "source exhausted");
+    for (size_t i = 0; i < nbytes; i++)
+        ((uint8_t *)dst)[i] = (uint8_t)(index * 16 + i);
+    return 0;
+}
+
+static gguf_writer *streaming_writer(void)
+{
+    gguf_writer *w = gguf_writer_new();
+    perr err = {{0}};
+    int64_t ne_a[] = {8}, ne_b[] = {32, 3}, ne_c[] = {5};
+    cr_assert_eq(gguf_writer_add_tensor_info(w, "a", TT_F32, 1, ne_a, &err), 0, "%s", err.msg);
+    cr_assert_eq(gguf_writer_add_tensor(w, "copied", TT_F32, 1, ne_a, f32_data, 32, &err), 0, "%s", err.msg);
+    cr_assert_eq(gguf_writer_add_tensor_info(w, "b", TT_Q8_0, 2, ne_b, &err), 0, "%s", err.msg);
+    cr_assert_eq(gguf_writer_add_tensor_info(w, "c", TT_F16, 1, ne_c, &err), 0, "%s", err.msg);
+    cr_assert_eq(gguf_writer_add_tensor_info(w, "b", TT_F32, 1, ne_a, &err), -1);
+    cr_assert(strstr(err.msg, "duplicate tensor name 'b'"), "%s", err.msg);
+    return w;
+}
+
+Test(gguf, streamed_tensors_are_produced_in_order_at_write_time)
+{
+    gguf_writer *w = streaming_writer();
+    char path[512];
+    snprintf(path, sizeof path, "%s/stream.gguf", test_tmpdir());
+    stream_src src = {.fail_at = 99};
+    perr err = {{0}};
+    cr_assert_eq(gguf_writer_write_file_stream(w, path, fill_pattern, &src, &err), 0, "%s", err.msg);
+    cr_assert_eq(src.n_calls, 3);
+    cr_assert(src.calls[0] == 0 && src.calls[1] == 2 && src.calls[2] == 3);
+
+    gguf_file *f;
+    cr_assert_eq(gguf_open(&f, path, &err), 0, "%s", err.msg);
+    cr_assert_eq(gguf_n_tensors(f), 4);
+    const gguf_tensor *b = gguf_find_tensor(f, "b");
+    cr_assert(b && b->type == TT_Q8_0 && b->nbytes == 3 * 34 && b->ne[1] == 3);
+    for (size_t i = 0; i < b->nbytes; i++)
+        cr_assert_eq(((const uint8_t *)b->data)[i], (uint8_t)(2 * 16 + i));
+    const gguf_tensor *c = gguf_find_tensor(f, "c");
+    cr_assert(c && c->nbytes == 10 && ((const uint8_t *)c->data)[9] == 3 * 16 + 9);
+    cr_assert_eq(memcmp(gguf_find_tensor(f, "copied")->data, f32_data, 32), 0);
+    cr_assert_eq(((const uint8_t *)gguf_find_tensor(f, "a")->data)[31], 31);
+    gguf_close(f);
+    gguf_writer_free(w);
+}
+
+Test(gguf, streaming_failures_leave_no_file)
+{
+    gguf_writer *w = streaming_writer();
+    char path[512], tmp[600];
+    snprintf(path, sizeof path, "%s/fail.gguf", test_tmpdir());
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    stream_src src = {.fail_at = 2};
+    perr err = {{0}};
+    cr_assert_eq(gguf_writer_write_file_stream(w, path, fill_pattern, &src, &err), -1);
+    cr_assert(strstr(err.msg, "tensor 'b': source exhausted"), "%s", err.msg);
+    cr_assert_eq(src.n_calls, 2, "writing went on after the failure");
+    struct stat st;
+    cr_assert(stat(path, &st) != 0 && stat(tmp, &st) != 0, "a partial file was left");
+
+    /* Without a data source (plain write, memory write) streamed tensors are an error. */
+    cr_assert_eq(gguf_writer_write_file(w, path, &err), -1);
+    cr_assert(strstr(err.msg, "streaming"), "%s", err.msg);
+    void *data = (void *)1;
+    size_t size;
+    cr_assert_eq(gguf_writer_write_memory(w, &data, &size, &err), -1);
+    cr_assert_null(data);
+    cr_assert(stat(path, &st) != 0);
+    gguf_writer_free(w);
+}
+
+Test(gguf, copy_kv_prefix_copies_only_matching_keys)
+{
+    size_t size;
+    uint8_t *data = sample(&size);
+    gguf_file *src = open_ok(data, size);
+    gguf_writer *w = gguf_writer_new();
+    gguf_writer_copy_kv_prefix(w, src, "test.");
+    size_t out_size;
+    uint8_t *out = writer_bytes(w, &out_size);
+    gguf_file *f = open_ok(out, out_size);
+    int64_t n_test = 0;
+    for (int64_t i = 0; i < gguf_n_kv(src); i++)
+        n_test += strncmp(gguf_key_name(src, i).ptr, "test.", 5) == 0;
+    cr_assert_gt(n_test, 2);
+    cr_assert_eq(gguf_n_kv(f), n_test);
+    cr_assert_eq(gguf_find_key(f, "general.architecture"), -1);
+    cr_assert(gguf_str_eq(gguf_arr_str(f, "test.words", 2), "gamma"));
+    gguf_close(f);
+    gguf_close(src);
+    gguf_writer_free(w);
+    free(out);
+    free(data);
+}
+
 Test(gguf, open_reports_missing_empty_and_non_regular_files)
 {
     gguf_file *f;
