@@ -16,6 +16,7 @@ struct sampler {
     sampler_params p;
     int n_vocab;
     candidate *cand;
+    uint8_t *mask;       /* sampler_sample_filtered's allowed tokens */
     int32_t *history;    /* ring buffer of the last repeat_last_n tokens */
     int n_history;
     int history_next;
@@ -74,8 +75,9 @@ int sampler_new(sampler **out, const sampler_params *p, int n_vocab, perr *err)
     s->p = *p;
     s->n_vocab = n_vocab;
     s->cand = malloc((size_t)n_vocab * sizeof *s->cand);
+    s->mask = malloc((size_t)n_vocab);
     s->history = malloc((size_t)(p->repeat_last_n ? p->repeat_last_n : 1) * sizeof *s->history);
-    if (!s->cand || !s->history) {
+    if (!s->cand || !s->mask || !s->history) {
         sampler_free(s);
         return perr_set(err, "out of memory");
     }
@@ -91,6 +93,7 @@ void sampler_free(sampler *s)
     if (!s)
         return;
     free(s->cand);
+    free(s->mask);
     free(s->history);
     free(s);
 }
@@ -196,12 +199,36 @@ static int32_t draw(sampler *s, const candidate *c, int n)
     return c[n - 1].id; /* rounding: the sum fell short of u */
 }
 
-int32_t sampler_sample(sampler *s, const float *logits)
+/* Candidates from the logits, with the repetition penalty applied. */
+static void load_candidates(sampler *s, const float *logits)
 {
     candidate *c = s->cand;
     for (int i = 0; i < s->n_vocab; i++)
         c[i] = (candidate){ .id = i, .logit = logits[i] };
     apply_repeat_penalty(s);
+}
+
+/* top-k, top-p, min-p, temperature and the draw over the first n
+ * candidates, sorted best first. */
+static int32_t sample_sorted(sampler *s, int n)
+{
+    candidate *c = s->cand;
+    if (s->p.top_k > 0 && s->p.top_k < n)
+        n = s->p.top_k;
+    if (s->p.top_p < 1.0f) {
+        softmax_candidates(c, n, 1.0f);
+        n = top_p_cut(c, n, s->p.top_p);
+    }
+    if (s->p.min_p > 0.0f)
+        n = min_p_cut(c, n, s->p.min_p);
+    softmax_candidates(c, n, s->p.temp);
+    return draw(s, c, n);
+}
+
+int32_t sampler_sample(sampler *s, const float *logits)
+{
+    candidate *c = s->cand;
+    load_candidates(s, logits);
 
     if (s->p.temp <= 0) {
         int32_t best = 0;
@@ -214,15 +241,80 @@ int32_t sampler_sample(sampler *s, const float *logits)
     /* Sorting the whole vocabulary is simple and fast enough next to a
      * forward pass; a partial selection can replace it later. */
     qsort(c, (size_t)s->n_vocab, sizeof *c, by_logit_desc);
-    int n = s->n_vocab;
-    if (s->p.top_k > 0 && s->p.top_k < n)
-        n = s->p.top_k;
-    if (s->p.top_p < 1.0f) {
-        softmax_candidates(c, n, 1.0f);
-        n = top_p_cut(c, n, s->p.top_p);
+    return sample_sorted(s, s->n_vocab);
+}
+
+/* ---- constrained sampling ------------------------------------------------- */
+
+#define FILTER_PROBE 32 /* best candidates tested one by one before a mask */
+
+/* Ids of the k best candidates, best first (lower id on ties); returns
+ * how many (k or fewer). */
+static int best_ids(const candidate *c, int n, int32_t *out, int k)
+{
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        if (m == k && !(c[i].logit > c[out[m - 1]].logit))
+            continue;
+        int j = m < k ? m++ : m - 1;
+        while (j > 0 && c[i].logit > c[out[j - 1]].logit) {
+            out[j] = out[j - 1];
+            j--;
+        }
+        out[j] = c[i].id;
     }
-    if (s->p.min_p > 0.0f)
-        n = min_p_cut(c, n, s->p.min_p);
-    softmax_candidates(c, n, s->p.temp);
-    return draw(s, c, n);
+    return m;
+}
+
+static int32_t greedy_filtered(sampler *s, const sampler_filter *f)
+{
+    const candidate *c = s->cand;
+    int32_t top[FILTER_PROBE];
+    int n = best_ids(c, s->n_vocab, top, FILTER_PROBE);
+    for (int i = 0; i < n; i++)
+        if (f->allow(f->user, top[i]))
+            return top[i];
+    if (f->mask(f->user, s->mask) == 0)
+        return -1;
+    int32_t best = -1;
+    for (int i = 0; i < s->n_vocab; i++)
+        if (s->mask[i] && (best < 0 || c[i].logit > c[best].logit))
+            best = i;
+    return best;
+}
+
+/* Move the allowed candidates (sorted) to the front, keeping their order;
+ * returns how many. With top-k, testing stops after k allowed ones. */
+static int keep_allowed(sampler *s, const sampler_filter *f)
+{
+    candidate *c = s->cand;
+    const int k = s->p.top_k, limit = 4 * k + 64;
+    if (k > 0) {
+        int idx[FILTER_PROBE * 4], m = 0;
+        for (int i = 0; i < s->n_vocab && i < limit && m < k && m < FILTER_PROBE * 4; i++)
+            if (f->allow(f->user, c[i].id))
+                idx[m++] = i;
+        if (m == k) {
+            for (int j = 0; j < m; j++)
+                c[j] = c[idx[j]];
+            return m;
+        }
+    }
+    if (f->mask(f->user, s->mask) == 0)
+        return 0;
+    int m = 0;
+    for (int i = 0; i < s->n_vocab; i++)
+        if (s->mask[c[i].id])
+            c[m++] = c[i];
+    return m;
+}
+
+int32_t sampler_sample_filtered(sampler *s, const float *logits, const sampler_filter *f)
+{
+    load_candidates(s, logits);
+    if (s->p.temp <= 0)
+        return greedy_filtered(s, f);
+    qsort(s->cand, (size_t)s->n_vocab, sizeof *s->cand, by_logit_desc);
+    int n = keep_allowed(s, f);
+    return n > 0 ? sample_sorted(s, n) : -1;
 }

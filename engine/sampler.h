@@ -41,6 +41,22 @@ void sampler_accept(sampler *s, int32_t token);
 /* Pick a token from n_vocab logits (not modified). */
 int32_t sampler_sample(sampler *s, const float *logits);
 
+/* A constraint on the next token (e.g. engine/json_constraint.h): allow()
+ * tests one token; mask() sets mask[0..n_vocab) to 1 for allowed tokens
+ * and 0 for the others and returns how many are allowed. */
+typedef struct sampler_filter {
+    void *user;
+    int (*allow)(void *user, int32_t id);
+    int (*mask)(void *user, uint8_t *mask);
+} sampler_filter;
+
+/* sampler_sample() restricted to allowed tokens: greedy picks the best
+ * allowed token; sampling runs top-k/top-p/min-p/temperature over the
+ * allowed tokens only. Candidates are tested best first, so allow() is
+ * usually called a few times; mask() when that is not enough. Returns -1
+ * when no token is allowed. */
+int32_t sampler_sample_filtered(sampler *s, const float *logits, const sampler_filter *f);
+
 /* Index of the largest logit (lowest index on ties). */
 int32_t sampler_argmax(const float *logits, int n);
 
