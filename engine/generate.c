@@ -113,9 +113,20 @@ static int prompt_is_blank(const tokenizer *tok, const int32_t *prompt, size_t n
     return 0;
 }
 
+/* Tokens that may still be sampled, counting the next one. */
+static long tokens_left(const engine_ctx *c, int seq, const generate_params *p,
+                        const generate_result *res)
+{
+    long left = (long)engine_n_ctx(c) - engine_seq_len(c, seq) + 1;
+    if (p->n_predict >= 0 && p->n_predict - res->n_generated < left)
+        left = p->n_predict - res->n_generated;
+    return left;
+}
+
 static int sample_loop(engine_ctx *c, int seq, const tokenizer *tok, sampler *smp,
-                       const generate_params *p, int strip_first, text_stream *s,
-                       generate_emit_fn emit, void *user, generate_result *res, perr *err)
+                       json_constraint *jc, const generate_params *p, int strip_first,
+                       text_stream *s, generate_emit_fn emit, void *user, generate_result *res,
+                       perr *err)
 {
     const float *logits = engine_logits(c, 0);
     for (;;) {
@@ -123,7 +134,12 @@ static int sample_loop(engine_ctx *c, int seq, const tokenizer *tok, sampler *sm
             res->reason = GENERATE_STOP_LENGTH;
             break;
         }
-        int32_t id = sampler_sample(smp, logits);
+        int32_t id;
+        if (!jc)
+            id = sampler_sample(smp, logits);
+        else if (json_constraint_sample(jc, smp, logits, tokens_left(c, seq, p, res), &id,
+                                        err) != 0)
+            return -1;
         sampler_accept(smp, id);
         res->n_generated++;
         if (tokenizer_is_eog(tok, id)) {
@@ -158,6 +174,21 @@ static int sample_loop(engine_ctx *c, int seq, const tokenizer *tok, sampler *sm
     return 0;
 }
 
+/* The JSON schema constraint (and the vocabulary index if not given). */
+static int constraint_new(const tokenizer *tok, const generate_params *p, json_vocab **own,
+                          json_constraint **out, perr *err)
+{
+    const json_vocab *v = p->json_vocab;
+    if (!v && json_vocab_new(own, tok, err) != 0)
+        return -1;
+    if (json_constraint_new(out, p->json_schema, v ? v : *own, err) != 0) {
+        json_vocab_free(*own);
+        *own = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 int generate_run(engine_ctx *c, int seq, const tokenizer *tok, const int32_t *prompt,
                  size_t n_prompt, const generate_params *p, generate_emit_fn emit, void *user,
                  generate_result *res, perr *err)
@@ -174,6 +205,12 @@ int generate_run(engine_ctx *c, int seq, const tokenizer *tok, const int32_t *pr
     sampler *smp;
     if (sampler_new(&smp, &p->sampling, engine_n_vocab(c), err) != 0)
         return -1;
+    json_vocab *own_vocab = NULL;
+    json_constraint *jc = NULL;
+    if (p->json_schema && constraint_new(tok, p, &own_vocab, &jc, err) != 0) {
+        sampler_free(smp);
+        return -1;
+    }
     for (size_t i = 0; i < n_prompt; i++)
         sampler_accept(smp, prompt[i]);
 
@@ -184,10 +221,15 @@ int generate_run(engine_ctx *c, int seq, const tokenizer *tok, const int32_t *pr
     double t1 = now_seconds();
     text_stream s = { 0 };
     if (rc == 0)
-        rc = sample_loop(c, seq, tok, smp, p, strip_first, &s, emit, user, res, err);
+        rc = sample_loop(c, seq, tok, smp, jc, p, strip_first, &s, emit, user, res, err);
+    if (rc == 0 && jc && !json_constraint_is_complete(jc) && res->reason != GENERATE_STOP_CALLER)
+        rc = perr_set(err, "generation stopped (%s) before the JSON value was complete",
+                      generate_stop_reason_name(res->reason));
     res->prompt_seconds = t1 - t0;
     res->gen_seconds = now_seconds() - t1;
     free(s.buf);
+    json_constraint_free(jc);
+    json_vocab_free(own_vocab);
     sampler_free(smp);
     return rc;
 }

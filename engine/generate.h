@@ -17,6 +17,7 @@
 
 #include "common/error.h"
 #include "engine/engine.h"
+#include "engine/json_constraint.h"
 #include "engine/sampler.h"
 #include "engine/tokenizer.h"
 
@@ -25,6 +26,12 @@ typedef struct generate_params {
     sampler_params sampling;
     const char *const *stop;    /* stop strings (may be NULL) */
     size_t n_stop;
+    /* Constrained decoding (engine/json_schema.h): the text is a JSON value
+     * of this schema, closed in time for n_predict and the context, then
+     * EOS. A run that ends before the value is complete (a stop string,
+     * n_predict too small for the schema) fails. NULL = off. */
+    const json_schema *json_schema;
+    const json_vocab *json_vocab; /* the tokenizer's index; NULL = built per run */
 } generate_params;
 
 typedef enum generate_stop_reason {

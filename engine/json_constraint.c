@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "engine/json_matcher.h"
+#include "engine/json_schema_internal.h"
 
 enum { TOK_NEVER, TOK_TEXT, TOK_EOG };
 
@@ -27,6 +28,9 @@ struct json_vocab {
     size_t *off, *len;        /* piece of token i: arena[off[i] .. +len[i]) */
     char *arena;
     int32_t *ids;             /* TOK_TEXT tokens sorted by piece */
+    int32_t *plain, *other;   /* TOK_TEXT tokens that are / are not plain text */
+    uint32_t n_plain, n_other;
+    uint16_t *cps;            /* code points of each plain token */
     trie_node *nodes;
     uint32_t n_nodes;
     size_t max_len;           /* longest piece */
@@ -94,6 +98,39 @@ static int copy_pieces(json_vocab *v, const tokenizer *tok, size_t *n_text)
         }
     }
     return 0;
+}
+
+/* Plain text: complete UTF-8 without quotes, backslashes or control bytes;
+ * returns its code points, or -1. */
+static long plain_code_points(const unsigned char *p, size_t n)
+{
+    json_matcher_utf8 u = { 0 };
+    long cps = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < 0x20 || p[i] == '"' || p[i] == '\\')
+            return -1;
+        int lead = u.need == 0;
+        if (json_matcher_utf8_step(&u, p[i]) != 0)
+            return -1;
+        cps += lead;
+    }
+    return u.need ? -1 : cps;
+}
+
+/* Split the text tokens into plain text and the rest. */
+static void classify_plain(json_vocab *v)
+{
+    for (int i = 0; i < v->n_vocab; i++) {
+        if (v->kind[i] != TOK_TEXT)
+            continue;
+        long cps = plain_code_points((const unsigned char *)v->arena + v->off[i], v->len[i]);
+        if (cps >= 0 && cps <= UINT16_MAX) {
+            v->cps[i] = (uint16_t)cps;
+            v->plain[v->n_plain++] = i;
+        } else {
+            v->other[v->n_other++] = i;
+        }
+    }
 }
 
 /* Growable arrays for the trie build. */
@@ -173,11 +210,16 @@ int json_vocab_new(json_vocab **out, const tokenizer *tok, perr *err)
     v->off = malloc(n * sizeof *v->off);
     v->len = malloc(n * sizeof *v->len);
     v->ids = malloc(n * sizeof *v->ids);
+    v->plain = malloc(n * sizeof *v->plain);
+    v->other = malloc(n * sizeof *v->other);
+    v->cps = calloc(n, sizeof *v->cps);
     size_t n_text = 0;
-    if (!v->kind || !v->off || !v->len || !v->ids || copy_pieces(v, tok, &n_text) != 0) {
+    if (!v->kind || !v->off || !v->len || !v->ids || !v->plain || !v->other || !v->cps ||
+        copy_pieces(v, tok, &n_text) != 0) {
         json_vocab_free(v);
         return perr_set(err, "out of memory building the json token index");
     }
+    classify_plain(v);
     sort_ctx sc = { v };
     qsort_r(v->ids, n_text, sizeof *v->ids, piece_cmp, &sc);
     if (build_trie(v, n_text) != 0) {
@@ -197,6 +239,9 @@ void json_vocab_free(json_vocab *v)
     free(v->len);
     free(v->arena);
     free(v->ids);
+    free(v->plain);
+    free(v->other);
+    free(v->cps);
     free(v->nodes);
     free(v);
 }
@@ -275,6 +320,32 @@ int json_constraint_allows(json_constraint *c, int32_t id)
     return within_budget(c, t);
 }
 
+/* Inside string text most tokens are plain text: judge those from their
+ * code point count, run only the others through the matcher. */
+static int mask_in_string(json_constraint *c, uint8_t *mask, long room, size_t short_by,
+                          size_t rest)
+{
+    const json_vocab *v = c->v;
+    int count = 0;
+    for (uint32_t k = 0; k < v->n_plain; k++) {
+        int32_t id = v->plain[k];
+        size_t cps = v->cps[id];
+        if (room >= 0 && (long)cps > room)
+            continue;
+        size_t after = js_add(short_by > cps ? short_by - cps : 0, rest);
+        if (c->budget >= 0 && after > (size_t)(c->budget - 1))
+            continue;
+        mask[id] = 1;
+        count++;
+    }
+    for (uint32_t k = 0; k < v->n_other; k++)
+        if (json_constraint_allows(c, v->other[k])) {
+            mask[v->other[k]] = 1;
+            count++;
+        }
+    return count;
+}
+
 int json_constraint_mask(json_constraint *c, uint8_t *mask)
 {
     const json_vocab *v = c->v;
@@ -288,6 +359,10 @@ int json_constraint_mask(json_constraint *c, uint8_t *mask)
         }
     if (c->budget == 0)
         return count;
+    long room;
+    size_t short_by, rest;
+    if (json_matcher_in_string_text(&c->m, &room, &short_by, &rest))
+        return count + mask_in_string(c, mask, room, short_by, rest);
     json_matcher *st = c->scratch;
     json_matcher_copy(&st[0], &c->m);
     int d = 0;
@@ -337,4 +412,26 @@ int json_constraint_accept(json_constraint *c, int32_t id, perr *err)
         return perr_set(err, "json constraint: token %d does not fit the schema here", id);
     json_matcher_copy(&c->m, t);
     return 0;
+}
+
+/* ---------------------------------------------------------------- sampling */
+
+static int filter_allow(void *user, int32_t id) { return json_constraint_allows(user, id); }
+static int filter_mask(void *user, uint8_t *mask) { return json_constraint_mask(user, mask); }
+
+int json_constraint_sample(json_constraint *c, sampler *smp, const float *logits,
+                           long tokens_left, int32_t *id, perr *err)
+{
+    json_constraint_set_budget(c, tokens_left);
+    const sampler_filter f = { .user = c, .allow = filter_allow, .mask = filter_mask };
+    *id = sampler_sample_filtered(smp, logits, &f);
+    if (*id < 0) {
+        size_t need = json_matcher_min_remaining(&c->m);
+        if (tokens_left >= 0 && need > (size_t)tokens_left)
+            return perr_set(err, "json schema: the output needs at least %zu more bytes to be "
+                                 "complete but only %ld tokens are left (raise the token limit)",
+                            need, tokens_left);
+        return perr_set(err, "json schema: no token of the vocabulary can continue the output");
+    }
+    return json_constraint_accept(c, *id, err);
 }

@@ -29,6 +29,7 @@
 
 #include "common/error.h"
 #include "engine/json_schema.h"
+#include "engine/sampler.h"
 #include "engine/tokenizer.h"
 
 typedef struct json_vocab json_vocab;
@@ -59,6 +60,13 @@ int json_constraint_mask(json_constraint *c, uint8_t *mask);
 
 /* Commit token id (which must be allowed, budget aside). */
 int json_constraint_accept(json_constraint *c, int32_t id, perr *err);
+
+/* Pick the next token with smp among the allowed ones, with a closing
+ * budget of tokens_left (see json_constraint_set_budget), and commit it.
+ * Fails with a clear message when no token fits (e.g. too few tokens left
+ * for the schema's shortest value). */
+int json_constraint_sample(json_constraint *c, sampler *smp, const float *logits,
+                           long tokens_left, int32_t *id, perr *err);
 
 /* The text so far is a complete value of the schema. */
 int json_constraint_is_complete(const json_constraint *c);

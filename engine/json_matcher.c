@@ -656,6 +656,23 @@ static size_t frame_cost(const json_matcher *m, const frame *f, int has_child)
     return SIZE_MAX;
 }
 
+int json_matcher_in_string_text(const json_matcher *m, long *room, size_t *short_by,
+                                size_t *rest)
+{
+    const frame *f = &m->frames[m->depth - 1];
+    if (!f->node || f->node->kind != JS_STRING || f->phase != S_BODY || f->u.str.u.need)
+        return 0;
+    const js_node *n = f->node;
+    *room = n->u.str.max_len < 0 ? -1 : n->u.str.max_len - (long)f->u.str.count;
+    *short_by = (size_t)n->u.str.min_len > f->u.str.count
+                    ? (size_t)n->u.str.min_len - f->u.str.count : 0;
+    size_t below = 0;
+    for (int i = 0; i + 1 < m->depth; i++)
+        below = js_add(below, frame_cost(m, &m->frames[i], 1));
+    *rest = js_add(below, 1);
+    return 1;
+}
+
 size_t json_matcher_min_remaining(const json_matcher *m)
 {
     size_t total = 0;

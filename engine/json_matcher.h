@@ -79,6 +79,16 @@ int json_matcher_is_complete(const json_matcher *m);
  * complete). Exact: one accepted byte lowers it by at most one. */
 size_t json_matcher_min_remaining(const json_matcher *m);
 
+/* Inside string text (not in an escape or a UTF-8 sequence): returns 1 and
+ * sets *room to the code points the string may still take (-1 = no
+ * limit), *short_by to those minLength still wants, and *rest to the bytes
+ * that complete the value once the string is closed, closing quote
+ * included. Otherwise returns 0. Text without quotes, backslashes, control
+ * bytes or partial UTF-8 changes nothing but the count here, which lets
+ * callers judge such tokens without running them through the matcher. */
+int json_matcher_in_string_text(const json_matcher *m, long *room, size_t *short_by,
+                                size_t *rest);
+
 /* ---- helpers shared with the schema compiler */
 
 /* 0 if b may come next in UTF-8 text (updating u), -1 if not. */
