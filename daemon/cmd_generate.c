@@ -11,6 +11,7 @@
 #include "daemon/engine_cli.h"
 #include "engine/engine.h"
 #include "engine/generate.h"
+#include "engine/json_schema.h"
 
 #define MAX_STOP 16
 
@@ -38,6 +39,8 @@ const cli_command cmd_generate = {
         "      --repeat-last-n N   tokens the penalty looks at (default 64)\n"
         "      --seed S            random seed (default: random, printed)\n"
         "      --stop TEXT         stop when TEXT appears (repeatable; not printed)\n"
+        "      --json-schema FILE  output a JSON value valid under the JSON schema in FILE\n"
+        "                          (closed in time for -n and the context, then EOS)\n"
         "  -t, --threads N         threads (default: CPUs online)\n"
         "  -c, --ctx N             context size (default: the model's, at most 4096)\n"
         "      --echo              print the prompt before the generated text\n",
@@ -45,7 +48,7 @@ const cli_command cmd_generate = {
 };
 
 typedef struct gen_options {
-    const char *model_path, *prompt, *prompt_file;
+    const char *model_path, *prompt, *prompt_file, *schema_file;
     const char *stop[MAX_STOP];
     size_t n_stop;
     generate_params gen;
@@ -53,7 +56,7 @@ typedef struct gen_options {
 } gen_options;
 
 enum { OPT_TEMP = 256, OPT_TOP_K, OPT_TOP_P, OPT_MIN_P, OPT_REPEAT_PENALTY,
-       OPT_REPEAT_LAST_N, OPT_SEED, OPT_STOP, OPT_ECHO };
+       OPT_REPEAT_LAST_N, OPT_SEED, OPT_STOP, OPT_ECHO, OPT_JSON_SCHEMA };
 
 static const struct option long_options[] = {
     { "model", required_argument, NULL, 'm' },
@@ -71,6 +74,7 @@ static const struct option long_options[] = {
     { "seed", required_argument, NULL, OPT_SEED },
     { "stop", required_argument, NULL, OPT_STOP },
     { "echo", no_argument, NULL, OPT_ECHO },
+    { "json-schema", required_argument, NULL, OPT_JSON_SCHEMA },
     { NULL, 0, NULL, 0 },
 };
 
@@ -84,6 +88,7 @@ static int take_option(gen_options *o, int c, const char *arg)
     case 'p': o->prompt = arg; return 0;
     case 'f': o->prompt_file = arg; return 0;
     case OPT_ECHO: o->echo = 1; return 0;
+    case OPT_JSON_SCHEMA: o->schema_file = arg; return 0;
     case 'n':
         return cli_parse_int(arg, -1, 1 << 24, &o->gen.n_predict) ?
                cli_usage_error(cmd, "-n needs an integer >= -1, not '%s'", arg) : 0;
@@ -184,6 +189,17 @@ static void print_stats(const gen_options *o, const generate_result *r)
             generate_stop_reason_name(r->reason), (unsigned long long)o->gen.sampling.seed);
 }
 
+static int load_schema(const char *path, json_schema **out, perr *err)
+{
+    char *text;
+    size_t len;
+    if (cli_read_text_file(path, &text, &len, err) != 0)
+        return -1;
+    int rc = json_schema_compile(out, text, len, NULL, err);
+    free(text);
+    return rc == 0 ? 0 : perr_prefix(err, "%s", path);
+}
+
 static int run(const gen_options *o, const model *m, const tokenizer *tok, const char *prompt,
                size_t prompt_len, perr *err)
 {
@@ -193,17 +209,23 @@ static int run(const gen_options *o, const model *m, const tokenizer *tok, const
     int n_ctx = o->n_ctx ? o->n_ctx : (int)(m->hp.n_ctx_train < 4096 ? m->hp.n_ctx_train : 4096);
     engine_params ep = { .n_ctx = n_ctx, .n_seq = 1, .n_threads = o->n_threads };
     generate_result res;
+    generate_params gen = o->gen;
+    json_schema *schema = NULL;
     int rc = -1;
+    if (o->schema_file && load_schema(o->schema_file, &schema, err) != 0)
+        goto out;
+    gen.json_schema = schema;
     if (generate_tokenize_prompt(tok, prompt, prompt_len, &ids, &n_ids, err) != 0 ||
         engine_ctx_new(&ctx, m, &ep, err) != 0)
         goto out;
     if (o->echo && echo_prompt(tok, ids, n_ids, err) != 0)
         goto out;
-    if (generate_run(ctx, 0, tok, ids, n_ids, &o->gen, print_text, NULL, &res, err) != 0)
+    if (generate_run(ctx, 0, tok, ids, n_ids, &gen, print_text, NULL, &res, err) != 0)
         goto out;
     print_stats(o, &res);
     rc = 0;
 out:
+    json_schema_free(schema);
     engine_ctx_free(ctx);
     free(ids);
     return rc;
