@@ -72,7 +72,7 @@ static void end_child(pid_t pid, int fd)
     close(fd);
 }
 
-Test(lifecycle, signals_call_hooks_in_order, .timeout = 20)
+Test(lifecycle, signals_call_hooks_in_order)
 {
     int fd;
     pid_t pid = spawn_lifecycle(0, &fd);
@@ -85,7 +85,7 @@ Test(lifecycle, signals_call_hooks_in_order, .timeout = 20)
     end_child(pid, fd);
 }
 
-Test(lifecycle, force_after_grace, .timeout = 20)
+Test(lifecycle, force_after_grace)
 {
     int fd;
     pid_t pid = spawn_lifecycle(200, &fd);
