@@ -53,7 +53,7 @@ SAN_OBJ     += $(BUILD)/san/gen/sql_embedded.o
 
 VERSION_H = $(BUILD)/precis_version.h
 
-.PHONY: all test check unit-tests ref-tests fuzz bench bench-kernels bench-schema demo install uninstall clean deps FORCE
+.PHONY: all test check unit-tests ref-tests fuzz bench bench-kernels demo install uninstall clean deps FORCE
 
 all: precis
 
@@ -110,13 +110,11 @@ $(BUILD)/bench-kernels: tests/bench/bench_kernels.c $(REL_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
 
-# Constrained (JSON schema) vs unconstrained decoding cost (not a test).
-bench-schema: $(BUILD)/bench-schema
-	$(BUILD)/bench-schema
-
-$(BUILD)/bench-schema: tests/bench/bench_schema.c $(REL_OBJ)
-	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
+# Engine speed on random-weight TinyLlama-shape models (generated once under
+# $(BUILD)/models) and PDF extraction pages/s, as one table (docs/benchmarks.md).
+BENCH_ARGS ?= -t 2
+bench: precis
+	tests/bench/bench.sh ./precis $(BUILD)/models $(BENCH_ARGS)
 
 # `make test` installs missing dependencies first, then runs the suites.
 test: deps

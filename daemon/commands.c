@@ -9,6 +9,9 @@ extern const cli_command cmd_generate;
 extern const cli_command cmd_perplexity;
 extern const cli_command cmd_model_info;
 extern const cli_command cmd_tokenize;
+extern const cli_command cmd_quantize;
+extern const cli_command cmd_gen_model;
+extern const cli_command cmd_bench;
 extern const cli_command cmd_broker;
 extern const cli_command cmd_submit;
 extern const cli_command cmd_serve;
@@ -22,6 +25,9 @@ const cli_command *const cli_commands[] = {
     &cmd_perplexity,
     &cmd_model_info,
     &cmd_tokenize,
+    &cmd_quantize,
+    &cmd_gen_model,
+    &cmd_bench,
     &cmd_broker,
     &cmd_submit,
     &cmd_serve,

@@ -1,0 +1,368 @@
+/* cmd_bench.c — `precis bench -m MODEL`: inference speed of the engine on
+ * one model, in the spirit of llama-bench: prefill (one eval of a P-token
+ * prompt), decode (N single-token steps from an empty context), aggregate
+ * decode over B sequences, and memory (RSS after load, peak RSS). Token ids
+ * are pseudo-random (speed does not depend on them), so any llama GGUF
+ * works, random-weight ones included (`precis gen-model`). */
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "daemon/cli.h"
+#include "daemon/engine_cli.h"
+#include "engine/engine.h"
+#include "engine/model.h"
+
+static int bench_main(int argc, char **argv);
+
+const cli_command cmd_bench = {
+    .name = "bench",
+    .summary = "measure prefill, decode and batched decode speed on a model",
+    .usage =
+        "usage: precis bench -m MODEL [-p N] [-n N] [-B LIST] [-t N] [-r N] [--json]\n"
+        "\n"
+        "  pp   prefill: one eval of an N-token prompt (tokens per second)\n"
+        "  tg   decode: N single-token evals from an empty context, greedy\n"
+        "  B=k  aggregate decode of k sequences: each gets a 128-token prompt,\n"
+        "       then 64 tokens are generated per sequence; reports k*64 / time.\n"
+        "       The engine evaluates one sequence per call, so the k sequences\n"
+        "       are stepped round-robin (no cross-sequence batching yet).\n"
+        "Also reports RSS after loading (weights are mmap'd, so this is small)\n"
+        "and the peak RSS. Each measurement runs after a short warm-up; with\n"
+        "-r it is repeated and the mean is reported.\n"
+        "\n"
+        "  -m, --model FILE   llama-architecture GGUF (required)\n"
+        "  -p, --prompt N     prefill prompt length (default 512)\n"
+        "  -n, --gen N        decode steps (default 128)\n"
+        "  -B, --batch LIST   comma-separated sequence counts (default 1,4,8; 0 = skip)\n"
+        "  -t, --threads N    threads (default: CPUs online)\n"
+        "  -r, --reps N       repetitions (default 1)\n"
+        "      --json         one JSON object on standard output\n",
+    .run = bench_main,
+};
+
+#define BATCH_PROMPT 128
+#define BATCH_GEN 64
+#define MAX_BATCHES 16
+
+typedef struct bench_opts {
+    const char *model_path;
+    int n_prompt, n_gen, n_threads, reps, json;
+    int batch[MAX_BATCHES];
+    int n_batch;
+} bench_opts;
+
+typedef struct bench_result {
+    double load_s, rss_load_mib, peak_rss_mib;
+    double pp_tps, tg_tps;
+    double batch_tps[MAX_BATCHES];
+    double batch_prefill_tps[MAX_BATCHES];
+} bench_result;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Current resident set (VmRSS) in MiB; 0 if unknown. */
+static double rss_mib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %lf kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb / 1024.0;
+}
+
+static double peak_rss_mib(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss / 1024.0 : 0;
+}
+
+/* Deterministic pseudo-random token ids, avoiding the first 3 (special). */
+static void fill_tokens(int32_t *t, int n, int n_vocab, uint32_t seed)
+{
+    uint32_t x = seed * 2654435761u + 1;
+    for (int i = 0; i < n; i++) {
+        x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+        t[i] = 3 + (int32_t)(x % (uint32_t)(n_vocab - 3));
+    }
+}
+
+static int32_t argmax(const float *v, int n)
+{
+    int32_t best = 0;
+    for (int i = 1; i < n; i++)
+        if (v[i] > v[best])
+            best = i;
+    return best;
+}
+
+/* One greedy decode step of sequence seq: evaluate *tok, replace it by the argmax. */
+static int decode_step(engine_ctx *c, int seq, int32_t *tok, perr *err)
+{
+    if (engine_eval(c, seq, tok, 1, ENGINE_LOGITS_LAST, err))
+        return -1;
+    *tok = argmax(engine_logits(c, 0), engine_n_vocab(c));
+    return 0;
+}
+
+static int warm_up(engine_ctx *c, perr *err)
+{
+    int32_t t[8];
+    fill_tokens(t, 8, engine_n_vocab(c), 99);
+    int rc = engine_eval(c, 0, t, 8, ENGINE_LOGITS_LAST, err);
+    engine_seq_clear(c, 0);
+    return rc;
+}
+
+static int bench_single(const model *m, const bench_opts *o, bench_result *r, perr *err)
+{
+    engine_params ep = {.n_ctx = o->n_prompt + o->n_gen + 8, .n_seq = 1, .n_threads = o->n_threads};
+    engine_ctx *c;
+    if (engine_ctx_new(&c, m, &ep, err))
+        return -1;
+    int32_t *prompt = malloc(sizeof *prompt * (size_t)(o->n_prompt + 1));
+    int rc = prompt ? warm_up(c, err) : perr_set(err, "out of memory");
+    double pp_time = 0, tg_time = 0;
+    for (int rep = 0; rc == 0 && rep < o->reps; rep++) {
+        fill_tokens(prompt, o->n_prompt, engine_n_vocab(c), (uint32_t)rep + 1);
+        engine_seq_clear(c, 0);
+        double t0 = now_s();
+        if (o->n_prompt > 0)
+            rc = engine_eval(c, 0, prompt, o->n_prompt, ENGINE_LOGITS_LAST, err);
+        pp_time += now_s() - t0;
+        engine_seq_clear(c, 0);
+        int32_t tok = 1;
+        t0 = now_s();
+        for (int i = 0; rc == 0 && i < o->n_gen; i++)
+            rc = decode_step(c, 0, &tok, err);
+        tg_time += now_s() - t0;
+    }
+    r->pp_tps = pp_time > 0 ? (double)o->n_prompt * o->reps / pp_time : 0;
+    r->tg_tps = tg_time > 0 ? (double)o->n_gen * o->reps / tg_time : 0;
+    free(prompt);
+    engine_ctx_free(c);
+    return rc;
+}
+
+/* k sequences: prefill each with its own prompt, then decode round-robin. */
+static int bench_batch(const model *m, const bench_opts *o, int k, double *prefill_tps,
+                       double *tps, perr *err)
+{
+    engine_params ep = {.n_ctx = BATCH_PROMPT + BATCH_GEN + 8, .n_seq = k, .n_threads = o->n_threads};
+    engine_ctx *c;
+    if (engine_ctx_new(&c, m, &ep, err))
+        return -1;
+    int32_t prompt[BATCH_PROMPT];
+    int32_t *next = calloc((size_t)k, sizeof *next);
+    int rc = next ? warm_up(c, err) : perr_set(err, "out of memory");
+    double pre_time = 0, dec_time = 0;
+    for (int rep = 0; rc == 0 && rep < o->reps; rep++) {
+        double t0 = now_s();
+        for (int s = 0; rc == 0 && s < k; s++) {
+            engine_seq_clear(c, s);
+            fill_tokens(prompt, BATCH_PROMPT, engine_n_vocab(c), (uint32_t)(1000 + 31 * rep + s));
+            rc = engine_eval(c, s, prompt, BATCH_PROMPT, ENGINE_LOGITS_LAST, err);
+            if (rc == 0)
+                next[s] = argmax(engine_logits(c, 0), engine_n_vocab(c));
+        }
+        double t1 = now_s();
+        for (int i = 0; rc == 0 && i < BATCH_GEN; i++)
+            for (int s = 0; rc == 0 && s < k; s++)
+                rc = decode_step(c, s, &next[s], err);
+        pre_time += t1 - t0;
+        dec_time += now_s() - t1;
+    }
+    *prefill_tps = pre_time > 0 ? (double)k * BATCH_PROMPT * o->reps / pre_time : 0;
+    *tps = dec_time > 0 ? (double)k * BATCH_GEN * o->reps / dec_time : 0;
+    free(next);
+    engine_ctx_free(c);
+    return rc;
+}
+
+static int run_bench(const bench_opts *o, model **m, bench_result *r, perr *err)
+{
+    double t0 = now_s();
+    if (model_load(m, o->model_path, err))
+        return -1;
+    r->load_s = now_s() - t0;
+    r->rss_load_mib = rss_mib();
+    if (bench_single(*m, o, r, err))
+        return -1;
+    for (int i = 0; i < o->n_batch; i++)
+        if (bench_batch(*m, o, o->batch[i], &r->batch_prefill_tps[i], &r->batch_tps[i], err))
+            return perr_prefix(err, "batch of %d", o->batch[i]);
+    r->peak_rss_mib = peak_rss_mib();
+    return 0;
+}
+
+/* ---- Reporting ---- */
+
+static int64_t n_params(const model *m)
+{
+    int64_t total = 0;
+    for (int64_t i = 0; i < gguf_n_tensors(m->gguf); i++) {
+        const gguf_tensor *t = gguf_tensor_at(m->gguf, i);
+        total += t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
+    }
+    return total;
+}
+
+static void add_type_counts(cJSON *obj, const model *m)
+{
+    int64_t counts[TT_COUNT];
+    model_type_counts(m, counts);
+    for (int t = 0; t < TT_COUNT; t++)
+        if (counts[t])
+            cJSON_AddNumberToObject(obj, tensor_type_name((uint32_t)t), (double)counts[t]);
+}
+
+static void print_json(const bench_opts *o, const model *m, const bench_result *r)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "model", o->model_path);
+    add_type_counts(cJSON_AddObjectToObject(root, "weight_types"), m);
+    cJSON_AddNumberToObject(root, "file_bytes", (double)gguf_file_size(m->gguf));
+    cJSON_AddNumberToObject(root, "n_params", (double)n_params(m));
+    cJSON_AddNumberToObject(root, "threads", o->n_threads);
+    cJSON_AddNumberToObject(root, "reps", o->reps);
+    cJSON_AddNumberToObject(root, "load_s", r->load_s);
+    cJSON_AddNumberToObject(root, "n_prompt", o->n_prompt);
+    cJSON_AddNumberToObject(root, "pp_tok_s", r->pp_tps);
+    cJSON_AddNumberToObject(root, "n_gen", o->n_gen);
+    cJSON_AddNumberToObject(root, "tg_tok_s", r->tg_tps);
+    cJSON_AddStringToObject(root, "batch_mode", "round-robin");
+    cJSON *arr = cJSON_AddArrayToObject(root, "batched");
+    for (int i = 0; i < o->n_batch; i++) {
+        cJSON *b = cJSON_CreateObject();
+        cJSON_AddNumberToObject(b, "n_seq", o->batch[i]);
+        cJSON_AddNumberToObject(b, "prompt", BATCH_PROMPT);
+        cJSON_AddNumberToObject(b, "gen", BATCH_GEN);
+        cJSON_AddNumberToObject(b, "prefill_tok_s", r->batch_prefill_tps[i]);
+        cJSON_AddNumberToObject(b, "decode_tok_s", r->batch_tps[i]);
+        cJSON_AddItemToArray(arr, b);
+    }
+    cJSON_AddNumberToObject(root, "rss_after_load_mib", r->rss_load_mib);
+    cJSON_AddNumberToObject(root, "peak_rss_mib", r->peak_rss_mib);
+    char *s = cJSON_PrintUnformatted(root);
+    if (s)
+        puts(s);
+    free(s);
+    cJSON_Delete(root);
+}
+
+static void print_text(const bench_opts *o, const model *m, const bench_result *r)
+{
+    int64_t counts[TT_COUNT];
+    model_type_counts(m, counts);
+    printf("model     %s\n          %.1f MiB, %.2f B parameters, weights:", o->model_path,
+           gguf_file_size(m->gguf) / 1048576.0, (double)n_params(m) / 1e9);
+    for (int t = 0; t < TT_COUNT; t++)
+        if (counts[t])
+            printf(" %s x%lld", tensor_type_name((uint32_t)t), (long long)counts[t]);
+    printf("\nthreads   %d, repetitions %d, load %.2f s\n", o->n_threads, o->reps, r->load_s);
+    printf("pp%-6d  %8.2f tok/s   (prefill, one eval)\n", o->n_prompt, r->pp_tps);
+    printf("tg%-6d  %8.2f tok/s   (decode, one token per eval)\n", o->n_gen, r->tg_tps);
+    for (int i = 0; i < o->n_batch; i++)
+        printf("B=%-6d  %8.2f tok/s   aggregate decode (%d x %d tokens after %d-token prompts "
+               "prefilled at %.2f tok/s; round-robin)\n", o->batch[i], r->batch_tps[i],
+               o->batch[i], BATCH_GEN, BATCH_PROMPT, r->batch_prefill_tps[i]);
+    printf("rss       %.1f MiB after load (weights mmap'd), peak %.1f MiB\n", r->rss_load_mib,
+           r->peak_rss_mib);
+}
+
+/* ---- Options ---- */
+
+static const struct option long_options[] = {
+    { "model", required_argument, NULL, 'm' },
+    { "prompt", required_argument, NULL, 'p' },
+    { "gen", required_argument, NULL, 'n' },
+    { "batch", required_argument, NULL, 'B' },
+    { "threads", required_argument, NULL, 't' },
+    { "reps", required_argument, NULL, 'r' },
+    { "json", no_argument, NULL, 'j' },
+    { NULL, 0, NULL, 0 },
+};
+
+/* "1,4,8" -> batch sizes (0 alone = none); -1 on a malformed list. */
+static int parse_batch_list(const char *s, bench_opts *o)
+{
+    char buf[256];
+    if (strlen(s) >= sizeof buf)
+        return -1;
+    strcpy(buf, s);
+    o->n_batch = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int k;
+        if (cli_parse_int(tok, 0, 256, &k) || o->n_batch == MAX_BATCHES)
+            return -1;
+        if (k > 0)
+            o->batch[o->n_batch++] = k;
+    }
+    return 0;
+}
+
+static int parse_opts(int argc, char **argv, bench_opts *o)
+{
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, "+m:p:n:B:t:r:", long_options, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case 'm': o->model_path = optarg; break;
+        case 'p': bad = cli_parse_int(optarg, 0, 1 << 16, &o->n_prompt); break;
+        case 'n': bad = cli_parse_int(optarg, 0, 1 << 16, &o->n_gen); break;
+        case 'B': bad = parse_batch_list(optarg, o); break;
+        case 't': bad = cli_parse_int(optarg, 1, 1024, &o->n_threads); break;
+        case 'r': bad = cli_parse_int(optarg, 1, 1000, &o->reps); break;
+        case 'j': o->json = 1; break;
+        default: return cli_usage_error(&cmd_bench, "unknown option");
+        }
+        if (bad)
+            return cli_usage_error(&cmd_bench, "bad value '%s' for -%c", optarg, c);
+    }
+    if (!o->model_path)
+        return cli_usage_error(&cmd_bench, "-m MODEL is required");
+    if (optind != argc)
+        return cli_usage_error(&cmd_bench, "unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+static int bench_main(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        cli_print_usage(&cmd_bench, stdout);
+        return EXIT_OK;
+    }
+    bench_opts o = {.n_prompt = 512, .n_gen = 128, .n_threads = cli_default_threads(), .reps = 1,
+                    .batch = {1, 4, 8}, .n_batch = 3};
+    int rc = parse_opts(argc, argv, &o);
+    if (rc)
+        return rc;
+    model *m = NULL;
+    bench_result r = {0};
+    perr err = { { 0 } };
+    if (run_bench(&o, &m, &r, &err) != 0) {
+        fprintf(stderr, "precis bench: %s\n", err.msg);
+        model_free(m);
+        return EXIT_FAIL;
+    }
+    if (o.json)
+        print_json(&o, m, &r);
+    else
+        print_text(&o, m, &r);
+    model_free(m);
+    return EXIT_OK;
+}
