@@ -53,7 +53,7 @@ SAN_OBJ     += $(BUILD)/san/gen/sql_embedded.o
 
 VERSION_H = $(BUILD)/precis_version.h
 
-.PHONY: all test check unit-tests ref-tests fuzz bench bench-kernels demo install uninstall clean deps FORCE
+.PHONY: all test check unit-tests ref-tests fuzz bench bench-kernels bench-schema demo install uninstall clean deps FORCE
 
 all: precis
 
@@ -107,6 +107,14 @@ bench-kernels: $(BUILD)/bench-kernels
 	$(BUILD)/bench-kernels
 
 $(BUILD)/bench-kernels: tests/bench/bench_kernels.c $(REL_OBJ)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+# Constrained (JSON schema) vs unconstrained decoding cost (not a test).
+bench-schema: $(BUILD)/bench-schema
+	$(BUILD)/bench-schema
+
+$(BUILD)/bench-schema: tests/bench/bench_schema.c $(REL_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
 
