@@ -9,11 +9,13 @@
 
 #include "daemon/cli.h"
 #include "daemon/engine_cli.h"
+#include "engine/chat_template.h"
 #include "engine/engine.h"
 #include "engine/generate.h"
 #include "engine/json_schema.h"
 
 #define MAX_STOP 16
+#define MAX_STOP_ALL (MAX_STOP + 8) /* user stops + the chat template's */
 
 static int generate_main(int argc, char **argv);
 
@@ -39,6 +41,10 @@ const cli_command cmd_generate = {
         "      --repeat-last-n N   tokens the penalty looks at (default 64)\n"
         "      --seed S            random seed (default: random, printed)\n"
         "      --stop TEXT         stop when TEXT appears (repeatable; not printed)\n"
+        "      --chat              format the prompt as a user message with the model's\n"
+        "                          chat template (its end-of-turn markers stop generation)\n"
+        "      --system TEXT       system message for --chat\n"
+        "      --chat-template K   llama2, llama3, chatml, zephyr or auto (default auto)\n"
         "      --json-schema FILE  output a JSON value valid under the JSON schema in FILE\n"
         "                          (closed in time for -n and the context, then EOS)\n"
         "  -t, --threads N         threads (default: CPUs online)\n"
@@ -49,14 +55,16 @@ const cli_command cmd_generate = {
 
 typedef struct gen_options {
     const char *model_path, *prompt, *prompt_file, *schema_file;
-    const char *stop[MAX_STOP];
+    const char *system, *chat_template;
+    const char *stop[MAX_STOP_ALL];
     size_t n_stop;
     generate_params gen;
-    int seed_given, n_threads, n_ctx, echo;
+    int seed_given, n_threads, n_ctx, echo, chat;
 } gen_options;
 
 enum { OPT_TEMP = 256, OPT_TOP_K, OPT_TOP_P, OPT_MIN_P, OPT_REPEAT_PENALTY,
-       OPT_REPEAT_LAST_N, OPT_SEED, OPT_STOP, OPT_ECHO, OPT_JSON_SCHEMA };
+       OPT_REPEAT_LAST_N, OPT_SEED, OPT_STOP, OPT_ECHO, OPT_JSON_SCHEMA, OPT_CHAT,
+       OPT_SYSTEM, OPT_CHAT_TEMPLATE };
 
 static const struct option long_options[] = {
     { "model", required_argument, NULL, 'm' },
@@ -74,6 +82,9 @@ static const struct option long_options[] = {
     { "seed", required_argument, NULL, OPT_SEED },
     { "stop", required_argument, NULL, OPT_STOP },
     { "echo", no_argument, NULL, OPT_ECHO },
+    { "chat", no_argument, NULL, OPT_CHAT },
+    { "system", required_argument, NULL, OPT_SYSTEM },
+    { "chat-template", required_argument, NULL, OPT_CHAT_TEMPLATE },
     { "json-schema", required_argument, NULL, OPT_JSON_SCHEMA },
     { NULL, 0, NULL, 0 },
 };
@@ -88,6 +99,9 @@ static int take_option(gen_options *o, int c, const char *arg)
     case 'p': o->prompt = arg; return 0;
     case 'f': o->prompt_file = arg; return 0;
     case OPT_ECHO: o->echo = 1; return 0;
+    case OPT_CHAT: o->chat = 1; return 0;
+    case OPT_SYSTEM: o->system = arg; return 0;
+    case OPT_CHAT_TEMPLATE: o->chat_template = arg; return 0;
     case OPT_JSON_SCHEMA: o->schema_file = arg; return 0;
     case 'n':
         return cli_parse_int(arg, -1, 1 << 24, &o->gen.n_predict) ?
@@ -153,6 +167,8 @@ static int parse_options(gen_options *o, int argc, char **argv)
         return cli_usage_error(&cmd_generate, "a model is required (-m MODEL)");
     if (o->prompt && o->prompt_file)
         return cli_usage_error(&cmd_generate, "give the prompt with -p or -f, not both");
+    if ((o->system || o->chat_template) && !o->chat)
+        return cli_usage_error(&cmd_generate, "--system and --chat-template need --chat");
     if (!o->seed_given)
         o->gen.sampling.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
     o->gen.stop = o->stop;
@@ -200,7 +216,31 @@ static int load_schema(const char *path, json_schema **out, perr *err)
     return rc == 0 ? 0 : perr_prefix(err, "%s", path);
 }
 
-static int run(const gen_options *o, const model *m, const tokenizer *tok, const char *prompt,
+/* The prompt as a chat: [system,] user, then the assistant's turn. The
+ * template's end-of-turn strings join the stop strings. */
+static int tokenize_chat(gen_options *o, const tokenizer *tok, const char *prompt,
+                         int32_t **ids, size_t *n_ids, perr *err)
+{
+    chat_template_kind kind;
+    if (chat_template_select(tok, o->chat_template, &kind, err) != 0)
+        return -1;
+    chat_message msgs[2];
+    size_t n = 0;
+    if (o->system)
+        msgs[n++] = (chat_message){ "system", o->system };
+    msgs[n++] = (chat_message){ "user", prompt };
+    chat_prompt cp;
+    if (chat_template_apply(kind, msgs, n, 1, &cp, err) != 0)
+        return -1;
+    int rc = chat_prompt_encode(tok, &cp, ids, n_ids, err);
+    chat_prompt_free(&cp);
+    for (const char *const *s = chat_template_stop_strings(kind); s && *s; s++)
+        if (o->n_stop < MAX_STOP_ALL)
+            o->stop[o->n_stop++] = *s;
+    return rc;
+}
+
+static int run(gen_options *o, const model *m, const tokenizer *tok, const char *prompt,
                size_t prompt_len, perr *err)
 {
     int32_t *ids = NULL;
@@ -215,8 +255,10 @@ static int run(const gen_options *o, const model *m, const tokenizer *tok, const
     if (o->schema_file && load_schema(o->schema_file, &schema, err) != 0)
         goto out;
     gen.json_schema = schema;
-    if (generate_tokenize_prompt(tok, prompt, prompt_len, &ids, &n_ids, err) != 0 ||
-        engine_ctx_new(&ctx, m, &ep, err) != 0)
+    int tokenized = o->chat ? tokenize_chat(o, tok, prompt, &ids, &n_ids, err)
+                            : generate_tokenize_prompt(tok, prompt, prompt_len, &ids, &n_ids, err);
+    gen.n_stop = o->n_stop;
+    if (tokenized != 0 || engine_ctx_new(&ctx, m, &ep, err) != 0)
         goto out;
     if (o->echo && echo_prompt(tok, ids, n_ids, err) != 0)
         goto out;

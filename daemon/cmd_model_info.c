@@ -5,6 +5,7 @@
 
 #include "daemon/cli.h"
 #include "daemon/engine_cli.h"
+#include "engine/chat_template.h"
 #include "engine/model.h"
 #include "engine/tensor_types.h"
 
@@ -60,10 +61,14 @@ static void print_vocab(const model *m, const tokenizer *tok)
 static void print_chat_template(const tokenizer *tok)
 {
     const char *tmpl = tokenizer_chat_template(tok);
+    chat_template_kind used;
+    const char *used_name = chat_template_select(tok, NULL, &used, NULL) == 0 ?
+                            chat_template_name(used) : "none";
     if (!tmpl)
-        printf("chat template: none\n");
+        printf("chat template: none in the file (--chat uses %s)\n", used_name);
     else
-        printf("chat template: present (%zu bytes)\n", strlen(tmpl));
+        printf("chat template: %s (%zu bytes of Jinja; --chat uses %s)\n",
+               chat_template_name(chat_template_detect(tmpl)), strlen(tmpl), used_name);
 }
 
 static void print_tensor_types(const model *m)

@@ -280,6 +280,19 @@ Test(ref, cli_perplexity_prints_final_estimate)
     free(model);
 }
 
+Test(ref, cli_chat_formats_the_prompt_with_the_template)
+{
+    char *model = test_model_path("synth-d256-q8_0.gguf");
+    char *args = NULL, *out;
+    cr_assert(asprintf(&args, "generate -m %s -p Hello --chat --system 'Be brief' --echo -n 0",
+                       model) > 0);
+    cr_assert_eq(run(args, &out), 0, "%s", out);
+    cr_assert_str_eq(out, " [INST] <<SYS>>\nBe brief\n<</SYS>>\n\nHello [/INST]");
+    free(out);
+    free(args);
+    free(model);
+}
+
 Test(ref, cli_stories_greedy_and_model_info)
 {
     char *model = test_model_path("stories260K.gguf");
