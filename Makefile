@@ -4,7 +4,8 @@
 #   make test       every test: engine reference tests (optimized) then the
 #                   full suite under ASan+UBSan; ends with Criterion's summary
 #   make fuzz       libFuzzer targets (clang), each run for FUZZ_SECONDS
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (binary, prompts, sql, systemd
+#                   unit, sysusers.d entry, example config, operator docs)
 #
 # Sources are found by wildcard: a new engine/foo.c or tests/test_foo.c needs
 # no Makefile edit. Objects go under $(BUILD)/ (override BUILD to build in a
@@ -12,6 +13,12 @@
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
+BINDIR      ?= $(PREFIX)/bin
+DATADIR     ?= $(PREFIX)/share/precis
+DOCDIR      ?= $(PREFIX)/share/doc/precis
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+SYSCONFDIR  ?= /etc
 BUILD   ?= build
 CC      ?= cc
 FUZZ_CC ?= clang
@@ -158,15 +165,30 @@ fuzz: deps $(FUZZ_BIN)
 	  $$bin -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 $$work $$( [ -d $$seeds ] && echo $$seeds ) || exit 1; \
 	done
 
+# The unit's ExecStart names /usr/bin/precis and is rewritten to $(BINDIR).
+# /etc/precis/precis.conf is never written: only precis.conf.example. On the
+# live system (no DESTDIR) the precis user is created and systemd reloaded.
 install: precis
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/precis/prompts $(DESTDIR)$(PREFIX)/share/precis/sql
-	install -m 0755 precis $(DESTDIR)$(PREFIX)/bin/precis
-	@if ls prompts/* >/dev/null 2>&1; then install -m 0644 prompts/* $(DESTDIR)$(PREFIX)/share/precis/prompts/; fi
-	@if ls sql/*.sql >/dev/null 2>&1; then install -m 0644 sql/*.sql $(DESTDIR)$(PREFIX)/share/precis/sql/; fi
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/prompts $(DESTDIR)$(DATADIR)/sql $(DESTDIR)$(DOCDIR) \
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(SYSCONFDIR)/precis
+	install -m 0755 precis $(DESTDIR)$(BINDIR)/precis
+	@if ls prompts/* >/dev/null 2>&1; then install -m 0644 prompts/* $(DESTDIR)$(DATADIR)/prompts/; fi
+	@if ls sql/*.sql >/dev/null 2>&1; then install -m 0644 sql/*.sql $(DESTDIR)$(DATADIR)/sql/; fi
+	sed 's#/usr/bin/precis#$(BINDIR)/precis#g' deploy/precis.service > $(DESTDIR)$(UNITDIR)/precis.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/precis.service
+	install -m 0644 deploy/precis.sysusers $(DESTDIR)$(SYSUSERSDIR)/precis.conf
+	install -m 0644 deploy/precis.conf.example $(DESTDIR)$(SYSCONFDIR)/precis/precis.conf.example
+	install -m 0644 docs/operations.md deploy/grafana-dashboard.json $(DESTDIR)$(DOCDIR)/
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+	  systemd-sysusers $(SYSUSERSDIR)/precis.conf && systemctl daemon-reload; fi
+	@[ -n "$(DESTDIR)" ] || [ -f $(SYSCONFDIR)/precis/precis.conf ] || \
+	  echo "next: write $(SYSCONFDIR)/precis/precis.conf (see precis.conf.example), then systemctl enable --now precis"
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/precis
-	rm -rf $(DESTDIR)$(PREFIX)/share/precis
+	rm -f $(DESTDIR)$(BINDIR)/precis $(DESTDIR)$(UNITDIR)/precis.service $(DESTDIR)$(SYSUSERSDIR)/precis.conf
+	rm -f $(DESTDIR)$(SYSCONFDIR)/precis/precis.conf.example
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
+	rmdir $(DESTDIR)$(SYSCONFDIR)/precis 2>/dev/null || true
 
 clean:
 	rm -rf $(BUILD) precis

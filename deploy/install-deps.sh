@@ -11,6 +11,7 @@ PACKAGES=(
   libcairo2-dev
   libcriterion-dev clang
   postgresql kcat poppler-utils python3 python3-sentencepiece
+  systemd python3-yaml
 )
 
 missing=()
