@@ -120,10 +120,12 @@ static int parse_stub_delay(serve_args *a)
     return 0;
 }
 
-/* Without bootstrap.servers: an in-process mock cluster, added to props. */
+/* Without (or with an empty) bootstrap.servers: an in-process mock cluster,
+ * whose address is appended to props (the last value of a key wins). */
 static int start_embedded_kafka(serve_state *st, perr *err)
 {
-    if (kafka_props_get(st->props, st->nprops, "bootstrap.servers"))
+    const char *configured = kafka_props_get(st->props, st->nprops, "bootstrap.servers");
+    if (configured && *configured)
         return 0;
     const char *topics[] = {config_get(st->cfg, "kafka", "jobs_topic"), config_get(st->cfg, "kafka", "dlq_topic"),
                             config_get(st->cfg, "kafka", "results_topic"), NULL};

@@ -177,7 +177,7 @@ static int submit_run(int argc, char **argv)
     if (!props) {
         fprintf(stderr, "precis submit: out of memory\n");
         rc = EXIT_FAIL;
-    } else if (!kafka_props_get(props, n, "bootstrap.servers")) {
+    } else if (!kafka_props_get(props, n, "bootstrap.servers") || !*kafka_props_get(props, n, "bootstrap.servers")) {
         rc = cli_usage_error(&cmd_submit, "no Kafka brokers: pass --brokers or set [kafka] bootstrap.servers");
     } else if (producer_new(&p, props, n, &err) != 0) {
         fprintf(stderr, "precis submit: %s\n", err.msg);

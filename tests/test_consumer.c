@@ -730,3 +730,46 @@ Test(consumer, jobs_produced_by_kcat)
     assert_all_committed(&h, 2);
     harness_stop(&h);
 }
+
+static job_outcome always_transient(harness *h, const kafka_message_view *m, perr *err)
+{
+    (void)h;
+    (void)m;
+    perr_set(err, "database unreachable");
+    return JOB_TRANSIENT_FAILURE;
+}
+
+Test(consumer, lag_gauge_counts_unfinished_messages)
+{
+    harness h;
+    harness_start(&h, 1);
+    h.decide = always_transient;
+    produce_n(&h, "lag", 5);
+    metrics *mt = metrics_new();
+    member m;
+    memset(&m, 0, sizeof m);
+    consumer_options o = {.props = h.props, .nprops = h.nprops, .handler = {.handle = handle_as_0, .ctx = &h},
+                          .metrics = mt, .poll_ms = 50, .backoff_initial_ms = 20000, .backoff_max_ms = 20000,
+                          .shutdown_grace_ms = 1000};
+    perr err;
+    cr_assert_eq(consumer_new(&m.c, &o, &err), 0, "%s", err.msg);
+    cr_assert_eq(pthread_create(&m.thread, NULL, run_member, &m), 0);
+    wait_for(&h, JOB_TRANSIENT_FAILURE, 1);
+    /* The gauge refreshes every 5 s: the first message failed, all 5 remain. */
+    int64_t deadline = now_ms() + 15000;
+    char *text = NULL;
+    for (;;) {
+        free(text);
+        text = metrics_render(mt, NULL);
+        if (strstr(text, "\nprecis_consumer_lag 5\n"))
+            break;
+        if (now_ms() >= deadline)
+            cr_assert_fail("lag gauge never reached 5:\n%s", text);
+        sleep_ms(100);
+    }
+    free(text);
+    member_stop(&m);
+    cr_assert_eq(count_calls(&h, JOB_TRANSIENT_FAILURE), 1, "retried only after the backoff");
+    metrics_free(mt);
+    harness_stop(&h);
+}

@@ -28,6 +28,7 @@
 
 #define JOBS "precis.jobs"
 #define DLQ "precis.jobs.dlq"
+#define RESULTS "precis.results"
 #define WAIT_MS 60000
 
 extern char **environ;
@@ -113,6 +114,7 @@ typedef struct daemon_under_test {
     kafka_property props[8];
     size_t nprops;
     metrics *metrics;
+    producer *results;
     job_handler_state *handler;
     consumer *consumer;
     pthread_t thread;
@@ -131,7 +133,7 @@ static void daemon_start(daemon_under_test *d, const char *conninfo)
 {
     memset(d, 0, sizeof *d);
     log_set_level(LOG_WARN);
-    static const char *const topics[] = {JOBS, DLQ, NULL};
+    static const char *const topics[] = {JOBS, DLQ, RESULTS, NULL};
     mock_broker_options mo = {.partitions = 2, .topics = topics};
     perr err;
     cr_assert_eq(mock_broker_start(&d->broker, &mo, &err), 0, "%s", err.msg);
@@ -139,7 +141,9 @@ static void daemon_start(daemon_under_test *d, const char *conninfo)
     d->props[d->nprops++] = (kafka_property){"session.timeout.ms", "6000"};
     d->props[d->nprops++] = (kafka_property){"heartbeat.interval.ms", "300"};
     d->metrics = metrics_new();
-    job_handler_options ho = {.conninfo = conninfo, .max_attempts = 3, .step = stub_step, .metrics = d->metrics};
+    cr_assert_eq(producer_new(&d->results, d->props, 1, &err), 0, "%s", err.msg);
+    job_handler_options ho = {.conninfo = conninfo, .max_attempts = 3, .step = stub_step, .metrics = d->metrics,
+                              .results = d->results, .results_topic = RESULTS};
     cr_assert_eq(job_handler_new(&d->handler, &ho, &err), 0, "%s", err.msg);
     consumer_options co = {.props = d->props, .nprops = d->nprops, .handler = job_handler_for(d->handler),
                            .metrics = d->metrics, .backoff_initial_ms = 100, .backoff_max_ms = 400,
@@ -155,6 +159,7 @@ static void daemon_stop(daemon_under_test *d)
     cr_assert_eq(d->rc, 0, "%s", d->err.msg);
     consumer_free(d->consumer);
     job_handler_free(d->handler);
+    producer_free(d->results);
     metrics_free(d->metrics);
 }
 
@@ -175,6 +180,42 @@ static int64_t committed_offset(daemon_under_test *d, int partition)
     rd_kafka_topic_partition_list_destroy(l);
     rd_kafka_destroy(rk);
     return off < 0 ? 0 : off;   /* nothing committed yet */
+}
+
+/* Concatenated payloads ("\n"-separated) of the first n messages of topic (malloc'd). */
+static char *topic_payloads(daemon_under_test *d, const char *topic, int n)
+{
+    rd_kafka_conf_t *conf;
+    perr err;
+    cr_assert_eq(kafka_conf_new(&conf, d->props, 1, &err), 0, "%s", err.msg);
+    char errstr[256];
+    cr_assert_eq(rd_kafka_conf_set(conf, "group.id", "results-reader", errstr, sizeof errstr), RD_KAFKA_CONF_OK);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+    cr_assert(rk, "%s", errstr);
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(2);
+    for (int p = 0; p < 2; p++)
+        rd_kafka_topic_partition_list_add(l, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    int got = 0;
+    for (int64_t deadline = now_ms() + WAIT_MS; got < n && now_ms() < deadline;) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        if (m && !m->err) {
+            fprintf(f, "%.*s\n", (int)m->len, (const char *)m->payload);
+            got++;
+        }
+        if (m)
+            rd_kafka_message_destroy(m);
+    }
+    fclose(f);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    cr_assert_eq(got, n, "read %d of %d messages from %s", got, n, topic);
+    return text;
 }
 
 /* One DLQ message's exception class header (malloc'd). */
@@ -226,6 +267,11 @@ Test(serve, invalid_job_is_recorded_dead_and_dead_lettered)
     char *cls = dlq_class(&d);
     cr_assert_str_eq(cls, "precis.InvalidJob");
     free(cls);
+    char *events = topic_payloads(&d, RESULTS, 2);
+    cr_assert(strstr(events, "{\"job_id\":\"fine-1\",\"status\":\"done\",\"document_sha256\":\"8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4\",\"analyses\":[]}"),
+              "%s", events);
+    cr_assert(strstr(events, "{\"job_id\":\"broken-1\",\"status\":\"dead\""), "%s", events);
+    free(events);
     cr_assert_eq(committed_offset(&d, 0) + committed_offset(&d, 1), 2, "both offsets committed");
     mock_broker_stop(d.broker);
     free(conninfo);
