@@ -430,6 +430,8 @@ static int object_props(compiler *cc, const cJSON *props, js_node *n)
         if (!pr->key)
             return perr_set(cc->err, "out of memory compiling a json schema");
         pr->key_len = strlen(pr->key);
+        if (pr->key_len > JS_MAX_KEY)
+            return fail(cc, "property name \"%.40s...\" is too long", p->string);
         if (!utf8_valid((const unsigned char *)pr->key, pr->key_len))
             return fail(cc, "property name is not valid UTF-8", NULL);
         size_t old = path_push(cc, "properties");

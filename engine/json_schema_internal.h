@@ -18,6 +18,7 @@
 #define JS_NUM_FRAC 6
 #define JS_MAX_PROPS 64     /* properties per object (a 64-bit candidate mask) */
 #define JS_MAX_NESTING 30   /* object/array nesting of a schema */
+#define JS_MAX_KEY 1024     /* bytes of a property name as JSON (the matcher counts in 16 bits) */
 
 typedef enum js_kind {
     JS_OBJECT,

@@ -458,6 +458,15 @@ Test(json_schema, hostile_nesting_is_an_error)
     char msg[PERR_MSG_MAX];
     compile_error(buf, msg, sizeof msg);
     cr_expect(strstr(msg, "deep"), "%s", msg);
+    /* Property names are bounded. */
+    char *big = malloc(3000);
+    strcpy(big, "{\"type\":\"object\",\"properties\":{\"");
+    memset(big + strlen(big), 'k', 2000);
+    strcpy(big + strlen("{\"type\":\"object\",\"properties\":{\"") + 2000,
+           "\":{\"type\":\"null\"}}}");
+    compile_error(big, msg, sizeof msg);
+    cr_expect(strstr(msg, "too long"), "%s", msg);
+    free(big);
     /* A long $ref chain is fine while shallow. */
     json_schema *s = compile("{\"definitions\":{\"a\":{\"$ref\":\"#/definitions/b\"},"
                              "\"b\":{\"$ref\":\"#/definitions/c\"},\"c\":{\"type\":\"integer\"}},"
