@@ -1,0 +1,280 @@
+/* llm.c — the pipeline's model: load once, identify, format chat prompts
+ * and generate answers (see llm.h). */
+#include "pipeline/llm.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/chat_template.h"
+#include "engine/engine.h"
+#include "engine/model.h"
+#include "engine/tokenizer.h"
+#include "extractors/utf8.h"
+#include "pipeline/digest.h"
+
+struct llm {
+    model *model;
+    tokenizer *tok;
+    engine_ctx *ctx;
+    chat_template_kind template_kind;
+    char *name;
+    char sha256[DIGEST_SHA256_HEX_LEN + 1];
+    long long n_params;
+    int n_threads;
+};
+
+/* SHA-256 of a whole file, read through a private read-only mapping. */
+static int file_sha256(const char *path, char out[DIGEST_SHA256_HEX_LEN + 1], perr *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return perr_errno(err, "cannot open %s", path);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return perr_errno(err, "cannot stat %s", path);
+    }
+    if (st.st_size == 0) {
+        close(fd);
+        digest_sha256_hex("", 0, out);
+        return 0;
+    }
+    void *data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (data == MAP_FAILED)
+        return perr_errno(err, "cannot map %s", path);
+    madvise(data, (size_t)st.st_size, MADV_SEQUENTIAL);
+    digest_sha256_hex(data, (size_t)st.st_size, out);
+    munmap(data, (size_t)st.st_size);
+    return 0;
+}
+
+/* GGUF general.name, else the file's base name without ".gguf". */
+static char *model_display_name(const model *m)
+{
+    gguf_str s;
+    if (gguf_get_str(m->gguf, "general.name", &s, NULL) == 0 && s.len > 0 && s.len < 256)
+        return strndup(s.ptr, (size_t)s.len);
+    const char *base = strrchr(m->path, '/');
+    base = base ? base + 1 : m->path;
+    size_t n = strlen(base);
+    if (n > 5 && strcmp(base + n - 5, ".gguf") == 0)
+        n -= 5;
+    return strndup(base, n);
+}
+
+static long long count_params(const model *m)
+{
+    long long total = 0;
+    for (int64_t i = 0; i < gguf_n_tensors(m->gguf); i++) {
+        const gguf_tensor *t = gguf_tensor_at(m->gguf, i);
+        long long n = 1;
+        for (uint32_t d = 0; d < t->n_dims; d++)
+            n *= t->ne[d];
+        total += n;
+    }
+    return total;
+}
+
+static int load_parts(llm *m, const llm_options *opt, perr *err)
+{
+    if (model_load(&m->model, opt->model_path, err) != 0)
+        return -1;
+    if (tokenizer_from_gguf(&m->tok, m->model->gguf, err) != 0)
+        return perr_prefix(err, "vocabulary of %s", opt->model_path);
+    if ((int64_t)tokenizer_n_vocab(m->tok) != m->model->hp.n_vocab)
+        return perr_set(err, "%s: the vocabulary has %zu tokens but the model %lld", opt->model_path,
+                        tokenizer_n_vocab(m->tok), (long long)m->model->hp.n_vocab);
+    if (chat_template_select(m->tok, opt->chat_template, &m->template_kind, err) != 0)
+        return perr_prefix(err, "[engine] chat_template");
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    m->n_threads = opt->n_threads > 0 ? opt->n_threads : cpus > 0 && cpus <= 256 ? (int)cpus : 1;
+    int64_t train = m->model->hp.n_ctx_train > 0 ? m->model->hp.n_ctx_train : 2048;
+    int n_ctx = opt->n_ctx > 0 && opt->n_ctx < train ? opt->n_ctx : (int)(train < (1 << 20) ? train : (1 << 20));
+    engine_params ep = {.n_ctx = n_ctx, .n_seq = 1, .n_threads = m->n_threads};
+    if (engine_ctx_new(&m->ctx, m->model, &ep, err) != 0)
+        return perr_prefix(err, "engine context of %d tokens", n_ctx);
+    if (!(m->name = model_display_name(m->model)))
+        return perr_set(err, "out of memory");
+    m->n_params = count_params(m->model);
+    return file_sha256(opt->model_path, m->sha256, err);
+}
+
+int llm_open(llm **out, const llm_options *opt, perr *err)
+{
+    *out = NULL;
+    if (!opt->model_path || !*opt->model_path)
+        return perr_set(err, "no model given");
+    llm *m = calloc(1, sizeof *m);
+    if (!m)
+        return perr_set(err, "out of memory");
+    if (load_parts(m, opt, err) != 0) {
+        llm_free(m);
+        return perr_prefix(err, "loading model");
+    }
+    *out = m;
+    return 0;
+}
+
+void llm_free(llm *m)
+{
+    if (!m)
+        return;
+    engine_ctx_free(m->ctx);
+    tokenizer_free(m->tok);
+    model_free(m->model);
+    free(m->name);
+    free(m);
+}
+
+const char *llm_model_name(const llm *m) { return m->name; }
+const char *llm_model_sha256(const llm *m) { return m->sha256; }
+const char *llm_model_path(const llm *m) { return m->model->path; }
+const char *llm_chat_template_name(const llm *m) { return chat_template_name(m->template_kind); }
+int llm_n_ctx(const llm *m) { return engine_n_ctx(m->ctx); }
+int llm_n_threads(const llm *m) { return m->n_threads; }
+long long llm_n_params(const llm *m) { return m->n_params; }
+int llm_is_toy(const llm *m) { return m->n_params < LLM_TOY_PARAMS; }
+
+int llm_count_tokens(const llm *m, const char *text, size_t len, size_t *n, perr *err)
+{
+    int32_t *ids = NULL;
+    int rc = tokenizer_encode(m->tok, text, len, 0, 0, &ids, n, err);
+    free(ids);
+    return rc;
+}
+
+int llm_token_slice(const llm *m, const char *text, size_t len, size_t from, size_t to, char **out,
+                    perr *err)
+{
+    *out = NULL;
+    int32_t *ids = NULL;
+    size_t n = 0;
+    if (tokenizer_encode(m->tok, text, len, 0, 0, &ids, &n, err) != 0)
+        return -1;
+    if (to > n)
+        to = n;
+    size_t out_len;
+    int rc = from < to ? tokenizer_decode(m->tok, ids + from, to - from, 0, out, &out_len, err) : 0;
+    if (rc == 0 && !*out && !(*out = strdup("")))
+        rc = perr_set(err, "out of memory");
+    free(ids);
+    return rc;
+}
+
+int llm_chat_tokens(const llm *m, const char *system, const char *user, int32_t **ids, size_t *n,
+                    perr *err)
+{
+    chat_message msgs[2];
+    size_t k = 0;
+    if (system && *system)
+        msgs[k++] = (chat_message){"system", system};
+    msgs[k++] = (chat_message){"user", user};
+    chat_prompt p;
+    if (chat_template_apply(m->template_kind, msgs, k, 1, &p, err) != 0)
+        return -1;
+    int rc = chat_prompt_encode(m->tok, &p, ids, n, err);
+    chat_prompt_free(&p);
+    return rc;
+}
+
+/* Collects the answer and polls for cancellation. */
+typedef struct reply_sink {
+    char *buf;
+    size_t len, cap;
+    int oom, cancelled;
+    llm_cancel_fn cancel;
+    void *cancel_ctx;
+} reply_sink;
+
+static int sink_emit(void *user, const char *text, size_t len)
+{
+    reply_sink *s = user;
+    if (s->len + len + 1 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 1024;
+        while (cap < s->len + len + 1)
+            cap *= 2;
+        char *grown = realloc(s->buf, cap);
+        if (!grown) {
+            s->oom = 1;
+            return 1;
+        }
+        s->buf = grown;
+        s->cap = cap;
+    }
+    memcpy(s->buf + s->len, text, len);
+    s->len += len;
+    s->buf[s->len] = '\0';
+    if (s->cancel && s->cancel(s->cancel_ctx)) {
+        s->cancelled = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* The sink's text without surrounding whitespace, as a new string of valid
+ * UTF-8 (a generation cut mid-character, or byte tokens that form no
+ * character, would otherwise be refused by PostgreSQL). */
+static char *trimmed_copy(const reply_sink *s)
+{
+    const char *p = s->buf ? s->buf : "";
+    size_t n = s->len;
+    while (n > 0 && is_space(*p)) {
+        p++;
+        n--;
+    }
+    while (n > 0 && is_space(p[n - 1]))
+        n--;
+    return utf8_sanitize(p, n, NULL);
+}
+
+static size_t count_strings(const char *const *list)
+{
+    size_t n = 0;
+    while (list && list[n])
+        n++;
+    return n;
+}
+
+int llm_chat(llm *m, const int32_t *ids, size_t n_ids, int max_tokens, const sampler_params *sp,
+             llm_cancel_fn cancel, void *cancel_ctx, llm_reply *out, perr *err)
+{
+    memset(out, 0, sizeof *out);
+    const char *const *stops = chat_template_stop_strings(m->template_kind);
+    generate_params gp = {.n_predict = max_tokens, .sampling = *sp, .stop = stops, .n_stop = count_strings(stops)};
+    reply_sink sink = {.cancel = cancel, .cancel_ctx = cancel_ctx};
+    generate_result res;
+    int rc = generate_run(m->ctx, 0, m->tok, ids, n_ids, &gp, sink_emit, &sink, &res, err);
+    engine_seq_clear(m->ctx, 0);
+    if (rc == 0 && sink.oom)
+        rc = perr_set(err, "out of memory for the generated text");
+    if (rc == 0 && sink.cancelled)
+        rc = (perr_set(err, "generation cancelled"), LLM_CANCELLED);
+    if (rc == 0 && !(out->text = trimmed_copy(&sink)))
+        rc = perr_set(err, "out of memory");
+    free(sink.buf);
+    if (rc != 0)
+        return rc;
+    out->prompt_tokens = res.n_prompt;
+    out->completion_tokens = res.n_generated;
+    out->prompt_seconds = res.prompt_seconds;
+    out->gen_seconds = res.gen_seconds;
+    out->reason = res.reason;
+    return 0;
+}
+
+void llm_reply_clear(llm_reply *r)
+{
+    free(r->text);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,77 @@
+/* llm.h — the pipeline's one language model: weights, vocabulary, chat
+ * template and a single engine context (KV cache of n_ctx positions), loaded
+ * once per process and shared by every job. Chat calls run one at a time
+ * (the context has one sequence); an llm is not thread-safe.
+ *
+ * Identity recorded with every result: the model's name (GGUF general.name,
+ * else the file's base name) and the SHA-256 of the whole file, computed
+ * once at load (a few seconds for a multi-GB file).
+ */
+#ifndef PRECIS_LLM_H
+#define PRECIS_LLM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "engine/generate.h"
+#include "engine/sampler.h"
+
+typedef struct llm llm;
+
+typedef struct llm_options {
+    const char *model_path;     /* required */
+    int n_ctx;                  /* <= 0 or above the model's: the model's training context */
+    int n_threads;              /* <= 0: one per online CPU */
+    const char *chat_template;  /* NULL or "auto": from the model; else llama2, llama3, chatml, zephyr */
+} llm_options;
+
+/* Models below this many parameters are test toys: their text means nothing. */
+#define LLM_TOY_PARAMS 50000000LL
+
+int llm_open(llm **out, const llm_options *opt, perr *err);
+void llm_free(llm *m);
+
+const char *llm_model_name(const llm *m);
+const char *llm_model_sha256(const llm *m);
+const char *llm_model_path(const llm *m);
+const char *llm_chat_template_name(const llm *m);
+int llm_n_ctx(const llm *m);
+int llm_n_threads(const llm *m);
+long long llm_n_params(const llm *m);
+/* True for tiny test or random-weight models (fewer than LLM_TOY_PARAMS). */
+int llm_is_toy(const llm *m);
+
+/* Tokens of plain text (no BOS/EOS, no special tokens). */
+int llm_count_tokens(const llm *m, const char *text, size_t len, size_t *n, perr *err);
+
+/* Plain text of a token range of text (for cutting an over-long paragraph
+ * into pieces that fit): the tokens [from, to) of text's tokenization. */
+int llm_token_slice(const llm *m, const char *text, size_t len, size_t from, size_t to, char **out,
+                    perr *err);
+
+/* A system + user exchange formatted with the chat template and tokenized
+ * (BOS as the vocabulary says; template markers as special tokens). */
+int llm_chat_tokens(const llm *m, const char *system, const char *user, int32_t **ids, size_t *n,
+                    perr *err);
+
+/* Return non-zero to abandon a generation (shutdown). */
+typedef int (*llm_cancel_fn)(void *ctx);
+
+typedef struct llm_reply {
+    char *text;                 /* the answer, surrounding whitespace removed (malloc'd) */
+    long prompt_tokens, completion_tokens;
+    double prompt_seconds, gen_seconds;
+    generate_stop_reason reason;
+} llm_reply;
+
+enum { LLM_CANCELLED = -2 };
+
+/* Generate the assistant's answer to a tokenized chat prompt: at most
+ * max_tokens tokens, stopping at the template's end-of-turn. Returns 0,
+ * -1 (err) or LLM_CANCELLED when cancel() asked to stop. */
+int llm_chat(llm *m, const int32_t *ids, size_t n_ids, int max_tokens, const sampler_params *sp,
+             llm_cancel_fn cancel, void *cancel_ctx, llm_reply *out, perr *err);
+void llm_reply_clear(llm_reply *r);
+
+#endif

@@ -1,0 +1,422 @@
+/* pipeline.c — a job end to end: load, hash, extract, analyse, store (see pipeline.h). */
+#include "pipeline/pipeline.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "extractors/extract.h"
+#include "pipeline/analysis.h"
+#include "pipeline/digest.h"
+
+#define MAX_KNOWN_ANALYSES 32
+
+struct pipeline {
+    llm *llm;
+    prompt_spec *prompts[MAX_KNOWN_ANALYSES];     /* by analysis_at() index */
+    char *sampling_json[MAX_KNOWN_ANALYSES];
+    char **defaults;                              /* default analyses */
+    size_t n_defaults;
+    char *input_root;
+    sandbox_limits limits;
+    int max_tokens;
+};
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static size_t analysis_index(const analysis_def *d)
+{
+    size_t i = 0;
+    while (analysis_at(i) != d)
+        i++;
+    return i;
+}
+
+/* ---- set-up ---------------------------------------------------------------- */
+
+static int add_default(pipeline *p, const char *name, size_t len, perr *err)
+{
+    char *copy = strndup(name, len);
+    if (!copy)
+        return perr_set(err, "out of memory");
+    if (!analysis_find(copy)) {
+        perr_set(err, "[pipeline] analyses: unknown analysis \"%s\"", copy);
+        free(copy);
+        return -1;
+    }
+    char **grown = realloc(p->defaults, (p->n_defaults + 1) * sizeof *grown);
+    if (!grown) {
+        free(copy);
+        return perr_set(err, "out of memory");
+    }
+    p->defaults = grown;
+    p->defaults[p->n_defaults++] = copy;
+    return 0;
+}
+
+/* "summary, other" -> p->defaults. */
+static int parse_defaults(pipeline *p, const char *list, perr *err)
+{
+    for (const char *s = list ? list : "summary"; *s;) {
+        while (*s == ' ' || *s == ',')
+            s++;
+        size_t n = strcspn(s, ", ");
+        if (n > 0 && add_default(p, s, n, err) != 0)
+            return -1;
+        s += n;
+    }
+    if (p->n_defaults == 0)
+        return perr_set(err, "[pipeline] analyses is empty");
+    return 0;
+}
+
+static int load_prompts(pipeline *p, const pipeline_options *opt, perr *err)
+{
+    if (!opt->prompts_dir || !*opt->prompts_dir)
+        return perr_set(err, "no prompts directory");
+    for (size_t i = 0; analysis_at(i) && i < MAX_KNOWN_ANALYSES; i++) {
+        if (prompt_load(&p->prompts[i], opt->prompts_dir, analysis_at(i)->prompt, err) != 0)
+            return -1;
+        if (p->max_tokens > 0)
+            p->prompts[i]->max_tokens = p->max_tokens;
+        if (!(p->sampling_json[i] = prompt_sampling_json(p->prompts[i])))
+            return perr_set(err, "out of memory");
+    }
+    return 0;
+}
+
+int pipeline_new(pipeline **out, const pipeline_options *opt, perr *err)
+{
+    *out = NULL;
+    pipeline *p = calloc(1, sizeof *p);
+    if (!p)
+        return perr_set(err, "out of memory");
+    p->limits = opt->limits;
+    p->max_tokens = opt->max_tokens;
+    int rc = 0;
+    if (opt->input_root && *opt->input_root && !(p->input_root = strdup(opt->input_root)))
+        rc = perr_set(err, "out of memory");
+    if (rc == 0)
+        rc = parse_defaults(p, opt->default_analyses, err);
+    if (rc == 0)
+        rc = load_prompts(p, opt, err);
+    if (rc == 0)
+        rc = llm_open(&p->llm, &opt->model, err);
+    if (rc != 0) {
+        pipeline_free(p);
+        return -1;
+    }
+    *out = p;
+    return 0;
+}
+
+void pipeline_free(pipeline *p)
+{
+    if (!p)
+        return;
+    llm_free(p->llm);
+    for (size_t i = 0; i < MAX_KNOWN_ANALYSES; i++) {
+        prompt_free(p->prompts[i]);
+        free(p->sampling_json[i]);
+    }
+    for (size_t i = 0; i < p->n_defaults; i++)
+        free(p->defaults[i]);
+    free(p->defaults);
+    free(p->input_root);
+    free(p);
+}
+
+const llm *pipeline_llm(const pipeline *p)
+{
+    return p->llm;
+}
+
+/* ---- one job ----------------------------------------------------------------- */
+
+static int fail(pipeline_report *rep, const char *error_class)
+{
+    snprintf(rep->error_class, sizeof rep->error_class, "%s", error_class);
+    return PIPELINE_PERMANENT;
+}
+
+static void enter_stage(const pipeline_hooks *h, const char *stage)
+{
+    if (h && h->stage)
+        h->stage(h->stage_ctx, stage);
+}
+
+static int cancelled(const pipeline_hooks *h)
+{
+    return h && h->cancel && h->cancel(h->cancel_ctx);
+}
+
+/* The analyses the job asks for (or the defaults), all known. */
+static int resolve_analyses(const pipeline *p, const job *j, const analysis_def **defs, size_t *n,
+                            perr *err)
+{
+    char *const *names = j->n_analyses ? j->analyses : p->defaults;
+    *n = j->n_analyses ? j->n_analyses : p->n_defaults;
+    for (size_t i = 0; i < *n; i++) {
+        if (!(defs[i] = analysis_find(names[i]))) {
+            char known[256] = "";
+            for (size_t k = 0; analysis_at(k); k++)
+                snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", k ? ", " : "",
+                         analysis_at(k)->name);
+            return perr_set(err, "unknown analysis \"%s\" (known: %s)", names[i], known);
+        }
+    }
+    return 0;
+}
+
+/* {"key": "value", ..., "authors": [...], "warnings": [...]} of a document. */
+static char *document_metadata_json(const document *d)
+{
+    cJSON *o = cJSON_CreateObject();
+    for (size_t i = 0; o && i < d->n_metadata; i++)
+        if (!cJSON_GetObjectItemCaseSensitive(o, d->metadata[i].key))
+            cJSON_AddStringToObject(o, d->metadata[i].key, d->metadata[i].value ? d->metadata[i].value : "");
+    if (o && d->n_authors) {
+        cJSON *a = cJSON_AddArrayToObject(o, "authors");
+        for (size_t i = 0; a && i < d->n_authors; i++)
+            cJSON_AddItemToArray(a, cJSON_CreateString(d->authors[i]));
+    }
+    if (o && d->n_warnings) {
+        cJSON *w = cJSON_AddArrayToObject(o, "warnings");
+        for (size_t i = 0; w && i < d->n_warnings; i++)
+            cJSON_AddItemToArray(w, cJSON_CreateString(d->warnings[i]));
+    }
+    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    return text;
+}
+
+static cJSON *paragraph_json(const doc_paragraph *par)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "id", par->id);
+    cJSON_AddNumberToObject(o, "page", par->page);
+    cJSON_AddNumberToObject(o, "char_start", (double)par->char_start);
+    cJSON_AddNumberToObject(o, "char_end", (double)par->char_end);
+    return o;
+}
+
+/* {"sections": [{"heading", "level", "paragraphs": [{"id", "page", "char_start", "char_end"}]}]}:
+ * where each paragraph is in full_text, for analyses that cite paragraphs. */
+static char *document_structure_json(const document *d)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *sections = o ? cJSON_AddArrayToObject(o, "sections") : NULL;
+    for (size_t i = 0; sections && i < d->n_sections; i++) {
+        const doc_section *s = &d->sections[i];
+        cJSON *so = cJSON_CreateObject();
+        if (!so)
+            break;
+        cJSON_AddItemToArray(sections, so);
+        if (s->heading)
+            cJSON_AddStringToObject(so, "heading", s->heading);
+        cJSON_AddNumberToObject(so, "level", s->level);
+        cJSON *pars = cJSON_AddArrayToObject(so, "paragraphs");
+        for (size_t k = 0; pars && k < s->n_paragraphs; k++)
+            cJSON_AddItemToArray(pars, paragraph_json(&s->paragraphs[k]));
+    }
+    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    return text;
+}
+
+static int load_and_extract(pipeline *p, const job *j, const pipeline_hooks *hooks, pipeline_report *rep,
+                            perr *err)
+{
+    enter_stage(hooks, "load");
+    double t0 = now_seconds();
+    unsigned char *bytes = NULL;
+    size_t len = 0;
+    if (job_load_document(j, p->input_root, &bytes, &len, err) != 0)
+        return fail(rep, "document");
+    digest_sha256_hex(bytes, len, rep->sha256);
+    double t1 = now_seconds();
+    rep->load_seconds = t1 - t0;
+    enter_stage(hooks, "extract");
+    extract_options eo = {.password = j->password};
+    int rc = sandbox_extract(bytes, len, &eo, &p->limits, &rep->doc, err);
+    free(bytes);
+    rep->extract_seconds = now_seconds() - t1;
+    if (rc != 0)
+        return perr_prefix(err, "extracting %s", rep->source), fail(rep, "extract");
+    if (rep->doc->full_text_len == 0)
+        return perr_set(err, "no text could be extracted from %s (a scanned PDF without a text layer?)",
+                        rep->source), fail(rep, "empty_document");
+    rep->metadata_json = document_metadata_json(rep->doc);
+    rep->structure_json = document_structure_json(rep->doc);
+    if (!rep->metadata_json || !rep->structure_json)
+        return perr_set(err, "out of memory"), fail(rep, "engine");
+    return 0;
+}
+
+static char *timings_json(const analysis_output *o, const pipeline_report *rep, double seconds)
+{
+    cJSON *t = cJSON_CreateObject();
+    if (!t)
+        return NULL;
+    cJSON_AddNumberToObject(t, "chunks", o->chunks);
+    cJSON_AddNumberToObject(t, "calls", o->calls);
+    cJSON_AddNumberToObject(t, "levels", o->levels);
+    cJSON_AddStringToObject(t, "stop_reason", o->stop_reason ? o->stop_reason : "");
+    cJSON_AddNumberToObject(t, "analysis_ms", (double)(long long)(seconds * 1000));
+    cJSON_AddNumberToObject(t, "load_ms", (double)(long long)(rep->load_seconds * 1000));
+    cJSON_AddNumberToObject(t, "extract_ms", (double)(long long)(rep->extract_seconds * 1000));
+    char *text = cJSON_PrintUnformatted(t);
+    cJSON_Delete(t);
+    return text;
+}
+
+static int run_analysis(pipeline *p, const analysis_def *def, const pipeline_hooks *hooks, pipeline_report *rep,
+                        perr *err)
+{
+    size_t idx = analysis_index(def);
+    const prompt_spec *prompt = p->prompts[idx];
+    const char *title = rep->doc->title && *rep->doc->title ? rep->doc->title : rep->source;
+    analysis_input in = {.llm = p->llm, .prompt = prompt, .max_tokens = prompt->max_tokens, .title = title,
+                         .text = rep->doc->full_text, .cancel = hooks ? hooks->cancel : NULL,
+                         .cancel_ctx = hooks ? hooks->cancel_ctx : NULL};
+    analysis_output out;
+    double t0 = now_seconds();
+    int rc = def->run(&in, &out, err);
+    double seconds = now_seconds() - t0;
+    rep->analyze_seconds += seconds;
+    if (rc == LLM_CANCELLED)
+        return perr_prefix(err, "analysis %s", def->name), PIPELINE_TRANSIENT;
+    if (rc != 0)
+        return perr_prefix(err, "analysis %s of %s", def->name, rep->source), fail(rep, "engine");
+    pipeline_result *r = &rep->results[rep->n_results++];
+    *r = (pipeline_result){
+        .analysis = def->name, .prompt_name = prompt->name, .prompt_version = prompt->version,
+        .sampling_json = strdup(p->sampling_json[idx]), .output_json = out.output_json,
+        .raw_text = out.raw_text, .timings_json = timings_json(&out, rep, seconds),
+        .prompt_tokens = out.prompt_tokens, .completion_tokens = out.completion_tokens,
+        .prompt_ms = (long long)(out.prompt_seconds * 1000), .completion_ms = (long long)(out.gen_seconds * 1000),
+    };
+    rep->tokens_in += out.prompt_tokens;
+    rep->tokens_out += out.completion_tokens;
+    if (!r->sampling_json || !r->timings_json)
+        return perr_set(err, "out of memory"), fail(rep, "engine");
+    return 0;
+}
+
+int pipeline_analyze(pipeline *p, const job *j, const pipeline_hooks *hooks, pipeline_report *rep, perr *err)
+{
+    memset(rep, 0, sizeof *rep);
+    rep->source = job_source(j);
+    const analysis_def *defs[PIPELINE_MAX_ANALYSES];
+    size_t n_defs;
+    if (resolve_analyses(p, j, defs, &n_defs, err) != 0)
+        return fail(rep, "unknown_analysis");
+    int rc = load_and_extract(p, j, hooks, rep, err);
+    for (size_t i = 0; rc == 0 && i < n_defs; i++) {
+        if (cancelled(hooks))
+            return perr_set(err, "cancelled by shutdown"), PIPELINE_TRANSIENT;
+        enter_stage(hooks, defs[i]->name);
+        rc = run_analysis(p, defs[i], hooks, rep, err);
+    }
+    return rc;
+}
+
+int pipeline_store(pipeline *p, store *s, const job *j, pipeline_report *rep, perr *err)
+{
+    const document *d = rep->doc;
+    store_document sd = {
+        .sha256 = rep->sha256, .source = rep->source, .media_type = d->media_type, .format = d->format,
+        .title = d->title, .language = d->language, .pages = d->pages, .metadata_json = rep->metadata_json,
+        .text = d->full_text, .structure_json = rep->structure_json,
+    };
+    store_result results[PIPELINE_MAX_ANALYSES];
+    for (size_t i = 0; i < rep->n_results; i++) {
+        const pipeline_result *r = &rep->results[i];
+        results[i] = (store_result){
+            .analysis = r->analysis, .prompt_name = r->prompt_name, .prompt_version = r->prompt_version,
+            .model_name = llm_model_name(p->llm), .model_sha256 = llm_model_sha256(p->llm),
+            .sampling_json = r->sampling_json, .output_json = r->output_json, .raw_text = r->raw_text,
+            .prompt_tokens = r->prompt_tokens, .completion_tokens = r->completion_tokens,
+            .prompt_ms = r->prompt_ms, .completion_ms = r->completion_ms, .timings_json = r->timings_json,
+        };
+    }
+    double t0 = now_seconds();
+    int rc = store_job_done(s, j->job_id, &sd, results, rep->n_results, NULL, err);
+    rep->store_seconds = now_seconds() - t0;
+    if (rc == STORE_ERROR)
+        fail(rep, "store");
+    return rc;
+}
+
+int pipeline_process(pipeline *p, store *s, const job *j, const pipeline_hooks *hooks, pipeline_report *rep,
+                     perr *err)
+{
+    int rc = pipeline_analyze(p, j, hooks, rep, err);
+    if (rc == 0) {
+        enter_stage(hooks, "store");
+        rc = pipeline_store(p, s, j, rep, err);
+    }
+    return rc;
+}
+
+void pipeline_report_clear(pipeline_report *rep)
+{
+    document_free(rep->doc);
+    free(rep->metadata_json);
+    free(rep->structure_json);
+    for (size_t i = 0; i < rep->n_results; i++) {
+        pipeline_result *r = &rep->results[i];
+        free(r->sampling_json);
+        free(r->output_json);
+        free(r->raw_text);
+        free(r->timings_json);
+    }
+    memset(rep, 0, sizeof *rep);
+}
+
+static void add_string_or_null(cJSON *o, const char *key, const char *value)
+{
+    if (value)
+        cJSON_AddStringToObject(o, key, value);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+char *pipeline_report_json(const pipeline *p, const pipeline_report *rep, const char *file)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    if (file)
+        cJSON_AddStringToObject(o, "file", file);
+    cJSON_AddStringToObject(o, "source", rep->source ? rep->source : "");
+    cJSON_AddStringToObject(o, "sha256", rep->sha256);
+    const document *d = rep->doc;
+    add_string_or_null(o, "title", d ? d->title : NULL);
+    add_string_or_null(o, "format", d ? d->format : NULL);
+    add_string_or_null(o, "media_type", d ? d->media_type : NULL);
+    cJSON_AddNumberToObject(o, "pages", d ? d->pages : 0);
+    add_string_or_null(o, "language", d ? d->language : NULL);
+    cJSON *model = cJSON_AddObjectToObject(o, "model");
+    if (model) {
+        cJSON_AddStringToObject(model, "name", llm_model_name(p->llm));
+        cJSON_AddStringToObject(model, "sha256", llm_model_sha256(p->llm));
+    }
+    cJSON *analyses = cJSON_AddObjectToObject(o, "analyses");
+    for (size_t i = 0; analyses && i < rep->n_results; i++) {
+        cJSON *out = cJSON_Parse(rep->results[i].output_json);
+        cJSON_AddItemToObject(analyses, rep->results[i].analysis, out ? out : cJSON_CreateNull());
+    }
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
+}

@@ -1,0 +1,108 @@
+/* pipeline.h — one job, end to end: document bytes -> SHA-256 -> sandboxed
+ * extraction -> each requested analysis through the model -> PostgreSQL.
+ *
+ * A pipeline owns ONE model (pipeline/llm.h), loaded by pipeline_new and
+ * shared by every job it processes; jobs run one at a time (not
+ * thread-safe). The prompts of every known analysis are loaded at start, so
+ * a missing or broken prompt file stops the daemon instead of failing jobs.
+ *
+ * Return values follow the job step contract (daemon/job_handler.h):
+ *   0                the outcome is committed (store_job_done)
+ *   PIPELINE_PERMANENT  (= STORE_ERROR) the job can never succeed: invalid
+ *                    or unknown analysis, unreadable path, broken or
+ *                    unsupported document, no text, engine error; the
+ *                    report's error_class says which (see below)
+ *   PIPELINE_TRANSIENT  (= STORE_TRANSIENT) retry later: the database is
+ *                    unreachable, or the job was cancelled by shutdown
+ * Error classes: "unknown_analysis", "document" (cannot load), "extract"
+ * (extraction failed: broken, encrypted, unsupported, limits), "empty_document"
+ * (no text), "engine" (model error), "store" (the database refused the data).
+ */
+#ifndef PRECIS_PIPELINE_H
+#define PRECIS_PIPELINE_H
+
+#include <stddef.h>
+
+#include "common/error.h"
+#include "extractors/document.h"
+#include "extractors/sandbox.h"
+#include "pipeline/job.h"
+#include "pipeline/llm.h"
+#include "pipeline/store.h"
+
+enum { PIPELINE_PERMANENT = STORE_ERROR, PIPELINE_TRANSIENT = STORE_TRANSIENT };
+
+#define PIPELINE_MAX_ANALYSES JOB_ANALYSES_MAX
+
+typedef struct pipeline_options {
+    llm_options model;           /* model path, context size, threads, chat template */
+    const char *prompts_dir;     /* directory holding NAME.json prompt files (required) */
+    const char *default_analyses;/* comma-separated, for jobs that name none; NULL = "summary" */
+    const char *input_root;      /* for document paths; NULL refuses every path */
+    sandbox_limits limits;       /* extraction limits (0 = defaults) */
+    int max_tokens;              /* > 0: overrides every prompt's max_tokens (tests, demos) */
+} pipeline_options;
+
+typedef struct pipeline pipeline;
+
+/* Per-job hooks (all optional). */
+typedef struct pipeline_hooks {
+    llm_cancel_fn cancel;        /* non-zero: give up (the job becomes TRANSIENT) */
+    void *cancel_ctx;
+    /* A stage starts: "load", "extract", or an analysis name with its part
+     * ("summary"); for progress displays. */
+    void (*stage)(void *ctx, const char *stage);
+    void *stage_ctx;
+} pipeline_hooks;
+
+/* One analysis's outcome, ready for store_job_done. */
+typedef struct pipeline_result {
+    const char *analysis;        /* points into the pipeline's tables */
+    const char *prompt_name;
+    const char *prompt_version;
+    char *sampling_json, *output_json, *raw_text, *timings_json;
+    long prompt_tokens, completion_tokens;
+    long long prompt_ms, completion_ms;
+} pipeline_result;
+
+/* Everything one job produced (or why it failed). */
+typedef struct pipeline_report {
+    char sha256[65];             /* of the document's bytes ("" before loading) */
+    const char *source;          /* job_source() */
+    document *doc;               /* extracted (NULL before extraction) */
+    char *metadata_json, *structure_json;
+    pipeline_result results[PIPELINE_MAX_ANALYSES];
+    size_t n_results;
+    double load_seconds, extract_seconds, analyze_seconds, store_seconds;
+    long tokens_in, tokens_out;
+    char error_class[32];        /* on failure */
+} pipeline_report;
+
+int pipeline_new(pipeline **out, const pipeline_options *opt, perr *err);
+void pipeline_free(pipeline *p);
+
+const llm *pipeline_llm(const pipeline *p);
+
+/* Load, hash, extract and analyse a job, without storing anything: 0,
+ * PIPELINE_PERMANENT or PIPELINE_TRANSIENT (cancelled). rep is filled either
+ * way; clear it with pipeline_report_clear. */
+int pipeline_analyze(pipeline *p, const job *j, const pipeline_hooks *hooks, pipeline_report *rep,
+                     perr *err);
+
+/* Record an analysed job as done (document + results, one transaction).
+ * The job must have a row (store_job_start). */
+int pipeline_store(pipeline *p, store *s, const job *j, pipeline_report *rep, perr *err);
+
+/* pipeline_analyze then pipeline_store: the job step of `precis serve`. */
+int pipeline_process(pipeline *p, store *s, const job *j, const pipeline_hooks *hooks, pipeline_report *rep,
+                     perr *err);
+
+void pipeline_report_clear(pipeline_report *rep);
+
+/* A successful report as one compact JSON object (malloc'd):
+ * {"file": file (omitted when NULL), "source", "sha256", "title", "format",
+ *  "media_type", "pages", "language", "model": {"name", "sha256"},
+ *  "analyses": {NAME: output object, ...}}. */
+char *pipeline_report_json(const pipeline *p, const pipeline_report *rep, const char *file);
+
+#endif
