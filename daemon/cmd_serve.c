@@ -16,6 +16,8 @@
 #include "daemon/metrics.h"
 #include "daemon/metrics_http.h"
 #include "daemon/mock_broker.h"
+#include "daemon/pipeline_setup.h"
+#include "daemon/pipeline_step.h"
 #include "daemon/producer.h"
 #include "daemon/stub_step.h"
 #include "pipeline/store.h"
@@ -28,14 +30,17 @@ const cli_command cmd_serve = {
     .name = "serve",
     .summary = "run the daemon: consume jobs from Kafka, record results in PostgreSQL",
     .usage =
-        "usage: precis serve [-c FILE] [--migrate] --stub-pipeline\n"
+        "usage: precis serve [-c FILE] [--migrate] [--stub-pipeline]\n"
         "\n"
         "Join the Kafka consumer group of [kafka] (group.id, default \"precis\"), take\n"
         "jobs from jobs_topic, run each and record its outcome in PostgreSQL; only\n"
-        "then is the Kafka offset committed. Jobs that fail permanently are marked\n"
-        "dead and sent to dlq_topic; when the database or Kafka is unreachable the\n"
-        "partition pauses and the job is retried with exponential backoff (max 30 s).\n"
-        "A completed job is announced on results_topic.\n"
+        "then is the Kafka offset committed. Each job: document -> SHA-256 ->\n"
+        "sandboxed extraction -> each requested analysis through the model (loaded\n"
+        "once at start; `precis run --help` says how it is found) -> PostgreSQL.\n"
+        "Jobs that fail permanently are marked dead and sent to dlq_topic; when the\n"
+        "database or Kafka is unreachable the partition pauses and the job is retried\n"
+        "with exponential backoff (max 30 s). A completed job is announced on\n"
+        "results_topic.\n"
         "\n"
         "Without [kafka] bootstrap.servers an in-process mock Kafka cluster is\n"
         "started (NOT durable; its address is logged) so `precis submit --brokers`\n"
@@ -51,10 +56,10 @@ const cli_command cmd_serve = {
         "  -c, --config FILE   configuration file (default /etc/precis/precis.conf)\n"
         "      --migrate       apply pending SQL migrations first (otherwise refuse to\n"
         "                      start when a migration is pending)\n"
-        "      --stub-pipeline record each document and a placeholder result without\n"
-        "                      running a model (tests the Kafka/PostgreSQL plumbing);\n"
-        "                      required until the model pipeline is wired into serve;\n"
-        "                      PRECIS_STUB_DELAY_MS adds pretend work per job (tests)\n",
+        "      --stub-pipeline (tests only) record each document and a placeholder\n"
+        "                      result without loading or running a model (tests the\n"
+        "                      Kafka/PostgreSQL plumbing); PRECIS_STUB_DELAY_MS adds\n"
+        "                      pretend work per job\n",
     .run = serve_run,
 };
 
@@ -72,6 +77,7 @@ typedef struct serve_state {
     mock_broker *mock;
     metrics *metrics;
     producer *results;
+    pipeline *pipeline;
     job_handler_state *handler;
     consumer *consumer;
     metrics_server *http;
@@ -101,8 +107,6 @@ static int parse_args(int argc, char **argv, serve_args *a)
     }
     if (optind < argc)
         return cli_usage_error(&cmd_serve, "unexpected argument '%s'", argv[optind]);
-    if (!a->stub_pipeline)
-        return cli_usage_error(&cmd_serve, "the model pipeline is not wired into serve yet; pass --stub-pipeline");
     return 0;
 }
 
@@ -171,12 +175,14 @@ static int start_handler(serve_state *st, stub_step_options *stub, perr *err)
     const char *results_topic = config_get(st->cfg, "kafka", "results_topic");
     if (results_topic && *results_topic && producer_new(&st->results, st->props, st->nprops, err) != 0)
         return -1;
+    if (!stub && pipeline_setup(st->cfg, NULL, &st->pipeline, err) != 0)
+        return -1;
     job_handler_options ho = {
         .conninfo = config_get(st->cfg, "postgres", "conninfo"),
         .input_root = config_get(st->cfg, "pipeline", "input_root"),
         .max_attempts = max_attempts,
-        .step = stub_step,
-        .step_ctx = stub,
+        .step = stub ? stub_step : pipeline_step,
+        .step_ctx = stub ? (void *)stub : st->pipeline,
         .results = st->results,
         .results_topic = results_topic,
         .metrics = st->metrics,
@@ -265,6 +271,7 @@ static void serve_teardown(serve_state *st)
     metrics_server_stop(st->http);
     consumer_free(st->consumer);
     job_handler_free(st->handler);
+    pipeline_free(st->pipeline);
     producer_free(st->results);
     metrics_free(st->metrics);
     mock_broker_stop(st->mock);
@@ -278,7 +285,8 @@ static int serve_start(serve_state *st, serve_args *a, perr *err)
         return -1;
     if (!(st->props = kafka_props_from_config(st->cfg, &st->nprops)) || !(st->metrics = metrics_new()))
         return perr_set(err, "out of memory");
-    if (start_embedded_kafka(st, err) != 0 || check_schema(st, a->migrate, err) != 0 || start_handler(st, &a->stub, err) != 0 ||
+    stub_step_options *stub = a->stub_pipeline ? &a->stub : NULL;
+    if (start_embedded_kafka(st, err) != 0 || check_schema(st, a->migrate, err) != 0 || start_handler(st, stub, err) != 0 ||
         start_consumer(st, err) != 0 || start_http(st, err) != 0 || start_lifecycle(st, err) != 0)
         return -1;
     return 0;

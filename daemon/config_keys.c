@@ -15,6 +15,7 @@ const config_key_spec config_keys[] = {
     {"engine", "chat_template", CFG_STRING, "auto", "auto (from the model) or llama2, llama3, chatml, zephyr"},
     {"pipeline", "input_root", CFG_STRING, NULL, "jobs may only read document paths under this directory"},
     {"pipeline", "analyses", CFG_STRING, "summary", "analyses run when a job names none (comma-separated)"},
+    {"pipeline", "prompts_dir", CFG_STRING, NULL, "directory of the prompt files (NAME.json); unset = prompts/ next to the binary, else PREFIX/share/precis/prompts"},
     {"pipeline", "extract_timeout", CFG_INT, "30", "wall-clock seconds an extraction may take"},
     {"pipeline", "extract_cpu", CFG_INT, "60", "CPU seconds an extraction may use"},
     {"pipeline", "extract_memory_mb", CFG_INT, "1024", "address-space limit of the extraction process (MiB)"},

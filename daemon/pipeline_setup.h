@@ -1,0 +1,46 @@
+/* pipeline_setup.h — building the model pipeline from the configuration, for
+ * `precis serve` and `precis run`: which model, which prompts, which limits.
+ *
+ * Model, first found wins:
+ *   1. -m MODEL (the command's override)
+ *   2. [engine] model (or PRECIS_ENGINE_MODEL)
+ *   3. PRECIS_MODEL
+ *   4. the largest *.gguf file in ./models/
+ *   5. $PRECIS_TEST_MODELS/synth-d256-q8_0.gguf — the test suite's random
+ *      model with the real Llama 2 vocabulary and a llama2 chat template
+ *      (stories260K has neither a chat template nor a 2048-token context).
+ * A model below LLM_TOY_PARAMS parameters is logged as a WARNING: its text
+ * is not meaningful.
+ *
+ * Prompts: [pipeline] prompts_dir, else prompts/ next to the binary (a
+ * source tree), else ../share/precis/prompts from the binary (make install),
+ * else ./prompts.
+ */
+#ifndef PRECIS_PIPELINE_SETUP_H
+#define PRECIS_PIPELINE_SETUP_H
+
+#include <stddef.h>
+
+#include "common/error.h"
+#include "daemon/config.h"
+#include "pipeline/pipeline.h"
+
+#define PIPELINE_TEST_MODEL "synth-d256-q8_0.gguf"
+
+typedef struct pipeline_setup_overrides {
+    const char *model_path;   /* -m; NULL = resolve */
+    int max_tokens;           /* > 0: per-call generation limit for every analysis */
+} pipeline_setup_overrides;
+
+/* Where the model comes from: the path and which rule chose it. */
+int pipeline_resolve_model(const config *cfg, const char *override, char *path, size_t cap,
+                           const char **source, perr *err);
+
+/* The prompts directory (see above) into dir. */
+int pipeline_resolve_prompts(const config *cfg, char *dir, size_t cap, perr *err);
+
+/* Resolve, load the model (logged with its identity and load time) and
+ * build the pipeline. ov may be NULL. */
+int pipeline_setup(const config *cfg, const pipeline_setup_overrides *ov, pipeline **out, perr *err);
+
+#endif
