@@ -15,6 +15,7 @@ extern const cli_command cmd_bench;
 extern const cli_command cmd_broker;
 extern const cli_command cmd_submit;
 extern const cli_command cmd_serve;
+extern const cli_command cmd_run;
 
 const cli_command *const cli_commands[] = {
     &cmd_config,
@@ -31,5 +32,6 @@ const cli_command *const cli_commands[] = {
     &cmd_broker,
     &cmd_submit,
     &cmd_serve,
+    &cmd_run,
     NULL,
 };
