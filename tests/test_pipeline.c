@@ -1,0 +1,595 @@
+/* test_pipeline.c — the model pipeline end to end with the small synthetic
+ * model (synth-d256-q8_0: random weights, the Llama 2 vocabulary, a llama2
+ * chat template) and a real PostgreSQL (tests/pg_harness.h): text and PDF
+ * jobs, broken and unknown-analysis jobs failing permanently, reprocessing
+ * updating one result row, map-reduce over a document longer than the
+ * context, prompt files, the daemon step through Kafka with an outside
+ * producer (kcat), and `precis run`. */
+#include <criterion/criterion.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "common/log.h"
+#include "daemon/consumer.h"
+#include "daemon/job_handler.h"
+#include "daemon/mock_broker.h"
+#include "daemon/pipeline_step.h"
+#include "pipeline/chunk.h"
+#include "pipeline/digest.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/prompt.h"
+#include "pipeline/store.h"
+#include "tests/pg_harness.h"
+#include "tests/support.h"
+
+#define MODEL "synth-d256-q8_0.gguf"
+#define SMALL_PDF "pdf/normal/pdfjs_issue11913_IESC_2001_63.pdf"
+#define MAX_TOKENS 8
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static const char *prompts_dir(void)
+{
+    struct stat st;
+    cr_assert_eq(stat("prompts/summary.json", &st), 0, "run the tests from the source tree (prompts/ missing)");
+    return "prompts";
+}
+
+static pipeline *new_pipeline(int n_ctx, int max_tokens, const char *input_root)
+{
+    char *path = test_model_path(MODEL);
+    pipeline_options o = {
+        .model = {.model_path = path, .n_ctx = n_ctx, .n_threads = 1},
+        .prompts_dir = prompts_dir(),
+        .input_root = input_root,
+        .max_tokens = max_tokens,
+    };
+    pipeline *p;
+    perr err;
+    cr_assert_eq(pipeline_new(&p, &o, &err), 0, "%s", err.msg);
+    free(path);
+    return p;
+}
+
+/* A job whose fields point at the caller's strings (never job_clear it). */
+static job text_job(const char *id, const char *text)
+{
+    return (job){.job_id = (char *)id, .doc_kind = JOB_DOC_TEXT, .text = (char *)text, .text_len = strlen(text),
+                 .metadata_json = "{}"};
+}
+
+static job content_job(const char *id, const char *filename, const void *bytes, size_t len)
+{
+    return (job){.job_id = (char *)id, .doc_kind = JOB_DOC_CONTENT, .content = (unsigned char *)bytes,
+                 .content_len = len, .filename = (char *)filename, .metadata_json = "{}"};
+}
+
+typedef struct db {
+    pg_harness *pg;
+    char *conninfo;
+    store *st;
+    PGconn *raw;
+} db;
+
+static db open_db(void)
+{
+    db d = {.pg = pg_harness_shared()};
+    d.conninfo = pg_harness_new_db(d.pg);
+    perr err;
+    cr_assert_eq(store_connect(&d.st, d.conninfo, &err), 0, "%s", err.msg);
+    cr_assert_eq(store_migrate(d.st, NULL, NULL, NULL, NULL, &err), 0, "%s", err.msg);
+    d.raw = PQconnectdb(d.conninfo);
+    cr_assert_eq(PQstatus(d.raw), CONNECTION_OK);
+    return d;
+}
+
+static void close_db(db *d)
+{
+    PQfinish(d->raw);
+    store_close(d->st);
+    free(d->conninfo);
+    pg_harness_free(d->pg);
+}
+
+/* First column of the single row of sql (malloc'd; NULL for SQL NULL). */
+static char *query_text(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
+    cr_assert_eq(PQntuples(r), 1, "%s returned %d rows", sql, PQntuples(r));
+    char *v = PQgetisnull(r, 0, 0) ? NULL : strdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return v;
+}
+
+static long query_long(PGconn *c, const char *sql)
+{
+    char *v = query_text(c, sql);
+    long n = v ? atol(v) : -1;
+    free(v);
+    return n;
+}
+
+static void assert_query_str(PGconn *c, const char *sql, const char *want)
+{
+    char *v = query_text(c, sql);
+    cr_assert(v, "%s is NULL", sql);
+    cr_assert_str_eq(v, want, "%s", sql);
+    free(v);
+}
+
+/* Start the job row and run the pipeline on it. */
+static int process(pipeline *p, db *d, const job *j, pipeline_report *rep, perr *err)
+{
+    perr serr;
+    cr_assert_eq(store_job_start(d->st, j, NULL, NULL, &serr), 0, "%s", serr.msg);
+    return pipeline_process(p, d->st, j, NULL, rep, err);
+}
+
+static char *file_sha256(const char *path)
+{
+    size_t len;
+    char *bytes = test_read_file(path, &len);
+    char *hex = malloc(DIGEST_SHA256_HEX_LEN + 1);
+    digest_sha256_hex(bytes, len, hex);
+    free(bytes);
+    return hex;
+}
+
+static const char sample_text[] =
+    "Rural bus services\n\n"
+    "The county council will restore the early bus from the village to the hospital from 1 May.\n\n"
+    "The fare cap of two pounds stays in place until the end of the year.";
+
+/* ---- prompt files ---------------------------------------------------------- */
+
+Test(pipeline, prompt_file_parses_and_renders_in_one_pass)
+{
+    static const char text[] = "{\"name\": \"t\", \"system\": \"S\", \"user\": \"[{{title}}] {{document}}\","
+                               " \"max_tokens\": 12, \"temperature\": 0.5, \"seed\": 7}";
+    prompt_spec *p;
+    perr err;
+    cr_assert_eq(prompt_parse(&p, text, strlen(text), "t", &err), 0, "%s", err.msg);
+    cr_assert_eq(p->max_tokens, 12);
+    cr_assert_float_eq(p->sampling.temp, 0.5f, 1e-6);
+    cr_assert_eq(p->sampling.seed, 7);
+    char hex[65];
+    digest_sha256_hex(text, strlen(text), hex);
+    cr_assert_str_eq(p->version, hex, "the version is the file's sha256");
+    char *r = prompt_render(p->user, "T", "a {{title}} b");
+    cr_assert_str_eq(r, "[T] a {{title}} b", "document text is not expanded again");
+    free(r);
+    char *sampling = prompt_sampling_json(p);
+    cr_assert(strstr(sampling, "\"max_tokens\":12") && strstr(sampling, "\"temperature\":0.5"), "%s", sampling);
+    free(sampling);
+    prompt_free(p);
+}
+
+Test(pipeline, prompt_file_errors_are_named)
+{
+    static const struct {
+        const char *json, *needle;
+    } cases[] = {
+        {"{\"name\": \"t\", \"system\": \"S\", \"user\": \"{{document}}\", \"max_tokens\": 4, \"x\": 1}", "unknown key \"x\""},
+        {"{\"name\": \"t\", \"system\": \"S\", \"user\": \"{{doc}}\", \"max_tokens\": 4}", "{{document}}"},
+        {"{\"name\": \"t\", \"system\": \"S {{nope}}\", \"user\": \"{{document}}\", \"max_tokens\": 4}", "unknown placeholder"},
+        {"{\"name\": \"t\", \"system\": \"S\", \"user\": \"{{document}}\"}", "max_tokens"},
+        {"{\"name\": \"t\", \"system\": \"S\", \"user\": \"{{document}}\", \"max_tokens\": 0}", "max_tokens"},
+        {"{\"name\": \"u\", \"system\": \"S\", \"user\": \"{{document}}\", \"max_tokens\": 4}", "\"name\""},
+        {"{\"name\": \"t\", \"system\": \"S\", \"user\": \"{{document}}\", \"max_tokens\": 4, \"top_p\": 2}", "top_p"},
+        {"[1, 2]", "object"},
+        {"{", "JSON"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        prompt_spec *p = NULL;
+        perr err = {{0}};
+        cr_assert_eq(prompt_parse(&p, cases[i].json, strlen(cases[i].json), "t", &err), -1, "case %zu", i);
+        cr_assert_null(p);
+        cr_assert(strstr(err.msg, cases[i].needle), "case %zu: '%s' lacks '%s'", i, err.msg, cases[i].needle);
+    }
+}
+
+Test(pipeline, shipped_summary_prompt_is_valid)
+{
+    prompt_spec *p;
+    perr err;
+    cr_assert_eq(prompt_load(&p, prompts_dir(), "summary", &err), 0, "%s", err.msg);
+    cr_assert_str_eq(p->name, "summary");
+    cr_assert(p->combine, "summary has a combine template for long documents");
+    cr_assert_eq(strlen(p->version), 64);
+    prompt_free(p);
+}
+
+/* ---- jobs ------------------------------------------------------------------- */
+
+Test(pipeline, text_job_is_summarized_and_stored, .timeout = 300)
+{
+    db d = open_db();
+    pipeline *p = new_pipeline(0, MAX_TOKENS, NULL);
+    job j = text_job("text-1", sample_text);
+    pipeline_report rep;
+    perr err;
+    cr_assert_eq(process(p, &d, &j, &rep, &err), 0, "%s", err.msg);
+    char hex[65];
+    digest_sha256_hex(sample_text, strlen(sample_text), hex);
+    cr_assert_str_eq(rep.sha256, hex);
+    cr_assert_eq(rep.n_results, 1);
+    cr_assert_gt(rep.results[0].prompt_tokens, 20);
+    cr_assert(rep.results[0].completion_tokens >= 1 && rep.results[0].completion_tokens <= MAX_TOKENS);
+
+    assert_query_str(d.raw, "SELECT status FROM jobs WHERE job_id = 'text-1'", "done");
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM documents WHERE sha256 = '%s' AND format = 'text'"
+             " AND text LIKE 'Rural bus services%%'", hex);
+    cr_assert_eq(query_long(d.raw, sql), 1);
+    assert_query_str(d.raw, "SELECT analysis || ' ' || prompt_name FROM results", "summary summary");
+    char *model_path = test_model_path(MODEL);
+    char *model_hex = file_sha256(model_path);
+    assert_query_str(d.raw, "SELECT model_sha256 FROM results", model_hex);
+    prompt_spec *ps;
+    cr_assert_eq(prompt_load(&ps, prompts_dir(), "summary", &err), 0, "%s", err.msg);
+    assert_query_str(d.raw, "SELECT prompt_version FROM results", ps->version);
+    assert_query_str(d.raw, "SELECT model_name FROM results", llm_model_name(pipeline_llm(p)));
+    assert_query_str(d.raw, "SELECT sampling->>'max_tokens' FROM results", "8");
+    assert_query_str(d.raw, "SELECT (output->>'summary' = raw_text)::text FROM results", "true");
+    assert_query_str(d.raw, "SELECT (prompt_tokens > 20 AND completion_tokens BETWEEN 1 AND 8"
+                            " AND prompt_ms >= 0 AND completion_ms >= 0)::text FROM results", "true");
+    assert_query_str(d.raw, "SELECT timings->>'chunks' FROM results", "1");
+    cr_assert(llm_is_toy(pipeline_llm(p)), "the synthetic model is flagged as a toy");
+    prompt_free(ps);
+    free(model_hex);
+    free(model_path);
+    pipeline_report_clear(&rep);
+    pipeline_free(p);
+    close_db(&d);
+}
+
+Test(pipeline, pdf_job_by_path_under_input_root, .timeout = 300)
+{
+    char *pdf = test_corpus_path(SMALL_PDF);
+    char *root = strdup(pdf);
+    *strrchr(root, '/') = '\0';
+    db d = open_db();
+    pipeline *p = new_pipeline(0, MAX_TOKENS, root);
+    job j = {.job_id = "pdf-1", .doc_kind = JOB_DOC_PATH, .path = strrchr(pdf, '/') + 1, .metadata_json = "{}"};
+    pipeline_report rep;
+    perr err;
+    cr_assert_eq(process(p, &d, &j, &rep, &err), 0, "%s", err.msg);
+    char *hex = file_sha256(pdf);
+    cr_assert_str_eq(rep.sha256, hex);
+    assert_query_str(d.raw, "SELECT format || ' ' || media_type FROM documents", "pdf application/pdf");
+    cr_assert_geq(query_long(d.raw, "SELECT pages FROM documents"), 1);
+    cr_assert_gt(query_long(d.raw, "SELECT length(text) FROM documents"), 200);
+    assert_query_str(d.raw, "SELECT (structure->'sections'->0->'paragraphs'->0->>'id')::text FROM documents", "p1");
+    assert_query_str(d.raw, "SELECT status FROM jobs WHERE job_id = 'pdf-1'", "done");
+    cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM results WHERE analysis = 'summary'"), 1);
+    pipeline_report_clear(&rep);
+
+    /* The same file named by a path outside the root is refused. */
+    job outside = {.job_id = "pdf-2", .doc_kind = JOB_DOC_PATH, .path = "/etc/passwd", .metadata_json = "{}"};
+    cr_assert_eq(pipeline_analyze(p, &outside, NULL, &rep, &err), PIPELINE_PERMANENT);
+    cr_assert_str_eq(rep.error_class, "document");
+    pipeline_report_clear(&rep);
+    free(hex);
+    pipeline_free(p);
+    close_db(&d);
+    free(root);
+    free(pdf);
+}
+
+Test(pipeline, broken_pdf_fails_permanently_with_reason, .timeout = 300)
+{
+    static const char broken[] = "%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\ntrailer garbage";
+    db d = open_db();
+    pipeline *p = new_pipeline(0, MAX_TOKENS, NULL);
+    job j = content_job("broken-1", "broken.pdf", broken, sizeof broken - 1);
+    pipeline_report rep;
+    perr err = {{0}};
+    cr_assert_eq(process(p, &d, &j, &rep, &err), PIPELINE_PERMANENT);
+    cr_assert_str_eq(rep.error_class, "extract");
+    cr_assert(strstr(err.msg, "broken.pdf"), "the reason names the document: %s", err.msg);
+    cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM documents"), 0, "nothing stored");
+    cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM results"), 0);
+    pipeline_report_clear(&rep);
+    pipeline_free(p);
+    close_db(&d);
+}
+
+Test(pipeline, unknown_analysis_fails_before_any_work, .timeout = 300)
+{
+    pipeline *p = new_pipeline(0, MAX_TOKENS, NULL);
+    char *names[] = {"summary", "horoscope"};
+    job j = text_job("unknown-1", sample_text);
+    j.analyses = names;
+    j.n_analyses = 2;
+    pipeline_report rep;
+    perr err;
+    cr_assert_eq(pipeline_analyze(p, &j, NULL, &rep, &err), PIPELINE_PERMANENT);
+    cr_assert_str_eq(rep.error_class, "unknown_analysis");
+    cr_assert(strstr(err.msg, "\"horoscope\"") && strstr(err.msg, "known: summary"), "%s", err.msg);
+    cr_assert_null(rep.doc, "nothing was extracted");
+    cr_assert_eq(rep.n_results, 0);
+    pipeline_report_clear(&rep);
+    pipeline_free(p);
+}
+
+Test(pipeline, empty_document_fails_permanently, .timeout = 300)
+{
+    pipeline *p = new_pipeline(0, MAX_TOKENS, NULL);
+    job j = text_job("empty-1", "\n\n  \n");
+    pipeline_report rep;
+    perr err;
+    cr_assert_eq(pipeline_analyze(p, &j, NULL, &rep, &err), PIPELINE_PERMANENT);
+    cr_assert(strcmp(rep.error_class, "empty_document") == 0 || strcmp(rep.error_class, "extract") == 0,
+              "%s: %s", rep.error_class, err.msg);
+    pipeline_report_clear(&rep);
+    pipeline_free(p);
+}
+
+/* One pipeline (one model load) serves several jobs; the same document
+ * again updates its result row, and greedy output is identical each time
+ * (the engine context is reset between jobs). */
+Test(pipeline, one_model_many_jobs_and_reprocessing_updates_one_row, .timeout = 300)
+{
+    db d = open_db();
+    pipeline *p = new_pipeline(0, MAX_TOKENS, NULL);
+    const llm *model = pipeline_llm(p);
+    static const char other[] = "A second, different document about library opening hours.";
+    const char *ids[] = {"again-1", "other-1", "again-2"};
+    const char *texts[] = {sample_text, other, sample_text};
+    char *raw[3];
+    for (int i = 0; i < 3; i++) {
+        job j = text_job(ids[i], texts[i]);
+        pipeline_report rep;
+        perr err;
+        cr_assert_eq(process(p, &d, &j, &rep, &err), 0, "job %s: %s", ids[i], err.msg);
+        raw[i] = strdup(rep.results[0].raw_text);
+        pipeline_report_clear(&rep);
+        cr_assert_eq(pipeline_llm(p), model, "the same model serves every job");
+    }
+    cr_assert_str_eq(raw[0], raw[2], "same document, same greedy output");
+    cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM jobs WHERE status = 'done'"), 3);
+    cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM documents"), 2);
+    cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM results"), 2, "reprocessing updated the row");
+    cr_assert_eq(query_long(d.raw, "SELECT count(DISTINCT model_sha256) FROM results"), 1);
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT r.job_id FROM results r JOIN documents d ON d.id = r.document_id"
+             " WHERE d.text LIKE 'Rural%%'");
+    assert_query_str(d.raw, sql, "again-2");
+    for (int i = 0; i < 3; i++)
+        free(raw[i]);
+    pipeline_free(p);
+    close_db(&d);
+}
+
+/* ---- long documents ------------------------------------------------------------ */
+
+/* n numbered paragraphs of about 40 tokens each (malloc'd). */
+static char *long_text(int n)
+{
+    size_t cap = (size_t)n * 300 + 1, len = 0;
+    char *t = malloc(cap);
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(t + len, cap - len, "%sParagraph %d. The committee reviewed the bus timetable,"
+                                " the fare cap and the stops near the surgery, and agreed to report back.",
+                                i ? "\n\n" : "", i + 1);
+    return t;
+}
+
+Test(pipeline, chunks_keep_every_paragraph_within_budget, .timeout = 300)
+{
+    pipeline *p = new_pipeline(0, MAX_TOKENS, NULL);
+    const llm *m = pipeline_llm(p);
+    char *text = long_text(30);
+    chunk_list list;
+    perr err;
+    cr_assert_eq(chunk_split(m, text, 200, &list, &err), 0, "%s", err.msg);
+    cr_assert_gt(list.n, 3);
+    size_t total = 0;
+    for (size_t i = 0; i < list.n; i++) {
+        size_t tokens;
+        cr_assert_eq(llm_count_tokens(m, list.items[i], strlen(list.items[i]), &tokens, &err), 0);
+        cr_assert_leq(tokens, 200 + 8, "chunk %zu has %zu tokens", i, tokens);
+        total += strlen(list.items[i]) + (i ? 2 : 0);
+    }
+    cr_assert_eq(total, strlen(text), "the chunks hold the whole text");
+    cr_assert(strncmp(list.items[0], "Paragraph 1.", 12) == 0);
+    cr_assert(strstr(list.items[list.n - 1], "Paragraph 30."));
+    chunk_list_clear(&list);
+
+    /* One paragraph far over the budget is cut, not dropped. */
+    char *one = strdup(text);
+    for (char *c = one; *c; c++)
+        if (*c == '\n')
+            *c = ' ';
+    cr_assert_eq(chunk_split(m, one, 100, &list, &err), 0, "%s", err.msg);
+    cr_assert_gt(list.n, 5);
+    cr_assert(strstr(list.items[list.n - 1], "report back."), "the end is kept");
+    chunk_list_clear(&list);
+    free(one);
+    free(text);
+    pipeline_free(p);
+}
+
+Test(pipeline, long_document_is_summarized_by_map_reduce, .timeout = 600)
+{
+    db d = open_db();
+    pipeline *p = new_pipeline(512, MAX_TOKENS, NULL);
+    char *text = long_text(40);   /* ~1,500 tokens: three times the context */
+    job j = text_job("long-1", text);
+    pipeline_report rep;
+    perr err;
+    cr_assert_eq(process(p, &d, &j, &rep, &err), 0, "%s", err.msg);
+    cr_assert_gt(rep.results[0].prompt_tokens, 1200, "every chunk went through the model");
+    cr_assert_gt(query_long(d.raw, "SELECT (timings->>'chunks')::int FROM results"), 2);
+    cr_assert_gt(query_long(d.raw, "SELECT (timings->>'calls')::int FROM results"),
+                 query_long(d.raw, "SELECT (timings->>'chunks')::int FROM results"), "map calls plus a reduce call");
+    assert_query_str(d.raw, "SELECT (output ? 'summary')::text FROM results", "true");
+    pipeline_report_clear(&rep);
+    free(text);
+    pipeline_free(p);
+    close_db(&d);
+}
+
+Test(pipeline, context_too_small_to_split_is_a_clear_error, .timeout = 300)
+{
+    pipeline *p = new_pipeline(160, 120, NULL);
+    char *text = long_text(10);
+    job j = text_job("small-ctx", text);
+    pipeline_report rep;
+    perr err;
+    cr_assert_eq(pipeline_analyze(p, &j, NULL, &rep, &err), PIPELINE_PERMANENT);
+    cr_assert_str_eq(rep.error_class, "engine");
+    cr_assert(strstr(err.msg, "too small"), "%s", err.msg);
+    pipeline_report_clear(&rep);
+    free(text);
+    pipeline_free(p);
+}
+
+/* ---- the daemon step through Kafka ------------------------------------------ */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+typedef struct kafka_daemon {
+    mock_broker *broker;
+    kafka_property props[4];
+    job_handler_state *handler;
+    consumer *consumer;
+    pthread_t thread;
+    int rc;
+    perr err;
+} kafka_daemon;
+
+static void *consume(void *arg)
+{
+    kafka_daemon *k = arg;
+    k->rc = consumer_run(k->consumer, &k->err);
+    return NULL;
+}
+
+static void wait_rows(PGconn *c, const char *sql, long want)
+{
+    int64_t deadline = now_ms() + 240000;
+    long got;
+    while ((got = query_long(c, sql)) < want) {
+        cr_assert_lt(now_ms(), deadline, "timed out: '%s' = %ld, want %ld", sql, got, want);
+        usleep(50000);
+    }
+}
+
+/* N jobs produced by kcat (an outside Kafka client) and one broken PDF ->
+ * N result rows through the real pipeline; the broken one dead with its reason. */
+Test(pipeline, kafka_jobs_from_kcat_end_to_end, .timeout = 600)
+{
+    log_set_level(LOG_WARN);
+    db d = open_db();
+    pipeline *p = new_pipeline(0, MAX_TOKENS, NULL);
+    kafka_daemon k = {0};
+    static const char *const topics[] = {"precis.jobs", "precis.jobs.dlq", NULL};
+    mock_broker_options mo = {.partitions = 2, .topics = topics};
+    perr err;
+    cr_assert_eq(mock_broker_start(&k.broker, &mo, &err), 0, "%s", err.msg);
+    k.props[0] = (kafka_property){"bootstrap.servers", mock_broker_bootstraps(k.broker)};
+    job_handler_options ho = {.conninfo = d.conninfo, .max_attempts = 3, .step = pipeline_step, .step_ctx = p};
+    cr_assert_eq(job_handler_new(&k.handler, &ho, &err), 0, "%s", err.msg);
+    consumer_options co = {.props = k.props, .nprops = 1, .handler = job_handler_for(k.handler), .poll_ms = 50,
+                           .backoff_initial_ms = 100, .backoff_max_ms = 400, .shutdown_grace_ms = 5000};
+    cr_assert_eq(consumer_new(&k.consumer, &co, &err), 0, "%s", err.msg);
+    cr_assert_eq(pthread_create(&k.thread, NULL, consume, &k), 0);
+
+    enum { N = 3 };
+    char *cmd;
+    cr_assert(asprintf(&cmd, "kcat -b %s -t precis.jobs -P -K:", mock_broker_bootstraps(k.broker)) > 0);
+    FILE *kcat = popen(cmd, "w");
+    cr_assert(kcat, "popen kcat");
+    for (int i = 0; i < N; i++)
+        fprintf(kcat, "k%d:{\"job_id\": \"kcat-%d\", \"analyses\": [\"summary\"], \"document\": {\"text\":"
+                      " \"Notice %d. The library opens at nine on weekdays and at ten on Saturdays.\"}}\n", i, i, i);
+    /* base64 of "%PDF-1.4 garbage" */
+    fprintf(kcat, "kb:{\"job_id\": \"kcat-broken\", \"document\": {\"content_base64\": \"JVBERi0xLjQgZ2FyYmFnZQ==\","
+                  " \"filename\": \"broken.pdf\"}}\n");
+    cr_assert_eq(pclose(kcat), 0, "kcat failed");
+    free(cmd);
+
+    wait_rows(d.raw, "SELECT count(*) FROM jobs WHERE status IN ('done', 'dead')", N + 1);
+    consumer_request_stop(k.consumer);
+    pthread_join(k.thread, NULL);
+    cr_assert_eq(k.rc, 0, "%s", k.err.msg);
+    cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM jobs WHERE status = 'done' AND job_id LIKE 'kcat-_'"), N);
+    cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM results WHERE analysis = 'summary'"), N);
+    cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM results WHERE output ? 'summary'"), N);
+    assert_query_str(d.raw, "SELECT status || ' ' || error_class FROM jobs WHERE job_id = 'kcat-broken'", "dead extract");
+    char *why = query_text(d.raw, "SELECT error FROM jobs WHERE job_id = 'kcat-broken'");
+    cr_assert(why && strstr(why, "broken.pdf"), "the reason is recorded: %s", why ? why : "(null)");
+    free(why);
+    consumer_free(k.consumer);
+    job_handler_free(k.handler);
+    mock_broker_stop(k.broker);
+    pipeline_free(p);
+    close_db(&d);
+}
+
+/* ---- precis run ---------------------------------------------------------------- */
+
+Test(pipeline, precis_run_prints_json_and_stores, .timeout = 600)
+{
+    db d = open_db();
+    char *model = test_model_path(MODEL);
+    char doc[512], missing[512];
+    snprintf(doc, sizeof doc, "%s/notice.txt", test_tmpdir());
+    snprintf(missing, sizeof missing, "%s/missing.txt", test_tmpdir());
+    FILE *f = fopen(doc, "w");
+    cr_assert(f);
+    fputs(sample_text, f);
+    fclose(f);
+    char *cmd, *out;
+    cr_assert(asprintf(&cmd, "PRECIS_POSTGRES_CONNINFO='%s' %s run -m %s -n 4 %s %s 2>%s/run.log", d.conninfo,
+                       test_precis_bin(), model, doc, missing, test_tmpdir()) > 0);
+    int status = test_run(cmd, &out);
+    cr_assert_eq(status, 1, "one file failed, so exit 1 (stdout: %s)", out);
+    char *second = strchr(out, '\n');
+    cr_assert(second, "two JSON lines: %s", out);
+    *second++ = '\0';
+    cJSON *ok = cJSON_Parse(out), *bad = cJSON_Parse(second);
+    cr_assert(ok && bad, "valid JSON lines: %s / %s", out, second);
+    char hex[65];
+    digest_sha256_hex(sample_text, strlen(sample_text), hex);
+    cr_assert_str_eq(cJSON_GetObjectItem(ok, "sha256")->valuestring, hex);
+    cr_assert_str_eq(cJSON_GetObjectItem(ok, "file")->valuestring, doc);
+    cJSON *summary = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(ok, "analyses"), "summary"), "summary");
+    cr_assert(cJSON_IsString(summary), "analyses.summary.summary is a string");
+    cr_assert_str_eq(cJSON_GetObjectItem(bad, "file")->valuestring, missing);
+    cr_assert(cJSON_IsString(cJSON_GetObjectItem(bad, "error")));
+    cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM jobs WHERE status = 'done'"), 1);
+    cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM results"), 1);
+    assert_query_str(d.raw, "SELECT sampling->>'max_tokens' FROM results", "4");
+    cJSON_Delete(ok);
+    cJSON_Delete(bad);
+    free(out);
+    free(cmd);
+
+    /* Without a database: still prints, says it does not store. */
+    cr_assert(asprintf(&cmd, "env -u PGHOST -u PGDATABASE -u PGSERVICE -u PGHOSTADDR -u PGPORT -u PGUSER "
+                             "PRECIS_POSTGRES_CONNINFO= %s run -m %s -n 4 %s 2>&1 >/dev/null", test_precis_bin(),
+                       model, doc) > 0);
+    cr_assert_eq(test_run(cmd, &out), 0, "%s", out);
+    cr_assert(strstr(out, "NOT stored"), "%s", out);
+    cr_assert(strstr(out, "not meaningful"), "the toy model is called out: %s", out);
+    free(out);
+    free(cmd);
+    free(model);
+    close_db(&d);
+}
