@@ -1,0 +1,321 @@
+/* test_scaleout.c — several `precis serve` processes in one consumer group:
+ * three daemons (the built binary, stub pipeline step with pretend work)
+ * against one mock Kafka cluster run as its own process (`precis broker
+ * --partitions 6`) and real PostgreSQL (tests/pg_harness.h). 300 jobs are
+ * submitted; one daemon is SIGKILLed in the middle of a job; the others take
+ * over its partitions. At the end every job is done exactly once: one row
+ * each, one document and one result each, no result ever rewritten, and only
+ * the job interrupted by the kill was attempted twice. Every wait is bounded:
+ * the test fails, it never hangs. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pipeline/store.h"
+#include "tests/pg_harness.h"
+#include "tests/support.h"
+
+#define NJOBS 300
+#define NDAEMONS 3
+#define PARTITIONS "6"
+#define STUB_DELAY "PRECIS_STUB_DELAY_MS=50"
+#define WAIT_MS 60000
+
+extern char **environ;
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static char *scratch(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *name = NULL, *path = NULL;
+    cr_assert(vasprintf(&name, fmt, ap) > 0);
+    va_end(ap);
+    cr_assert(asprintf(&path, "%s/%s", test_tmpdir(), name) > 0);
+    free(name);
+    return path;
+}
+
+/* ---- PostgreSQL ----------------------------------------------------------- */
+
+static char *fresh_database(void)
+{
+    pg_harness *pg = pg_harness_shared();
+    char *conninfo = pg_harness_new_db(pg);
+    pg_harness_free(pg);   /* the shared server keeps running */
+    store *s;
+    perr err;
+    cr_assert_eq(store_connect(&s, conninfo, &err), 0, "%s", err.msg);
+    cr_assert_eq(store_migrate(s, NULL, NULL, NULL, NULL, &err), 0, "%s", err.msg);
+    store_close(s);
+    return conninfo;
+}
+
+/* First column of the first row (malloc'd), NULL when there is none. */
+static char *query_text(const char *conninfo, const char *sql)
+{
+    PGconn *c = PQconnectdb(conninfo);
+    char *v = NULL;
+    if (PQstatus(c) == CONNECTION_OK) {
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) >= 1 && !PQgetisnull(r, 0, 0))
+            v = strdup(PQgetvalue(r, 0, 0));
+        PQclear(r);
+    }
+    PQfinish(c);
+    return v;
+}
+
+static long query_long(const char *conninfo, const char *sql)
+{
+    char *v = query_text(conninfo, sql);
+    long n = v ? atol(v) : -1;
+    free(v);
+    return n;
+}
+
+static void wait_count(const char *conninfo, const char *sql, long want)
+{
+    long long deadline = now_ms() + WAIT_MS;
+    long got;
+    while ((got = query_long(conninfo, sql)) < want) {
+        cr_assert_lt(now_ms(), deadline, "timed out: '%s' = %ld, want %ld", sql, got, want);
+        sleep_ms(50);
+    }
+}
+
+/* ---- processes ------------------------------------------------------------ */
+
+/* argv with stderr (and stdout unless out_fd) appended to log. */
+static pid_t spawn(char *const argv[], int *out_fd, const char *log, char *const env[])
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    int fds[2] = {-1, -1};
+    if (out_fd) {
+        cr_assert_eq(pipe(fds), 0);
+        posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+        posix_spawn_file_actions_addclose(&fa, fds[0]);
+    } else {
+        posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    }
+    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    pid_t pid;
+    cr_assert_eq(posix_spawn(&pid, argv[0], &fa, NULL, argv, env), 0, "spawn %s", argv[0]);
+    posix_spawn_file_actions_destroy(&fa);
+    if (out_fd) {
+        close(fds[1]);
+        *out_fd = fds[0];
+    }
+    return pid;
+}
+
+/* Exit status (128 + signal when killed); SIGKILL and fail after 30 s. */
+static int wait_exit(pid_t pid)
+{
+    int status = 0;
+    for (int i = 0; i < 3000; i++) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        sleep_ms(10);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    cr_assert_fail("process %d did not exit within 30 s", (int)pid);
+    return -1;
+}
+
+/* `precis broker --partitions 6` in its own process; its bootstrap address. */
+static char *start_broker(pid_t *pid, const char *log)
+{
+    char *argv[] = {(char *)test_precis_bin(), "broker", "--partitions", PARTITIONS, NULL};
+    int fd;
+    *pid = spawn(argv, &fd, log, environ);
+    char buf[256] = {0};
+    size_t len = 0;
+    while (len < sizeof buf - 1 && (len == 0 || buf[len - 1] != '\n')) {
+        ssize_t n = read(fd, buf + len, 1);   /* EOF if the broker dies: no hang */
+        cr_assert_eq(n, 1, "precis broker printed no address (see %s)", log);
+        len++;
+    }
+    close(fd);
+    buf[len - 1] = '\0';
+    return strdup(buf);
+}
+
+static char *write_config(const char *bootstrap, const char *conninfo)
+{
+    char *path = scratch("precis.conf");
+    FILE *f = fopen(path, "w");
+    cr_assert(f);
+    fprintf(f, "[kafka]\nbootstrap.servers = %s\nsession.timeout.ms = 6000\nheartbeat.interval.ms = 300\n"
+               "[postgres]\nconninfo = %s\n[metrics]\nenabled = false\n[pipeline]\nshutdown_grace = 5\n",
+            bootstrap, conninfo);
+    fclose(f);
+    return path;
+}
+
+/* NJOBS distinct documents sent with `precis submit`; checks every id came back. */
+static void submit_jobs(const char *conf, const char *log)
+{
+    char *files = NULL;
+    size_t files_len = 0;
+    FILE *list = open_memstream(&files, &files_len);
+    cr_assert(list);
+    for (int i = 0; i < NJOBS; i++) {
+        char *path = scratch("doc-%03d.txt", i);
+        FILE *d = fopen(path, "w");
+        cr_assert(d);
+        fprintf(d, "scale-out document number %d\n", i);
+        fclose(d);
+        fprintf(list, " %s", path);
+        free(path);
+    }
+    fclose(list);
+    char *cmd = NULL, *ids = NULL;
+    cr_assert(asprintf(&cmd, "%s submit -c %s%s 2>>%s", test_precis_bin(), conf, files, log) > 0);
+    cr_assert_eq(test_run(cmd, &ids), 0, "submit failed (see %s)", log);
+    int nids = 0;
+    for (char *p = ids; *p; p++)
+        nids += *p == '\n';
+    cr_assert_eq(nids, NJOBS, "submit printed %d job ids", nids);
+    free(ids);
+    free(cmd);
+    free(files);
+}
+
+/* environ plus the stub delay (pretend work, so a kill lands mid-job). */
+static char **daemon_env(void)
+{
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **env = calloc(n + 2, sizeof *env);
+    cr_assert(env);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "PRECIS_STUB_DELAY_MS=", 21) != 0)
+            env[k++] = environ[i];
+    env[k] = STUB_DELAY;
+    return env;
+}
+
+/* The job the stopped victim is in the middle of: the only one running that
+ * started longer ago than any job of a live daemon takes (50 ms of pretend
+ * work). NULL when the victim was stopped between two jobs. */
+static char *frozen_job(const char *conninfo)
+{
+    static const char where[] = " FROM jobs WHERE status = 'running' AND started_at < now() - interval '1500 milliseconds'";
+    char *count = NULL, *id = NULL;
+    cr_assert(asprintf(&count, "SELECT count(*)%s", where) > 0 && asprintf(&id, "SELECT job_id%s", where) > 0);
+    long n = query_long(conninfo, count);
+    cr_assert_leq(n, 1, "%ld jobs stuck in 'running': only the stopped daemon's may be", n);
+    char *job = n == 1 ? query_text(conninfo, id) : NULL;
+    free(count);
+    free(id);
+    return job;
+}
+
+/* SIGSTOP the victim until it is caught inside a job, then SIGKILL it.
+ * Returns the id of the job it was running (malloc'd). */
+static char *kill_mid_job(pid_t victim, const char *conninfo)
+{
+    for (int tries = 0; tries < 20; tries++) {
+        cr_assert_eq(kill(victim, SIGSTOP), 0);
+        sleep_ms(2000);   /* well below session.timeout.ms: the group keeps it */
+        char *job = frozen_job(conninfo);
+        if (job) {
+            cr_assert_eq(kill(victim, SIGKILL), 0);
+            cr_assert_eq(wait_exit(victim), 128 + SIGKILL);
+            return job;
+        }
+        cr_assert_eq(kill(victim, SIGCONT), 0);
+        sleep_ms(20 + tries * 7);
+    }
+    cr_assert_fail("the victim was never caught inside a job");
+    return NULL;
+}
+
+/* ---- the test ------------------------------------------------------------- */
+
+static void check_exactly_once(const char *conninfo, const char *killed_job)
+{
+    cr_expect_eq(query_long(conninfo, "SELECT count(*) FROM jobs"), NJOBS);
+    cr_expect_eq(query_long(conninfo, "SELECT count(*) FROM jobs WHERE status = 'done'"), NJOBS);
+    cr_expect_eq(query_long(conninfo, "SELECT count(*) FROM documents"), NJOBS, "one document per job");
+    cr_expect_eq(query_long(conninfo, "SELECT count(*) FROM results"), NJOBS, "one result per job");
+    cr_expect_eq(query_long(conninfo, "SELECT count(DISTINCT job_id) FROM results"), NJOBS);
+    cr_expect_eq(query_long(conninfo, "SELECT count(*) FROM results WHERE updated_at <> created_at"), 0,
+                 "no result was written twice");
+    cr_expect_eq(query_long(conninfo, "SELECT count(*) FROM jobs j JOIN documents d ON d.id = j.document_id"), NJOBS,
+                 "every job points at its document");
+    char *sql = NULL;
+    cr_assert(asprintf(&sql, "SELECT attempts FROM jobs WHERE status = 'done' AND job_id = '%s'", killed_job) > 0);
+    cr_expect_eq(query_long(conninfo, sql), 2, "the job running at the kill was redone by another daemon");
+    free(sql);
+    cr_expect_eq(query_long(conninfo, "SELECT count(*) FROM jobs WHERE attempts <> 1"), 1,
+                 "every other job ran exactly once");
+}
+
+Test(scaleout, three_daemons_six_partitions_one_killed_every_job_done_once, .timeout = 180)
+{
+    char *conninfo = fresh_database();
+    char *log = scratch("broker.log");
+    pid_t broker;
+    char *bootstrap = start_broker(&broker, log);
+    char *conf = write_config(bootstrap, conninfo);
+    submit_jobs(conf, log);
+
+    char **env = daemon_env();
+    char *argv[] = {(char *)test_precis_bin(), "serve", "-c", conf, "--stub-pipeline", NULL};
+    pid_t daemons[NDAEMONS];
+    char *logs[NDAEMONS];
+    for (int i = 0; i < NDAEMONS; i++) {
+        logs[i] = scratch("serve-%d.log", i);
+        daemons[i] = spawn(argv, NULL, logs[i], env);
+    }
+    /* Midway: a third of the jobs done, then kill daemon 0 inside a job. */
+    wait_count(conninfo, "SELECT count(*) FROM jobs WHERE status = 'done'", NJOBS / 3);
+    char *killed_job = kill_mid_job(daemons[0], conninfo);
+    cr_expect_lt(query_long(conninfo, "SELECT count(*) FROM jobs WHERE status = 'done'"), NJOBS,
+                 "killed before the end");
+    wait_count(conninfo, "SELECT count(*) FROM jobs WHERE status = 'done'", NJOBS);
+
+    for (int i = 1; i < NDAEMONS; i++) {
+        kill(daemons[i], SIGTERM);
+        cr_expect_eq(wait_exit(daemons[i]), 0, "serve exits 0 on SIGTERM (see %s)", logs[i]);
+    }
+    kill(broker, SIGTERM);
+    cr_expect_eq(wait_exit(broker), 0);
+    check_exactly_once(conninfo, killed_job);
+
+    for (int i = 0; i < NDAEMONS; i++)
+        free(logs[i]);
+    free(killed_job);
+    free(env);
+    free(conf);
+    free(bootstrap);
+    free(log);
+    free(conninfo);
+}
