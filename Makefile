@@ -144,6 +144,19 @@ check: precis $(BUILD)/unit-tests $(BUILD)/ref-tests
 deps:
 	@deploy/install-deps.sh --check-only >/dev/null 2>&1 || deploy/install-deps.sh
 
+# `make demo`: throwaway PostgreSQL under var/, mock Kafka broker, `precis serve`
+# with the model it finds, the demo documents submitted, results printed from
+# PostgreSQL, everything stopped again (deploy/demo/run-demo.sh).
+demo: deps
+	@$(MAKE) --no-print-directory precis $(BUILD)/text2pdf
+	BUILD=$(BUILD) deploy/demo/run-demo.sh
+
+# Build-time helper of the demo: renders the sample .txt documents as PDF.
+$(BUILD)/text2pdf: deploy/demo/text2pdf.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 $(shell pkg-config --cflags cairo) -o $@ $< $(shell pkg-config --libs cairo)
+
 # libFuzzer targets: tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/seeds/NAME/.
 FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
