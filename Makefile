@@ -178,7 +178,7 @@ fuzz: deps $(FUZZ_BIN)
 	  $$bin -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 $$work $$( [ -d $$seeds ] && echo $$seeds ) || exit 1; \
 	done
 
-# The unit's ExecStart names /usr/bin/precis and is rewritten to $(BINDIR).
+# The unit names /usr/bin/precis and /usr/share/doc/precis: rewritten to $(BINDIR), $(DOCDIR).
 # /etc/precis/precis.conf is never written: only precis.conf.example. On the
 # live system (no DESTDIR) the precis user is created and systemd reloaded.
 install: precis
@@ -187,7 +187,8 @@ install: precis
 	install -m 0755 precis $(DESTDIR)$(BINDIR)/precis
 	@if ls prompts/* >/dev/null 2>&1; then install -m 0644 prompts/* $(DESTDIR)$(DATADIR)/prompts/; fi
 	@if ls sql/*.sql >/dev/null 2>&1; then install -m 0644 sql/*.sql $(DESTDIR)$(DATADIR)/sql/; fi
-	sed 's#/usr/bin/precis#$(BINDIR)/precis#g' deploy/precis.service > $(DESTDIR)$(UNITDIR)/precis.service
+	sed 's#/usr/bin/precis#$(BINDIR)/precis#g; s#/usr/share/doc/precis#$(DOCDIR)#g' deploy/precis.service \
+	  > $(DESTDIR)$(UNITDIR)/precis.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/precis.service
 	install -m 0644 deploy/precis.sysusers $(DESTDIR)$(SYSUSERSDIR)/precis.conf
 	install -m 0644 deploy/precis.conf.example $(DESTDIR)$(SYSCONFDIR)/precis/precis.conf.example

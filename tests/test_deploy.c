@@ -144,6 +144,8 @@ Test(deploy, install_honours_prefix_and_keeps_existing_config)
     char *unit = read_rooted(root, "/usr/local/lib/systemd/system/precis.service");
     cr_expect(find_line(unit, "ExecStart=/usr/local/bin/precis serve"), "ExecStart follows PREFIX");
     cr_expect_null(strstr(unit, "/usr/bin/precis"), "no path left pointing at /usr/bin");
+    cr_expect(find_line(unit, "Documentation=file:///usr/local/share/doc/precis/operations.md"),
+              "Documentation follows PREFIX");
     free(unit);
     char *kept = test_read_file(conf, NULL);
     cr_expect_str_eq(kept, "# site config\n", "an existing precis.conf is never overwritten");
