@@ -180,6 +180,11 @@ Test(deploy, unit_passes_systemd_analyze_verify)
     /* verify only warns (exit 0) about unknown keys or bad values. */
     cr_expect_null(strstr(errors, "precis.service"), "systemd-analyze verify complained: %s", errors);
     free(errors);
+    /* Hardening does not regress: systemd-analyze security rates it 1.5 of 10 today; fail above 2.5. */
+    free(out);
+    rc = run(&out, "r=$(systemd-analyze security --offline=yes --threshold=25 %s 2>&1); s=$?;"
+                   " echo \"$r\" | tail -n 1; exit $s", unit);
+    cr_expect_eq(rc, 0, "exposure too high: %s", out);
     free(out);
     free(log);
     free(unit);
