@@ -330,8 +330,56 @@ static int apply_kafka_env(config *cfg, char *const *env, perr *err)
     return 0;
 }
 
+/* True when NAME is PRECIS_<SECTION>_<KEY> for a key that can be set. */
+static int env_name_is_known(const config *cfg, const char *name)
+{
+    int known = 0;
+    for (size_t i = 0; config_keys[i].section && !known; i++) {
+        const config_key_spec *s = &config_keys[i];
+        size_t n_sections = strcmp(s->section, "schedule.*") == 0 ? cfg->n_schedules : 1;
+        for (size_t n = 0; n < n_sections && !known; n++) {
+            char *section = n_sections == 1 && strcmp(s->section, "schedule.*") != 0
+                                ? g_strdup(s->section)
+                                : g_strdup_printf("schedule.%s", cfg->schedules[n]);
+            char *expected = env_name(section, s->key);
+            known = strcmp(expected, name) == 0;
+            g_free(expected);
+            g_free(section);
+        }
+    }
+    return known;
+}
+
+/* A PRECIS_<SECTION>_ variable that names no key is a typo: say so rather
+ * than silently running with the default. ([kafka] is checked by librdkafka.) */
+static int check_unknown_env(const config *cfg, char *const *env, perr *err)
+{
+    static const char *const prefixes[] = {"PRECIS_POSTGRES_", "PRECIS_ENGINE_", "PRECIS_PIPELINE_",
+                                           "PRECIS_METRICS_", "PRECIS_SCHEDULE_", NULL};
+    for (size_t i = 0; env && env[i]; i++) {
+        const char *eq = strchr(env[i], '=');
+        if (!eq)
+            continue;
+        for (size_t p = 0; prefixes[p]; p++) {
+            if (strncmp(env[i], prefixes[p], strlen(prefixes[p])) != 0)
+                continue;
+            char *name = g_strndup(env[i], (size_t)(eq - env[i]));
+            int known = env_name_is_known(cfg, name);
+            if (!known)
+                perr_set(err, "environment %s: no such configuration key (see 'precis config defaults'%s)",
+                         name, p == 4 ? "; schedules need a [schedule.NAME] section in the file" : "");
+            g_free(name);
+            if (!known)
+                return -1;
+        }
+    }
+    return 0;
+}
+
 static int apply_env(config *cfg, char *const *env, perr *err)
 {
+    if (check_unknown_env(cfg, env, err) != 0)
+        return -1;
     for (size_t i = 0; config_keys[i].section; i++) {
         const config_key_spec *s = &config_keys[i];
         if (strcmp(s->section, "schedule.*") == 0)

@@ -182,3 +182,19 @@ Test(config, uri_conninfo_password_masked)
     config_free(cfg);
     free(path);
 }
+
+Test(config, mistyped_environment_variable_is_an_error)
+{
+    char *env[] = {"PRECIS_ENGINE_MODLE=/x.gguf", NULL};
+    config *cfg;
+    perr err;
+    cr_assert_eq(config_load(&cfg, NULL, env, &err), -1);
+    cr_assert(strstr(err.msg, "PRECIS_ENGINE_MODLE: no such configuration key"), "%s", err.msg);
+    char *env2[] = {"PRECIS_SCHEDULE_NIGHTLY_CRON=0 1 * * *", NULL};
+    cr_assert_eq(config_load(&cfg, NULL, env2, &err), -1, "no [schedule.nightly] section");
+    cr_assert(strstr(err.msg, "[schedule.NAME]"), "%s", err.msg);
+    /* Non-config PRECIS_ variables are left alone. */
+    char *env3[] = {"PRECIS_LOG_LEVEL=debug", "PRECIS_MODEL=/m.gguf", "PRECIS_TEST_MODELS=/x", NULL};
+    cr_assert_eq(config_load(&cfg, NULL, env3, &err), 0, "%s", err.msg);
+    config_free(cfg);
+}
