@@ -139,7 +139,7 @@ check: precis $(BUILD)/unit-tests $(BUILD)/ref-tests
 	@echo "== engine reference tests (optimized build)"
 	PRECIS_BIN=$(CURDIR)/precis $(BUILD)/ref-tests --jobs 2
 	@echo "== unit and integration tests (ASan+UBSan)"
-	PRECIS_BIN=$(CURDIR)/precis ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/unit-tests --jobs 2
+	PRECIS_BIN=$(CURDIR)/precis ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/unit-tests --jobs 2
 
 deps:
 	@deploy/install-deps.sh --check-only >/dev/null 2>&1 || deploy/install-deps.sh
