@@ -152,8 +152,9 @@ static void progress_draw(const progress *p, const char *stage)
     char eta[32] = "--:--";
     if (finished > 0)
         format_duration(eta, sizeof eta, (now_seconds() - p->start) / finished * (p->total - finished));
-    fprintf(stderr, "\r\033[K[%s] %d/%d  ETA %s  %-8s %.40s", bar, finished, p->total, eta, stage ? stage : "",
-            p->file ? p->file : "");
+    const char *name = p->file ? strrchr(p->file, '/') : NULL;
+    name = name ? name + 1 : p->file ? p->file : "";
+    fprintf(stderr, "\r\033[K[%s] %d/%d  ETA %s  %-8s %.40s", bar, finished, p->total, eta, stage ? stage : "", name);
     fflush(stderr);
 }
 

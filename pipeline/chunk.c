@@ -62,13 +62,19 @@ static int add_paragraph(const llm *m, chunk_builder *b, const char *p, size_t l
     if (tokens > budget) {
         if (builder_flush(b, err) != 0)
             return -1;
-        for (size_t from = 0; from < tokens; from += budget) {
-            char *piece;
-            if (llm_token_slice(m, p, len, from, from + budget, &piece, err) != 0 ||
-                list_push(b->out, piece, err) != 0)
-                return -1;
+        char **pieces;
+        size_t n;
+        if (llm_token_pieces(m, p, len, budget, &pieces, &n, err) != 0)
+            return -1;
+        int rc = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (rc == 0)
+                rc = list_push(b->out, pieces[i], err);
+            else
+                free(pieces[i]);
         }
-        return 0;
+        free(pieces);
+        return rc;
     }
     if (b->len && b->tokens + CHUNK_JOIN_TOKENS + tokens > budget && builder_flush(b, err) != 0)
         return -1;

@@ -149,22 +149,34 @@ int llm_count_tokens(const llm *m, const char *text, size_t len, size_t *n, perr
     return rc;
 }
 
-int llm_token_slice(const llm *m, const char *text, size_t len, size_t from, size_t to, char **out,
-                    perr *err)
+int llm_token_pieces(const llm *m, const char *text, size_t len, size_t per_piece, char ***pieces, size_t *n,
+                     perr *err)
 {
-    *out = NULL;
+    *pieces = NULL;
+    *n = 0;
+    if (per_piece == 0)
+        return perr_set(err, "pieces of zero tokens");
     int32_t *ids = NULL;
-    size_t n = 0;
-    if (tokenizer_encode(m->tok, text, len, 0, 0, &ids, &n, err) != 0)
+    size_t n_ids = 0;
+    if (tokenizer_encode(m->tok, text, len, 0, 0, &ids, &n_ids, err) != 0)
         return -1;
-    if (to > n)
-        to = n;
-    size_t out_len;
-    int rc = from < to ? tokenizer_decode(m->tok, ids + from, to - from, 0, out, &out_len, err) : 0;
-    if (rc == 0 && !*out && !(*out = strdup("")))
-        rc = perr_set(err, "out of memory");
+    size_t count = (n_ids + per_piece - 1) / per_piece;
+    char **out = calloc(count ? count : 1, sizeof *out);
+    int rc = out ? 0 : perr_set(err, "out of memory");
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        size_t from = i * per_piece, k = n_ids - from < per_piece ? n_ids - from : per_piece, out_len;
+        rc = tokenizer_decode(m->tok, ids + from, k, 0, &out[i], &out_len, err);
+    }
     free(ids);
-    return rc;
+    if (rc != 0) {
+        for (size_t i = 0; out && i < count; i++)
+            free(out[i]);
+        free(out);
+        return -1;
+    }
+    *pieces = out;
+    *n = count;
+    return 0;
 }
 
 int llm_chat_tokens(const llm *m, const char *system, const char *user, int32_t **ids, size_t *n,

@@ -45,10 +45,11 @@ int llm_is_toy(const llm *m);
 /* Tokens of plain text (no BOS/EOS, no special tokens). */
 int llm_count_tokens(const llm *m, const char *text, size_t len, size_t *n, perr *err);
 
-/* Plain text of a token range of text (for cutting an over-long paragraph
- * into pieces that fit): the tokens [from, to) of text's tokenization. */
-int llm_token_slice(const llm *m, const char *text, size_t len, size_t from, size_t to, char **out,
-                    perr *err);
+/* Cut text into pieces of at most per_piece tokens each (tokenized once; an
+ * over-long paragraph becomes pieces that fit): *pieces is a malloc'd array
+ * of *n malloc'd strings whose tokens, in order, are text's. */
+int llm_token_pieces(const llm *m, const char *text, size_t len, size_t per_piece, char ***pieces, size_t *n,
+                     perr *err);
 
 /* A system + user exchange formatted with the chat template and tokenized
  * (BOS as the vocabulary says; template markers as special tokens). */
