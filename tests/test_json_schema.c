@@ -884,7 +884,7 @@ static void greedy_and_sampled(const char *model, int n_seeds)
 Test(json_schema, generate_stories260K, .timeout = 300) { greedy_and_sampled("stories260K.gguf", 4); }
 Test(json_schema, generate_llama2_tiny_random, .timeout = 300)
 {
-    greedy_and_sampled("llama-2-tiny-random.gguf", 4);
+    greedy_and_sampled("llama-2-tiny-random.gguf", 2); /* 32k-vocabulary sorts are slow under ASan */
 }
 Test(json_schema, generate_synth_d256, .timeout = 600)
 {
