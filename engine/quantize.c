@@ -192,6 +192,11 @@ static void say(const quantize_params *p, int warn, const char *fmt, ...)
     p->log(p->log_user, warn, msg);
 }
 
+static int64_t n_rows(const gguf_tensor *t)
+{
+    return t->ne[1] * t->ne[2] * t->ne[3];
+}
+
 /* Rows [begin, end) of the current tensor: source -> float -> output type. */
 static void convert_rows(void *arg, int64_t begin, int64_t end, int thread)
 {
@@ -222,8 +227,7 @@ static int fill_tensor(void *user, size_t index, void *dst, size_t nbytes, perr 
     }
     j->cur = o;
     j->dst = dst;
-    threadpool_run(j->pool, (int64_t)(nbytes / tensor_row_size(o->type, o->src->ne[0])),
-                   convert_rows, j);
+    threadpool_run(j->pool, n_rows(o->src), convert_rows, j);
     return 0;
 }
 
@@ -232,22 +236,23 @@ static int is_float_type(tensor_type t)
     return t == TT_F32 || t == TT_F16 || t == TT_BF16;
 }
 
+/* An optional "<arch>.<name>" u32 key (left unchanged when absent). */
+static int arch_u32(gguf_file *f, gguf_str arch, const char *name, uint32_t *v, perr *err)
+{
+    char key[160];
+    snprintf(key, sizeof key, "%.*s.%s", (int)(arch.len < 64 ? arch.len : 64), arch.ptr, name);
+    return gguf_find_key(f, key) >= 0 ? gguf_get_u32(f, key, v, err) : 0;
+}
+
 /* Hyper-parameters the rules need, from "<arch>.*" keys. */
 static int read_model_info(gguf_file *f, quant_model_info *mi, perr *err)
 {
     gguf_str arch;
-    char key[128];
     uint32_t n_layer = 0, n_head = 1, n_head_kv = 1;
-    if (gguf_get_str(f, "general.architecture", &arch, err))
-        return -1;
-    snprintf(key, sizeof key, "%.*s.block_count", (int)(arch.len < 64 ? arch.len : 64), arch.ptr);
-    if (gguf_get_u32(f, key, &n_layer, err))
-        return -1;
-    snprintf(key, sizeof key, "%.*s.attention.head_count", (int)(arch.len < 64 ? arch.len : 64), arch.ptr);
-    if (gguf_find_key(f, key) >= 0 && gguf_get_u32(f, key, &n_head, err))
-        return -1;
-    snprintf(key, sizeof key, "%.*s.attention.head_count_kv", (int)(arch.len < 64 ? arch.len : 64), arch.ptr);
-    if (gguf_find_key(f, key) >= 0 && gguf_get_u32(f, key, &n_head_kv, err))
+    if (gguf_get_str(f, "general.architecture", &arch, err) ||
+        arch_u32(f, arch, "block_count", &n_layer, err) ||
+        arch_u32(f, arch, "attention.head_count", &n_head, err) ||
+        arch_u32(f, arch, "attention.head_count_kv", &n_head_kv, err))
         return -1;
     mi->n_layer = n_layer;
     mi->n_gqa = n_head_kv ? n_head / n_head_kv : 1;
@@ -255,39 +260,50 @@ static int read_model_info(gguf_file *f, quant_model_info *mi, perr *err)
     return 0;
 }
 
-/* Choose every output tensor's type; declare it to the writer. */
+/* The output type of source tensor t; warns when a fallback applies. */
+static int choose_type(quant_job *j, const quant_model_info *mi, const gguf_tensor *t,
+                       const char *name, tensor_type *type, quantize_stats *st, perr *err)
+{
+    tensor_type wanted = t->type;
+    *type = t->type;
+    if (quant_tensor_is_weight(name, t->n_dims)) {
+        *type = quant_tensor_type(j->p->scheme, mi, name, t->ne[0], &wanted);
+        if (*type != t->type && !is_float_type(t->type))
+            return perr_set(err, "tensor '%s' is %s: requantizing is not supported "
+                            "(start from F32/F16/BF16)", name, tensor_type_name(t->type));
+    } else if (t->type == TT_F16 || t->type == TT_BF16) {
+        *type = wanted = TT_F32;
+    }
+    if (*type != wanted) {
+        st->n_fallback++;
+        say(j->p, 1, "tensor '%s': row length %lld is not a multiple of the %s block size; "
+            "using %s", name, (long long)t->ne[0], tensor_type_name(wanted),
+            tensor_type_name(*type));
+    }
+    return 0;
+}
+
+/* Choose tensor i's output type and declare it to the writer. */
 static int plan_tensor(quant_job *j, gguf_writer *w, const quant_model_info *mi, int64_t i,
                        quantize_stats *st, perr *err)
 {
     const gguf_tensor *t = gguf_tensor_at(j->src, i);
     char name[256];
+    tensor_type type;
     if (t->name.len >= sizeof name)
         return perr_set(err, "tensor #%lld: name too long", (long long)i);
     memcpy(name, t->name.ptr, t->name.len);
     name[t->name.len] = '\0';
-    tensor_type type = t->type, wanted = t->type;
-    if (quant_tensor_is_weight(name, t->n_dims)) {
-        type = quant_tensor_type(j->p->scheme, mi, name, t->ne[0], &wanted);
-        if (type != t->type && !is_float_type(t->type))
-            return perr_set(err, "tensor '%s' is %s: requantizing is not supported (start from F32/F16/BF16)",
-                            name, tensor_type_name(t->type));
-    } else if (t->type == TT_F16 || t->type == TT_BF16) {
-        type = wanted = TT_F32;
-    }
-    if (type != wanted) {
-        st->n_fallback++;
-        say(j->p, 1, "tensor '%s': row length %lld is not a multiple of the %s block size; using %s",
-              name, (long long)t->ne[0], tensor_type_name(wanted), tensor_type_name(type));
-    }
+    if (choose_type(j, mi, t, name, &type, st, err) ||
+        gguf_writer_add_tensor_info(w, name, type, t->n_dims, t->ne, err))
+        return -1;
     j->out[i] = (out_tensor){t, type};
     if (t->ne[0] > j->max_row)
         j->max_row = t->ne[0];
     st->n_tensors++;
     st->bytes_in += t->nbytes;
+    st->bytes_out += tensor_row_size(type, t->ne[0]) * (uint64_t)n_rows(t);
     st->type_counts[type]++;
-    if (gguf_writer_add_tensor_info(w, name, type, t->n_dims, t->ne, err))
-        return -1;
-    st->bytes_out += tensor_row_size(type, t->ne[0]) * (t->nbytes / tensor_row_size(t->type, t->ne[0]));
     return 0;
 }
 

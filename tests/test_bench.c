@@ -1,0 +1,77 @@
+/* test_bench.c — `precis bench`: options and the JSON report (the numbers
+ * are timings and are only checked for plausibility, never for speed). */
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/support.h"
+
+static int run_cli(const char *args, char **out)
+{
+    char *cmd = NULL;
+    cr_assert(asprintf(&cmd, "%s %s 2>&1", test_precis_bin(), args) > 0);
+    int rc = test_run(cmd, out);
+    free(cmd);
+    return rc;
+}
+
+static double number(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    cr_assert(cJSON_IsNumber(v), "no number '%s'", key);
+    return v->valuedouble;
+}
+
+Test(bench, json_report_has_every_measurement)
+{
+    char *model = test_model_path("synth-d256-q8_0.gguf");
+    char *args = NULL, *out;
+    cr_assert(asprintf(&args, "bench -m %s -p 16 -n 4 -B 1,2 -t 2 --json", model) > 0);
+    cr_assert_eq(run_cli(args, &out), 0, "%s", out);
+    cJSON *j = cJSON_Parse(out);
+    cr_assert(j, "not JSON: %s", out);
+    cr_assert_eq(number(j, "n_prompt"), 16);
+    cr_assert_eq(number(j, "n_gen"), 4);
+    cr_assert_eq(number(j, "threads"), 2);
+    cr_assert_gt(number(j, "pp_tok_s"), 0);
+    cr_assert_gt(number(j, "tg_tok_s"), 0);
+    cr_assert_eq(number(j, "n_params"), 19532032); /* 2 x 256 x 32000 + 4 layers + norms */
+    cr_assert_gt(number(j, "peak_rss_mib"), number(j, "rss_after_load_mib") * 0.5);
+    const cJSON *types = cJSON_GetObjectItemCaseSensitive(j, "weight_types");
+    cr_assert_eq(number(types, "q8_0"), 30);
+    cr_assert_eq(number(types, "f32"), 9);
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(j, "batched");
+    cr_assert(cJSON_IsArray(b) && cJSON_GetArraySize(b) == 2);
+    cr_assert_eq(number(cJSON_GetArrayItem(b, 1), "n_seq"), 2);
+    cr_assert_gt(number(cJSON_GetArrayItem(b, 1), "decode_tok_s"), 0);
+    cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(j, "batch_mode")->valuestring, "round-robin");
+    cJSON_Delete(j);
+    free(out);
+    free(args);
+    free(model);
+}
+
+Test(bench, text_report_and_usage_errors)
+{
+    char *model = test_model_path("synth-d256-q8_0.gguf");
+    char *args = NULL, *out;
+    cr_assert(asprintf(&args, "bench -m %s -p 8 -n 2 -B 0 -t 1", model) > 0);
+    cr_assert_eq(run_cli(args, &out), 0, "%s", out);
+    cr_assert(strstr(out, "pp8 ") && strstr(out, "tg2 ") && !strstr(out, "B="), "%s", out);
+    cr_assert(strstr(out, "q8_0 x30"), "%s", out);
+    free(out);
+    free(args);
+    cr_assert_eq(run_cli("bench", &out), 2, "%s", out);
+    cr_assert(strstr(out, "-m MODEL is required"), "%s", out);
+    free(out);
+    cr_assert(asprintf(&args, "bench -m %s -B 1,x", model) > 0);
+    cr_assert_eq(run_cli(args, &out), 2, "%s", out);
+    free(out);
+    free(args);
+    cr_assert_eq(run_cli("bench -m /nonexistent.gguf -p 1 -n 1", &out), 1, "%s", out);
+    cr_assert(strstr(out, "/nonexistent.gguf"), "%s", out);
+    free(out);
+    free(model);
+}
