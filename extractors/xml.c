@@ -8,8 +8,11 @@
  *   html (XHTML namespace or none)           -> XHTML  ("xhtml")
  *   anything else                            -> generic ("xml"), with a warning
  *
- * The input limit is opts->max_input_bytes when set, else
- * XML_SAFE_DEFAULT_MAX_BYTES (64 MiB).
+ * The input limit is XML_SAFE_DEFAULT_MAX_BYTES (64 MiB), or
+ * opts->max_input_bytes when that is smaller: a libxml2 tree takes several
+ * times its input in memory, so the general (PDF-sized) input limit would
+ * let an XML file exhaust the extraction sandbox's memory instead of
+ * failing with a clear "too large" error.
  */
 #include "extractors/xml.h"
 
@@ -70,7 +73,9 @@ static void report_parser_notes(document *doc, const xml_parse_report *rep)
 int xml_extract(const void *data, size_t len, const struct extract_options *opts, document **out, perr *err)
 {
     *out = NULL;
-    size_t max_bytes = opts && opts->max_input_bytes ? opts->max_input_bytes : XML_SAFE_DEFAULT_MAX_BYTES;
+    size_t max_bytes = XML_SAFE_DEFAULT_MAX_BYTES;
+    if (opts && opts->max_input_bytes && opts->max_input_bytes < max_bytes)
+        max_bytes = opts->max_input_bytes;
     xmlDoc *tree;
     xml_parse_report rep;
     if (xml_safe_parse(data, len, max_bytes, "XML", &tree, &rep, err) < 0)
