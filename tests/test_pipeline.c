@@ -210,7 +210,7 @@ Test(pipeline, shipped_summary_prompt_is_valid)
 
 /* ---- jobs ------------------------------------------------------------------- */
 
-Test(pipeline, text_job_is_summarized_and_stored, .timeout = 300)
+Test(pipeline, text_job_is_summarized_and_stored, .timeout = 600)
 {
     db d = open_db();
     pipeline *p = new_pipeline(0, MAX_TOKENS, NULL);
@@ -252,7 +252,7 @@ Test(pipeline, text_job_is_summarized_and_stored, .timeout = 300)
     close_db(&d);
 }
 
-Test(pipeline, pdf_job_by_path_under_input_root, .timeout = 300)
+Test(pipeline, pdf_job_by_path_under_input_root, .timeout = 600)
 {
     char *pdf = test_corpus_path(SMALL_PDF);
     char *root = strdup(pdf);
@@ -285,7 +285,7 @@ Test(pipeline, pdf_job_by_path_under_input_root, .timeout = 300)
     free(pdf);
 }
 
-Test(pipeline, broken_pdf_fails_permanently_with_reason, .timeout = 300)
+Test(pipeline, broken_pdf_fails_permanently_with_reason, .timeout = 600)
 {
     static const char broken[] = "%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\ntrailer garbage";
     db d = open_db();
@@ -303,7 +303,7 @@ Test(pipeline, broken_pdf_fails_permanently_with_reason, .timeout = 300)
     close_db(&d);
 }
 
-Test(pipeline, unknown_analysis_fails_before_any_work, .timeout = 300)
+Test(pipeline, unknown_analysis_fails_before_any_work, .timeout = 600)
 {
     pipeline *p = new_pipeline(0, MAX_TOKENS, NULL);
     char *names[] = {"summary", "horoscope"};
@@ -321,7 +321,7 @@ Test(pipeline, unknown_analysis_fails_before_any_work, .timeout = 300)
     pipeline_free(p);
 }
 
-Test(pipeline, empty_document_fails_permanently, .timeout = 300)
+Test(pipeline, empty_document_fails_permanently, .timeout = 600)
 {
     pipeline *p = new_pipeline(0, MAX_TOKENS, NULL);
     job j = text_job("empty-1", "\n\n  \n");
@@ -337,7 +337,7 @@ Test(pipeline, empty_document_fails_permanently, .timeout = 300)
 /* One pipeline (one model load) serves several jobs; the same document
  * again updates its result row, and greedy output is identical each time
  * (the engine context is reset between jobs). */
-Test(pipeline, one_model_many_jobs_and_reprocessing_updates_one_row, .timeout = 300)
+Test(pipeline, one_model_many_jobs_and_reprocessing_updates_one_row, .timeout = 600)
 {
     db d = open_db();
     pipeline *p = new_pipeline(0, MAX_TOKENS, NULL);
@@ -384,7 +384,7 @@ static char *long_text(int n)
     return t;
 }
 
-Test(pipeline, chunks_keep_every_paragraph_within_budget, .timeout = 300)
+Test(pipeline, chunks_keep_every_paragraph_within_budget, .timeout = 600)
 {
     pipeline *p = new_pipeline(0, MAX_TOKENS, NULL);
     const llm *m = pipeline_llm(p);
@@ -439,7 +439,7 @@ Test(pipeline, long_document_is_summarized_by_map_reduce, .timeout = 600)
     close_db(&d);
 }
 
-Test(pipeline, context_too_small_to_split_is_a_clear_error, .timeout = 300)
+Test(pipeline, context_too_small_to_split_is_a_clear_error, .timeout = 600)
 {
     pipeline *p = new_pipeline(160, 120, NULL);
     char *text = long_text(10);
