@@ -16,6 +16,7 @@
 typedef struct analysis_input {
     llm *llm;
     const prompt_spec *prompt;
+    const json_schema *schema;   /* the prompt's schema compiled; NULL = free text */
     int max_tokens;              /* per model call (the prompt's, or an override) */
     const char *title;           /* document title or its source name */
     const char *text;            /* the extracted full text */
@@ -25,7 +26,7 @@ typedef struct analysis_input {
 
 typedef struct analysis_output {
     char *output_json;           /* the structured output, a JSON object */
-    char *raw_text;              /* the model's text of the final call */
+    char *raw_text;              /* the model's text of the final call (JSON when constrained) */
     long prompt_tokens, completion_tokens;   /* over every call */
     double prompt_seconds, gen_seconds;
     int chunks;                  /* parts the document was cut into (1: it fitted) */

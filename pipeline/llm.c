@@ -12,6 +12,7 @@
 
 #include "engine/chat_template.h"
 #include "engine/engine.h"
+#include "engine/json_constraint.h"
 #include "engine/model.h"
 #include "engine/tokenizer.h"
 #include "extractors/utf8.h"
@@ -21,6 +22,7 @@ struct llm {
     model *model;
     tokenizer *tok;
     engine_ctx *ctx;
+    json_vocab *json_vocab;      /* for constrained decoding; built on first use */
     chat_template_kind template_kind;
     char *name;
     char sha256[DIGEST_SHA256_HEX_LEN + 1];
@@ -126,6 +128,7 @@ void llm_free(llm *m)
     if (!m)
         return;
     engine_ctx_free(m->ctx);
+    json_vocab_free(m->json_vocab);
     tokenizer_free(m->tok);
     model_free(m->model);
     free(m->name);
@@ -259,19 +262,25 @@ static size_t count_strings(const char *const *list)
 }
 
 int llm_chat(llm *m, const int32_t *ids, size_t n_ids, int max_tokens, const sampler_params *sp,
-             llm_cancel_fn cancel, void *cancel_ctx, llm_reply *out, perr *err)
+             const json_schema *schema, llm_cancel_fn cancel, void *cancel_ctx, llm_reply *out,
+             perr *err)
 {
     memset(out, 0, sizeof *out);
-    const char *const *stops = chat_template_stop_strings(m->template_kind);
-    generate_params gp = {.n_predict = max_tokens, .sampling = *sp, .stop = stops, .n_stop = count_strings(stops)};
+    if (schema && !m->json_vocab && json_vocab_new(&m->json_vocab, m->tok, err) != 0)
+        return perr_prefix(err, "indexing the vocabulary for JSON output");
+    /* A constrained answer ends with EOS once its value is complete; stop
+     * strings could only cut it short (a string value may hold "[INST]"). */
+    const char *const *stops = schema ? NULL : chat_template_stop_strings(m->template_kind);
+    generate_params gp = {.n_predict = max_tokens, .sampling = *sp, .stop = stops, .n_stop = count_strings(stops),
+                          .json_schema = schema, .json_vocab = m->json_vocab};
     reply_sink sink = {.cancel = cancel, .cancel_ctx = cancel_ctx};
     generate_result res;
     int rc = generate_run(m->ctx, 0, m->tok, ids, n_ids, &gp, sink_emit, &sink, &res, err);
     engine_seq_clear(m->ctx, 0);
+    if (sink.cancelled)
+        rc = (perr_set(err, "generation cancelled"), LLM_CANCELLED);
     if (rc == 0 && sink.oom)
         rc = perr_set(err, "out of memory for the generated text");
-    if (rc == 0 && sink.cancelled)
-        rc = (perr_set(err, "generation cancelled"), LLM_CANCELLED);
     if (rc == 0 && !(out->text = trimmed_copy(&sink)))
         rc = perr_set(err, "out of memory");
     free(sink.buf);

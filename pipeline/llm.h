@@ -15,6 +15,7 @@
 
 #include "common/error.h"
 #include "engine/generate.h"
+#include "engine/json_schema.h"
 #include "engine/sampler.h"
 
 typedef struct llm llm;
@@ -69,10 +70,14 @@ typedef struct llm_reply {
 enum { LLM_CANCELLED = -2 };
 
 /* Generate the assistant's answer to a tokenized chat prompt: at most
- * max_tokens tokens, stopping at the template's end-of-turn. Returns 0,
- * -1 (err) or LLM_CANCELLED when cancel() asked to stop. */
+ * max_tokens tokens, stopping at the template's end-of-turn. With a schema
+ * (may be NULL) the answer is a complete JSON value of that schema
+ * (constrained decoding; the model's vocabulary index is built once, at the
+ * first such call), or the call fails. Returns 0, -1 (err) or
+ * LLM_CANCELLED when cancel() asked to stop. */
 int llm_chat(llm *m, const int32_t *ids, size_t n_ids, int max_tokens, const sampler_params *sp,
-             llm_cancel_fn cancel, void *cancel_ctx, llm_reply *out, perr *err);
+             const json_schema *schema, llm_cancel_fn cancel, void *cancel_ctx, llm_reply *out,
+             perr *err);
 void llm_reply_clear(llm_reply *r);
 
 #endif

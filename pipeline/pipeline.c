@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/json_schema.h"
 #include "extractors/extract.h"
 #include "pipeline/analysis.h"
 #include "pipeline/digest.h"
@@ -17,6 +18,7 @@ struct pipeline {
     llm *llm;
     prompt_spec *prompts[MAX_KNOWN_ANALYSES];     /* by analysis_at() index */
     char *sampling_json[MAX_KNOWN_ANALYSES];
+    json_schema *schemas[MAX_KNOWN_ANALYSES];     /* NULL: free-text prompt */
     char **defaults;                              /* default analyses */
     size_t n_defaults;
     char *input_root;
@@ -88,6 +90,9 @@ static int load_prompts(pipeline *p, const pipeline_options *opt, perr *err)
             p->prompts[i]->max_tokens = p->max_tokens;
         if (!(p->sampling_json[i] = prompt_sampling_json(p->prompts[i])))
             return perr_set(err, "out of memory");
+        const char *schema = p->prompts[i]->schema_json;
+        if (schema && json_schema_compile(&p->schemas[i], schema, strlen(schema), NULL, err) != 0)
+            return perr_prefix(err, "prompt %s/%s.json: \"schema\"", opt->prompts_dir, analysis_at(i)->prompt);
     }
     return 0;
 }
@@ -125,6 +130,7 @@ void pipeline_free(pipeline *p)
     for (size_t i = 0; i < MAX_KNOWN_ANALYSES; i++) {
         prompt_free(p->prompts[i]);
         free(p->sampling_json[i]);
+        json_schema_free(p->schemas[i]);
     }
     for (size_t i = 0; i < p->n_defaults; i++)
         free(p->defaults[i]);
@@ -285,7 +291,7 @@ static int run_analysis(pipeline *p, const analysis_def *def, const pipeline_hoo
     size_t idx = analysis_index(def);
     const prompt_spec *prompt = p->prompts[idx];
     const char *title = rep->doc->title && *rep->doc->title ? rep->doc->title : rep->source;
-    analysis_input in = {.llm = p->llm, .prompt = prompt, .max_tokens = prompt->max_tokens, .title = title,
+    analysis_input in = {.llm = p->llm, .prompt = prompt, .schema = p->schemas[idx], .max_tokens = prompt->max_tokens, .title = title,
                          .text = rep->doc->full_text, .cancel = hooks ? hooks->cancel : NULL,
                          .cancel_ctx = hooks ? hooks->cancel_ctx : NULL};
     analysis_output out;

@@ -62,7 +62,7 @@ static int take_number(const cJSON *root, const char *key, double lo, double hi,
 
 static int check_keys(const cJSON *root, perr *err)
 {
-    static const char *const known[] = {"name", "description", "system", "user", "combine", "max_tokens",
+    static const char *const known[] = {"name", "description", "system", "user", "combine", "schema", "max_tokens",
                                         "temperature", "top_k", "top_p", "min_p", "repeat_penalty",
                                         "repeat_last_n", "seed", NULL};
     for (const cJSON *it = root->child; it; it = it->next) {
@@ -99,6 +99,18 @@ static int take_sampling(const cJSON *root, prompt_spec *p, perr *err)
     return 0;
 }
 
+static int take_schema(const cJSON *root, prompt_spec *p, perr *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "schema");
+    if (!v)
+        return 0;
+    if (!cJSON_IsObject(v))
+        return perr_set(err, "\"schema\" must be a JSON Schema object");
+    if (!(p->schema_json = cJSON_PrintUnformatted(v)))
+        return perr_set(err, "out of memory");
+    return 0;
+}
+
 static int parse_fields(const cJSON *root, prompt_spec *p, const char *expected_name, perr *err)
 {
     if (!cJSON_IsObject(root))
@@ -128,6 +140,8 @@ static int parse_fields(const cJSON *root, prompt_spec *p, const char *expected_
         rc = check_template("user", p->user, err);
     if (rc == 0 && p->combine)
         rc = check_template("combine", p->combine, err);
+    if (rc == 0)
+        rc = take_schema(root, p, err);
     if (rc == 0)
         rc = take_sampling(root, p, err);
     return rc;
@@ -196,6 +210,7 @@ void prompt_free(prompt_spec *p)
     free(p->system);
     free(p->user);
     free(p->combine);
+    free(p->schema_json);
     free(p);
 }
 

@@ -8,6 +8,9 @@
  *   "combine"     string (optional): template that merges partial outputs
  *                 of a long document (map-reduce); the parts are joined
  *                 and take the place of {{document}}
+ *   "schema"      object (optional): a JSON Schema (the subset of
+ *                 engine/json_schema.h); the model's answer is then
+ *                 constrained to a JSON value of that schema
  *   "max_tokens"  integer 1..32768: most tokens generated per call
  *   "temperature", "top_k", "top_p", "min_p", "repeat_penalty",
  *   "repeat_last_n", "seed"   sampling (optional; sampler defaults otherwise)
@@ -33,6 +36,7 @@ typedef struct prompt_spec {
     char *system;
     char *user;
     char *combine;          /* NULL when the file has none */
+    char *schema_json;      /* compact JSON Schema text; NULL when none */
     int max_tokens;
     sampler_params sampling;
     char version[65];       /* hex SHA-256 of the file */

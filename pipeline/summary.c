@@ -5,7 +5,10 @@
  * after level until they fit one call. Nothing is silently truncated: a
  * context too small to make progress is an error that says so.
  *
- * Output: {"summary": "<the model's answer>"}.
+ * With a "schema" in the prompt file (prompts/summary.json has
+ * {"summary": string}) every call is constrained to that JSON, the parts
+ * passed up are their "summary" strings, and the output is the final
+ * call's JSON; without one the output is {"summary": "<the answer>"}.
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -50,8 +53,8 @@ static int summarize_once(const analysis_input *in, const char *tmpl, const char
                         n, in->max_tokens, llm_n_ctx(in->llm));
     }
     llm_reply r;
-    int rc = llm_chat(in->llm, ids, n, in->max_tokens, &in->prompt->sampling, in->cancel, in->cancel_ctx,
-                      &r, err);
+    int rc = llm_chat(in->llm, ids, n, in->max_tokens, &in->prompt->sampling, in->schema, in->cancel,
+                      in->cancel_ctx, &r, err);
     free(ids);
     if (rc != 0)
         return rc;
@@ -84,6 +87,19 @@ static int chunk_budget(const analysis_input *in, const char *tmpl, size_t min_b
     return 0;
 }
 
+/* The summary text inside an answer: its "summary" string when constrained
+ * to JSON, else the answer itself (malloc'd). */
+static char *answer_summary(const analysis_input *in, const char *answer)
+{
+    if (!in->schema)
+        return strdup(answer);
+    cJSON *v = cJSON_Parse(answer);
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(v, "summary");
+    char *text = strdup(cJSON_IsString(s) ? s->valuestring : answer);
+    cJSON_Delete(v);
+    return text;
+}
+
 static void free_parts(char **parts, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -99,7 +115,11 @@ static int map_chunks(const analysis_input *in, const char *tmpl, const chunk_li
     if (!*parts)
         return perr_set(err, "out of memory");
     for (size_t i = 0; i < list->n; i++) {
-        int rc = summarize_once(in, tmpl, list->items[i], acc, &(*parts)[i], err);
+        char *answer;
+        int rc = summarize_once(in, tmpl, list->items[i], acc, &answer, err);
+        if (rc == 0 && !((*parts)[i] = answer_summary(in, answer)))
+            rc = perr_set(err, "out of memory");
+        free(answer);
         if (rc != 0) {
             free_parts(*parts, list->n);
             *parts = NULL;
@@ -215,8 +235,8 @@ int analysis_summary(const analysis_input *in, analysis_output *out, perr *err)
         analysis_output_clear(out);
         return rc;
     }
-    cJSON *o = cJSON_CreateObject();
-    if (o && cJSON_AddStringToObject(o, "summary", answer))
+    cJSON *o = in->schema ? cJSON_Parse(answer) : cJSON_CreateObject();
+    if (o && (in->schema || cJSON_AddStringToObject(o, "summary", answer)))
         out->output_json = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     out->raw_text = answer;
