@@ -81,4 +81,7 @@ static inline uint16_t *kv_v_row(const engine_ctx *c, int64_t layer, int seq, in
     return c->v_cache + ((layer * c->n_seq + seq) * kv + dim) * (int64_t)c->n_ctx;
 }
 
+/* cos/sin pairs of one position (forward.c); exposed for tests. */
+void engine_rope_table(float *cs, int pos, const model_hparams *hp);
+
 #endif

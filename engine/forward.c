@@ -101,7 +101,7 @@ static void matmul(engine_ctx *c, float *y, const gguf_tensor *w, const float *x
 
 /* cos/sin pairs for one position, as ggml computes them (linear scaling
  * multiplies the angle by freq_scale; theta advances by multiplication). */
-static void rope_table(float *cs, int pos, const model_hparams *hp)
+void engine_rope_table(float *cs, int pos, const model_hparams *hp)
 {
     const float theta_scale = powf(hp->rope_freq_base, -2.0f / (float)hp->n_rot);
     float theta = (float)pos;
@@ -275,7 +275,7 @@ void engine_forward(engine_ctx *c, const engine_ubatch *b)
     const model_hparams *hp = &c->m->hp;
     embed_tokens(c, b);
     for (int t = 0; t < b->n; t++)
-        rope_table(c->rope_cs + t * hp->n_rot, b->pos[t], hp);
+        engine_rope_table(c->rope_cs + t * hp->n_rot, b->pos[t], hp);
     for (int64_t il = 0; il < hp->n_layer; il++) {
         attention_block(c, b, il);
         ffn_block(c, b, il);

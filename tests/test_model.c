@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "engine/engine_impl.h"
 #include "engine/generate.h"
 #include "engine/gguf.h"
 #include "engine/model.h"
@@ -311,6 +312,8 @@ typedef struct tiny_spec {
     const char *skip_tensor;  /* leave this tensor out */
     const char *skip_key;     /* leave this metadata key out */
     const char *bad_tensor;   /* give this tensor one row too many */
+    float rope_linear;        /* > 0: rope.scaling.type linear with this factor */
+    const char *rope_type;    /* rope.scaling.type to write instead (e.g. "yarn") */
 } tiny_spec;
 
 static void add_tensor(gguf_writer *w, const tiny_spec *s, const char *name, int64_t ne0,
@@ -349,6 +352,10 @@ static void *tiny_model(const tiny_spec *s, size_t *size)
     set_u32(w, s, "llama.feed_forward_length", T_FF);
     set_u32(w, s, "llama.context_length", T_CTX);
     gguf_writer_set_f32(w, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
+    if (s->rope_linear > 0 || s->rope_type) {
+        gguf_writer_set_str(w, "llama.rope.scaling.type", s->rope_type ? s->rope_type : "linear");
+        gguf_writer_set_f32(w, "llama.rope.scaling.factor", s->rope_linear > 0 ? s->rope_linear : 2.0f);
+    }
     const char *tokens[T_VOCAB] = { "<unk>", "<s>", "</s>", "a" };
     gguf_writer_set_str(w, "tokenizer.ggml.model", "llama");
     gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", tokens, T_VOCAB);
@@ -647,4 +654,57 @@ Test(model, sampler_rejects_bad_parameters)
     p = sampler_default_params();
     p.temp = NAN;
     cr_assert_neq(sampler_new(&s, &p, 10, &err), 0);
+}
+
+/* Last-token logits of the crafted model for a fixed 6-token sequence. */
+static float *tiny_logits(const tiny_spec *s, model_hparams *hp_out)
+{
+    size_t size;
+    void *data = tiny_model(s, &size);
+    gguf_file *f;
+    perr err;
+    cr_assert_eq(gguf_open_memory(&f, data, size, &err), 0, "%s", err.msg);
+    model *m;
+    cr_assert_eq(model_from_gguf(&m, f, "tiny.gguf", &err), 0, "%s", err.msg);
+    *hp_out = m->hp;
+    engine_ctx *c = new_ctx(m, 0, 1, 1);
+    const int32_t t[] = { 1, 3, 2, 3, 2, 3 };
+    cr_assert_eq(engine_eval(c, 0, t, 6, ENGINE_LOGITS_LAST, &err), 0, "%s", err.msg);
+    float *out = malloc(T_VOCAB * sizeof *out);
+    memcpy(out, engine_logits(c, 0), T_VOCAB * sizeof *out);
+    engine_ctx_free(c);
+    model_free(m);
+    free(data);
+    return out;
+}
+
+Test(model, linear_rope_scaling_is_read_and_applied)
+{
+    model_hparams plain, scaled;
+    tiny_spec s0 = { 0 }, s2 = { .rope_linear = 2.0f };
+    float *a = tiny_logits(&s0, &plain);
+    float *b = tiny_logits(&s2, &scaled);
+    cr_assert_float_eq(plain.rope_freq_scale, 1.0f, 0.0f);
+    cr_assert_float_eq(scaled.rope_freq_scale, 0.5f, 0.0f);
+    int differ = 0;
+    for (int i = 0; i < T_VOCAB; i++)
+        differ |= a[i] != b[i];
+    cr_assert(differ, "rope scaling changed nothing");
+    /* Linear scaling by 2 means position 2p rotates exactly as p did. */
+    float cs_plain[T_DIM], cs_scaled[T_DIM];
+    for (int pos = 0; pos < 8; pos++) {
+        engine_rope_table(cs_plain, pos, &plain);
+        engine_rope_table(cs_scaled, 2 * pos, &scaled);
+        cr_assert_arr_eq(cs_plain, cs_scaled, (size_t)plain.n_rot * sizeof(float), "position %d", pos);
+    }
+    free(a);
+    free(b);
+}
+
+Test(model, unsupported_rope_scaling_type_is_rejected)
+{
+    perr err;
+    tiny_spec s = { .rope_type = "yarn" };
+    cr_assert_neq(load_tiny(&s, &err, NULL), 0);
+    cr_assert(strstr(err.msg, "rope scaling type 'yarn' is not supported"), "%s", err.msg);
 }
