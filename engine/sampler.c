@@ -1,5 +1,12 @@
 /* sampler.c — repetition penalty, top-k/top-p/min-p, temperature and a
- * seeded draw (see sampler.h). */
+ * seeded draw (see sampler.h).
+ *
+ * The chain is defined on the vocabulary sorted best first (logit
+ * descending, lower id on ties), but only the part a step can reach is
+ * ordered: top-k selects its k candidates with a heap, min-p alone keeps
+ * the tokens above its threshold before sorting, and otherwise the whole
+ * vocabulary is radix-sorted (same order as a comparison sort, far
+ * cheaper). The tokens drawn are the same as with a full sort. */
 #include "engine/sampler.h"
 
 #include <math.h>
@@ -16,6 +23,8 @@ struct sampler {
     sampler_params p;
     int n_vocab;
     candidate *cand;
+    float *penalized;    /* logits after the repetition penalty */
+    uint32_t *radix;     /* radix sort scratch: keys, ids and their copies */
     uint8_t *mask;       /* sampler_sample_filtered's allowed tokens */
     int32_t *history;    /* ring buffer of the last repeat_last_n tokens */
     int n_history;
@@ -76,8 +85,10 @@ int sampler_new(sampler **out, const sampler_params *p, int n_vocab, perr *err)
     s->n_vocab = n_vocab;
     s->cand = malloc((size_t)n_vocab * sizeof *s->cand);
     s->mask = malloc((size_t)n_vocab);
+    s->penalized = malloc((size_t)n_vocab * sizeof *s->penalized);
+    s->radix = malloc((size_t)n_vocab * 4 * sizeof *s->radix);
     s->history = malloc((size_t)(p->repeat_last_n ? p->repeat_last_n : 1) * sizeof *s->history);
-    if (!s->cand || !s->mask || !s->history) {
+    if (!s->cand || !s->mask || !s->history || !s->penalized || !s->radix) {
         sampler_free(s);
         return perr_set(err, "out of memory");
     }
@@ -94,6 +105,8 @@ void sampler_free(sampler *s)
         return;
     free(s->cand);
     free(s->mask);
+    free(s->penalized);
+    free(s->radix);
     free(s->history);
     free(s);
 }
@@ -120,18 +133,26 @@ void sampler_accept(sampler *s, int32_t token)
 int32_t sampler_argmax(const float *logits, int n)
 {
     int32_t best = 0;
-    for (int i = 1; i < n; i++)
-        if (logits[i] > logits[best])
+    float best_logit = logits[0];
+    for (int i = 1; i < n; i++) {
+        if (logits[i] > best_logit) {
+            best_logit = logits[i];
             best = i;
+        }
+    }
     return best;
 }
 
-/* Each distinct token of the history is penalized once (llama.cpp). */
-static void apply_repeat_penalty(sampler *s)
+/* The logits with the repetition penalty applied: the caller's array when
+ * the penalty is off, else a penalized copy. Each distinct token of the
+ * history is penalized once (llama.cpp). */
+static const float *penalized_logits(sampler *s, const float *logits)
 {
     const float penalty = s->p.repeat_penalty;
-    if (penalty == 1.0f)
-        return;
+    if (penalty == 1.0f || s->n_history == 0)
+        return logits;
+    float *l = s->penalized;
+    memcpy(l, logits, (size_t)s->n_vocab * sizeof *l);
     for (int i = 0; i < s->n_history; i++) {
         int32_t id = s->history[i];
         if (id < 0 || id >= s->n_vocab)
@@ -139,11 +160,16 @@ static void apply_repeat_penalty(sampler *s)
         int seen = 0;
         for (int j = 0; j < i && !seen; j++)
             seen = s->history[j] == id;
-        if (seen)
-            continue;
-        candidate *c = &s->cand[id];
-        c->logit = c->logit > 0 ? c->logit / penalty : c->logit * penalty;
+        if (!seen)
+            l[id] = l[id] > 0 ? l[id] / penalty : l[id] * penalty;
     }
+    return l;
+}
+
+/* The candidates' order: higher logit first, lower id on ties. */
+static int better(const candidate *a, const candidate *b)
+{
+    return a->logit > b->logit || (a->logit == b->logit && a->id < b->id);
 }
 
 static int by_logit_desc(const void *a, const void *b)
@@ -152,6 +178,100 @@ static int by_logit_desc(const void *a, const void *b)
     if (x->logit != y->logit)
         return x->logit > y->logit ? -1 : 1;
     return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Restore the heap below position i (root = worst kept candidate). */
+static void sift_down(candidate *h, int n, int i)
+{
+    for (;;) {
+        int worst = i, l = 2 * i + 1, r = l + 1;
+        if (l < n && better(&h[worst], &h[l]))
+            worst = l;
+        if (r < n && better(&h[worst], &h[r]))
+            worst = r;
+        if (worst == i)
+            return;
+        candidate t = h[i];
+        h[i] = h[worst];
+        h[worst] = t;
+        i = worst;
+    }
+}
+
+/* cand[0..k) = the k best of the n logits, sorted best first. */
+static void select_top_k(sampler *s, const float *l, int k)
+{
+    candidate *h = s->cand;
+    for (int i = 0; i < k; i++)
+        h[i] = (candidate){ .id = i, .logit = l[i] };
+    for (int i = k / 2 - 1; i >= 0; i--)
+        sift_down(h, k, i);
+    for (int i = k; i < s->n_vocab; i++) {
+        candidate c = { .id = i, .logit = l[i] };
+        if (better(&c, &h[0])) {
+            h[0] = c;
+            sift_down(h, k, 0);
+        }
+    }
+    qsort(h, (size_t)k, sizeof *h, by_logit_desc);
+}
+
+/* A key whose ascending order is the logits' descending order (-0 = +0). */
+static uint32_t descending_key(float f)
+{
+    uint32_t u;
+    if (f == 0.0f)
+        f = 0.0f;
+    memcpy(&u, &f, sizeof u);
+    u = (u & 0x80000000u) ? ~u : u | 0x80000000u;
+    return ~u;
+}
+
+/* cand[0..n) = every logit, sorted best first: a stable LSD radix sort
+ * (11-bit digits) of the ids in ascending order, so ties keep the lower id
+ * first, exactly as by_logit_desc orders them. */
+static void sort_all(sampler *s, const float *l)
+{
+    const int n = s->n_vocab;
+    uint32_t *key = s->radix, *id = key + n, *key2 = id + n, *id2 = key2 + n;
+    for (int i = 0; i < n; i++) {
+        key[i] = descending_key(l[i]);
+        id[i] = (uint32_t)i;
+    }
+    for (int shift = 0; shift < 32; shift += 11) {
+        int count[2048 + 1] = { 0 };
+        for (int i = 0; i < n; i++)
+            count[((key[i] >> shift) & 2047u) + 1]++;
+        if (count[((key[0] >> shift) & 2047u) + 1] == n)
+            continue; /* one digit value: the order is unchanged */
+        for (int d = 0; d < 2048; d++)
+            count[d + 1] += count[d];
+        for (int i = 0; i < n; i++) {
+            int at = count[(key[i] >> shift) & 2047u]++;
+            key2[at] = key[i];
+            id2[at] = id[i];
+        }
+        uint32_t *t = key; key = key2; key2 = t;
+        t = id; id = id2; id2 = t;
+    }
+    for (int i = 0; i < n; i++)
+        s->cand[i] = (candidate){ .id = (int32_t)id[i], .logit = l[id[i]] };
+}
+
+/* cand[0..m) = the tokens min-p alone keeps (logit >= best + log(min_p),
+ * at least the best), sorted best first; returns m. */
+static int select_min_p(sampler *s, const float *l)
+{
+    const int32_t best = sampler_argmax(l, s->n_vocab);
+    const float threshold = l[best] + logf(s->p.min_p);
+    int m = 0;
+    for (int i = 0; i < s->n_vocab; i++)
+        if (l[i] >= threshold)
+            s->cand[m++] = (candidate){ .id = i, .logit = l[i] };
+    if (m == 0)
+        s->cand[m++] = (candidate){ .id = best, .logit = l[best] };
+    qsort(s->cand, (size_t)m, sizeof *s->cand, by_logit_desc);
+    return m;
 }
 
 /* p = softmax(logit / temp) over the first n candidates (sorted descending). */
@@ -199,13 +319,12 @@ static int32_t draw(sampler *s, const candidate *c, int n)
     return c[n - 1].id; /* rounding: the sum fell short of u */
 }
 
-/* Candidates from the logits, with the repetition penalty applied. */
+/* Candidates from the logits (in id order), with the repetition penalty. */
 static void load_candidates(sampler *s, const float *logits)
 {
-    candidate *c = s->cand;
+    const float *l = penalized_logits(s, logits);
     for (int i = 0; i < s->n_vocab; i++)
-        c[i] = (candidate){ .id = i, .logit = logits[i] };
-    apply_repeat_penalty(s);
+        s->cand[i] = (candidate){ .id = i, .logit = l[i] };
 }
 
 /* top-k, top-p, min-p, temperature and the draw over the first n
@@ -227,20 +346,18 @@ static int32_t sample_sorted(sampler *s, int n)
 
 int32_t sampler_sample(sampler *s, const float *logits)
 {
-    candidate *c = s->cand;
-    load_candidates(s, logits);
-
-    if (s->p.temp <= 0) {
-        int32_t best = 0;
-        for (int i = 1; i < s->n_vocab; i++)
-            if (c[i].logit > c[best].logit)
-                best = i;
-        return best;
+    const float *l = penalized_logits(s, logits);
+    if (s->p.temp <= 0)
+        return sampler_argmax(l, s->n_vocab);
+    if (s->p.top_k > 0 && s->p.top_k < s->n_vocab) {
+        select_top_k(s, l, s->p.top_k);
+        return sample_sorted(s, s->p.top_k);
     }
-
-    /* Sorting the whole vocabulary is simple and fast enough next to a
-     * forward pass; a partial selection can replace it later. */
-    qsort(c, (size_t)s->n_vocab, sizeof *c, by_logit_desc);
+    /* Without top-k, top-p needs the whole distribution in order; min-p
+     * alone only the tokens above its threshold. */
+    if (s->p.top_p >= 1.0f && s->p.min_p > 0.0f)
+        return sample_sorted(s, select_min_p(s, l));
+    sort_all(s, l);
     return sample_sorted(s, s->n_vocab);
 }
 
@@ -311,10 +428,11 @@ static int keep_allowed(sampler *s, const sampler_filter *f)
 
 int32_t sampler_sample_filtered(sampler *s, const float *logits, const sampler_filter *f)
 {
-    load_candidates(s, logits);
-    if (s->p.temp <= 0)
+    if (s->p.temp <= 0) {
+        load_candidates(s, logits);
         return greedy_filtered(s, f);
-    qsort(s->cand, (size_t)s->n_vocab, sizeof *s->cand, by_logit_desc);
+    }
+    sort_all(s, penalized_logits(s, logits));
     int n = keep_allowed(s, f);
     return n > 0 ? sample_sorted(s, n) : -1;
 }
