@@ -4,7 +4,8 @@
  * The index keeps, for each normalized copy of full_text, a map from every
  * normalized byte back to the start of the original character (or whitespace
  * run) that produced it, so a match in the normalized copy becomes a span of
- * the original text. Code-point offsets come from a table of code-point
+ * the original text. The map is stored as pieces (verbatim runs, collapsed
+ * runs, folded characters), a few per paragraph, not one entry per byte. Code-point offsets come from a table of code-point
  * counts at fixed byte steps; paragraphs are found by binary search (they lie
  * in full_text in reading order).
  */
@@ -19,10 +20,21 @@
 /* One entry of the code-point table every CHAR_STEP bytes. */
 #define CHAR_STEP 4096
 
+/* The map from normalized bytes back to the source, as pieces: from
+ * text[norm] on (up to the next piece), a verbatim piece copies the source
+ * from byte src on, one for one; any other piece (a collapsed whitespace run,
+ * a folded character) maps every byte to its source start src. */
+typedef struct norm_piece {
+    size_t norm, src;
+    int verbatim;
+} norm_piece;
+
 typedef struct norm_text {
     char *text;        /* normalized, NUL-terminated */
     size_t len, cap;
-    uint32_t *map;     /* map[i]: source byte offset behind text[i]; NULL if unwanted */
+    int with_map;
+    norm_piece *pieces;
+    size_t n_pieces, cap_pieces;
 } norm_text;
 
 struct quote_index {
@@ -87,32 +99,59 @@ static const char *typographic_fold(uint32_t cp)
 
 /* ---- normalization ----------------------------------------------------- */
 
-static void norm_emit(norm_text *nt, const char *bytes, size_t n, size_t src)
+static void norm_add_piece(norm_text *nt, size_t src, int verbatim)
+{
+    if (nt->n_pieces > 0) {
+        const norm_piece *last = &nt->pieces[nt->n_pieces - 1];
+        if (verbatim && last->verbatim && last->src + (nt->len - last->norm) == src)
+            return;   /* continues the previous verbatim piece */
+    }
+    if (nt->n_pieces == nt->cap_pieces) {
+        nt->cap_pieces = nt->cap_pieces ? nt->cap_pieces * 2 : 64;
+        nt->pieces = xrealloc(nt->pieces, nt->cap_pieces * sizeof *nt->pieces);
+    }
+    nt->pieces[nt->n_pieces++] = (norm_piece){nt->len, src, verbatim};
+}
+
+/* Append n bytes produced by the source character (or run) at src. */
+static void norm_emit(norm_text *nt, const char *bytes, size_t n, size_t src, int verbatim)
 {
     if (nt->len + n + 1 > nt->cap) {
         nt->cap = (nt->len + n + 1) * 2;
         nt->text = xrealloc(nt->text, nt->cap);
-        if (nt->map)
-            nt->map = xrealloc(nt->map, nt->cap * sizeof *nt->map);
     }
+    if (nt->with_map)
+        norm_add_piece(nt, src, verbatim);
     memcpy(nt->text + nt->len, bytes, n);
-    if (nt->map)
-        for (size_t k = 0; k < n; k++)
-            nt->map[nt->len + k] = (uint32_t)src;
     nt->len += n;
     nt->text[nt->len] = '\0';
 }
 
+/* Source byte offset behind normalized byte p (p < nt->len). */
+static size_t norm_source(const norm_text *nt, size_t p)
+{
+    size_t lo = 0, hi = nt->n_pieces;
+    while (lo < hi) {   /* first piece starting after p */
+        size_t mid = lo + (hi - lo) / 2;
+        if (nt->pieces[mid].norm <= p)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    const norm_piece *piece = &nt->pieces[lo - 1];
+    return piece->verbatim ? piece->src + (p - piece->norm) : piece->src;
+}
+
 /* Normalize valid UTF-8 s[0..len) into *nt (whitespace collapsed and trimmed,
- * invisibles dropped, typographic folds when asked). with_map requires
- * len < UINT32_MAX. */
+ * invisibles dropped, typographic folds when asked), with the map back to s
+ * when with_map. */
 static void normalize(const char *s, size_t len, int typographic, int with_map, norm_text *nt)
 {
+    memset(nt, 0, sizeof *nt);
     nt->cap = len + 1;
-    nt->len = 0;
     nt->text = xmalloc(nt->cap);
     nt->text[0] = '\0';
-    nt->map = with_map ? xmalloc(nt->cap * sizeof *nt->map) : NULL;
+    nt->with_map = with_map;
     size_t i = 0, space_src = 0;
     int pending_space = 0;
     while (i < len) {
@@ -126,12 +165,12 @@ static void normalize(const char *s, size_t len, int typographic, int with_map, 
             }
         } else if (!is_invisible_cp(cp) && !(fold && !*fold)) {
             if (pending_space)
-                norm_emit(nt, " ", 1, space_src);
+                norm_emit(nt, " ", 1, space_src, 0);
             pending_space = 0;
             if (fold)
-                norm_emit(nt, fold, strlen(fold), i);
+                norm_emit(nt, fold, strlen(fold), i, 0);
             else
-                norm_emit(nt, s + i, n, i);
+                norm_emit(nt, s + i, n, i, 1);
         }
         i += n;
     }
@@ -140,7 +179,7 @@ static void normalize(const char *s, size_t len, int typographic, int with_map, 
 static void norm_clear(norm_text *nt)
 {
     free(nt->text);
-    free(nt->map);
+    free(nt->pieces);
     memset(nt, 0, sizeof *nt);
 }
 
@@ -181,9 +220,6 @@ int quote_index_new(const document *doc, quote_index **out, perr *err)
     *out = NULL;
     if (!doc)
         return perr_set(err, "quote index: no document");
-    if (doc->full_text_len >= UINT32_MAX)
-        return perr_set(err, "quote index: document text of %zu bytes is too large (limit 4 GiB)",
-                        doc->full_text_len);
     quote_index *idx = xmalloc(sizeof *idx);
     memset(idx, 0, sizeof *idx);
     idx->doc = doc;
@@ -310,8 +346,8 @@ static int locate_normalized(const quote_index *idx, const norm_text *nt, const 
     if (count == 0)
         return 0;
     const char *full = idx->doc->full_text;
-    size_t bs = nt->map[at];
-    size_t last_src = nt->map[at + q->len - 1];
+    size_t bs = norm_source(nt, at);
+    size_t last_src = norm_source(nt, at + q->len - 1);
     uint32_t cp;
     size_t be = last_src + utf8_decode((const unsigned char *)full + last_src,
                                        idx->doc->full_text_len - last_src, &cp);

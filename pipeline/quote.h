@@ -57,8 +57,9 @@ typedef struct quote_index quote_index;
 /* "exact", "whitespace", "typographic" or "none". */
 const char *quote_method_name(quote_method m);
 
-/* Build the lookup tables for doc (which must outlive the index). Fails only
- * for a full_text of 4 GiB or more. */
+/* Build the lookup tables for doc (which must outlive the index): two
+ * normalized copies of full_text (about 2x its size) and small offset maps.
+ * Fails only when doc is NULL. */
 int quote_index_new(const document *doc, quote_index **out, perr *err);
 void quote_index_free(quote_index *idx);
 

@@ -372,6 +372,11 @@ Test(quote, one_index_many_quotes_large_document)
         cr_assert_eq(quote_locate_indexed(idx, buf, &m, &err), 0);
         cr_assert(m.verified, "quote %zu", i);
         cr_assert_eq(m.method, QUOTE_WHITESPACE);
+        char span[512];
+        snprintf(span, sizeof span, "(\xe7\x94\xb2 %zu) shall give notice within %zu days of the "
+                                    "\xc3\xa9v\xc3\xa9nement, failing which item %zu",
+                 i * 7, i % 90 + 1, i);
+        assert_span(doc, &m, span);
         char want[16];
         snprintf(want, sizeof want, "p%zu", i + 1);
         cr_assert_str_eq(m.paragraph_first, want);
