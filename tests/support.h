@@ -10,6 +10,7 @@
 
 #include <criterion/criterion.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Full path of NAME inside the models / corpus directory; the returned
  * string is malloc'd. Skips (or fails under CI) when unavailable. */
@@ -24,6 +25,17 @@ const char *test_tmpdir(void);
 
 /* Path of the built precis binary (PRECIS_BIN), for CLI tests. */
 const char *test_precis_bin(void);
+
+/* Sleep for ms milliseconds. */
+void test_sleep_ms(int ms);
+
+/* Start argv[0] (a path) with stderr appended to log; stdout goes to a pipe
+ * returned in *out_fd, or to log when out_fd is NULL. */
+pid_t test_spawn(char *const argv[], int *out_fd, const char *log, char *const env[]);
+
+/* Exit status of pid (128 + signal when killed); SIGKILLs it and fails the
+ * test if it has not exited within 30 s. */
+int test_wait_exit(pid_t pid);
 
 /* Run a shell command, capture stdout (malloc'd) and return the exit status. */
 int test_run(const char *cmd, char **out);

@@ -64,12 +64,6 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static void add_prop(harness *h, const char *k, const char *v)
 {
     cr_assert_lt(h->nprops, sizeof h->props / sizeof h->props[0]);
@@ -211,7 +205,7 @@ static void wait_for(harness *h, job_outcome outcome, int n)
         if (now_ms() >= deadline)
             cr_assert_fail("timed out: %d of %d calls with outcome %d", count_calls(h, outcome), n,
                      outcome);
-        sleep_ms(20);
+        test_sleep_ms(20);
     }
 }
 
@@ -233,7 +227,7 @@ static void wait_done(harness *h, const char *payload)
     while (times_done(h, payload) < 1) {
         if (now_ms() >= deadline)
             cr_assert_fail("timed out waiting for %s", payload);
-        sleep_ms(20);
+        test_sleep_ms(20);
     }
 }
 
@@ -523,7 +517,7 @@ Test(consumer, broker_down_then_up_loses_nothing)
     member m;
     member_start(&m, &h, 0);
     wait_done(&h, "down-now");
-    sleep_ms(2000);
+    test_sleep_ms(2000);
     rd_kafka_mock_broker_set_up(mock_broker_cluster(h.broker), 1);
     produce_n(&h, "after", 4);
     for (int i = 0; i < 4; i++) {
@@ -570,7 +564,7 @@ static job_outcome slow_job(harness *h, const kafka_message_view *m, perr *err)
             perr_set(err, "cancelled by shutdown");
             return JOB_TRANSIENT_FAILURE;
         }
-        sleep_ms(20);
+        test_sleep_ms(20);
     }
     return JOB_OK;
 }
@@ -582,9 +576,9 @@ static void stop_during_slow_job(harness *h, member *m)
     while (metrics_jobs_consumed(consumer_metrics(m->c)) < 1) {
         if (now_ms() >= deadline)
             cr_assert_fail("slow job never started");
-        sleep_ms(10);
+        test_sleep_ms(10);
     }
-    sleep_ms(100);
+    test_sleep_ms(100);
     (void)h;
     member_stop(m);
 }
@@ -668,7 +662,7 @@ static void two_members_share_partitions(const char *strategy)
         char name[32];
         snprintf(name, sizeof name, "first-%d", produced++);
         produce(&h, name, name, NULL);
-        sleep_ms(100);
+        test_sleep_ms(100);
     }
     wait_for(&h, JOB_OK, produced);
     member_stop(&a);   /* leaves the group: its partitions move to b */
@@ -765,7 +759,7 @@ Test(consumer, lag_gauge_counts_unfinished_messages)
             break;
         if (now_ms() >= deadline)
             cr_assert_fail("lag gauge never reached 5:\n%s", text);
-        sleep_ms(100);
+        test_sleep_ms(100);
     }
     free(text);
     member_stop(&m);

@@ -39,12 +39,6 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static char *scratch(const char *fmt, ...)
 {
     va_list ap;
@@ -101,57 +95,18 @@ static void wait_count(const char *conninfo, const char *sql, long want)
     long got;
     while ((got = query_long(conninfo, sql)) < want) {
         cr_assert_lt(now_ms(), deadline, "timed out: '%s' = %ld, want %ld", sql, got, want);
-        sleep_ms(50);
+        test_sleep_ms(50);
     }
 }
 
 /* ---- processes ------------------------------------------------------------ */
-
-/* argv with stderr (and stdout unless out_fd) appended to log. */
-static pid_t spawn(char *const argv[], int *out_fd, const char *log, char *const env[])
-{
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    int fds[2] = {-1, -1};
-    if (out_fd) {
-        cr_assert_eq(pipe(fds), 0);
-        posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-        posix_spawn_file_actions_addclose(&fa, fds[0]);
-    } else {
-        posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    }
-    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    pid_t pid;
-    cr_assert_eq(posix_spawn(&pid, argv[0], &fa, NULL, argv, env), 0, "spawn %s", argv[0]);
-    posix_spawn_file_actions_destroy(&fa);
-    if (out_fd) {
-        close(fds[1]);
-        *out_fd = fds[0];
-    }
-    return pid;
-}
-
-/* Exit status (128 + signal when killed); SIGKILL and fail after 30 s. */
-static int wait_exit(pid_t pid)
-{
-    int status = 0;
-    for (int i = 0; i < 3000; i++) {
-        if (waitpid(pid, &status, WNOHANG) == pid)
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        sleep_ms(10);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    cr_assert_fail("process %d did not exit within 30 s", (int)pid);
-    return -1;
-}
 
 /* `precis broker --partitions 6` in its own process; its bootstrap address. */
 static char *start_broker(pid_t *pid, const char *log)
 {
     char *argv[] = {(char *)test_precis_bin(), "broker", "--partitions", PARTITIONS, NULL};
     int fd;
-    *pid = spawn(argv, &fd, log, environ);
+    *pid = test_spawn(argv, &fd, log, environ);
     char buf[256] = {0};
     size_t len = 0;
     while (len < sizeof buf - 1 && (len == 0 || buf[len - 1] != '\n')) {
@@ -243,15 +198,15 @@ static char *kill_mid_job(pid_t victim, const char *conninfo)
 {
     for (int tries = 0; tries < 20; tries++) {
         cr_assert_eq(kill(victim, SIGSTOP), 0);
-        sleep_ms(2000);   /* well below session.timeout.ms: the group keeps it */
+        test_sleep_ms(2000);   /* well below session.timeout.ms: the group keeps it */
         char *job = frozen_job(conninfo);
         if (job) {
             cr_assert_eq(kill(victim, SIGKILL), 0);
-            cr_assert_eq(wait_exit(victim), 128 + SIGKILL);
+            cr_assert_eq(test_wait_exit(victim), 128 + SIGKILL);
             return job;
         }
         cr_assert_eq(kill(victim, SIGCONT), 0);
-        sleep_ms(20 + tries * 7);
+        test_sleep_ms(20 + tries * 7);
     }
     cr_assert_fail("the victim was never caught inside a job");
     return NULL;
@@ -293,7 +248,7 @@ Test(scaleout, three_daemons_six_partitions_one_killed_every_job_done_once, .tim
     char *logs[NDAEMONS];
     for (int i = 0; i < NDAEMONS; i++) {
         logs[i] = scratch("serve-%d.log", i);
-        daemons[i] = spawn(argv, NULL, logs[i], env);
+        daemons[i] = test_spawn(argv, NULL, logs[i], env);
     }
     /* Midway: a third of the jobs done, then kill daemon 0 inside a job. */
     wait_count(conninfo, "SELECT count(*) FROM jobs WHERE status = 'done'", NJOBS / 3);
@@ -304,10 +259,10 @@ Test(scaleout, three_daemons_six_partitions_one_killed_every_job_done_once, .tim
 
     for (int i = 1; i < NDAEMONS; i++) {
         kill(daemons[i], SIGTERM);
-        cr_expect_eq(wait_exit(daemons[i]), 0, "serve exits 0 on SIGTERM (see %s)", logs[i]);
+        cr_expect_eq(test_wait_exit(daemons[i]), 0, "serve exits 0 on SIGTERM (see %s)", logs[i]);
     }
     kill(broker, SIGTERM);
-    cr_expect_eq(wait_exit(broker), 0);
+    cr_expect_eq(test_wait_exit(broker), 0);
     check_exactly_once(conninfo, killed_job);
 
     for (int i = 0; i < NDAEMONS; i++)

@@ -40,12 +40,6 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static char *migrated_db(pg_harness *pg)
 {
     /* Hang guard: SIGALRM ends this test's process (reported as a crash).
@@ -91,7 +85,7 @@ static void wait_query(const char *conninfo, const char *sql, long want)
     while ((got = query_long(conninfo, sql)) < want) {
         if (now_ms() >= deadline)
             cr_assert_fail("timed out: '%s' = %ld, want %ld", sql, got, want);
-        sleep_ms(20);
+        test_sleep_ms(20);
     }
 }
 
@@ -290,9 +284,9 @@ Test(serve, database_outage_pauses_and_retries)
     while (metrics_jobs_consumed(d.metrics) < 1) {
         if (now_ms() >= deadline)
             cr_assert_fail("job never attempted");
-        sleep_ms(20);
+        test_sleep_ms(20);
     }
-    sleep_ms(600);   /* a few backoff rounds (100, 200, 400 ms) */
+    test_sleep_ms(600);   /* a few backoff rounds (100, 200, 400 ms) */
     cr_assert_eq(metrics_jobs_succeeded(d.metrics), 0);
     cr_assert_eq(metrics_jobs_failed(d.metrics), 0, "an unreachable database is not a job failure");
     int64_t before = committed_offset(&d, 0) + committed_offset(&d, 1);
@@ -303,7 +297,7 @@ Test(serve, database_outage_pauses_and_retries)
     while (committed_offset(&d, 0) + committed_offset(&d, 1) < 1) {
         if (now_ms() >= deadline)
             cr_assert_fail("offset never committed");
-        sleep_ms(50);
+        test_sleep_ms(50);
     }
     daemon_stop(&d);
     cr_assert_eq(query_long(conninfo, "SELECT attempts FROM jobs WHERE job_id = 'outage-1'"), 1,
@@ -315,52 +309,12 @@ Test(serve, database_outage_pauses_and_retries)
 
 /* ---- the binary, killed and restarted ------------------------------------- */
 
-/* Start argv with stdout to a pipe (returned in *out_fd, or to stderr's file
- * when out_fd is NULL) and stderr appended to log. */
-static pid_t spawn(char *const argv[], int *out_fd, const char *log, char *const env[])
-{
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    int fds[2] = {-1, -1};
-    if (out_fd) {
-        cr_assert_eq(pipe(fds), 0);
-        posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-        posix_spawn_file_actions_addclose(&fa, fds[0]);
-    } else {
-        posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    }
-    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    pid_t pid;
-    cr_assert_eq(posix_spawn(&pid, argv[0], &fa, NULL, argv, env), 0, "spawn %s", argv[0]);
-    posix_spawn_file_actions_destroy(&fa);
-    if (out_fd) {
-        close(fds[1]);
-        *out_fd = fds[0];
-    }
-    return pid;
-}
-
-static int wait_exit(pid_t pid)
-{
-    int status = 0;
-    for (int i = 0; i < 3000; i++) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        sleep_ms(10);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    cr_assert_fail("process %d did not exit within 30 s", (int)pid);
-    return -1;
-}
-
 static char *start_broker(pid_t *pid, const char *log)
 {
     char *bin = (char *)test_precis_bin();
     char *argv[] = {bin, "broker", "--partitions", "3", NULL};
     int fd;
-    *pid = spawn(argv, &fd, log, environ);
+    *pid = test_spawn(argv, &fd, log, environ);
     char buf[256] = {0};
     size_t len = 0;
     while (len < sizeof buf - 1 && (len == 0 || buf[len - 1] != '\n')) {
@@ -428,21 +382,21 @@ Test(serve, sigkill_mid_job_then_restart_finishes_every_job_once)
     char **env = serve_env();
     char *bin = (char *)test_precis_bin();
     char *serve_argv[] = {bin, "serve", "-c", conf, "--stub-pipeline", NULL};
-    pid_t serve_pid = spawn(serve_argv, NULL, log, env);
+    pid_t serve_pid = test_spawn(serve_argv, NULL, log, env);
     /* Kill it while a job runs: some done, one started and not finished. */
     wait_query(conninfo, "SELECT count(*) FROM jobs WHERE status = 'done'", 5);
     wait_query(conninfo, "SELECT count(*) FROM jobs WHERE status = 'running'", 1);
     kill(serve_pid, SIGKILL);
-    cr_assert_eq(wait_exit(serve_pid), 128 + SIGKILL);
+    cr_assert_eq(test_wait_exit(serve_pid), 128 + SIGKILL);
     long done_at_kill = query_long(conninfo, "SELECT count(*) FROM jobs WHERE status = 'done'");
     cr_assert_lt(done_at_kill, NJOBS, "killed before the end");
 
-    serve_pid = spawn(serve_argv, NULL, log, env);
+    serve_pid = test_spawn(serve_argv, NULL, log, env);
     wait_query(conninfo, "SELECT count(*) FROM jobs WHERE status = 'done'", NJOBS);
     kill(serve_pid, SIGTERM);
-    cr_assert_eq(wait_exit(serve_pid), 0, "serve exits 0 on SIGTERM (see %s)", log);
+    cr_assert_eq(test_wait_exit(serve_pid), 0, "serve exits 0 on SIGTERM (see %s)", log);
     kill(broker_pid, SIGTERM);
-    cr_assert_eq(wait_exit(broker_pid), 0);
+    cr_assert_eq(test_wait_exit(broker_pid), 0);
 
     cr_assert_eq(query_long(conninfo, "SELECT count(*) FROM jobs"), NJOBS);
     cr_assert_eq(query_long(conninfo, "SELECT count(*) FROM documents"), NJOBS, "no duplicate documents");
