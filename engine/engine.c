@@ -2,6 +2,7 @@
  * splitting an eval into micro-batches for forward.c (see engine.h). */
 #include "engine/engine_impl.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -210,6 +211,73 @@ int engine_eval(engine_ctx *c, int seq, const int32_t *tokens, int n,
 {
     int from = mode == ENGINE_LOGITS_ALL ? 0 : mode == ENGINE_LOGITS_LAST ? n - 1 : n;
     return engine_eval_from(c, seq, tokens, n, from < 0 ? 0 : from, err);
+}
+
+/* Logit rows an item wants, and the index of its first token with logits. */
+static int item_logits_from(const engine_batch_item *it)
+{
+    if (it->logits == ENGINE_LOGITS_ALL)
+        return 0;
+    return it->logits == ENGINE_LOGITS_LAST ? it->n_tokens - 1 : it->n_tokens;
+}
+
+static int check_batch(const engine_ctx *c, const engine_batch_item *items, size_t n,
+                       int64_t *rows, perr *err)
+{
+    *rows = 0;
+    if (n < 1 || !items)
+        return perr_set(err, "nothing to evaluate (no sequences)");
+    if (n > (size_t)c->n_seq)
+        return perr_set(err, "%zu batch items for %d sequences: a sequence repeats", n,
+                        c->n_seq);
+    for (size_t j = 0; j < n; j++) {
+        const engine_batch_item *it = &items[j];
+        if (check_eval_args(c, it->seq, it->tokens, it->n_tokens, err) != 0)
+            return perr_prefix(err, "batch item %zu", j);
+        if (it->logits != ENGINE_LOGITS_NONE && it->logits != ENGINE_LOGITS_LAST &&
+            it->logits != ENGINE_LOGITS_ALL)
+            return perr_set(err, "batch item %zu: unknown logits mode %d", j, (int)it->logits);
+        for (size_t i = 0; i < j; i++)
+            if (items[i].seq == it->seq)
+                return perr_set(err, "batch items %zu and %zu both extend sequence %d", i, j,
+                                it->seq);
+        *rows += it->n_tokens - item_logits_from(it);
+    }
+    if (*rows > INT_MAX)
+        return perr_set(err, "%lld rows of logits is too many", (long long)*rows);
+    return 0;
+}
+
+int engine_eval_batch(engine_ctx *c, const engine_batch_item *items, size_t n, perr *err)
+{
+    c->n_logits = 0;
+    int64_t rows;
+    if (check_batch(c, items, n, &rows, err) != 0 || reserve_logits(c, rows, err) != 0)
+        return -1;
+
+    const int64_t n_vocab = c->m->hp.n_vocab;
+    engine_ubatch b = { .n = 0 };
+    int64_t row = 0;
+    for (size_t j = 0; j < n; j++) {
+        const engine_batch_item *it = &items[j];
+        const int from = item_logits_from(it);
+        for (int i = 0; i < it->n_tokens; i++) {
+            b.token[b.n] = it->tokens[i];
+            b.pos[b.n] = c->seq_len[it->seq] + i;
+            b.seq[b.n] = it->seq;
+            b.logits[b.n] = i >= from ? c->logits + row++ * n_vocab : NULL;
+            if (++b.n == ENGINE_UBATCH) {
+                engine_forward(c, &b);
+                b.n = 0;
+            }
+        }
+    }
+    if (b.n > 0)
+        engine_forward(c, &b);
+    for (size_t j = 0; j < n; j++)
+        c->seq_len[items[j].seq] += items[j].n_tokens;
+    c->n_logits = (int)rows;
+    return 0;
 }
 
 const float *engine_logits(const engine_ctx *c, int i)

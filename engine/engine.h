@@ -56,6 +56,23 @@ int engine_eval(engine_ctx *c, int seq, const int32_t *tokens, int n,
 int engine_eval_from(engine_ctx *c, int seq, const int32_t *tokens, int n, int logits_from,
                      perr *err);
 
+/* Several sequences evaluated together: each item appends its tokens to
+ * its own sequence (positions seq_pos..seq_pos+n_tokens-1), and the tokens
+ * of all items share the forward micro-batches, so every weight row is
+ * read once for all of them (batched decoding). Results are bit-identical
+ * to one engine_eval per item. An item's sequence may appear only once. */
+typedef struct engine_batch_item {
+    int seq;
+    const int32_t *tokens;
+    int n_tokens;
+    engine_logits_mode logits;
+} engine_batch_item;
+
+/* Evaluate n items. Logit rows are laid out in item order: item j's rows
+ * (LAST: 1, ALL: n_tokens, NONE: 0) follow those of items 0..j-1, read with
+ * engine_logits(c, row). Nothing is evaluated when an item is invalid. */
+int engine_eval_batch(engine_ctx *c, const engine_batch_item *items, size_t n, perr *err);
+
 /* Row i of the last eval's logits (n_vocab floats), or NULL if not computed. */
 const float *engine_logits(const engine_ctx *c, int i);
 

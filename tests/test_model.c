@@ -223,6 +223,161 @@ Test(model, batched_and_token_by_token_eval_agree_exactly)
     unload(&l);
 }
 
+/* ---- several sequences in one eval ------------------------------------ */
+
+enum { BATCH_SEQS = 3, BATCH_STEPS = 4 };
+static const int batch_len[BATCH_SEQS] = { 5, 37, 70 };
+static const engine_logits_mode batch_mode[BATCH_SEQS] = {
+    ENGINE_LOGITS_LAST, ENGINE_LOGITS_NONE, ENGINE_LOGITS_ALL
+};
+
+/* Token i of sequence s's prompt (or of its decode steps, i >= its length). */
+static int32_t batch_token(int s, int i, int n_vocab)
+{
+    return 3 + (int32_t)(((uint32_t)(s + 1) * 7919u + (uint32_t)i * 104729u) %
+                         (uint32_t)(n_vocab - 3));
+}
+
+/* The reference: each sequence evaluated on its own with engine_eval, its
+ * prompt and then BATCH_STEPS single tokens. Rows as engine_eval_batch lays
+ * them out: the prompts' wanted rows, then per step one row per sequence. */
+static float *separate_logits(const model *m, int64_t *n_rows)
+{
+    const int n_vocab = (int)m->hp.n_vocab;
+    engine_ctx *c = new_ctx(m, 128, BATCH_SEQS, 1);
+    int64_t prompt_rows = 0;
+    for (int s = 0; s < BATCH_SEQS; s++)
+        prompt_rows += batch_mode[s] == ENGINE_LOGITS_ALL ? batch_len[s]
+                     : batch_mode[s] == ENGINE_LOGITS_LAST;
+    *n_rows = prompt_rows + BATCH_STEPS * BATCH_SEQS;
+    float *out = malloc((size_t)*n_rows * (size_t)n_vocab * sizeof *out);
+    perr err;
+    int64_t row = 0;
+    for (int s = 0; s < BATCH_SEQS; s++) {
+        int32_t t[70];
+        for (int i = 0; i < batch_len[s]; i++)
+            t[i] = batch_token(s, i, n_vocab);
+        cr_assert_eq(engine_eval(c, s, t, batch_len[s], batch_mode[s], &err), 0, "%s", err.msg);
+        int rows = batch_mode[s] == ENGINE_LOGITS_ALL ? batch_len[s]
+                 : batch_mode[s] == ENGINE_LOGITS_LAST;
+        for (int r = 0; r < rows; r++, row++)
+            memcpy(out + row * n_vocab, engine_logits(c, r), (size_t)n_vocab * sizeof *out);
+    }
+    for (int step = 0; step < BATCH_STEPS; step++) {
+        for (int s = 0; s < BATCH_SEQS; s++, row++) {
+            int32_t t = batch_token(s, batch_len[s] + step, n_vocab);
+            cr_assert_eq(engine_eval(c, s, &t, 1, ENGINE_LOGITS_LAST, &err), 0, "%s", err.msg);
+            memcpy(out + row * n_vocab, engine_logits(c, 0), (size_t)n_vocab * sizeof *out);
+        }
+    }
+    engine_ctx_free(c);
+    return out;
+}
+
+/* The same work through engine_eval_batch with n_threads threads: the three
+ * prompts in one call, then each step one call of three single tokens. */
+static void check_batch_is_bit_identical(const model *m, const float *want, int n_threads)
+{
+    const int n_vocab = (int)m->hp.n_vocab;
+    const size_t row_bytes = (size_t)n_vocab * sizeof(float);
+    engine_ctx *c = new_ctx(m, 128, BATCH_SEQS, n_threads);
+    perr err;
+    int32_t prompt[BATCH_SEQS][70];
+    engine_batch_item items[BATCH_SEQS];
+    for (int s = 0; s < BATCH_SEQS; s++) {
+        for (int i = 0; i < batch_len[s]; i++)
+            prompt[s][i] = batch_token(s, i, n_vocab);
+        items[s] = (engine_batch_item){ .seq = s, .tokens = prompt[s], .n_tokens = batch_len[s],
+                                        .logits = batch_mode[s] };
+    }
+    cr_assert_eq(engine_eval_batch(c, items, BATCH_SEQS, &err), 0, "%s", err.msg);
+    int64_t row = 0;
+    for (int r = 0; engine_logits(c, r); r++, row++)
+        cr_assert_eq(memcmp(engine_logits(c, r), want + row * n_vocab, row_bytes), 0,
+                     "prompt row %d differs (%d threads)", r, n_threads);
+    cr_assert_eq(row, 1 + 70);
+    for (int s = 0; s < BATCH_SEQS; s++)
+        cr_assert_eq(engine_seq_len(c, s), batch_len[s]);
+    for (int step = 0; step < BATCH_STEPS; step++) {
+        /* items in reverse sequence order: row j is item j's sequence */
+        int32_t t[BATCH_SEQS];
+        for (int j = 0; j < BATCH_SEQS; j++) {
+            int s = BATCH_SEQS - 1 - j;
+            t[j] = batch_token(s, batch_len[s] + step, n_vocab);
+            items[j] = (engine_batch_item){ .seq = s, .tokens = &t[j], .n_tokens = 1,
+                                            .logits = ENGINE_LOGITS_LAST };
+        }
+        cr_assert_eq(engine_eval_batch(c, items, BATCH_SEQS, &err), 0, "%s", err.msg);
+        for (int j = 0; j < BATCH_SEQS; j++) {
+            int s = BATCH_SEQS - 1 - j;
+            cr_assert_eq(memcmp(engine_logits(c, j), want + (row + s) * n_vocab, row_bytes), 0,
+                         "step %d sequence %d differs (%d threads)", step, s, n_threads);
+        }
+        cr_assert_null(engine_logits(c, BATCH_SEQS));
+        row += BATCH_SEQS;
+    }
+    engine_ctx_free(c);
+}
+
+static void check_batch_on(const char *name, int max_threads)
+{
+    char *path = test_model_path(name);
+    model *m;
+    perr err;
+    cr_assert_eq(model_load(&m, path, &err), 0, "%s", err.msg);
+    int64_t n_rows;
+    float *want = separate_logits(m, &n_rows);
+    for (int t = 1; t <= max_threads; t++)
+        check_batch_is_bit_identical(m, want, t);
+    free(want);
+    model_free(m);
+    free(path);
+}
+
+Test(model, eval_batch_matches_separate_evals_bit_for_bit)
+{
+    check_batch_on("stories260K.gguf", 2);
+}
+
+Test(model, eval_batch_matches_separate_evals_quantized)
+{
+    check_batch_on("synth-d256-q8_0.gguf", 3);
+}
+
+Test(model, eval_batch_rejects_bad_items_and_evaluates_nothing)
+{
+    loaded l = load_stories();
+    engine_ctx *c = new_ctx(l.m, 16, 2, 1);
+    perr err;
+    const int32_t t[] = { 1, 403, 407 };
+    engine_batch_item two[2] = {
+        { .seq = 0, .tokens = t, .n_tokens = 3, .logits = ENGINE_LOGITS_LAST },
+        { .seq = 0, .tokens = t, .n_tokens = 1, .logits = ENGINE_LOGITS_LAST },
+    };
+    cr_assert_neq(engine_eval_batch(c, two, 2, &err), 0);
+    cr_assert(strstr(err.msg, "both extend sequence 0"), "%s", err.msg);
+    two[1].seq = 2;
+    cr_assert_neq(engine_eval_batch(c, two, 2, &err), 0);
+    cr_assert(strstr(err.msg, "sequence 2 does not exist"), "%s", err.msg);
+    two[1].seq = 1;
+    two[1].logits = (engine_logits_mode)7;
+    cr_assert_neq(engine_eval_batch(c, two, 2, &err), 0);
+    cr_assert(strstr(err.msg, "logits mode"), "%s", err.msg);
+    two[1].logits = ENGINE_LOGITS_LAST;
+    two[1].n_tokens = 17;
+    two[1].tokens = some_tokens;
+    cr_assert_neq(engine_eval_batch(c, two, 2, &err), 0);
+    cr_assert(strstr(err.msg, "do not fit"), "%s", err.msg);
+    cr_assert_neq(engine_eval_batch(c, two, 0, &err), 0);
+    engine_batch_item three[3] = { two[0], two[0], two[0] };
+    cr_assert_neq(engine_eval_batch(c, three, 3, &err), 0);
+    cr_assert_eq(engine_seq_len(c, 0), 0, "nothing was evaluated");
+    cr_assert_eq(engine_seq_len(c, 1), 0);
+    cr_assert_null(engine_logits(c, 0));
+    engine_ctx_free(c);
+    unload(&l);
+}
+
 Test(model, copied_prefix_continues_like_the_original)
 {
     loaded l = load_stories();
