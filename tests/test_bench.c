@@ -46,7 +46,7 @@ Test(bench, json_report_has_every_measurement)
     cr_assert(cJSON_IsArray(b) && cJSON_GetArraySize(b) == 2);
     cr_assert_eq(number(cJSON_GetArrayItem(b, 1), "n_seq"), 2);
     cr_assert_gt(number(cJSON_GetArrayItem(b, 1), "decode_tok_s"), 0);
-    cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(j, "batch_mode")->valuestring, "round-robin");
+    cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(j, "batch_mode")->valuestring, "batched");
     cJSON_Delete(j);
     free(out);
     free(args);
