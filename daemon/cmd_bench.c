@@ -32,6 +32,9 @@ const cli_command cmd_bench = {
         "       generated per sequence; reports k*64 / decode time. Each step\n"
         "       evaluates the k sequences' next tokens in one batched eval\n"
         "       (engine_eval_batch: every weight row read once per step).\n"
+        "Rates are tokens per wall-clock second and per second of process CPU\n"
+        "time (all threads): on a busy machine the first drops, the second\n"
+        "(work per token) hardly moves.\n"
         "Also reports RSS after loading (weights are mmap'd, so this is small)\n"
         "and the peak RSS. Each measurement runs after a short warm-up; with\n"
         "-r it is repeated and the mean is reported.\n"
@@ -57,17 +60,54 @@ typedef struct bench_opts {
     int n_batch;
 } bench_opts;
 
+/* A throughput two ways: tokens per wall-clock second, and tokens per
+ * second of process CPU time (all threads). On a shared machine the wall
+ * rate falls with contention; the CPU rate measures the work per token and
+ * barely moves. Without contention, wall rate ~= CPU rate x the number of
+ * threads kept busy. */
+typedef struct rate {
+    double tps, cpu_tps;
+} rate;
+
 typedef struct bench_result {
     double load_s, rss_load_mib, peak_rss_mib;
-    double pp_tps, tg_tps;
-    double batch_tps[MAX_BATCHES];
+    rate pp, tg;
+    rate batch[MAX_BATCHES];
 } bench_result;
+
+/* Wall-clock and process CPU seconds. */
+typedef struct stamp {
+    double wall, cpu;
+} stamp;
+
+static double clock_s(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+    return clock_s(CLOCK_MONOTONIC);
+}
+
+static stamp stamp_now(void)
+{
+    return (stamp){ clock_s(CLOCK_MONOTONIC), clock_s(CLOCK_PROCESS_CPUTIME_ID) };
+}
+
+/* Add the time since `since` to *acc. */
+static void add_since(stamp *acc, stamp since)
+{
+    stamp n = stamp_now();
+    acc->wall += n.wall - since.wall;
+    acc->cpu += n.cpu - since.cpu;
+}
+
+static rate rate_of(double n_tokens, stamp t)
+{
+    return (rate){ t.wall > 0 ? n_tokens / t.wall : 0, t.cpu > 0 ? n_tokens / t.cpu : 0 };
 }
 
 /* Current resident set (VmRSS) in MiB; 0 if unknown. */
@@ -135,23 +175,23 @@ static int bench_single(const model *m, const bench_opts *o, bench_result *r, pe
         return -1;
     int32_t *prompt = malloc(sizeof *prompt * (size_t)(o->n_prompt + 1));
     int rc = prompt ? warm_up(c, err) : perr_set(err, "out of memory");
-    double pp_time = 0, tg_time = 0;
+    stamp pp_time = {0}, tg_time = {0};
     for (int rep = 0; rc == 0 && rep < o->reps; rep++) {
         fill_tokens(prompt, o->n_prompt, engine_n_vocab(c), (uint32_t)rep + 1);
         engine_seq_clear(c, 0);
-        double t0 = now_s();
+        stamp t0 = stamp_now();
         if (o->n_prompt > 0)
             rc = engine_eval(c, 0, prompt, o->n_prompt, ENGINE_LOGITS_LAST, err);
-        pp_time += now_s() - t0;
+        add_since(&pp_time, t0);
         engine_seq_clear(c, 0);
         int32_t tok = 1;
-        t0 = now_s();
+        t0 = stamp_now();
         for (int i = 0; rc == 0 && i < o->n_gen; i++)
             rc = decode_step(c, 0, &tok, err);
-        tg_time += now_s() - t0;
+        add_since(&tg_time, t0);
     }
-    r->pp_tps = pp_time > 0 ? (double)o->n_prompt * o->reps / pp_time : 0;
-    r->tg_tps = tg_time > 0 ? (double)o->n_gen * o->reps / tg_time : 0;
+    r->pp = rate_of((double)o->n_prompt * o->reps, pp_time);
+    r->tg = rate_of((double)o->n_gen * o->reps, tg_time);
     free(prompt);
     engine_ctx_free(c);
     return rc;
@@ -175,7 +215,7 @@ static int batch_step(engine_ctx *c, engine_batch_item *items, int32_t *next, in
  * copied to the other sequences, as llama-batched-bench's shared-prompt
  * mode), each starting from a different token; then 64 batched decode steps
  * of k tokens. Only the decode steps are timed. */
-static int bench_batch(const model *m, const bench_opts *o, int k, double *tps, perr *err)
+static int bench_batch(const model *m, const bench_opts *o, int k, rate *out, perr *err)
 {
     engine_params ep = {.n_ctx = BATCH_PROMPT + BATCH_GEN + 8, .n_seq = k, .n_threads = o->n_threads};
     engine_ctx *c;
@@ -185,7 +225,7 @@ static int bench_batch(const model *m, const bench_opts *o, int k, double *tps, 
     int32_t *next = calloc((size_t)k, sizeof *next);
     engine_batch_item *items = calloc((size_t)k, sizeof *items);
     int rc = next && items ? warm_up(c, err) : perr_set(err, "out of memory");
-    double dec_time = 0;
+    stamp dec_time = {0};
     const int n_vocab = engine_n_vocab(c);
     for (int rep = 0; rc == 0 && rep < o->reps; rep++) {
         engine_seq_clear(c, 0);
@@ -196,12 +236,12 @@ static int bench_batch(const model *m, const bench_opts *o, int k, double *tps, 
                 rc = engine_seq_copy_prefix(c, 0, s, BATCH_PROMPT, err);
             next[s] = 3 + (int32_t)((7919u * (uint32_t)(s + 1)) % (uint32_t)(n_vocab - 3));
         }
-        double t0 = now_s();
+        stamp t0 = stamp_now();
         for (int i = 0; rc == 0 && i < BATCH_GEN; i++)
             rc = batch_step(c, items, next, k, err);
-        dec_time += now_s() - t0;
+        add_since(&dec_time, t0);
     }
-    *tps = dec_time > 0 ? (double)k * BATCH_GEN * o->reps / dec_time : 0;
+    *out = rate_of((double)k * BATCH_GEN * o->reps, dec_time);
     free(next);
     free(items);
     engine_ctx_free(c);
@@ -218,7 +258,7 @@ static int run_bench(const bench_opts *o, model **m, bench_result *r, perr *err)
     if (bench_single(*m, o, r, err))
         return -1;
     for (int i = 0; i < o->n_batch; i++)
-        if (bench_batch(*m, o, o->batch[i], &r->batch_tps[i], err))
+        if (bench_batch(*m, o, o->batch[i], &r->batch[i], err))
             return perr_prefix(err, "batch of %d", o->batch[i]);
     r->peak_rss_mib = peak_rss_mib();
     return 0;
@@ -256,9 +296,11 @@ static void print_json(const bench_opts *o, const model *m, const bench_result *
     cJSON_AddNumberToObject(root, "reps", o->reps);
     cJSON_AddNumberToObject(root, "load_s", r->load_s);
     cJSON_AddNumberToObject(root, "n_prompt", o->n_prompt);
-    cJSON_AddNumberToObject(root, "pp_tok_s", r->pp_tps);
+    cJSON_AddNumberToObject(root, "pp_tok_s", r->pp.tps);
+    cJSON_AddNumberToObject(root, "pp_tok_per_cpu_s", r->pp.cpu_tps);
     cJSON_AddNumberToObject(root, "n_gen", o->n_gen);
-    cJSON_AddNumberToObject(root, "tg_tok_s", r->tg_tps);
+    cJSON_AddNumberToObject(root, "tg_tok_s", r->tg.tps);
+    cJSON_AddNumberToObject(root, "tg_tok_per_cpu_s", r->tg.cpu_tps);
     cJSON_AddStringToObject(root, "batch_mode", "batched");
     cJSON *arr = cJSON_AddArrayToObject(root, "batched");
     for (int i = 0; i < o->n_batch; i++) {
@@ -266,7 +308,8 @@ static void print_json(const bench_opts *o, const model *m, const bench_result *
         cJSON_AddNumberToObject(b, "n_seq", o->batch[i]);
         cJSON_AddNumberToObject(b, "prompt", BATCH_PROMPT);
         cJSON_AddNumberToObject(b, "gen", BATCH_GEN);
-        cJSON_AddNumberToObject(b, "decode_tok_s", r->batch_tps[i]);
+        cJSON_AddNumberToObject(b, "decode_tok_s", r->batch[i].tps);
+        cJSON_AddNumberToObject(b, "decode_tok_per_cpu_s", r->batch[i].cpu_tps);
         cJSON_AddItemToArray(arr, b);
     }
     cJSON_AddNumberToObject(root, "rss_after_load_mib", r->rss_load_mib);
@@ -288,11 +331,13 @@ static void print_text(const bench_opts *o, const model *m, const bench_result *
         if (counts[t])
             printf(" %s x%lld", tensor_type_name((uint32_t)t), (long long)counts[t]);
     printf("\nthreads   %d, repetitions %d, load %.2f s\n", o->n_threads, o->reps, r->load_s);
-    printf("pp%-6d  %8.2f tok/s   (prefill, one eval)\n", o->n_prompt, r->pp_tps);
-    printf("tg%-6d  %8.2f tok/s   (decode, one token per eval)\n", o->n_gen, r->tg_tps);
+    printf("            tok/s   tok/CPU-s\n");
+    printf("pp%-6d  %10.2f  %10.2f   prefill, one eval\n", o->n_prompt, r->pp.tps, r->pp.cpu_tps);
+    printf("tg%-6d  %10.2f  %10.2f   decode, one token per eval\n", o->n_gen, r->tg.tps,
+           r->tg.cpu_tps);
     for (int i = 0; i < o->n_batch; i++)
-        printf("B=%-6d  %8.2f tok/s   aggregate decode (%d x %d tokens after a shared "
-               "%d-token prompt; batched)\n", o->batch[i], r->batch_tps[i],
+        printf("B=%-6d  %10.2f  %10.2f   aggregate decode, %d x %d tokens after a shared "
+               "%d-token prompt, batched\n", o->batch[i], r->batch[i].tps, r->batch[i].cpu_tps,
                o->batch[i], BATCH_GEN, BATCH_PROMPT);
     printf("rss       %.1f MiB after load (weights mmap'd), peak %.1f MiB\n", r->rss_load_mib,
            r->peak_rss_mib);

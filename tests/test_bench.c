@@ -37,6 +37,8 @@ Test(bench, json_report_has_every_measurement)
     cr_assert_eq(number(j, "threads"), 2);
     cr_assert_gt(number(j, "pp_tok_s"), 0);
     cr_assert_gt(number(j, "tg_tok_s"), 0);
+    cr_assert_gt(number(j, "pp_tok_per_cpu_s"), 0);
+    cr_assert_gt(number(j, "tg_tok_per_cpu_s"), 0);
     cr_assert_eq(number(j, "n_params"), 19532032); /* 2 x 256 x 32000 + 4 layers + norms */
     cr_assert_gt(number(j, "peak_rss_mib"), number(j, "rss_after_load_mib") * 0.5);
     const cJSON *types = cJSON_GetObjectItemCaseSensitive(j, "weight_types");
@@ -46,6 +48,7 @@ Test(bench, json_report_has_every_measurement)
     cr_assert(cJSON_IsArray(b) && cJSON_GetArraySize(b) == 2);
     cr_assert_eq(number(cJSON_GetArrayItem(b, 1), "n_seq"), 2);
     cr_assert_gt(number(cJSON_GetArrayItem(b, 1), "decode_tok_s"), 0);
+    cr_assert_gt(number(cJSON_GetArrayItem(b, 1), "decode_tok_per_cpu_s"), 0);
     cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(j, "batch_mode")->valuestring, "batched");
     cJSON_Delete(j);
     free(out);

@@ -62,11 +62,12 @@ for t in types:
     r = json.load(open(os.path.join(d, "bench-%s.json" % t)))
     threads = r["threads"]
     name = "tinyllama-1.1b %s (%.0f MiB)" % (t, r["file_bytes"] / 1048576)
-    rows.append((name, "prefill pp%d" % r["n_prompt"], "%.2f tok/s" % r["pp_tok_s"]))
-    rows.append((name, "decode tg%d" % r["n_gen"], "%.2f tok/s" % r["tg_tok_s"]))
+    rate = lambda wall, cpu: "%.2f tok/s (%.2f tok/CPU-s)" % (wall, cpu)
+    rows.append((name, "prefill pp%d" % r["n_prompt"], rate(r["pp_tok_s"], r["pp_tok_per_cpu_s"])))
+    rows.append((name, "decode tg%d" % r["n_gen"], rate(r["tg_tok_s"], r["tg_tok_per_cpu_s"])))
     for b in r["batched"]:
-        rows.append((name, "decode B=%d (%s)" % (b["n_seq"], r["batch_mode"]),
-                     "%.2f tok/s aggregate" % b["decode_tok_s"]))
+        rows.append((name, "decode B=%d (%s), aggregate" % (b["n_seq"], r["batch_mode"]),
+                     rate(b["decode_tok_s"], b["decode_tok_per_cpu_s"])))
     rows.append((name, "RSS after load / peak",
                  "%.0f / %.0f MiB" % (r["rss_after_load_mib"], r["peak_rss_mib"])))
 p = os.path.join(d, "bench-extract.json")
@@ -81,7 +82,7 @@ else:
     rows.append(("PDF extraction", "precis extract", "skipped (PRECIS_TEST_CORPUS unset)"))
 w = [max(len(r[i]) for r in rows + [("model / input", "benchmark", "result")]) for i in range(3)]
 line = lambda r: "| " + " | ".join(r[i].ljust(w[i]) for i in range(3)) + " |"
-print("\nengine threads: %s" % threads)
+print("\nengine threads: %s; load average at the end: %s" % (threads, open("/proc/loadavg").read().split()[0]))
 print(line(("model / input", "benchmark", "result")))
 print("|" + "|".join("-" * (x + 2) for x in w) + "|")
 for r in rows:
