@@ -130,17 +130,30 @@ void sampler_accept(sampler *s, int32_t token)
 
 /* ---- the chain --------------------------------------------------------- */
 
+/* The first index holding the maximum is the index a running "if (l[i] >
+ * best) best = i" scan ends on, so the maximum is found first with eight
+ * independent lanes (no branch, vectorizable) and then located. A NaN in
+ * front wins that scan (nothing compares greater); later NaNs never do. */
 int32_t sampler_argmax(const float *logits, int n)
 {
-    int32_t best = 0;
-    float best_logit = logits[0];
-    for (int i = 1; i < n; i++) {
-        if (logits[i] > best_logit) {
-            best_logit = logits[i];
-            best = i;
-        }
-    }
-    return best;
+    if (n < 1 || isnan(logits[0]))
+        return 0;
+    float lane[8];
+    for (int j = 0; j < 8; j++)
+        lane[j] = logits[0];
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++)
+            lane[j] = logits[i + j] > lane[j] ? logits[i + j] : lane[j];
+    float max = lane[0];
+    for (int j = 1; j < 8; j++)
+        max = lane[j] > max ? lane[j] : max;
+    for (; i < n; i++)
+        max = logits[i] > max ? logits[i] : max;
+    for (i = 0; i < n; i++)
+        if (logits[i] == max)
+            return i;
+    return 0;
 }
 
 /* The logits with the repetition penalty applied: the caller's array when

@@ -242,3 +242,32 @@ Test(sampler, oracle_is_sensitive_to_the_seed)
         differ += ref_sample(&a, logits, c) != ref_sample(&b, logits, c);
     cr_assert_gt(differ, 0);
 }
+
+/* The plain scan sampler_argmax must agree with. */
+static int32_t ref_argmax(const float *l, int n)
+{
+    int32_t best = 0;
+    for (int i = 1; i < n; i++)
+        if (l[i] > l[best])
+            best = i;
+    return best;
+}
+
+Test(sampler, argmax_is_the_first_maximum_like_a_plain_scan)
+{
+    static const float specials[] = { 0.0f, -0.0f, 1.0f, -1.0f, INFINITY, -INFINITY, NAN, 2.5f };
+    float l[41];
+    uint64_t x = 99;
+    int nan_first = 0, tail_max = 0;
+    for (int round = 0; round < 4000; round++) {
+        const int n = 1 + (int)(lcg(&x) % 41);
+        for (int i = 0; i < n; i++)
+            l[i] = lcg(&x) % 3 ? specials[lcg(&x) % 8] : (float)(lcg(&x) % 7) - 3.0f;
+        int32_t want = ref_argmax(l, n), got = sampler_argmax(l, n);
+        cr_assert_eq(got, want, "round %d, n %d: got %d, want %d", round, n, got, want);
+        nan_first += isnan(l[0]) && n > 1;
+        tail_max += want >= n - n % 8 && want > 0;
+    }
+    cr_assert_gt(nan_first, 0);
+    cr_assert_gt(tail_max, 0, "the maximum sometimes sits past the last full lane group");
+}
