@@ -49,7 +49,8 @@ const cli_command cmd_serve = {
         "SIGTERM/SIGINT: stop taking jobs, let the current one finish within\n"
         "[pipeline] shutdown_grace seconds, commit, leave the group, exit 0 (a second\n"
         "signal, or the grace period plus 10 s, exits at once: the unfinished job is\n"
-        "redelivered). SIGHUP: reload request. Under systemd (Type=notify) it sends\n"
+        "redelivered). SIGHUP re-reads the prompt files between jobs (all or nothing:\n"
+        "a broken file is logged and the prompts in use stay). Under systemd it sends\n"
         "READY=1, STOPPING=1 and WATCHDOG=1. [metrics] serves /metrics, /healthz and\n"
         "/readyz.\n"
         "\n"
@@ -190,10 +191,19 @@ static int start_handler(serve_state *st, stub_step_options *stub, perr *err)
     return job_handler_new(&st->handler, &ho, err);
 }
 
+/* Runs on the consumer's thread between jobs, so no job sees a half-swap. */
 static void on_reload(void *ctx)
 {
-    (void)ctx;
-    log_info("reload requested; nothing is reloadable yet", "%s", "");
+    serve_state *st = ctx;
+    if (!st->pipeline) {
+        log_info("reload requested; the stub pipeline has no prompts", "%s", "");
+        return;
+    }
+    perr err;
+    if (pipeline_reload_prompts(st->pipeline, &err) != 0)
+        log_error("prompt reload failed", "error=%s", err.msg);
+    else
+        log_info("prompts reloaded", "summary_version=%s", pipeline_prompt_version(st->pipeline, "summary"));
 }
 
 static int start_consumer(serve_state *st, perr *err)
@@ -210,6 +220,7 @@ static int start_consumer(serve_state *st, perr *err)
         .metrics = st->metrics,
         .shutdown_grace_ms = grace * 1000,
         .on_reload = on_reload,
+        .hook_ctx = st,
     };
     return consumer_new(&st->consumer, &co, err);
 }

@@ -14,11 +14,17 @@
 
 #define MAX_KNOWN_ANALYSES 32
 
-struct pipeline {
-    llm *llm;
-    prompt_spec *prompts[MAX_KNOWN_ANALYSES];     /* by analysis_at() index */
+/* Every analysis's prompt, by analysis_at() index; replaced whole on reload. */
+typedef struct prompt_set {
+    prompt_spec *prompts[MAX_KNOWN_ANALYSES];
     char *sampling_json[MAX_KNOWN_ANALYSES];
     json_schema *schemas[MAX_KNOWN_ANALYSES];     /* NULL: free-text prompt */
+} prompt_set;
+
+struct pipeline {
+    llm *llm;
+    prompt_set ps;
+    char *prompts_dir;
     char **defaults;                              /* default analyses */
     size_t n_defaults;
     char *input_root;
@@ -79,22 +85,53 @@ static int parse_defaults(pipeline *p, const char *list, perr *err)
     return 0;
 }
 
-static int load_prompts(pipeline *p, const pipeline_options *opt, perr *err)
+static void prompt_set_free(prompt_set *ps)
 {
-    if (!opt->prompts_dir || !*opt->prompts_dir)
+    for (size_t i = 0; i < MAX_KNOWN_ANALYSES; i++) {
+        prompt_free(ps->prompts[i]);
+        free(ps->sampling_json[i]);
+        json_schema_free(ps->schemas[i]);
+    }
+    memset(ps, 0, sizeof *ps);
+}
+
+/* Load every analysis's prompt from dir into ps (which the caller frees). */
+static int load_prompts(prompt_set *ps, const char *dir, int max_tokens, perr *err)
+{
+    if (!dir || !*dir)
         return perr_set(err, "no prompts directory");
     for (size_t i = 0; analysis_at(i) && i < MAX_KNOWN_ANALYSES; i++) {
-        if (prompt_load(&p->prompts[i], opt->prompts_dir, analysis_at(i)->prompt, err) != 0)
+        if (prompt_load(&ps->prompts[i], dir, analysis_at(i)->prompt, err) != 0)
             return -1;
-        if (p->max_tokens > 0)
-            p->prompts[i]->max_tokens = p->max_tokens;
-        if (!(p->sampling_json[i] = prompt_sampling_json(p->prompts[i])))
+        if (max_tokens > 0)
+            ps->prompts[i]->max_tokens = max_tokens;
+        if (!(ps->sampling_json[i] = prompt_sampling_json(ps->prompts[i])))
             return perr_set(err, "out of memory");
-        const char *schema = p->prompts[i]->schema_json;
-        if (schema && json_schema_compile(&p->schemas[i], schema, strlen(schema), NULL, err) != 0)
-            return perr_prefix(err, "prompt %s/%s.json: \"schema\"", opt->prompts_dir, analysis_at(i)->prompt);
+        const char *schema = ps->prompts[i]->schema_json;
+        if (schema && json_schema_compile(&ps->schemas[i], schema, strlen(schema), NULL, err) != 0)
+            return perr_prefix(err, "prompt %s/%s.json: \"schema\"", dir, analysis_at(i)->prompt);
     }
     return 0;
+}
+
+int pipeline_reload_prompts(pipeline *p, perr *err)
+{
+    prompt_set fresh = {0};
+    if (load_prompts(&fresh, p->prompts_dir, p->max_tokens, err) != 0) {
+        prompt_set_free(&fresh);
+        return perr_prefix(err, "reloading prompts (the previous ones stay in use)");
+    }
+    prompt_set_free(&p->ps);
+    p->ps = fresh;
+    return 0;
+}
+
+const char *pipeline_prompt_version(const pipeline *p, const char *analysis)
+{
+    for (size_t i = 0; analysis_at(i) && i < MAX_KNOWN_ANALYSES; i++)
+        if (strcmp(analysis_at(i)->name, analysis) == 0 && p->ps.prompts[i])
+            return p->ps.prompts[i]->version;
+    return NULL;
 }
 
 int pipeline_new(pipeline **out, const pipeline_options *opt, perr *err)
@@ -110,8 +147,10 @@ int pipeline_new(pipeline **out, const pipeline_options *opt, perr *err)
         rc = perr_set(err, "out of memory");
     if (rc == 0)
         rc = parse_defaults(p, opt->default_analyses, err);
+    if (rc == 0 && opt->prompts_dir && !(p->prompts_dir = strdup(opt->prompts_dir)))
+        rc = perr_set(err, "out of memory");
     if (rc == 0)
-        rc = load_prompts(p, opt, err);
+        rc = load_prompts(&p->ps, p->prompts_dir, p->max_tokens, err);
     if (rc == 0)
         rc = llm_open(&p->llm, &opt->model, err);
     if (rc != 0) {
@@ -127,11 +166,8 @@ void pipeline_free(pipeline *p)
     if (!p)
         return;
     llm_free(p->llm);
-    for (size_t i = 0; i < MAX_KNOWN_ANALYSES; i++) {
-        prompt_free(p->prompts[i]);
-        free(p->sampling_json[i]);
-        json_schema_free(p->schemas[i]);
-    }
+    prompt_set_free(&p->ps);
+    free(p->prompts_dir);
     for (size_t i = 0; i < p->n_defaults; i++)
         free(p->defaults[i]);
     free(p->defaults);
@@ -289,9 +325,9 @@ static int run_analysis(pipeline *p, const analysis_def *def, const pipeline_hoo
                         perr *err)
 {
     size_t idx = analysis_index(def);
-    const prompt_spec *prompt = p->prompts[idx];
+    const prompt_spec *prompt = p->ps.prompts[idx];
     const char *title = rep->doc->title && *rep->doc->title ? rep->doc->title : rep->source;
-    analysis_input in = {.llm = p->llm, .prompt = prompt, .schema = p->schemas[idx], .max_tokens = prompt->max_tokens, .title = title,
+    analysis_input in = {.llm = p->llm, .prompt = prompt, .schema = p->ps.schemas[idx], .max_tokens = prompt->max_tokens, .title = title,
                          .text = rep->doc->full_text, .cancel = hooks ? hooks->cancel : NULL,
                          .cancel_ctx = hooks ? hooks->cancel_ctx : NULL};
     analysis_output out;
@@ -306,7 +342,7 @@ static int run_analysis(pipeline *p, const analysis_def *def, const pipeline_hoo
     pipeline_result *r = &rep->results[rep->n_results++];
     *r = (pipeline_result){
         .analysis = def->name, .prompt_name = prompt->name, .prompt_version = prompt->version,
-        .sampling_json = strdup(p->sampling_json[idx]), .output_json = out.output_json,
+        .sampling_json = strdup(p->ps.sampling_json[idx]), .output_json = out.output_json,
         .raw_text = out.raw_text, .timings_json = timings_json(&out, rep, seconds),
         .prompt_tokens = out.prompt_tokens, .completion_tokens = out.completion_tokens,
         .prompt_ms = (long long)(out.prompt_seconds * 1000), .completion_ms = (long long)(out.gen_seconds * 1000),

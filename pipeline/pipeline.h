@@ -81,6 +81,12 @@ typedef struct pipeline_report {
 int pipeline_new(pipeline **out, const pipeline_options *opt, perr *err);
 void pipeline_free(pipeline *p);
 
+/* Re-read every prompt file (SIGHUP). All or nothing: on any error the
+ * prompts in use stay as they were. Call between jobs, never during one. */
+int pipeline_reload_prompts(pipeline *p, perr *err);
+/* Version (SHA-256 of the prompt file) the analysis currently uses; NULL if unknown. */
+const char *pipeline_prompt_version(const pipeline *p, const char *analysis);
+
 const llm *pipeline_llm(const pipeline *p);
 
 /* Load, hash, extract and analyse a job, without storing anything: 0,

@@ -610,3 +610,54 @@ Test(pipeline, precis_run_prints_json_and_stores, .timeout = 600)
     free(model);
     close_db(&d);
 }
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert(f, "cannot write %s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+Test(pipeline, prompts_reload_all_or_nothing, .timeout = 600)
+{
+    char *dir = NULL, *file = NULL;
+    cr_assert(asprintf(&dir, "%s/prompts", test_tmpdir()) > 0 && asprintf(&file, "%s/summary.json", dir) > 0);
+    cr_assert_eq(mkdir(dir, 0700), 0);
+    char *original = test_read_file("prompts/summary.json", NULL);
+    write_text(file, original);
+    char *path = test_model_path(MODEL);
+    pipeline_options o = {
+        .model = {.model_path = path, .n_ctx = 512, .n_threads = 1},
+        .prompts_dir = dir,
+        .max_tokens = MAX_TOKENS,
+    };
+    pipeline *p;
+    perr err;
+    cr_assert_eq(pipeline_new(&p, &o, &err), 0, "%s", err.msg);
+    char v1[65];
+    snprintf(v1, sizeof v1, "%s", pipeline_prompt_version(p, "summary"));
+
+    /* An edited prompt file is a new version after reload. */
+    char *edited = NULL;
+    cr_assert(asprintf(&edited, "%s\n", original) > 0);
+    write_text(file, edited);
+    cr_assert_str_eq(pipeline_prompt_version(p, "summary"), v1, "nothing changes before the reload");
+    cr_assert_eq(pipeline_reload_prompts(p, &err), 0, "%s", err.msg);
+    char v2[65];
+    snprintf(v2, sizeof v2, "%s", pipeline_prompt_version(p, "summary"));
+    cr_assert_str_neq(v2, v1);
+
+    /* A broken file is an error and the prompts in use stay. */
+    write_text(file, "{ not json");
+    cr_assert_eq(pipeline_reload_prompts(p, &err), -1);
+    cr_assert(strstr(err.msg, "previous ones stay in use"), "%s", err.msg);
+    cr_assert_str_eq(pipeline_prompt_version(p, "summary"), v2);
+
+    pipeline_free(p);
+    free(edited);
+    free(original);
+    free(path);
+    free(file);
+    free(dir);
+}
