@@ -49,8 +49,9 @@ const cli_command cmd_serve = {
         "SIGTERM/SIGINT: stop taking jobs, let the current one finish within\n"
         "[pipeline] shutdown_grace seconds, commit, leave the group, exit 0 (a second\n"
         "signal, or the grace period plus 10 s, exits at once: the unfinished job is\n"
-        "redelivered). SIGHUP re-reads the prompt files between jobs (all or nothing:\n"
-        "a broken file is logged and the prompts in use stay). Under systemd it sends\n"
+        "redelivered). SIGHUP re-reads, between jobs, the prompt files and the config's\n"
+        "[pipeline] extract_* limits (all or nothing: on any error the settings in use\n"
+        "stay); other keys need a restart. Under systemd it sends\n"
         "READY=1, STOPPING=1 and WATCHDOG=1. [metrics] serves /metrics, /healthz and\n"
         "/readyz.\n"
         "\n"
@@ -72,6 +73,7 @@ typedef struct serve_args {
 
 /* Everything the daemon owns, torn down in reverse order. */
 typedef struct serve_state {
+    const char *config_path;
     config *cfg;
     kafka_property *props;
     size_t nprops;
@@ -199,11 +201,20 @@ static void on_reload(void *ctx)
         log_info("reload requested; the stub pipeline has no prompts", "%s", "");
         return;
     }
+    /* A fresh config supplies the safe settings; st->cfg stays, because the
+     * consumer and producers hold strings from it. */
+    config *fresh;
     perr err;
-    if (pipeline_reload_prompts(st->pipeline, &err) != 0)
-        log_error("prompt reload failed", "error=%s", err.msg);
+    if (config_load(&fresh, st->config_path, environ, &err) != 0) {
+        log_error("reload failed; nothing changed", "error=%s", err.msg);
+        return;
+    }
+    if (pipeline_reload_settings(st->pipeline, fresh, &err) != 0)
+        log_error("reload failed", "error=%s", err.msg);
     else
-        log_info("prompts reloaded", "summary_version=%s", pipeline_prompt_version(st->pipeline, "summary"));
+        log_info("reloaded prompts and extraction limits", "summary_version=%s extract_timeout=%s",
+                 pipeline_prompt_version(st->pipeline, "summary"), config_get(fresh, "pipeline", "extract_timeout"));
+    config_free(fresh);
 }
 
 static int start_consumer(serve_state *st, perr *err)
@@ -292,6 +303,7 @@ static void serve_teardown(serve_state *st)
 
 static int serve_start(serve_state *st, serve_args *a, perr *err)
 {
+    st->config_path = a->config_path;
     if (config_load(&st->cfg, a->config_path, environ, err) != 0)
         return -1;
     if (!(st->props = kafka_props_from_config(st->cfg, &st->nprops)) || !(st->metrics = metrics_new()))

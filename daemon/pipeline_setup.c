@@ -128,6 +128,17 @@ static int read_limits(const config *cfg, pipeline_options *o, perr *err)
     return 0;
 }
 
+int pipeline_reload_settings(pipeline *p, const config *cfg, perr *err)
+{
+    pipeline_options o = {0};
+    if (read_limits(cfg, &o, err) != 0)
+        return perr_prefix(err, "reloading settings (nothing changed)");
+    if (pipeline_reload_prompts(p, err) != 0)
+        return -1;
+    pipeline_set_limits(p, &o.limits);
+    return 0;
+}
+
 static double now_seconds(void)
 {
     struct timespec ts;

@@ -43,4 +43,8 @@ int pipeline_resolve_prompts(const config *cfg, char *dir, size_t cap, perr *err
  * build the pipeline. ov may be NULL. */
 int pipeline_setup(const config *cfg, const pipeline_setup_overrides *ov, pipeline **out, perr *err);
 
+/* SIGHUP: apply the settings that are safe to change between jobs — the
+ * [pipeline] extract_* limits — from cfg, and re-read the prompt files. */
+int pipeline_reload_settings(pipeline *p, const config *cfg, perr *err);
+
 #endif

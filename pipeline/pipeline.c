@@ -126,6 +126,16 @@ int pipeline_reload_prompts(pipeline *p, perr *err)
     return 0;
 }
 
+void pipeline_set_limits(pipeline *p, const sandbox_limits *limits)
+{
+    p->limits = *limits;
+}
+
+const sandbox_limits *pipeline_limits(const pipeline *p)
+{
+    return &p->limits;
+}
+
 const char *pipeline_prompt_version(const pipeline *p, const char *analysis)
 {
     for (size_t i = 0; analysis_at(i) && i < MAX_KNOWN_ANALYSES; i++)

@@ -84,6 +84,9 @@ void pipeline_free(pipeline *p);
 /* Re-read every prompt file (SIGHUP). All or nothing: on any error the
  * prompts in use stay as they were. Call between jobs, never during one. */
 int pipeline_reload_prompts(pipeline *p, perr *err);
+/* Replace the extraction limits used by the next job (SIGHUP). */
+void pipeline_set_limits(pipeline *p, const sandbox_limits *limits);
+const sandbox_limits *pipeline_limits(const pipeline *p);
 /* Version (SHA-256 of the prompt file) the analysis currently uses; NULL if unknown. */
 const char *pipeline_prompt_version(const pipeline *p, const char *analysis);
 

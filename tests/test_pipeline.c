@@ -21,6 +21,8 @@
 #include "daemon/consumer.h"
 #include "daemon/job_handler.h"
 #include "daemon/mock_broker.h"
+#include "daemon/config.h"
+#include "daemon/pipeline_setup.h"
 #include "daemon/pipeline_step.h"
 #include "pipeline/chunk.h"
 #include "pipeline/digest.h"
@@ -660,4 +662,22 @@ Test(pipeline, prompts_reload_all_or_nothing, .timeout = 600)
     free(path);
     free(file);
     free(dir);
+}
+
+Test(pipeline, reload_settings_applies_extraction_limits, .timeout = 600)
+{
+    pipeline *p = new_pipeline(512, MAX_TOKENS, NULL);
+    char *conf = NULL;
+    cr_assert(asprintf(&conf, "%s/reload.conf", test_tmpdir()) > 0);
+    char *const no_env[] = {NULL};
+    config *cfg;
+    perr err;
+    write_text(conf, "[pipeline]\nextract_timeout = 7\nextract_memory_mb = 300\n");
+    cr_assert_eq(config_load(&cfg, conf, no_env, &err), 0, "%s", err.msg);
+    cr_assert_eq(pipeline_reload_settings(p, cfg, &err), 0, "%s", err.msg);
+    cr_assert_eq(pipeline_limits(p)->wall_seconds, 7);
+    cr_assert_eq(pipeline_limits(p)->memory_mb, 300);
+    config_free(cfg);
+    pipeline_free(p);
+    free(conf);
 }
