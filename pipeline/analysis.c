@@ -1,11 +1,13 @@
 /* analysis.c — the table of known analyses (see analysis.h). */
 #include "pipeline/analysis.h"
 
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const analysis_def analysis_table[] = {
-    {"summary", "summary", analysis_summary},
+    {"summary", "summary", ANALYSIS_DOCUMENT, analysis_summary, analysis_summary_check,
+     "title, summary and key points of one document, citing paragraph ids"},
 };
 
 #define N_ANALYSES (sizeof analysis_table / sizeof analysis_table[0])
@@ -27,5 +29,6 @@ void analysis_output_clear(analysis_output *o)
 {
     free(o->output_json);
     free(o->raw_text);
+    cJSON_Delete(o->trace);
     memset(o, 0, sizeof *o);
 }

@@ -1,8 +1,12 @@
 /* analysis.h — the analyses a job may ask for, and what one produces.
  *
- * An analysis turns a document's text into an output through the model with
- * its prompt (prompts/NAME.json). Known analyses: "summary". The analyses
- * issue adds more; each is one entry in analysis_table (analysis.c).
+ * An analysis turns text into an output through the model with its prompt
+ * (prompts/NAME.json). Each is one entry in analysis_table (analysis.c).
+ * Document analyses ("summary", ...) run inside a job on one extracted
+ * document through analysis_def.run. Collection analyses ("consultation",
+ * "digest") work on many documents or responses at once and have their own
+ * entry points (run is NULL); the table still names their prompt so it is
+ * loaded, checked, versioned and listed by `precis prompts`.
  */
 #ifndef PRECIS_ANALYSIS_H
 #define PRECIS_ANALYSIS_H
@@ -13,6 +17,11 @@
 #include "pipeline/llm.h"
 #include "pipeline/prompt.h"
 
+typedef struct cJSON cJSON;
+struct document;
+
+typedef enum analysis_scope { ANALYSIS_DOCUMENT, ANALYSIS_COLLECTION } analysis_scope;
+
 typedef struct analysis_input {
     llm *llm;
     const prompt_spec *prompt;
@@ -20,6 +29,7 @@ typedef struct analysis_input {
     int max_tokens;              /* per model call (the prompt's, or an override) */
     const char *title;           /* document title or its source name */
     const char *text;            /* the extracted full text */
+    const struct document *doc;  /* the extracted document (paragraph ids, pages); NULL = text only */
     llm_cancel_fn cancel;        /* may be NULL */
     void *cancel_ctx;
 } analysis_input;
@@ -33,15 +43,23 @@ typedef struct analysis_output {
     int calls;                   /* model calls */
     int levels;                  /* reduce levels above the map step (0: none) */
     const char *stop_reason;     /* of the final call */
+    cJSON *trace;                /* JSON array of step records (pipeline/structured.h); NULL = none */
 } analysis_output;
 
 /* 0, -1 (err) or LLM_CANCELLED. */
 typedef int (*analysis_fn)(const analysis_input *in, analysis_output *out, perr *err);
 
+/* Check at load that a prompt file has what the analysis needs (templates,
+ * placeholders, steps); 0 or -1 with err. */
+typedef int (*analysis_check_fn)(const prompt_spec *p, perr *err);
+
 typedef struct analysis_def {
     const char *name;            /* as in jobs and in results.analysis */
     const char *prompt;          /* prompt file name (prompts/<prompt>.json) */
-    analysis_fn run;
+    analysis_scope scope;
+    analysis_fn run;             /* document analyses; NULL for collection ones */
+    analysis_check_fn check_prompt;  /* NULL = no rule beyond the file format */
+    const char *description;     /* one line, for `precis prompts` */
 } analysis_def;
 
 /* NULL when name is not a known analysis. */
@@ -53,5 +71,6 @@ void analysis_output_clear(analysis_output *o);
 
 /* The "summary" analysis (summary.c). */
 int analysis_summary(const analysis_input *in, analysis_output *out, perr *err);
+int analysis_summary_check(const prompt_spec *p, perr *err);
 
 #endif

@@ -95,6 +95,21 @@ static void prompt_set_free(prompt_set *ps)
     memset(ps, 0, sizeof *ps);
 }
 
+/* The analysis's own rule, then every step's schema must compile. */
+static int check_prompt(const analysis_def *def, const prompt_spec *p, perr *err)
+{
+    if (def->check_prompt && def->check_prompt(p, err) != 0)
+        return -1;
+    for (size_t i = 0; i < p->n_steps; i++) {
+        const char *text = p->steps[i].schema_json;
+        json_schema *s = NULL;
+        if (text && json_schema_compile(&s, text, strlen(text), NULL, err) != 0)
+            return perr_prefix(err, "step \"%s\": \"schema\"", p->steps[i].name);
+        json_schema_free(s);
+    }
+    return 0;
+}
+
 /* Load every analysis's prompt from dir into ps (which the caller frees). */
 static int load_prompts(prompt_set *ps, const char *dir, int max_tokens, perr *err)
 {
@@ -103,6 +118,8 @@ static int load_prompts(prompt_set *ps, const char *dir, int max_tokens, perr *e
     for (size_t i = 0; analysis_at(i) && i < MAX_KNOWN_ANALYSES; i++) {
         if (prompt_load(&ps->prompts[i], dir, analysis_at(i)->prompt, err) != 0)
             return -1;
+        if (check_prompt(analysis_at(i), ps->prompts[i], err) != 0)
+            return perr_prefix(err, "prompt %s/%s.json", dir, analysis_at(i)->prompt);
         if (max_tokens > 0)
             ps->prompts[i]->max_tokens = max_tokens;
         if (!(ps->sampling_json[i] = prompt_sampling_json(ps->prompts[i])))
@@ -223,6 +240,8 @@ static int resolve_analyses(const pipeline *p, const job *j, const analysis_def 
                          analysis_at(k)->name);
             return perr_set(err, "unknown analysis \"%s\" (known: %s)", names[i], known);
         }
+        if (!defs[i]->run)
+            return perr_set(err, "analysis \"%s\" works on a whole collection, not on one document", names[i]);
     }
     return 0;
 }
@@ -338,7 +357,7 @@ static int run_analysis(pipeline *p, const analysis_def *def, const pipeline_hoo
     const prompt_spec *prompt = p->ps.prompts[idx];
     const char *title = rep->doc->title && *rep->doc->title ? rep->doc->title : rep->source;
     analysis_input in = {.llm = p->llm, .prompt = prompt, .schema = p->ps.schemas[idx], .max_tokens = prompt->max_tokens, .title = title,
-                         .text = rep->doc->full_text, .cancel = hooks ? hooks->cancel : NULL,
+                         .text = rep->doc->full_text, .doc = rep->doc, .cancel = hooks ? hooks->cancel : NULL,
                          .cancel_ctx = hooks ? hooks->cancel_ctx : NULL};
     analysis_output out;
     double t0 = now_seconds();
@@ -356,7 +375,9 @@ static int run_analysis(pipeline *p, const analysis_def *def, const pipeline_hoo
         .raw_text = out.raw_text, .timings_json = timings_json(&out, rep, seconds),
         .prompt_tokens = out.prompt_tokens, .completion_tokens = out.completion_tokens,
         .prompt_ms = (long long)(out.prompt_seconds * 1000), .completion_ms = (long long)(out.gen_seconds * 1000),
+        .trace_json = out.trace ? cJSON_PrintUnformatted(out.trace) : NULL,
     };
+    cJSON_Delete(out.trace);
     rep->tokens_in += out.prompt_tokens;
     rep->tokens_out += out.completion_tokens;
     if (!r->sampling_json || !r->timings_json)
@@ -399,6 +420,7 @@ int pipeline_store(pipeline *p, store *s, const job *j, pipeline_report *rep, pe
             .sampling_json = r->sampling_json, .output_json = r->output_json, .raw_text = r->raw_text,
             .prompt_tokens = r->prompt_tokens, .completion_tokens = r->completion_tokens,
             .prompt_ms = r->prompt_ms, .completion_ms = r->completion_ms, .timings_json = r->timings_json,
+            .trace_json = r->trace_json,
         };
     }
     double t0 = now_seconds();
@@ -431,6 +453,7 @@ void pipeline_report_clear(pipeline_report *rep)
         free(r->output_json);
         free(r->raw_text);
         free(r->timings_json);
+        free(r->trace_json);
     }
     memset(rep, 0, sizeof *rep);
 }

@@ -61,6 +61,7 @@ typedef struct pipeline_result {
     const char *prompt_name;
     const char *prompt_version;
     char *sampling_json, *output_json, *raw_text, *timings_json;
+    char *trace_json;            /* steps taken (structured.h records); NULL = none */
     long prompt_tokens, completion_tokens;
     long long prompt_ms, completion_ms;
 } pipeline_result;

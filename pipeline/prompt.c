@@ -9,22 +9,34 @@
 
 #include "pipeline/digest.h"
 
-static const char *const placeholders[] = {"{{document}}", "{{title}}", NULL};
+/* Every placeholder a template may use; which ones an analysis fills in is
+ * its own business (prompt_render_vars fails on one it was not given). */
+static const char *const placeholder_names[] = {"document", "title",     "question", "responses", "themes",
+                                                "summaries", "collection", "period",  NULL};
 
-/* Index into placeholders of the one starting at s, or -1. */
-static int placeholder_at(const char *s)
+/* Length of the name in a "{{name}}" at s (0 if s is not a known placeholder). */
+static size_t placeholder_at(const char *s, const char **name)
 {
-    for (int i = 0; placeholders[i]; i++)
-        if (strncmp(s, placeholders[i], strlen(placeholders[i])) == 0)
-            return i;
-    return -1;
+    if (s[0] != '{' || s[1] != '{')
+        return 0;
+    for (int i = 0; placeholder_names[i]; i++) {
+        size_t k = strlen(placeholder_names[i]);
+        if (strncmp(s + 2, placeholder_names[i], k) == 0 && s[2 + k] == '}' && s[3 + k] == '}') {
+            *name = placeholder_names[i];
+            return k;
+        }
+    }
+    return 0;
 }
 
 static int check_template(const char *field, const char *tmpl, perr *err)
 {
     for (const char *p = strstr(tmpl, "{{"); p; p = strstr(p + 2, "{{")) {
-        if (placeholder_at(p) < 0)
-            return perr_set(err, "\"%s\": unknown placeholder at \"%.20s\" (use {{document}} or {{title}})",
+        const char *name;
+        if (!placeholder_at(p, &name))
+            return perr_set(err,
+                            "\"%s\": unknown placeholder at \"%.20s\" (known: {{document}} {{title}} {{question}} "
+                            "{{responses}} {{themes}} {{summaries}} {{collection}} {{period}})",
                             field, p);
     }
     return 0;
@@ -64,7 +76,7 @@ static int check_keys(const cJSON *root, perr *err)
 {
     static const char *const known[] = {"name", "description", "system", "user", "combine", "schema", "max_tokens",
                                         "temperature", "top_k", "top_p", "min_p", "repeat_penalty",
-                                        "repeat_last_n", "seed", NULL};
+                                        "repeat_last_n", "seed", "steps", NULL};
     for (const cJSON *it = root->child; it; it = it->next) {
         size_t i = 0;
         while (known[i] && strcmp(known[i], it->string) != 0)
@@ -111,11 +123,74 @@ static int take_schema(const cJSON *root, prompt_spec *p, perr *err)
     return 0;
 }
 
+static int check_step_keys(const cJSON *step, const char *name, perr *err)
+{
+    static const char *const known[] = {"system", "user", "schema", "max_tokens", NULL};
+    for (const cJSON *it = step->child; it; it = it->next) {
+        size_t i = 0;
+        while (known[i] && strcmp(known[i], it->string) != 0)
+            i++;
+        if (!known[i])
+            return perr_set(err, "step \"%s\": unknown key \"%s\" (known: system, user, schema, max_tokens)", name,
+                            it->string);
+    }
+    return 0;
+}
+
+static int parse_step(const cJSON *v, const prompt_spec *p, prompt_step *st, perr *err)
+{
+    if (!(st->name = strdup(v->string)))
+        return perr_set(err, "out of memory");
+    if (!cJSON_IsObject(v))
+        return perr_set(err, "step \"%s\" must be an object", st->name);
+    double max_tokens = p->max_tokens;
+    int rc = check_step_keys(v, st->name, err);
+    if (rc == 0)
+        rc = take_string(v, "system", 0, &st->system, err);
+    if (rc == 0 && !st->system && !(st->system = strdup(p->system)))
+        rc = perr_set(err, "out of memory");
+    if (rc == 0)
+        rc = take_string(v, "user", 1, &st->user, err);
+    if (rc == 0)
+        rc = check_template("system", st->system, err);
+    if (rc == 0)
+        rc = check_template("user", st->user, err);
+    if (rc == 0)
+        rc = take_number(v, "max_tokens", 1, PROMPT_MAX_TOKENS_LIMIT, 1, &max_tokens, err);
+    st->max_tokens = (int)max_tokens;
+    const cJSON *schema = cJSON_GetObjectItemCaseSensitive(v, "schema");
+    if (rc == 0 && schema && !cJSON_IsObject(schema))
+        rc = perr_set(err, "\"schema\" must be a JSON Schema object");
+    if (rc == 0 && schema && !(st->schema_json = cJSON_PrintUnformatted(schema)))
+        rc = perr_set(err, "out of memory");
+    return rc == 0 ? 0 : perr_prefix(err, "step \"%s\"", st->name);
+}
+
+static int take_steps(const cJSON *root, prompt_spec *p, perr *err)
+{
+    const cJSON *steps = cJSON_GetObjectItemCaseSensitive(root, "steps");
+    if (!steps)
+        return 0;
+    if (!cJSON_IsObject(steps) || !steps->child)
+        return perr_set(err, "\"steps\" must be a non-empty object of named steps");
+    size_t n = (size_t)cJSON_GetArraySize(steps);
+    if (!(p->steps = calloc(n, sizeof *p->steps)))
+        return perr_set(err, "out of memory");
+    for (const cJSON *v = steps->child; v; v = v->next) {
+        if (prompt_find_step(p, v->string))
+            return perr_set(err, "step \"%s\" appears twice", v->string);
+        if (parse_step(v, p, &p->steps[p->n_steps++], err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int parse_fields(const cJSON *root, prompt_spec *p, const char *expected_name, perr *err)
 {
     if (!cJSON_IsObject(root))
         return perr_set(err, "a prompt file must hold a JSON object");
     char *description = NULL;
+    int has_steps = cJSON_GetObjectItemCaseSensitive(root, "steps") != NULL;
     int rc = check_keys(root, err);
     if (rc == 0)
         rc = take_string(root, "name", 1, &p->name, err);
@@ -127,16 +202,12 @@ static int parse_fields(const cJSON *root, prompt_spec *p, const char *expected_
     if (rc == 0)
         rc = take_string(root, "system", 1, &p->system, err);
     if (rc == 0)
-        rc = take_string(root, "user", 1, &p->user, err);
+        rc = take_string(root, "user", !has_steps, &p->user, err);
     if (rc == 0)
         rc = take_string(root, "combine", 0, &p->combine, err);
-    if (rc == 0 && !strstr(p->user, "{{document}}"))
-        rc = perr_set(err, "\"user\" must contain {{document}}");
-    if (rc == 0 && p->combine && !strstr(p->combine, "{{document}}"))
-        rc = perr_set(err, "\"combine\" must contain {{document}}");
     if (rc == 0)
         rc = check_template("system", p->system, err);
-    if (rc == 0)
+    if (rc == 0 && p->user)
         rc = check_template("user", p->user, err);
     if (rc == 0 && p->combine)
         rc = check_template("combine", p->combine, err);
@@ -144,6 +215,8 @@ static int parse_fields(const cJSON *root, prompt_spec *p, const char *expected_
         rc = take_schema(root, p, err);
     if (rc == 0)
         rc = take_sampling(root, p, err);
+    if (rc == 0)
+        rc = take_steps(root, p, err);
     return rc;
 }
 
@@ -211,36 +284,100 @@ void prompt_free(prompt_spec *p)
     free(p->user);
     free(p->combine);
     free(p->schema_json);
+    for (size_t i = 0; i < p->n_steps; i++) {
+        free(p->steps[i].name);
+        free(p->steps[i].system);
+        free(p->steps[i].user);
+        free(p->steps[i].schema_json);
+    }
+    free(p->steps);
     free(p);
+}
+
+const prompt_step *prompt_find_step(const prompt_spec *p, const char *name)
+{
+    for (size_t i = 0; i < p->n_steps; i++)
+        if (p->steps[i].name && strcmp(p->steps[i].name, name) == 0)
+            return &p->steps[i];
+    return NULL;
+}
+
+int prompt_require(const prompt_spec *p, const char *tmpl_name, const char *tmpl, const char *placeholder,
+                   perr *err)
+{
+    char needle[64];
+    snprintf(needle, sizeof needle, "{{%s}}", placeholder);
+    if (!tmpl)
+        return perr_set(err, "prompt \"%s\" needs a \"%s\" template", p->name, tmpl_name);
+    if (!strstr(tmpl, needle))
+        return perr_set(err, "prompt \"%s\": \"%s\" must contain %s", p->name, tmpl_name, needle);
+    return 0;
+}
+
+/* Append len bytes to a growing buffer; -1 when out of memory (then freed). */
+static int buf_append(char **buf, size_t *n, size_t *cap, const char *piece, size_t len)
+{
+    if (*n + len + 1 > *cap) {
+        size_t want = (*n + len + 1) * 2;
+        char *grown = realloc(*buf, want);
+        if (!grown) {
+            free(*buf);
+            *buf = NULL;
+            return -1;
+        }
+        *buf = grown;
+        *cap = want;
+    }
+    memcpy(*buf + *n, piece, len);
+    *n += len;
+    (*buf)[*n] = '\0';
+    return 0;
+}
+
+static const char *var_value(const prompt_var *vars, size_t n_vars, const char *name)
+{
+    for (size_t i = 0; i < n_vars; i++)
+        if (strcmp(vars[i].name, name) == 0)
+            return vars[i].value ? vars[i].value : "";
+    return NULL;
+}
+
+char *prompt_render_vars(const char *tmpl, const prompt_var *vars, size_t n_vars, perr *err)
+{
+    size_t cap = strlen(tmpl) + 1, n = 0;
+    for (size_t i = 0; i < n_vars; i++)
+        cap += vars[i].value ? strlen(vars[i].value) : 0;
+    char *out = malloc(cap);
+    if (!out) {
+        perr_set(err, "out of memory");
+        return NULL;
+    }
+    out[0] = '\0';
+    for (const char *s = tmpl; *s;) {
+        const char *name;
+        size_t k = placeholder_at(s, &name);
+        const char *value = k ? var_value(vars, n_vars, name) : NULL;
+        if (k && !value) {
+            free(out);
+            perr_set(err, "the template uses {{%s}}, which this step does not provide", name);
+            return NULL;
+        }
+        const char *piece = k ? value : s;
+        size_t len = k ? strlen(value) : 1;
+        if (buf_append(&out, &n, &cap, piece, len) != 0) {
+            perr_set(err, "out of memory");
+            return NULL;
+        }
+        s += k ? k + 4 : 1;
+    }
+    return out;
 }
 
 char *prompt_render(const char *tmpl, const char *title, const char *document)
 {
-    const char *values[] = {document ? document : "", title ? title : ""};
-    size_t cap = strlen(tmpl) + strlen(values[0]) + strlen(values[1]) * 4 + 1;
-    /* Titles may appear several times; grow when needed. */
-    char *out = malloc(cap);
-    size_t n = 0;
-    for (const char *s = tmpl; out && *s;) {
-        int k = s[0] == '{' && s[1] == '{' ? placeholder_at(s) : -1;
-        const char *piece = k >= 0 ? values[k] : s;
-        size_t len = k >= 0 ? strlen(values[k]) : 1;
-        if (n + len + 1 > cap) {
-            cap = (n + len + 1) * 2;
-            char *grown = realloc(out, cap);
-            if (!grown)
-                free(out);
-            out = grown;
-            if (!out)
-                break;
-        }
-        memcpy(out + n, piece, len);
-        n += len;
-        s += k >= 0 ? strlen(placeholders[k]) : 1;
-    }
-    if (out)
-        out[n] = '\0';
-    return out;
+    prompt_var vars[] = {{"document", document}, {"title", title}};
+    perr err;
+    return prompt_render_vars(tmpl, vars, 2, &err);
 }
 
 /* A float as the short decimal a person wrote (0.95, not 0.949999988). */

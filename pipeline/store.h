@@ -133,6 +133,7 @@ typedef struct store_result {
     long prompt_tokens, completion_tokens;
     long long prompt_ms, completion_ms;
     const char *timings_json;    /* further timings, JSON object; NULL = {} */
+    const char *trace_json;      /* the steps taken (retries, splits...), JSON array; NULL = [] */
 } store_result;
 
 /* In ONE transaction: upsert the document by sha256 (a known document is

@@ -111,15 +111,15 @@ static const char document_sql[] =
 static const char result_sql[] =
     "INSERT INTO results (document_id, job_id, analysis, prompt_name, prompt_version, model_name, model_sha256,"
     "                     sampling, output, raw_text, prompt_tokens, completion_tokens, prompt_ms, completion_ms,"
-    "                     timings)"
+    "                     timings, trace)"
     " VALUES ($1::bigint, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10,"
-    "         $11::integer, $12::integer, $13::bigint, $14::bigint, $15::jsonb)"
+    "         $11::integer, $12::integer, $13::bigint, $14::bigint, $15::jsonb, $16::jsonb)"
     " ON CONFLICT (document_id, analysis, prompt_version, model_sha256) DO UPDATE SET"
     "   job_id = EXCLUDED.job_id, prompt_name = EXCLUDED.prompt_name, model_name = EXCLUDED.model_name,"
     "   sampling = EXCLUDED.sampling, output = EXCLUDED.output, raw_text = EXCLUDED.raw_text,"
     "   prompt_tokens = EXCLUDED.prompt_tokens, completion_tokens = EXCLUDED.completion_tokens,"
     "   prompt_ms = EXCLUDED.prompt_ms, completion_ms = EXCLUDED.completion_ms,"
-    "   timings = EXCLUDED.timings, updated_at = now()";
+    "   timings = EXCLUDED.timings, trace = EXCLUDED.trace, updated_at = now()";
 
 static int check_document(const store_document *d, perr *err)
 {
@@ -169,9 +169,9 @@ static int upsert_result(store *s, const char *document_id, const char *job_id, 
         res->raw_text ? res->raw_text : "",
         num_or_null(&pt, res->prompt_tokens), num_or_null(&ct, res->completion_tokens),
         num_or_null(&pm, res->prompt_ms), num_or_null(&cm, res->completion_ms),
-        res->timings_json ? res->timings_json : "{}",
+        res->timings_json ? res->timings_json : "{}", res->trace_json ? res->trace_json : "[]",
     };
-    int rc = store_exec(s, result_sql, 15, params, PGRES_COMMAND_OK, NULL, err);
+    int rc = store_exec(s, result_sql, 16, params, PGRES_COMMAND_OK, NULL, err);
     if (rc != 0)
         perr_prefix(err, "storing result %s", res->analysis);
     return rc;

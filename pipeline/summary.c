@@ -246,3 +246,10 @@ int analysis_summary(const analysis_input *in, analysis_output *out, perr *err)
     }
     return 0;
 }
+
+int analysis_summary_check(const prompt_spec *p, perr *err)
+{
+    if (prompt_require(p, "user", p->user, "document", err) != 0)
+        return -1;
+    return p->combine ? prompt_require(p, "combine", p->combine, "document", err) : 0;
+}
