@@ -26,6 +26,7 @@
 #include "common/error.h"
 #include "extractors/document.h"
 #include "extractors/sandbox.h"
+#include "pipeline/analysis.h"
 #include "pipeline/job.h"
 #include "pipeline/llm.h"
 #include "pipeline/store.h"
@@ -92,6 +93,12 @@ const sandbox_limits *pipeline_limits(const pipeline *p);
 const char *pipeline_prompt_version(const pipeline *p, const char *analysis);
 
 const llm *pipeline_llm(const pipeline *p);
+
+/* What a collection analysis (run outside jobs: "digest") needs from the
+ * pipeline: the model, the analysis's current prompt and compiled schema,
+ * max_tokens (the prompt's or the override); no cancel hook. Valid until
+ * the next pipeline_reload_prompts. -1 when the analysis is unknown. */
+int pipeline_analysis_input(pipeline *p, const char *analysis, analysis_input *in, perr *err);
 
 /* Load, hash, extract and analyse a job, without storing anything: 0,
  * PIPELINE_PERMANENT or PIPELINE_TRANSIENT (cancelled). rep is filled either
