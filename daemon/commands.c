@@ -16,6 +16,7 @@ extern const cli_command cmd_broker;
 extern const cli_command cmd_submit;
 extern const cli_command cmd_serve;
 extern const cli_command cmd_run;
+extern const cli_command cmd_prompts;
 
 const cli_command *const cli_commands[] = {
     &cmd_config,
@@ -33,5 +34,6 @@ const cli_command *const cli_commands[] = {
     &cmd_submit,
     &cmd_serve,
     &cmd_run,
+    &cmd_prompts,
     NULL,
 };

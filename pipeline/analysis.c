@@ -2,6 +2,8 @@
 #include "pipeline/analysis.h"
 
 #include <cjson/cJSON.h>
+
+#include "engine/json_schema.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +25,39 @@ const analysis_def *analysis_find(const char *name)
 const analysis_def *analysis_at(size_t i)
 {
     return i < N_ANALYSES ? &analysis_table[i] : NULL;
+}
+
+static int schema_compiles(const char *text, perr *err)
+{
+    json_schema *s = NULL;
+    if (text && json_schema_compile(&s, text, strlen(text), NULL, err) != 0)
+        return -1;
+    json_schema_free(s);
+    return 0;
+}
+
+static int check_loaded_prompt(const analysis_def *def, const prompt_spec *p, perr *err)
+{
+    if (def->check_prompt && def->check_prompt(p, err) != 0)
+        return -1;
+    if (schema_compiles(p->schema_json, err) != 0)
+        return perr_prefix(err, "\"schema\"");
+    for (size_t i = 0; i < p->n_steps; i++)
+        if (schema_compiles(p->steps[i].schema_json, err) != 0)
+            return perr_prefix(err, "step \"%s\": \"schema\"", p->steps[i].name);
+    return 0;
+}
+
+int analysis_load_prompt(const analysis_def *def, const char *dir, prompt_spec **out, perr *err)
+{
+    if (prompt_load(out, dir, def->prompt, err) != 0)
+        return -1;
+    if (check_loaded_prompt(def, *out, err) != 0) {
+        prompt_free(*out);
+        *out = NULL;
+        return perr_prefix(err, "prompt %s/%s.json", dir, def->prompt);
+    }
+    return 0;
 }
 
 void analysis_output_clear(analysis_output *o)

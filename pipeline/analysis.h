@@ -69,6 +69,12 @@ const analysis_def *analysis_at(size_t i);
 
 void analysis_output_clear(analysis_output *o);
 
+/* Load DIR/<def->prompt>.json and check it: the file format, the
+ * analysis's own rule (check_prompt), and every schema (the file's and its
+ * steps') compiles. The prompts the daemon runs and `precis prompts` lists
+ * are loaded this way. */
+int analysis_load_prompt(const analysis_def *def, const char *dir, prompt_spec **out, perr *err);
+
 /* The "summary" analysis (summary.c). */
 int analysis_summary(const analysis_input *in, analysis_output *out, perr *err);
 int analysis_summary_check(const prompt_spec *p, perr *err);

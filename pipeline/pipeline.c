@@ -95,31 +95,14 @@ static void prompt_set_free(prompt_set *ps)
     memset(ps, 0, sizeof *ps);
 }
 
-/* The analysis's own rule, then every step's schema must compile. */
-static int check_prompt(const analysis_def *def, const prompt_spec *p, perr *err)
-{
-    if (def->check_prompt && def->check_prompt(p, err) != 0)
-        return -1;
-    for (size_t i = 0; i < p->n_steps; i++) {
-        const char *text = p->steps[i].schema_json;
-        json_schema *s = NULL;
-        if (text && json_schema_compile(&s, text, strlen(text), NULL, err) != 0)
-            return perr_prefix(err, "step \"%s\": \"schema\"", p->steps[i].name);
-        json_schema_free(s);
-    }
-    return 0;
-}
-
 /* Load every analysis's prompt from dir into ps (which the caller frees). */
 static int load_prompts(prompt_set *ps, const char *dir, int max_tokens, perr *err)
 {
     if (!dir || !*dir)
         return perr_set(err, "no prompts directory");
     for (size_t i = 0; analysis_at(i) && i < MAX_KNOWN_ANALYSES; i++) {
-        if (prompt_load(&ps->prompts[i], dir, analysis_at(i)->prompt, err) != 0)
+        if (analysis_load_prompt(analysis_at(i), dir, &ps->prompts[i], err) != 0)
             return -1;
-        if (check_prompt(analysis_at(i), ps->prompts[i], err) != 0)
-            return perr_prefix(err, "prompt %s/%s.json", dir, analysis_at(i)->prompt);
         if (max_tokens > 0)
             ps->prompts[i]->max_tokens = max_tokens;
         if (!(ps->sampling_json[i] = prompt_sampling_json(ps->prompts[i])))

@@ -4,6 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
+#include "pipeline/analysis.h"
+#include "pipeline/digest.h"
 #include "tests/support.h"
 
 static int run(const char *args, char **out)
@@ -77,4 +81,40 @@ Test(cli, bad_log_level)
     cr_assert_eq(run("--log-level=shout help", &out), 2);
     cr_assert(strstr(out, "unknown log level"), "%s", out);
     free(out);
+}
+
+/* `precis prompts` lists every known analysis with the SHA-256 of its file,
+ * and fails naming the file when one is broken. */
+Test(cli, prompts_lists_versions_and_names_a_broken_file)
+{
+    char *out;
+    cr_assert_eq(run("prompts --dir prompts --json", &out), 0, "%s", out);
+    cJSON *list = cJSON_Parse(out);
+    cr_assert(cJSON_IsArray(list), "%s", out);
+    size_t n = 0;
+    for (const analysis_def *def; (def = analysis_at(n)); n++) {
+        const cJSON *e = cJSON_GetArrayItem(list, (int)n);
+        cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(e, "analysis")), def->name);
+        char path[256], want[65];
+        snprintf(path, sizeof path, "prompts/%s.json", def->prompt);
+        size_t len;
+        char *bytes = test_read_file(path, &len);
+        digest_sha256_hex(bytes, len, want);
+        free(bytes);
+        cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(e, "version")), want, "%s", def->name);
+    }
+    cr_assert_eq((size_t)cJSON_GetArraySize(list), n, "one entry per analysis");
+    cJSON_Delete(list);
+    free(out);
+
+    char dir[512], *cmd;
+    snprintf(dir, sizeof dir, "%s/prompts", test_tmpdir());
+    cr_assert(asprintf(&cmd, "cp -r prompts %s && printf '{\"name\": \"summary\"' > %s/summary.json", dir, dir) > 0);
+    cr_assert_eq(system(cmd), 0);
+    free(cmd);
+    cr_assert(asprintf(&cmd, "prompts --dir %s", dir) > 0);
+    cr_assert_eq(run(cmd, &out), 1, "%s", out);
+    cr_assert(strstr(out, "summary.json") && strstr(out, "not valid JSON") && strstr(out, "INVALID"), "%s", out);
+    free(out);
+    free(cmd);
 }
