@@ -60,7 +60,7 @@ SAN_OBJ     += $(BUILD)/san/gen/sql_embedded.o
 
 VERSION_H = $(BUILD)/precis_version.h
 
-.PHONY: all test check unit-tests ref-tests fuzz bench bench-kernels bench-schema demo install uninstall clean deps FORCE
+.PHONY: all test check unit-tests ref-tests fuzz bench bench-kernels bench-schema demo model install uninstall clean deps FORCE
 
 all: precis
 
@@ -143,6 +143,11 @@ check: precis $(BUILD)/unit-tests $(BUILD)/ref-tests
 
 deps:
 	@deploy/install-deps.sh --check-only >/dev/null 2>&1 || deploy/install-deps.sh
+
+# `make model`: download Llama-2-7B-chat Q4_K_M (about 4 GB) into models/ and
+# check its SHA-256 (deploy/fetch-model.sh). No test needs it.
+model:
+	deploy/fetch-model.sh models
 
 # `make demo`: throwaway PostgreSQL under var/, mock Kafka broker, `precis serve`
 # with the model it finds, the demo documents submitted, results printed from

@@ -838,3 +838,45 @@ Test(deploy, compose_precis_variables_are_real_config_keys)
     free(assignments);
     cJSON_Delete(doc);
 }
+
+/* `make model` (deploy/fetch-model.sh), offline: a file:// source stands in
+ * for Hugging Face. Only a file with the expected size and SHA-256 is
+ * installed; a wrong one is deleted and fails. */
+Test(deploy, fetch_model_installs_only_a_verified_file)
+{
+    need_repo_root();
+    need_tool("command -v curl >/dev/null 2>&1", "curl");
+    char *dir = scratch("fetch"), *src = scratch("fetch-src.gguf");
+    cr_assert_eq(run(NULL, "mkdir -p %s && printf 'GGUF pretend weights' > %s", dir, src), 0);
+    static const char good[] = "9e2c9e5c1d34e4a58ff5b0c4a4c0ab0d4dbbbe8c3fe1d7b4bd0a2d6a56da6a3e";
+    char *sha = NULL;
+    cr_assert_eq(run(&sha, "sha256sum %s | cut -c1-64", src), 0);
+    sha[64] = '\0';
+    cr_assert_str_neq(sha, good, "the wrong digest below is really wrong");
+    const char *env = "PRECIS_MODEL_NAME=m.gguf PRECIS_MODEL_SIZE=20";
+
+    char *out = NULL;
+    cr_assert_eq(run(&out, "PRECIS_MODEL_URL=file://%s PRECIS_MODEL_SHA256=%s %s deploy/fetch-model.sh %s 2>&1",
+                     src, good, env, dir), 1, "a wrong sha256 fails");
+    cr_assert(strstr(out, "sha256 mismatch"), "%s", out);
+    free(out);
+    cr_assert_eq(run(NULL, "test ! -e %s/m.gguf && test ! -e %s/m.gguf.part", dir, dir), 0, "nothing is left behind");
+
+    cr_assert_eq(run(&out, "PRECIS_MODEL_URL=file://%s PRECIS_MODEL_SHA256=%s PRECIS_MODEL_NAME=m.gguf "
+                           "PRECIS_MODEL_SIZE=21 deploy/fetch-model.sh %s 2>&1", src, sha, dir), 1,
+                 "a wrong size fails");
+    cr_assert(strstr(out, "expected 21"), "%s", out);
+    free(out);
+
+    cr_assert_eq(run(&out, "PRECIS_MODEL_URL=file://%s PRECIS_MODEL_SHA256=%s %s deploy/fetch-model.sh %s 2>&1",
+                     src, sha, env, dir), 0, "the right file is installed");
+    free(out);
+    cr_assert_eq(run(NULL, "cmp -s %s %s/m.gguf && test ! -e %s/m.gguf.part", src, dir, dir), 0);
+    cr_assert_eq(run(&out, "PRECIS_MODEL_URL=file:///nonexistent PRECIS_MODEL_SHA256=%s %s deploy/fetch-model.sh %s 2>&1",
+                     sha, env, dir), 0, "an installed good file is checked, not downloaded again");
+    cr_assert(strstr(out, "already the right file"), "%s", out);
+    free(out);
+    free(sha);
+    free(dir);
+    free(src);
+}
