@@ -1,0 +1,270 @@
+/* generate_batch.c — continuous batching over an engine context's sequence
+ * slots, with shared-prefix reuse (see generate_batch.h). */
+#include "engine/generate_batch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/gen_seq.h"
+
+typedef struct slot {
+    generate_request *req;      /* NULL: idle */
+    gen_seq g;
+    int32_t *tokens;            /* what the slot's KV cache holds (or will, once pending is evaluated) */
+    int n_tokens;
+    const int32_t *pending;     /* tokens to evaluate in the next pass */
+    int n_pending;
+    int32_t next;               /* storage for a single sampled token */
+    double t_start, t_prompt;
+} slot;
+
+typedef struct batch {
+    engine_ctx *c;
+    const tokenizer *tok;
+    slot *slots;
+    int n_slots;
+    generate_batch_stats st;
+} batch;
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void fail_request(generate_request *r, const char *msg)
+{
+    r->status = -1;
+    snprintf(r->error, sizeof r->error, "%s", msg);
+}
+
+static int common_prefix(const int32_t *a, int na, const int32_t *b, int nb)
+{
+    int n = 0;
+    while (n < na && n < nb && a[n] == b[n])
+        n++;
+    return n;
+}
+
+/* Put the longest prefix of prompt any slot holds into slot s's KV (at
+ * least one prompt token is left to evaluate, for its logits). */
+static int reuse_prefix(batch *b, int s, const int32_t *prompt, int n_prompt, perr *err)
+{
+    int best = 0, from = s;
+    for (int i = 0; i < b->n_slots; i++) {
+        /* Only what is evaluated: a slot started in this pass has its prompt still pending. */
+        int held = engine_seq_len(b->c, i);
+        int k = common_prefix(b->slots[i].tokens, held < b->slots[i].n_tokens ? held : b->slots[i].n_tokens,
+                              prompt, n_prompt);
+        if (k > best || (k == best && i == s)) {
+            best = k;
+            from = i;
+        }
+    }
+    if (best >= n_prompt)
+        best = n_prompt - 1;
+    if (best == 0) {
+        engine_seq_clear(b->c, s);
+        return 0;
+    }
+    int rc = from == s ? engine_seq_truncate(b->c, s, best, err) : engine_seq_copy_prefix(b->c, from, s, best, err);
+    return rc == 0 ? best : -1;
+}
+
+static int remember(slot *sl, const int32_t *toks, int n, int keep, perr *err)
+{
+    int32_t *grown = realloc(sl->tokens, (size_t)(keep + n) * sizeof *grown);
+    if (!grown)
+        return perr_set(err, "out of memory");
+    memcpy(grown + keep, toks, (size_t)n * sizeof *toks);
+    sl->tokens = grown;
+    sl->n_tokens = keep + n;
+    return 0;
+}
+
+/* Give slot s request r: check it, set up sampling, reuse a prefix and
+ * queue the rest of its prompt. A request that cannot start is failed. */
+static int start_request(batch *b, int s, generate_request *r, perr *err)
+{
+    slot *sl = &b->slots[s];
+    perr rerr;
+    if (r->n_prompt == 0 || r->n_prompt > (size_t)engine_n_ctx(b->c)) {
+        fail_request(r, r->n_prompt ? "the prompt does not fit the context" : "the prompt is empty");
+        return 0;
+    }
+    if (gen_seq_init(&sl->g, b->tok, engine_n_vocab(b->c), r->prompt, r->n_prompt, r->params, NULL, NULL,
+                     &rerr) != 0) {
+        fail_request(r, rerr.msg);
+        return 0;
+    }
+    int keep = reuse_prefix(b, s, r->prompt, (int)r->n_prompt, err);
+    if (keep < 0)
+        return -1;
+    r->n_reused = keep;
+    b->st.tokens_reused += keep;
+    sl->req = r;
+    sl->n_tokens = keep;
+    sl->pending = r->prompt + keep;
+    sl->n_pending = (int)r->n_prompt - keep;
+    sl->t_start = now_seconds();
+    sl->t_prompt = -1;
+    /* The whole prompt: the first `keep` may have come from another slot. */
+    return remember(sl, r->prompt, (int)r->n_prompt, 0, err);
+}
+
+static void finish_request(slot *sl, int failed, const char *msg)
+{
+    generate_request *r = sl->req;
+    perr err;
+    if (!failed && gen_seq_finish(&sl->g, &err) != 0) {
+        failed = 1;
+        msg = err.msg;
+    }
+    r->result = sl->g.res;
+    double t = now_seconds();
+    r->result.prompt_seconds = sl->t_prompt >= 0 ? sl->t_prompt - sl->t_start : t - sl->t_start;
+    r->result.gen_seconds = sl->t_prompt >= 0 ? t - sl->t_prompt : 0;
+    if (failed) {
+        fail_request(r, msg);
+    } else {
+        r->status = 0;
+        r->text = sl->g.text ? sl->g.text : strdup("");
+        sl->g.text = NULL;
+    }
+    gen_seq_free(&sl->g);
+    sl->req = NULL;
+    sl->n_pending = 0;
+}
+
+/* Fill idle slots from the queue; *next_req advances. */
+static int fill_slots(batch *b, generate_request *reqs, size_t n, size_t *next_req, perr *err)
+{
+    for (int s = 0; s < b->n_slots; s++) {
+        while (!b->slots[s].req && *next_req < n) {
+            if (start_request(b, s, &reqs[(*next_req)++], err) != 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* One forward pass over every slot with pending tokens. */
+static int eval_pass(batch *b, engine_batch_item *items, int *owner, int *n_items, perr *err)
+{
+    int n = 0;
+    for (int s = 0; s < b->n_slots; s++) {
+        slot *sl = &b->slots[s];
+        if (!sl->req || sl->n_pending == 0)
+            continue;
+        items[n] = (engine_batch_item){.seq = s, .tokens = sl->pending, .n_tokens = sl->n_pending,
+                                       .logits = ENGINE_LOGITS_LAST};
+        owner[n++] = s;
+        b->st.tokens_evaluated += sl->n_pending;
+    }
+    *n_items = n;
+    if (n == 0)
+        return 0;
+    b->st.steps++;
+    if (n > b->st.max_active)
+        b->st.max_active = n;
+    return engine_eval_batch(b->c, items, (size_t)n, err);
+}
+
+/* Sample each evaluated slot's next token; finished slots become idle. */
+static int sample_pass(batch *b, const int *owner, int n_items, perr *err)
+{
+    double t = now_seconds();
+    for (int i = 0; i < n_items; i++) {
+        slot *sl = &b->slots[owner[i]];
+        if (sl->t_prompt < 0)
+            sl->t_prompt = t;
+        long room = (long)engine_n_ctx(b->c) - engine_seq_len(b->c, owner[i]) + 1;
+        int done;
+        perr serr;
+        if (gen_seq_step(&sl->g, engine_logits(b->c, i), room, &sl->next, &done, &serr) != 0) {
+            finish_request(sl, 1, serr.msg);
+            continue;
+        }
+        if (done) {
+            finish_request(sl, 0, NULL);
+            continue;
+        }
+        sl->pending = &sl->next;
+        sl->n_pending = 1;
+        if (remember(sl, &sl->next, 1, sl->n_tokens, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void cancel_all(batch *b, generate_request *reqs, size_t n, size_t next_req)
+{
+    for (int s = 0; s < b->n_slots; s++)
+        if (b->slots[s].req)
+            finish_request(&b->slots[s], 1, "cancelled");
+    for (size_t i = next_req; i < n; i++)
+        fail_request(&reqs[i], "cancelled");
+}
+
+static int run_loop(batch *b, generate_request *reqs, size_t n, generate_cancel_fn cancel, void *cancel_ctx,
+                    engine_batch_item *items, int *owner, perr *err)
+{
+    size_t next_req = 0;
+    for (;;) {
+        if (cancel && cancel(cancel_ctx)) {
+            cancel_all(b, reqs, n, next_req);
+            return 1;
+        }
+        if (fill_slots(b, reqs, n, &next_req, err) != 0)
+            return -1;
+        int n_items;
+        if (eval_pass(b, items, owner, &n_items, err) != 0)
+            return -1;
+        if (n_items == 0)
+            return 0;
+        if (sample_pass(b, owner, n_items, err) != 0)
+            return -1;
+    }
+}
+
+int generate_batch_run(engine_ctx *c, const tokenizer *tok, generate_request *reqs, size_t n,
+                       generate_cancel_fn cancel, void *cancel_ctx, generate_batch_stats *stats, perr *err)
+{
+    batch b = {.c = c, .tok = tok, .n_slots = engine_n_seq(c)};
+    for (size_t i = 0; i < n; i++) {
+        reqs[i].status = -1;
+        reqs[i].error[0] = '\0';
+        reqs[i].text = NULL;
+        reqs[i].n_reused = 0;
+        memset(&reqs[i].result, 0, sizeof reqs[i].result);
+    }
+    b.slots = calloc((size_t)b.n_slots, sizeof *b.slots);
+    engine_batch_item *items = calloc((size_t)b.n_slots, sizeof *items);
+    int *owner = calloc((size_t)b.n_slots, sizeof *owner);
+    int rc = b.slots && items && owner ? 0 : perr_set(err, "out of memory");
+    for (int s = 0; rc == 0 && s < b.n_slots; s++)
+        engine_seq_clear(c, s);
+    if (rc == 0)
+        rc = run_loop(&b, reqs, n, cancel, cancel_ctx, items, owner, err);
+    if (rc < 0)
+        cancel_all(&b, reqs, n, n);
+    for (int s = 0; b.slots && s < b.n_slots; s++) {
+        gen_seq_free(&b.slots[s].g);
+        free(b.slots[s].tokens);
+    }
+    if (stats)
+        *stats = b.st;
+    free(b.slots);
+    free(items);
+    free(owner);
+    return rc;
+}
+
+void generate_request_clear(generate_request *r)
+{
+    free(r->text);
+    r->text = NULL;
+}

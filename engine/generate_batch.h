@@ -1,0 +1,59 @@
+/* generate_batch.h — continuous batching: many generations share one
+ * engine context, each in its own sequence slot, and every step evaluates
+ * all active sequences in ONE forward pass (engine_eval_batch), so each
+ * weight row is read once per step for all of them. When a generation ends
+ * its slot takes the next waiting request at once; its prompt is evaluated
+ * in the same pass as the others' next tokens.
+ *
+ * Shared prefixes: a slot remembers the tokens in its KV cache. A new
+ * prompt first copies the longest prefix it shares with any slot's tokens
+ * (engine_seq_copy_prefix; the chat template and instructions of prompts
+ * built from one template) and evaluates only the rest.
+ *
+ * Every request's text and result are exactly those of generate_run on the
+ * same prompt with the same parameters (engine_eval_batch is bit-identical
+ * to single evaluation, and each request has its own sampler and seed).
+ */
+#ifndef PRECIS_GENERATE_BATCH_H
+#define PRECIS_GENERATE_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "engine/generate.h"
+
+typedef struct generate_request {
+    /* in */
+    const int32_t *prompt;
+    size_t n_prompt;
+    const generate_params *params;     /* stop strings and JSON schema work as in generate_run */
+    /* out */
+    int status;                         /* 0 ok, -1 failed (error says why) */
+    char error[PERR_MSG_MAX];
+    char *text;                         /* generated text (malloc'd; free it), stop string excluded */
+    generate_result result;
+    int n_reused;                       /* prompt tokens whose KV was copied, not computed */
+} generate_request;
+
+typedef struct generate_batch_stats {
+    int steps;                          /* forward passes */
+    long tokens_evaluated;              /* prompt + generated tokens run through the model */
+    long tokens_reused;                 /* prompt tokens copied from a shared prefix */
+    int max_active;                     /* most sequences in one pass */
+} generate_batch_stats;
+
+/* Return non-zero to abandon the whole batch (shutdown). */
+typedef int (*generate_cancel_fn)(void *ctx);
+
+/* Run every request, using all of c's sequence slots (whose contents are
+ * replaced). A request that fails (bad prompt, schema cannot complete) gets
+ * status -1 and does not stop the others. Returns 0, -1 on an engine error
+ * (err), or 1 when cancel() asked to stop (unfinished requests have status
+ * -1, "cancelled"). stats may be NULL. */
+int generate_batch_run(engine_ctx *c, const tokenizer *tok, generate_request *reqs, size_t n,
+                       generate_cancel_fn cancel, void *cancel_ctx, generate_batch_stats *stats, perr *err);
+
+void generate_request_clear(generate_request *r);
+
+#endif
