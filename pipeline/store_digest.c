@@ -1,0 +1,159 @@
+/* store_digest.c — digests and schedule claims in PostgreSQL (see
+ * store_digest.h). Every value is a parameter. */
+#include "pipeline/store_digest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "extractors/utf8.h"
+#include "pipeline/store_internal.h"
+
+static const char sources_sql[] =
+    "SELECT d.id, coalesce(nullif(r.output->>'title', ''), d.title), d.source,"
+    "       CASE WHEN jsonb_typeof(r.output->'summary') = 'string' THEN r.output->>'summary' END"
+    " FROM document_collections dc"
+    " JOIN documents d ON d.id = dc.document_id"
+    " LEFT JOIN LATERAL (SELECT output FROM results"
+    "                    WHERE document_id = d.id AND analysis = 'summary' AND jsonb_typeof(output) = 'object'"
+    "                    ORDER BY updated_at DESC, id DESC LIMIT 1) r ON true"
+    " WHERE dc.collection = $1"
+    "   AND dc.added_at >= to_timestamp($2::double precision)"
+    "   AND dc.added_at < to_timestamp($3::double precision)"
+    " ORDER BY dc.added_at, d.id";
+
+void digest_sources_free(digest_source *docs, size_t n)
+{
+    for (size_t i = 0; docs && i < n; i++)
+        digest_source_clear(&docs[i]);
+    free(docs);
+}
+
+int store_digest_sources(store *s, const char *collection, int64_t start, int64_t end, digest_source **out,
+                         size_t *n, perr *err)
+{
+    *out = NULL;
+    *n = 0;
+    char start_text[24], end_text[24];
+    snprintf(start_text, sizeof start_text, "%lld", (long long)start);
+    snprintf(end_text, sizeof end_text, "%lld", (long long)end);
+    const char *params[] = {collection, start_text, end_text};
+    PGresult *r = NULL;
+    int rc = store_ready(s, err);
+    if (rc == 0)
+        rc = store_exec(s, sources_sql, 3, params, PGRES_TUPLES_OK, &r, err);
+    if (rc != 0)
+        return perr_prefix(err, "reading the summaries of collection %s", collection), rc;
+    int rows = PQntuples(r);
+    digest_source *docs = calloc(rows ? (size_t)rows : 1, sizeof *docs);
+    int oom = !docs;
+    for (int i = 0; !oom && i < rows; i++) {
+        docs[i].id = store_field_ll(r, i, 0, 0);
+        docs[i].title = store_field(r, i, 1, &oom);
+        docs[i].source = store_field(r, i, 2, &oom);
+        docs[i].summary = store_field(r, i, 3, &oom);
+    }
+    PQclear(r);
+    if (oom) {
+        digest_sources_free(docs, docs ? (size_t)rows : 0);
+        return perr_set(err, "out of memory");
+    }
+    *out = docs;
+    *n = (size_t)rows;
+    return 0;
+}
+
+static const char save_sql[] =
+    "INSERT INTO digests (collection, schedule, period_key, window_start, window_end, prompt_version, model_sha256,"
+    "                     output, markdown, html, document_count, trace)"
+    " VALUES ($1, $2, $3, to_timestamp($4::double precision), to_timestamp($5::double precision), $6, $7,"
+    "         $8::jsonb, $9, $10, $11::integer, $12::jsonb)"
+    " ON CONFLICT (collection, period_key) DO UPDATE SET"
+    "   schedule = EXCLUDED.schedule, window_start = EXCLUDED.window_start, window_end = EXCLUDED.window_end,"
+    "   prompt_version = EXCLUDED.prompt_version, model_sha256 = EXCLUDED.model_sha256, output = EXCLUDED.output,"
+    "   markdown = EXCLUDED.markdown, html = EXCLUDED.html, document_count = EXCLUDED.document_count,"
+    "   trace = EXCLUDED.trace, created_at = now()"
+    " RETURNING id";
+
+int store_digest_save(store *s, const store_digest_row *row, int64_t *id, perr *err)
+{
+    char start[24], end[24], count[16];
+    snprintf(start, sizeof start, "%lld", (long long)row->window_start);
+    snprintf(end, sizeof end, "%lld", (long long)row->window_end);
+    snprintf(count, sizeof count, "%d", row->document_count);
+    const char *params[] = {row->collection, row->schedule, row->period_key, start, end, row->prompt_version,
+                            row->model_sha256, row->output_json, row->markdown, row->html, count,
+                            row->trace_json ? row->trace_json : "[]"};
+    PGresult *r = NULL;
+    int rc = store_ready(s, err);
+    if (rc == 0)
+        rc = store_exec(s, save_sql, 12, params, PGRES_TUPLES_OK, &r, err);
+    if (rc != 0)
+        return perr_prefix(err, "storing the digest of %s for %s", row->collection, row->period_key), rc;
+    if (id)
+        *id = store_field_ll(r, 0, 0, 0);
+    PQclear(r);
+    return 0;
+}
+
+/* The claim, inside the transaction. */
+static int claim_tx(store *s, const char *const *params, int *won, perr *err)
+{
+    PGresult *r = NULL;
+    int rc = store_exec(s, "SELECT pg_try_advisory_xact_lock(hashtext('precis.schedule:' || $1 || '/' || $2)::bigint)",
+                        2, params, PGRES_TUPLES_OK, &r, err);
+    if (rc != 0)
+        return rc;
+    int locked = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (!locked)
+        return 0;
+    rc = store_exec(s,
+                    "INSERT INTO schedule_runs (schedule, period_key, collection, claimed_by) VALUES ($1, $2, $3, $4)"
+                    " ON CONFLICT (schedule, period_key) DO NOTHING RETURNING 1",
+                    4, params, PGRES_TUPLES_OK, &r, err);
+    if (rc != 0)
+        return rc;
+    *won = PQntuples(r) == 1;
+    PQclear(r);
+    return 0;
+}
+
+int store_schedule_claim(store *s, const char *schedule, const char *period_key, const char *collection,
+                         const char *claimed_by, int *won, perr *err)
+{
+    *won = 0;
+    const char *params[] = {schedule, period_key, collection, claimed_by};
+    int rc = store_ready(s, err);
+    if (rc == 0)
+        rc = store_begin(s, err);
+    if (rc == 0)
+        rc = claim_tx(s, params, won, err);
+    if (rc == 0)
+        rc = store_commit(s, err);
+    if (rc != 0) {
+        *won = 0;
+        store_rollback(s);
+        return perr_prefix(err, "claiming schedule %s for %s", schedule, period_key), rc;
+    }
+    return 0;
+}
+
+int store_schedule_finish(store *s, const char *schedule, const char *period_key, const char *error,
+                          int64_t digest_id, perr *err)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)digest_id);
+    char *clean = error ? utf8_sanitize(error, strlen(error), NULL) : NULL;
+    const char *params[] = {schedule, period_key, error ? "failed" : "done", clean, digest_id > 0 ? id : NULL};
+    int rc = store_ready(s, err);
+    if (rc == 0)
+        rc = store_exec(s,
+                        "UPDATE schedule_runs SET status = $3, error = $4, digest_id = $5::bigint, finished_at = now()"
+                        " WHERE schedule = $1 AND period_key = $2",
+                        5, params, PGRES_COMMAND_OK, NULL, err);
+    free(clean);
+    if (rc != 0)
+        return perr_prefix(err, "recording the end of schedule %s for %s", schedule, period_key), rc;
+    return 0;
+}
