@@ -16,6 +16,7 @@ extern const cli_command cmd_broker;
 extern const cli_command cmd_submit;
 extern const cli_command cmd_serve;
 extern const cli_command cmd_run;
+extern const cli_command cmd_digest;
 extern const cli_command cmd_prompts;
 
 const cli_command *const cli_commands[] = {
@@ -34,6 +35,7 @@ const cli_command *const cli_commands[] = {
     &cmd_submit,
     &cmd_serve,
     &cmd_run,
+    &cmd_digest,
     &cmd_prompts,
     NULL,
 };

@@ -1,6 +1,8 @@
 /* analysis.c — the table of known analyses (see analysis.h). */
 #include "pipeline/analysis.h"
 
+#include "pipeline/collection_digest.h"
+
 #include <cjson/cJSON.h>
 
 #include "engine/json_schema.h"
@@ -10,6 +12,8 @@
 static const analysis_def analysis_table[] = {
     {"summary", "summary", ANALYSIS_DOCUMENT, analysis_summary, analysis_summary_check,
      "title, summary and key points of one document, citing paragraph ids"},
+    {"digest", "digest", ANALYSIS_COLLECTION, NULL, analysis_digest_check,
+     "themed digest of the documents added to a collection in a period, citing them (precis digest, schedules)"},
 };
 
 #define N_ANALYSES (sizeof analysis_table / sizeof analysis_table[0])
