@@ -1,0 +1,100 @@
+/* ladder.c — split-and-retry over batches, batch planning and the id check (see ladder.h). */
+#include "pipeline/ladder.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/structured.h"
+
+static void trace_split(const ladder *l, size_t n, const char *why)
+{
+    cJSON *extra = cJSON_CreateObject();
+    if (extra)
+        cJSON_AddNumberToObject(extra, "items", (double)n);
+    structured_trace(l->out, l->step, "split", why, extra);
+}
+
+static void trace_unprocessable(const ladder *l, const ladder_item *item, const char *why)
+{
+    cJSON *extra = cJSON_CreateObject();
+    if (extra)
+        cJSON_AddStringToObject(extra, "id", item->id);
+    structured_trace(l->out, l->step, "unprocessable", why, extra);
+}
+
+int ladder_run(const ladder *l, const ladder_item *items, size_t n, perr *err)
+{
+    if (n == 0)
+        return 0;
+    int rc = l->call(l->ctx, items, n, err);
+    if (rc != STRUCTURED_INVALID && rc != STRUCTURED_TOO_LONG)
+        return rc;
+    if (n == 1) {
+        char reason[PERR_MSG_MAX];
+        memcpy(reason, err->msg, sizeof reason);
+        trace_unprocessable(l, items, reason);
+        return l->give_up(l->ctx, items, reason, err);
+    }
+    trace_split(l, n, err->msg);
+    size_t half = n / 2;
+    rc = ladder_run(l, items, half, err);
+    return rc == 0 ? ladder_run(l, items + half, n - half, err) : rc;
+}
+
+int ladder_plan(const size_t *costs, size_t n, size_t budget, size_t max_items, size_t **ends, size_t *n_batches,
+                perr *err)
+{
+    *ends = NULL;
+    *n_batches = 0;
+    if (n == 0)
+        return 0;
+    if (!(*ends = malloc(n * sizeof **ends)))
+        return perr_set(err, "out of memory");
+    size_t sum = 0, count = 0;
+    for (size_t i = 0; i < n; i++) {
+        int full = count > 0 && ((max_items && count >= max_items) || sum + costs[i] > budget);
+        if (full) {
+            (*ends)[(*n_batches)++] = i;
+            sum = 0;
+            count = 0;
+        }
+        sum += costs[i];
+        count++;
+    }
+    (*ends)[(*n_batches)++] = n;
+    return 0;
+}
+
+static const char *answer_id(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int ladder_check_ids(const cJSON *arr, const char *key, const ladder_item *items, size_t n, perr *err)
+{
+    if (!cJSON_IsArray(arr))
+        return perr_set(err, "the answer must be an array of objects with \"%s\"", key);
+    for (const cJSON *o = arr->child; o; o = o->next) {
+        const char *id = answer_id(o, key);
+        if (!id)
+            return perr_set(err, "every item needs a \"%s\" string", key);
+        size_t i = 0;
+        while (i < n && strcmp(items[i].id, id) != 0)
+            i++;
+        if (i == n)
+            return perr_set(err, "\"%.60s\" is not one of the response ids given", id);
+        for (const cJSON *p = arr->child; p != o; p = p->next)
+            if (strcmp(answer_id(p, key), id) == 0)
+                return perr_set(err, "response %.60s is answered twice; answer each response exactly once", id);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *o = arr->child;
+        while (o && strcmp(answer_id(o, key), items[i].id) != 0)
+            o = o->next;
+        if (!o)
+            return perr_set(err, "response %.60s is missing; answer every response exactly once", items[i].id);
+    }
+    return 0;
+}
