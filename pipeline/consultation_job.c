@@ -1,0 +1,125 @@
+/* consultation_job.c — a consultation run with the pipeline's model, stored;
+ * and the Kafka job form of it (see consultation_job.h). */
+#include "pipeline/consultation_job.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pipeline/digest.h"
+#include "pipeline/store_consultation.h"
+
+static double wall_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int consultation_execute(pipeline *p, store *s, const consultation_request *rq, const pipeline_hooks *hooks,
+                         consultation_result *res, long long *run_id, int *store_rc, perr *err)
+{
+    memset(res, 0, sizeof *res);
+    *store_rc = 0;
+    if (run_id)
+        *run_id = 0;
+    analysis_input in;
+    if (pipeline_analysis_input(p, "consultation", &in, err) != 0)
+        return -1;
+    in.cancel = hooks ? hooks->cancel : NULL;
+    in.cancel_ctx = hooks ? hooks->cancel_ctx : NULL;
+    double started = wall_seconds();
+    int rc = consultation_run(&in, rq->question, rq->responses, &rq->options, res, err);
+    if (rc == LLM_CANCELLED || !s)
+        return rc;
+    const llm *m = pipeline_llm(p);
+    store_consultation_run run = {
+        .collection = rq->collection, .job_id = rc == 0 ? rq->job_id : NULL, .source = rq->source,
+        .source_sha256 = rq->source_sha256, .question = rq->question, .prompt_version = in.prompt->version,
+        .model_name = llm_model_name(m), .model_sha256 = llm_model_sha256(m),
+        .max_themes = rq->options.max_themes ? rq->options.max_themes : CONSULTATION_DEFAULT_MAX_THEMES,
+        .started_at = started, .responses = rq->responses, .res = res, .error = rc == 0 ? NULL : err->msg,
+    };
+    perr serr;
+    *store_rc = store_consultation_save(s, &run, run_id, &serr);
+    if (*store_rc != 0 && rc == 0)
+        *err = serr;
+    return rc;
+}
+
+int consultation_job_wanted(const job *j)
+{
+    for (size_t i = 0; i < j->n_analyses; i++)
+        if (strcmp(j->analyses[i], "consultation") == 0)
+            return 1;
+    return 0;
+}
+
+/* "question" and "max_themes" from the job's metadata (question malloc'd). */
+static int job_options(const job *j, char **question, consultation_options *o, perr *err)
+{
+    *question = NULL;
+    cJSON *m = cJSON_Parse(j->metadata_json ? j->metadata_json : "{}");
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(m, "question");
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(m, "max_themes");
+    int rc = 0;
+    if (q && !cJSON_IsString(q))
+        rc = perr_set(err, "metadata \"question\" must be a string");
+    else if (k && (!cJSON_IsNumber(k) || k->valuedouble != floor(k->valuedouble) || k->valuedouble < 1 ||
+                   k->valuedouble > CONSULTATION_MAX_THEMES))
+        rc = perr_set(err, "metadata \"max_themes\" must be an integer 1..%d", CONSULTATION_MAX_THEMES);
+    if (rc == 0 && k)
+        o->max_themes = (int)k->valuedouble;
+    if (rc == 0 && !(*question = strdup(q ? q->valuestring : "")))
+        rc = perr_set(err, "out of memory");
+    cJSON_Delete(m);
+    return rc;
+}
+
+static int fail_with(pipeline_report *rep, const char *error_class)
+{
+    snprintf(rep->error_class, sizeof rep->error_class, "%s", error_class);
+    return PIPELINE_PERMANENT;
+}
+
+int consultation_job_run(pipeline *p, store *s, const job *j, const unsigned char *bytes, size_t len,
+                         const pipeline_hooks *hooks, pipeline_report *rep, perr *err)
+{
+    if (j->n_analyses != 1)
+        return perr_set(err, "a consultation job must ask for \"consultation\" alone"), fail_with(rep, "unknown_analysis");
+    digest_sha256_hex(bytes, len, rep->sha256);
+    const char *name = j->doc_kind == JOB_DOC_PATH ? j->path : j->filename;
+    responses_options ro = {.format = responses_format_for_name(name)};
+    response_set rs;
+    if (responses_parse((const char *)bytes, len, &ro, &rs, err) != 0)
+        return perr_prefix(err, "responses %s", job_source(j)), fail_with(rep, "document");
+    consultation_request rq = {.collection = j->collection ? j->collection : j->job_id, .job_id = j->job_id,
+                               .source = job_source(j), .source_sha256 = rep->sha256, .responses = &rs};
+    char *question = NULL;
+    int rc = job_options(j, &question, &rq.options, err);
+    if (rc != 0) {
+        responses_clear(&rs);
+        return fail_with(rep, "invalid_job");
+    }
+    rq.question = question;
+    consultation_result res;
+    int store_rc = 0;
+    double t0 = wall_seconds();
+    rc = consultation_execute(p, s, &rq, hooks, &res, NULL, &store_rc, err);
+    rep->analyze_seconds = wall_seconds() - t0;
+    rep->tokens_in = res.out.prompt_tokens;
+    rep->tokens_out = res.out.completion_tokens;
+    consultation_result_clear(&res);
+    responses_clear(&rs);
+    free(question);
+    if (rc == LLM_CANCELLED)
+        return PIPELINE_TRANSIENT;
+    if (rc != 0)
+        return perr_prefix(err, "consultation"), fail_with(rep, "engine");
+    if (store_rc == STORE_TRANSIENT)
+        return PIPELINE_TRANSIENT;
+    return store_rc == 0 ? 0 : fail_with(rep, "store");
+}

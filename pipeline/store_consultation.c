@@ -1,0 +1,301 @@
+/* store_consultation.c — consultation runs in PostgreSQL (see store_consultation.h). */
+#include "pipeline/store_consultation.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "extractors/utf8.h"
+#include "pipeline/store_internal.h"
+
+/* Rows per bulk statement. */
+#define BULK_ROWS 2000
+
+static const char run_sql[] =
+    "INSERT INTO consultation_runs (collection, job_id, source, source_sha256, question, prompt_version, model_name,"
+    "  model_sha256, max_themes, status, started_at, responses, unprocessable, truncated, candidate_themes, calls,"
+    "  prompt_tokens, completion_tokens, trace, error)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::integer, $10, to_timestamp($11::double precision),"
+    "  $12::integer, $13::integer, $14::integer, $15::integer, $16::integer, $17::bigint, $18::bigint,"
+    "  $19::jsonb, $20)"
+    " RETURNING id";
+
+static const char themes_sql[] =
+    "INSERT INTO themes (run_id, theme_id, label, description, position, response_count)"
+    " SELECT $1::bigint, t.id, t.label, t.description, nullif(t.position, ''), t.n"
+    " FROM jsonb_to_recordset($2::jsonb) AS t(id text, label text, description text, position text, n integer)";
+
+static const char annotations_sql[] =
+    "INSERT INTO response_annotations (run_id, response_id, position, evidence_rich, unprocessable, reason,"
+    "  truncated, excerpt)"
+    " SELECT $1::bigint, a.r, a.p, a.e, a.u, a.why, a.t, a.x"
+    " FROM jsonb_to_recordset($2::jsonb) AS a(r text, p text, e text, u boolean, why text, t boolean, x text)";
+
+static const char mapping_sql[] =
+    "INSERT INTO response_themes (run_id, response_id, theme_id)"
+    " SELECT $1::bigint, m.r, m.t FROM jsonb_to_recordset($2::jsonb) AS m(r text, t text)";
+
+/* Valid UTF-8 copy (messages may cut a character in half). */
+static char *clean(const char *s)
+{
+    return s ? utf8_sanitize(s, strlen(s), NULL) : NULL;
+}
+
+/* The first STORE_CONSULTATION_EXCERPT characters of text (malloc'd). */
+static char *excerpt_of(const char *text)
+{
+    size_t len = strlen(text), bytes = 0, chars = 0;
+    while (bytes < len && chars < STORE_CONSULTATION_EXCERPT) {
+        bytes++;
+        while (bytes < len && ((unsigned char)text[bytes] & 0xC0) == 0x80)
+            bytes++;
+        chars++;
+    }
+    char *out = malloc(bytes + 4);
+    if (!out)
+        return NULL;
+    memcpy(out, text, bytes);
+    strcpy(out + bytes, bytes < len ? "\xE2\x80\xA6" : "");
+    return out;
+}
+
+static int exec_json(store *s, const char *sql, const char *run_id, cJSON *rows, perr *err)
+{
+    char *text = cJSON_PrintUnformatted(rows);
+    if (!text)
+        return perr_set(err, "out of memory");
+    const char *params[] = {run_id, text};
+    int rc = store_exec(s, sql, 2, params, PGRES_COMMAND_OK, NULL, err);
+    free(text);
+    return rc;
+}
+
+static int save_themes(store *s, const char *run_id, const consultation_result *res, perr *err)
+{
+    cJSON *rows = cJSON_CreateArray();
+    for (size_t i = 0; rows && i < res->n_themes; i++) {
+        const consultation_theme *t = &res->themes[i];
+        cJSON *o = cJSON_CreateObject();
+        char *label = clean(t->label), *description = clean(t->description);
+        if (o) {
+            cJSON_AddStringToObject(o, "id", t->id);
+            cJSON_AddStringToObject(o, "label", label ? label : "");
+            cJSON_AddStringToObject(o, "description", description ? description : "");
+            cJSON_AddStringToObject(o, "position", t->position);
+            cJSON_AddNumberToObject(o, "n", (double)t->response_count);
+            cJSON_AddItemToArray(rows, o);
+        }
+        free(label);
+        free(description);
+    }
+    int rc = rows ? exec_json(s, themes_sql, run_id, rows, err) : perr_set(err, "out of memory");
+    cJSON_Delete(rows);
+    return rc;
+}
+
+static cJSON *annotation_row(const consultation_annotation *a, const char *text)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    char *reason = clean(a->reason), *excerpt = excerpt_of(text);
+    cJSON_AddStringToObject(o, "r", a->response_id);
+    if (a->position[0])
+        cJSON_AddStringToObject(o, "p", a->position);
+    if (a->evidence_rich[0])
+        cJSON_AddStringToObject(o, "e", a->evidence_rich);
+    cJSON_AddBoolToObject(o, "u", a->unprocessable);
+    if (a->unprocessable)
+        cJSON_AddStringToObject(o, "why", reason ? reason : "unknown");
+    cJSON_AddBoolToObject(o, "t", a->truncated);
+    cJSON_AddStringToObject(o, "x", excerpt ? excerpt : "");
+    free(reason);
+    free(excerpt);
+    return o;
+}
+
+/* Annotations [from, to) then their theme rows. */
+static int save_responses(store *s, const char *run_id, const store_consultation_run *run, size_t from, size_t to,
+                          perr *err)
+{
+    const consultation_result *res = run->res;
+    cJSON *rows = cJSON_CreateArray(), *map = cJSON_CreateArray();
+    for (size_t i = from; rows && map && i < to; i++) {
+        const consultation_annotation *a = &res->annotations[i];
+        cJSON_AddItemToArray(rows, annotation_row(a, run->responses->items[i].text));
+        for (const char *t = a->themes; *t; t++) {
+            cJSON *m = cJSON_CreateObject();
+            char id[2] = {*t, '\0'};
+            if (m && cJSON_AddStringToObject(m, "r", a->response_id) && cJSON_AddStringToObject(m, "t", id))
+                cJSON_AddItemToArray(map, m);
+            else
+                cJSON_Delete(m);
+        }
+    }
+    int rc = rows && map ? exec_json(s, annotations_sql, run_id, rows, err) : perr_set(err, "out of memory");
+    if (rc == 0)
+        rc = exec_json(s, mapping_sql, run_id, map, err);
+    cJSON_Delete(rows);
+    cJSON_Delete(map);
+    return rc;
+}
+
+typedef struct num_buf {
+    char text[32];
+} num_buf;
+
+static const char *num(num_buf *b, double v)
+{
+    snprintf(b->text, sizeof b->text, "%.0f", v);
+    return b->text;
+}
+
+static int insert_run(store *s, const store_consultation_run *run, char run_id[24], perr *err)
+{
+    const consultation_result *res = run->res;
+    char *trace = res && res->out.trace ? cJSON_PrintUnformatted(res->out.trace) : NULL;
+    char *trace_clean = clean(trace ? trace : "[]");
+    char *question = clean(run->question ? run->question : ""), *error = clean(run->error);
+    num_buf b[9];
+    char started[40];
+    snprintf(started, sizeof started, "%.3f", run->started_at);
+    const char *params[] = {
+        run->collection, run->job_id, run->source ? run->source : "collection", run->source_sha256, question,
+        run->prompt_version, run->model_name, run->model_sha256, num(&b[0], run->max_themes),
+        run->error ? "failed" : "done", started,
+        num(&b[1], run->responses ? (double)run->responses->n : 0), num(&b[2], res ? (double)res->n_unprocessable : 0),
+        num(&b[3], res ? (double)res->n_truncated : 0), num(&b[4], res ? (double)res->n_candidates : 0),
+        num(&b[5], res ? res->out.calls : 0), num(&b[6], res ? (double)res->out.prompt_tokens : 0),
+        num(&b[7], res ? (double)res->out.completion_tokens : 0), trace_clean, error,
+    };
+    PGresult *r = NULL;
+    int rc = store_exec(s, run_sql, 20, params, PGRES_TUPLES_OK, &r, err);
+    if (rc == 0) {
+        snprintf(run_id, 24, "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+    }
+    free(trace);
+    free(trace_clean);
+    free(question);
+    free(error);
+    return rc;
+}
+
+static int save_tx(store *s, const store_consultation_run *run, char run_id[24], perr *err)
+{
+    int rc = insert_run(s, run, run_id, err);
+    if (rc != 0 || run->error)
+        return rc;
+    rc = save_themes(s, run_id, run->res, err);
+    for (size_t from = 0; rc == 0 && from < run->res->n; from += BULK_ROWS) {
+        size_t to = from + BULK_ROWS < run->res->n ? from + BULK_ROWS : run->res->n;
+        rc = save_responses(s, run_id, run, from, to, err);
+    }
+    if (rc == 0 && run->job_id) {
+        const char *params[] = {run->job_id};
+        rc = store_exec(s, "UPDATE jobs SET status = 'done', finished_at = now(), error = NULL, error_class = NULL,"
+                           " updated_at = now() WHERE job_id = $1", 1, params, PGRES_COMMAND_OK, NULL, err);
+    }
+    return rc;
+}
+
+int store_consultation_save(store *s, const store_consultation_run *run, long long *run_id, perr *err)
+{
+    if (!run->collection || !*run->collection || !run->prompt_version || !run->model_name || !run->model_sha256)
+        return perr_set(err, "consultation run: collection, prompt version and model are required");
+    if (!run->error && (!run->res || !run->responses || run->responses->n != run->res->n))
+        return perr_set(err, "consultation run: the result does not match the responses");
+    char id[24] = "";
+    int rc = store_ready(s, err);
+    if (rc == 0)
+        rc = store_begin(s, err);
+    if (rc == 0) {
+        rc = save_tx(s, run, id, err);
+        if (rc == 0)
+            rc = store_commit(s, err);
+        if (rc != 0)
+            store_rollback(s);
+    }
+    if (rc != 0)
+        return perr_prefix(err, "storing the consultation run of %s", run->collection), rc;
+    if (run_id)
+        *run_id = strtoll(id, NULL, 10);
+    return 0;
+}
+
+/* ---- reading ---------------------------------------------------------------- */
+
+static const char responses_sql[] =
+    "SELECT coalesce((SELECT j.metadata->>'response_id' FROM jobs j"
+    "                 WHERE j.document_id = d.id AND j.metadata ? 'response_id'"
+    "                 ORDER BY j.id DESC LIMIT 1), left(d.sha256, 12)), d.text"
+    " FROM document_collections dc JOIN documents d ON d.id = dc.document_id"
+    " WHERE dc.collection = $1 ORDER BY dc.added_at, d.id";
+
+int store_consultation_responses(store *s, const char *collection, response_set *out, perr *err)
+{
+    *out = (response_set){0};
+    const char *params[] = {collection};
+    PGresult *r = NULL;
+    int rc = store_ready(s, err);
+    if (rc == 0)
+        rc = store_exec(s, responses_sql, 1, params, PGRES_TUPLES_OK, &r, err);
+    for (int i = 0; rc == 0 && i < PQntuples(r); i++)
+        if (responses_add(out, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), 0, err) != 0)
+            rc = perr_prefix(err, "document %d of collection %s", i + 1, collection);
+    PQclear(r);
+    if (rc == 0 && out->n == 0)
+        rc = perr_set(err, "collection %s has no documents", collection);
+    if (rc == 0)
+        rc = responses_check_unique(out, err);
+    if (rc != 0)
+        responses_clear(out);
+    return rc;
+}
+
+static const char report_sql[] =
+    "WITH r AS (SELECT * FROM consultation_runs"
+    "           WHERE CASE WHEN $2::bigint > 0 THEN id = $2::bigint ELSE collection = $1 END"
+    "           ORDER BY id DESC LIMIT 1)"
+    " SELECT jsonb_build_object("
+    "  'run_id', r.id, 'collection', r.collection, 'status', r.status, 'question', r.question,"
+    "  'source', r.source, 'model', r.model_name, 'prompt_version', r.prompt_version,"
+    "  'started_at', to_char(r.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    "  'finished_at', to_char(r.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    "  'error', r.error, 'max_themes', r.max_themes, 'responses', r.responses, 'unprocessable', r.unprocessable,"
+    "  'truncated', r.truncated, 'candidate_themes', r.candidate_themes, 'calls', r.calls,"
+    "  'positions', coalesce((SELECT jsonb_object_agg(p.pos, p.n) FROM"
+    "      (SELECT coalesce(a.position, 'NONE') AS pos, count(*) AS n FROM response_annotations a"
+    "       WHERE a.run_id = r.id GROUP BY 1) p), '{}'::jsonb),"
+    "  'themes', coalesce((SELECT jsonb_agg(jsonb_build_object("
+    "      'id', t.theme_id, 'label', t.label, 'description', t.description, 'position', t.position,"
+    "      'responses', t.response_count,"
+    "      'examples', coalesce((SELECT jsonb_agg(jsonb_build_object('response_id', e.response_id,"
+    "            'excerpt', e.excerpt, 'position', e.position, 'evidence_rich', e.evidence_rich) ORDER BY e.k)"
+    "          FROM (SELECT a.*, row_number() OVER (ORDER BY (a.evidence_rich = 'YES') DESC NULLS LAST,"
+    "                       length(a.excerpt) DESC, a.response_id) AS k"
+    "                FROM response_themes rt JOIN response_annotations a"
+    "                  ON a.run_id = rt.run_id AND a.response_id = rt.response_id"
+    "                WHERE rt.run_id = t.run_id AND rt.theme_id = t.theme_id) e WHERE e.k <= 3), '[]'::jsonb))"
+    "      ORDER BY t.theme_id) FROM themes t WHERE t.run_id = r.id), '[]'::jsonb),"
+    "  'unprocessable_responses', coalesce((SELECT jsonb_agg(jsonb_build_object('response_id', a.response_id,"
+    "      'reason', a.reason) ORDER BY a.response_id)"
+    "      FROM response_annotations a WHERE a.run_id = r.id AND a.unprocessable), '[]'::jsonb)"
+    " )::text FROM r";
+
+int store_consultation_report(store *s, const char *collection, long long run_id, char **json, perr *err)
+{
+    *json = NULL;
+    char id[32];
+    snprintf(id, sizeof id, "%lld", run_id);
+    const char *params[] = {collection ? collection : "", id};
+    PGresult *r = NULL;
+    int rc = store_ready(s, err);
+    if (rc == 0)
+        rc = store_exec(s, report_sql, 2, params, PGRES_TUPLES_OK, &r, err);
+    if (rc == 0 && PQntuples(r) == 1 && !(*json = strdup(PQgetvalue(r, 0, 0))))
+        rc = perr_set(err, "out of memory");
+    PQclear(r);
+    return rc;
+}

@@ -1,0 +1,58 @@
+/* store_consultation.h — consultation runs in PostgreSQL (sql/0004_consultation.sql):
+ * writing a finished or failed run, reading a collection's stored documents
+ * as responses, and the report behind `precis themes`.
+ *
+ * Writes are staged in memory and made in ONE transaction when the run
+ * ends: the run row, its themes, one annotation per response and the
+ * response-theme rows (bulk, as JSON through jsonb_to_recordset), and, for
+ * a run from a Kafka job, the job marked done. Nothing is written while the
+ * model works, so a crash leaves no half run. Return codes as store.h.
+ */
+#ifndef PRECIS_STORE_CONSULTATION_H
+#define PRECIS_STORE_CONSULTATION_H
+
+#include "pipeline/consultation.h"
+#include "pipeline/responses.h"
+#include "pipeline/store.h"
+
+/* Characters of each response kept in response_annotations.excerpt. */
+#define STORE_CONSULTATION_EXCERPT 300
+
+typedef struct store_consultation_run {
+    const char *collection;      /* required */
+    const char *job_id;          /* NULL unless from a job (then the job is marked done with the run) */
+    const char *source;          /* file name or "collection" */
+    const char *source_sha256;   /* of the response file; NULL = none */
+    const char *question;
+    const char *prompt_version, *model_name, *model_sha256;   /* required */
+    int max_themes;
+    double started_at;           /* Unix time */
+    const response_set *responses;
+    const consultation_result *res;   /* the result (done), or what the failed run did (trace, counters) */
+    const char *error;           /* NULL = done; else the run failed and only its row is written */
+} store_consultation_run;
+
+/* Write a run; *run_id (may be NULL) receives its id. */
+int store_consultation_save(store *s, const store_consultation_run *run, long long *run_id, perr *err);
+
+/* The documents of a collection as responses (text = documents.text), in
+ * the order they were added; id = the newest job's metadata "response_id"
+ * for that document when present, else the first 12 hex digits of its
+ * sha256. Duplicate ids are an error. */
+int store_consultation_responses(store *s, const char *collection, response_set *out, perr *err);
+
+/* The report of run run_id (> 0) or, with run_id 0, of the collection's
+ * newest run, as one JSON object (malloc'd; *json = NULL when there is no
+ * such run):
+ *   {"run_id", "collection", "status", "question", "source", "model",
+ *    "prompt_version", "started_at", "finished_at", "error", "max_themes",
+ *    "responses", "unprocessable", "truncated", "candidate_themes", "calls",
+ *    "positions": {"AGREE": n, ...},
+ *    "themes": [{"id", "label", "description", "position", "responses",
+ *                "examples": [{"response_id", "excerpt", "position", "evidence_rich"}]}],
+ *    "unprocessable_responses": [{"response_id", "reason"}]}
+ * Examples: up to three per theme, evidence-rich first, then the longest
+ * excerpt, then by response id (deterministic). */
+int store_consultation_report(store *s, const char *collection, long long run_id, char **json, perr *err);
+
+#endif
