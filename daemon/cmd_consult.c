@@ -1,0 +1,248 @@
+/* cmd_consult.c — `precis consult`: the consultation analysis over a
+ * response file or a collection's stored documents, now, stored in
+ * PostgreSQL; the report on stdout. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <glib.h>
+
+#include "common/log.h"
+#include "daemon/cli.h"
+#include "daemon/config.h"
+#include "daemon/pipeline_setup.h"
+#include "pipeline/consultation_job.h"
+#include "pipeline/digest.h"
+#include "pipeline/store_consultation.h"
+
+extern char **environ;
+
+static int consult_main(int argc, char **argv);
+
+const cli_command cmd_consult = {
+    .name = "consult",
+    .summary = "themes across consultation responses (a CSV/JSONL file or a collection), stored",
+    .usage =
+        "usage: precis consult --collection C [--file RESPONSES] [--question TEXT | --question-file F] [options]\n"
+        "\n"
+        "Run the consultation analysis now: each response's position (AGREE, DISAGREE,\n"
+        "UNCLEAR) and whether it is evidence-rich; candidate themes from batches of\n"
+        "responses, condensed to at most --max-themes and refined (ids A, B, C...);\n"
+        "then every response mapped to one to three themes. A response that cannot be\n"
+        "processed is listed with the reason, never dropped; one too long for the\n"
+        "context is truncated for that step and flagged.\n"
+        "\n"
+        "Responses come from --file (CSV with a header, JSONL or a JSON array; ids from\n"
+        "a column/key response_id or id, text from response, text or answer), or else\n"
+        "from the documents stored in collection C (id: the job's metadata response_id,\n"
+        "else the first 12 hex digits of the document's sha256).\n"
+        "The run is stored in PostgreSQL ([postgres] conninfo or PG* environment) under\n"
+        "collection C and its report printed as JSON on stdout (see `precis themes`).\n"
+        "\n"
+        "  -C, --collection C       collection the run belongs to (required)\n"
+        "  -f, --file FILE          response file (.csv, .jsonl, .json; else by content)\n"
+        "  -q, --question TEXT      the consultation question\n"
+        "      --question-file F    the question from a JSON file (\"question_text\" or\n"
+        "                           \"question\") or a plain text file\n"
+        "      --max-themes N       at most N themes, 1..26 (default 12)\n"
+        "      --batch-size N       at most N responses per model call (default 20)\n"
+        "      --id-column NAME     CSV id column (\"@row\": row numbers)\n"
+        "      --text-column NAME   CSV text column\n"
+        "      --no-store           do not store; print the full result (--file only)\n"
+        "  -c, --config FILE        configuration file (default /etc/precis/precis.conf)\n"
+        "  -m, --model FILE         GGUF model (default as `precis run`)\n"
+        "\n"
+        "Exit status: 0 done and stored, 1 failure, 2 usage error.\n",
+    .run = consult_main,
+};
+
+typedef struct consult_args {
+    const char *config_path, *model, *collection, *file, *question, *question_file, *id_column, *text_column;
+    int max_themes, batch_size, no_store;
+} consult_args;
+
+static int parse_int(const char *opt, const char *arg, int lo, int hi, int *out)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+    if (!*arg || *end || v < lo || v > hi)
+        return cli_usage_error(&cmd_consult, "%s needs %d..%d, not '%s'", opt, lo, hi, arg);
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, consult_args *a)
+{
+    static const struct option options[] = {
+        {"collection", required_argument, NULL, 'C'}, {"file", required_argument, NULL, 'f'},
+        {"question", required_argument, NULL, 'q'},   {"question-file", required_argument, NULL, 'Q'},
+        {"max-themes", required_argument, NULL, 'T'}, {"batch-size", required_argument, NULL, 'B'},
+        {"id-column", required_argument, NULL, 'I'},  {"text-column", required_argument, NULL, 'X'},
+        {"no-store", no_argument, NULL, 'S'},         {"config", required_argument, NULL, 'c'},
+        {"model", required_argument, NULL, 'm'},      {NULL, 0, NULL, 0},
+    };
+    *a = (consult_args){0};
+    optind = 0;
+    opterr = 0;
+    int opt, rc = 0;
+    while (rc == 0 && (opt = getopt_long(argc, argv, "C:f:q:c:m:", options, NULL)) != -1) {
+        switch (opt) {
+        case 'C': a->collection = optarg; break;
+        case 'f': a->file = optarg; break;
+        case 'q': a->question = optarg; break;
+        case 'Q': a->question_file = optarg; break;
+        case 'T': rc = parse_int("--max-themes", optarg, 1, CONSULTATION_MAX_THEMES, &a->max_themes); break;
+        case 'B': rc = parse_int("--batch-size", optarg, 1, 1000, &a->batch_size); break;
+        case 'I': a->id_column = optarg; break;
+        case 'X': a->text_column = optarg; break;
+        case 'S': a->no_store = 1; break;
+        case 'c': a->config_path = optarg; break;
+        case 'm': a->model = optarg; break;
+        default: return cli_usage_error(&cmd_consult, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (rc != 0)
+        return rc;
+    if (optind < argc)
+        return cli_usage_error(&cmd_consult, "unexpected argument '%s'", argv[optind]);
+    if (!a->collection || !*a->collection || strlen(a->collection) > 200)
+        return cli_usage_error(&cmd_consult, "--collection (1..200 bytes) is required");
+    if (a->question && a->question_file)
+        return cli_usage_error(&cmd_consult, "give --question or --question-file, not both");
+    if (a->no_store && !a->file)
+        return cli_usage_error(&cmd_consult, "--no-store needs --file (a collection's documents are in the database)");
+    return 0;
+}
+
+/* The question: --question, or from --question-file (malloc'd). */
+static int load_question(const consult_args *a, char **out, perr *err)
+{
+    *out = NULL;
+    if (!a->question_file) {
+        *out = strdup(a->question ? a->question : "");
+        return *out ? 0 : perr_set(err, "out of memory");
+    }
+    gchar *text = NULL;
+    gsize len = 0;
+    GError *gerr = NULL;
+    if (!g_file_get_contents(a->question_file, &text, &len, &gerr)) {
+        perr_set(err, "%s", gerr->message);
+        g_error_free(gerr);
+        return -1;
+    }
+    cJSON *j = cJSON_ParseWithLength(text, len);
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "question_text");
+    if (!cJSON_IsString(q))
+        q = cJSON_GetObjectItemCaseSensitive(j, "question");
+    if (j && !cJSON_IsString(q))
+        perr_set(err, "%s: no \"question_text\" or \"question\" string", a->question_file);
+    else
+        *out = strdup(j ? q->valuestring : g_strstrip(text));
+    cJSON_Delete(j);
+    g_free(text);
+    return *out ? 0 : -1;
+}
+
+static int open_store(const config *cfg, store **s, perr *err)
+{
+    static const char *const vars[] = {"PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGSERVICE", "PGUSER", NULL};
+    const char *conninfo = config_get(cfg, "postgres", "conninfo");
+    int configured = conninfo && *conninfo;
+    for (size_t i = 0; !configured && vars[i]; i++)
+        configured = getenv(vars[i]) && *getenv(vars[i]);
+    if (!configured)
+        return perr_set(err, "no database: set [postgres] conninfo or PG* variables (or use --no-store)");
+    if (store_connect(s, conninfo, err) != 0)
+        return -1;
+    return store_migrate_check(*s, NULL, err);
+}
+
+static int load_responses(const consult_args *a, store *s, response_set *rs, char sha[65], perr *err)
+{
+    if (!a->file)
+        return store_consultation_responses(s, a->collection, rs, err);
+    responses_options ro = {.id_column = a->id_column, .text_column = a->text_column};
+    if (responses_load_file(a->file, &ro, rs, err) != 0)
+        return -1;
+    gchar *bytes = NULL;
+    gsize len = 0;
+    if (g_file_get_contents(a->file, &bytes, &len, NULL)) {
+        digest_sha256_hex(bytes, len, sha);
+        g_free(bytes);
+    }
+    return 0;
+}
+
+static void print_outcome(store *s, const consult_args *a, const consultation_result *res, long long run_id)
+{
+    char *json = NULL;
+    perr err;
+    if (s && store_consultation_report(s, a->collection, run_id, &json, &err) != 0)
+        fprintf(stderr, "precis consult: reading the report back: %s\n", err.msg);
+    if (!s)
+        json = consultation_result_json(res);
+    if (json)
+        printf("%s\n", json);
+    free(json);
+    fprintf(stderr, "precis consult: %zu responses, %zu themes (%zu candidates), %zu unprocessable, %zu truncated, "
+            "%d model calls%s\n", res->n, res->n_themes, res->n_candidates, res->n_unprocessable, res->n_truncated,
+            res->out.calls, s ? "; stored" : "; not stored");
+}
+
+static int run(const consult_args *a, config *cfg, perr *err)
+{
+    store *s = NULL;
+    pipeline *p = NULL;
+    response_set rs = {0};
+    char *question = NULL, sha[65] = "";
+    int rc = load_question(a, &question, err);
+    if (rc == 0 && !a->no_store)
+        rc = open_store(cfg, &s, err);
+    if (rc == 0)
+        rc = load_responses(a, s, &rs, sha, err);
+    pipeline_setup_overrides ov = {.model_path = a->model};
+    if (rc == 0)
+        rc = pipeline_setup(cfg, &ov, &p, err);
+    if (rc == 0) {
+        consultation_request rq = {.collection = a->collection, .source = a->file ? a->file : "collection",
+                                   .source_sha256 = sha[0] ? sha : NULL, .question = question, .responses = &rs,
+                                   .options = {.max_themes = a->max_themes, .batch_size = a->batch_size}};
+        consultation_result res;
+        long long run_id = 0;
+        int store_rc = 0;
+        rc = consultation_execute(p, s, &rq, NULL, &res, &run_id, &store_rc, err);
+        if (rc == 0 && store_rc != 0)
+            rc = -1;
+        if (rc == 0)
+            print_outcome(s, a, &res, run_id);
+        consultation_result_clear(&res);
+    }
+    pipeline_free(p);
+    responses_clear(&rs);
+    store_close(s);
+    free(question);
+    return rc;
+}
+
+static int consult_main(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        cli_print_usage(&cmd_consult, stdout);
+        return EXIT_OK;
+    }
+    consult_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc != 0)
+        return rc;
+    config *cfg = NULL;
+    perr err;
+    if (config_load(&cfg, a.config_path, environ, &err) != 0 || run(&a, cfg, &err) != 0) {
+        fprintf(stderr, "precis consult: %s\n", err.msg);
+        config_free(cfg);
+        return EXIT_FAIL;
+    }
+    config_free(cfg);
+    return EXIT_OK;
+}

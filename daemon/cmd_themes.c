@@ -1,0 +1,179 @@
+/* cmd_themes.c — `precis themes COLLECTION`: the themes of a collection's
+ * latest consultation run (or of --run ID) from PostgreSQL, as a table or
+ * JSON. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "daemon/cli.h"
+#include "daemon/config.h"
+#include "pipeline/store_consultation.h"
+
+extern char **environ;
+
+static int themes_main(int argc, char **argv);
+
+const cli_command cmd_themes = {
+    .name = "themes",
+    .summary = "themes of a collection's latest consultation run, with counts and examples",
+    .usage =
+        "usage: precis themes [options] COLLECTION\n"
+        "       precis themes [options] --run ID\n"
+        "\n"
+        "Print the themes of the newest consultation run of COLLECTION (see\n"
+        "`precis consult`), or of run ID: each theme's id, number of responses,\n"
+        "label and description, with up to three example responses (evidence-rich\n"
+        "first, then the longest); then the positions and the responses that could\n"
+        "not be processed, with the reason.\n"
+        "\n"
+        "  -r, --run ID        a given run instead of the newest\n"
+        "      --json          the report as one JSON object\n"
+        "  -c, --config FILE   configuration file (for [postgres] conninfo)\n"
+        "\n"
+        "Exit status: 0 shown, 1 no such run or database error, 2 usage error.\n",
+    .run = themes_main,
+};
+
+static const char *str(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static double num(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+/* An excerpt on one line, at most 100 bytes (not cutting a character). */
+static void print_excerpt(const char *text)
+{
+    size_t n = 0;
+    while (text[n] && n < 100)
+        n++;
+    while (n > 0 && text[n] && ((unsigned char)text[n] & 0xC0) == 0x80)
+        n--;
+    putchar('"');
+    for (size_t i = 0; i < n; i++)
+        putchar(text[i] == '\n' || text[i] == '\r' || text[i] == '\t' ? ' ' : text[i]);
+    printf("%s\"\n", text[n] ? "..." : "");
+}
+
+static void print_theme(const cJSON *t)
+{
+    printf("%-3s %9.0f  %-9s %s\n", str(t, "id"), num(t, "responses"), str(t, "position"), str(t, "label"));
+    printf("    %s\n", str(t, "description"));
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(t, "examples"))
+    {
+        printf("      %s%s: ", str(e, "response_id"), strcmp(str(e, "evidence_rich"), "YES") == 0 ? " (evidence)" : "");
+        print_excerpt(str(e, "excerpt"));
+    }
+}
+
+static void print_table(const cJSON *r)
+{
+    printf("Consultation run %.0f of collection %s: %s, %s .. %s\n", num(r, "run_id"), str(r, "collection"),
+           str(r, "status"), str(r, "started_at"), str(r, "finished_at"));
+    if (*str(r, "question"))
+        printf("Question: %s\n", str(r, "question"));
+    if (*str(r, "error"))
+        printf("Error: %s\n", str(r, "error"));
+    printf("Responses: %.0f (unprocessable %.0f, truncated %.0f); %.0f model calls; model %s\n", num(r, "responses"),
+           num(r, "unprocessable"), num(r, "truncated"), num(r, "calls"), str(r, "model"));
+    printf("Positions:");
+    const cJSON *p;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(r, "positions"))
+    {
+        printf(" %s %.0f", p->string, p->valuedouble);
+    }
+    printf("\n\nID  Responses  Position  Label\n");
+    const cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(r, "themes"))
+    {
+        print_theme(t);
+    }
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(r, "unprocessable_responses");
+    if (cJSON_GetArraySize(u) > 0)
+        printf("\nUnprocessable responses:\n");
+    cJSON_ArrayForEach(t, u)
+    {
+        printf("  %s: %s\n", str(t, "response_id"), str(t, "reason"));
+    }
+}
+
+static int show(const char *config_path, const char *collection, long long run_id, int as_json)
+{
+    perr err;
+    config *cfg = NULL;
+    store *s = NULL;
+    char *json = NULL;
+    int rc = config_load(&cfg, config_path, environ, &err);
+    if (rc == 0)
+        rc = store_connect(&s, config_get(cfg, "postgres", "conninfo"), &err);
+    if (rc == 0)
+        rc = store_consultation_report(s, collection, run_id, &json, &err);
+    store_close(s);
+    config_free(cfg);
+    if (rc == 0 && !json) {
+        if (run_id > 0)
+            fprintf(stderr, "precis themes: no consultation run %lld\n", run_id);
+        else
+            fprintf(stderr, "precis themes: no consultation run for collection %s\n", collection);
+        return EXIT_FAIL;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "precis themes: %s\n", err.msg);
+        return EXIT_FAIL;
+    }
+    cJSON *r = as_json ? NULL : cJSON_Parse(json);
+    if (as_json)
+        printf("%s\n", json);
+    else if (r)
+        print_table(r);
+    cJSON_Delete(r);
+    free(json);
+    return EXIT_OK;
+}
+
+static int themes_main(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        cli_print_usage(&cmd_themes, stdout);
+        return EXIT_OK;
+    }
+    static const struct option options[] = {
+        {"run", required_argument, NULL, 'r'},
+        {"json", no_argument, NULL, 'j'},
+        {"config", required_argument, NULL, 'c'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config_path = NULL;
+    long long run_id = 0;
+    int as_json = 0, opt;
+    optind = 0;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "r:c:", options, NULL)) != -1) {
+        char *end;
+        switch (opt) {
+        case 'r':
+            run_id = strtoll(optarg, &end, 10);
+            if (!*optarg || *end || run_id < 1)
+                return cli_usage_error(&cmd_themes, "--run wants a run id (a positive number), not '%s'", optarg);
+            break;
+        case 'j': as_json = 1; break;
+        case 'c': config_path = optarg; break;
+        default: return cli_usage_error(&cmd_themes, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    const char *collection = optind < argc ? argv[optind++] : NULL;
+    if (optind < argc)
+        return cli_usage_error(&cmd_themes, "unexpected argument '%s'", argv[optind]);
+    if (!collection && run_id == 0)
+        return cli_usage_error(&cmd_themes, "give a COLLECTION or --run ID");
+    return show(config_path, collection, run_id, as_json);
+}
