@@ -16,6 +16,8 @@ extern const cli_command cmd_broker;
 extern const cli_command cmd_submit;
 extern const cli_command cmd_serve;
 extern const cli_command cmd_run;
+extern const cli_command cmd_consult;
+extern const cli_command cmd_themes;
 extern const cli_command cmd_digest;
 extern const cli_command cmd_prompts;
 
@@ -35,6 +37,8 @@ const cli_command *const cli_commands[] = {
     &cmd_submit,
     &cmd_serve,
     &cmd_run,
+    &cmd_consult,
+    &cmd_themes,
     &cmd_digest,
     &cmd_prompts,
     NULL,

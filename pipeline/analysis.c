@@ -1,6 +1,8 @@
 /* analysis.c — the table of known analyses (see analysis.h). */
 #include "pipeline/analysis.h"
 
+#include "pipeline/consultation.h"
+
 #include "pipeline/collection_digest.h"
 
 #include <cjson/cJSON.h>
@@ -12,6 +14,8 @@
 static const analysis_def analysis_table[] = {
     {"summary", "summary", ANALYSIS_DOCUMENT, analysis_summary, analysis_summary_check,
      "title, summary and key points of one document, citing paragraph ids"},
+    {"consultation", "consultation", ANALYSIS_COLLECTION, NULL, analysis_consultation_check,
+     "themes across the responses to a consultation question: sentiment, themes, mapping (precis consult)"},
     {"digest", "digest", ANALYSIS_COLLECTION, NULL, analysis_digest_check,
      "themed digest of the documents added to a collection in a period, citing them (precis digest, schedules)"},
 };

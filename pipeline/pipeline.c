@@ -10,6 +10,7 @@
 #include "engine/json_schema.h"
 #include "extractors/extract.h"
 #include "pipeline/analysis.h"
+#include "pipeline/consultation_job.h"
 #include "pipeline/digest.h"
 
 #define MAX_KNOWN_ANALYSES 32
@@ -428,9 +429,28 @@ int pipeline_store(pipeline *p, store *s, const job *j, pipeline_report *rep, pe
     return rc;
 }
 
+/* A consultation job: its document is a response file, not a document to extract. */
+static int process_consultation(pipeline *p, store *s, const job *j, const pipeline_hooks *hooks,
+                                pipeline_report *rep, perr *err)
+{
+    memset(rep, 0, sizeof *rep);
+    rep->source = job_source(j);
+    enter_stage(hooks, "load");
+    unsigned char *bytes = NULL;
+    size_t len = 0;
+    if (job_load_document(j, p->input_root, &bytes, &len, err) != 0)
+        return fail(rep, "document");
+    enter_stage(hooks, "consultation");
+    int rc = consultation_job_run(p, s, j, bytes, len, hooks, rep, err);
+    free(bytes);
+    return rc;
+}
+
 int pipeline_process(pipeline *p, store *s, const job *j, const pipeline_hooks *hooks, pipeline_report *rep,
                      perr *err)
 {
+    if (consultation_job_wanted(j))
+        return process_consultation(p, s, j, hooks, rep, err);
     int rc = pipeline_analyze(p, j, hooks, rep, err);
     if (rc == 0) {
         enter_stage(hooks, "store");
