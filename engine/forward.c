@@ -62,11 +62,23 @@ typedef struct matmul_job {
     float *y;                /* [n_tok][rows] */
 } matmul_job;
 
+/* Rows per scheduling unit: threads split the output rows in whole units
+ * (a multiple of every tile kernel's row count), aligned to row 0. */
+#define MATMUL_ROW_UNIT 8
+
 static void matmul_rows(void *arg, int64_t begin, int64_t end, int thread)
 {
     (void)thread;
     const matmul_job *j = arg;
-    for (int64_t r = begin; r < end; r++) {
+    const int64_t r0 = begin * MATMUL_ROW_UNIT;
+    const int64_t r1 = end * MATMUL_ROW_UNIT < j->rows ? end * MATMUL_ROW_UNIT : j->rows;
+    if (j->tr->vec_dot_tile) {
+        j->tr->vec_dot_tile(j->cols, (int)(r1 - r0), j->n_tok, j->y + r0, (size_t)j->rows,
+                            j->w + (size_t)r0 * j->w_row_bytes, j->w_row_bytes, j->xq,
+                            j->xq_row_bytes);
+        return;
+    }
+    for (int64_t r = r0; r < r1; r++) {
         const uint8_t *wrow = j->w + (size_t)r * j->w_row_bytes;
         for (int t = 0; t < j->n_tok; t++)
             j->tr->vec_dot(j->cols, &j->y[(int64_t)t * j->rows + r], wrow,
@@ -94,7 +106,7 @@ static void matmul(engine_ctx *c, float *y, const gguf_tensor *w, const float *x
                            cols);
         j.xq = c->xq;
     }
-    threadpool_run(c->pool, j.rows, matmul_rows, &j);
+    threadpool_run(c->pool, (j.rows + MATMUL_ROW_UNIT - 1) / MATMUL_ROW_UNIT, matmul_rows, &j);
 }
 
 /* ---- rotary position embedding ----------------------------------------- */

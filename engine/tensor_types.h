@@ -6,7 +6,9 @@
  *  - vec_dot:    dot product of a weight row of this type with an activation row
  *                already converted to `vec_dot_type` (as ggml does: Q4_0/Q5_0/
  *                Q8_0 -> Q8_0, Q4_1/Q5_1 -> Q8_1, K-quants -> Q8_K, F16 -> F16,
- *                BF16 -> BF16, F32 -> F32).
+ *                BF16 -> BF16, F32 -> F32);
+ *  - vec_dot_tile (optional): a block of vec_dots of several weight rows
+ *                against several activation rows, bit-identical to vec_dot.
  * The scalar reference (quant_ref.c, tensor_types_ref()) is the oracle every
  * SIMD kernel is checked against, forever. tensor_types_get() returns the best
  * implementation for this CPU (kernels.c dispatch).
@@ -33,6 +35,15 @@ typedef struct type_traits {
     void (*to_float)(const void *x, float *y, int64_t n);
     void (*from_float)(const float *x, void *y, int64_t n);
     void (*vec_dot)(int64_t n, float *s, const void *x, const void *y);
+    /* Optional (NULL: call vec_dot per pair): many dots in one pass,
+     * s[t * s_stride + r] = vec_dot(n, x row r, y row t) for r < nr, t < nt,
+     * x rows x_stride bytes apart, y rows y_stride bytes apart. Every result
+     * is bit-identical to vec_dot's (same per-block sums, same float
+     * operations in the same order); the kernel only reads each weight
+     * block once for several activation rows, or several weight rows per
+     * activation block, and keeps independent sums in SIMD lanes. */
+    void (*vec_dot_tile)(int64_t n, int nr, int nt, float *s, size_t s_stride,
+                         const void *x, size_t x_stride, const void *y, size_t y_stride);
 } type_traits;
 
 /* NULL for an id we do not support (also for ids >= TT_COUNT). */

@@ -304,6 +304,129 @@ Test(kernels, quant_vec_dot_odd_cases)
     }
 }
 
+/* ------------------------------------------------------- tile kernels */
+
+/* The types whose tile kernel must exist in every SIMD set. */
+static const tensor_type tiled_types[] = { TT_Q4_0, TT_Q8_0 };
+
+/* nr weight rows x nt activation rows of length n (quantized random rows,
+ * or random weight bytes when raw): every tile result (written into a
+ * strided output with a guard column) must be the reference vec_dot's
+ * bits, and the guard cells untouched. Returns how many sets ran. */
+static int check_tile(tensor_type t, int64_t n, int nr, int nt, uint64_t seed, int raw)
+{
+    const type_traits *ref = tensor_types_ref((uint32_t)t);
+    const size_t xb = tensor_row_size(t, n), yb = tensor_row_size(ref->vec_dot_type, n);
+    rng r = rng_seeded(seed);
+    uint8_t *x = malloc(xb * (size_t)nr), *y = malloc(yb * (size_t)nt);
+    cr_assert(x && y);
+    for (int i = 0; i < nr; i++) {
+        if (raw) {
+            uint8_t *b = random_bytes(&r, xb);
+            memcpy(x + (size_t)i * xb, b, xb);
+            free(b);
+            if (raw == 1)
+                tame_scales(t, x + (size_t)i * xb, n, &r);
+        } else {
+            float *f = random_floats(&r, n);
+            ref->from_float(f, x + (size_t)i * xb, n);
+            free(f);
+        }
+    }
+    for (int i = 0; i < nt; i++) {
+        float *f = random_floats(&r, n);
+        tensor_types_ref(ref->vec_dot_type)->from_float(f, y + (size_t)i * yb, n);
+        free(f);
+    }
+    const size_t stride = (size_t)nr + 1;
+    float *want = malloc(stride * (size_t)nt * sizeof *want);
+    float *got = malloc(stride * (size_t)nt * sizeof *got);
+    cr_assert(want && got);
+    for (int ti = 0; ti < nt; ti++)
+        for (int ri = 0; ri < nr; ri++)
+            ref->vec_dot(n, &want[(size_t)ti * stride + (size_t)ri], x + (size_t)ri * xb,
+                         y + (size_t)ti * yb);
+    int ran = 0;
+    for (size_t si = 0; si < N_SIMD_SETS; si++) {
+        if (!kernels_cpu_supports(simd_sets[si].name))
+            continue;
+        const type_traits *tr = simd_sets[si].traits((uint32_t)t);
+        if (!tr->vec_dot_tile)
+            continue;
+        for (size_t i = 0; i < stride * (size_t)nt; i++)
+            got[i] = -777.f;
+        tr->vec_dot_tile(n, nr, nt, got, stride, x, xb, y, yb);
+        for (int ti = 0; ti < nt; ti++) {
+            for (int ri = 0; ri < nr; ri++) {
+                const size_t k = (size_t)ti * stride + (size_t)ri;
+                cr_assert(same_float(got[k], want[k]),
+                          "%s %s tile n=%lld nr=%d nt=%d: row %d x act %d got %a want %a",
+                          simd_sets[si].name, ref->name, (long long)n, nr, nt, ri, ti,
+                          (double)got[k], (double)want[k]);
+            }
+            cr_assert_eq(got[(size_t)ti * stride + (size_t)nr], -777.f,
+                         "%s %s tile wrote past row nr", simd_sets[si].name, ref->name);
+        }
+        ran++;
+    }
+    free(x);
+    free(y);
+    free(want);
+    free(got);
+    return ran;
+}
+
+Test(kernels, tile_kernels_exist_for_the_tiled_types)
+{
+    int ran = 0;
+    for (size_t s = 0; s < N_SIMD_SETS; s++) {
+        if (!set_usable(&simd_sets[s]))
+            continue;
+        ran++;
+        for (size_t i = 0; i < sizeof tiled_types / sizeof tiled_types[0]; i++)
+            cr_assert(simd_sets[s].traits((uint32_t)tiled_types[i])->vec_dot_tile,
+                      "%s has no %s tile kernel", simd_sets[s].name,
+                      tensor_type_name((uint32_t)tiled_types[i]));
+    }
+    cr_assert(ran >= 1, "no SIMD set ran");
+}
+
+Test(kernels, tile_bit_exact_every_shape)
+{
+    /* Every activation-row count 1..9 (each tile shape, padded groups),
+     * more than one pass (33, 41), and weight-row counts that leave rows
+     * outside whole tiles; every type that has a tile kernel. */
+    static const int nts[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 33, 41 };
+    static const int nrs[] = { 1, 3, 8, 13, 40, 67 };
+    int ran = 0;
+    for (size_t i = 0; i < N_QUANT_TYPES; i++) {
+        const tensor_type t = quant_types[i];
+        const int64_t blck = tensor_types_ref((uint32_t)t)->blck;
+        for (size_t a = 0; a < sizeof nts / sizeof nts[0]; a++)
+            for (size_t b = 0; b < sizeof nrs / sizeof nrs[0]; b++)
+                ran += check_tile(t, blck * (1 + (int64_t)(a + b) % 9), nrs[b], nts[a],
+                                  77 + 100 * a + b, 0);
+    }
+    cr_assert(ran >= 1, "no tile kernel ran");
+}
+
+Test(kernels, tile_bit_exact_long_rows_and_random_bytes)
+{
+    /* Model-sized rows, rows longer than the tile kernels take (vec_dot
+     * fallback), and random weight bytes (NaN/inf scales, -128 codes). */
+    static const int64_t lens[] = { 2048, 5632, 16384, 16640 };
+    int ran = 0;
+    for (size_t i = 0; i < N_QUANT_TYPES; i++) {
+        const tensor_type t = quant_types[i];
+        for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+            ran += check_tile(t, lens[l], 9, 5, 900 + l + 10 * (uint64_t)t, 0);
+            ran += check_tile(t, lens[l], 16, 1, 950 + l + 10 * (uint64_t)t, 1);
+            ran += check_tile(t, lens[l], 8, 9, 990 + l + 10 * (uint64_t)t, 2);
+        }
+    }
+    cr_assert(ran >= 1, "no tile kernel ran");
+}
+
 /* ------------------------------------------------------------ float dots */
 
 /* Random elements of type t (f32, f16 or bf16) and their float values. */

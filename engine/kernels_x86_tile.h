@@ -1,0 +1,255 @@
+/* kernels_x86_tile.h — multi-row dot kernels (type_traits.vec_dot_tile) for
+ * the 32-element block types against Q8_0 activations: Q4_0 and Q8_0
+ * weights (engine-internal; included by kernels_x86.h only).
+ *
+ * A matmul is many dots of weight rows with activation rows. One-row
+ * vec_dot re-reads and re-unpacks every weight block per activation row and
+ * adds each block's term to a single float sum, a chain of dependent adds.
+ * Here eight dots run at once, one per SIMD lane: lane l holds weight row
+ * l / NT against activation row l % NT, for three tile shapes NR x NT =
+ * 1x8 (prefill: a weight block unpacked once for eight activation rows),
+ * 2x4 (a few rows, e.g. batched decode) and 8x1 (single-row decode: eight
+ * weight rows share one activation block, and eight independent sums hide
+ * the add latency).
+ *
+ * Bit-exactness with vec_dot (and so with quant_ref.c): per block, each
+ * lane's integer sum is exact, then each lane does the reference's float
+ * operations in its order, (d_x * d_y) * isum added to the lane's sum in
+ * block order — the same IEEE single operations, only side by side.
+ * The integer sums use unsigned x signed byte products: Q4_0 codes q in
+ * 0..15 give sum((q - 8) * y) = sum(q * y) - 8 * sum(y); with VNNI, Q8_0
+ * codes x give sum(x * y) = sum((x ^ 0x80) * y) - 128 * sum(y) (no
+ * saturation in vpdpbusd); plain AVX2 keeps the |x|, sign(y, x) form. The
+ * sums of the activation codes are computed once per activation block.
+ */
+#ifndef PRECIS_KERNELS_X86_TILE_H
+#define PRECIS_KERNELS_X86_TILE_H
+
+/* Longest row the tile kernels take (blocks); longer rows use vec_dot. */
+#define KX_TILE_MAX_BLOCKS 512
+
+/* Bytes ahead of the current block each weight row is prefetched (the
+ * eight interleaved row streams of a tile are more than the hardware
+ * prefetcher follows well). */
+#define KX_TILE_PREFETCH 384
+
+/* Per activation block, the 8 lanes' activation scale and code sum. */
+typedef struct kx_act8 {
+    float d[8];
+    int32_t sum[8];
+} kx_act8;
+
+/* Sum of the 32 codes of an activation block (exact). */
+static inline int32_t q8_0_code_sum(const block_q8_0 *y)
+{
+    const __m256i v = _mm256_loadu_si256((const __m256i *)y->qs);
+    return hsum_i32x8(mul_sum_s8s8(_mm256_set1_epi8(1), v));
+}
+
+/* act[b] for lanes l = 0..7 from activation row tok[l % nt] (nt in 1, 4, 8). */
+static inline void kx_act8_fill(kx_act8 *act, int64_t nb, const uint8_t *y, size_t y_stride,
+                                const int *tok, int nt)
+{
+    for (int t = 0; t < nt; t++) {
+        const block_q8_0 *yr = (const block_q8_0 *)(y + (size_t)tok[t] * y_stride);
+        for (int64_t b = 0; b < nb; b++) {
+            const float d = half_to_float(yr[b].d);
+            const int32_t sum = q8_0_code_sum(&yr[b]);
+            for (int l = t; l < 8; l += nt) {
+                act[b].d[l] = d;
+                act[b].sum[l] = sum;
+            }
+        }
+    }
+}
+
+/* Weight block prep (once per block and tile) and the pair dot with an
+ * activation block's codes; `bias_shift` s: isum = dot - (sum(y) << s). */
+static inline __m256i q4_0_tile_prep(const block_q4_0 *x)
+{
+    return unpack_nibbles_16(x->qs);
+}
+
+static inline __m256i q4_0_tile_dot(__m256i w, __m256i y)
+{
+    return mul_sum_u8s8(w, y);
+}
+
+static inline __m256i q4_0_tile_correct(__m256i isum, __m256i ysum)
+{
+    return _mm256_sub_epi32(isum, _mm256_slli_epi32(ysum, 3));
+}
+
+static inline __m256i q8_0_tile_prep(const block_q8_0 *x)
+{
+    const __m256i v = _mm256_loadu_si256((const __m256i *)x->qs);
+#ifdef KX_VNNI
+    return _mm256_xor_si256(v, _mm256_set1_epi8((char)0x80));
+#else
+    return v;
+#endif
+}
+
+static inline __m256i q8_0_tile_dot(__m256i w, __m256i y)
+{
+#ifdef KX_VNNI
+    return mul_sum_u8s8(w, y);
+#else
+    return mul_sum_s8s8(w, y);
+#endif
+}
+
+static inline __m256i q8_0_tile_correct(__m256i isum, __m256i ysum)
+{
+#ifdef KX_VNNI
+    return _mm256_sub_epi32(isum, _mm256_slli_epi32(ysum, 7));
+#else
+    (void)ysum;
+    return isum;
+#endif
+}
+
+/* The eight lanes' weight scales: lane l gets row l / NT's block b. */
+#define KX_TILE_DX(xr, NT, b)                                                     \
+    _mm256_cvtph_ps(_mm_setr_epi16(                                               \
+        (short)(xr)[0 / NT][b].d, (short)(xr)[1 / NT][b].d, (short)(xr)[2 / NT][b].d, \
+        (short)(xr)[3 / NT][b].d, (short)(xr)[4 / NT][b].d, (short)(xr)[5 / NT][b].d, \
+        (short)(xr)[6 / NT][b].d, (short)(xr)[7 / NT][b].d))
+
+/* name(xr, yr, act, nb): the eight lane sums of an NR x NT tile. */
+#define KX_TILE_KERNEL(name, xtype, NR, NT, prep, dot, correct)                   \
+    static inline __m256 name(const xtype *const xr[NR], const block_q8_0 *const yr[NT], \
+                              const kx_act8 *act, int64_t nb)                     \
+    {                                                                             \
+        __m256 acc = _mm256_setzero_ps();                                         \
+        for (int64_t b = 0; b < nb; b++) {                                        \
+            __m256i yv[NT], p[8];                                                 \
+            _Pragma("GCC unroll 8")                                               \
+            for (int t = 0; t < NT; t++)                                          \
+                yv[t] = _mm256_loadu_si256((const __m256i *)yr[t][b].qs);         \
+            _Pragma("GCC unroll 8")                                               \
+            for (int r = 0; r < NR; r++) {                                        \
+                _mm_prefetch((const char *)&xr[r][b] + KX_TILE_PREFETCH, _MM_HINT_T0); \
+                const __m256i w = prep(&xr[r][b]);                                \
+                _Pragma("GCC unroll 8")                                           \
+                for (int t = 0; t < NT; t++)                                      \
+                    p[r * NT + t] = dot(w, yv[t]);                                \
+            }                                                                     \
+            const __m256i isum = correct(hsum_i32x8_x8(p),                        \
+                                         _mm256_loadu_si256((const __m256i *)act[b].sum)); \
+            const __m256 dd = _mm256_mul_ps(KX_TILE_DX(xr, NT, b),                \
+                                            _mm256_loadu_ps(act[b].d));           \
+            acc = _mm256_add_ps(acc, _mm256_mul_ps(dd, _mm256_cvtepi32_ps(isum))); \
+        }                                                                         \
+        return acc;                                                               \
+    }
+
+/* Writes the lanes of one tile: lane l is weight row r0 + l / nt_shape
+ * against activation row tok[l % nt_shape]; lanes of padding rows
+ * (index >= n_real_tok) are dropped. */
+static inline void kx_tile_store(float *s, size_t s_stride, __m256 v, int64_t r0, int nt_shape,
+                                 const int *tok, int n_real_tok)
+{
+    float lanes[8];
+    _mm256_storeu_ps(lanes, v);
+    for (int l = 0; l < 8; l++) {
+        const int t = l % nt_shape;
+        if (t < n_real_tok)
+            s[(size_t)tok[t] * s_stride + (size_t)(r0 + l / nt_shape)] = lanes[l];
+    }
+}
+
+/* One group of activation rows run as a tile: its shape's NT, the rows
+ * actually used (the rest are padding copies of the first) and the lanes'
+ * activation data. */
+typedef struct kx_tile_group {
+    int shape_nt, used;
+    int tok[8];
+    const block_q8_0 *yr[8];
+} kx_tile_group;
+
+/* Activation rows per pass (a forward micro-batch) and weight rows per
+ * cache-resident chunk that all groups of the pass go through. */
+#define KX_TILE_TOKENS 32
+#define KX_TILE_ROW_CHUNK 32
+
+/* Splits activation rows [t0, t1) into groups: whole 8s (1x8), then a
+ * rest of 5..7 as a padded 1x8, 2..4 as a padded 2x4 and 1 as 8x1. */
+static inline int kx_tile_plan(kx_tile_group *g, int t0, int t1, const uint8_t *y,
+                               size_t y_stride)
+{
+    int n = 0;
+    while (t0 < t1) {
+        const int left = t1 - t0;
+        kx_tile_group *gr = &g[n++];
+        gr->shape_nt = left >= 5 ? 8 : left >= 2 ? 4 : 1;
+        gr->used = left < gr->shape_nt ? left : gr->shape_nt;
+        for (int t = 0; t < gr->shape_nt; t++) {
+            gr->tok[t] = t0 + (t < gr->used ? t : 0);
+            gr->yr[t] = (const block_q8_0 *)(y + (size_t)gr->tok[t] * y_stride);
+        }
+        t0 += gr->used;
+    }
+    return n;
+}
+
+/* The tile entry point of one weight type (see the top of the file); rows
+ * outside whole tiles and over-long rows use vec_dot. */
+#define KX_TILE_ENTRY(name, xtype, vec_dot, k18, k24, k81)                        \
+    static void name(int64_t n, int nr, int nt, float *s, size_t s_stride,        \
+                     const void *vx, size_t x_stride, const void *vy, size_t y_stride) \
+    {                                                                             \
+        const int64_t nb = n / 32;                                                \
+        const uint8_t *x = vx, *y = vy;                                           \
+        if (nb > KX_TILE_MAX_BLOCKS) {                                            \
+            for (int t = 0; t < nt; t++)                                          \
+                for (int r = 0; r < nr; r++)                                      \
+                    vec_dot(n, &s[(size_t)t * s_stride + (size_t)r],              \
+                            x + (size_t)r * x_stride, y + (size_t)t * y_stride);  \
+            return;                                                               \
+        }                                                                         \
+        kx_act8 act[KX_TILE_TOKENS / 8][KX_TILE_MAX_BLOCKS];                      \
+        kx_tile_group groups[KX_TILE_TOKENS / 8];                                 \
+        for (int t0 = 0; t0 < nt; t0 += KX_TILE_TOKENS) {                         \
+            const int t1 = nt - t0 < KX_TILE_TOKENS ? nt : t0 + KX_TILE_TOKENS;   \
+            const int ng = kx_tile_plan(groups, t0, t1, y, y_stride);             \
+            for (int g = 0; g < ng; g++)                                          \
+                kx_act8_fill(act[g], nb, y, y_stride, groups[g].tok, groups[g].shape_nt); \
+            for (int c0 = 0; c0 < nr; c0 += KX_TILE_ROW_CHUNK) {                  \
+                const int c1 = nr - c0 < KX_TILE_ROW_CHUNK ? nr : c0 + KX_TILE_ROW_CHUNK; \
+                for (int g = 0; g < ng; g++) {                                    \
+                    const kx_tile_group *gr = &groups[g];                         \
+                    const int shape_nr = 8 / gr->shape_nt;                        \
+                    int r = c0;                                                   \
+                    for (; r + shape_nr <= c1; r += shape_nr) {                   \
+                        const xtype *xr[8];                                       \
+                        for (int i = 0; i < shape_nr; i++)                        \
+                            xr[i] = (const xtype *)(x + (size_t)(r + i) * x_stride); \
+                        const __m256 v = gr->shape_nt == 8 ? k18(xr, gr->yr, act[g], nb) \
+                                       : gr->shape_nt == 4 ? k24(xr, gr->yr, act[g], nb) \
+                                                           : k81(xr, gr->yr, act[g], nb); \
+                        kx_tile_store(s, s_stride, v, r, gr->shape_nt, gr->tok, gr->used); \
+                    }                                                             \
+                    for (; r < c1; r++)                                           \
+                        for (int t = 0; t < gr->used; t++)                        \
+                            vec_dot(n, &s[(size_t)gr->tok[t] * s_stride + (size_t)r], \
+                                    x + (size_t)r * x_stride,                     \
+                                    y + (size_t)gr->tok[t] * y_stride);           \
+                }                                                                 \
+            }                                                                     \
+        }                                                                         \
+    }
+
+KX_TILE_KERNEL(q4_0_tile_1x8, block_q4_0, 1, 8, q4_0_tile_prep, q4_0_tile_dot, q4_0_tile_correct)
+KX_TILE_KERNEL(q4_0_tile_2x4, block_q4_0, 2, 4, q4_0_tile_prep, q4_0_tile_dot, q4_0_tile_correct)
+KX_TILE_KERNEL(q4_0_tile_8x1, block_q4_0, 8, 1, q4_0_tile_prep, q4_0_tile_dot, q4_0_tile_correct)
+KX_TILE_ENTRY(kx_vec_dot_tile_q4_0, block_q4_0, kx_vec_dot_q4_0,
+              q4_0_tile_1x8, q4_0_tile_2x4, q4_0_tile_8x1)
+
+KX_TILE_KERNEL(q8_0_tile_1x8, block_q8_0, 1, 8, q8_0_tile_prep, q8_0_tile_dot, q8_0_tile_correct)
+KX_TILE_KERNEL(q8_0_tile_2x4, block_q8_0, 2, 4, q8_0_tile_prep, q8_0_tile_dot, q8_0_tile_correct)
+KX_TILE_KERNEL(q8_0_tile_8x1, block_q8_0, 8, 1, q8_0_tile_prep, q8_0_tile_dot, q8_0_tile_correct)
+KX_TILE_ENTRY(kx_vec_dot_tile_q8_0, block_q8_0, kx_vec_dot_q8_0,
+              q8_0_tile_1x8, q8_0_tile_2x4, q8_0_tile_8x1)
+
+#endif
