@@ -20,13 +20,17 @@ typedef struct slot {
     double t_start, t_prompt;
 } slot;
 
-typedef struct batch {
+struct generate_batcher {
     engine_ctx *c;
     const tokenizer *tok;
     slot *slots;
     int n_slots;
-    generate_batch_stats st;
-} batch;
+    engine_batch_item *items;   /* one per slot, for each pass */
+    int *owner;                 /* items[i] belongs to slots[owner[i]] */
+    generate_batch_stats st;    /* of the current run */
+};
+
+typedef struct generate_batcher batch;
 
 static double now_seconds(void)
 {
@@ -230,10 +234,53 @@ static int run_loop(batch *b, generate_request *reqs, size_t n, generate_cancel_
     }
 }
 
-int generate_batch_run(engine_ctx *c, const tokenizer *tok, generate_request *reqs, size_t n,
-                       generate_cancel_fn cancel, void *cancel_ctx, generate_batch_stats *stats, perr *err)
+int generate_batcher_new(generate_batcher **out, engine_ctx *c, const tokenizer *tok, perr *err)
 {
-    batch b = {.c = c, .tok = tok, .n_slots = engine_n_seq(c)};
+    batch *b = calloc(1, sizeof *b);
+    if (!b)
+        return perr_set(err, "out of memory");
+    b->c = c;
+    b->tok = tok;
+    b->n_slots = engine_n_seq(c);
+    b->slots = calloc((size_t)b->n_slots, sizeof *b->slots);
+    b->items = calloc((size_t)b->n_slots, sizeof *b->items);
+    b->owner = calloc((size_t)b->n_slots, sizeof *b->owner);
+    if (!b->slots || !b->items || !b->owner) {
+        generate_batcher_free(b);
+        return perr_set(err, "out of memory");
+    }
+    for (int s = 0; s < b->n_slots; s++)
+        engine_seq_clear(c, s);
+    *out = b;
+    return 0;
+}
+
+void generate_batcher_free(generate_batcher *b)
+{
+    if (!b)
+        return;
+    for (int s = 0; b->slots && s < b->n_slots; s++) {
+        gen_seq_free(&b->slots[s].g);
+        free(b->slots[s].tokens);
+    }
+    free(b->slots);
+    free(b->items);
+    free(b->owner);
+    free(b);
+}
+
+/* After an engine error the caches' contents are unknown: forget them. */
+static void forget_slots(batch *b)
+{
+    for (int s = 0; s < b->n_slots; s++) {
+        engine_seq_clear(b->c, s);
+        b->slots[s].n_tokens = 0;
+    }
+}
+
+int generate_batcher_run(generate_batcher *b, generate_request *reqs, size_t n, generate_cancel_fn cancel,
+                         void *cancel_ctx, generate_batch_stats *stats, perr *err)
+{
     for (size_t i = 0; i < n; i++) {
         reqs[i].status = -1;
         reqs[i].error[0] = '\0';
@@ -241,25 +288,28 @@ int generate_batch_run(engine_ctx *c, const tokenizer *tok, generate_request *re
         reqs[i].n_reused = 0;
         memset(&reqs[i].result, 0, sizeof reqs[i].result);
     }
-    b.slots = calloc((size_t)b.n_slots, sizeof *b.slots);
-    engine_batch_item *items = calloc((size_t)b.n_slots, sizeof *items);
-    int *owner = calloc((size_t)b.n_slots, sizeof *owner);
-    int rc = b.slots && items && owner ? 0 : perr_set(err, "out of memory");
-    for (int s = 0; rc == 0 && s < b.n_slots; s++)
-        engine_seq_clear(c, s);
-    if (rc == 0)
-        rc = run_loop(&b, reqs, n, cancel, cancel_ctx, items, owner, err);
-    if (rc < 0)
-        cancel_all(&b, reqs, n, n);
-    for (int s = 0; b.slots && s < b.n_slots; s++) {
-        gen_seq_free(&b.slots[s].g);
-        free(b.slots[s].tokens);
+    memset(&b->st, 0, sizeof b->st);
+    int rc = run_loop(b, reqs, n, cancel, cancel_ctx, b->items, b->owner, err);
+    if (rc < 0) {
+        cancel_all(b, reqs, n, n);
+        for (size_t i = 0; i < n; i++)
+            if (reqs[i].status != 0 && !reqs[i].error[0])
+                fail_request(&reqs[i], err->msg);
+        forget_slots(b);
     }
     if (stats)
-        *stats = b.st;
-    free(b.slots);
-    free(items);
-    free(owner);
+        *stats = b->st;
+    return rc;
+}
+
+int generate_batch_run(engine_ctx *c, const tokenizer *tok, generate_request *reqs, size_t n,
+                       generate_cancel_fn cancel, void *cancel_ctx, generate_batch_stats *stats, perr *err)
+{
+    generate_batcher *b;
+    if (generate_batcher_new(&b, c, tok, err) != 0)
+        return -1;
+    int rc = generate_batcher_run(b, reqs, n, cancel, cancel_ctx, stats, err);
+    generate_batcher_free(b);
     return rc;
 }
 

@@ -5,7 +5,8 @@
  * its slot takes the next waiting request at once; its prompt is evaluated
  * in the same pass as the others' next tokens.
  *
- * Shared prefixes: a slot remembers the tokens in its KV cache. A new
+ * Shared prefixes: a slot remembers the tokens in its KV cache, also
+ * between runs (a generate_batcher lives as long as its context). A new
  * prompt first copies the longest prefix it shares with any slot's tokens
  * (engine_seq_copy_prefix; the chat template and instructions of prompts
  * built from one template) and evaluates only the rest.
@@ -46,11 +47,22 @@ typedef struct generate_batch_stats {
 /* Return non-zero to abandon the whole batch (shutdown). */
 typedef int (*generate_cancel_fn)(void *ctx);
 
-/* Run every request, using all of c's sequence slots (whose contents are
- * replaced). A request that fails (bad prompt, schema cannot complete) gets
- * status -1 and does not stop the others. Returns 0, -1 on an engine error
- * (err), or 1 when cancel() asked to stop (unfinished requests have status
- * -1, "cancelled"). stats may be NULL. */
+typedef struct generate_batcher generate_batcher;
+
+/* A batcher owns the use of all of c's sequence slots (nobody else may
+ * evaluate in c while it exists); c and tok must outlive it. */
+int generate_batcher_new(generate_batcher **out, engine_ctx *c, const tokenizer *tok, perr *err);
+void generate_batcher_free(generate_batcher *b);
+
+/* Run every request. A request that fails (bad prompt, schema cannot
+ * complete) gets status -1 and does not stop the others. Returns 0, -1 on
+ * an engine error (err; every slot is then forgotten), or 1 when cancel()
+ * asked to stop (unfinished requests have status -1, "cancelled"). stats
+ * (may be NULL) counts this run only. */
+int generate_batcher_run(generate_batcher *b, generate_request *reqs, size_t n, generate_cancel_fn cancel,
+                         void *cancel_ctx, generate_batch_stats *stats, perr *err);
+
+/* One run on a fresh batcher (no prefix carried over from earlier runs). */
 int generate_batch_run(engine_ctx *c, const tokenizer *tok, generate_request *reqs, size_t n,
                        generate_cancel_fn cancel, void *cancel_ctx, generate_batch_stats *stats, perr *err);
 

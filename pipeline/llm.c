@@ -12,6 +12,7 @@
 
 #include "engine/chat_template.h"
 #include "engine/engine.h"
+#include "engine/generate_batch.h"
 #include "engine/json_constraint.h"
 #include "engine/model.h"
 #include "engine/tokenizer.h"
@@ -22,6 +23,7 @@ struct llm {
     model *model;
     tokenizer *tok;
     engine_ctx *ctx;
+    generate_batcher *batcher;   /* owns ctx's sequence slots */
     json_vocab *json_vocab;      /* for constrained decoding; built on first use */
     chat_template_kind template_kind;
     char *name;
@@ -98,9 +100,12 @@ static int load_parts(llm *m, const llm_options *opt, perr *err)
     m->n_threads = opt->n_threads > 0 ? opt->n_threads : cpus > 0 && cpus <= 256 ? (int)cpus : 1;
     int64_t train = m->model->hp.n_ctx_train > 0 ? m->model->hp.n_ctx_train : 2048;
     int n_ctx = opt->n_ctx > 0 && opt->n_ctx < train ? opt->n_ctx : (int)(train < (1 << 20) ? train : (1 << 20));
-    engine_params ep = {.n_ctx = n_ctx, .n_seq = 1, .n_threads = m->n_threads};
+    int n_seq = opt->n_parallel > 0 ? opt->n_parallel : 1;
+    engine_params ep = {.n_ctx = n_ctx, .n_seq = n_seq, .n_threads = m->n_threads};
     if (engine_ctx_new(&m->ctx, m->model, &ep, err) != 0)
-        return perr_prefix(err, "engine context of %d tokens", n_ctx);
+        return perr_prefix(err, "engine context of %d sequences of %d tokens", n_seq, n_ctx);
+    if (generate_batcher_new(&m->batcher, m->ctx, m->tok, err) != 0)
+        return -1;
     if (!(m->name = model_display_name(m->model)))
         return perr_set(err, "out of memory");
     m->n_params = count_params(m->model);
@@ -127,6 +132,7 @@ void llm_free(llm *m)
 {
     if (!m)
         return;
+    generate_batcher_free(m->batcher);
     engine_ctx_free(m->ctx);
     json_vocab_free(m->json_vocab);
     tokenizer_free(m->tok);
@@ -141,6 +147,7 @@ const char *llm_model_path(const llm *m) { return m->model->path; }
 const char *llm_chat_template_name(const llm *m) { return chat_template_name(m->template_kind); }
 int llm_n_ctx(const llm *m) { return engine_n_ctx(m->ctx); }
 int llm_n_threads(const llm *m) { return m->n_threads; }
+int llm_n_parallel(const llm *m) { return engine_n_seq(m->ctx); }
 long long llm_n_params(const llm *m) { return m->n_params; }
 int llm_is_toy(const llm *m) { return m->n_params < LLM_TOY_PARAMS; }
 
@@ -198,52 +205,18 @@ int llm_chat_tokens(const llm *m, const char *system, const char *user, int32_t 
     return rc;
 }
 
-/* Collects the answer and polls for cancellation. */
-typedef struct reply_sink {
-    char *buf;
-    size_t len, cap;
-    int oom, cancelled;
-    llm_cancel_fn cancel;
-    void *cancel_ctx;
-} reply_sink;
-
-static int sink_emit(void *user, const char *text, size_t len)
-{
-    reply_sink *s = user;
-    if (s->len + len + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 1024;
-        while (cap < s->len + len + 1)
-            cap *= 2;
-        char *grown = realloc(s->buf, cap);
-        if (!grown) {
-            s->oom = 1;
-            return 1;
-        }
-        s->buf = grown;
-        s->cap = cap;
-    }
-    memcpy(s->buf + s->len, text, len);
-    s->len += len;
-    s->buf[s->len] = '\0';
-    if (s->cancel && s->cancel(s->cancel_ctx)) {
-        s->cancelled = 1;
-        return 1;
-    }
-    return 0;
-}
-
 static int is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-/* The sink's text without surrounding whitespace, as a new string of valid
- * UTF-8 (a generation cut mid-character, or byte tokens that form no
- * character, would otherwise be refused by PostgreSQL). */
-static char *trimmed_copy(const reply_sink *s)
+/* text without surrounding whitespace, as a new string of valid UTF-8 (a
+ * generation cut mid-character, or byte tokens that form no character,
+ * would otherwise be refused by PostgreSQL). */
+static char *trimmed_copy(const char *text)
 {
-    const char *p = s->buf ? s->buf : "";
-    size_t n = s->len;
+    const char *p = text ? text : "";
+    size_t n = strlen(p);
     while (n > 0 && is_space(*p)) {
         p++;
         n--;
@@ -261,36 +234,81 @@ static size_t count_strings(const char *const *list)
     return n;
 }
 
+/* The engine's parameters for one request. A constrained answer ends with
+ * EOS once its value is complete; stop strings could only cut it short (a
+ * string value may hold "[INST]"). */
+static generate_params request_params(const llm *m, const llm_chat_request *r)
+{
+    const char *const *stops = r->schema ? NULL : chat_template_stop_strings(m->template_kind);
+    return (generate_params){.n_predict = r->max_tokens, .sampling = *r->sampling, .stop = stops,
+                             .n_stop = count_strings(stops), .json_schema = r->schema, .json_vocab = m->json_vocab};
+}
+
+static void take_answer(llm_chat_request *r, generate_request *g)
+{
+    r->status = g->status;
+    snprintf(r->error, sizeof r->error, "%s", g->error);
+    if (g->status != 0)
+        return;
+    if (!(r->reply.text = trimmed_copy(g->text))) {
+        r->status = -1;
+        snprintf(r->error, sizeof r->error, "out of memory");
+        return;
+    }
+    r->reply.prompt_tokens = g->result.n_prompt;
+    r->reply.completion_tokens = g->result.n_generated;
+    r->reply.cached_tokens = g->n_reused;
+    r->reply.prompt_seconds = g->result.prompt_seconds;
+    r->reply.gen_seconds = g->result.gen_seconds;
+    r->reply.reason = g->result.reason;
+}
+
+int llm_chat_many(llm *m, llm_chat_request *reqs, size_t n, llm_cancel_fn cancel, void *cancel_ctx, perr *err)
+{
+    int constrained = 0;
+    for (size_t i = 0; i < n; i++) {
+        memset(&reqs[i].reply, 0, sizeof reqs[i].reply);
+        reqs[i].status = -1;
+        reqs[i].error[0] = '\0';
+        constrained |= reqs[i].schema != NULL;
+    }
+    if (constrained && !m->json_vocab && json_vocab_new(&m->json_vocab, m->tok, err) != 0)
+        return perr_prefix(err, "indexing the vocabulary for JSON output");
+    generate_params *params = calloc(n ? n : 1, sizeof *params);
+    generate_request *gen = calloc(n ? n : 1, sizeof *gen);
+    if (!params || !gen) {
+        free(params);
+        free(gen);
+        return perr_set(err, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        params[i] = request_params(m, &reqs[i]);
+        gen[i] = (generate_request){.prompt = reqs[i].ids, .n_prompt = reqs[i].n_ids, .params = &params[i]};
+    }
+    int rc = generate_batcher_run(m->batcher, gen, n, cancel, cancel_ctx, NULL, err);
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0)
+            take_answer(&reqs[i], &gen[i]);
+        generate_request_clear(&gen[i]);
+    }
+    free(params);
+    free(gen);
+    if (rc == 1)
+        return perr_set(err, "generation cancelled"), LLM_CANCELLED;
+    return rc;
+}
+
 int llm_chat(llm *m, const int32_t *ids, size_t n_ids, int max_tokens, const sampler_params *sp,
              const json_schema *schema, llm_cancel_fn cancel, void *cancel_ctx, llm_reply *out,
              perr *err)
 {
-    memset(out, 0, sizeof *out);
-    if (schema && !m->json_vocab && json_vocab_new(&m->json_vocab, m->tok, err) != 0)
-        return perr_prefix(err, "indexing the vocabulary for JSON output");
-    /* A constrained answer ends with EOS once its value is complete; stop
-     * strings could only cut it short (a string value may hold "[INST]"). */
-    const char *const *stops = schema ? NULL : chat_template_stop_strings(m->template_kind);
-    generate_params gp = {.n_predict = max_tokens, .sampling = *sp, .stop = stops, .n_stop = count_strings(stops),
-                          .json_schema = schema, .json_vocab = m->json_vocab};
-    reply_sink sink = {.cancel = cancel, .cancel_ctx = cancel_ctx};
-    generate_result res;
-    int rc = generate_run(m->ctx, 0, m->tok, ids, n_ids, &gp, sink_emit, &sink, &res, err);
-    engine_seq_clear(m->ctx, 0);
-    if (sink.cancelled)
-        rc = (perr_set(err, "generation cancelled"), LLM_CANCELLED);
-    if (rc == 0 && sink.oom)
-        rc = perr_set(err, "out of memory for the generated text");
-    if (rc == 0 && !(out->text = trimmed_copy(&sink)))
-        rc = perr_set(err, "out of memory");
-    free(sink.buf);
+    llm_chat_request r = {.ids = ids, .n_ids = n_ids, .max_tokens = max_tokens, .sampling = sp, .schema = schema};
+    int rc = llm_chat_many(m, &r, 1, cancel, cancel_ctx, err);
+    *out = r.reply;
     if (rc != 0)
         return rc;
-    out->prompt_tokens = res.n_prompt;
-    out->completion_tokens = res.n_generated;
-    out->prompt_seconds = res.prompt_seconds;
-    out->gen_seconds = res.gen_seconds;
-    out->reason = res.reason;
+    if (r.status != 0)
+        return perr_set(err, "%s", r.error);
     return 0;
 }
 
