@@ -47,6 +47,15 @@ typedef struct structured_call {
 int structured_run(const analysis_input *in, analysis_output *out, const structured_call *c, cJSON **answer,
                    char **raw, perr *err);
 
+/* Independent calls run together: every first attempt in one batch
+ * (llm_chat_many: n_parallel at a time, shared prompt prefixes computed
+ * once), then every retry. Per call: rcs[i] is structured_run's result
+ * (0, -1, STRUCTURED_TOO_LONG or STRUCTURED_INVALID) with errs[i] saying
+ * why, answers[i] / raws[i] (raws may be NULL) are set when rcs[i] is 0.
+ * Returns 0, -1 (err) or LLM_CANCELLED for the whole batch. */
+int structured_run_many(const analysis_input *in, analysis_output *out, const structured_call *calls, size_t n,
+                        cJSON **answers, char **raws, int *rcs, perr *errs, perr *err);
+
 /* Tokens of the chat prompt system + user (for budgeting batches). */
 int structured_prompt_tokens(const analysis_input *in, const char *system, const char *user, size_t *n,
                              perr *err);

@@ -196,3 +196,65 @@ Test(structured, prompt_longer_than_the_context_is_too_long_not_cut, .timeout = 
     free(user);
     llm_free(m);
 }
+
+/* Independent calls batched: a rejected one is retried, a too-long one
+ * fails alone, the others are answered as structured_run answers them. */
+Test(structured, many_calls_run_together_with_their_own_outcomes, .timeout = 300)
+{
+    char *path = test_model_path(MODEL);
+    llm_options o = {.model_path = path, .n_ctx = 512, .n_threads = 2, .n_parallel = 2};
+    llm *m;
+    perr err;
+    cr_assert_eq(llm_open(&m, &o, &err), 0, "%s", err.msg);
+    free(path);
+    llm *single = open_model();
+    sampler_params sp = sampler_default_params();
+    sp.temp = 0;
+    char *huge = malloc(6001);
+    for (int i = 0; i < 6000; i++)
+        huge[i] = i % 5 == 4 ? ' ' : 'k';
+    huge[6000] = '\0';
+    check_state st = {.reject_first = 1};
+    structured_call calls[4] = {
+        {.step = "a", .system = "S", .user = "Map r1 and r2.", .schema_json = pair_schema, .max_tokens = 40, .sampling = &sp},
+        {.step = "b", .system = "S", .user = "Map r2 then r1.", .schema_json = pair_schema, .max_tokens = 40, .sampling = &sp,
+         .check = check_ids, .check_ctx = &st},
+        {.step = "c", .system = "S", .user = huge, .schema_json = pair_schema, .max_tokens = 40, .sampling = &sp},
+        {.step = "d", .system = "S", .user = "Any ids.", .schema_json = pair_schema, .max_tokens = 40, .sampling = &sp},
+    };
+    analysis_input in = {.llm = m};
+    analysis_output out = {0};
+    cJSON *answers[4];
+    char *raws[4];
+    int rcs[4];
+    perr errs[4];
+    cr_assert_eq(structured_run_many(&in, &out, calls, 4, answers, raws, rcs, errs, &err), 0, "%s", err.msg);
+    cr_assert_eq(rcs[0], 0, "%s", errs[0].msg);
+    cr_assert_eq(rcs[1], 0, "accepted on the retry: %s", errs[1].msg);
+    cr_assert_eq(st.calls, 2);
+    cr_assert_eq(rcs[2], STRUCTURED_TOO_LONG);
+    cr_assert(strstr(errs[2].msg, "does not fit"), "%s", errs[2].msg);
+    cr_assert_eq(rcs[3], 0, "%s", errs[3].msg);
+    cr_assert_eq(out.calls, 4, "three first attempts and one retry");
+    cr_assert_eq(cJSON_GetArraySize(out.trace), 5, "every attempt recorded (one too_long)");
+    /* Call a and d alone give the same answers. */
+    for (int i = 0; i < 4; i += 3) {
+        analysis_input in1 = {.llm = single};
+        analysis_output out1 = {0};
+        cJSON *one;
+        char *raw1;
+        cr_assert_eq(structured_run(&in1, &out1, &calls[i], &one, &raw1, &err), 0, "%s", err.msg);
+        cr_assert_str_eq(raw1, raws[i], "call %d", i);
+        cJSON_Delete(one);
+        free(raw1);
+        analysis_output_clear(&out1);
+    }
+    for (int i = 0; i < 4; i++) {
+        cJSON_Delete(answers[i]);
+        free(raws[i]);
+    }
+    analysis_output_clear(&out);
+    free(huge);
+    llm_free(single);
+    llm_free(m);
+}
