@@ -1,255 +1,379 @@
-/* summary.c — the "summary" analysis: one model call when the document fits
- * the context; otherwise map-reduce: the text is cut at paragraph
- * boundaries into chunks that fit, each chunk is summarized, and the
- * summaries are summarized (with the prompt's "combine" template), level
- * after level until they fit one call. Nothing is silently truncated: a
- * context too small to make progress is an error that says so.
+/* summary.c — the "summary" analysis: {"title", "summary", "key_points":
+ * [{"point", "paragraphs": [ids]}]}, every key point citing the paragraphs
+ * it comes from.
  *
- * With a "schema" in the prompt file (prompts/summary.json has
- * {"summary": string}) every call is constrained to that JSON, the parts
- * passed up are their "summary" strings, and the output is the final
- * call's JSON; without one the output is {"summary": "<the answer>"}.
+ * The model reads the document as numbered paragraphs ("[p12] ...",
+ * pipeline/cited_text.h). Each call's schema is the prompt file's schema
+ * with the paragraph ids narrowed to an enum of the ids that call was shown,
+ * so a citation can never be invented. A document that fits the context is
+ * one call; otherwise map-reduce: chunks at paragraph boundaries (what each
+ * covered goes into the trace), one answer per chunk, then the answers are
+ * combined level by level (pipeline/reduce.h) with the prompt's "combine"
+ * template; a combine call sees the parts' key points with their ids and
+ * may cite only ids those parts cited. Semantic check on every answer: no
+ * empty key point, no id cited twice by one point; an answer still wrong
+ * after the retry is repaired (the empty point dropped, the repeated id
+ * removed) and the trace says so. Nothing is silently truncated: a context
+ * too small to make progress is an error that says so.
  */
 #include <cjson/cJSON.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pipeline/analysis.h"
-#include "pipeline/chunk.h"
+#include "pipeline/cited_text.h"
+#include "pipeline/reduce.h"
 
-/* Reduce levels before giving up (each level at least halves the parts). */
-#define SUMMARY_MAX_LEVELS 8
+/* The fewest tokens of document text per chunk worth a model call. */
+#define SUMMARY_MIN_CHUNK_TOKENS 16
+/* Tokens kept free besides the 10% margin: a paragraph counted on its own
+ * can take a few more tokens inside the prompt. */
+#define CHUNK_MARGIN_TOKENS 16
 
-/* Tokens of the chat prompt for tmpl with text in place of {{document}}. */
-static int prompt_tokens(const analysis_input *in, const char *tmpl, const char *text, int32_t **ids,
-                         size_t *n, perr *err)
+/* ---- the schema of one call --------------------------------------------------- */
+
+/* The schema of key_points[].paragraphs inside a summary schema, NULL when
+ * the schema does not have that shape. */
+static cJSON *paragraphs_schema(cJSON *schema)
 {
-    char *user = prompt_render(tmpl, in->title, text);
-    if (!user)
-        return perr_set(err, "out of memory");
-    int rc = llm_chat_tokens(in->llm, in->prompt->system, user, ids, n, err);
+    cJSON *kp = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(schema, "properties"), "key_points");
+    cJSON *item = cJSON_GetObjectItemCaseSensitive(kp, "items");
+    cJSON *par = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(item, "properties"), "paragraphs");
+    return cJSON_IsObject(par) ? par : NULL;
+}
+
+/* The prompt's schema with paragraph ids limited to ids[0..n) (malloc'd). */
+static char *schema_with_ids(const char *base, char *const *ids, size_t n, perr *err)
+{
+    cJSON *schema = cJSON_Parse(base);
+    cJSON *par = paragraphs_schema(schema);
+    cJSON *items = cJSON_CreateObject();
+    cJSON *allowed = items ? cJSON_AddArrayToObject(items, "enum") : NULL;
+    char *text = NULL;
+    if (par && allowed && n > 0) {
+        for (size_t i = 0; i < n; i++)
+            cJSON_AddItemToArray(allowed, cJSON_CreateString(ids[i]));
+        cJSON_DeleteItemFromObjectCaseSensitive(par, "items");
+        cJSON_AddItemToObject(par, "items", items);
+        items = NULL;
+        /* More citations than ids would have to repeat one. */
+        const cJSON *max = cJSON_GetObjectItemCaseSensitive(par, "maxItems");
+        if (!cJSON_IsNumber(max) || max->valuedouble > (double)n) {
+            cJSON_DeleteItemFromObjectCaseSensitive(par, "maxItems");
+            cJSON_AddNumberToObject(par, "maxItems", (double)n);
+        }
+        text = cJSON_PrintUnformatted(schema);
+    }
+    cJSON_Delete(items);
+    cJSON_Delete(schema);
+    if (!text)
+        perr_set(err, n == 0 ? "no paragraph ids to cite" : "out of memory or a schema without key_points.paragraphs");
+    return text;
+}
+
+/* ---- checks ---------------------------------------------------------------------- */
+
+static int is_blank(const char *s)
+{
+    for (; *s; s++)
+        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+            return 0;
+    return 1;
+}
+
+/* Index of the first id of point that repeats an earlier one, -1 if none. */
+static int repeated_id(const cJSON *paragraphs)
+{
+    int i = 0;
+    for (const cJSON *a = paragraphs ? paragraphs->child : NULL; a; a = a->next, i++)
+        for (const cJSON *b = paragraphs->child; b != a; b = b->next)
+            if (cJSON_IsString(a) && cJSON_IsString(b) && strcmp(a->valuestring, b->valuestring) == 0)
+                return i;
+    return -1;
+}
+
+static int summary_check(const cJSON *answer, void *ctx, perr *err)
+{
+    (void)ctx;
+    int i = 0;
+    const cJSON *points = cJSON_GetObjectItemCaseSensitive(answer, "key_points");
+    for (const cJSON *kp = points ? points->child : NULL; kp; kp = kp->next, i++) {
+        const cJSON *point = cJSON_GetObjectItemCaseSensitive(kp, "point");
+        const cJSON *paragraphs = cJSON_GetObjectItemCaseSensitive(kp, "paragraphs");
+        if (!cJSON_IsString(point) || is_blank(point->valuestring))
+            return perr_set(err, "key point %d is empty: every key point must say something", i + 1);
+        int dup = repeated_id(paragraphs);
+        if (dup >= 0)
+            return perr_set(err, "key point %d cites paragraph %s twice: cite each paragraph once", i + 1,
+                            cJSON_GetArrayItem(paragraphs, dup)->valuestring);
+    }
+    return 0;
+}
+
+/* Drop empty key points and repeated ids; fails when no point is left. */
+static int summary_repair(cJSON *answer, void *ctx, perr *err)
+{
+    (void)ctx;
+    cJSON *points = cJSON_GetObjectItemCaseSensitive(answer, "key_points");
+    for (cJSON *kp = points ? points->child : NULL, *next; kp; kp = next) {
+        next = kp->next;
+        const cJSON *point = cJSON_GetObjectItemCaseSensitive(kp, "point");
+        if (!cJSON_IsString(point) || is_blank(point->valuestring)) {
+            cJSON_Delete(cJSON_DetachItemViaPointer(points, kp));
+            continue;
+        }
+        cJSON *paragraphs = cJSON_GetObjectItemCaseSensitive(kp, "paragraphs");
+        for (int dup; (dup = repeated_id(paragraphs)) >= 0;)
+            cJSON_DeleteItemFromArray(paragraphs, dup);
+    }
+    if (cJSON_GetArraySize(points) == 0)
+        return perr_set(err, "no key point is left");
+    return 0;
+}
+
+/* ---- map ------------------------------------------------------------------------- */
+
+static char *render_user(const analysis_input *in, const char *tmpl, const char *document, perr *err)
+{
+    prompt_var vars[] = {{"document", document}, {"title", in->title}};
+    return prompt_render_vars(tmpl, vars, 2, err);
+}
+
+/* Tokens of the map prompt around the document text. */
+static int prompt_overhead(const analysis_input *in, size_t *n, perr *err)
+{
+    char *user = render_user(in, in->prompt->user, "", err);
+    int rc = user ? structured_prompt_tokens(in, in->prompt->system, user, n, err) : -1;
     free(user);
     return rc;
 }
 
-static int fits(const analysis_input *in, size_t n_prompt)
+/* Tokens of document text per chunk: everything when the whole document
+ * fits one call, else the room left by the prompt and the answer (10%
+ * margin for counting paragraph by paragraph). */
+static int chunk_budget(const analysis_input *in, const cited_doc *d, size_t *budget, perr *err)
 {
-    return n_prompt + (size_t)in->max_tokens <= (size_t)llm_n_ctx(in->llm);
-}
-
-/* One model call over text; the answer is added to *acc's counters. */
-static int summarize_once(const analysis_input *in, const char *tmpl, const char *text,
-                          analysis_output *acc, char **answer, perr *err)
-{
-    *answer = NULL;
-    int32_t *ids = NULL;
-    size_t n = 0;
-    if (prompt_tokens(in, tmpl, text, &ids, &n, err) != 0)
+    size_t overhead, whole;
+    char *text = cited_doc_render(d, 1);
+    if (!text)
+        return perr_set(err, "out of memory");
+    int rc = llm_count_tokens(in->llm, text, strlen(text), &whole, err);
+    free(text);
+    if (rc != 0 || prompt_overhead(in, &overhead, err) != 0)
         return -1;
-    if (!fits(in, n)) {
-        free(ids);
-        return perr_set(err, "prompt of %zu tokens plus %d to generate does not fit the context of %d",
-                        n, in->max_tokens, llm_n_ctx(in->llm));
-    }
-    llm_reply r;
-    int rc = llm_chat(in->llm, ids, n, in->max_tokens, &in->prompt->sampling, in->schema, in->cancel,
-                      in->cancel_ctx, &r, err);
-    free(ids);
-    if (rc != 0)
-        return rc;
-    acc->prompt_tokens += r.prompt_tokens;
-    acc->completion_tokens += r.completion_tokens;
-    acc->prompt_seconds += r.prompt_seconds;
-    acc->gen_seconds += r.gen_seconds;
-    acc->calls++;
-    acc->stop_reason = generate_stop_reason_name(r.reason);
-    *answer = r.text;
-    return 0;
-}
-
-/* Tokens of document text one call of tmpl can take (with a 10% margin for
- * the per-paragraph counting), at least min_budget. */
-static int chunk_budget(const analysis_input *in, const char *tmpl, size_t min_budget, size_t *budget,
-                        perr *err)
-{
-    int32_t *ids = NULL;
-    size_t overhead = 0;
-    if (prompt_tokens(in, tmpl, "", &ids, &overhead, err) != 0)
-        return -1;
-    free(ids);
     long avail = (long)llm_n_ctx(in->llm) - in->max_tokens - (long)overhead;
-    *budget = avail > 0 ? (size_t)avail * 9 / 10 : 0;
-    if (*budget < min_budget)
+    if (avail > 0 && whole + 8 <= (size_t)avail) {
+        *budget = SIZE_MAX / 2;
+        return 0;
+    }
+    *budget = avail > CHUNK_MARGIN_TOKENS ? (size_t)(avail - CHUNK_MARGIN_TOKENS) * 9 / 10 : 0;
+    if (*budget < SUMMARY_MIN_CHUNK_TOKENS)
         return perr_set(err, "the document does not fit the context of %d tokens, and the context is too small to "
-                        "split it (%zu tokens left for text, %zu needed; raise [engine] ctx_size or lower max_tokens)",
-                        llm_n_ctx(in->llm), *budget, min_budget);
+                        "split it (%zu tokens left for text, %d needed; raise [engine] ctx_size or lower max_tokens)",
+                        llm_n_ctx(in->llm), *budget, SUMMARY_MIN_CHUNK_TOKENS);
     return 0;
 }
 
-/* The summary text inside an answer: its "summary" string when constrained
- * to JSON, else the answer itself (malloc'd). */
-static char *answer_summary(const analysis_input *in, const char *answer)
+static int summarize_chunk(const analysis_input *in, analysis_output *out, const cited_chunk *c, cJSON **answer,
+                           char **raw, perr *err)
 {
-    if (!in->schema)
-        return strdup(answer);
-    cJSON *v = cJSON_Parse(answer);
-    const cJSON *s = cJSON_GetObjectItemCaseSensitive(v, "summary");
-    char *text = strdup(cJSON_IsString(s) ? s->valuestring : answer);
-    cJSON_Delete(v);
-    return text;
+    char *schema = schema_with_ids(in->prompt->schema_json, c->ids, c->n_ids, err);
+    char *user = schema ? render_user(in, in->prompt->user, c->text, err) : NULL;
+    int rc = -1;
+    if (user) {
+        structured_call call = {.step = "map", .system = in->prompt->system, .user = user, .schema_json = schema,
+                                .max_tokens = in->max_tokens, .sampling = &in->prompt->sampling,
+                                .check = summary_check};
+        rc = salvage_run(in, out, &call, summary_repair, NULL, answer, raw, err);
+    }
+    free(schema);
+    free(user);
+    return rc;
 }
 
-static void free_parts(char **parts, size_t n)
+static void free_parts(cJSON **parts, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        free(parts[i]);
+    for (size_t i = 0; parts && i < n; i++)
+        cJSON_Delete(parts[i]);
     free(parts);
 }
 
-/* Summarize each chunk of list with tmpl; *parts receives the answers. */
-static int map_chunks(const analysis_input *in, const char *tmpl, const chunk_list *list,
-                      analysis_output *acc, char ***parts, perr *err)
+/* One answer per chunk into *parts; *raw is the last call's text. */
+static int map_chunks(const analysis_input *in, analysis_output *out, const cited_chunks *chunks, cJSON ***parts,
+                      char **raw, perr *err)
 {
-    *parts = calloc(list->n ? list->n : 1, sizeof **parts);
-    if (!*parts)
+    if (!(*parts = calloc(chunks->n, sizeof **parts)))
         return perr_set(err, "out of memory");
-    for (size_t i = 0; i < list->n; i++) {
-        char *answer;
-        int rc = summarize_once(in, tmpl, list->items[i], acc, &answer, err);
-        if (rc == 0 && !((*parts)[i] = answer_summary(in, answer)))
-            rc = perr_set(err, "out of memory");
-        free(answer);
+    for (size_t i = 0; i < chunks->n; i++) {
+        structured_trace(out, "chunk", "planned", NULL, cited_chunk_provenance(&chunks->items[i], i));
+        free(*raw);
+        *raw = NULL;
+        int rc = summarize_chunk(in, out, &chunks->items[i], &(*parts)[i], raw, err);
+        if (rc == STRUCTURED_TOO_LONG)
+            rc = perr_prefix(err, "the chunk came out longer than counted");
         if (rc != 0) {
-            free_parts(*parts, list->n);
+            free_parts(*parts, chunks->n);
             *parts = NULL;
-            return rc == LLM_CANCELLED ? rc : perr_prefix(err, "part %zu of %zu", i + 1, list->n);
+            return rc == LLM_CANCELLED ? rc : perr_prefix(err, "part %zu of %zu", i + 1, chunks->n);
         }
     }
     return 0;
 }
 
-static char *join_parts(char **parts, size_t n)
+/* ---- reduce ---------------------------------------------------------------------- */
+
+static int add_line(char **buf, size_t *len, const char *fmt, const char *a, const char *b)
 {
-    size_t total = 1;
-    for (size_t i = 0; i < n; i++)
-        total += strlen(parts[i]) + 2;
-    char *out = malloc(total);
-    if (!out)
-        return NULL;
+    int k = snprintf(NULL, 0, fmt, a, b);
+    char *grown = k >= 0 ? realloc(*buf, *len + (size_t)k + 1) : NULL;
+    if (!grown)
+        return -1;
+    *buf = grown;
+    snprintf(*buf + *len, (size_t)k + 1, fmt, a, b);
+    *len += (size_t)k;
+    return 0;
+}
+
+static const char *string_of(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* "Part 2:\nTitle: ...\nSummary: ...\nKey points:\n- ... [p3, p5]" */
+static char *render_part(const cJSON *part, size_t number, void *ctx)
+{
+    (void)ctx;
+    char num[32];
+    snprintf(num, sizeof num, "%zu", number);
+    char *buf = NULL;
     size_t len = 0;
+    int rc = add_line(&buf, &len, "Part %s:\nTitle: %s\n", num, string_of(part, "title"));
+    rc |= add_line(&buf, &len, "Summary: %s\n%s", string_of(part, "summary"), "Key points:");
+    const cJSON *points = cJSON_GetObjectItemCaseSensitive(part, "key_points");
+    for (const cJSON *kp = points ? points->child : NULL; rc == 0 && kp; kp = kp->next) {
+        rc |= add_line(&buf, &len, "\n- %s%s", string_of(kp, "point"), " [");
+        const cJSON *paragraphs = cJSON_GetObjectItemCaseSensitive(kp, "paragraphs");
+        for (const cJSON *id = paragraphs ? paragraphs->child : NULL; rc == 0 && id; id = id->next)
+            rc |= add_line(&buf, &len, "%s%s", id == paragraphs->child ? "" : ", ",
+                           cJSON_IsString(id) ? id->valuestring : "");
+        rc |= add_line(&buf, &len, "%s%s", "]", "");
+    }
+    if (rc != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* The distinct ids cited by parts, in order of first citation. */
+static int cited_ids(cJSON *const *parts, size_t n, char ***ids, size_t *n_ids)
+{
+    *ids = NULL;
+    *n_ids = 0;
     for (size_t i = 0; i < n; i++) {
-        if (i) {
-            memcpy(out + len, "\n\n", 2);
-            len += 2;
+        const cJSON *points = cJSON_GetObjectItemCaseSensitive(parts[i], "key_points");
+        for (const cJSON *kp = points ? points->child : NULL; kp; kp = kp->next) {
+            const cJSON *paragraphs = cJSON_GetObjectItemCaseSensitive(kp, "paragraphs");
+            for (const cJSON *id = paragraphs ? paragraphs->child : NULL; id; id = id->next) {
+                size_t k = 0;
+                while (cJSON_IsString(id) && k < *n_ids && strcmp((*ids)[k], id->valuestring) != 0)
+                    k++;
+                if (!cJSON_IsString(id) || k < *n_ids)
+                    continue;
+                char **grown = realloc(*ids, (*n_ids + 1) * sizeof *grown);
+                if (!grown)
+                    return -1;
+                *ids = grown;
+                (*ids)[(*n_ids)++] = id->valuestring;
+            }
         }
-        size_t k = strlen(parts[i]);
-        memcpy(out + len, parts[i], k);
-        len += k;
     }
-    out[len] = '\0';
-    return out;
+    return 0;
 }
 
-/* Split text with tmpl's budget and summarize each chunk. */
-static int split_and_map(const analysis_input *in, const char *tmpl, const char *text, size_t min_budget,
-                         analysis_output *acc, char ***parts, size_t *n_parts, perr *err)
+static char *combine_schema(cJSON *const *parts, size_t n, void *ctx, perr *err)
 {
-    size_t budget;
-    chunk_list list;
-    if (chunk_budget(in, tmpl, min_budget, &budget, err) != 0 || chunk_split(in->llm, text, budget, &list, err) != 0)
-        return -1;
-    int rc = map_chunks(in, tmpl, &list, acc, parts, err);
-    *n_parts = list.n;
-    chunk_list_clear(&list);
-    return rc;
-}
-
-/* Combine parts level by level until they fit one call. */
-static int reduce_parts(const analysis_input *in, const char *combine, char **parts, size_t n_parts,
-                        analysis_output *acc, char **answer, perr *err)
-{
-    int rc = 0;
-    for (int level = 1; rc == 0; level++) {
-        char *joined = join_parts(parts, n_parts);
-        if (!joined) {
-            rc = perr_set(err, "out of memory");
-            break;
-        }
-        int32_t *ids = NULL;
-        size_t n = 0;
-        rc = prompt_tokens(in, combine, joined, &ids, &n, err);
-        free(ids);
-        if (rc == 0 && fits(in, n)) {
-            acc->levels = level;
-            rc = summarize_once(in, combine, joined, acc, answer, err);
-            free(joined);
-            break;
-        }
-        char **next = NULL;
-        size_t n_next = 0;
-        if (rc == 0 && level >= SUMMARY_MAX_LEVELS)
-            rc = perr_set(err, "summaries still do not fit after %d levels", level);
-        /* Room for three answers per call, so every level at least halves the parts. */
-        if (rc == 0)
-            rc = split_and_map(in, combine, joined, 3 * (size_t)in->max_tokens, acc, &next, &n_next, err);
-        free(joined);
-        if (rc == 0 && n_next >= n_parts) {
-            free_parts(next, n_next);
-            rc = perr_set(err, "summaries do not get shorter (%zu parts at level %d)", n_parts, level);
-        }
-        free_parts(parts, n_parts);
-        parts = rc == 0 ? next : NULL;
-        n_parts = rc == 0 ? n_next : 0;
-    }
-    free_parts(parts, n_parts);
-    return rc;
-}
-
-static int summary_text(const analysis_input *in, analysis_output *out, char **answer, perr *err)
-{
-    int32_t *ids = NULL;
-    size_t n = 0;
-    if (prompt_tokens(in, in->prompt->user, in->text, &ids, &n, err) != 0)
-        return -1;
+    const analysis_input *in = ctx;
+    char **ids;
+    size_t n_ids;
+    char *schema = NULL;
+    if (cited_ids(parts, n, &ids, &n_ids) != 0)
+        perr_set(err, "out of memory");
+    else
+        schema = schema_with_ids(in->prompt->schema_json, ids, n_ids, err);
     free(ids);
-    out->chunks = 1;
-    if (fits(in, n))
-        return summarize_once(in, in->prompt->user, in->text, out, answer, err);
-    const char *combine = in->prompt->combine ? in->prompt->combine : in->prompt->user;
-    char **parts;
-    size_t n_parts;
-    int rc = split_and_map(in, in->prompt->user, in->text, 1, out, &parts, &n_parts, err);
-    if (rc != 0)
-        return rc;
-    out->chunks = (int)n_parts;
-    return reduce_parts(in, combine, parts, n_parts, out, answer, err);
+    return schema;
+}
+
+/* ---- the analysis ------------------------------------------------------------------ */
+
+static int summarize(const analysis_input *in, analysis_output *out, cJSON **answer, char **raw, perr *err)
+{
+    cited_doc d;
+    cited_chunks chunks = {0};
+    size_t budget = 0;
+    if (cited_doc_build(in->doc, in->text, &d, err) != 0)
+        return -1;
+    int rc = chunk_budget(in, &d, &budget, err);
+    if (rc == 0)
+        rc = cited_split(in->llm, &d, 1, budget, &chunks, err);
+    cited_doc_clear(&d);
+    cJSON **parts = NULL;
+    if (rc == 0)
+        rc = map_chunks(in, out, &chunks, &parts, raw, err);
+    out->chunks = (int)chunks.n;
+    if (rc == 0 && chunks.n == 1) {
+        *answer = parts[0];
+        free(parts);
+    } else if (rc == 0) {
+        free(*raw);
+        *raw = NULL;
+        reduce_spec spec = {.step = "combine", .system = in->prompt->system,
+                            .tmpl = in->prompt->combine ? in->prompt->combine : in->prompt->user,
+                            .max_tokens = in->max_tokens, .sampling = &in->prompt->sampling,
+                            .render_part = render_part, .schema_for = combine_schema, .check = summary_check,
+                            .repair = summary_repair, .ctx = (void *)in};
+        rc = reduce_run(in, out, &spec, parts, chunks.n, answer, raw, err);
+        free(parts);
+    }
+    cited_chunks_clear(&chunks);
+    return rc;
 }
 
 int analysis_summary(const analysis_input *in, analysis_output *out, perr *err)
 {
     memset(out, 0, sizeof *out);
-    char *answer = NULL;
-    int rc = summary_text(in, out, &answer, err);
-    if (rc != 0) {
-        analysis_output_clear(out);
-        return rc;
+    cJSON *answer = NULL;
+    char *raw = NULL;
+    int rc = summarize(in, out, &answer, &raw, err);
+    if (rc == 0) {
+        out->output_json = cJSON_PrintUnformatted(answer);
+        out->raw_text = raw ? raw : cJSON_PrintUnformatted(answer);
+        raw = NULL;
+        if (!out->output_json || !out->raw_text)
+            rc = perr_set(err, "out of memory");
     }
-    cJSON *o = in->schema ? cJSON_Parse(answer) : cJSON_CreateObject();
-    if (o && (in->schema || cJSON_AddStringToObject(o, "summary", answer)))
-        out->output_json = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    out->raw_text = answer;
-    if (!out->output_json) {
+    cJSON_Delete(answer);
+    free(raw);
+    if (rc != 0)
         analysis_output_clear(out);
-        return perr_set(err, "out of memory");
-    }
-    return 0;
+    return rc;
 }
 
 int analysis_summary_check(const prompt_spec *p, perr *err)
 {
     if (prompt_require(p, "user", p->user, "document", err) != 0)
         return -1;
-    return p->combine ? prompt_require(p, "combine", p->combine, "document", err) : 0;
+    if (p->combine && prompt_require(p, "combine", p->combine, "document", err) != 0)
+        return -1;
+    cJSON *schema = p->schema_json ? cJSON_Parse(p->schema_json) : NULL;
+    int ok = paragraphs_schema(schema) != NULL;
+    cJSON_Delete(schema);
+    if (!ok)
+        return perr_set(err, "prompt \"%s\": \"schema\" must describe key_points[].paragraphs (the cited "
+                        "paragraph ids)", p->name);
+    return 0;
 }

@@ -24,6 +24,7 @@
 #include "daemon/config.h"
 #include "daemon/pipeline_setup.h"
 #include "daemon/pipeline_step.h"
+#include "pipeline/analysis.h"
 #include "pipeline/chunk.h"
 #include "pipeline/digest.h"
 #include "pipeline/pipeline.h"
@@ -34,8 +35,9 @@
 
 #define MODEL "synth-d256-q8_0.gguf"
 #define SMALL_PDF "pdf/normal/pdfjs_issue11913_IESC_2001_63.pdf"
-/* Enough for the shortest {"summary": "..."} under constrained decoding. */
-#define MAX_TOKENS 24
+/* Enough for the shortest {"title", "summary", "key_points": [{"point",
+ * "paragraphs"}]} under constrained decoding, and a few words. */
+#define MAX_TOKENS 112
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -226,7 +228,8 @@ Test(pipeline, text_job_is_summarized_and_stored, .timeout = 600)
     cr_assert_str_eq(rep.sha256, hex);
     cr_assert_eq(rep.n_results, 1);
     cr_assert_gt(rep.results[0].prompt_tokens, 20);
-    cr_assert(rep.results[0].completion_tokens >= 1 && rep.results[0].completion_tokens <= MAX_TOKENS);
+    cr_assert(rep.results[0].completion_tokens >= 1 && rep.results[0].completion_tokens <= 2 * MAX_TOKENS,
+              "one call and at most one retry");
 
     assert_query_str(d.raw, "SELECT status FROM jobs WHERE job_id = 'text-1'", "done");
     char sql[512];
@@ -241,12 +244,15 @@ Test(pipeline, text_job_is_summarized_and_stored, .timeout = 600)
     cr_assert_eq(prompt_load(&ps, prompts_dir(), "summary", &err), 0, "%s", err.msg);
     assert_query_str(d.raw, "SELECT prompt_version FROM results", ps->version);
     assert_query_str(d.raw, "SELECT model_name FROM results", llm_model_name(pipeline_llm(p)));
-    assert_query_str(d.raw, "SELECT sampling->>'max_tokens' FROM results", "24");
+    assert_query_str(d.raw, "SELECT sampling->>'max_tokens' FROM results", "112");
     assert_query_str(d.raw, "SELECT (raw_text::jsonb = output AND jsonb_typeof(output->'summary') = 'string'"
                             " AND length(output->>'summary') > 0)::text FROM results", "true");
-    assert_query_str(d.raw, "SELECT (SELECT array_agg(k) FROM jsonb_object_keys(output) k)::text FROM results",
-                     "{summary}");
-    assert_query_str(d.raw, "SELECT (prompt_tokens > 20 AND completion_tokens BETWEEN 1 AND 24"
+    assert_query_str(d.raw, "SELECT (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(output) k)::text FROM results",
+                     "{key_points,summary,title}");
+    assert_query_str(d.raw, "SELECT (jsonb_array_length(output->'key_points') >= 1 AND NOT EXISTS (SELECT 1 FROM"
+                            " jsonb_array_elements(output->'key_points') kp, jsonb_array_elements_text(kp->'paragraphs') AS t(pid)"
+                            " WHERE t.pid NOT IN ('p1', 'p2', 'p3')))::text FROM results", "true");
+    assert_query_str(d.raw, "SELECT (prompt_tokens > 20 AND completion_tokens BETWEEN 1 AND 112 * 2"
                             " AND prompt_ms >= 0 AND completion_ms >= 0)::text FROM results", "true");
     assert_query_str(d.raw, "SELECT timings->>'chunks' FROM results", "1");
     cr_assert(llm_is_toy(pipeline_llm(p)), "the synthetic model is flagged as a toy");
@@ -428,8 +434,8 @@ Test(pipeline, chunks_keep_every_paragraph_within_budget, .timeout = 600)
 Test(pipeline, long_document_is_summarized_by_map_reduce, .timeout = 600)
 {
     db d = open_db();
-    pipeline *p = new_pipeline(512, MAX_TOKENS, NULL);
-    char *text = long_text(40);   /* ~1,500 tokens: three times the context */
+    pipeline *p = new_pipeline(768, MAX_TOKENS, NULL);
+    char *text = long_text(40);   /* ~1,500 tokens: twice the context (512 has no room to combine two parts) */
     job j = text_job("long-1", text);
     pipeline_report rep;
     perr err;
@@ -575,7 +581,7 @@ Test(pipeline, precis_run_prints_json_and_stores, .timeout = 600)
     fputs(sample_text, f);
     fclose(f);
     char *cmd, *out;
-    cr_assert(asprintf(&cmd, "PRECIS_POSTGRES_CONNINFO='%s' %s run -m %s -n 20 %s %s 2>%s/run.log", d.conninfo,
+    cr_assert(asprintf(&cmd, "PRECIS_POSTGRES_CONNINFO='%s' %s run -m %s -n 112 %s %s 2>%s/run.log", d.conninfo,
                        test_precis_bin(), model, doc, missing, test_tmpdir()) > 0);
     int status = test_run(cmd, &out);
     cr_assert_eq(status, 1, "one file failed, so exit 1 (stdout: %s)", out);
@@ -594,7 +600,7 @@ Test(pipeline, precis_run_prints_json_and_stores, .timeout = 600)
     cr_assert(cJSON_IsString(cJSON_GetObjectItem(bad, "error")));
     cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM jobs WHERE status = 'done'"), 1);
     cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM results"), 1);
-    assert_query_str(d.raw, "SELECT sampling->>'max_tokens' FROM results", "20");
+    assert_query_str(d.raw, "SELECT sampling->>'max_tokens' FROM results", "112");
     cJSON_Delete(ok);
     cJSON_Delete(bad);
     free(out);
@@ -602,7 +608,7 @@ Test(pipeline, precis_run_prints_json_and_stores, .timeout = 600)
 
     /* Without a database: still prints, says it does not store. */
     cr_assert(asprintf(&cmd, "env -u PGHOST -u PGDATABASE -u PGSERVICE -u PGHOSTADDR -u PGPORT -u PGUSER "
-                             "PRECIS_POSTGRES_CONNINFO= %s run -m %s -n 20 %s 2>&1 >/dev/null", test_precis_bin(),
+                             "PRECIS_POSTGRES_CONNINFO= %s run -m %s -n 112 %s 2>&1 >/dev/null", test_precis_bin(),
                        model, doc) > 0);
     cr_assert_eq(test_run(cmd, &out), 0, "%s", out);
     cr_assert(strstr(out, "NOT stored"), "%s", out);
@@ -626,8 +632,18 @@ Test(pipeline, prompts_reload_all_or_nothing, .timeout = 600)
     char *dir = NULL, *file = NULL;
     cr_assert(asprintf(&dir, "%s/prompts", test_tmpdir()) > 0 && asprintf(&file, "%s/summary.json", dir) > 0);
     cr_assert_eq(mkdir(dir, 0700), 0);
+    /* Every analysis's prompt is loaded: copy them all, then edit summary.json. */
+    for (size_t i = 0; analysis_at(i); i++) {
+        char *from = NULL, *to = NULL;
+        cr_assert(asprintf(&from, "prompts/%s.json", analysis_at(i)->prompt) > 0);
+        cr_assert(asprintf(&to, "%s/%s.json", dir, analysis_at(i)->prompt) > 0);
+        char *text = test_read_file(from, NULL);
+        write_text(to, text);
+        free(text);
+        free(from);
+        free(to);
+    }
     char *original = test_read_file("prompts/summary.json", NULL);
-    write_text(file, original);
     char *path = test_model_path(MODEL);
     pipeline_options o = {
         .model = {.model_path = path, .n_ctx = 512, .n_threads = 1},

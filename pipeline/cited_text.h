@@ -1,0 +1,72 @@
+/* cited_text.h — a document's text as numbered paragraphs, for analyses
+ * that cite paragraph ids or quote the text, and its cutting into chunks
+ * that fit a token budget (map-reduce over long documents).
+ *
+ * The units are the document's paragraphs (ids "p1", "p2", ... as the
+ * extractor numbered them, with their pages). Section headings are not
+ * citable: each is carried in front of the next paragraph (headings after
+ * the last paragraph go after it), so nothing of full_text is lost. Without
+ * a document (plain text only), or for a document without paragraphs, the
+ * units are the text's blank-line separated blocks numbered p1, p2, ...
+ *
+ * Rendered with labels, a unit reads "Heading\n\n[p12] paragraph text"; without
+ * labels it is exactly its piece of full_text, so the chunks joined with
+ * blank lines are full_text again. A chunk holds whole units in order; a unit
+ * longer than the budget on its own becomes several chunks of token-aligned
+ * pieces (each labelled with the same id). Every unit is in some chunk:
+ * nothing is dropped.
+ */
+#ifndef PRECIS_CITED_TEXT_H
+#define PRECIS_CITED_TEXT_H
+
+#include <stddef.h>
+
+#include "common/error.h"
+#include "extractors/document.h"
+#include "pipeline/llm.h"
+
+typedef struct cJSON cJSON;
+
+typedef struct cited_unit {
+    char *id;          /* "p12" */
+    char *lead;        /* headings before it, "\n\n"-joined; NULL when none */
+    char *text;        /* the paragraph (and any trailing headings) */
+    int page;          /* 0 when unpaged */
+} cited_unit;
+
+typedef struct cited_doc {
+    cited_unit *units;
+    size_t n;
+} cited_doc;
+
+typedef struct cited_chunk {
+    char *text;        /* what the model reads */
+    char **ids;        /* distinct paragraph ids in the chunk, in order */
+    size_t n_ids;
+    int page_first, page_last;   /* 0 when unpaged */
+    int piece;         /* 1 when the chunk is part of one over-long paragraph */
+} cited_chunk;
+
+typedef struct cited_chunks {
+    cited_chunk *items;
+    size_t n;
+} cited_chunks;
+
+/* Units of doc, or of text when doc is NULL or has no paragraphs. Fails
+ * only when out of memory or when there is no text at all. */
+int cited_doc_build(const document *doc, const char *text, cited_doc *out, perr *err);
+void cited_doc_clear(cited_doc *d);
+
+/* The whole document rendered (malloc'd; NULL when out of memory). */
+char *cited_doc_render(const cited_doc *d, int labels);
+
+/* Cut into chunks of at most budget tokens (counted unit by unit, plus two
+ * per blank line between units). */
+int cited_split(const llm *m, const cited_doc *d, int labels, size_t budget, cited_chunks *out, perr *err);
+void cited_chunks_clear(cited_chunks *c);
+
+/* {"chunk", "paragraphs", "first", "last", "pages": [first, last], "piece"?}
+ * for the trace: what a chunk covered. NULL when out of memory. */
+cJSON *cited_chunk_provenance(const cited_chunk *c, size_t index);
+
+#endif

@@ -1,0 +1,46 @@
+/* reduce.h — combining the partial answers of a long document, level by
+ * level (the reduce of map-reduce), for analyses that summarize chunks.
+ *
+ * The parts (JSON answers of the map step, in document order) are rendered
+ * as text by the caller and packed, in order, into groups whose combine
+ * prompt fits the context with max_tokens to spare; each group of two or
+ * more parts becomes one part through one structured call (schema built by
+ * the caller for that group, e.g. an enum of the paragraph ids its parts
+ * cite); a part alone in its group goes up as it is. The next level does
+ * the same with the new parts until one is left. A level that cannot join
+ * any two parts (the context is too small) is an error that says so, as is
+ * exceeding REDUCE_MAX_LEVELS; nothing is dropped to make things fit.
+ */
+#ifndef PRECIS_REDUCE_H
+#define PRECIS_REDUCE_H
+
+#include <stddef.h>
+
+#include "pipeline/salvage.h"
+
+#define REDUCE_MAX_LEVELS 16
+
+typedef struct reduce_spec {
+    const char *step;              /* names the calls in the trace ("combine") */
+    const char *system, *tmpl;     /* tmpl: the combine template; the group's parts,
+                                      joined, take the place of {{document}} */
+    int max_tokens;
+    const sampler_params *sampling;
+    /* The text of one part as the combine call reads it (malloc'd; NULL = out of memory). */
+    char *(*render_part)(const cJSON *part, size_t number, void *ctx);
+    /* The JSON Schema text for combining parts[0..n) (malloc'd); NULL with err. */
+    char *(*schema_for)(cJSON *const *parts, size_t n, void *ctx, perr *err);
+    structured_check_fn check;     /* may be NULL */
+    salvage_repair_fn repair;      /* may be NULL */
+    void *ctx;                     /* for every callback above */
+} reduce_spec;
+
+/* Combine parts[0..n) (n >= 1; the parts are taken and freed, the array
+ * itself stays the caller's) into
+ * *result; *raw is the final call's text (NULL when n is 1 or the final
+ * answer was repaired). out->levels is set to the levels used. 0, -1 (err),
+ * LLM_CANCELLED or STRUCTURED_INVALID. */
+int reduce_run(const analysis_input *in, analysis_output *out, const reduce_spec *spec, cJSON **parts, size_t n,
+               cJSON **result, char **raw, perr *err);
+
+#endif
