@@ -14,6 +14,8 @@
 static const analysis_def analysis_table[] = {
     {"summary", "summary", ANALYSIS_DOCUMENT, analysis_summary, analysis_summary_check,
      "title, summary and key points of one document, citing paragraph ids"},
+    {"legal_review", "legal_review", ANALYSIS_DOCUMENT, analysis_legal_review, analysis_legal_review_check,
+     "bias and evidentiary review of a judgment or witness statement, with verified verbatim quotes"},
     {"consultation", "consultation", ANALYSIS_COLLECTION, NULL, analysis_consultation_check,
      "themes across the responses to a consultation question: sentiment, themes, mapping (precis consult)"},
     {"digest", "digest", ANALYSIS_COLLECTION, NULL, analysis_digest_check,

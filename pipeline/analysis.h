@@ -79,4 +79,8 @@ int analysis_load_prompt(const analysis_def *def, const char *dir, prompt_spec *
 int analysis_summary(const analysis_input *in, analysis_output *out, perr *err);
 int analysis_summary_check(const prompt_spec *p, perr *err);
 
+/* The "legal_review" analysis (legal_review.c). */
+int analysis_legal_review(const analysis_input *in, analysis_output *out, perr *err);
+int analysis_legal_review_check(const prompt_spec *p, perr *err);
+
 #endif

@@ -7,6 +7,7 @@
 
 #include "extractors/utf8.h"
 #include "pipeline/store_internal.h"
+#include "pipeline/store_legal.h"
 
 /* Decimal text of a number, or NULL (SQL NULL) when negative. */
 typedef struct num_text {
@@ -203,8 +204,11 @@ static int job_done_tx(store *s, const char *job_id, const store_document *doc, 
                            " ON CONFLICT DO NOTHING", 2, params, PGRES_COMMAND_OK, NULL, err);
     }
     free(collection);
-    for (size_t i = 0; rc == 0 && i < n_results; i++)
+    for (size_t i = 0; rc == 0 && i < n_results; i++) {
         rc = upsert_result(s, document_id, job_id, &results[i], err);
+        if (rc == 0 && strcmp(results[i].analysis, STORE_LEGAL_ANALYSIS) == 0)
+            rc = store_legal_findings(s, document_id, &results[i], err);
+    }
     if (rc == 0) {
         const char *params[] = {job_id, document_id};
         rc = store_exec(s, "UPDATE jobs SET status = 'done', finished_at = now(), document_id = $2::bigint,"
