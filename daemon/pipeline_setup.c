@@ -121,6 +121,7 @@ static int read_limits(const config *cfg, pipeline_options *o, perr *err)
 {
     if (config_int(cfg, "engine", "threads", 0, 1024, &o->model.n_threads, err) != 0 ||
         config_int(cfg, "engine", "ctx_size", 0, 1 << 20, &o->model.n_ctx, err) != 0 ||
+        config_int(cfg, "engine", "parallel", 1, 64, &o->model.n_parallel, err) != 0 ||
         config_int(cfg, "pipeline", "extract_timeout", 0, 86400, &o->limits.wall_seconds, err) != 0 ||
         config_int(cfg, "pipeline", "extract_cpu", 0, 86400, &o->limits.cpu_seconds, err) != 0 ||
         config_int(cfg, "pipeline", "extract_memory_mb", 0, 1 << 20, &o->limits.memory_mb, err) != 0)
