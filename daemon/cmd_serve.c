@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -19,6 +20,8 @@
 #include "daemon/pipeline_setup.h"
 #include "daemon/pipeline_step.h"
 #include "daemon/producer.h"
+#include "daemon/schedule.h"
+#include "daemon/scheduler.h"
 #include "daemon/stub_step.h"
 #include "pipeline/store.h"
 
@@ -55,6 +58,11 @@ const cli_command cmd_serve = {
         "READY=1, STOPPING=1 and WATCHDOG=1. [metrics] serves /metrics, /healthz and\n"
         "/readyz.\n"
         "\n"
+        "Each [schedule.NAME] section (cron, collection, analysis = digest, window,\n"
+        "timezone) makes a digest of the collection at its cron times, between jobs,\n"
+        "exactly once across replicas sharing the database (claimed in\n"
+        "schedule_runs); see docs/operations.md. Not with --stub-pipeline.\n"
+        "\n"
         "  -c, --config FILE   configuration file (default /etc/precis/precis.conf)\n"
         "      --migrate       apply pending SQL migrations first (otherwise refuse to\n"
         "                      start when a migration is pending)\n"
@@ -82,6 +90,8 @@ typedef struct serve_state {
     producer *results;
     pipeline *pipeline;
     job_handler_state *handler;
+    schedule_set schedules;
+    scheduler *scheduler;
     consumer *consumer;
     metrics_server *http;
     lifecycle *life;
@@ -217,6 +227,40 @@ static void on_reload(void *ctx)
     config_free(fresh);
 }
 
+static int consumer_cancelled(void *ctx)
+{
+    return consumer_job_cancelled(ctx);
+}
+
+/* Between jobs, on the consumer's thread: due scheduled digests. */
+static void on_idle(void *ctx)
+{
+    serve_state *st = ctx;
+    if (st->scheduler)
+        scheduler_tick(st->scheduler, (int64_t)time(NULL));
+}
+
+/* [schedule.NAME] sections -> a scheduler (none without schedules). */
+static int start_scheduler(serve_state *st, int stub, perr *err)
+{
+    if (schedule_set_load(&st->schedules, st->cfg, err) != 0)
+        return -1;
+    if (st->schedules.n == 0)
+        return 0;
+    if (stub) {
+        log_warn("schedules are not run with --stub-pipeline (no model)", "schedules=%zu", st->schedules.n);
+        return 0;
+    }
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    char replica[300];
+    snprintf(replica, sizeof replica, "%s:%ld", host, (long)getpid());
+    scheduler_options so = {.schedules = &st->schedules, .pipeline = st->pipeline,
+                            .conninfo = config_get(st->cfg, "postgres", "conninfo"), .replica = replica,
+                            .cancel = consumer_cancelled, .cancel_ctx = st->consumer};
+    return scheduler_new(&st->scheduler, &so, (int64_t)time(NULL), err);
+}
+
 static int start_consumer(serve_state *st, perr *err)
 {
     long grace;
@@ -231,6 +275,7 @@ static int start_consumer(serve_state *st, perr *err)
         .metrics = st->metrics,
         .shutdown_grace_ms = grace * 1000,
         .on_reload = on_reload,
+        .on_idle = on_idle,
         .hook_ctx = st,
     };
     return consumer_new(&st->consumer, &co, err);
@@ -291,6 +336,8 @@ static void serve_teardown(serve_state *st)
 {
     lifecycle_free(st->life);
     metrics_server_stop(st->http);
+    scheduler_free(st->scheduler);
+    schedule_set_clear(&st->schedules);
     consumer_free(st->consumer);
     job_handler_free(st->handler);
     pipeline_free(st->pipeline);
@@ -310,7 +357,8 @@ static int serve_start(serve_state *st, serve_args *a, perr *err)
         return perr_set(err, "out of memory");
     stub_step_options *stub = a->stub_pipeline ? &a->stub : NULL;
     if (start_embedded_kafka(st, err) != 0 || check_schema(st, a->migrate, err) != 0 || start_handler(st, stub, err) != 0 ||
-        start_consumer(st, err) != 0 || start_http(st, err) != 0 || start_lifecycle(st, err) != 0)
+        start_consumer(st, err) != 0 || start_scheduler(st, stub != NULL, err) != 0 || start_http(st, err) != 0 ||
+        start_lifecycle(st, err) != 0)
         return -1;
     return 0;
 }

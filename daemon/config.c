@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/schedule.h"
+
 typedef struct config_entry {
     char *section;
     char *key;
@@ -130,6 +132,8 @@ static int check_setting(const char *section, const char *key, const char *value
     const config_key_spec *spec = find_spec(section, key);
     if (!spec)
         return perr_set(err, "unknown key '%s' in section [%s]", key, section);
+    if (is_schedule_section(section) && schedule_check_setting(key, value, err) != 0)
+        return -1;
     return check_typed_value(spec, value, err);
 }
 
@@ -410,6 +414,29 @@ static int apply_env(config *cfg, char *const *env, perr *err)
     return apply_kafka_env(cfg, env, err);
 }
 
+/* Every [schedule.NAME] needs cron and collection (after the environment,
+ * which may supply them); the error names the section's line. */
+static int check_schedules_complete(const config *cfg, perr *err)
+{
+    for (size_t i = 0; i < cfg->n_schedules; i++) {
+        char *section = g_strdup_printf("schedule.%s", cfg->schedules[i]);
+        const char *cron = config_get(cfg, section, "cron"), *collection = config_get(cfg, section, "collection");
+        int rc = 0;
+        if (!cron || !*cron || !collection || !*collection) {
+            gchar *text = NULL;
+            int line = strcmp(cfg->source, "defaults only") != 0 && g_file_get_contents(cfg->source, &text, NULL, NULL)
+                           ? line_of(text, section, NULL) : 0;
+            rc = perr_set(err, "%s:%d: [%s] needs %s", cfg->source, line, section,
+                          !cron || !*cron ? "cron (e.g. cron = 0 2 * * *)" : "collection");
+            g_free(text);
+        }
+        g_free(section);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 int config_load(config **out, const char *path, char *const *env, perr *err)
 {
     config *cfg = g_new0(config, 1);
@@ -417,7 +444,8 @@ int config_load(config **out, const char *path, char *const *env, perr *err)
     if (!path && access(CONFIG_DEFAULT_PATH, F_OK) == 0)
         path = CONFIG_DEFAULT_PATH;
     cfg->source = g_strdup(path ? path : "defaults only");
-    if ((path && load_file(cfg, path, err) != 0) || apply_env(cfg, env, err) != 0) {
+    if ((path && load_file(cfg, path, err) != 0) || apply_env(cfg, env, err) != 0 ||
+        check_schedules_complete(cfg, err) != 0) {
         config_free(cfg);
         return -1;
     }

@@ -26,6 +26,8 @@ const config_key_spec config_keys[] = {
     {"metrics", "listen", CFG_STRING, "127.0.0.1:9464", "address:port of the metrics endpoint"},
     {"schedule.*", "cron", CFG_STRING, NULL, "5-field cron expression (minute hour day month weekday)"},
     {"schedule.*", "collection", CFG_STRING, NULL, "collection the scheduled analysis runs over"},
-    {"schedule.*", "analysis", CFG_STRING, "digest", "analysis to run"},
+    {"schedule.*", "analysis", CFG_STRING, "digest", "analysis to run (only digest so far)"},
+    {"schedule.*", "window", CFG_STRING, NULL, "period each run covers (90m, 24h, 7d); unset = since the previous fire time"},
+    {"schedule.*", "timezone", CFG_STRING, "UTC", "time zone the cron fields are read in (UTC, Europe/London, ...)"},
     {NULL, NULL, CFG_STRING, NULL, NULL},
 };
