@@ -27,6 +27,9 @@ int analysis_consultation_check(const prompt_spec *p, perr *err)
         for (size_t k = 0; needs[i][k]; k++)
             if (prompt_require(p, step_names[i], s->user, needs[i][k], err) != 0)
                 return -1;
+        if (i > 0 && i < 4 && s->max_tokens < 128)
+            return perr_set(err, "prompt \"%s\": step \"%s\" needs \"max_tokens\" of at least 128 (it writes themes)",
+                            p->name, step_names[i]);
         if (s->schema_json)
             return perr_set(err, "prompt \"%s\": step \"%s\" must not have a \"schema\" (the consultation builds "
                             "each call's schema itself)", p->name, step_names[i]);

@@ -14,6 +14,8 @@
 /* Condensation rounds before the remaining themes are cut (never reached
  * in practice: each round at least halves every group). */
 #define CONDENSE_MAX_ROUNDS 8
+/* Bytes of the shortest refined theme: {"label":"x","description":"x"}, plus slack. */
+#define REFINED_MIN_BYTES 40
 
 /* ---- theme lists ------------------------------------------------------------ */
 
@@ -245,12 +247,10 @@ static int condense_group(const group_call *g, const theme_list *l, size_t from,
  * (or to max_themes when all fit one call). */
 static int condense_round(const group_call *g, theme_list *l, perr *err)
 {
-    size_t *costs = calloc(l->n, sizeof *costs), *ends = NULL, n_groups = 0, avail = 0, total = 0;
+    size_t *costs = calloc(l->n, sizeof *costs), *ends = NULL, n_groups = 0, avail = 0;
     if (!costs)
         return perr_set(err, "out of memory");
     int rc = group_budget(g, l, costs, &avail, err);
-    for (size_t i = 0; rc == 0 && i < l->n; i++)
-        total += costs[i];
     if (rc == 0)
         rc = ladder_plan(costs, l->n, avail, 0, &ends, &n_groups, err);
     free(costs);
@@ -364,8 +364,11 @@ int consult_refine(consult_ctx *cx, perr *err)
     int rc = costs ? 0 : perr_set(err, "out of memory");
     if (rc == 0 && l->n > 0)
         rc = group_budget(&g, l, costs, &avail, err);
+    /* Each refined theme needs at least REFINED_MIN_BYTES of answer, so a
+     * group's shortest answer always fits the step's max_tokens. */
+    size_t most = g.ps->max_tokens > 2 * REFINED_MIN_BYTES ? (size_t)g.ps->max_tokens / REFINED_MIN_BYTES - 1 : 1;
     if (rc == 0)
-        rc = ladder_plan(costs, l->n, avail, 0, &ends, &n_groups, err);
+        rc = ladder_plan(costs, l->n, avail, most, &ends, &n_groups, err);
     for (size_t k = 0, from = 0; rc == 0 && k < n_groups; from = ends[k++])
         rc = refine_group(&g, l, from, ends[k], err);
     free(costs);
