@@ -797,11 +797,11 @@ static const type_traits NAME[TT_COUNT] = {                                     
     [TT_Q3_K] = { "q3_K", QK_K, sizeof(block_q3_K), TT_Q8_K, quant_ref_to_float_q3_K,             \
                   quant_ref_from_float_q3_K, kx_vec_dot_q3_K, NULL },                             \
     [TT_Q4_K] = { "q4_K", QK_K, sizeof(block_q4_K), TT_Q8_K, quant_ref_to_float_q4_K,             \
-                  quant_ref_from_float_q4_K, kx_vec_dot_q4_K, NULL },                             \
+                  quant_ref_from_float_q4_K, kx_vec_dot_q4_K, kx_vec_dot_tile_q4_K },             \
     [TT_Q5_K] = { "q5_K", QK_K, sizeof(block_q5_K), TT_Q8_K, quant_ref_to_float_q5_K,             \
                   quant_ref_from_float_q5_K, kx_vec_dot_q5_K, NULL },                             \
     [TT_Q6_K] = { "q6_K", QK_K, sizeof(block_q6_K), TT_Q8_K, quant_ref_to_float_q6_K,             \
-                  quant_ref_from_float_q6_K, kx_vec_dot_q6_K, NULL },                             \
+                  quant_ref_from_float_q6_K, kx_vec_dot_q6_K, kx_vec_dot_tile_q6_K },             \
     [TT_Q8_K] = { "q8_K", QK_K, sizeof(block_q8_K), TT_Q8_K, quant_ref_to_float_q8_K,             \
                   kx_from_float_q8_K, kx_vec_dot_q8_K, NULL },                                    \
 };

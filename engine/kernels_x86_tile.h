@@ -1,6 +1,7 @@
-/* kernels_x86_tile.h — multi-row dot kernels (type_traits.vec_dot_tile) for
- * the 32-element block types against Q8_0 activations: Q4_0 and Q8_0
- * weights (engine-internal; included by kernels_x86.h only).
+/* kernels_x86_tile.h — multi-row dot kernels (type_traits.vec_dot_tile):
+ * Q4_0 and Q8_0 weights against Q8_0 activations (below), Q4_K and Q6_K
+ * against Q8_K (end of file) (engine-internal; included by kernels_x86.h
+ * only).
  *
  * A matmul is many dots of weight rows with activation rows. One-row
  * vec_dot re-reads and re-unpacks every weight block per activation row and
@@ -251,5 +252,143 @@ KX_TILE_KERNEL(q8_0_tile_2x4, block_q8_0, 2, 4, q8_0_tile_prep, q8_0_tile_dot, q
 KX_TILE_KERNEL(q8_0_tile_8x1, block_q8_0, 8, 1, q8_0_tile_prep, q8_0_tile_dot, q8_0_tile_correct)
 KX_TILE_ENTRY(kx_vec_dot_tile_q8_0, block_q8_0, kx_vec_dot_q8_0,
               q8_0_tile_1x8, q8_0_tile_2x4, q8_0_tile_8x1)
+
+/* ======================================================================
+ * K-quant weights (Q4_K, Q6_K) against Q8_K activations: 1x8 tiles only.
+ * A super-block's unpacking (codes, scales, mins) is done once for eight
+ * activation rows; each lane then forms the reference's per-super-block
+ * float term, so every result is vec_dot's. One or two activation rows use
+ * vec_dot (the padding would cost more than the shared unpacking saves).
+ * ==================================================================== */
+
+/* The eight lanes' activation scales of super-block b. */
+static inline __m256 q8_K_lane_d(const block_q8_K *const yr[8], int64_t b)
+{
+    return _mm256_setr_ps(yr[0][b].d, yr[1][b].d, yr[2][b].d, yr[3][b].d, yr[4][b].d, yr[5][b].d,
+                          yr[6][b].d, yr[7][b].d);
+}
+
+/* Q4_K: lane term d * yd * isum - dmin * yd * min_sum (q4_K_block_dot). */
+static inline __m256 q4_K_tile_1x8(const block_q4_K *x, const block_q8_K *const yr[8], int64_t nb)
+{
+    __m256 acc = _mm256_setzero_ps();
+    const __m256i nib = _mm256_set1_epi8(0x0f);
+    for (int64_t b = 0; b < nb; b++) {
+        const block_q4_K *xb = &x[b];
+        const __m128i sm = k4_scales_mins(xb->scales);
+        const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));
+        const __m128i m16 = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
+        const __m256i m_pairs = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16),
+                                                 _mm_unpacklo_epi16(m16, m16));
+        __m256i w[8], scale[8];
+#pragma GCC unroll 8
+        for (int p = 0; p < 4; p++) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(xb->qs + 32 * p));
+            w[2 * p] = _mm256_and_si256(q, nib);
+            w[2 * p + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), nib);
+            scale[2 * p] = k4_broadcast_scale(sc, 2 * p);
+            scale[2 * p + 1] = k4_broadcast_scale(sc, 2 * p + 1);
+        }
+        __m256i pi[8], pm[8];
+#pragma GCC unroll 8
+        for (int t = 0; t < 8; t++) {
+            const block_q8_K *y = &yr[t][b];
+            __m256i a = _mm256_setzero_si256();
+#pragma GCC unroll 8
+            for (int k = 0; k < 8; k++)
+                a = madd_acc_i16(a, _mm256_maddubs_epi16(w[k], load_y32(y, 32 * k)), scale[k]);
+            pi[t] = a;
+            pm[t] = _mm256_madd_epi16(m_pairs, _mm256_loadu_si256((const __m256i *)y->bsums));
+        }
+        const __m256 yd = q8_K_lane_d(yr, b);
+        const __m256 dyd = _mm256_mul_ps(_mm256_set1_ps(half_to_float(xb->d)), yd);
+        const __m256 myd = _mm256_mul_ps(_mm256_set1_ps(half_to_float(xb->dmin)), yd);
+        const __m256 term = _mm256_sub_ps(_mm256_mul_ps(dyd, _mm256_cvtepi32_ps(hsum_i32x8_x8(pi))),
+                                          _mm256_mul_ps(myd, _mm256_cvtepi32_ps(hsum_i32x8_x8(pm))));
+        acc = _mm256_add_ps(acc, term);
+    }
+    return acc;
+}
+
+/* Q6_K: lane term d * yd * (isum - 32 * scaled bsums) (q6_K_block_dot). */
+static inline __m256 q6_K_tile_1x8(const block_q6_K *x, const block_q8_K *const yr[8], int64_t nb)
+{
+    __m256 acc = _mm256_setzero_ps();
+    const __m256i nib = _mm256_set1_epi8(0x0f), bits45 = _mm256_set1_epi8(0x30);
+    for (int64_t b = 0; b < nb; b++) {
+        const block_q6_K *xb = &x[b];
+        const __m128i sc = _mm_loadu_si128((const __m128i *)xb->scales);
+        const __m256i scales = _mm256_broadcastsi128_si256(sc);
+        const __m256i sc16 = _mm256_cvtepi8_epi16(sc);
+        __m256i u[8], scale[8];
+#pragma GCC unroll 8
+        for (int h = 0; h < 2; h++) {
+            const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(xb->ql + 64 * h));
+            const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(xb->ql + 64 * h + 32));
+            const __m256i qh = _mm256_loadu_si256((const __m256i *)(xb->qh + 32 * h));
+            u[4 * h + 0] = _mm256_or_si256(_mm256_and_si256(ql0, nib),
+                                           _mm256_and_si256(_mm256_slli_epi16(qh, 4), bits45));
+            u[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(ql1, nib),
+                                           _mm256_and_si256(_mm256_slli_epi16(qh, 2), bits45));
+            u[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), nib),
+                                           _mm256_and_si256(qh, bits45));
+            u[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), nib),
+                                           _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45));
+#pragma GCC unroll 8
+            for (int k = 0; k < 4; k++)
+                scale[4 * h + k] = group_pair_scales(scales, 4 * h + k);
+        }
+        __m256i pi[8], pb[8];
+#pragma GCC unroll 8
+        for (int t = 0; t < 8; t++) {
+            const block_q8_K *y = &yr[t][b];
+            __m256i a = _mm256_setzero_si256();
+#pragma GCC unroll 8
+            for (int k = 0; k < 8; k++)
+                a = madd_acc_i16(a, _mm256_maddubs_epi16(u[k], load_y32(y, 32 * k)), scale[k]);
+            pi[t] = a;
+            pb[t] = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)y->bsums));
+        }
+        const __m256i isum = _mm256_sub_epi32(hsum_i32x8_x8(pi),
+                                              _mm256_slli_epi32(hsum_i32x8_x8(pb), 5));
+        const __m256 dyd = _mm256_mul_ps(_mm256_set1_ps(half_to_float(xb->d)), q8_K_lane_d(yr, b));
+        acc = _mm256_add_ps(acc, _mm256_mul_ps(dyd, _mm256_cvtepi32_ps(isum)));
+    }
+    return acc;
+}
+
+/* Entry point for a K-quant weight type: activation rows in groups of up
+ * to 8 (a rest of 3..7 padded), weight rows in cache-resident chunks. */
+#define KX_KTILE_ENTRY(name, xtype, vec_dot, k18)                                 \
+    static void name(int64_t n, int nr, int nt, float *s, size_t s_stride,        \
+                     const void *vx, size_t x_stride, const void *vy, size_t y_stride) \
+    {                                                                             \
+        const int64_t nb = n / QK_K;                                              \
+        const uint8_t *x = vx, *y = vy;                                           \
+        for (int t0 = 0; t0 < nt;) {                                              \
+            const int used = nt - t0 < 8 ? nt - t0 : 8;                           \
+            if (used <= 2) {                                                      \
+                for (int t = t0; t < t0 + used; t++)                              \
+                    for (int r = 0; r < nr; r++)                                  \
+                        vec_dot(n, &s[(size_t)t * s_stride + (size_t)r],          \
+                                x + (size_t)r * x_stride, y + (size_t)t * y_stride); \
+                t0 += used;                                                       \
+                continue;                                                         \
+            }                                                                     \
+            int tok[8];                                                           \
+            const block_q8_K *yr[8];                                              \
+            for (int t = 0; t < 8; t++) {                                         \
+                tok[t] = t0 + (t < used ? t : 0);                                 \
+                yr[t] = (const block_q8_K *)(y + (size_t)tok[t] * y_stride);      \
+            }                                                                     \
+            for (int r = 0; r < nr; r++)                                          \
+                kx_tile_store(s, s_stride, k18((const xtype *)(x + (size_t)r * x_stride), yr, nb), \
+                              r, 8, tok, used);                                   \
+            t0 += used;                                                           \
+        }                                                                         \
+    }
+
+KX_KTILE_ENTRY(kx_vec_dot_tile_q4_K, block_q4_K, kx_vec_dot_q4_K, q4_K_tile_1x8)
+KX_KTILE_ENTRY(kx_vec_dot_tile_q6_K, block_q6_K, kx_vec_dot_q6_K, q6_K_tile_1x8)
 
 #endif

@@ -307,7 +307,7 @@ Test(kernels, quant_vec_dot_odd_cases)
 /* ------------------------------------------------------- tile kernels */
 
 /* The types whose tile kernel must exist in every SIMD set. */
-static const tensor_type tiled_types[] = { TT_Q4_0, TT_Q8_0 };
+static const tensor_type tiled_types[] = { TT_Q4_0, TT_Q8_0, TT_Q4_K, TT_Q6_K };
 
 /* nr weight rows x nt activation rows of length n (quantized random rows,
  * or random weight bytes when raw): every tile result (written into a
