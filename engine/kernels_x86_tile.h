@@ -160,6 +160,109 @@ static inline void kx_tile_store(float *s, size_t s_stride, __m256 v, int64_t r0
     }
 }
 
+#if defined(__AVX512F__) && defined(KX_VNNI)
+/* ----------------------------------------------------------------------
+ * AVX-512 VNNI, 16 activation rows per pass (prefill): the activation
+ * blocks are interleaved so that one vpdpbusd multiplies four weight codes
+ * (broadcast) with the same four elements of 16 rows, lane t accumulating
+ * row t's integer sum directly (no horizontal reduction). The weight row is
+ * unpacked to one unsigned byte per code once per pass.
+ * -------------------------------------------------------------------- */
+#define KX_TILE16_MAX_BLOCKS 256
+
+/* One activation block of 16 rows: q[i][t] = codes 4i..4i+3 of row t. */
+typedef struct kx_act16 {
+    int8_t q[8][16][4];
+    float d[16];
+    int32_t sum[16];
+} kx_act16;
+
+static inline void kx_act16_fill(kx_act16 *act, int64_t nb, const uint8_t *y, size_t y_stride,
+                                 const int tok[16])
+{
+    for (int t = 0; t < 16; t++) {
+        const block_q8_0 *yr = (const block_q8_0 *)(y + (size_t)tok[t] * y_stride);
+        for (int64_t b = 0; b < nb; b++) {
+            for (int i = 0; i < 8; i++)
+                memcpy(act[b].q[i][t], yr[b].qs + 4 * i, 4);
+            act[b].d[t] = half_to_float(yr[b].d);
+            act[b].sum[t] = q8_0_code_sum(&yr[b]);
+        }
+    }
+}
+
+/* Unsigned codes of a weight row (Q4_0: nibbles 0..15; Q8_0: x ^ 0x80). */
+static inline void q4_0_row_codes(const block_q4_0 *x, int64_t nb, uint8_t *codes)
+{
+    for (int64_t b = 0; b < nb; b++)
+        _mm256_storeu_si256((__m256i *)(codes + 32 * b), unpack_nibbles_16(x[b].qs));
+}
+
+static inline void q8_0_row_codes(const block_q8_0 *x, int64_t nb, uint8_t *codes)
+{
+    for (int64_t b = 0; b < nb; b++)
+        _mm256_storeu_si256((__m256i *)(codes + 32 * b), q8_0_tile_prep(&x[b]));
+}
+
+/* The 16 lane sums of one weight row against an act16 group; isum =
+ * dot - (sum(y) << bias_shift), term (dx * dy) * isum in block order. */
+#define KX_TILE16_ROW(name, xtype, bias_shift)                                    \
+    static inline __m512 name(const xtype *x, const uint8_t *codes, const kx_act16 *act, \
+                              int64_t nb)                                         \
+    {                                                                             \
+        __m512 acc = _mm512_setzero_ps();                                         \
+        for (int64_t b = 0; b < nb; b++) {                                        \
+            const int32_t *w = (const int32_t *)(codes + 32 * b);                 \
+            const kx_act16 *a = &act[b];                                          \
+            __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();     \
+            __m512i s2 = _mm512_setzero_si512(), s3 = _mm512_setzero_si512();     \
+            s0 = _mm512_dpbusd_epi32(s0, _mm512_set1_epi32(w[0]), _mm512_loadu_si512(a->q[0])); \
+            s1 = _mm512_dpbusd_epi32(s1, _mm512_set1_epi32(w[1]), _mm512_loadu_si512(a->q[1])); \
+            s2 = _mm512_dpbusd_epi32(s2, _mm512_set1_epi32(w[2]), _mm512_loadu_si512(a->q[2])); \
+            s3 = _mm512_dpbusd_epi32(s3, _mm512_set1_epi32(w[3]), _mm512_loadu_si512(a->q[3])); \
+            s0 = _mm512_dpbusd_epi32(s0, _mm512_set1_epi32(w[4]), _mm512_loadu_si512(a->q[4])); \
+            s1 = _mm512_dpbusd_epi32(s1, _mm512_set1_epi32(w[5]), _mm512_loadu_si512(a->q[5])); \
+            s2 = _mm512_dpbusd_epi32(s2, _mm512_set1_epi32(w[6]), _mm512_loadu_si512(a->q[6])); \
+            s3 = _mm512_dpbusd_epi32(s3, _mm512_set1_epi32(w[7]), _mm512_loadu_si512(a->q[7])); \
+            __m512i isum = _mm512_add_epi32(_mm512_add_epi32(s0, s1), _mm512_add_epi32(s2, s3)); \
+            isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(_mm512_loadu_si512(a->sum), bias_shift)); \
+            const __m512 dd = _mm512_mul_ps(_mm512_set1_ps(half_to_float(x[b].d)),   \
+                                            _mm512_loadu_ps(a->d));               \
+            acc = _mm512_add_ps(acc, _mm512_mul_ps(dd, _mm512_cvtepi32_ps(isum)));   \
+        }                                                                         \
+        return acc;                                                               \
+    }
+
+KX_TILE16_ROW(q4_0_tile16_row, block_q4_0, 3)
+KX_TILE16_ROW(q8_0_tile16_row, block_q8_0, 7)
+
+/* Activation rows [*t0, nt) in groups of 16 while at least 9 are left (a
+ * rest padded with copies of the group's first row); advances *t0. */
+#define KX_TILE16_PASSES(xtype, row_codes, row_kernel)                            \
+    if (nb <= KX_TILE16_MAX_BLOCKS) {                                             \
+        kx_act16 act16[KX_TILE16_MAX_BLOCKS];                                     \
+        uint8_t codes[KX_TILE16_MAX_BLOCKS * 32];                                 \
+        while (nt - t_done >= 9) {                                                \
+            const int used = nt - t_done < 16 ? nt - t_done : 16;                 \
+            int tok[16];                                                          \
+            for (int t = 0; t < 16; t++)                                          \
+                tok[t] = t_done + (t < used ? t : 0);                             \
+            kx_act16_fill(act16, nb, y, y_stride, tok);                           \
+            for (int r = 0; r < nr; r++) {                                        \
+                const xtype *xr = (const xtype *)(x + (size_t)r * x_stride);      \
+                row_codes(xr, nb, codes);                                         \
+                float lanes[16];                                                  \
+                _mm512_storeu_ps(lanes, row_kernel(xr, codes, act16, nb));        \
+                for (int t = 0; t < used; t++)                                    \
+                    s[(size_t)tok[t] * s_stride + (size_t)r] = lanes[t];          \
+            }                                                                     \
+            t_done += used;                                                       \
+        }                                                                         \
+    }
+#else
+#define KX_TILE16_PASSES(xtype, row_codes, row_kernel)
+#endif
+
 /* One group of activation rows run as a tile: its shape's NT, the rows
  * actually used (the rest are padding copies of the first) and the lanes'
  * activation data. */
@@ -196,7 +299,7 @@ static inline int kx_tile_plan(kx_tile_group *g, int t0, int t1, const uint8_t *
 
 /* The tile entry point of one weight type (see the top of the file); rows
  * outside whole tiles and over-long rows use vec_dot. */
-#define KX_TILE_ENTRY(name, xtype, vec_dot, k18, k24, k81)                        \
+#define KX_TILE_ENTRY(name, xtype, vec_dot, k18, k24, k81, row_codes, row16)      \
     static void name(int64_t n, int nr, int nt, float *s, size_t s_stride,        \
                      const void *vx, size_t x_stride, const void *vy, size_t y_stride) \
     {                                                                             \
@@ -209,9 +312,11 @@ static inline int kx_tile_plan(kx_tile_group *g, int t0, int t1, const uint8_t *
                             x + (size_t)r * x_stride, y + (size_t)t * y_stride);  \
             return;                                                               \
         }                                                                         \
+        int t_done = 0;                                                           \
+        KX_TILE16_PASSES(xtype, row_codes, row16)                                 \
         kx_act8 act[KX_TILE_TOKENS / 8][KX_TILE_MAX_BLOCKS];                      \
         kx_tile_group groups[KX_TILE_TOKENS / 8];                                 \
-        for (int t0 = 0; t0 < nt; t0 += KX_TILE_TOKENS) {                         \
+        for (int t0 = t_done; t0 < nt; t0 += KX_TILE_TOKENS) {                    \
             const int t1 = nt - t0 < KX_TILE_TOKENS ? nt : t0 + KX_TILE_TOKENS;   \
             const int ng = kx_tile_plan(groups, t0, t1, y, y_stride);             \
             for (int g = 0; g < ng; g++)                                          \
@@ -245,13 +350,13 @@ KX_TILE_KERNEL(q4_0_tile_1x8, block_q4_0, 1, 8, q4_0_tile_prep, q4_0_tile_dot, q
 KX_TILE_KERNEL(q4_0_tile_2x4, block_q4_0, 2, 4, q4_0_tile_prep, q4_0_tile_dot, q4_0_tile_correct)
 KX_TILE_KERNEL(q4_0_tile_8x1, block_q4_0, 8, 1, q4_0_tile_prep, q4_0_tile_dot, q4_0_tile_correct)
 KX_TILE_ENTRY(kx_vec_dot_tile_q4_0, block_q4_0, kx_vec_dot_q4_0,
-              q4_0_tile_1x8, q4_0_tile_2x4, q4_0_tile_8x1)
+              q4_0_tile_1x8, q4_0_tile_2x4, q4_0_tile_8x1, q4_0_row_codes, q4_0_tile16_row)
 
 KX_TILE_KERNEL(q8_0_tile_1x8, block_q8_0, 1, 8, q8_0_tile_prep, q8_0_tile_dot, q8_0_tile_correct)
 KX_TILE_KERNEL(q8_0_tile_2x4, block_q8_0, 2, 4, q8_0_tile_prep, q8_0_tile_dot, q8_0_tile_correct)
 KX_TILE_KERNEL(q8_0_tile_8x1, block_q8_0, 8, 1, q8_0_tile_prep, q8_0_tile_dot, q8_0_tile_correct)
 KX_TILE_ENTRY(kx_vec_dot_tile_q8_0, block_q8_0, kx_vec_dot_q8_0,
-              q8_0_tile_1x8, q8_0_tile_2x4, q8_0_tile_8x1)
+              q8_0_tile_1x8, q8_0_tile_2x4, q8_0_tile_8x1, q8_0_row_codes, q8_0_tile16_row)
 
 /* ======================================================================
  * K-quant weights (Q4_K, Q6_K) against Q8_K activations: 1x8 tiles only.

@@ -422,6 +422,7 @@ Test(kernels, tile_bit_exact_long_rows_and_random_bytes)
             ran += check_tile(t, lens[l], 9, 5, 900 + l + 10 * (uint64_t)t, 0);
             ran += check_tile(t, lens[l], 16, 1, 950 + l + 10 * (uint64_t)t, 1);
             ran += check_tile(t, lens[l], 8, 9, 990 + l + 10 * (uint64_t)t, 2);
+            ran += check_tile(t, lens[l], 3, 32, 970 + l + 10 * (uint64_t)t, 0);
         }
     }
     cr_assert(ran >= 1, "no tile kernel ran");
