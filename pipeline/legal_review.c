@@ -131,41 +131,79 @@ static int chunk_budget(const legal_run *run, const cited_doc *d, size_t *budget
     return 0;
 }
 
-static int review_chunk(legal_run *run, analysis_output *out, const cited_chunk *c, cJSON **answer, char **raw,
-                        perr *err)
+/* The map call for one chunk (its user text malloc'd into the call). */
+static int chunk_call(legal_run *run, const cited_chunk *c, structured_call *call, perr *err)
 {
     const analysis_input *in = run->in;
     char *user = render_user(in, run->map->user, c->text, err);
     if (!user)
         return -1;
-    structured_call call = {.step = "map", .system = run->map->system, .user = user,
-                            .schema_json = run->map->schema_json, .max_tokens = in->max_tokens,
-                            .sampling = &in->prompt->sampling, .check = map_check, .check_ctx = run};
-    int rc = salvage_run(in, out, &call, map_repair, run, answer, raw, err);
-    free(user);
-    if (rc == STRUCTURED_TOO_LONG)
-        rc = perr_prefix(err, "the chunk came out longer than counted");
-    return rc;
+    *call = (structured_call){.step = "map", .system = run->map->system, .user = user,
+                              .schema_json = run->map->schema_json, .max_tokens = in->max_tokens,
+                              .sampling = &in->prompt->sampling, .check = map_check, .check_ctx = run};
+    return 0;
 }
 
-/* Every chunk reviewed: its findings appended to findings, the rest of its
- * answer (summary, parties) into parts[i]. */
+/* The first failed chunk's error, as the analysis's. */
+static int first_failure(const cited_chunks *chunks, const int *rcs, const perr *errs, perr *err)
+{
+    for (size_t i = 0; i < chunks->n; i++) {
+        if (rcs[i] == 0)
+            continue;
+        perr_set(err, "%s", errs[i].msg);
+        if (rcs[i] == STRUCTURED_TOO_LONG)
+            perr_prefix(err, "the chunk came out longer than counted");
+        return perr_prefix(err, "part %zu of %zu", i + 1, chunks->n);
+    }
+    return 0;
+}
+
+/* Move a chunk answer's findings to the common list. */
+static void take_findings(cJSON *part, cJSON *findings)
+{
+    cJSON *mine = cJSON_DetachItemFromObjectCaseSensitive(part, "findings");
+    while (mine && mine->child)
+        cJSON_AddItemToArray(findings, cJSON_DetachItemViaPointer(mine, mine->child));
+    cJSON_Delete(mine);
+}
+
+/* Every chunk reviewed, the calls batched (the model answers [engine]
+ * parallel chunks at once): its findings appended to findings, the rest of
+ * its answer (summary, parties) into parts[i]; *raw is the last chunk's text. */
 static int map_chunks(legal_run *run, analysis_output *out, const cited_chunks *chunks, cJSON **parts,
                       cJSON *findings, char **raw, perr *err)
 {
-    for (size_t i = 0; i < chunks->n; i++) {
+    size_t n = chunks->n;
+    structured_call *calls = calloc(n ? n : 1, sizeof *calls);
+    char **raws = calloc(n ? n : 1, sizeof *raws);
+    int *rcs = calloc(n ? n : 1, sizeof *rcs);
+    perr *errs = calloc(n ? n : 1, sizeof *errs);
+    int rc = calls && raws && rcs && errs ? 0 : perr_set(err, "out of memory");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
         structured_trace(out, "chunk", "planned", NULL, cited_chunk_provenance(&chunks->items[i], i));
-        free(*raw);
-        *raw = NULL;
-        int rc = review_chunk(run, out, &chunks->items[i], &parts[i], raw, err);
-        if (rc != 0)
-            return rc == LLM_CANCELLED ? rc : perr_prefix(err, "part %zu of %zu", i + 1, chunks->n);
-        cJSON *mine = cJSON_DetachItemFromObjectCaseSensitive(parts[i], "findings");
-        while (mine && mine->child)
-            cJSON_AddItemToArray(findings, cJSON_DetachItemViaPointer(mine, mine->child));
-        cJSON_Delete(mine);
+        rc = chunk_call(run, &chunks->items[i], &calls[i], err);
     }
-    return 0;
+    if (rc == 0)
+        rc = salvage_run_many(run->in, out, calls, n, map_repair, run, parts, raws, rcs, errs, err);
+    if (rc == 0)
+        rc = first_failure(chunks, rcs, errs, err);
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0)
+            take_findings(parts[i], findings);
+        if (calls)
+            free((char *)calls[i].user);
+        if (raws && rc == 0 && i + 1 == n) {
+            free(*raw);
+            *raw = raws[i];
+        } else if (raws) {
+            free(raws[i]);
+        }
+    }
+    free(calls);
+    free(raws);
+    free(rcs);
+    free(errs);
+    return rc;
 }
 
 /* ---- combine --------------------------------------------------------------------- */

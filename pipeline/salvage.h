@@ -24,4 +24,11 @@ typedef int (*salvage_repair_fn)(cJSON *answer, void *ctx, perr *err);
 int salvage_run(const analysis_input *in, analysis_output *out, const structured_call *c, salvage_repair_fn repair,
                 void *repair_ctx, cJSON **answer, char **raw, perr *err);
 
+/* The same for independent calls, batched (structured_run_many): per call
+ * rcs[i], errs[i], answers[i] and raws[i] (raws may be NULL). Returns 0,
+ * -1 (err) or LLM_CANCELLED for the whole batch. */
+int salvage_run_many(const analysis_input *in, analysis_output *out, const structured_call *calls, size_t n,
+                     salvage_repair_fn repair, void *repair_ctx, cJSON **answers, char **raws, int *rcs, perr *errs,
+                     perr *err);
+
 #endif

@@ -176,21 +176,20 @@ static int chunk_budget(const analysis_input *in, const cited_doc *d, size_t *bu
     return 0;
 }
 
-static int summarize_chunk(const analysis_input *in, analysis_output *out, const cited_chunk *c, cJSON **answer,
-                           char **raw, perr *err)
+/* The map call for one chunk: its own schema (an enum of the chunk's
+ * paragraph ids) and user text, both malloc'd into the call. */
+static int chunk_call(const analysis_input *in, const cited_chunk *c, structured_call *call, perr *err)
 {
     char *schema = schema_with_ids(in->prompt->schema_json, c->ids, c->n_ids, err);
     char *user = schema ? render_user(in, in->prompt->user, c->text, err) : NULL;
-    int rc = -1;
-    if (user) {
-        structured_call call = {.step = "map", .system = in->prompt->system, .user = user, .schema_json = schema,
-                                .max_tokens = in->max_tokens, .sampling = &in->prompt->sampling,
-                                .check = summary_check};
-        rc = salvage_run(in, out, &call, summary_repair, NULL, answer, raw, err);
+    if (!user) {
+        free(schema);
+        return -1;
     }
-    free(schema);
-    free(user);
-    return rc;
+    *call = (structured_call){.step = "map", .system = in->prompt->system, .user = user, .schema_json = schema,
+                              .max_tokens = in->max_tokens, .sampling = &in->prompt->sampling,
+                              .check = summary_check};
+    return 0;
 }
 
 static void free_parts(cJSON **parts, size_t n)
@@ -200,26 +199,66 @@ static void free_parts(cJSON **parts, size_t n)
     free(parts);
 }
 
-/* One answer per chunk into *parts; *raw is the last call's text. */
+static void free_calls(structured_call *calls, size_t n)
+{
+    for (size_t i = 0; calls && i < n; i++) {
+        free((char *)calls[i].user);
+        free((char *)calls[i].schema_json);
+    }
+    free(calls);
+}
+
+/* The first failed chunk's error, as the analysis's. */
+static int first_failure(const cited_chunks *chunks, const int *rcs, const perr *errs, perr *err)
+{
+    for (size_t i = 0; i < chunks->n; i++) {
+        if (rcs[i] == 0)
+            continue;
+        perr_set(err, "%s", errs[i].msg);
+        if (rcs[i] == STRUCTURED_TOO_LONG)
+            perr_prefix(err, "the chunk came out longer than counted");
+        return perr_prefix(err, "part %zu of %zu", i + 1, chunks->n);
+    }
+    return 0;
+}
+
+/* One answer per chunk into *parts, every chunk's call batched (the model
+ * answers [engine] parallel chunks at once); *raw is the last chunk's text. */
 static int map_chunks(const analysis_input *in, analysis_output *out, const cited_chunks *chunks, cJSON ***parts,
                       char **raw, perr *err)
 {
-    if (!(*parts = calloc(chunks->n, sizeof **parts)))
-        return perr_set(err, "out of memory");
-    for (size_t i = 0; i < chunks->n; i++) {
+    size_t n = chunks->n;
+    structured_call *calls = calloc(n ? n : 1, sizeof *calls);
+    char **raws = calloc(n ? n : 1, sizeof *raws);
+    int *rcs = calloc(n ? n : 1, sizeof *rcs);
+    perr *errs = calloc(n ? n : 1, sizeof *errs);
+    *parts = calloc(n ? n : 1, sizeof **parts);
+    int rc = calls && raws && rcs && errs && *parts ? 0 : perr_set(err, "out of memory");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
         structured_trace(out, "chunk", "planned", NULL, cited_chunk_provenance(&chunks->items[i], i));
-        free(*raw);
-        *raw = NULL;
-        int rc = summarize_chunk(in, out, &chunks->items[i], &(*parts)[i], raw, err);
-        if (rc == STRUCTURED_TOO_LONG)
-            rc = perr_prefix(err, "the chunk came out longer than counted");
-        if (rc != 0) {
-            free_parts(*parts, chunks->n);
-            *parts = NULL;
-            return rc == LLM_CANCELLED ? rc : perr_prefix(err, "part %zu of %zu", i + 1, chunks->n);
+        rc = chunk_call(in, &chunks->items[i], &calls[i], err);
+    }
+    if (rc == 0)
+        rc = salvage_run_many(in, out, calls, n, summary_repair, NULL, *parts, raws, rcs, errs, err);
+    if (rc == 0)
+        rc = first_failure(chunks, rcs, errs, err);
+    for (size_t i = 0; raws && i < n; i++) {
+        if (rc == 0 && i + 1 == n) {
+            free(*raw);
+            *raw = raws[i];
+        } else {
+            free(raws[i]);
         }
     }
-    return 0;
+    if (rc != 0) {
+        free_parts(*parts, n);
+        *parts = NULL;
+    }
+    free_calls(calls, n);
+    free(raws);
+    free(rcs);
+    free(errs);
+    return rc;
 }
 
 /* ---- reduce ---------------------------------------------------------------------- */
