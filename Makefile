@@ -60,7 +60,7 @@ SAN_OBJ     += $(BUILD)/san/gen/sql_embedded.o
 
 VERSION_H = $(BUILD)/precis_version.h
 
-.PHONY: all test check unit-tests ref-tests fuzz bench bench-kernels bench-schema demo model install uninstall clean deps FORCE
+.PHONY: all test check unit-tests ref-tests fuzz bench bench-kernels bench-schema bench-batching demo model install uninstall clean deps FORCE
 
 all: precis
 
@@ -118,6 +118,16 @@ $(BUILD)/bench-kernels: tests/bench/bench_kernels.c $(REL_OBJ)
 	$(Q)$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 # Constrained (JSON schema) vs unconstrained decoding cost (not a test).
+# Continuous batching and prompt-prefix reuse through the pipeline's model
+# API (not a test): BATCH_MODEL defaults to the generated TinyLlama-shape Q4_0.
+BATCH_MODEL ?= $(BUILD)/models/tinyllama-1.1b-q4_0.gguf
+bench-batching: $(BUILD)/bench-batching
+	$(BUILD)/bench-batching $(BATCH_MODEL) $(BATCH_ARGS)
+
+$(BUILD)/bench-batching: tests/bench/bench_batching.c $(REL_OBJ)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
+
 bench-schema: $(BUILD)/bench-schema
 	$(BUILD)/bench-schema
 

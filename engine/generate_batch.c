@@ -269,8 +269,7 @@ void generate_batcher_free(generate_batcher *b)
     free(b);
 }
 
-/* After an engine error the caches' contents are unknown: forget them. */
-static void forget_slots(batch *b)
+void generate_batcher_forget(generate_batcher *b)
 {
     for (int s = 0; s < b->n_slots; s++) {
         engine_seq_clear(b->c, s);
@@ -295,7 +294,7 @@ int generate_batcher_run(generate_batcher *b, generate_request *reqs, size_t n, 
         for (size_t i = 0; i < n; i++)
             if (reqs[i].status != 0 && !reqs[i].error[0])
                 fail_request(&reqs[i], err->msg);
-        forget_slots(b);
+        generate_batcher_forget(b);  /* after an engine error the caches are unknown */
     }
     if (stats)
         *stats = b->st;

@@ -54,6 +54,9 @@ typedef struct generate_batcher generate_batcher;
 int generate_batcher_new(generate_batcher **out, engine_ctx *c, const tokenizer *tok, perr *err);
 void generate_batcher_free(generate_batcher *b);
 
+/* Forget what every slot caches (the next prompts are computed in full). */
+void generate_batcher_forget(generate_batcher *b);
+
 /* Run every request. A request that fails (bad prompt, schema cannot
  * complete) gets status -1 and does not stop the others. Returns 0, -1 on
  * an engine error (err; every slot is then forgotten), or 1 when cancel()

@@ -312,6 +312,11 @@ int llm_chat(llm *m, const int32_t *ids, size_t n_ids, int max_tokens, const sam
     return 0;
 }
 
+void llm_forget(llm *m)
+{
+    generate_batcher_forget(m->batcher);
+}
+
 void llm_reply_clear(llm_reply *r)
 {
     free(r->text);

@@ -87,6 +87,9 @@ int llm_chat(llm *m, const int32_t *ids, size_t n_ids, int max_tokens, const sam
              perr *err);
 void llm_reply_clear(llm_reply *r);
 
+/* Drop every cached prompt prefix (benchmarks; answers do not change). */
+void llm_forget(llm *m);
+
 /* One answer of a batch. */
 typedef struct llm_chat_request {
     const int32_t *ids;         /* in: llm_chat_tokens() */
