@@ -204,63 +204,81 @@ static inline void q8_0_row_codes(const block_q8_0 *x, int64_t nb, uint8_t *code
         _mm256_storeu_si256((__m256i *)(codes + 32 * b), q8_0_tile_prep(&x[b]));
 }
 
-/* The 16 lane sums of one weight row against an act16 group; isum =
- * dot - (sum(y) << bias_shift), term (dx * dy) * isum in block order. */
-#define KX_TILE16_ROW(name, xtype, bias_shift)                                    \
-    static inline __m512 name(const xtype *x, const uint8_t *codes, const kx_act16 *act, \
-                              int64_t nb)                                         \
+/* The 16 lane sums of two weight rows (x0, x1, unpacked codes c0, c1)
+ * against an act16 group, into out[0..1]: isum = dot - (sum(y) <<
+ * bias_shift), lane term (dx * dy) * isum added in block order. Two rows
+ * share the activation loads and give two independent add chains. */
+#define KX_TILE16_ROWS2(name, xtype, bias_shift)                                  \
+    static inline void name(const xtype *const x[2], const uint8_t *const c[2],   \
+                            const kx_act16 *act, int64_t nb, __m512 out[2])       \
     {                                                                             \
-        __m512 acc = _mm512_setzero_ps();                                         \
+        __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();            \
         for (int64_t b = 0; b < nb; b++) {                                        \
-            const int32_t *w = (const int32_t *)(codes + 32 * b);                 \
+            const int32_t *w0 = (const int32_t *)(c[0] + 32 * b);                 \
+            const int32_t *w1 = (const int32_t *)(c[1] + 32 * b);                 \
             const kx_act16 *a = &act[b];                                          \
             __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();     \
-            __m512i s2 = _mm512_setzero_si512(), s3 = _mm512_setzero_si512();     \
-            s0 = _mm512_dpbusd_epi32(s0, _mm512_set1_epi32(w[0]), _mm512_loadu_si512(a->q[0])); \
-            s1 = _mm512_dpbusd_epi32(s1, _mm512_set1_epi32(w[1]), _mm512_loadu_si512(a->q[1])); \
-            s2 = _mm512_dpbusd_epi32(s2, _mm512_set1_epi32(w[2]), _mm512_loadu_si512(a->q[2])); \
-            s3 = _mm512_dpbusd_epi32(s3, _mm512_set1_epi32(w[3]), _mm512_loadu_si512(a->q[3])); \
-            s0 = _mm512_dpbusd_epi32(s0, _mm512_set1_epi32(w[4]), _mm512_loadu_si512(a->q[4])); \
-            s1 = _mm512_dpbusd_epi32(s1, _mm512_set1_epi32(w[5]), _mm512_loadu_si512(a->q[5])); \
-            s2 = _mm512_dpbusd_epi32(s2, _mm512_set1_epi32(w[6]), _mm512_loadu_si512(a->q[6])); \
-            s3 = _mm512_dpbusd_epi32(s3, _mm512_set1_epi32(w[7]), _mm512_loadu_si512(a->q[7])); \
-            __m512i isum = _mm512_add_epi32(_mm512_add_epi32(s0, s1), _mm512_add_epi32(s2, s3)); \
-            isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(_mm512_loadu_si512(a->sum), bias_shift)); \
-            const __m512 dd = _mm512_mul_ps(_mm512_set1_ps(half_to_float(x[b].d)),   \
-                                            _mm512_loadu_ps(a->d));               \
-            acc = _mm512_add_ps(acc, _mm512_mul_ps(dd, _mm512_cvtepi32_ps(isum)));   \
+            __m512i u0 = _mm512_setzero_si512(), u1 = _mm512_setzero_si512();     \
+            _Pragma("GCC unroll 8")                                               \
+            for (int i = 0; i < 8; i += 2) {                                      \
+                const __m512i y0 = _mm512_loadu_si512(a->q[i]);                   \
+                const __m512i y1 = _mm512_loadu_si512(a->q[i + 1]);               \
+                s0 = _mm512_dpbusd_epi32(s0, _mm512_set1_epi32(w0[i]), y0);       \
+                s1 = _mm512_dpbusd_epi32(s1, _mm512_set1_epi32(w0[i + 1]), y1);   \
+                u0 = _mm512_dpbusd_epi32(u0, _mm512_set1_epi32(w1[i]), y0);       \
+                u1 = _mm512_dpbusd_epi32(u1, _mm512_set1_epi32(w1[i + 1]), y1);   \
+            }                                                                     \
+            const __m512i bias = _mm512_slli_epi32(_mm512_loadu_si512(a->sum), bias_shift); \
+            const __m512 dy = _mm512_loadu_ps(a->d);                              \
+            const __m512i is0 = _mm512_sub_epi32(_mm512_add_epi32(s0, s1), bias); \
+            const __m512i is1 = _mm512_sub_epi32(_mm512_add_epi32(u0, u1), bias); \
+            const __m512 dd0 = _mm512_mul_ps(_mm512_set1_ps(half_to_float(x[0][b].d)), dy); \
+            const __m512 dd1 = _mm512_mul_ps(_mm512_set1_ps(half_to_float(x[1][b].d)), dy); \
+            acc0 = _mm512_add_ps(acc0, _mm512_mul_ps(dd0, _mm512_cvtepi32_ps(is0))); \
+            acc1 = _mm512_add_ps(acc1, _mm512_mul_ps(dd1, _mm512_cvtepi32_ps(is1))); \
         }                                                                         \
-        return acc;                                                               \
+        out[0] = acc0;                                                            \
+        out[1] = acc1;                                                            \
     }
 
-KX_TILE16_ROW(q4_0_tile16_row, block_q4_0, 3)
-KX_TILE16_ROW(q8_0_tile16_row, block_q8_0, 7)
+KX_TILE16_ROWS2(q4_0_tile16_rows2, block_q4_0, 3)
+KX_TILE16_ROWS2(q8_0_tile16_rows2, block_q8_0, 7)
 
 /* Activation rows [*t0, nt) in groups of 16 while at least 9 are left (a
  * rest padded with copies of the group's first row); advances *t0. */
-#define KX_TILE16_PASSES(xtype, row_codes, row_kernel)                            \
+#define KX_TILE16_PASSES(xtype, row_codes, rows_kernel)                            \
     if (nb <= KX_TILE16_MAX_BLOCKS) {                                             \
         kx_act16 act16[KX_TILE16_MAX_BLOCKS];                                     \
-        uint8_t codes[KX_TILE16_MAX_BLOCKS * 32];                                 \
+        uint8_t codes[2][KX_TILE16_MAX_BLOCKS * 32];                              \
         while (nt - t_done >= 9) {                                                \
             const int used = nt - t_done < 16 ? nt - t_done : 16;                 \
             int tok[16];                                                          \
             for (int t = 0; t < 16; t++)                                          \
                 tok[t] = t_done + (t < used ? t : 0);                             \
             kx_act16_fill(act16, nb, y, y_stride, tok);                           \
-            for (int r = 0; r < nr; r++) {                                        \
-                const xtype *xr = (const xtype *)(x + (size_t)r * x_stride);      \
-                row_codes(xr, nb, codes);                                         \
-                float lanes[16];                                                  \
-                _mm512_storeu_ps(lanes, row_kernel(xr, codes, act16, nb));        \
-                for (int t = 0; t < used; t++)                                    \
-                    s[(size_t)tok[t] * s_stride + (size_t)r] = lanes[t];          \
+            for (int r = 0; r < nr; r += 2) {                                     \
+                /* An odd last row is paired with itself (computed twice). */     \
+                const int r1 = r + 1 < nr ? r + 1 : r;                            \
+                const xtype *xr[2] = { (const xtype *)(x + (size_t)r * x_stride), \
+                                       (const xtype *)(x + (size_t)r1 * x_stride) }; \
+                row_codes(xr[0], nb, codes[0]);                                   \
+                row_codes(xr[1], nb, codes[1]);                                   \
+                const uint8_t *cr[2] = { codes[0], codes[1] };                    \
+                __m512 v[2];                                                      \
+                rows_kernel(xr, cr, act16, nb, v);                                \
+                float lanes[2][16];                                               \
+                _mm512_storeu_ps(lanes[0], v[0]);                                 \
+                _mm512_storeu_ps(lanes[1], v[1]);                                 \
+                for (int t = 0; t < used; t++) {                                  \
+                    s[(size_t)tok[t] * s_stride + (size_t)r] = lanes[0][t];       \
+                    s[(size_t)tok[t] * s_stride + (size_t)r1] = lanes[1][t];      \
+                }                                                                 \
             }                                                                     \
             t_done += used;                                                       \
         }                                                                         \
     }
 #else
-#define KX_TILE16_PASSES(xtype, row_codes, row_kernel)
+#define KX_TILE16_PASSES(xtype, row_codes, rows_kernel)
 #endif
 
 /* One group of activation rows run as a tile: its shape's NT, the rows
@@ -350,13 +368,13 @@ KX_TILE_KERNEL(q4_0_tile_1x8, block_q4_0, 1, 8, q4_0_tile_prep, q4_0_tile_dot, q
 KX_TILE_KERNEL(q4_0_tile_2x4, block_q4_0, 2, 4, q4_0_tile_prep, q4_0_tile_dot, q4_0_tile_correct)
 KX_TILE_KERNEL(q4_0_tile_8x1, block_q4_0, 8, 1, q4_0_tile_prep, q4_0_tile_dot, q4_0_tile_correct)
 KX_TILE_ENTRY(kx_vec_dot_tile_q4_0, block_q4_0, kx_vec_dot_q4_0,
-              q4_0_tile_1x8, q4_0_tile_2x4, q4_0_tile_8x1, q4_0_row_codes, q4_0_tile16_row)
+              q4_0_tile_1x8, q4_0_tile_2x4, q4_0_tile_8x1, q4_0_row_codes, q4_0_tile16_rows2)
 
 KX_TILE_KERNEL(q8_0_tile_1x8, block_q8_0, 1, 8, q8_0_tile_prep, q8_0_tile_dot, q8_0_tile_correct)
 KX_TILE_KERNEL(q8_0_tile_2x4, block_q8_0, 2, 4, q8_0_tile_prep, q8_0_tile_dot, q8_0_tile_correct)
 KX_TILE_KERNEL(q8_0_tile_8x1, block_q8_0, 8, 1, q8_0_tile_prep, q8_0_tile_dot, q8_0_tile_correct)
 KX_TILE_ENTRY(kx_vec_dot_tile_q8_0, block_q8_0, kx_vec_dot_q8_0,
-              q8_0_tile_1x8, q8_0_tile_2x4, q8_0_tile_8x1, q8_0_row_codes, q8_0_tile16_row)
+              q8_0_tile_1x8, q8_0_tile_2x4, q8_0_tile_8x1, q8_0_row_codes, q8_0_tile16_rows2)
 
 /* ======================================================================
  * K-quant weights (Q4_K, Q6_K) against Q8_K activations: 1x8 tiles only.
