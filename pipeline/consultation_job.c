@@ -37,7 +37,7 @@ int consultation_execute(pipeline *p, store *s, const consultation_request *rq, 
         return rc;
     const llm *m = pipeline_llm(p);
     store_consultation_run run = {
-        .collection = rq->collection, .job_id = rc == 0 ? rq->job_id : NULL, .source = rq->source,
+        .collection = rq->collection, .job_id = rq->job_id, .source = rq->source,
         .source_sha256 = rq->source_sha256, .question = rq->question, .prompt_version = in.prompt->version,
         .model_name = llm_model_name(m), .model_sha256 = llm_model_sha256(m),
         .max_themes = rq->options.max_themes ? rq->options.max_themes : CONSULTATION_DEFAULT_MAX_THEMES,

@@ -20,7 +20,7 @@
 
 typedef struct store_consultation_run {
     const char *collection;      /* required */
-    const char *job_id;          /* NULL unless from a job (then the job is marked done with the run) */
+    const char *job_id;          /* NULL unless from a job; a done run marks the job done too */
     const char *source;          /* file name or "collection" */
     const char *source_sha256;   /* of the response file; NULL = none */
     const char *question;

@@ -473,3 +473,69 @@ Test(consultation, job_with_a_broken_file_fails_permanently, .timeout = 300)
     pipeline_free(p);
     free(model);
 }
+
+/* ---- a collection's stored documents as responses ------------------------------------ */
+
+Test(consultation, collection_documents_become_responses, .timeout = 120)
+{
+    pg_harness *pg = pg_harness_shared();
+    char *conninfo = pg_harness_new_db(pg);
+    store *s;
+    perr err;
+    cr_assert_eq(store_connect(&s, conninfo, &err), 0, "%s", err.msg);
+    cr_assert_eq(store_migrate(s, NULL, NULL, NULL, NULL, &err), 0, "%s", err.msg);
+    PGconn *c = PQconnectdb(conninfo);
+    cr_assert_eq(PQstatus(c), CONNECTION_OK);
+    static const char setup[] =
+        "INSERT INTO documents (sha256, text) VALUES (repeat('a', 64), 'first'), (repeat('b', 64), 'second'),"
+        " (repeat('c', 64), 'elsewhere');"
+        "INSERT INTO document_collections (collection, document_id) SELECT 'q1', id FROM documents WHERE text <> 'elsewhere';"
+        "INSERT INTO document_collections (collection, document_id) SELECT 'q2', id FROM documents WHERE text = 'elsewhere';"
+        "INSERT INTO jobs (job_id, collection, metadata, document_id)"
+        " SELECT 'j1', 'q1', '{\"response_id\": \"R-7\"}', id FROM documents WHERE text = 'second';";
+    PGresult *r = PQexec(c, setup);
+    cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+    PQclear(r);
+    response_set rs;
+    cr_assert_eq(store_consultation_responses(s, "q1", &rs, &err), 0, "%s", err.msg);
+    cr_assert_eq(rs.n, 2);
+    cr_assert_str_eq(rs.items[0].id, "aaaaaaaaaaaa", "no response_id: the sha256 prefix");
+    cr_assert_str_eq(rs.items[0].text, "first");
+    cr_assert_str_eq(rs.items[1].id, "R-7", "the job's metadata response_id");
+    responses_clear(&rs);
+    cr_assert_eq(store_consultation_responses(s, "none", &rs, &err), -1);
+    cr_assert(strstr(err.msg, "collection none has no documents"), "%s", err.msg);
+    char *report = (char *)"x";
+    cr_assert_eq(store_consultation_report(s, "q1", 0, &report, &err), 0, "%s", err.msg);
+    cr_assert_null(report, "no run yet");
+    PQfinish(c);
+    store_close(s);
+    free(conninfo);
+    pg_harness_free(pg);
+}
+
+/* ---- command line ------------------------------------------------------------------ */
+
+Test(consultation, cli_usage_errors)
+{
+    static const struct {
+        const char *args, *needle;
+        int status;
+    } cases[] = {
+        {"consult --no-store -C x", "--no-store needs --file", 2},
+        {"consult -f r.csv", "--collection (1..200 bytes) is required", 2},
+        {"consult -C x --max-themes 27", "--max-themes needs 1..26", 2},
+        {"consult -C x -q a --question-file b", "not both", 2},
+        {"consult -C x -f /nonexistent/r.csv --no-store", "cannot open /nonexistent/r.csv", 1},
+        {"themes", "give a COLLECTION or --run ID", 2},
+        {"themes --run 0", "--run wants a run id", 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char cmd[512], *out = NULL;
+        snprintf(cmd, sizeof cmd, "%s %s 2>&1", test_precis_bin(), cases[i].args);
+        int status = test_run(cmd, &out);
+        cr_assert_eq(status, cases[i].status, "%s: exit %d: %s", cases[i].args, status, out);
+        cr_assert(strstr(out, cases[i].needle), "%s: '%s' lacks '%s'", cases[i].args, out, cases[i].needle);
+        free(out);
+    }
+}
