@@ -168,6 +168,9 @@ typedef struct chunk_builder {
     size_t n_ids;
     int page_first, page_last;
     size_t tokens;
+    size_t overlap_len;            /* of the chunk being built */
+    const cited_unit *last;        /* the last whole unit added (NULL after pieces) */
+    size_t last_tokens;
 } chunk_builder;
 
 static void free_ids(char **ids, size_t n)
@@ -187,12 +190,13 @@ static int builder_flush(chunk_builder *b, int piece)
     b->out->items = grown;
     b->out->items[b->out->n++] = (cited_chunk){.text = b->text.s, .ids = b->ids, .n_ids = b->n_ids,
                                                .page_first = b->page_first, .page_last = b->page_last,
-                                               .piece = piece};
+                                               .piece = piece, .overlap_len = b->overlap_len};
     b->text = (sbuf){0};
     b->ids = NULL;
     b->n_ids = 0;
     b->page_first = b->page_last = 0;
     b->tokens = 0;
+    b->overlap_len = 0;
     return 0;
 }
 
@@ -222,6 +226,7 @@ static int add_pieces(const llm *m, chunk_builder *b, const cited_unit *u, const
 {
     if (builder_flush(b, 0) != 0)
         return perr_set(err, "out of memory");
+    b->last = NULL;
     size_t per_piece = labels && budget > 2 * LABEL_TOKENS ? budget - LABEL_TOKENS : budget;
     char **pieces;
     size_t n;
@@ -241,6 +246,20 @@ static int add_pieces(const llm *m, chunk_builder *b, const cited_unit *u, const
     return rc == 0 ? 0 : perr_set(err, "out of memory");
 }
 
+/* Start a chunk with the previous chunk's last unit, when it is small
+ * (a quarter of the budget at most) and leaves room for the next one. */
+static int add_overlap(chunk_builder *b, int labels, size_t budget, size_t next_tokens)
+{
+    const cited_unit *u = b->last;
+    if (!u || b->last_tokens * 4 > budget || b->last_tokens + JOIN_TOKENS + next_tokens > budget)
+        return 0;
+    if (render_unit(&b->text, u, labels) != 0 || builder_note(b, u) != 0)
+        return -1;
+    b->overlap_len = b->text.len + 2;
+    b->tokens = b->last_tokens;
+    return 0;
+}
+
 static int add_unit(const llm *m, chunk_builder *b, const cited_unit *u, int labels, size_t budget, perr *err)
 {
     sbuf r = {0};
@@ -251,12 +270,15 @@ static int add_unit(const llm *m, chunk_builder *b, const cited_unit *u, int lab
     if (rc == 0 && tokens > budget) {
         rc = add_pieces(m, b, u, r.s, labels, budget, err);
     } else if (rc == 0) {
-        if (b->text.len && b->tokens + JOIN_TOKENS + tokens > budget && builder_flush(b, 0) != 0)
+        if (b->text.len && b->tokens + JOIN_TOKENS + tokens > budget &&
+            (builder_flush(b, 0) != 0 || add_overlap(b, labels, budget, tokens) != 0))
             rc = perr_set(err, "out of memory");
         if (rc == 0 && ((b->text.len && sbuf_adds(&b->text, "\n\n") != 0) || sbuf_add(&b->text, r.s, r.len) != 0 ||
                         builder_note(b, u) != 0))
             rc = perr_set(err, "out of memory");
         b->tokens += tokens + (b->tokens ? JOIN_TOKENS : 0);
+        b->last = u;
+        b->last_tokens = tokens;
     }
     free(r.s);
     return rc;
@@ -295,12 +317,15 @@ cJSON *cited_chunk_provenance(const cited_chunk *c, size_t index)
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
+    size_t skip = c->overlap_len && c->n_ids > 1 ? 1 : 0;
     cJSON_AddNumberToObject(o, "chunk", (double)index);
-    cJSON_AddNumberToObject(o, "paragraphs", (double)c->n_ids);
+    cJSON_AddNumberToObject(o, "paragraphs", (double)(c->n_ids - skip));
     if (c->n_ids) {
-        cJSON_AddStringToObject(o, "first", c->ids[0]);
+        cJSON_AddStringToObject(o, "first", c->ids[skip]);
         cJSON_AddStringToObject(o, "last", c->ids[c->n_ids - 1]);
     }
+    if (skip)
+        cJSON_AddStringToObject(o, "overlap", c->ids[0]);
     cJSON *pages = cJSON_AddArrayToObject(o, "pages");
     if (pages && c->page_first) {
         cJSON_AddItemToArray(pages, cJSON_CreateNumber(c->page_first));

@@ -10,11 +10,16 @@
  * units are the text's blank-line separated blocks numbered p1, p2, ...
  *
  * Rendered with labels, a unit reads "Heading\n\n[p12] paragraph text"; without
- * labels it is exactly its piece of full_text, so the chunks joined with
- * blank lines are full_text again. A chunk holds whole units in order; a unit
- * longer than the budget on its own becomes several chunks of token-aligned
- * pieces (each labelled with the same id). Every unit is in some chunk:
- * nothing is dropped.
+ * labels it is exactly its piece of full_text. A chunk holds whole units in
+ * order; a unit longer than the budget on its own becomes several chunks of
+ * token-aligned pieces (each labelled with the same id). Every unit is in
+ * some chunk: nothing is dropped.
+ *
+ * Overlap: a chunk that follows another at a unit boundary starts with the
+ * previous chunk's last unit again (when that unit takes at most a quarter
+ * of the budget and both fit), so a point that spans the cut is seen whole
+ * once. Its bytes are the chunk's first overlap_len bytes; the text after
+ * them, chunk after chunk joined with blank lines, is full_text again.
  */
 #ifndef PRECIS_CITED_TEXT_H
 #define PRECIS_CITED_TEXT_H
@@ -45,6 +50,7 @@ typedef struct cited_chunk {
     size_t n_ids;
     int page_first, page_last;   /* 0 when unpaged */
     int piece;         /* 1 when the chunk is part of one over-long paragraph */
+    size_t overlap_len;/* leading bytes repeating the previous chunk's last unit ("\n\n" included); 0 = none */
 } cited_chunk;
 
 typedef struct cited_chunks {
@@ -65,8 +71,10 @@ char *cited_doc_render(const cited_doc *d, int labels);
 int cited_split(const llm *m, const cited_doc *d, int labels, size_t budget, cited_chunks *out, perr *err);
 void cited_chunks_clear(cited_chunks *c);
 
-/* {"chunk", "paragraphs", "first", "last", "pages": [first, last], "piece"?}
- * for the trace: what a chunk covered. NULL when out of memory. */
+/* {"chunk", "paragraphs", "first", "last", "pages": [first, last], "piece"?,
+ * "overlap"?} for the trace: what a chunk covered; first, last and
+ * paragraphs count the chunk's new units, "overlap" names the repeated one.
+ * NULL when out of memory. */
 cJSON *cited_chunk_provenance(const cited_chunk *c, size_t index);
 
 #endif

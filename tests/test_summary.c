@@ -159,20 +159,33 @@ Test(summary, chunks_cover_every_paragraph_within_budget, .timeout = 300)
     cited_chunks chunks;
     cr_assert_eq(cited_split(f.llm, &cd, 0, 150, &chunks, &err), 0, "%s", err.msg);
     cr_assert_gt(chunks.n, 4);
-    size_t len = 0, ids = 0;
+    size_t len = 0, ids = 0, overlaps = 0;
     for (size_t i = 0; i < chunks.n; i++) {
         size_t tokens;
-        cr_assert_eq(llm_count_tokens(f.llm, chunks.items[i].text, strlen(chunks.items[i].text), &tokens, &err), 0);
+        const cited_chunk *c = &chunks.items[i];
+        cr_assert_eq(llm_count_tokens(f.llm, c->text, strlen(c->text), &tokens, &err), 0);
         cr_assert_leq(tokens, 150 + 8, "chunk %zu has %zu tokens", i, tokens);
-        cr_assert(strncmp(d->full_text + len, chunks.items[i].text, strlen(chunks.items[i].text)) == 0,
-                  "chunk %zu is the next piece of full_text", i);
-        len += strlen(chunks.items[i].text) + 2;
-        ids += chunks.items[i].n_ids;
+        const char *fresh = c->text + c->overlap_len;
+        cr_assert(strncmp(d->full_text + len, fresh, strlen(fresh)) == 0,
+                  "chunk %zu after its overlap is the next piece of full_text", i);
+        if (c->overlap_len) {
+            /* The repeated unit is the previous chunk's last one, text and id. */
+            const cited_chunk *prev = &chunks.items[i - 1];
+            cr_assert_str_eq(c->ids[0], prev->ids[prev->n_ids - 1]);
+            size_t k = c->overlap_len - 2;
+            cr_assert(strlen(prev->text) >= k && memcmp(prev->text + strlen(prev->text) - k, c->text, k) == 0,
+                      "chunk %zu starts with the end of chunk %zu", i, i - 1);
+            overlaps++;
+        }
+        len += strlen(fresh) + 2;
+        ids += c->n_ids - (c->overlap_len ? 1 : 0);
         cr_assert_leq(chunks.items[i].page_first, chunks.items[i].page_last);
         cr_assert_eq(chunks.items[i].piece, 0);
     }
     cr_assert_eq(len - 2, d->full_text_len, "the chunks hold the whole text");
-    cr_assert_eq(ids, 30, "each paragraph in exactly one chunk");
+    cr_assert_eq(ids, 30, "each paragraph new in exactly one chunk");
+    cr_assert_gt(overlaps, 0, "later chunks repeat the previous chunk's last paragraph when it is short (%zu of %zu)",
+                 overlaps, chunks.n - 1);
     cr_assert_str_eq(chunks.items[0].ids[0], "p1");
     cr_assert_str_eq(chunks.items[chunks.n - 1].ids[chunks.items[chunks.n - 1].n_ids - 1], "p30");
     cJSON *prov = cited_chunk_provenance(&chunks.items[0], 0);
