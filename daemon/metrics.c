@@ -25,7 +25,7 @@ typedef struct stage_slot {
 
 struct metrics {
     atomic_uint_least64_t consumed, succeeded, failed, dead_lettered, retried;
-    atomic_uint_least64_t tokens_in, tokens_out;
+    atomic_uint_least64_t tokens_in, tokens_out, tokens_cached;
     atomic_int_least64_t consumer_lag;
     histogram job;
     pthread_mutex_t stage_lock;    /* serializes adding a stage name */
@@ -65,6 +65,11 @@ void metrics_add_tokens(metrics *m, uint64_t in, uint64_t out)
 {
     atomic_fetch_add(&m->tokens_in, in);
     atomic_fetch_add(&m->tokens_out, out);
+}
+
+void metrics_add_cached_tokens(metrics *m, uint64_t cached)
+{
+    atomic_fetch_add(&m->tokens_cached, cached);
 }
 
 void metrics_set_consumer_lag(metrics *m, int64_t lag)
@@ -179,6 +184,8 @@ char *metrics_render(metrics *m, size_t *len)
                    atomic_load(&m->retried));
     render_counter(f, "precis_tokens_in_total", "Prompt tokens evaluated.", atomic_load(&m->tokens_in));
     render_counter(f, "precis_tokens_out_total", "Tokens generated.", atomic_load(&m->tokens_out));
+    render_counter(f, "precis_tokens_cached_total", "Prompt tokens reused from the prompt-prefix cache, not evaluated.",
+                   atomic_load(&m->tokens_cached));
     fprintf(f, "# HELP precis_consumer_lag Messages on the jobs topic not yet consumed.\n"
                "# TYPE precis_consumer_lag gauge\nprecis_consumer_lag %lld\n",
             (long long)atomic_load(&m->consumer_lag));

@@ -10,6 +10,7 @@
  *   precis_job_duration_seconds       histogram, one observation per handled attempt
  *   precis_stage_duration_seconds{stage="..."}  histogram per pipeline stage
  *   precis_tokens_in_total / precis_tokens_out_total
+ *   precis_tokens_cached_total      prompt tokens reused, not evaluated
  *   precis_consumer_lag               gauge: messages behind the high watermark
  * metrics_render produces the text exposition format (version 0.0.4).
  */
@@ -37,6 +38,7 @@ void metrics_observe_job(metrics *m, double seconds);
 /* stage: [a-z0-9_] name such as "extract", "generate", "store"; others are ignored. */
 void metrics_observe_stage(metrics *m, const char *stage, double seconds);
 void metrics_add_tokens(metrics *m, uint64_t in, uint64_t out);
+void metrics_add_cached_tokens(metrics *m, uint64_t cached);
 void metrics_set_consumer_lag(metrics *m, int64_t lag);
 
 /* Read back (tests, logs). */

@@ -20,6 +20,7 @@ static void observe(metrics *m, const pipeline_report *rep)
     if (rep->n_results) {
         metrics_observe_stage(m, "analyze", rep->analyze_seconds);
         metrics_add_tokens(m, (uint64_t)rep->tokens_in, (uint64_t)rep->tokens_out);
+        metrics_add_cached_tokens(m, (uint64_t)rep->tokens_cached);
     }
 }
 
@@ -35,8 +36,8 @@ int pipeline_step(void *ctx, job_run *run, perr *err)
             metrics_observe_stage(run->metrics, "store", rep.store_seconds);
         snprintf(run->document_sha256, sizeof run->document_sha256, "%s", rep.sha256);
         log_info("job analysed", "job_id=%s source=%s sha256=%.12s title=%s tokens_in=%ld tokens_out=%ld "
-                 "extract_ms=%.0f analyze_ms=%.0f", run->job->job_id, rep.source, rep.sha256,
-                 rep.doc && rep.doc->title ? rep.doc->title : "", rep.tokens_in, rep.tokens_out,
+                 "tokens_cached=%ld extract_ms=%.0f analyze_ms=%.0f", run->job->job_id, rep.source, rep.sha256,
+                 rep.doc && rep.doc->title ? rep.doc->title : "", rep.tokens_in, rep.tokens_out, rep.tokens_cached,
                  rep.extract_seconds * 1000, rep.analyze_seconds * 1000);
     } else if (rc == STORE_ERROR) {
         snprintf(run->error_class, sizeof run->error_class, "%s", rep.error_class[0] ? rep.error_class : "pipeline");

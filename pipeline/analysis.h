@@ -38,6 +38,7 @@ typedef struct analysis_output {
     char *output_json;           /* the structured output, a JSON object */
     char *raw_text;              /* the model's text of the final call (JSON when constrained) */
     long prompt_tokens, completion_tokens;   /* over every call */
+    long cached_tokens;          /* prompt tokens reused from the prefix cache (part of prompt_tokens) */
     double prompt_seconds, gen_seconds;
     int chunks;                  /* parts the document was cut into (1: it fitted) */
     int calls;                   /* model calls */

@@ -378,6 +378,7 @@ static int run_analysis(pipeline *p, const analysis_def *def, const pipeline_hoo
     cJSON_Delete(out.trace);
     rep->tokens_in += out.prompt_tokens;
     rep->tokens_out += out.completion_tokens;
+    rep->tokens_cached += out.cached_tokens;
     if (!r->sampling_json || !r->timings_json)
         return perr_set(err, "out of memory"), fail(rep, "engine");
     return 0;

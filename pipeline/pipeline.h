@@ -77,6 +77,7 @@ typedef struct pipeline_report {
     size_t n_results;
     double load_seconds, extract_seconds, analyze_seconds, store_seconds;
     long tokens_in, tokens_out;
+    long tokens_cached;          /* of tokens_in, reused from the prompt-prefix cache */
     char error_class[32];        /* on failure */
 } pipeline_report;
 

@@ -63,6 +63,7 @@ static void add_counts(analysis_output *out, const llm_reply *r)
 {
     out->prompt_tokens += r->prompt_tokens;
     out->completion_tokens += r->completion_tokens;
+    out->cached_tokens += r->cached_tokens;
     out->prompt_seconds += r->prompt_seconds;
     out->gen_seconds += r->gen_seconds;
     out->calls++;

@@ -72,6 +72,7 @@ static metrics *sample_metrics(void)
     metrics_observe_stage(m, "generate", 12);
     metrics_observe_stage(m, "Bad Name", 1);   /* ignored */
     metrics_add_tokens(m, 100, 40);
+    metrics_add_cached_tokens(m, 60);
     metrics_set_consumer_lag(m, 7);
     return m;
 }
@@ -88,6 +89,7 @@ Test(metrics, render_exposition_format)
     cr_assert(contains_line(text, "precis_jobs_dead_lettered_total 1"));
     cr_assert(contains_line(text, "precis_tokens_in_total 100"));
     cr_assert(contains_line(text, "precis_tokens_out_total 40"));
+    cr_assert(contains_line(text, "precis_tokens_cached_total 60"), "%s", text);
     cr_assert(contains_line(text, "# TYPE precis_consumer_lag gauge"));
     cr_assert(contains_line(text, "precis_consumer_lag 7"));
     cr_assert(contains_line(text, "# TYPE precis_job_duration_seconds histogram"));

@@ -441,6 +441,8 @@ Test(pipeline, long_document_is_summarized_by_map_reduce, .timeout = 600)
     perr err;
     cr_assert_eq(process(p, &d, &j, &rep, &err), 0, "%s", err.msg);
     cr_assert_gt(rep.results[0].prompt_tokens, 1200, "every chunk went through the model");
+    cr_assert_gt(rep.tokens_cached, 0, "later chunks reuse the shared instructions' cache");
+    cr_assert_lt(rep.tokens_cached, rep.tokens_in);
     cr_assert_gt(query_long(d.raw, "SELECT (timings->>'chunks')::int FROM results"), 2);
     cr_assert_gt(query_long(d.raw, "SELECT (timings->>'calls')::int FROM results"),
                  query_long(d.raw, "SELECT (timings->>'chunks')::int FROM results"), "map calls plus a reduce call");
