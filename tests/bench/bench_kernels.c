@@ -5,6 +5,14 @@
  * weight row). Prints ns per row, weight GB/s, speed-up over the
  * reference, and the cost of quantizing the activation row.
  *
+ * A second table times one prefill-shaped matmul (2048 x 5632 weights,
+ * the FFN down projection of TinyLlama, against 32 and 512 activation rows)
+ * three ways with the best kernel set: one vec_dot per (row, activation
+ * row); the tile kernel (vec_dot_tile, bit-identical); and, for comparison
+ * only, dequantizing 64-row weight tiles to f32 and multiplying them with
+ * the f32 activations by OpenBLAS cblas_sgemm (one thread; different
+ * numerics, so not usable by the engine as is).
+ *
  * Built and run by `make bench-kernels`; not a test (timings never fail).
  * Usage: bench-kernels [rows cols]   (defaults 4096 4096)
  */
@@ -13,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <cblas.h>
 
 #include "engine/kernels.h"
 #include "engine/tensor_types.h"
@@ -113,6 +123,90 @@ static double time_from_float(const type_traits *vt, const float *x, void *act, 
     return (now_sec() - t0) / reps;
 }
 
+/* ---- prefill-shaped matmul: per pair, tile kernel, dequantize + sgemm ---- */
+
+#define SGEMM_TILE_ROWS 64
+
+static double time_pairs(const type_traits *tr, const uint8_t *w, size_t wb, const uint8_t *aq,
+                         size_t ab, int64_t rows, int64_t cols, int nt, float *out)
+{
+    const double t0 = now_sec();
+    for (int64_t r = 0; r < rows; r++)
+        for (int t = 0; t < nt; t++)
+            tr->vec_dot(cols, &out[(size_t)t * (size_t)rows + (size_t)r], w + wb * (size_t)r,
+                        aq + ab * (size_t)t);
+    return now_sec() - t0;
+}
+
+static double time_tile(const type_traits *tr, const uint8_t *w, size_t wb, const uint8_t *aq,
+                        size_t ab, int64_t rows, int64_t cols, int nt, float *out)
+{
+    const double t0 = now_sec();
+    tr->vec_dot_tile(cols, (int)rows, nt, out, (size_t)rows, w, wb, aq, ab);
+    return now_sec() - t0;
+}
+
+static double time_sgemm(const type_traits *tr, const uint8_t *w, size_t wb, const float *x,
+                         int64_t rows, int64_t cols, int nt, float *out, float *deq)
+{
+    const double t0 = now_sec();
+    for (int64_t r0 = 0; r0 < rows; r0 += SGEMM_TILE_ROWS) {
+        const int64_t n = rows - r0 < SGEMM_TILE_ROWS ? rows - r0 : SGEMM_TILE_ROWS;
+        for (int64_t r = 0; r < n; r++)
+            tr->to_float(w + wb * (size_t)(r0 + r), deq + (size_t)r * (size_t)cols, cols);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nt, (int)n, (int)cols, 1.0f, x,
+                    (int)cols, deq, (int)cols, 0.0f, out + r0, (int)rows);
+    }
+    return now_sec() - t0;
+}
+
+static int bench_prefill_matmul(void)
+{
+    static const tensor_type mm_types[] = { TT_Q4_0, TT_Q8_0, TT_Q4_K, TT_Q6_K };
+    static const int n_toks[] = { 32, 512 };
+    const int64_t rows = 2048, cols = 5632;
+    const int max_nt = 512;
+    float *x = malloc((size_t)max_nt * (size_t)cols * sizeof *x);
+    float *out = malloc((size_t)max_nt * (size_t)rows * sizeof *out);
+    float *deq = malloc((size_t)SGEMM_TILE_ROWS * (size_t)cols * sizeof *deq);
+    uint8_t *aq = malloc((size_t)max_nt * (size_t)cols * 2);
+    if (!x || !out || !deq || !aq)
+        return 1;
+    for (int t = 0; t < max_nt; t++)
+        fill_random(x + (size_t)t * (size_t)cols, cols, 777 + (uint64_t)t);
+    openblas_set_num_threads(1);
+    printf("\nprefill matmul %lld x %lld weights, single thread, thread CPU time, us per "
+           "activation row\n", (long long)rows, (long long)cols);
+    printf("%-5s %-7s %5s %10s %10s %10s\n", "type", "set", "rows", "per pair", "tile",
+           "deq+sgemm");
+    for (size_t ti = 0; ti < sizeof mm_types / sizeof mm_types[0]; ti++) {
+        const tensor_type t = mm_types[ti];
+        const type_traits *tr = tensor_types_get((uint32_t)t);
+        const type_traits *vt = tensor_types_get((uint32_t)tr->vec_dot_type);
+        const size_t wb = tensor_row_size(t, cols), ab = tensor_row_size(tr->vec_dot_type, cols);
+        uint8_t *w = make_weights(t, rows, cols);
+        if (!w)
+            return 1;
+        for (int t2 = 0; t2 < max_nt; t2++)
+            vt->from_float(x + (size_t)t2 * (size_t)cols, aq + ab * (size_t)t2, cols);
+        for (size_t k = 0; k < sizeof n_toks / sizeof n_toks[0]; k++) {
+            const int nt = n_toks[k];
+            const double pairs = nt <= 32 ? time_pairs(tr, w, wb, aq, ab, rows, cols, nt, out) : 0;
+            const double tile = tr->vec_dot_tile
+                                    ? time_tile(tr, w, wb, aq, ab, rows, cols, nt, out) : 0;
+            const double sg = time_sgemm(tr, w, wb, x, rows, cols, nt, out, deq);
+            printf("%-5s %-7s %5d %10.1f %10.1f %10.1f\n", tr->name, kernels_set_for((uint32_t)t), nt,
+                   pairs * 1e6 / nt, tile * 1e6 / nt, sg * 1e6 / nt);
+        }
+        free(w);
+    }
+    free(x);
+    free(out);
+    free(deq);
+    free(aq);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const int64_t rows = argc > 2 ? atoll(argv[1]) : 4096;
@@ -163,5 +257,5 @@ int main(int argc, char **argv)
     free(x);
     free(out);
     free(act);
-    return 0;
+    return bench_prefill_matmul();
 }
