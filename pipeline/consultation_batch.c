@@ -175,6 +175,55 @@ static int collect_items(batch_step *bs, perr *err)
     return 0;
 }
 
+static void free_calls(structured_call *calls, cJSON **answers, size_t k)
+{
+    for (size_t j = 0; calls && j < k; j++) {
+        free((char *)calls[j].user);
+        free((char *)calls[j].schema_json);
+    }
+    for (size_t j = 0; answers && j < k; j++)
+        cJSON_Delete(answers[j]);
+    free(calls);
+    free(answers);
+}
+
+static int prepare_call(batch_step *bs, const ladder_item *items, size_t n, batch_check *check, structured_call *c,
+                        perr *err)
+{
+    char *schema = bs->schema_for(bs, items, n, err);
+    char *user = schema ? batch_render_user(bs, items, n, err) : NULL;
+    if (!user) {
+        free(schema);
+        return -1;
+    }
+    *check = (batch_check){.items = items, .n = n};
+    *c = (structured_call){.step = bs->name, .system = bs->ps->system, .user = user, .schema_json = schema,
+                           .max_tokens = batch_max_tokens(bs, items, n), .sampling = &bs->cx->in->prompt->sampling,
+                           .check = bs->keyed ? batch_check_keys : NULL, .check_ctx = check, .items = (long)n};
+    return 0;
+}
+
+/* ladder_call_many_fn: k batches in one structured_run_many. */
+static int batch_call_many(void *ctx, const ladder_item *const *batches, const size_t *ns, size_t k, int *rcs,
+                           perr *errs, perr *err)
+{
+    batch_step *bs = ctx;
+    structured_call *calls = calloc(k, sizeof *calls);
+    batch_check *checks = calloc(k, sizeof *checks);
+    cJSON **answers = calloc(k, sizeof *answers);
+    int rc = calls && checks && answers ? 0 : perr_set(err, "out of memory");
+    for (size_t j = 0; rc == 0 && j < k; j++)
+        rc = prepare_call(bs, batches[j], ns[j], &checks[j], &calls[j], err);
+    if (rc == 0)
+        rc = structured_run_many(bs->cx->in, &bs->cx->res->out, calls, k, answers, NULL, rcs, errs, err);
+    for (size_t j = 0; rc == 0 && j < k; j++)
+        if (rcs[j] == 0 && bs->accept(bs, batches[j], ns[j], answers[j], &errs[j]) != 0)
+            rcs[j] = -1;
+    free_calls(calls, answers, k);
+    free(checks);
+    return rc;
+}
+
 static int run_batches(batch_step *bs, size_t avail, perr *err)
 {
     size_t *costs = calloc(bs->n ? bs->n : 1, sizeof *costs);
@@ -185,9 +234,10 @@ static int run_batches(batch_step *bs, size_t avail, perr *err)
         rc = item_costs(bs, avail, costs, owned, err);
     if (rc == 0)
         rc = ladder_plan(costs, bs->n, avail, (size_t)bs->cx->batch_size, &ends, &n_batches, err);
-    ladder l = {.step = bs->name, .call = bs->call, .give_up = bs->give_up, .ctx = bs, .out = &bs->cx->res->out};
-    for (size_t b = 0, start = 0; rc == 0 && b < n_batches; start = ends[b++])
-        rc = ladder_run(&l, bs->items + start, ends[b] - start, err);
+    ladder l = {.step = bs->name, .call_many = batch_call_many, .give_up = bs->give_up, .ctx = bs,
+                .out = &bs->cx->res->out};
+    if (rc == 0)
+        rc = ladder_run_all(&l, bs->items, ends, n_batches, err);
     for (size_t i = 0; owned && i < bs->n; i++)
         free(owned[i]);
     free(owned);

@@ -31,22 +31,33 @@ typedef struct consult_ctx {
     theme_list candidates;       /* themes step, then condensed in place */
 } consult_ctx;
 
+typedef struct batch_step batch_step;
+
+/* A batch's answer schema (malloc'd JSON text). */
+typedef char *(*batch_schema_fn)(batch_step *bs, const ladder_item *items, size_t n, perr *err);
+/* Keep what a batch's accepted answer says; 0 or -1 (err). */
+typedef int (*batch_accept_fn)(batch_step *bs, const ladder_item *items, size_t n, const cJSON *answer, perr *err);
+
 /* One step over the responses: budgets the batches, truncates a response
- * too long for a batch of its own, and runs each batch through the ladder. */
-typedef struct batch_step {
+ * too long for a batch of its own, and runs the batches through the ladder
+ * in rounds, every batch of a round in one structured_run_many (the model
+ * answers [engine] parallel batches at once). */
+struct batch_step {
     consult_ctx *cx;
     const char *name;            /* prompt step and trace name */
     const prompt_step *ps;
     const char *themes_text;     /* {{themes}}; NULL when the step has none */
     size_t answer_bytes_per_item;/* per response, plus its id's length (keyed answers) */
     size_t answer_base;          /* tokens of answer beyond the per-response part */
-    ladder_call_fn call;
+    batch_schema_fn schema_for;
+    int keyed;                   /* answers keyed by response id: batch_check_keys */
+    batch_accept_fn accept;
     ladder_give_up_fn give_up;
     /* filled by batch_step_run */
     ladder_item *items;          /* the non-empty responses, input order */
     size_t *index;               /* items[i] is response index[i] */
     size_t n;
-} batch_step;
+};
 
 int batch_step_run(batch_step *bs, perr *err);
 

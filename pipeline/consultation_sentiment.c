@@ -27,30 +27,24 @@ static void keep_answer(batch_step *bs, const ladder_item *items, size_t n, cons
     }
 }
 
-static int sentiment_call(void *ctx, const ladder_item *items, size_t n, perr *err)
+static char *sentiment_schema(batch_step *bs, const ladder_item *items, size_t n, perr *err)
 {
-    batch_step *bs = ctx;
+    (void)bs;
     cJSON *item = cJSON_Parse(item_schema);
-    int have_item = item != NULL;
-    char *schema = item ? batch_keyed_schema(items, n, item, err) : NULL;
-    cJSON_Delete(item);
-    char *user = schema ? batch_render_user(bs, items, n, err) : NULL;
-    if (!user) {
-        free(schema);
-        return have_item ? -1 : perr_set(err, "out of memory");
+    if (!item) {
+        perr_set(err, "out of memory");
+        return NULL;
     }
-    batch_check bc = {.items = items, .n = n};
-    structured_call c = {.step = bs->name, .system = bs->ps->system, .user = user, .schema_json = schema,
-                         .max_tokens = batch_max_tokens(bs, items, n), .sampling = &bs->cx->in->prompt->sampling,
-                         .check = batch_check_keys, .check_ctx = &bc, .items = (long)n};
-    cJSON *answer = NULL;
-    int rc = structured_run(bs->cx->in, &bs->cx->res->out, &c, &answer, NULL, err);
-    if (rc == 0)
-        keep_answer(bs, items, n, answer);
-    cJSON_Delete(answer);
-    free(user);
-    free(schema);
-    return rc;
+    char *schema = batch_keyed_schema(items, n, item, err);
+    cJSON_Delete(item);
+    return schema;
+}
+
+static int sentiment_accept(batch_step *bs, const ladder_item *items, size_t n, const cJSON *answer, perr *err)
+{
+    (void)err;
+    keep_answer(bs, items, n, answer);
+    return 0;
 }
 
 static int sentiment_give_up(void *ctx, const ladder_item *item, const char *reason, perr *err)
@@ -63,6 +57,7 @@ int consult_sentiment(consult_ctx *cx, perr *err)
 {
     batch_step bs = {.cx = cx, .name = "sentiment", .ps = prompt_find_step(cx->in->prompt, "sentiment"),
                      .answer_bytes_per_item = SENTIMENT_ANSWER_BYTES, .answer_base = 16,
-                     .call = sentiment_call, .give_up = sentiment_give_up};
+                     .schema_for = sentiment_schema, .keyed = 1, .accept = sentiment_accept,
+                     .give_up = sentiment_give_up};
     return batch_step_run(&bs, err);
 }

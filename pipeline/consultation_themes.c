@@ -106,27 +106,19 @@ static int keep_themes(theme_list *l, const cJSON *answer, perr *err)
 
 /* ---- 2. generation ------------------------------------------------------------ */
 
-static int generate_call(void *ctx, const ladder_item *items, size_t n, perr *err)
+static char *generate_schema(batch_step *bs, const ladder_item *items, size_t n, perr *err)
 {
-    batch_step *bs = ctx;
+    (void)bs, (void)items, (void)n;
     char *schema = themes_schema(1, THEMES_PER_BATCH, CONSULTATION_LABEL_MAX, 1);
-    char *user = schema ? batch_render_user(bs, items, n, err) : NULL;
-    if (!user) {
-        int had_schema = schema != NULL;
-        free(schema);
-        return had_schema ? -1 : perr_set(err, "out of memory");
-    }
-    structured_call c = {.step = bs->name, .system = bs->ps->system, .user = user, .schema_json = schema,
-                         .max_tokens = bs->ps->max_tokens, .sampling = &bs->cx->in->prompt->sampling,
-                         .items = (long)n};
-    cJSON *answer = NULL;
-    int rc = structured_run(bs->cx->in, &bs->cx->res->out, &c, &answer, NULL, err);
-    if (rc == 0)
-        rc = keep_themes(&bs->cx->candidates, answer, err);
-    cJSON_Delete(answer);
-    free(user);
-    free(schema);
-    return rc;
+    if (!schema)
+        perr_set(err, "out of memory");
+    return schema;
+}
+
+static int generate_accept(batch_step *bs, const ladder_item *items, size_t n, const cJSON *answer, perr *err)
+{
+    (void)items, (void)n;
+    return keep_themes(&bs->cx->candidates, answer, err);
 }
 
 /* A response that yields no candidate themes is still mapped later; the
@@ -141,7 +133,7 @@ int consult_generate_themes(consult_ctx *cx, perr *err)
 {
     const prompt_step *ps = prompt_find_step(cx->in->prompt, "themes");
     batch_step bs = {.cx = cx, .name = "themes", .ps = ps, .answer_base = (size_t)ps->max_tokens,
-                     .call = generate_call, .give_up = generate_give_up};
+                     .schema_for = generate_schema, .accept = generate_accept, .give_up = generate_give_up};
     int rc = batch_step_run(&bs, err);
     cx->res->n_candidates = cx->candidates.n;
     return rc;

@@ -42,6 +42,90 @@ int ladder_run(const ladder *l, const ladder_item *items, size_t n, perr *err)
     return rc == 0 ? ladder_run(l, items + half, n - half, err) : rc;
 }
 
+/* The open batches of a round. */
+typedef struct round {
+    const ladder_item **starts;
+    size_t *ns;
+    size_t k, cap;
+} round;
+
+static int round_push(round *r, const ladder_item *start, size_t n)
+{
+    if (r->k == r->cap) {
+        size_t cap = r->cap ? 2 * r->cap : 16;
+        const ladder_item **s = realloc(r->starts, cap * sizeof *s);
+        if (s)
+            r->starts = s;
+        size_t *ns = s ? realloc(r->ns, cap * sizeof *ns) : NULL;
+        if (!ns)
+            return -1;
+        r->ns = ns;
+        r->cap = cap;
+    }
+    r->starts[r->k] = start;
+    r->ns[r->k++] = n;
+    return 0;
+}
+
+static void round_free(round *r)
+{
+    free(r->starts);
+    free(r->ns);
+}
+
+/* What a failed batch becomes: its halves in the next round, or, alone,
+ * given up. */
+static int after_failure(const ladder *l, const ladder_item *start, size_t n, const char *why, round *next,
+                         perr *err)
+{
+    if (n == 1) {
+        trace_unprocessable(l, start, why);
+        return l->give_up(l->ctx, start, why, err);
+    }
+    trace_split(l, n, why);
+    if (round_push(next, start, n / 2) != 0 || round_push(next, start + n / 2, n - n / 2) != 0)
+        return perr_set(err, "out of memory");
+    return 0;
+}
+
+static int run_round(const ladder *l, const round *cur, round *next, perr *err)
+{
+    int *rcs = calloc(cur->k, sizeof *rcs);
+    perr *errs = calloc(cur->k, sizeof *errs);
+    int rc = rcs && errs ? l->call_many(l->ctx, cur->starts, cur->ns, cur->k, rcs, errs, err)
+                         : perr_set(err, "out of memory");
+    for (size_t j = 0; rc == 0 && j < cur->k; j++) {
+        if (rcs[j] == STRUCTURED_INVALID || rcs[j] == STRUCTURED_TOO_LONG)
+            rc = after_failure(l, cur->starts[j], cur->ns[j], errs[j].msg, next, err);
+        else if (rcs[j] != 0) {
+            perr_set(err, "%s", errs[j].msg);
+            rc = rcs[j];
+        }
+    }
+    free(rcs);
+    free(errs);
+    return rc;
+}
+
+int ladder_run_all(const ladder *l, const ladder_item *items, const size_t *ends, size_t n_batches, perr *err)
+{
+    round cur = {0}, next = {0};
+    int rc = 0;
+    for (size_t b = 0, start = 0; rc == 0 && b < n_batches; start = ends[b++])
+        if (ends[b] > start && round_push(&cur, items + start, ends[b] - start) != 0)
+            rc = perr_set(err, "out of memory");
+    while (rc == 0 && cur.k > 0) {
+        next.k = 0;
+        rc = run_round(l, &cur, &next, err);
+        round swap = cur;
+        cur = next;
+        next = swap;
+    }
+    round_free(&cur);
+    round_free(&next);
+    return rc;
+}
+
 int ladder_plan(const size_t *costs, size_t n, size_t budget, size_t max_items, size_t **ends, size_t *n_batches,
                 perr *err)
 {

@@ -13,6 +13,11 @@
  *      "unprocessable", "error", "id"} keeps it auditable.
  * A hard error (-1) or a cancellation (LLM_CANCELLED) stops the ladder.
  *
+ * ladder_run_all does the same for many batches in rounds: every open batch
+ * of a round goes to ONE call_many (which runs them together: the model
+ * answers [engine] parallel batches at once), and the halves of the failed
+ * ones make the next round.
+ *
  * Also here, because every batch step needs them: planning token-budgeted
  * batches, and the semantic check "every input id answered exactly once".
  */
@@ -37,9 +42,16 @@ typedef int (*ladder_call_fn)(void *ctx, const ladder_item *items, size_t n, per
 /* An item given up, with the reason; 0, or -1 (err) to stop. */
 typedef int (*ladder_give_up_fn)(void *ctx, const ladder_item *item, const char *reason, perr *err);
 
+/* k calls at once: batches[j] holds ns[j] items; rcs[j] is what
+ * ladder_call_fn would return for it (errs[j] says why). Returns 0, or -1
+ * (err) / LLM_CANCELLED to stop. */
+typedef int (*ladder_call_many_fn)(void *ctx, const ladder_item *const *batches, const size_t *ns, size_t k,
+                                   int *rcs, perr *errs, perr *err);
+
 typedef struct ladder {
     const char *step;            /* names the trace records */
-    ladder_call_fn call;
+    ladder_call_fn call;         /* for ladder_run */
+    ladder_call_many_fn call_many;   /* for ladder_run_all */
     ladder_give_up_fn give_up;
     void *ctx;
     analysis_output *out;        /* the trace goes to out->trace */
@@ -48,6 +60,10 @@ typedef struct ladder {
 /* Run items[0..n) through the ladder: 0 when every item was answered or
  * given up; -1 (err) or LLM_CANCELLED from the call or give_up function. */
 int ladder_run(const ladder *l, const ladder_item *items, size_t n, perr *err);
+
+/* Batches items[ends[b-1] .. ends[b]) (ends as ladder_plan gives them) in
+ * rounds through l->call_many; the same outcomes as ladder_run per batch. */
+int ladder_run_all(const ladder *l, const ladder_item *items, const size_t *ends, size_t n_batches, perr *err);
 
 /* Cut n items into contiguous batches: a batch holds at most max_items
  * items (0 = no limit) whose costs sum to at most budget; an item that

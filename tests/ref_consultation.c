@@ -155,7 +155,7 @@ Test(consultation_ref, gambling_100_responses_end_to_end, .timeout = 1800)
     response_set rs;
     perr err;
     cr_assert_eq(responses_load_file(path, NULL, &rs, &err), 0, "%s", err.msg);
-    pipeline_options po = {.model = {.model_path = model, .n_threads = 1}, .prompts_dir = "prompts"};
+    pipeline_options po = {.model = {.model_path = model, .n_threads = 2, .n_parallel = 4}, .prompts_dir = "prompts"};
     pipeline *p;
     cr_assert_eq(pipeline_new(&p, &po, &err), 0, "%s", err.msg);
     pg_harness *pg = pg_harness_shared();

@@ -277,6 +277,56 @@ Test(consultation, ladder_splits_to_the_bad_item_and_gives_it_up)
     analysis_output_clear(&out);
 }
 
+/* call_many over the fake: each batch as fake_call, one round per call. */
+typedef struct fake_rounds {
+    fake f;
+    int rounds;
+    size_t widest;               /* most batches in one round */
+} fake_rounds;
+
+static int fake_call_many(void *ctx, const ladder_item *const *batches, const size_t *ns, size_t k, int *rcs,
+                          perr *errs, perr *err)
+{
+    (void)err;
+    fake_rounds *r = ctx;
+    r->rounds++;
+    if (k > r->widest)
+        r->widest = k;
+    for (size_t j = 0; j < k; j++)
+        rcs[j] = fake_call(&r->f, batches[j], ns[j], &errs[j]);
+    return 0;
+}
+
+static int fake_rounds_give_up(void *ctx, const ladder_item *item, const char *reason, perr *err)
+{
+    return fake_give_up(&((fake_rounds *)ctx)->f, item, reason, err);
+}
+
+Test(consultation, ladder_rounds_run_batches_together_with_the_same_outcomes)
+{
+    static const char *const ids[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"};
+    ladder_item items[12];
+    for (size_t i = 0; i < 12; i++)
+        items[i] = (ladder_item){.id = ids[i], .text = "t"};
+    fake_rounds r = {.f = {.too_long_above = 3, .bad = "f", .base = items}};
+    analysis_output out = {0};
+    ladder l = {.step = "mapping", .call_many = fake_call_many, .give_up = fake_rounds_give_up, .ctx = &r, .out = &out};
+    size_t ends[] = {4, 8, 12};
+    perr err;
+    cr_assert_eq(ladder_run_all(&l, items, ends, 3, &err), 0, "%s", err.msg);
+    for (size_t i = 0; i < 12; i++) {
+        cr_assert_eq(r.f.answered[i], i == 5 ? 0 : 1, "item %zu", i);
+        cr_assert_eq(r.f.given_up[i], i == 5 ? 1 : 0, "item %zu", i);
+    }
+    /* Round 1: three batches of 4, all too long; round 2: six halves, [e f] invalid;
+     * round 3: [e] and [f]; [f] is given up. */
+    cr_assert_eq(r.rounds, 3);
+    cr_assert_eq(r.widest, 6, "every open batch of a round goes in one call");
+    cr_assert_eq(count_trace(out.trace, "split"), 4);
+    cr_assert_eq(count_trace(out.trace, "unprocessable"), 1);
+    analysis_output_clear(&out);
+}
+
 static int failing_call(void *ctx, const ladder_item *items, size_t n, perr *err)
 {
     (void)ctx, (void)items, (void)n;
