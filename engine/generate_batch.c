@@ -143,11 +143,37 @@ static void finish_request(slot *sl, int failed, const char *msg)
     sl->n_pending = 0;
 }
 
-/* Fill idle slots from the queue; *next_req advances. */
+/* A prompt that shares this many more tokens with a prompt still waiting
+ * to be evaluated than with any cache waits one pass, then copies them. */
+#define DEFER_MIN_SHARED 32
+
+/* Should r wait for a prompt being evaluated in this pass? (Prompts of one
+ * template started together would otherwise each compute the shared part.) */
+static int worth_waiting(const batch *b, const generate_request *r)
+{
+    int held_best = 0, pending_best = 0;
+    for (int i = 0; i < b->n_slots; i++) {
+        const slot *sl = &b->slots[i];
+        int held = engine_seq_len(b->c, i) < sl->n_tokens ? engine_seq_len(b->c, i) : sl->n_tokens;
+        int k = common_prefix(sl->tokens, held, r->prompt, (int)r->n_prompt);
+        if (k > held_best)
+            held_best = k;
+        if (sl->req && sl->n_pending > 1) {
+            k = common_prefix(sl->tokens, sl->n_tokens, r->prompt, (int)r->n_prompt);
+            if (k > pending_best)
+                pending_best = k;
+        }
+    }
+    return pending_best > held_best + DEFER_MIN_SHARED;
+}
+
+/* Fill idle slots from the queue, in order; *next_req advances. */
 static int fill_slots(batch *b, generate_request *reqs, size_t n, size_t *next_req, perr *err)
 {
     for (int s = 0; s < b->n_slots; s++) {
         while (!b->slots[s].req && *next_req < n) {
+            if (worth_waiting(b, &reqs[*next_req]))
+                return 0;
             if (start_request(b, s, &reqs[(*next_req)++], err) != 0)
                 return -1;
         }

@@ -194,6 +194,19 @@ Test(generate_batch, shared_prefix_is_copied_not_recomputed, .timeout = 600)
         computed_prompt += (long)reqs[i].n_prompt - reqs[i].n_reused;
     cr_assert_eq(st.tokens_reused, (long)(reqs[1].n_reused + reqs[2].n_reused + reqs[3].n_reused));
     cr_assert_lt(computed_prompt, (long)n_pre + 4 * 40, "the prefix was computed once");
+    for (int i = 0; i < N; i++)
+        generate_request_clear(&reqs[i]);
+    engine_ctx_free(c);
+
+    /* Four slots, all four prompts at once: the later three wait one pass
+     * for the first and copy its prefix instead of computing it too. */
+    c = new_ctx(f.m, 2048, 4);
+    cr_assert_eq(generate_batch_run(c, f.tok, reqs, N, NULL, NULL, &st, &err), 0, "%s", err.msg);
+    for (int i = 1; i < N; i++) {
+        cr_assert_geq(reqs[i].n_reused, (int)(n_pre * 95 / 100), "batched request %d reused %d", i, reqs[i].n_reused);
+        expect_same_as_single(&f, &reqs[i], i);
+    }
+    cr_assert_eq(st.max_active, 4, "then all four run together");
     for (int i = 0; i < N; i++) {
         generate_request_clear(&reqs[i]);
         free(ids[i]);

@@ -150,6 +150,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench-batching MODEL [N_DOCS] [MAX_TOKENS] [THREADS] [P,P,...]\n");
         return 2;
     }
+    setvbuf(stdout, NULL, _IOLBF, 0);
     const char *path = argv[1];
     int n = argc > 2 ? atoi(argv[2]) : 16, max_tokens = argc > 3 ? atoi(argv[3]) : 64;
     int threads = argc > 4 ? atoi(argv[4]) : 2;
