@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -310,6 +311,25 @@ void cited_chunks_clear(cited_chunks *c)
     }
     free(c->items);
     *c = (cited_chunks){0};
+}
+
+/* Tokens kept free besides the 10% margin. */
+#define CHUNK_MARGIN_TOKENS 16
+
+int cited_chunk_budget(int n_ctx, int max_tokens, size_t overhead, size_t whole, size_t min_chunk, size_t *budget,
+                       perr *err)
+{
+    long avail = (long)n_ctx - max_tokens - (long)overhead;
+    if (avail > 0 && whole + 8 <= (size_t)avail) {
+        *budget = SIZE_MAX / 2;
+        return 0;
+    }
+    *budget = avail > CHUNK_MARGIN_TOKENS ? (size_t)(avail - CHUNK_MARGIN_TOKENS) * 9 / 10 : 0;
+    if (*budget < min_chunk)
+        return perr_set(err, "the document does not fit the context of %d tokens, and the context is too small to "
+                        "split it (%zu tokens left for text, %zu needed; raise [engine] ctx_size or lower max_tokens)",
+                        n_ctx, *budget, min_chunk);
+    return 0;
 }
 
 cJSON *cited_chunk_provenance(const cited_chunk *c, size_t index)

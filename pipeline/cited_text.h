@@ -71,6 +71,14 @@ char *cited_doc_render(const cited_doc *d, int labels);
 int cited_split(const llm *m, const cited_doc *d, int labels, size_t budget, cited_chunks *out, perr *err);
 void cited_chunks_clear(cited_chunks *c);
 
+/* Tokens of text per chunk for a context of n_ctx, max_tokens to generate
+ * and a prompt of overhead tokens around the text: everything (SIZE_MAX/2)
+ * when the whole text (whole tokens) fits one call, else the room left
+ * less a margin for counting paragraph by paragraph. Below min_chunk: an
+ * error saying the context is too small to split the document. */
+int cited_chunk_budget(int n_ctx, int max_tokens, size_t overhead, size_t whole, size_t min_chunk, size_t *budget,
+                       perr *err);
+
 /* {"chunk", "paragraphs", "first", "last", "pages": [first, last], "piece"?,
  * "overlap"?} for the trace: what a chunk covered; first, last and
  * paragraphs count the chunk's new units, "overlap" names the repeated one.

@@ -187,10 +187,30 @@ static void free_calls(structured_call *calls, cJSON **answers, size_t k)
     free(answers);
 }
 
+int batch_give_up(void *ctx, const ladder_item *item, const char *reason, perr *err)
+{
+    batch_step *bs = ctx;
+    return consult_unprocessable(bs->cx, batch_index(bs, item), bs->name, reason, err);
+}
+
+static char *batch_schema(batch_step *bs, const ladder_item *items, size_t n, perr *err)
+{
+    if (!bs->item_schema)
+        return bs->schema_for(bs, items, n, err);
+    cJSON *item = bs->item_schema(bs);
+    if (!item) {
+        perr_set(err, "out of memory");
+        return NULL;
+    }
+    char *schema = batch_keyed_schema(items, n, item, err);
+    cJSON_Delete(item);
+    return schema;
+}
+
 static int prepare_call(batch_step *bs, const ladder_item *items, size_t n, batch_check *check, structured_call *c,
                         perr *err)
 {
-    char *schema = bs->schema_for(bs, items, n, err);
+    char *schema = batch_schema(bs, items, n, err);
     char *user = schema ? batch_render_user(bs, items, n, err) : NULL;
     if (!user) {
         free(schema);
@@ -199,7 +219,8 @@ static int prepare_call(batch_step *bs, const ladder_item *items, size_t n, batc
     *check = (batch_check){.items = items, .n = n};
     *c = (structured_call){.step = bs->name, .system = bs->ps->system, .user = user, .schema_json = schema,
                            .max_tokens = batch_max_tokens(bs, items, n), .sampling = &bs->cx->in->prompt->sampling,
-                           .check = bs->keyed ? batch_check_keys : NULL, .check_ctx = check, .items = (long)n};
+                           .check = bs->item_schema ? batch_check_keys : NULL, .check_ctx = check,
+                           .items = (long)n};
     return 0;
 }
 

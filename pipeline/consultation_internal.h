@@ -35,6 +35,8 @@ typedef struct batch_step batch_step;
 
 /* A batch's answer schema (malloc'd JSON text). */
 typedef char *(*batch_schema_fn)(batch_step *bs, const ladder_item *items, size_t n, perr *err);
+/* The schema of one response's answer, for answers keyed by response id. */
+typedef cJSON *(*batch_item_schema_fn)(batch_step *bs);
 /* Keep what a batch's accepted answer says; 0 or -1 (err). */
 typedef int (*batch_accept_fn)(batch_step *bs, const ladder_item *items, size_t n, const cJSON *answer, perr *err);
 
@@ -49,8 +51,8 @@ struct batch_step {
     const char *themes_text;     /* {{themes}}; NULL when the step has none */
     size_t answer_bytes_per_item;/* per response, plus its id's length (keyed answers) */
     size_t answer_base;          /* tokens of answer beyond the per-response part */
-    batch_schema_fn schema_for;
-    int keyed;                   /* answers keyed by response id: batch_check_keys */
+    batch_schema_fn schema_for;  /* the whole answer's schema, or: */
+    batch_item_schema_fn item_schema;  /* answers keyed by response id (checked: every id once) */
     batch_accept_fn accept;
     ladder_give_up_fn give_up;
     /* filled by batch_step_run */
@@ -80,6 +82,9 @@ typedef struct batch_check {
     size_t n;
 } batch_check;
 int batch_check_keys(const cJSON *answer, void *ctx, perr *err);
+
+/* ladder_give_up_fn for batch steps: the response is marked unprocessable. */
+int batch_give_up(void *ctx, const ladder_item *item, const char *reason, perr *err);
 
 /* Mark response i unprocessable, adding "step: reason" to its reasons. */
 int consult_unprocessable(consult_ctx *cx, size_t i, const char *step, const char *reason, perr *err);

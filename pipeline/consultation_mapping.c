@@ -30,8 +30,9 @@ static cJSON *item_schema(const consultation_result *res)
 }
 
 /* The theme ids of one answer, each once, in theme order. */
-static void keep_answer(batch_step *bs, const ladder_item *items, size_t n, const cJSON *answer)
+static int keep_answer(batch_step *bs, const ladder_item *items, size_t n, const cJSON *answer, perr *err)
 {
+    (void)err;
     consultation_result *res = bs->cx->res;
     for (size_t i = 0; i < n; i++) {
         const cJSON *ids = cJSON_GetObjectItemCaseSensitive(answer, items[i].id);
@@ -49,32 +50,12 @@ static void keep_answer(batch_step *bs, const ladder_item *items, size_t n, cons
         }
         a->themes[k] = '\0';
     }
-}
-
-
-static char *mapping_schema(batch_step *bs, const ladder_item *items, size_t n, perr *err)
-{
-    cJSON *item = item_schema(bs->cx->res);
-    if (!item) {
-        perr_set(err, "out of memory");
-        return NULL;
-    }
-    char *schema = batch_keyed_schema(items, n, item, err);
-    cJSON_Delete(item);
-    return schema;
-}
-
-static int mapping_accept(batch_step *bs, const ladder_item *items, size_t n, const cJSON *answer, perr *err)
-{
-    (void)err;
-    keep_answer(bs, items, n, answer);
     return 0;
 }
 
-static int mapping_give_up(void *ctx, const ladder_item *item, const char *reason, perr *err)
+static cJSON *mapping_item_schema(batch_step *bs)
 {
-    batch_step *bs = ctx;
-    return consult_unprocessable(bs->cx, batch_index(bs, item), bs->name, reason, err);
+    return item_schema(bs->cx->res);
 }
 
 /* "A: label — description" lines (malloc'd). */
@@ -101,8 +82,7 @@ int consult_mapping(consult_ctx *cx, perr *err)
         return perr_set(err, "out of memory");
     batch_step bs = {.cx = cx, .name = "mapping", .ps = prompt_find_step(cx->in->prompt, "mapping"),
                      .themes_text = themes, .answer_bytes_per_item = MAPPING_ANSWER_BYTES, .answer_base = 16,
-                     .schema_for = mapping_schema, .keyed = 1, .accept = mapping_accept,
-                     .give_up = mapping_give_up};
+                     .item_schema = mapping_item_schema, .accept = keep_answer, .give_up = batch_give_up};
     int rc = batch_step_run(&bs, err);
     free(themes);
     for (size_t i = 0; rc == 0 && i < cx->res->n; i++)

@@ -35,7 +35,6 @@
 #define LEGAL_MIN_CHUNK_TOKENS 32
 /* Tokens kept free besides the 10% margin: a paragraph counted on its own
  * can take a few more tokens inside the prompt. */
-#define CHUNK_MARGIN_TOKENS 16
 
 typedef struct legal_run {
     const analysis_input *in;
@@ -118,17 +117,7 @@ static int chunk_budget(const legal_run *run, const cited_doc *d, size_t *budget
     free(user);
     if (rc != 0)
         return -1;
-    long avail = (long)llm_n_ctx(in->llm) - in->max_tokens - (long)overhead;
-    if (avail > 0 && whole + 8 <= (size_t)avail) {
-        *budget = SIZE_MAX / 2;
-        return 0;
-    }
-    *budget = avail > CHUNK_MARGIN_TOKENS ? (size_t)(avail - CHUNK_MARGIN_TOKENS) * 9 / 10 : 0;
-    if (*budget < LEGAL_MIN_CHUNK_TOKENS)
-        return perr_set(err, "the document does not fit the context of %d tokens, and the context is too small to "
-                        "split it (%zu tokens left for text, %d needed; raise [engine] ctx_size or lower max_tokens)",
-                        llm_n_ctx(in->llm), *budget, LEGAL_MIN_CHUNK_TOKENS);
-    return 0;
+    return cited_chunk_budget(llm_n_ctx(in->llm), in->max_tokens, overhead, whole, LEGAL_MIN_CHUNK_TOKENS, budget, err);
 }
 
 /* The map call for one chunk (its user text malloc'd into the call). */
@@ -144,19 +133,6 @@ static int chunk_call(legal_run *run, const cited_chunk *c, structured_call *cal
     return 0;
 }
 
-/* The first failed chunk's error, as the analysis's. */
-static int first_failure(const cited_chunks *chunks, const int *rcs, const perr *errs, perr *err)
-{
-    for (size_t i = 0; i < chunks->n; i++) {
-        if (rcs[i] == 0)
-            continue;
-        perr_set(err, "%s", errs[i].msg);
-        if (rcs[i] == STRUCTURED_TOO_LONG)
-            perr_prefix(err, "the chunk came out longer than counted");
-        return perr_prefix(err, "part %zu of %zu", i + 1, chunks->n);
-    }
-    return 0;
-}
 
 /* Move a chunk answer's findings to the common list. */
 static void take_findings(cJSON *part, cJSON *findings)
@@ -186,7 +162,7 @@ static int map_chunks(legal_run *run, analysis_output *out, const cited_chunks *
     if (rc == 0)
         rc = salvage_run_many(run->in, out, calls, n, map_repair, run, parts, raws, rcs, errs, err);
     if (rc == 0)
-        rc = first_failure(chunks, rcs, errs, err);
+        rc = structured_first_failure(rcs, errs, chunks->n, "part", err);
     for (size_t i = 0; i < n; i++) {
         if (rc == 0)
             take_findings(parts[i], findings);

@@ -36,6 +36,19 @@ void structured_trace(analysis_output *out, const char *step, const char *outcom
     cJSON_AddItemToArray(out->trace, rec);
 }
 
+int structured_first_failure(const int *rcs, const perr *errs, size_t n, const char *what, perr *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (rcs[i] == 0)
+            continue;
+        perr_set(err, "%s", errs[i].msg);
+        if (rcs[i] == STRUCTURED_TOO_LONG)
+            perr_prefix(err, "the prompt came out longer than counted");
+        return perr_prefix(err, "%s %zu of %zu", what, i + 1, n);
+    }
+    return 0;
+}
+
 int structured_prompt_tokens(const analysis_input *in, const char *system, const char *user, size_t *n,
                              perr *err)
 {

@@ -56,6 +56,11 @@ int structured_run(const analysis_input *in, analysis_output *out, const structu
 int structured_run_many(const analysis_input *in, analysis_output *out, const structured_call *calls, size_t n,
                         cJSON **answers, char **raws, int *rcs, perr *errs, perr *err);
 
+/* After structured_run_many: 0 when every call succeeded, else -1 with the
+ * first failure's error as "<what> i of n: ..." (a prompt that came out too
+ * long says so). */
+int structured_first_failure(const int *rcs, const perr *errs, size_t n, const char *what, perr *err);
+
 /* Tokens of the chat prompt system + user (for budgeting batches). */
 int structured_prompt_tokens(const analysis_input *in, const char *system, const char *user, size_t *n,
                              perr *err);

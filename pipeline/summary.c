@@ -30,7 +30,6 @@
 #define SUMMARY_MIN_CHUNK_TOKENS 16
 /* Tokens kept free besides the 10% margin: a paragraph counted on its own
  * can take a few more tokens inside the prompt. */
-#define CHUNK_MARGIN_TOKENS 16
 
 /* ---- the schema of one call --------------------------------------------------- */
 
@@ -163,17 +162,7 @@ static int chunk_budget(const analysis_input *in, const cited_doc *d, size_t *bu
     free(text);
     if (rc != 0 || prompt_overhead(in, &overhead, err) != 0)
         return -1;
-    long avail = (long)llm_n_ctx(in->llm) - in->max_tokens - (long)overhead;
-    if (avail > 0 && whole + 8 <= (size_t)avail) {
-        *budget = SIZE_MAX / 2;
-        return 0;
-    }
-    *budget = avail > CHUNK_MARGIN_TOKENS ? (size_t)(avail - CHUNK_MARGIN_TOKENS) * 9 / 10 : 0;
-    if (*budget < SUMMARY_MIN_CHUNK_TOKENS)
-        return perr_set(err, "the document does not fit the context of %d tokens, and the context is too small to "
-                        "split it (%zu tokens left for text, %d needed; raise [engine] ctx_size or lower max_tokens)",
-                        llm_n_ctx(in->llm), *budget, SUMMARY_MIN_CHUNK_TOKENS);
-    return 0;
+    return cited_chunk_budget(llm_n_ctx(in->llm), in->max_tokens, overhead, whole, SUMMARY_MIN_CHUNK_TOKENS, budget, err);
 }
 
 /* The map call for one chunk: its own schema (an enum of the chunk's
@@ -208,19 +197,6 @@ static void free_calls(structured_call *calls, size_t n)
     free(calls);
 }
 
-/* The first failed chunk's error, as the analysis's. */
-static int first_failure(const cited_chunks *chunks, const int *rcs, const perr *errs, perr *err)
-{
-    for (size_t i = 0; i < chunks->n; i++) {
-        if (rcs[i] == 0)
-            continue;
-        perr_set(err, "%s", errs[i].msg);
-        if (rcs[i] == STRUCTURED_TOO_LONG)
-            perr_prefix(err, "the chunk came out longer than counted");
-        return perr_prefix(err, "part %zu of %zu", i + 1, chunks->n);
-    }
-    return 0;
-}
 
 /* One answer per chunk into *parts, every chunk's call batched (the model
  * answers [engine] parallel chunks at once); *raw is the last chunk's text. */
@@ -241,7 +217,7 @@ static int map_chunks(const analysis_input *in, analysis_output *out, const cite
     if (rc == 0)
         rc = salvage_run_many(in, out, calls, n, summary_repair, NULL, *parts, raws, rcs, errs, err);
     if (rc == 0)
-        rc = first_failure(chunks, rcs, errs, err);
+        rc = structured_first_failure(rcs, errs, chunks->n, "part", err);
     for (size_t i = 0; raws && i < n; i++) {
         if (rc == 0 && i + 1 == n) {
             free(*raw);
