@@ -20,6 +20,7 @@
 #include "pipeline/responses.h"
 #include "pipeline/store_consultation.h"
 #include "tests/pg_harness.h"
+#include "tests/pg_query.h"
 #include "tests/support.h"
 
 #define MAX_THEMES 6
@@ -62,24 +63,6 @@ static char *question_text(void)
     return out;
 }
 
-static char *query_text(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
-    cr_assert_eq(PQntuples(r), 1, "%s returned %d rows", sql, PQntuples(r));
-    char *v = PQgetisnull(r, 0, 0) ? NULL : strdup(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return v;
-}
-
-static void assert_query(PGconn *c, const char *sql, const char *want)
-{
-    char *v = query_text(c, sql);
-    cr_assert(v, "%s is NULL", sql);
-    cr_assert_str_eq(v, want, "%s", sql);
-    free(v);
-}
-
 static void check_result(const consultation_result *res)
 {
     perr err;
@@ -110,14 +93,14 @@ static void check_tables(const char *conninfo)
 {
     PGconn *c = PQconnectdb(conninfo);
     cr_assert_eq(PQstatus(c), CONNECTION_OK);
-    assert_query(c, "SELECT status || ' ' || responses FROM consultation_runs", "done 100");
-    assert_query(c, "SELECT count(*) FROM response_annotations", "100");
-    assert_query(c, "SELECT count(*) FROM response_annotations a WHERE NOT (a.unprocessable AND a.reason <> '')"
+    pg_assert_query(c, "SELECT status || ' ' || responses FROM consultation_runs", "done 100");
+    pg_assert_query(c, "SELECT count(*) FROM response_annotations", "100");
+    pg_assert_query(c, "SELECT count(*) FROM response_annotations a WHERE NOT (a.unprocessable AND a.reason <> '')"
                     " AND (a.position IS NULL OR NOT EXISTS (SELECT 1 FROM response_themes t"
                     "      WHERE t.run_id = a.run_id AND t.response_id = a.response_id))", "0");
-    assert_query(c, "SELECT (count(*) BETWEEN 1 AND 6)::text FROM themes", "true");
-    assert_query(c, "SELECT (sum(response_count) = (SELECT count(*) FROM response_themes))::text FROM themes", "true");
-    assert_query(c, "SELECT min(response_id) || ' ' || max(response_id) FROM response_annotations", "1001 1100");
+    pg_assert_query(c, "SELECT (count(*) BETWEEN 1 AND 6)::text FROM themes", "true");
+    pg_assert_query(c, "SELECT (sum(response_count) = (SELECT count(*) FROM response_themes))::text FROM themes", "true");
+    pg_assert_query(c, "SELECT min(response_id) || ' ' || max(response_id) FROM response_annotations", "1001 1100");
     PQfinish(c);
 }
 

@@ -25,6 +25,7 @@
 #include "pipeline/store_consultation.h"
 #include "pipeline/structured.h"
 #include "tests/pg_harness.h"
+#include "tests/pg_query.h"
 #include "tests/support.h"
 
 #define MODEL "synth-d256-q8_0.gguf"
@@ -407,24 +408,6 @@ Test(consultation, shipped_prompt_passes_its_rule)
 
 /* ---- a small run through a job, with the model and PostgreSQL ------------------------ */
 
-static char *query_text(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
-    cr_assert_eq(PQntuples(r), 1, "%s returned %d rows", sql, PQntuples(r));
-    char *v = PQgetisnull(r, 0, 0) ? NULL : strdup(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return v;
-}
-
-static void assert_query(PGconn *c, const char *sql, const char *want)
-{
-    char *v = query_text(c, sql);
-    cr_assert(v, "%s is NULL", sql);
-    cr_assert_str_eq(v, want, "%s", sql);
-    free(v);
-}
-
 /* A CSV of four responses: an ordinary one, an empty one, one far longer than
  * the context and one attempting a prompt injection. */
 static char *small_csv(void)
@@ -469,22 +452,22 @@ Test(consultation, job_runs_consultation_and_stores_it, .timeout = 900)
 
     PGconn *c = PQconnectdb(conninfo);
     cr_assert_eq(PQstatus(c), CONNECTION_OK);
-    assert_query(c, "SELECT status FROM jobs WHERE job_id = 'consult-1'", "done");
-    assert_query(c, "SELECT collection || ' ' || status || ' ' || responses || ' ' || max_themes FROM consultation_runs"
+    pg_assert_query(c, "SELECT status FROM jobs WHERE job_id = 'consult-1'", "done");
+    pg_assert_query(c, "SELECT collection || ' ' || status || ' ' || responses || ' ' || max_themes FROM consultation_runs"
                     " WHERE job_id = 'consult-1'", "consult-1 done 4 2");
-    assert_query(c, "SELECT count(*) FROM response_annotations", "4");
-    assert_query(c, "SELECT reason FROM response_annotations WHERE response_id = 'r2'", "input: empty response");
-    assert_query(c, "SELECT truncated::text FROM response_annotations WHERE response_id = 'r3'", "true");
-    assert_query(c, "SELECT truncated FROM consultation_runs", "1");
-    assert_query(c, "SELECT (position IN ('AGREE', 'DISAGREE', 'UNCLEAR'))::text FROM response_annotations"
+    pg_assert_query(c, "SELECT count(*) FROM response_annotations", "4");
+    pg_assert_query(c, "SELECT reason FROM response_annotations WHERE response_id = 'r2'", "input: empty response");
+    pg_assert_query(c, "SELECT truncated::text FROM response_annotations WHERE response_id = 'r3'", "true");
+    pg_assert_query(c, "SELECT truncated FROM consultation_runs", "1");
+    pg_assert_query(c, "SELECT (position IN ('AGREE', 'DISAGREE', 'UNCLEAR'))::text FROM response_annotations"
                     " WHERE response_id = 'r4'", "true");
-    assert_query(c, "SELECT count(*) FROM response_annotations WHERE response_id NOT IN ('r1', 'r2', 'r3', 'r4')", "0");
-    assert_query(c, "SELECT (count(*) BETWEEN 1 AND 2)::text FROM themes", "true");
+    pg_assert_query(c, "SELECT count(*) FROM response_annotations WHERE response_id NOT IN ('r1', 'r2', 'r3', 'r4')", "0");
+    pg_assert_query(c, "SELECT (count(*) BETWEEN 1 AND 2)::text FROM themes", "true");
     /* Integrity: every response has a position and a theme, or a reason. */
-    assert_query(c, "SELECT count(*) FROM response_annotations a WHERE NOT a.unprocessable AND (a.position IS NULL"
+    pg_assert_query(c, "SELECT count(*) FROM response_annotations a WHERE NOT a.unprocessable AND (a.position IS NULL"
                     " OR NOT EXISTS (SELECT 1 FROM response_themes t WHERE t.run_id = a.run_id"
                     " AND t.response_id = a.response_id))", "0");
-    assert_query(c, "SELECT (trace @> '[{\"step\": \"sentiment\", \"outcome\": \"truncated\", \"id\": \"r3\"}]')::text"
+    pg_assert_query(c, "SELECT (trace @> '[{\"step\": \"sentiment\", \"outcome\": \"truncated\", \"id\": \"r3\"}]')::text"
                     " FROM consultation_runs", "true");
     char *report = NULL;
     cr_assert_eq(store_consultation_report(s, "consult-1", 0, &report, &err), 0, "%s", err.msg);

@@ -23,6 +23,7 @@
 #include "pipeline/prompt.h"
 #include "pipeline/store.h"
 #include "tests/pg_harness.h"
+#include "tests/pg_query.h"
 #include "tests/support.h"
 
 #define MODEL "synth-d256-q8_0.gguf"
@@ -350,32 +351,6 @@ static void close_db(db *d)
     pg_harness_free(d->pg);
 }
 
-static char *query_text(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
-    cr_assert_eq(PQntuples(r), 1, "%s returned %d rows", sql, PQntuples(r));
-    char *v = PQgetisnull(r, 0, 0) ? NULL : strdup(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return v;
-}
-
-static long query_long(PGconn *c, const char *sql)
-{
-    char *v = query_text(c, sql);
-    long n = v ? atol(v) : -1;
-    free(v);
-    return n;
-}
-
-static void assert_query_str(PGconn *c, const char *sql, const char *want)
-{
-    char *v = query_text(c, sql);
-    cr_assert(v, "%s is NULL", sql);
-    cr_assert_str_eq(v, want, "%s", sql);
-    free(v);
-}
-
 static void store_review(db *d, const char *job_id, const char *output)
 {
     job j = {.job_id = (char *)job_id, .doc_kind = JOB_DOC_TEXT, .text = "x", .text_len = 1, .metadata_json = "{}"};
@@ -405,8 +380,8 @@ Test(legal, findings_rows_follow_their_result, .timeout = 300)
     char *json = cJSON_PrintUnformatted(out);
     store_review(&d, "legal-1", json);
 
-    cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM legal_findings"), 3);
-    assert_query_str(d.raw, "SELECT string_agg(finding_index || ':' || verified || ':' || coalesce(match_method, '-')"
+    cr_assert_eq(pg_query_long(d.raw, "SELECT count(*) FROM legal_findings"), 3);
+    pg_assert_query(d.raw, "SELECT string_agg(finding_index || ':' || verified || ':' || coalesce(match_method, '-')"
                             " || ':' || coalesce(paragraph_id, '-') || ':' || coalesce(page::text, '-'), ' '"
                             " ORDER BY finding_index) FROM legal_findings",
                      "0:true:exact:p2:1 1:false:-:-:- 2:true:exact:p3:2");
@@ -416,11 +391,11 @@ Test(legal, findings_rows_follow_their_result, .timeout = 300)
     char want[64];
     snprintf(want, sizeof want, "%d-%d", cJSON_GetObjectItem(first, "start")->valueint,
              cJSON_GetObjectItem(first, "end")->valueint);
-    assert_query_str(d.raw, sql, want);
-    assert_query_str(d.raw, "SELECT (f.result_id = r.id AND f.document_id = r.document_id)::text"
+    pg_assert_query(d.raw, sql, want);
+    pg_assert_query(d.raw, "SELECT (f.result_id = r.id AND f.document_id = r.document_id)::text"
                             " FROM legal_findings f JOIN results r ON r.id = f.result_id WHERE f.finding_index = 1",
                      "true");
-    assert_query_str(d.raw, "SELECT category || ' ' || severity || ' ' || confidence || ' ' || quote"
+    pg_assert_query(d.raw, "SELECT category || ' ' || severity || ' ' || confidence || ' ' || quote"
                             " FROM legal_findings WHERE finding_index = 1",
                      "stereotype low medium people like him are always guilty");
 
@@ -430,12 +405,12 @@ Test(legal, findings_rows_follow_their_result, .timeout = 300)
     free(json);
     json = cJSON_PrintUnformatted(out);
     store_review(&d, "legal-2", json);
-    cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM results"), 1);
-    cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM legal_findings"), 1);
+    cr_assert_eq(pg_query_long(d.raw, "SELECT count(*) FROM results"), 1);
+    cr_assert_eq(pg_query_long(d.raw, "SELECT count(*) FROM legal_findings"), 1);
 
     /* Removing the result removes its findings. */
     PQclear(PQexec(d.raw, "DELETE FROM results"));
-    cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM legal_findings"), 0);
+    cr_assert_eq(pg_query_long(d.raw, "SELECT count(*) FROM legal_findings"), 0);
     free(json);
     cJSON_Delete(out);
     document_free(doc);
@@ -462,13 +437,13 @@ Test(legal, job_stores_one_row_per_finding_with_its_verified_flag, .timeout = 90
     cr_assert_eq(rep.n_results, 1);
     cJSON *out = cJSON_Parse(rep.results[0].output_json);
     int n = cJSON_GetArraySize(cJSON_GetObjectItem(out, "findings"));
-    cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM legal_findings"), n);
-    cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM legal_findings f JOIN results r ON r.id = f.result_id"
+    cr_assert_eq(pg_query_long(d.raw, "SELECT count(*) FROM legal_findings"), n);
+    cr_assert_eq(pg_query_long(d.raw, "SELECT count(*) FROM legal_findings f JOIN results r ON r.id = f.result_id"
                                    " WHERE f.verified = ((r.output->'findings'->f.finding_index->>'verified')::boolean)"
                                    " AND f.quote = r.output->'findings'->f.finding_index->>'quote'"),
                  n, "every row agrees with its finding");
-    assert_query_str(d.raw, "SELECT status FROM jobs WHERE job_id = 'legal-job'", "done");
-    assert_query_str(d.raw, "SELECT (trace @> '[{\"step\": \"verify\"}]')::text FROM results", "true");
+    pg_assert_query(d.raw, "SELECT status FROM jobs WHERE job_id = 'legal-job'", "done");
+    pg_assert_query(d.raw, "SELECT (trace @> '[{\"step\": \"verify\"}]')::text FROM results", "true");
     cJSON_Delete(out);
     pipeline_report_clear(&rep);
     pipeline_free(p);

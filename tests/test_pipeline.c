@@ -31,6 +31,7 @@
 #include "pipeline/prompt.h"
 #include "pipeline/store.h"
 #include "tests/pg_harness.h"
+#include "tests/pg_query.h"
 #include "tests/support.h"
 
 #define MODEL "synth-d256-q8_0.gguf"
@@ -102,33 +103,6 @@ static void close_db(db *d)
     store_close(d->st);
     free(d->conninfo);
     pg_harness_free(d->pg);
-}
-
-/* First column of the single row of sql (malloc'd; NULL for SQL NULL). */
-static char *query_text(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
-    cr_assert_eq(PQntuples(r), 1, "%s returned %d rows", sql, PQntuples(r));
-    char *v = PQgetisnull(r, 0, 0) ? NULL : strdup(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return v;
-}
-
-static long query_long(PGconn *c, const char *sql)
-{
-    char *v = query_text(c, sql);
-    long n = v ? atol(v) : -1;
-    free(v);
-    return n;
-}
-
-static void assert_query_str(PGconn *c, const char *sql, const char *want)
-{
-    char *v = query_text(c, sql);
-    cr_assert(v, "%s is NULL", sql);
-    cr_assert_str_eq(v, want, "%s", sql);
-    free(v);
 }
 
 /* Start the job row and run the pipeline on it. */
@@ -231,30 +205,30 @@ Test(pipeline, text_job_is_summarized_and_stored, .timeout = 600)
     cr_assert(rep.results[0].completion_tokens >= 1 && rep.results[0].completion_tokens <= 2 * MAX_TOKENS,
               "one call and at most one retry");
 
-    assert_query_str(d.raw, "SELECT status FROM jobs WHERE job_id = 'text-1'", "done");
+    pg_assert_query(d.raw, "SELECT status FROM jobs WHERE job_id = 'text-1'", "done");
     char sql[512];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM documents WHERE sha256 = '%s' AND format = 'text'"
              " AND text LIKE 'Rural bus services%%'", hex);
-    cr_assert_eq(query_long(d.raw, sql), 1);
-    assert_query_str(d.raw, "SELECT analysis || ' ' || prompt_name FROM results", "summary summary");
+    cr_assert_eq(pg_query_long(d.raw, sql), 1);
+    pg_assert_query(d.raw, "SELECT analysis || ' ' || prompt_name FROM results", "summary summary");
     char *model_path = test_model_path(MODEL);
     char *model_hex = file_sha256(model_path);
-    assert_query_str(d.raw, "SELECT model_sha256 FROM results", model_hex);
+    pg_assert_query(d.raw, "SELECT model_sha256 FROM results", model_hex);
     prompt_spec *ps;
     cr_assert_eq(prompt_load(&ps, prompts_dir(), "summary", &err), 0, "%s", err.msg);
-    assert_query_str(d.raw, "SELECT prompt_version FROM results", ps->version);
-    assert_query_str(d.raw, "SELECT model_name FROM results", llm_model_name(pipeline_llm(p)));
-    assert_query_str(d.raw, "SELECT sampling->>'max_tokens' FROM results", "112");
-    assert_query_str(d.raw, "SELECT (raw_text::jsonb = output AND jsonb_typeof(output->'summary') = 'string'"
+    pg_assert_query(d.raw, "SELECT prompt_version FROM results", ps->version);
+    pg_assert_query(d.raw, "SELECT model_name FROM results", llm_model_name(pipeline_llm(p)));
+    pg_assert_query(d.raw, "SELECT sampling->>'max_tokens' FROM results", "112");
+    pg_assert_query(d.raw, "SELECT (raw_text::jsonb = output AND jsonb_typeof(output->'summary') = 'string'"
                             " AND length(output->>'summary') > 0)::text FROM results", "true");
-    assert_query_str(d.raw, "SELECT (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(output) k)::text FROM results",
+    pg_assert_query(d.raw, "SELECT (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(output) k)::text FROM results",
                      "{key_points,summary,title}");
-    assert_query_str(d.raw, "SELECT (jsonb_array_length(output->'key_points') >= 1 AND NOT EXISTS (SELECT 1 FROM"
+    pg_assert_query(d.raw, "SELECT (jsonb_array_length(output->'key_points') >= 1 AND NOT EXISTS (SELECT 1 FROM"
                             " jsonb_array_elements(output->'key_points') kp, jsonb_array_elements_text(kp->'paragraphs') AS t(pid)"
                             " WHERE t.pid NOT IN ('p1', 'p2', 'p3')))::text FROM results", "true");
-    assert_query_str(d.raw, "SELECT (prompt_tokens > 20 AND completion_tokens BETWEEN 1 AND 112 * 2"
+    pg_assert_query(d.raw, "SELECT (prompt_tokens > 20 AND completion_tokens BETWEEN 1 AND 112 * 2"
                             " AND prompt_ms >= 0 AND completion_ms >= 0)::text FROM results", "true");
-    assert_query_str(d.raw, "SELECT timings->>'chunks' FROM results", "1");
+    pg_assert_query(d.raw, "SELECT timings->>'chunks' FROM results", "1");
     cr_assert(llm_is_toy(pipeline_llm(p)), "the synthetic model is flagged as a toy");
     prompt_free(ps);
     free(model_hex);
@@ -277,12 +251,12 @@ Test(pipeline, pdf_job_by_path_under_input_root, .timeout = 600)
     cr_assert_eq(process(p, &d, &j, &rep, &err), 0, "%s", err.msg);
     char *hex = file_sha256(pdf);
     cr_assert_str_eq(rep.sha256, hex);
-    assert_query_str(d.raw, "SELECT format || ' ' || media_type FROM documents", "pdf application/pdf");
-    cr_assert_geq(query_long(d.raw, "SELECT pages FROM documents"), 1);
-    cr_assert_gt(query_long(d.raw, "SELECT length(text) FROM documents"), 200);
-    assert_query_str(d.raw, "SELECT (structure->'sections'->0->'paragraphs'->0->>'id')::text FROM documents", "p1");
-    assert_query_str(d.raw, "SELECT status FROM jobs WHERE job_id = 'pdf-1'", "done");
-    cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM results WHERE analysis = 'summary'"), 1);
+    pg_assert_query(d.raw, "SELECT format || ' ' || media_type FROM documents", "pdf application/pdf");
+    cr_assert_geq(pg_query_long(d.raw, "SELECT pages FROM documents"), 1);
+    cr_assert_gt(pg_query_long(d.raw, "SELECT length(text) FROM documents"), 200);
+    pg_assert_query(d.raw, "SELECT (structure->'sections'->0->'paragraphs'->0->>'id')::text FROM documents", "p1");
+    pg_assert_query(d.raw, "SELECT status FROM jobs WHERE job_id = 'pdf-1'", "done");
+    cr_assert_eq(pg_query_long(d.raw, "SELECT count(*) FROM results WHERE analysis = 'summary'"), 1);
     pipeline_report_clear(&rep);
 
     /* The same file named by a path outside the root is refused. */
@@ -308,8 +282,8 @@ Test(pipeline, broken_pdf_fails_permanently_with_reason, .timeout = 600)
     cr_assert_eq(process(p, &d, &j, &rep, &err), PIPELINE_PERMANENT);
     cr_assert_str_eq(rep.error_class, "extract");
     cr_assert(strstr(err.msg, "broken.pdf"), "the reason names the document: %s", err.msg);
-    cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM documents"), 0, "nothing stored");
-    cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM results"), 0);
+    cr_assert_eq(pg_query_long(d.raw, "SELECT count(*) FROM documents"), 0, "nothing stored");
+    cr_assert_eq(pg_query_long(d.raw, "SELECT count(*) FROM results"), 0);
     pipeline_report_clear(&rep);
     pipeline_free(p);
     close_db(&d);
@@ -368,14 +342,14 @@ Test(pipeline, one_model_many_jobs_and_reprocessing_updates_one_row, .timeout = 
         cr_assert_eq(pipeline_llm(p), model, "the same model serves every job");
     }
     cr_assert_str_eq(raw[0], raw[2], "same document, same greedy output");
-    cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM jobs WHERE status = 'done'"), 3);
-    cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM documents"), 2);
-    cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM results"), 2, "reprocessing updated the row");
-    cr_assert_eq(query_long(d.raw, "SELECT count(DISTINCT model_sha256) FROM results"), 1);
+    cr_assert_eq(pg_query_long(d.raw, "SELECT count(*) FROM jobs WHERE status = 'done'"), 3);
+    cr_assert_eq(pg_query_long(d.raw, "SELECT count(*) FROM documents"), 2);
+    cr_assert_eq(pg_query_long(d.raw, "SELECT count(*) FROM results"), 2, "reprocessing updated the row");
+    cr_assert_eq(pg_query_long(d.raw, "SELECT count(DISTINCT model_sha256) FROM results"), 1);
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT r.job_id FROM results r JOIN documents d ON d.id = r.document_id"
              " WHERE d.text LIKE 'Rural%%'");
-    assert_query_str(d.raw, sql, "again-2");
+    pg_assert_query(d.raw, sql, "again-2");
     for (int i = 0; i < 3; i++)
         free(raw[i]);
     pipeline_free(p);
@@ -443,10 +417,10 @@ Test(pipeline, long_document_is_summarized_by_map_reduce, .timeout = 600)
     cr_assert_gt(rep.results[0].prompt_tokens, 1200, "every chunk went through the model");
     cr_assert_gt(rep.tokens_cached, 0, "later chunks reuse the shared instructions' cache");
     cr_assert_lt(rep.tokens_cached, rep.tokens_in);
-    cr_assert_gt(query_long(d.raw, "SELECT (timings->>'chunks')::int FROM results"), 2);
-    cr_assert_gt(query_long(d.raw, "SELECT (timings->>'calls')::int FROM results"),
-                 query_long(d.raw, "SELECT (timings->>'chunks')::int FROM results"), "map calls plus a reduce call");
-    assert_query_str(d.raw, "SELECT (output ? 'summary')::text FROM results", "true");
+    cr_assert_gt(pg_query_long(d.raw, "SELECT (timings->>'chunks')::int FROM results"), 2);
+    cr_assert_gt(pg_query_long(d.raw, "SELECT (timings->>'calls')::int FROM results"),
+                 pg_query_long(d.raw, "SELECT (timings->>'chunks')::int FROM results"), "map calls plus a reduce call");
+    pg_assert_query(d.raw, "SELECT (output ? 'summary')::text FROM results", "true");
     pipeline_report_clear(&rep);
     free(text);
     pipeline_free(p);
@@ -511,7 +485,7 @@ static void wait_rows(PGconn *c, const char *sql, long want)
 {
     int64_t deadline = now_ms() + 240000;
     long got;
-    while ((got = query_long(c, sql)) < want) {
+    while ((got = pg_query_long(c, sql)) < want) {
         cr_assert_lt(now_ms(), deadline, "timed out: '%s' = %ld, want %ld", sql, got, want);
         usleep(50000);
     }
@@ -555,11 +529,11 @@ Test(pipeline, kafka_jobs_from_kcat_end_to_end, .timeout = 600)
     consumer_request_stop(k.consumer);
     pthread_join(k.thread, NULL);
     cr_assert_eq(k.rc, 0, "%s", k.err.msg);
-    cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM jobs WHERE status = 'done' AND job_id LIKE 'kcat-_'"), N);
-    cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM results WHERE analysis = 'summary'"), N);
-    cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM results WHERE output ? 'summary'"), N);
-    assert_query_str(d.raw, "SELECT status || ' ' || error_class FROM jobs WHERE job_id = 'kcat-broken'", "dead extract");
-    char *why = query_text(d.raw, "SELECT error FROM jobs WHERE job_id = 'kcat-broken'");
+    cr_assert_eq(pg_query_long(d.raw, "SELECT count(*) FROM jobs WHERE status = 'done' AND job_id LIKE 'kcat-_'"), N);
+    cr_assert_eq(pg_query_long(d.raw, "SELECT count(*) FROM results WHERE analysis = 'summary'"), N);
+    cr_assert_eq(pg_query_long(d.raw, "SELECT count(*) FROM results WHERE output ? 'summary'"), N);
+    pg_assert_query(d.raw, "SELECT status || ' ' || error_class FROM jobs WHERE job_id = 'kcat-broken'", "dead extract");
+    char *why = pg_query_text(d.raw, "SELECT error FROM jobs WHERE job_id = 'kcat-broken'");
     cr_assert(why && strstr(why, "broken.pdf"), "the reason is recorded: %s", why ? why : "(null)");
     free(why);
     consumer_free(k.consumer);
@@ -600,9 +574,9 @@ Test(pipeline, precis_run_prints_json_and_stores, .timeout = 600)
     cr_assert(cJSON_IsString(summary), "analyses.summary.summary is a string");
     cr_assert_str_eq(cJSON_GetObjectItem(bad, "file")->valuestring, missing);
     cr_assert(cJSON_IsString(cJSON_GetObjectItem(bad, "error")));
-    cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM jobs WHERE status = 'done'"), 1);
-    cr_assert_eq(query_long(d.raw, "SELECT count(*) FROM results"), 1);
-    assert_query_str(d.raw, "SELECT sampling->>'max_tokens' FROM results", "112");
+    cr_assert_eq(pg_query_long(d.raw, "SELECT count(*) FROM jobs WHERE status = 'done'"), 1);
+    cr_assert_eq(pg_query_long(d.raw, "SELECT count(*) FROM results"), 1);
+    pg_assert_query(d.raw, "SELECT sampling->>'max_tokens' FROM results", "112");
     cJSON_Delete(ok);
     cJSON_Delete(bad);
     free(out);

@@ -1,0 +1,32 @@
+/* pg_query.c — single values from PostgreSQL for tests (see pg_query.h). */
+#include "tests/pg_query.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *pg_query_text(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
+    cr_assert_eq(PQntuples(r), 1, "%s returned %d rows", sql, PQntuples(r));
+    char *v = PQgetisnull(r, 0, 0) ? NULL : strdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return v;
+}
+
+long pg_query_long(PGconn *c, const char *sql)
+{
+    char *v = pg_query_text(c, sql);
+    long n = v ? atol(v) : -1;
+    free(v);
+    return n;
+}
+
+void pg_assert_query(PGconn *c, const char *sql, const char *want)
+{
+    char *v = pg_query_text(c, sql);
+    cr_assert(v, "%s is NULL", sql);
+    cr_assert_str_eq(v, want, "%s", sql);
+    free(v);
+}
