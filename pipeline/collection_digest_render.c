@@ -165,28 +165,15 @@ static void html_body(FILE *f, const cJSON *digest, const digest_page *page)
     html_documents(f, digest);
 }
 
-char *digest_render_html(const char *output_json, const digest_page *page, perr *err)
+/* The whole self-contained page: head with inline CSS, then the body. */
+static void html_page(FILE *f, const cJSON *digest, const digest_page *page)
 {
-    cJSON *digest = parse_digest(output_json, err);
-    if (!digest)
-        return NULL;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f) {
-        cJSON_Delete(digest);
-        perr_set(err, "out of memory");
-        return NULL;
-    }
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>", f);
     html_text(f, string_of(digest, "title"));
     fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n", page_css);
     html_body(f, digest, page);
     fputs("</body>\n</html>\n", f);
-    fclose(f);
-    cJSON_Delete(digest);
-    return text;
 }
 
 /* ---- Markdown ------------------------------------------------------------------------ */
@@ -252,7 +239,10 @@ static void md_body(FILE *f, const cJSON *digest, const digest_page *page)
     md_documents(f, digest);
 }
 
-char *digest_render_markdown(const char *output_json, const digest_page *page, perr *err)
+typedef void (*render_fn)(FILE *f, const cJSON *digest, const digest_page *page);
+
+/* Parse the stored digest and write it with write into a new string. */
+static char *render(const char *output_json, const digest_page *page, render_fn write, perr *err)
 {
     cJSON *digest = parse_digest(output_json, err);
     if (!digest)
@@ -265,8 +255,18 @@ char *digest_render_markdown(const char *output_json, const digest_page *page, p
         perr_set(err, "out of memory");
         return NULL;
     }
-    md_body(f, digest, page);
+    write(f, digest, page);
     fclose(f);
     cJSON_Delete(digest);
     return text;
+}
+
+char *digest_render_html(const char *output_json, const digest_page *page, perr *err)
+{
+    return render(output_json, page, html_page, err);
+}
+
+char *digest_render_markdown(const char *output_json, const digest_page *page, perr *err)
+{
+    return render(output_json, page, md_body, err);
 }
