@@ -5,6 +5,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+test_db test_db_open(void)
+{
+    test_db d = {.pg = pg_harness_shared()};
+    d.conninfo = pg_harness_new_db(d.pg);
+    perr err;
+    cr_assert_eq(store_connect(&d.st, d.conninfo, &err), 0, "%s", err.msg);
+    cr_assert_eq(store_migrate(d.st, NULL, NULL, NULL, NULL, &err), 0, "%s", err.msg);
+    d.raw = PQconnectdb(d.conninfo);
+    cr_assert_eq(PQstatus(d.raw), CONNECTION_OK);
+    return d;
+}
+
+void test_db_close(test_db *d)
+{
+    PQfinish(d->raw);
+    store_close(d->st);
+    free(d->conninfo);
+    pg_harness_free(d->pg);
+}
+
 char *pg_query_text(PGconn *c, const char *sql)
 {
     PGresult *r = PQexec(c, sql);

@@ -1,9 +1,24 @@
-/* pg_query.h — reading single values back from PostgreSQL in tests (with
- * Criterion assertions), shared by every test that checks stored rows. */
+/* pg_query.h — a migrated test database with a store and a raw connection,
+ * and reading single values back from it (with Criterion assertions),
+ * shared by every test that checks stored rows. */
 #ifndef PRECIS_PG_QUERY_H
 #define PRECIS_PG_QUERY_H
 
 #include <libpq-fe.h>
+
+#include "pipeline/store.h"
+#include "tests/pg_harness.h"
+
+/* A fresh database on the run's shared server, migrated. */
+typedef struct test_db {
+    pg_harness *pg;
+    char *conninfo;
+    store *st;                   /* the store, as the pipeline uses it */
+    PGconn *raw;                 /* for checking rows */
+} test_db;
+
+test_db test_db_open(void);
+void test_db_close(test_db *d);
 
 /* First column of the single row of sql (malloc'd; NULL for SQL NULL).
  * Fails the test when the query fails or returns another number of rows. */

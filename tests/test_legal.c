@@ -324,34 +324,7 @@ Test(legal, plain_text_without_a_document, .timeout = 600)
 
 /* ---- storage ------------------------------------------------------------------------ */
 
-typedef struct db {
-    pg_harness *pg;
-    char *conninfo;
-    store *st;
-    PGconn *raw;
-} db;
-
-static db open_db(void)
-{
-    db d = {.pg = pg_harness_shared()};
-    d.conninfo = pg_harness_new_db(d.pg);
-    perr err;
-    cr_assert_eq(store_connect(&d.st, d.conninfo, &err), 0, "%s", err.msg);
-    cr_assert_eq(store_migrate(d.st, NULL, NULL, NULL, NULL, &err), 0, "%s", err.msg);
-    d.raw = PQconnectdb(d.conninfo);
-    cr_assert_eq(PQstatus(d.raw), CONNECTION_OK);
-    return d;
-}
-
-static void close_db(db *d)
-{
-    PQfinish(d->raw);
-    store_close(d->st);
-    free(d->conninfo);
-    pg_harness_free(d->pg);
-}
-
-static void store_review(db *d, const char *job_id, const char *output)
+static void store_review(test_db *d, const char *job_id, const char *output)
 {
     job j = {.job_id = (char *)job_id, .doc_kind = JOB_DOC_TEXT, .text = "x", .text_len = 1, .metadata_json = "{}"};
     perr err;
@@ -365,7 +338,7 @@ static void store_review(db *d, const char *job_id, const char *output)
 
 Test(legal, findings_rows_follow_their_result, .timeout = 300)
 {
-    db d = open_db();
+    test_db d = test_db_open();
     document *doc = statement();
     cJSON *findings = cJSON_CreateArray();
     cJSON_AddItemToArray(findings, finding("evidentiary", "told me that he “always carries a knife”", "high"));
@@ -414,12 +387,12 @@ Test(legal, findings_rows_follow_their_result, .timeout = 300)
     free(json);
     cJSON_Delete(out);
     document_free(doc);
-    close_db(&d);
+    test_db_close(&d);
 }
 
 Test(legal, job_stores_one_row_per_finding_with_its_verified_flag, .timeout = 900)
 {
-    db d = open_db();
+    test_db d = test_db_open();
     char *path = test_model_path(MODEL);
     pipeline_options o = {.model = {.model_path = path, .n_ctx = 0, .n_threads = 1}, .prompts_dir = "prompts",
                           .max_tokens = MAX_TOKENS};
@@ -448,5 +421,5 @@ Test(legal, job_stores_one_row_per_finding_with_its_verified_flag, .timeout = 90
     pipeline_report_clear(&rep);
     pipeline_free(p);
     free(path);
-    close_db(&d);
+    test_db_close(&d);
 }

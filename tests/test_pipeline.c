@@ -78,35 +78,8 @@ static job content_job(const char *id, const char *filename, const void *bytes, 
                  .content_len = len, .filename = (char *)filename, .metadata_json = "{}"};
 }
 
-typedef struct db {
-    pg_harness *pg;
-    char *conninfo;
-    store *st;
-    PGconn *raw;
-} db;
-
-static db open_db(void)
-{
-    db d = {.pg = pg_harness_shared()};
-    d.conninfo = pg_harness_new_db(d.pg);
-    perr err;
-    cr_assert_eq(store_connect(&d.st, d.conninfo, &err), 0, "%s", err.msg);
-    cr_assert_eq(store_migrate(d.st, NULL, NULL, NULL, NULL, &err), 0, "%s", err.msg);
-    d.raw = PQconnectdb(d.conninfo);
-    cr_assert_eq(PQstatus(d.raw), CONNECTION_OK);
-    return d;
-}
-
-static void close_db(db *d)
-{
-    PQfinish(d->raw);
-    store_close(d->st);
-    free(d->conninfo);
-    pg_harness_free(d->pg);
-}
-
 /* Start the job row and run the pipeline on it. */
-static int process(pipeline *p, db *d, const job *j, pipeline_report *rep, perr *err)
+static int process(pipeline *p, test_db *d, const job *j, pipeline_report *rep, perr *err)
 {
     perr serr;
     cr_assert_eq(store_job_start(d->st, j, NULL, NULL, &serr), 0, "%s", serr.msg);
@@ -191,7 +164,7 @@ Test(pipeline, shipped_summary_prompt_is_valid)
 
 Test(pipeline, text_job_is_summarized_and_stored, .timeout = 600)
 {
-    db d = open_db();
+    test_db d = test_db_open();
     pipeline *p = new_pipeline(0, MAX_TOKENS, NULL);
     job j = text_job("text-1", sample_text);
     pipeline_report rep;
@@ -235,7 +208,7 @@ Test(pipeline, text_job_is_summarized_and_stored, .timeout = 600)
     free(model_path);
     pipeline_report_clear(&rep);
     pipeline_free(p);
-    close_db(&d);
+    test_db_close(&d);
 }
 
 Test(pipeline, pdf_job_by_path_under_input_root, .timeout = 600)
@@ -243,7 +216,7 @@ Test(pipeline, pdf_job_by_path_under_input_root, .timeout = 600)
     char *pdf = test_corpus_path(SMALL_PDF);
     char *root = strdup(pdf);
     *strrchr(root, '/') = '\0';
-    db d = open_db();
+    test_db d = test_db_open();
     pipeline *p = new_pipeline(0, MAX_TOKENS, root);
     job j = {.job_id = "pdf-1", .doc_kind = JOB_DOC_PATH, .path = strrchr(pdf, '/') + 1, .metadata_json = "{}"};
     pipeline_report rep;
@@ -266,7 +239,7 @@ Test(pipeline, pdf_job_by_path_under_input_root, .timeout = 600)
     pipeline_report_clear(&rep);
     free(hex);
     pipeline_free(p);
-    close_db(&d);
+    test_db_close(&d);
     free(root);
     free(pdf);
 }
@@ -274,7 +247,7 @@ Test(pipeline, pdf_job_by_path_under_input_root, .timeout = 600)
 Test(pipeline, broken_pdf_fails_permanently_with_reason, .timeout = 600)
 {
     static const char broken[] = "%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\ntrailer garbage";
-    db d = open_db();
+    test_db d = test_db_open();
     pipeline *p = new_pipeline(0, MAX_TOKENS, NULL);
     job j = content_job("broken-1", "broken.pdf", broken, sizeof broken - 1);
     pipeline_report rep;
@@ -286,7 +259,7 @@ Test(pipeline, broken_pdf_fails_permanently_with_reason, .timeout = 600)
     cr_assert_eq(pg_query_long(d.raw, "SELECT count(*) FROM results"), 0);
     pipeline_report_clear(&rep);
     pipeline_free(p);
-    close_db(&d);
+    test_db_close(&d);
 }
 
 Test(pipeline, unknown_analysis_fails_before_any_work, .timeout = 600)
@@ -325,7 +298,7 @@ Test(pipeline, empty_document_fails_permanently, .timeout = 600)
  * (the engine context is reset between jobs). */
 Test(pipeline, one_model_many_jobs_and_reprocessing_updates_one_row, .timeout = 600)
 {
-    db d = open_db();
+    test_db d = test_db_open();
     pipeline *p = new_pipeline(0, MAX_TOKENS, NULL);
     const llm *model = pipeline_llm(p);
     static const char other[] = "A second, different document about library opening hours.";
@@ -353,7 +326,7 @@ Test(pipeline, one_model_many_jobs_and_reprocessing_updates_one_row, .timeout = 
     for (int i = 0; i < 3; i++)
         free(raw[i]);
     pipeline_free(p);
-    close_db(&d);
+    test_db_close(&d);
 }
 
 /* ---- long documents ------------------------------------------------------------ */
@@ -407,7 +380,7 @@ Test(pipeline, chunks_keep_every_paragraph_within_budget, .timeout = 600)
 
 Test(pipeline, long_document_is_summarized_by_map_reduce, .timeout = 600)
 {
-    db d = open_db();
+    test_db d = test_db_open();
     pipeline *p = new_pipeline(768, MAX_TOKENS, NULL);
     char *text = long_text(40);   /* ~1,500 tokens: twice the context (512 has no room to combine two parts) */
     job j = text_job("long-1", text);
@@ -424,7 +397,7 @@ Test(pipeline, long_document_is_summarized_by_map_reduce, .timeout = 600)
     pipeline_report_clear(&rep);
     free(text);
     pipeline_free(p);
-    close_db(&d);
+    test_db_close(&d);
 }
 
 Test(pipeline, context_too_small_to_split_is_a_clear_error, .timeout = 600)
@@ -496,7 +469,7 @@ static void wait_rows(PGconn *c, const char *sql, long want)
 Test(pipeline, kafka_jobs_from_kcat_end_to_end, .timeout = 600)
 {
     log_set_level(LOG_WARN);
-    db d = open_db();
+    test_db d = test_db_open();
     pipeline *p = new_pipeline(0, MAX_TOKENS, NULL);
     kafka_daemon k = {0};
     static const char *const topics[] = {"precis.jobs", "precis.jobs.dlq", NULL};
@@ -540,14 +513,14 @@ Test(pipeline, kafka_jobs_from_kcat_end_to_end, .timeout = 600)
     job_handler_free(k.handler);
     mock_broker_stop(k.broker);
     pipeline_free(p);
-    close_db(&d);
+    test_db_close(&d);
 }
 
 /* ---- precis run ---------------------------------------------------------------- */
 
 Test(pipeline, precis_run_prints_json_and_stores, .timeout = 600)
 {
-    db d = open_db();
+    test_db d = test_db_open();
     char *model = test_model_path(MODEL);
     char doc[512], missing[512];
     snprintf(doc, sizeof doc, "%s/notice.txt", test_tmpdir());
@@ -592,7 +565,7 @@ Test(pipeline, precis_run_prints_json_and_stores, .timeout = 600)
     free(out);
     free(cmd);
     free(model);
-    close_db(&d);
+    test_db_close(&d);
 }
 
 static void write_text(const char *path, const char *text)
