@@ -70,9 +70,11 @@ static int alloc_buffers(engine_ctx *c, perr *err)
     int n_threads = threadpool_size(c->pool);
     c->scratch = alloc_array((size_t)n_threads, sizeof *c->scratch, &failed);
     for (int i = 0; !failed && i < n_threads; i++) {
-        c->scratch[i].scores = alloc_array((size_t)c->n_ctx, sizeof(float), &failed);
+        const size_t n_rep = (size_t)(hp->n_head / hp->n_head_kv);
+        c->scratch[i].scores = alloc_array(n_rep * (size_t)c->n_ctx, sizeof(float), &failed);
         c->scratch[i].w16 = alloc_array((size_t)c->n_ctx, sizeof(uint16_t), &failed);
-        c->scratch[i].q16 = alloc_array((size_t)hp->head_dim, sizeof(uint16_t), &failed);
+        c->scratch[i].q16 = alloc_array(n_rep * (size_t)hp->head_dim, sizeof(uint16_t), &failed);
+        c->scratch[i].qf = alloc_array(n_rep * (size_t)hp->head_dim, sizeof(float), &failed);
     }
     if (failed)
         return perr_set(err, "out of memory allocating the engine context "
@@ -96,6 +98,7 @@ int engine_ctx_new(engine_ctx **out, const model *m, const engine_params *p, per
     c->m = m;
     c->n_ctx = n_ctx;
     c->n_seq = n_seq;
+    c->attn_ops = kernels_attn();
     if (threadpool_new(&c->pool, n_threads, err) != 0 || alloc_buffers(c, err) != 0) {
         engine_ctx_free(c);
         return -1;
@@ -113,6 +116,7 @@ void engine_ctx_free(engine_ctx *c)
             free(c->scratch[i].scores);
             free(c->scratch[i].w16);
             free(c->scratch[i].q16);
+            free(c->scratch[i].qf);
         }
     }
     threadpool_free(c->pool);
@@ -319,11 +323,11 @@ int engine_seq_copy_prefix(engine_ctx *c, int src, int dst, int n, perr *err)
     if (src != dst) {
         const int64_t kv = c->m->hp.n_embd_kv;
         for (int64_t il = 0; il < c->m->hp.n_layer; il++) {
-            memcpy(kv_k_row(c, il, dst, 0), kv_k_row(c, il, src, 0),
-                   (size_t)n * (size_t)kv * sizeof(uint16_t));
             for (int64_t d = 0; d < kv; d++)
-                memcpy(kv_v_row(c, il, dst, d), kv_v_row(c, il, src, d),
+                memcpy(kv_k_dim(c, il, dst, d), kv_k_dim(c, il, src, d),
                        (size_t)n * sizeof(uint16_t));
+            memcpy(kv_v_row(c, il, dst, 0), kv_v_row(c, il, src, 0),
+                   (size_t)n * (size_t)kv * sizeof(uint16_t));
         }
     }
     c->seq_len[dst] = n;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "engine/engine.h"
+#include "engine/kernels.h"
 #include "engine/threadpool.h"
 
 /* Tokens per forward micro-batch: every weight row is read once per batch. */
@@ -24,11 +25,12 @@ typedef struct engine_ubatch {
     float *logits[ENGINE_UBATCH];
 } engine_ubatch;
 
-/* Per-thread attention scratch. */
+/* Per-thread attention scratch, for the query heads of one KV head. */
 typedef struct attn_scratch {
-    float *scores;      /* [n_ctx] */
-    uint16_t *w16;      /* [n_ctx] softmax weights as F16 */
-    uint16_t *q16;      /* [head_dim] query head as F16 */
+    float *scores;      /* [n_rep][n_ctx] scores, then softmax weights */
+    uint16_t *w16;      /* [n_ctx] one head's weights as F16 */
+    uint16_t *q16;      /* [n_rep * head_dim] queries as F16 */
+    float *qf;          /* [n_rep * head_dim] queries rounded to F16 values */
 } attn_scratch;
 
 struct engine_ctx {
@@ -37,12 +39,14 @@ struct engine_ctx {
     int n_seq;
     threadpool *pool;
 
-    /* KV cache, F16. K: [n_layer][n_seq][n_ctx][n_embd_kv] (a row per
-     * position). V transposed: [n_layer][n_seq][n_embd_kv][n_ctx] (a row
-     * per dimension) so that weights·V is one dot product per element. */
+    /* KV cache, F16. K transposed: [n_layer][n_seq][n_embd_kv][n_ctx] (a
+     * row of positions per dimension); V: [n_layer][n_seq][n_ctx][n_embd_kv]
+     * (a row per position). Both attention steps then stream rows against
+     * broadcast queries or weights (see attn_kernels in kernels.h). */
     uint16_t *k_cache;
     uint16_t *v_cache;
     int *seq_len;
+    const attn_kernels *attn_ops; /* attention kernels for this CPU */
 
     /* Activations of one micro-batch, row-major [token][...]. */
     float *x;        /* residual stream [UBATCH][n_embd] */
@@ -68,17 +72,18 @@ struct engine_ctx {
 /* forward.c: run the model over one micro-batch (inputs already valid). */
 void engine_forward(engine_ctx *c, const engine_ubatch *b);
 
-/* Index helpers for the KV cache. */
-static inline uint16_t *kv_k_row(const engine_ctx *c, int64_t layer, int seq, int pos)
+/* Index helpers for the KV cache: K's row of positions for one dimension,
+ * V's row of dimensions for one position. */
+static inline uint16_t *kv_k_dim(const engine_ctx *c, int64_t layer, int seq, int64_t dim)
 {
     int64_t kv = c->m->hp.n_embd_kv;
-    return c->k_cache + ((layer * c->n_seq + seq) * (int64_t)c->n_ctx + pos) * kv;
+    return c->k_cache + ((layer * c->n_seq + seq) * kv + dim) * (int64_t)c->n_ctx;
 }
 
-static inline uint16_t *kv_v_row(const engine_ctx *c, int64_t layer, int seq, int64_t dim)
+static inline uint16_t *kv_v_row(const engine_ctx *c, int64_t layer, int seq, int pos)
 {
     int64_t kv = c->m->hp.n_embd_kv;
-    return c->v_cache + ((layer * c->n_seq + seq) * kv + dim) * (int64_t)c->n_ctx;
+    return c->v_cache + ((layer * c->n_seq + seq) * (int64_t)c->n_ctx + pos) * kv;
 }
 
 /* cos/sin pairs of one position (forward.c); exposed for tests. */

@@ -11,7 +11,8 @@
  * the weight's vec_dot_type; RoPE uses the adjacent-pair ("normal") rotation
  * with theta advanced by repeated multiplication; K/V are stored as F16, the
  * query and the softmax weights are rounded to F16 before their dot products;
- * softmax sums in double.
+ * softmax sums in double. The attention dots themselves run in the kernel
+ * set's attention kernels (kernels.h), one KV head's query heads at a time.
  */
 #include "engine/engine_impl.h"
 
@@ -165,47 +166,59 @@ static void softmax_scaled(float *s, int n, float scale)
         s[i] *= inv;
 }
 
-/* One (token, head) pair: attend over positions 0..pos of the token's sequence. */
-static void attend_head(engine_ctx *c, const engine_ubatch *b, int64_t layer, int t, int64_t h,
-                        attn_scratch *s)
+/* Round n floats to F16 values in place (via `tmp`), as ggml's mul_mat
+ * does to an operand multiplied with an F16 matrix. */
+static void round_to_f16(float *x, uint16_t *tmp, int64_t n)
 {
-    const model_hparams *hp = &c->m->hp;
     const type_traits *f16 = tensor_types_get(TT_F16);
-    const int64_t hd = hp->head_dim;
-    const int64_t kvh = h / (hp->n_head / hp->n_head_kv);
-    const int n_kv = b->pos[t] + 1;
-    const int seq = b->seq[t];
-
-    f16->from_float(c->q + (int64_t)t * hp->n_embd + h * hd, s->q16, hd);
-    for (int p = 0; p < n_kv; p++)
-        f16->vec_dot(hd, &s->scores[p], kv_k_row(c, layer, seq, p) + kvh * hd, s->q16);
-    softmax_scaled(s->scores, n_kv, 1.0f / sqrtf((float)hd));
-    f16->from_float(s->scores, s->w16, n_kv);
-
-    float *out = c->attn + (int64_t)t * hp->n_embd + h * hd;
-    for (int64_t i = 0; i < hd; i++)
-        f16->vec_dot(n_kv, &out[i], kv_v_row(c, layer, seq, kvh * hd + i), s->w16);
+    f16->from_float(x, tmp, n);
+    f16->to_float(tmp, x, n);
 }
 
+/* One token and one KV head: its n_rep query heads attend over positions
+ * 0..pos of the token's sequence (scores, softmax, weighted sum of V). */
+static void attend_group(engine_ctx *c, const engine_ubatch *b, int64_t layer, int t, int64_t g,
+                         attn_scratch *s)
+{
+    const model_hparams *hp = &c->m->hp;
+    const int64_t hd = hp->head_dim, n_rep = hp->n_head / hp->n_head_kv;
+    const int n_kv = b->pos[t] + 1;
+    const int seq = b->seq[t];
+    const size_t stride = (size_t)c->n_ctx;
+
+    memcpy(s->qf, c->q + (int64_t)t * hp->n_embd + g * n_rep * hd,
+           (size_t)(n_rep * hd) * sizeof(float));
+    round_to_f16(s->qf, s->q16, n_rep * hd);
+    c->attn_ops->scores((int)n_rep, (int)hd, n_kv, s->qf, kv_k_dim(c, layer, seq, g * hd), stride,
+                    s->scores, stride);
+    for (int64_t h = 0; h < n_rep; h++) {
+        softmax_scaled(s->scores + h * stride, n_kv, 1.0f / sqrtf((float)hd));
+        round_to_f16(s->scores + h * stride, s->w16, n_kv);
+    }
+    c->attn_ops->mix((int)n_rep, (int)hd, n_kv, s->scores, stride, kv_v_row(c, layer, seq, 0) + g * hd,
+                 (size_t)hp->n_embd_kv, c->attn + (int64_t)t * hp->n_embd + g * n_rep * hd);
+}
+
+/* Items are (KV head, token) pairs, KV-head major, so each thread's share
+ * spans every token (costs grow with the position). */
 static void attend_range(void *arg, int64_t begin, int64_t end, int thread)
 {
     const attn_job *j = arg;
-    const int64_t n_head = j->c->m->hp.n_head;
     for (int64_t item = begin; item < end; item++)
-        attend_head(j->c, j->b, j->layer, (int)(item / n_head), item % n_head,
-                    &j->c->scratch[thread]);
+        attend_group(j->c, j->b, j->layer, (int)(item % j->b->n), item / j->b->n,
+                     &j->c->scratch[thread]);
 }
 
-/* Store the batch's K and V (already rotated) into the cache as F16. */
+/* Store the batch's K (already rotated) and V into the cache as F16. */
 static void kv_store(engine_ctx *c, const engine_ubatch *b, int64_t layer)
 {
     const int64_t kv = c->m->hp.n_embd_kv;
     const type_traits *f16 = tensor_types_get(TT_F16);
     for (int t = 0; t < b->n; t++) {
-        f16->from_float(c->k + t * kv, kv_k_row(c, layer, b->seq[t], b->pos[t]), kv);
-        const float *v = c->v + t * kv;
+        const float *k = c->k + t * kv;
         for (int64_t d = 0; d < kv; d++)
-            kv_v_row(c, layer, b->seq[t], d)[b->pos[t]] = f32_to_fp16(v[d]);
+            kv_k_dim(c, layer, b->seq[t], d)[b->pos[t]] = f32_to_fp16(k[d]);
+        f16->from_float(c->v + t * kv, kv_v_row(c, layer, b->seq[t], b->pos[t]), kv);
     }
 }
 
@@ -239,7 +252,7 @@ static void attention_block(engine_ctx *c, const engine_ubatch *b, int64_t il)
     kv_store(c, b, il);
 
     attn_job job = { .c = c, .b = b, .layer = il };
-    threadpool_run(c->pool, (int64_t)b->n * hp->n_head, attend_range, &job);
+    threadpool_run(c->pool, (int64_t)b->n * hp->n_head_kv, attend_range, &job);
 
     matmul(c, c->proj, l->wo, c->attn, b->n);
     add_inplace(c->x, c->proj, (int64_t)b->n * dim);

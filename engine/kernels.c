@@ -16,15 +16,16 @@
 typedef struct kernel_set {
     const char *name;
     const type_traits *(*traits)(uint32_t type);
+    const attn_kernels *(*attn)(void);
 } kernel_set;
 
 /* Best first; the reference provides every type and ends the list. */
 static const kernel_set kernel_sets[] = {
 #if defined(__x86_64__) || defined(__i386__)
-    { "avx512", kernels_avx512_traits },
-    { "avx2",   kernels_avx2_traits },
+    { "avx512", kernels_avx512_traits, kernels_avx512_attn },
+    { "avx2",   kernels_avx2_traits,   kernels_avx2_attn },
 #endif
-    { "ref", tensor_types_ref },
+    { "ref", tensor_types_ref, attn_ref_kernels },
 };
 
 #define N_KERNEL_SETS (sizeof kernel_sets / sizeof kernel_sets[0])
@@ -69,6 +70,20 @@ const type_traits *tensor_types_get(uint32_t type)
 {
     const kernel_set *set = choose_set(type);
     return set ? set->traits(type) : NULL;
+}
+
+const attn_kernels *kernels_attn(void)
+{
+    const char *forced = getenv("PRECIS_KERNELS");
+    if (forced && *forced) {
+        for (size_t i = 0; i < N_KERNEL_SETS; i++)
+            if (strcmp(kernel_sets[i].name, forced) == 0 && kernels_cpu_supports(forced))
+                return kernel_sets[i].attn();
+    }
+    for (size_t i = 0; i < N_KERNEL_SETS; i++)
+        if (kernels_cpu_supports(kernel_sets[i].name))
+            return kernel_sets[i].attn();
+    return attn_ref_kernels();
 }
 
 const char *kernels_set_for(uint32_t type)

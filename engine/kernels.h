@@ -11,9 +11,12 @@
  * always terminates the list. CPU detection lives in kernels.c, which is
  * compiled without ISA flags, so it can never itself fault on an old CPU.
  *
- * Adding a set: write kernels_<isa>.c, declare its traits function here, add
- * one line to the table in kernels.c and its feature test to
- * kernels_cpu_supports().
+ * Each set also provides the two attention kernels (attn_kernels below),
+ * kernels_<isa>_attn(); the reference ones are attn_ref.c's.
+ *
+ * Adding a set: write kernels_<isa>.c, declare its traits and attention
+ * functions here, add one line to the table in kernels.c and its feature
+ * test to kernels_cpu_supports().
  */
 #ifndef PRECIS_KERNELS_H
 #define PRECIS_KERNELS_H
@@ -25,6 +28,38 @@
 /* The instruction-set files (NULL for types they do not provide). */
 const type_traits *kernels_avx2_traits(uint32_t type);
 const type_traits *kernels_avx512_traits(uint32_t type);
+
+/* Attention over the F16 KV cache for one query token and one KV head,
+ * against the n_q query heads that share that KV head (grouped-query
+ * attention). The cache layout makes both steps broadcast-and-FMA work
+ * with no horizontal sums: K is stored transposed (a row of positions per
+ * dimension), V as a row of dimensions per position.
+ *
+ *  scores: s[h * s_stride + p] = sum_d q[h * hd + d] * K(d, p)
+ *          for h < n_q, p < n_kv, with K(d, p) = kt[d * kt_stride + p];
+ *  mix:    out[h * hd + i] = sum_p w[h * w_stride + p] * V(p, i)
+ *          for h < n_q, i < hd, with V(p, i) = v[p * v_stride + i].
+ *
+ * The float inputs (queries, softmax weights) arrive already rounded to
+ * F16 values by the caller, so every product is exact in float; only the
+ * summation order differs between sets. The reference adds in double; the
+ * SIMD sets add in float, each output a sum of at most max(hd, n_kv)
+ * terms in one lane, and the tests hold them to that rounding bound. */
+typedef struct attn_kernels {
+    const char *name;
+    void (*scores)(int n_q, int hd, int n_kv, const float *q, const uint16_t *kt,
+                   size_t kt_stride, float *s, size_t s_stride);
+    void (*mix)(int n_q, int hd, int n_kv, const float *w, size_t w_stride, const uint16_t *v,
+                size_t v_stride, float *out);
+} attn_kernels;
+
+const attn_kernels *kernels_avx2_attn(void);
+const attn_kernels *kernels_avx512_attn(void);
+const attn_kernels *attn_ref_kernels(void);
+
+/* The attention kernels for this CPU (PRECIS_KERNELS may force a set, as
+ * for the types). */
+const attn_kernels *kernels_attn(void);
 
 /* 1 if this CPU can run the named kernel set ("ref", "avx2", "avx512"),
  * else 0 (also for unknown names). */

@@ -56,6 +56,101 @@ DOT_FLOAT_DOUBLE_512(avx512_vec_dot_f32, float, f32x16_load, f32_ident)
 DOT_FLOAT_DOUBLE_512(avx512_vec_dot_f16, uint16_t, f16x16_load, half_to_float)
 DOT_FLOAT_DOUBLE_512(avx512_vec_dot_bf16, uint16_t, bf16x16_load, bf16_to_f32)
 
+/* ---- attention (see attn_kernels in kernels.h) ------------------------ */
+
+/* The first `n` (0..16) of 16 lanes. */
+static inline __mmask16 lanes_16(int n)
+{
+    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
+
+static inline __m512 f16x16_maskz_load(__mmask16 m, const uint16_t *p)
+{
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
+}
+
+/* Eight query heads against 32 positions per pass: each K row segment is
+ * loaded once for the eight heads (16 accumulators). Fewer heads than
+ * eight repeat the last one; its results are not stored. */
+static void avx512_attn_scores(int n_q, int hd, int n_kv, const float *q, const uint16_t *kt,
+                               size_t kt_stride, float *s, size_t s_stride)
+{
+    for (int h0 = 0; h0 < n_q; h0 += 8) {
+        const int nh = n_q - h0 < 8 ? n_q - h0 : 8;
+        const float *qh[8];
+        for (int h = 0; h < 8; h++)
+            qh[h] = q + (size_t)(h0 + (h < nh ? h : nh - 1)) * hd;
+        for (int p = 0; p < n_kv; p += 32) {
+            const __mmask16 m0 = lanes_16(n_kv - p), m1 = lanes_16(n_kv - p - 16);
+            __m512 acc[8][2];
+#pragma GCC unroll 8
+            for (int h = 0; h < 8; h++)
+                acc[h][0] = acc[h][1] = _mm512_setzero_ps();
+            for (int d = 0; d < hd; d++) {
+                const uint16_t *row = kt + (size_t)d * kt_stride + p;
+                const __m512 k0 = f16x16_maskz_load(m0, row);
+                const __m512 k1 = f16x16_maskz_load(m1, row + 16);
+#pragma GCC unroll 8
+                for (int h = 0; h < 8; h++) {
+                    const __m512 qv = _mm512_set1_ps(qh[h][d]);
+                    acc[h][0] = _mm512_fmadd_ps(qv, k0, acc[h][0]);
+                    acc[h][1] = _mm512_fmadd_ps(qv, k1, acc[h][1]);
+                }
+            }
+            for (int h = 0; h < nh; h++) {
+                float *out = s + (size_t)(h0 + h) * s_stride + p;
+                _mm512_mask_storeu_ps(out, m0, acc[h][0]);
+                _mm512_mask_storeu_ps(out + 16, m1, acc[h][1]);
+            }
+        }
+    }
+}
+
+/* Four query heads against 64 dimensions per pass: each V row segment is
+ * loaded once for the four heads (16 accumulators). */
+static void avx512_attn_mix(int n_q, int hd, int n_kv, const float *w, size_t w_stride,
+                            const uint16_t *v, size_t v_stride, float *out)
+{
+    for (int h0 = 0; h0 < n_q; h0 += 4) {
+        const int nh = n_q - h0 < 4 ? n_q - h0 : 4;
+        const float *wh[4];
+        for (int h = 0; h < 4; h++)
+            wh[h] = w + (size_t)(h0 + (h < nh ? h : nh - 1)) * w_stride;
+        for (int i0 = 0; i0 < hd; i0 += 64) {
+            __mmask16 m[4];
+            __m512 acc[4][4];
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) {
+                m[j] = lanes_16(hd - i0 - 16 * j);
+                for (int h = 0; h < 4; h++)
+                    acc[h][j] = _mm512_setzero_ps();
+            }
+            for (int p = 0; p < n_kv; p++) {
+                const uint16_t *row = v + (size_t)p * v_stride + i0;
+                __m512 vv[4];
+#pragma GCC unroll 4
+                for (int j = 0; j < 4; j++)
+                    vv[j] = f16x16_maskz_load(m[j], row + 16 * j);
+#pragma GCC unroll 4
+                for (int h = 0; h < 4; h++) {
+                    const __m512 wv = _mm512_set1_ps(wh[h][p]);
+#pragma GCC unroll 4
+                    for (int j = 0; j < 4; j++)
+                        acc[h][j] = _mm512_fmadd_ps(wv, vv[j], acc[h][j]);
+                }
+            }
+            for (int h = 0; h < nh; h++)
+                for (int j = 0; j < 4; j++)
+                    _mm512_mask_storeu_ps(out + (size_t)(h0 + h) * hd + i0 + 16 * j, m[j],
+                                          acc[h][j]);
+        }
+    }
+}
+
+static const attn_kernels avx512_attn = { "avx512", avx512_attn_scores, avx512_attn_mix };
+
+const attn_kernels *kernels_avx512_attn(void) { return &avx512_attn; }
+
 KX_TRAITS_TABLE(avx512_traits, avx512_vec_dot_f32, avx512_vec_dot_f16, avx512_vec_dot_bf16)
 
 const type_traits *kernels_avx512_traits(uint32_t type)
