@@ -165,20 +165,24 @@ static inline void kx_tile_store(float *s, size_t s_stride, __m256 v, int64_t r0
  * AVX-512 VNNI, 16 activation rows per pass (prefill): the activation
  * blocks are interleaved so that one vpdpbusd multiplies four weight codes
  * (broadcast) with the same four elements of 16 rows, lane t accumulating
- * row t's integer sum directly (no horizontal reduction). The weight row is
- * unpacked to one unsigned byte per code once per pass.
+ * row t's integer sum directly (no horizontal reduction). Weight rows are
+ * unpacked to one unsigned byte per code once for up to four such groups
+ * (64 activation rows, a forward micro-batch) and go four at a time, so
+ * each activation load feeds four vpdpbusd.
  * -------------------------------------------------------------------- */
 #define KX_TILE16_MAX_BLOCKS 256
 
-/* One activation block of 16 rows: q[i][t] = codes 4i..4i+3 of row t. */
+/* One activation block of 16 rows: q[i][t] = codes 4i..4i+3 of row t;
+ * d the rows' scales; bias the integer correction of the unsigned weight
+ * codes, -(sum of the row's codes << bias_shift), the dots' start value. */
 typedef struct kx_act16 {
     int8_t q[8][16][4];
     float d[16];
-    int32_t sum[16];
+    int32_t bias[16];
 } kx_act16;
 
 static inline void kx_act16_fill(kx_act16 *act, int64_t nb, const uint8_t *y, size_t y_stride,
-                                 const int tok[16])
+                                 const int tok[16], int bias_shift)
 {
     for (int t = 0; t < 16; t++) {
         const block_q8_0 *yr = (const block_q8_0 *)(y + (size_t)tok[t] * y_stride);
@@ -186,99 +190,113 @@ static inline void kx_act16_fill(kx_act16 *act, int64_t nb, const uint8_t *y, si
             for (int i = 0; i < 8; i++)
                 memcpy(act[b].q[i][t], yr[b].qs + 4 * i, 4);
             act[b].d[t] = half_to_float(yr[b].d);
-            act[b].sum[t] = q8_0_code_sum(&yr[b]);
+            act[b].bias[t] = -(int32_t)((uint32_t)q8_0_code_sum(&yr[b]) << bias_shift);
         }
     }
 }
 
-/* Unsigned codes of a weight row (Q4_0: nibbles 0..15; Q8_0: x ^ 0x80). */
-static inline void q4_0_row_codes(const block_q4_0 *x, int64_t nb, uint8_t *codes)
-{
-    for (int64_t b = 0; b < nb; b++)
-        _mm256_storeu_si256((__m256i *)(codes + 32 * b), unpack_nibbles_16(x[b].qs));
-}
+/* A weight row unpacked for the 16-row passes: one unsigned byte per code
+ * (Q4_0: nibbles 0..15; Q8_0: x ^ 0x80) and the block scales as floats.
+ * `next` (the same row of the next pass) is prefetched meanwhile. */
+typedef struct kx_row16 {
+    uint8_t codes[KX_TILE16_MAX_BLOCKS * 32];
+    float d[KX_TILE16_MAX_BLOCKS];
+} kx_row16;
 
-static inline void q8_0_row_codes(const block_q8_0 *x, int64_t nb, uint8_t *codes)
-{
-    for (int64_t b = 0; b < nb; b++)
-        _mm256_storeu_si256((__m256i *)(codes + 32 * b), q8_0_tile_prep(&x[b]));
-}
-
-/* The 16 lane sums of two weight rows (x0, x1, unpacked codes c0, c1)
- * against an act16 group, into out[0..1]: isum = dot - (sum(y) <<
- * bias_shift), lane term (dx * dy) * isum added in block order. Two rows
- * share the activation loads and give two independent add chains. */
-#define KX_TILE16_ROWS2(name, xtype, bias_shift)                                  \
-    static inline void name(const xtype *const x[2], const uint8_t *const c[2],   \
-                            const kx_act16 *act, int64_t nb, __m512 out[2])       \
+#define KX_ROW16_UNPACK(name, xtype, prep)                                        \
+    static inline void name(const xtype *x, const xtype *next, int64_t nb, kx_row16 *out) \
     {                                                                             \
-        __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();            \
         for (int64_t b = 0; b < nb; b++) {                                        \
-            const int32_t *w0 = (const int32_t *)(c[0] + 32 * b);                 \
-            const int32_t *w1 = (const int32_t *)(c[1] + 32 * b);                 \
-            const kx_act16 *a = &act[b];                                          \
-            __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();     \
-            __m512i u0 = _mm512_setzero_si512(), u1 = _mm512_setzero_si512();     \
-            _Pragma("GCC unroll 8")                                               \
-            for (int i = 0; i < 8; i += 2) {                                      \
-                const __m512i y0 = _mm512_loadu_si512(a->q[i]);                   \
-                const __m512i y1 = _mm512_loadu_si512(a->q[i + 1]);               \
-                s0 = _mm512_dpbusd_epi32(s0, _mm512_set1_epi32(w0[i]), y0);       \
-                s1 = _mm512_dpbusd_epi32(s1, _mm512_set1_epi32(w0[i + 1]), y1);   \
-                u0 = _mm512_dpbusd_epi32(u0, _mm512_set1_epi32(w1[i]), y0);       \
-                u1 = _mm512_dpbusd_epi32(u1, _mm512_set1_epi32(w1[i + 1]), y1);   \
-            }                                                                     \
-            const __m512i bias = _mm512_slli_epi32(_mm512_loadu_si512(a->sum), bias_shift); \
-            const __m512 dy = _mm512_loadu_ps(a->d);                              \
-            const __m512i is0 = _mm512_sub_epi32(_mm512_add_epi32(s0, s1), bias); \
-            const __m512i is1 = _mm512_sub_epi32(_mm512_add_epi32(u0, u1), bias); \
-            const __m512 dd0 = _mm512_mul_ps(_mm512_set1_ps(half_to_float(x[0][b].d)), dy); \
-            const __m512 dd1 = _mm512_mul_ps(_mm512_set1_ps(half_to_float(x[1][b].d)), dy); \
-            acc0 = _mm512_add_ps(acc0, _mm512_mul_ps(dd0, _mm512_cvtepi32_ps(is0))); \
-            acc1 = _mm512_add_ps(acc1, _mm512_mul_ps(dd1, _mm512_cvtepi32_ps(is1))); \
+            _mm_prefetch((const char *)&next[b], _MM_HINT_T0);                     \
+            _mm256_storeu_si256((__m256i *)(out->codes + 32 * b), prep(&x[b]));   \
+            out->d[b] = half_to_float(x[b].d);                                    \
         }                                                                         \
-        out[0] = acc0;                                                            \
-        out[1] = acc1;                                                            \
     }
 
-KX_TILE16_ROWS2(q4_0_tile16_rows2, block_q4_0, 3)
-KX_TILE16_ROWS2(q8_0_tile16_rows2, block_q8_0, 7)
+KX_ROW16_UNPACK(q4_0_row16_unpack, block_q4_0, q4_0_tile_prep)
+KX_ROW16_UNPACK(q8_0_row16_unpack, block_q8_0, q8_0_tile_prep)
 
-/* Activation rows [*t0, nt) in groups of 16 while at least 9 are left (a
- * rest padded with copies of the group's first row); advances *t0. */
-#define KX_TILE16_PASSES(xtype, row_codes, rows_kernel)                            \
-    if (nb <= KX_TILE16_MAX_BLOCKS) {                                             \
-        kx_act16 act16[KX_TILE16_MAX_BLOCKS];                                     \
-        uint8_t codes[2][KX_TILE16_MAX_BLOCKS * 32];                              \
+/* The 16 lane sums of four unpacked weight rows against an act16 group,
+ * into out[0..3]. Per block and row: the integer dot starts at the bias
+ * and takes eight vpdpbusd (four weight codes broadcast against the same
+ * four codes of the 16 activation rows), then the lane term (dx * dy) *
+ * isum is added in block order. Each activation load serves four rows;
+ * the blocks' dot chains are independent, so out-of-order execution
+ * overlaps them. */
+static inline void kx_tile16_rows4(const kx_row16 *const w[4], const kx_act16 *act, int64_t nb,
+                                   __m512 out[4])
+{
+    __m512 acc[4] = { _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                      _mm512_setzero_ps() };
+    for (int64_t b = 0; b < nb; b++) {
+        const kx_act16 *a = &act[b];
+        const __m512i bias = _mm512_loadu_si512(a->bias);
+        __m512i sum[4] = { bias, bias, bias, bias };
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i++) {
+            const __m512i y = _mm512_loadu_si512(a->q[i]);
+#pragma GCC unroll 4
+            for (int r = 0; r < 4; r++) {
+                const int32_t *codes = (const int32_t *)(w[r]->codes + 32 * b);
+                sum[r] = _mm512_dpbusd_epi32(sum[r], _mm512_set1_epi32(codes[i]), y);
+            }
+        }
+        const __m512 dy = _mm512_loadu_ps(a->d);
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) {
+            const __m512 dd = _mm512_mul_ps(_mm512_set1_ps(w[r]->d[b]), dy);
+            acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(dd, _mm512_cvtepi32_ps(sum[r])));
+        }
+    }
+    for (int r = 0; r < 4; r++)
+        out[r] = acc[r];
+}
+
+/* Activation groups per pass over the weight rows: each weight row is
+ * unpacked once for up to 64 activation rows. */
+#define KX_TILE16_GROUPS 4
+
+/* Activation rows [t_done, nt) in groups of 16 while at least 9 are left
+ * (a rest padded with copies of the group's first row); advances t_done.
+ * Weight rows go four at a time; a last partial four repeats its last row
+ * (computed again, stored once). */
+#define KX_TILE16_PASSES(xtype, row_unpack, bias_shift)                            \
+    if (nb <= KX_TILE16_MAX_BLOCKS && nt - t_done >= 9) {                         \
+        kx_act16 act16[KX_TILE16_GROUPS][KX_TILE16_MAX_BLOCKS];                   \
+        kx_row16 rows[4];                                                         \
         while (nt - t_done >= 9) {                                                \
-            const int used = nt - t_done < 16 ? nt - t_done : 16;                 \
-            int tok[16];                                                          \
-            for (int t = 0; t < 16; t++)                                          \
-                tok[t] = t_done + (t < used ? t : 0);                             \
-            kx_act16_fill(act16, nb, y, y_stride, tok);                           \
-            for (int r = 0; r < nr; r += 2) {                                     \
-                /* An odd last row is paired with itself (computed twice). */     \
-                const int r1 = r + 1 < nr ? r + 1 : r;                            \
-                const xtype *xr[2] = { (const xtype *)(x + (size_t)r * x_stride), \
-                                       (const xtype *)(x + (size_t)r1 * x_stride) }; \
-                row_codes(xr[0], nb, codes[0]);                                   \
-                row_codes(xr[1], nb, codes[1]);                                   \
-                const uint8_t *cr[2] = { codes[0], codes[1] };                    \
-                __m512 v[2];                                                      \
-                rows_kernel(xr, cr, act16, nb, v);                                \
-                float lanes[2][16];                                               \
-                _mm512_storeu_ps(lanes[0], v[0]);                                 \
-                _mm512_storeu_ps(lanes[1], v[1]);                                 \
-                for (int t = 0; t < used; t++) {                                  \
-                    s[(size_t)tok[t] * s_stride + (size_t)r] = lanes[0][t];       \
-                    s[(size_t)tok[t] * s_stride + (size_t)r1] = lanes[1][t];      \
+            int tok[KX_TILE16_GROUPS][16], used[KX_TILE16_GROUPS], ng = 0;        \
+            while (ng < KX_TILE16_GROUPS && nt - t_done >= 9) {                   \
+                used[ng] = nt - t_done < 16 ? nt - t_done : 16;                   \
+                for (int t = 0; t < 16; t++)                                      \
+                    tok[ng][t] = t_done + (t < used[ng] ? t : 0);                 \
+                kx_act16_fill(act16[ng], nb, y, y_stride, tok[ng], bias_shift);   \
+                t_done += used[ng++];                                             \
+            }                                                                     \
+            for (int r = 0; r < nr; r += 4) {                                     \
+                int ri[4];                                                        \
+                for (int k = 0; k < 4; k++) {                                     \
+                    ri[k] = r + k < nr ? r + k : nr - 1;                          \
+                    const int rn = ri[k] + 4 < nr ? ri[k] + 4 : ri[k];            \
+                    row_unpack((const xtype *)(x + (size_t)ri[k] * x_stride),     \
+                               (const xtype *)(x + (size_t)rn * x_stride), nb, &rows[k]); \
+                }                                                                 \
+                const kx_row16 *wr[4] = { &rows[0], &rows[1], &rows[2], &rows[3] }; \
+                for (int g = 0; g < ng; g++) {                                    \
+                    __m512 v[4];                                                  \
+                    kx_tile16_rows4(wr, act16[g], nb, v);                         \
+                    for (int k = 0; k < 4 && r + k < nr; k++) {                   \
+                        float lanes[16];                                          \
+                        _mm512_storeu_ps(lanes, v[k]);                            \
+                        for (int t = 0; t < used[g]; t++)                         \
+                            s[(size_t)tok[g][t] * s_stride + (size_t)ri[k]] = lanes[t]; \
+                    }                                                             \
                 }                                                                 \
             }                                                                     \
-            t_done += used;                                                       \
         }                                                                         \
     }
 #else
-#define KX_TILE16_PASSES(xtype, row_codes, rows_kernel)
+#define KX_TILE16_PASSES(xtype, row_unpack, bias_shift)
 #endif
 
 /* One group of activation rows run as a tile: its shape's NT, the rows
@@ -317,7 +335,7 @@ static inline int kx_tile_plan(kx_tile_group *g, int t0, int t1, const uint8_t *
 
 /* The tile entry point of one weight type (see the top of the file); rows
  * outside whole tiles and over-long rows use vec_dot. */
-#define KX_TILE_ENTRY(name, xtype, vec_dot, k18, k24, k81, row_codes, row16)      \
+#define KX_TILE_ENTRY(name, xtype, vec_dot, k18, k24, k81, row16_unpack, bias_shift)      \
     static void name(int64_t n, int nr, int nt, float *s, size_t s_stride,        \
                      const void *vx, size_t x_stride, const void *vy, size_t y_stride) \
     {                                                                             \
@@ -331,7 +349,7 @@ static inline int kx_tile_plan(kx_tile_group *g, int t0, int t1, const uint8_t *
             return;                                                               \
         }                                                                         \
         int t_done = 0;                                                           \
-        KX_TILE16_PASSES(xtype, row_codes, row16)                                 \
+        KX_TILE16_PASSES(xtype, row16_unpack, bias_shift)                                 \
         kx_act8 act[KX_TILE_TOKENS / 8][KX_TILE_MAX_BLOCKS];                      \
         kx_tile_group groups[KX_TILE_TOKENS / 8];                                 \
         for (int t0 = t_done; t0 < nt; t0 += KX_TILE_TOKENS) {                    \
@@ -368,13 +386,13 @@ KX_TILE_KERNEL(q4_0_tile_1x8, block_q4_0, 1, 8, q4_0_tile_prep, q4_0_tile_dot, q
 KX_TILE_KERNEL(q4_0_tile_2x4, block_q4_0, 2, 4, q4_0_tile_prep, q4_0_tile_dot, q4_0_tile_correct)
 KX_TILE_KERNEL(q4_0_tile_8x1, block_q4_0, 8, 1, q4_0_tile_prep, q4_0_tile_dot, q4_0_tile_correct)
 KX_TILE_ENTRY(kx_vec_dot_tile_q4_0, block_q4_0, kx_vec_dot_q4_0,
-              q4_0_tile_1x8, q4_0_tile_2x4, q4_0_tile_8x1, q4_0_row_codes, q4_0_tile16_rows2)
+              q4_0_tile_1x8, q4_0_tile_2x4, q4_0_tile_8x1, q4_0_row16_unpack, 3)
 
 KX_TILE_KERNEL(q8_0_tile_1x8, block_q8_0, 1, 8, q8_0_tile_prep, q8_0_tile_dot, q8_0_tile_correct)
 KX_TILE_KERNEL(q8_0_tile_2x4, block_q8_0, 2, 4, q8_0_tile_prep, q8_0_tile_dot, q8_0_tile_correct)
 KX_TILE_KERNEL(q8_0_tile_8x1, block_q8_0, 8, 1, q8_0_tile_prep, q8_0_tile_dot, q8_0_tile_correct)
 KX_TILE_ENTRY(kx_vec_dot_tile_q8_0, block_q8_0, kx_vec_dot_q8_0,
-              q8_0_tile_1x8, q8_0_tile_2x4, q8_0_tile_8x1, q8_0_row_codes, q8_0_tile16_rows2)
+              q8_0_tile_1x8, q8_0_tile_2x4, q8_0_tile_8x1, q8_0_row16_unpack, 7)
 
 /* ======================================================================
  * K-quant weights (Q4_K, Q6_K) against Q8_K activations: 1x8 tiles only.

@@ -394,9 +394,10 @@ Test(kernels, tile_kernels_exist_for_the_tiled_types)
 Test(kernels, tile_bit_exact_every_shape)
 {
     /* Every activation-row count 1..9 (each tile shape, padded groups),
-     * more than one pass (33, 41), and weight-row counts that leave rows
-     * outside whole tiles; every type that has a tile kernel. */
-    static const int nts[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 33, 41 };
+     * more than one pass (33, 41; 75 and 130: more than one 64-row chunk
+     * of the 16-row passes), and weight-row counts that leave rows outside
+     * whole tiles; every type that has a tile kernel. */
+    static const int nts[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 33, 41, 75, 130 };
     static const int nrs[] = { 1, 3, 8, 13, 40, 67 };
     int ran = 0;
     for (size_t i = 0; i < N_QUANT_TYPES; i++) {
