@@ -195,6 +195,31 @@ static inline void kx_act16_fill(kx_act16 *act, int64_t nb, const uint8_t *y, si
     }
 }
 
+/* The same block for 16 / G activation rows (G = 2 or 4), G quads per
+ * row side by side: bytes 64j + 4G*t .. + 4G hold codes 4Gj .. 4Gj + 4G - 1
+ * of row t (lanes G*t .. G*t + G - 1). Lane G*t carries row t's bias, the
+ * others none; all carry its scale, so after the lane-group sum every lane
+ * of the group holds row t's term. */
+static inline void kx_act16_fill_g(kx_act16 *act, int64_t nb, const uint8_t *y, size_t y_stride,
+                                   const int *tok, int g, int bias_shift)
+{
+    const int rows = 16 / g;
+    for (int t = 0; t < rows; t++) {
+        const block_q8_0 *yr = (const block_q8_0 *)(y + (size_t)tok[t] * y_stride);
+        for (int64_t b = 0; b < nb; b++) {
+            int8_t *q = &act[b].q[0][0][0];
+            for (int j = 0; j < 8 / g; j++)
+                memcpy(q + 64 * j + 4 * g * t, yr[b].qs + 4 * g * j, (size_t)(4 * g));
+            const float d = half_to_float(yr[b].d);
+            for (int l = 0; l < g; l++) {
+                act[b].d[g * t + l] = d;
+                act[b].bias[g * t + l] = 0;
+            }
+            act[b].bias[g * t] = -(int32_t)((uint32_t)q8_0_code_sum(&yr[b]) << bias_shift);
+        }
+    }
+}
+
 /* A weight row unpacked for the 16-row passes: one unsigned byte per code
  * (Q4_0: nibbles 0..15; Q8_0: x ^ 0x80) and the block scales as floats.
  * `next` (the same row of the next pass) is prefetched meanwhile. */
@@ -252,44 +277,125 @@ static inline void kx_tile16_rows4(const kx_row16 *const w[4], const kx_act16 *a
         out[r] = acc[r];
 }
 
+/* The G quads of a lane group broadcast from a row's codes (block b,
+ * vector j): 4G bytes at 32b + 4Gj. */
+static inline __m512i kx_codes_bcast(const uint8_t *codes, int64_t b, int j, int g)
+{
+    const uint8_t *p = codes + 32 * b + 4 * g * j;
+    if (g == 2) {
+        long long pair;
+        memcpy(&pair, p, sizeof pair);
+        return _mm512_set1_epi64(pair);
+    }
+    return _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)p));
+}
+
+/* Integer sums of lane groups of G (2 or 4), in every lane of the group. */
+static inline __m512i kx_lane_group_sum(__m512i v, int g)
+{
+    v = _mm512_add_epi32(v, _mm512_shuffle_epi32(v, _MM_PERM_CDAB));
+    if (g == 4)
+        v = _mm512_add_epi32(v, _mm512_shuffle_epi32(v, _MM_PERM_BADC));
+    return v;
+}
+
+/* As kx_tile16_rows4 for an act16 group filled by kx_act16_fill_g: 8 / G
+ * vpdpbusd per block and row (4G weight codes broadcast), then the lane
+ * groups are summed (exact, integer) before the same float term; row t's
+ * result is in lane G*t. */
+static inline void kx_tile_g_rows4(const kx_row16 *const w[4], const kx_act16 *act, int64_t nb,
+                                   int g, __m512 out[4])
+{
+    __m512 acc[4] = { _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                      _mm512_setzero_ps() };
+    const int nj = 8 / g;
+    for (int64_t b = 0; b < nb; b++) {
+        const kx_act16 *a = &act[b];
+        const __m512i bias = _mm512_loadu_si512(a->bias);
+        __m512i sum[4] = { bias, bias, bias, bias };
+        for (int j = 0; j < nj; j++) {
+            const __m512i y = _mm512_loadu_si512(&a->q[0][0][0] + 64 * j);
+#pragma GCC unroll 4
+            for (int r = 0; r < 4; r++)
+                sum[r] = _mm512_dpbusd_epi32(sum[r], kx_codes_bcast(w[r]->codes, b, j, g), y);
+        }
+        const __m512 dy = _mm512_loadu_ps(a->d);
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) {
+            const __m512i isum = kx_lane_group_sum(sum[r], g);
+            const __m512 dd = _mm512_mul_ps(_mm512_set1_ps(w[r]->d[b]), dy);
+            acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(dd, _mm512_cvtepi32_ps(isum)));
+        }
+    }
+    for (int r = 0; r < 4; r++)
+        out[r] = acc[r];
+}
+
+/* The two narrow widths as their own functions, so G is a constant. */
+static inline void kx_tile8_rows4(const kx_row16 *const w[4], const kx_act16 *act, int64_t nb,
+                                  __m512 out[4])
+{
+    kx_tile_g_rows4(w, act, nb, 2, out);
+}
+
+static inline void kx_tile4_rows4(const kx_row16 *const w[4], const kx_act16 *act, int64_t nb,
+                                  __m512 out[4])
+{
+    kx_tile_g_rows4(w, act, nb, 4, out);
+}
+
 /* Activation groups per pass over the weight rows: each weight row is
  * unpacked once for up to 64 activation rows. */
 #define KX_TILE16_GROUPS 4
 
-/* Activation rows [t_done, nt) in groups of 16 while at least 9 are left
- * (a rest padded with copies of the group's first row); advances t_done.
- * Weight rows go four at a time; a last partial four repeats its last row
- * (computed again, stored once). */
+/* Activation rows [t_done, nt) in groups of 16 while at least 9 are left,
+ * then one group of 8 if 5..8 are left or of 4 if 2..4 are (rests padded
+ * with copies of the group's first row); advances t_done. A single row is
+ * left to the 8x1 tile. Weight rows go four at a time; a
+ * last partial four repeats its last row (computed again, stored once). */
 #define KX_TILE16_PASSES(xtype, row_unpack, bias_shift)                            \
-    if (nb <= KX_TILE16_MAX_BLOCKS && nt - t_done >= 9) {                         \
+    if (nb <= KX_TILE16_MAX_BLOCKS && nt - t_done >= 2) {                         \
         kx_act16 act16[KX_TILE16_GROUPS][KX_TILE16_MAX_BLOCKS];                   \
         kx_row16 rows[4];                                                         \
-        while (nt - t_done >= 9) {                                                \
-            int tok[KX_TILE16_GROUPS][16], used[KX_TILE16_GROUPS], ng = 0;        \
-            while (ng < KX_TILE16_GROUPS && nt - t_done >= 9) {                   \
-                used[ng] = nt - t_done < 16 ? nt - t_done : 16;                   \
-                for (int t = 0; t < 16; t++)                                      \
+        while (nt - t_done >= 2) {                                                \
+            int tok[KX_TILE16_GROUPS][16], used[KX_TILE16_GROUPS], width[KX_TILE16_GROUPS]; \
+            int ng = 0;                                                           \
+            while (ng < KX_TILE16_GROUPS && nt - t_done >= 2) {                   \
+                const int left = nt - t_done;                                     \
+                width[ng] = left >= 9 ? 16 : left >= 5 ? 8 : 4;                   \
+                used[ng] = left < width[ng] ? left : width[ng];                   \
+                for (int t = 0; t < width[ng]; t++)                               \
                     tok[ng][t] = t_done + (t < used[ng] ? t : 0);                 \
-                kx_act16_fill(act16[ng], nb, y, y_stride, tok[ng], bias_shift);   \
+                if (width[ng] == 16)                                              \
+                    kx_act16_fill(act16[ng], nb, y, y_stride, tok[ng], bias_shift); \
+                else                                                              \
+                    kx_act16_fill_g(act16[ng], nb, y, y_stride, tok[ng], 16 / width[ng], \
+                                    bias_shift);                                  \
                 t_done += used[ng++];                                             \
             }                                                                     \
             for (int r = 0; r < nr; r += 4) {                                     \
                 int ri[4];                                                        \
                 for (int k = 0; k < 4; k++) {                                     \
                     ri[k] = r + k < nr ? r + k : nr - 1;                          \
-                    const int rn = ri[k] + 4 < nr ? ri[k] + 4 : ri[k];            \
+                    const int rn = ri[k] + 4 < nr ? ri[k] + 4 : ri[k];          \
                     row_unpack((const xtype *)(x + (size_t)ri[k] * x_stride),     \
                                (const xtype *)(x + (size_t)rn * x_stride), nb, &rows[k]); \
                 }                                                                 \
                 const kx_row16 *wr[4] = { &rows[0], &rows[1], &rows[2], &rows[3] }; \
                 for (int g = 0; g < ng; g++) {                                    \
                     __m512 v[4];                                                  \
-                    kx_tile16_rows4(wr, act16[g], nb, v);                         \
+                    const int lane_step = 16 / width[g];                          \
+                    if (width[g] == 16)                                           \
+                        kx_tile16_rows4(wr, act16[g], nb, v);                     \
+                    else if (width[g] == 8)                                       \
+                        kx_tile8_rows4(wr, act16[g], nb, v);                      \
+                    else                                                          \
+                        kx_tile4_rows4(wr, act16[g], nb, v);                      \
                     for (int k = 0; k < 4 && r + k < nr; k++) {                   \
                         float lanes[16];                                          \
                         _mm512_storeu_ps(lanes, v[k]);                            \
                         for (int t = 0; t < used[g]; t++)                         \
-                            s[(size_t)tok[g][t] * s_stride + (size_t)ri[k]] = lanes[t]; \
+                            s[(size_t)tok[g][t] * s_stride + (size_t)ri[k]] = lanes[t * lane_step]; \
                     }                                                             \
                 }                                                                 \
             }                                                                     \

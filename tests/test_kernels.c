@@ -395,9 +395,10 @@ Test(kernels, tile_bit_exact_every_shape)
 {
     /* Every activation-row count 1..9 (each tile shape, padded groups),
      * more than one pass (33, 41; 75 and 130: more than one 64-row chunk
-     * of the 16-row passes), and weight-row counts that leave rows outside
+     * of the 16-row passes; 21, 24, 34: a group of 8 or 4 after groups of
+     * 16), and weight-row counts that leave rows outside
      * whole tiles; every type that has a tile kernel. */
-    static const int nts[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 33, 41, 75, 130 };
+    static const int nts[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 21, 24, 34, 33, 41, 75, 130 };
     static const int nrs[] = { 1, 3, 8, 13, 40, 67 };
     int ran = 0;
     for (size_t i = 0; i < N_QUANT_TYPES; i++) {
