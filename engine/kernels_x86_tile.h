@@ -501,7 +501,8 @@ KX_TILE_ENTRY(kx_vec_dot_tile_q8_0, block_q8_0, kx_vec_dot_q8_0,
               q8_0_tile_1x8, q8_0_tile_2x4, q8_0_tile_8x1, q8_0_row16_unpack, 7)
 
 /* ======================================================================
- * K-quant weights (Q4_K, Q6_K) against Q8_K activations: 1x8 tiles only.
+ * K-quant weights (Q4_K, Q6_K) against Q8_K activations: 1x8 tiles (and,
+ * with AVX-512 VNNI, the 16-row passes further down for 9+ rows).
  * A super-block's unpacking (codes, scales, mins) is done once for eight
  * activation rows; each lane then forms the reference's per-super-block
  * float term, so every result is vec_dot's. One or two activation rows use
@@ -604,15 +605,255 @@ static inline __m256 q6_K_tile_1x8(const block_q6_K *x, const block_q8_K *const 
     return acc;
 }
 
+#if defined(__AVX512F__) && defined(KX_VNNI)
+/* ----------------------------------------------------------------------
+ * K-quants, AVX-512 VNNI, 16 activation rows per pass (prefill), as the
+ * 32-element types above: one vpdpbusd multiplies four unsigned weight
+ * codes (broadcast) with the same four Q8_K codes of 16 rows. Each scale
+ * group's integer sum is multiplied by its scale (vpmulld) and added; the
+ * mins (Q4_K) and the -32 offset (Q6_K) come from the Q8_K bsums through
+ * one vpdpwssd per pair of groups. Every lane's integers are the
+ * reference's, then it does the reference's float operations: results are
+ * bit-identical to vec_dot.
+ * -------------------------------------------------------------------- */
+#define KX_K16_MAX_SB (KX_TILE16_MAX_BLOCKS * 32 / QK_K)
+
+/* One Q8_K super-block of 16 rows: q[i][t] = codes 4i..4i+3 of row t;
+ * bs4[p][t] = int16 pair (sum of codes 64p..64p+31, of 64p+32..64p+63);
+ * bs6[p][t] = int16 pair (bsums[2p], bsums[2p+1]); d the rows' scales. */
+typedef struct kx_kact16 {
+    int8_t q[QK_K / 4][16][4];
+    int32_t bs4[4][16];
+    int32_t bs6[8][16];
+    float d[16];
+} kx_kact16;
+
+static inline int32_t kx_i16_pair(int lo, int hi)
+{
+    return (int32_t)((uint32_t)(uint16_t)(int16_t)lo | (uint32_t)(uint16_t)(int16_t)hi << 16);
+}
+
+static inline void kx_kact16_fill(kx_kact16 *act, int64_t nsb, const uint8_t *y, size_t y_stride,
+                                  const int tok[16])
+{
+    for (int t = 0; t < 16; t++) {
+        const block_q8_K *yr = (const block_q8_K *)(y + (size_t)tok[t] * y_stride);
+        for (int64_t b = 0; b < nsb; b++) {
+            for (int i = 0; i < QK_K / 4; i++)
+                memcpy(act[b].q[i][t], yr[b].qs + 4 * i, 4);
+            const int16_t *bs = yr[b].bsums;
+            for (int p = 0; p < 4; p++)
+                act[b].bs4[p][t] = kx_i16_pair(bs[4 * p] + bs[4 * p + 1],
+                                               bs[4 * p + 2] + bs[4 * p + 3]);
+            for (int p = 0; p < 8; p++)
+                act[b].bs6[p][t] = kx_i16_pair(bs[2 * p], bs[2 * p + 1]);
+            act[b].d[t] = yr[b].d;
+        }
+    }
+}
+
+/* A K-quant weight row unpacked: unsigned codes, the group scales as
+ * int32 (Q4_K: 8 of 32 elements; Q6_K: 16 of 16), the int16 pairs the
+ * bsum term multiplies (Q4_K: mins; Q6_K: scales) and d, dmin. */
+typedef struct kx_krow16 {
+    uint8_t codes[KX_K16_MAX_SB * QK_K];
+    int32_t sc[KX_K16_MAX_SB][16];
+    int32_t pair[KX_K16_MAX_SB][8];
+    float d[KX_K16_MAX_SB], dmin[KX_K16_MAX_SB];
+} kx_krow16;
+
+static inline void q4_K_row16_unpack(const block_q4_K *x, int64_t nsb, kx_krow16 *out)
+{
+    const __m256i nib = _mm256_set1_epi8(0x0f);
+    for (int64_t b = 0; b < nsb; b++) {
+        for (int p = 0; p < 4; p++) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(x[b].qs + 32 * p));
+            _mm256_storeu_si256((__m256i *)(out->codes + QK_K * b + 64 * p), _mm256_and_si256(q, nib));
+            _mm256_storeu_si256((__m256i *)(out->codes + QK_K * b + 64 * p + 32),
+                                _mm256_and_si256(_mm256_srli_epi16(q, 4), nib));
+        }
+        uint8_t sm[16];
+        _mm_storeu_si128((__m128i *)sm, k4_scales_mins(x[b].scales));
+        for (int j = 0; j < 8; j++)
+            out->sc[b][j] = sm[j];
+        for (int p = 0; p < 4; p++)
+            out->pair[b][p] = kx_i16_pair(sm[8 + 2 * p], sm[8 + 2 * p + 1]);
+        out->d[b] = half_to_float(x[b].d);
+        out->dmin[b] = half_to_float(x[b].dmin);
+    }
+}
+
+static inline void q6_K_row16_unpack(const block_q6_K *x, int64_t nsb, kx_krow16 *out)
+{
+    const __m256i nib = _mm256_set1_epi8(0x0f), bits45 = _mm256_set1_epi8(0x30);
+    for (int64_t b = 0; b < nsb; b++) {
+        uint8_t *c = out->codes + QK_K * b;
+        for (int h = 0; h < 2; h++) {
+            const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(x[b].ql + 64 * h));
+            const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(x[b].ql + 64 * h + 32));
+            const __m256i qh = _mm256_loadu_si256((const __m256i *)(x[b].qh + 32 * h));
+            const __m256i u[4] = {
+                _mm256_or_si256(_mm256_and_si256(ql0, nib),
+                                _mm256_and_si256(_mm256_slli_epi16(qh, 4), bits45)),
+                _mm256_or_si256(_mm256_and_si256(ql1, nib),
+                                _mm256_and_si256(_mm256_slli_epi16(qh, 2), bits45)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), nib),
+                                _mm256_and_si256(qh, bits45)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), nib),
+                                _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45)),
+            };
+            for (int k = 0; k < 4; k++)
+                _mm256_storeu_si256((__m256i *)(c + 128 * h + 32 * k), u[k]);
+        }
+        for (int g = 0; g < 16; g++)
+            out->sc[b][g] = x[b].scales[g];
+        for (int p = 0; p < 8; p++)
+            out->pair[b][p] = kx_i16_pair(x[b].scales[2 * p], x[b].scales[2 * p + 1]);
+        out->d[b] = half_to_float(x[b].d);
+    }
+}
+
+/* Integer sums of four rows' groups of GS elements (GS/4 vpdpbusd each)
+ * times the groups' scales, added over the super-block's groups. */
+#define KX_K16_SCALED_SUMS(GS, w, a, b, isum)                                     \
+    do {                                                                          \
+        for (int grp = 0; grp < QK_K / (GS); grp++) {                             \
+            __m512i gs[4] = { _mm512_setzero_si512(), _mm512_setzero_si512(),     \
+                              _mm512_setzero_si512(), _mm512_setzero_si512() };   \
+            _Pragma("GCC unroll 8")                                               \
+            for (int i = 0; i < (GS) / 4; i++) {                                  \
+                const __m512i yv = _mm512_loadu_si512((a)->q[grp * ((GS) / 4) + i]); \
+                _Pragma("GCC unroll 4")                                           \
+                for (int r = 0; r < 4; r++) {                                     \
+                    int32_t quad;                                                 \
+                    memcpy(&quad, (w)[r]->codes + QK_K * (b) + (GS) * grp + 4 * i, 4); \
+                    gs[r] = _mm512_dpbusd_epi32(gs[r], _mm512_set1_epi32(quad), yv); \
+                }                                                                 \
+            }                                                                     \
+            _Pragma("GCC unroll 4")                                               \
+            for (int r = 0; r < 4; r++)                                           \
+                (isum)[r] = _mm512_add_epi32(                                     \
+                    (isum)[r], _mm512_mullo_epi32(gs[r], _mm512_set1_epi32((w)[r]->sc[b][grp]))); \
+        }                                                                         \
+    } while (0)
+
+/* sum over pairs p < np of the rows' int16 pairs x the activation's. */
+static inline void kx_k16_pair_sums(const kx_krow16 *const w[4], int64_t b, const int32_t (*bs)[16],
+                                    int np, __m512i out[4])
+{
+    for (int r = 0; r < 4; r++)
+        out[r] = _mm512_setzero_si512();
+    for (int p = 0; p < np; p++) {
+        const __m512i bv = _mm512_loadu_si512(bs[p]);
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; r++)
+            out[r] = _mm512_dpwssd_epi32(out[r], _mm512_set1_epi32(w[r]->pair[b][p]), bv);
+    }
+}
+
+/* Q4_K lane term: d * yd * isum - dmin * yd * min_sum (k4_dot_block). */
+static inline void q4_K_tile16_rows4(const kx_krow16 *const w[4], const kx_kact16 *act, int64_t nsb,
+                                     __m512 out[4])
+{
+    __m512 acc[4] = { _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                      _mm512_setzero_ps() };
+    for (int64_t b = 0; b < nsb; b++) {
+        const kx_kact16 *a = &act[b];
+        __m512i isum[4] = { _mm512_setzero_si512(), _mm512_setzero_si512(),
+                            _mm512_setzero_si512(), _mm512_setzero_si512() };
+        KX_K16_SCALED_SUMS(32, w, a, b, isum);
+        __m512i msum[4];
+        kx_k16_pair_sums(w, b, (const int32_t (*)[16])a->bs4, 4, msum);
+        const __m512 dy = _mm512_loadu_ps(a->d);
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) {
+            const __m512 dyd = _mm512_mul_ps(_mm512_set1_ps(w[r]->d[b]), dy);
+            const __m512 myd = _mm512_mul_ps(_mm512_set1_ps(w[r]->dmin[b]), dy);
+            const __m512 term = _mm512_sub_ps(_mm512_mul_ps(dyd, _mm512_cvtepi32_ps(isum[r])),
+                                              _mm512_mul_ps(myd, _mm512_cvtepi32_ps(msum[r])));
+            acc[r] = _mm512_add_ps(acc[r], term);
+        }
+    }
+    for (int r = 0; r < 4; r++)
+        out[r] = acc[r];
+}
+
+/* Q6_K lane term: d * yd * (isum - 32 * sum of scale x bsum). */
+static inline void q6_K_tile16_rows4(const kx_krow16 *const w[4], const kx_kact16 *act, int64_t nsb,
+                                     __m512 out[4])
+{
+    __m512 acc[4] = { _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                      _mm512_setzero_ps() };
+    for (int64_t b = 0; b < nsb; b++) {
+        const kx_kact16 *a = &act[b];
+        __m512i isum[4] = { _mm512_setzero_si512(), _mm512_setzero_si512(),
+                            _mm512_setzero_si512(), _mm512_setzero_si512() };
+        KX_K16_SCALED_SUMS(16, w, a, b, isum);
+        __m512i bsum[4];
+        kx_k16_pair_sums(w, b, (const int32_t (*)[16])a->bs6, 8, bsum);
+        const __m512 dy = _mm512_loadu_ps(a->d);
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; r++) {
+            const __m512i is = _mm512_sub_epi32(isum[r], _mm512_slli_epi32(bsum[r], 5));
+            const __m512 dyd = _mm512_mul_ps(_mm512_set1_ps(w[r]->d[b]), dy);
+            acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(dyd, _mm512_cvtepi32_ps(is)));
+        }
+    }
+    for (int r = 0; r < 4; r++)
+        out[r] = acc[r];
+}
+
+/* Activation rows [t0, nt) in groups of 16 while at least 9 are left (a
+ * rest padded with copies of the first row), up to KX_TILE16_GROUPS
+ * groups per pass over the weight rows; advances t0. */
+#define KX_KTILE16_PASSES(xtype, row_unpack, rows4)                              \
+    if (nb <= KX_K16_MAX_SB && nt - t0 >= 9) {                                    \
+        kx_kact16 act16[KX_TILE16_GROUPS][KX_K16_MAX_SB];                         \
+        kx_krow16 rows[4];                                                        \
+        while (nt - t0 >= 9) {                                                    \
+            int tok[KX_TILE16_GROUPS][16], used[KX_TILE16_GROUPS], ng = 0;        \
+            while (ng < KX_TILE16_GROUPS && nt - t0 >= 9) {                       \
+                used[ng] = nt - t0 < 16 ? nt - t0 : 16;                           \
+                for (int t = 0; t < 16; t++)                                      \
+                    tok[ng][t] = t0 + (t < used[ng] ? t : 0);                     \
+                kx_kact16_fill(act16[ng], nb, y, y_stride, tok[ng]);              \
+                t0 += used[ng++];                                                 \
+            }                                                                     \
+            for (int r = 0; r < nr; r += 4) {                                     \
+                int ri[4];                                                        \
+                for (int k = 0; k < 4; k++) {                                     \
+                    ri[k] = r + k < nr ? r + k : nr - 1;                          \
+                    row_unpack((const xtype *)(x + (size_t)ri[k] * x_stride), nb, &rows[k]); \
+                }                                                                 \
+                const kx_krow16 *wr[4] = { &rows[0], &rows[1], &rows[2], &rows[3] }; \
+                for (int g = 0; g < ng; g++) {                                    \
+                    __m512 v[4];                                                  \
+                    rows4(wr, act16[g], nb, v);                                   \
+                    for (int k = 0; k < 4 && r + k < nr; k++) {                   \
+                        float lanes[16];                                          \
+                        _mm512_storeu_ps(lanes, v[k]);                            \
+                        for (int t = 0; t < used[g]; t++)                         \
+                            s[(size_t)tok[g][t] * s_stride + (size_t)ri[k]] = lanes[t]; \
+                    }                                                             \
+                }                                                                 \
+            }                                                                     \
+        }                                                                         \
+    }
+#else
+#define KX_KTILE16_PASSES(xtype, row_unpack, rows4)
+#endif
+
 /* Entry point for a K-quant weight type: activation rows in groups of up
  * to 8 (a rest of 3..7 padded), weight rows in cache-resident chunks. */
-#define KX_KTILE_ENTRY(name, xtype, vec_dot, k18)                                 \
+#define KX_KTILE_ENTRY(name, xtype, vec_dot, k18, row16_unpack, rows4)          \
     static void name(int64_t n, int nr, int nt, float *s, size_t s_stride,        \
                      const void *vx, size_t x_stride, const void *vy, size_t y_stride) \
     {                                                                             \
         const int64_t nb = n / QK_K;                                              \
         const uint8_t *x = vx, *y = vy;                                           \
-        for (int t0 = 0; t0 < nt;) {                                              \
+        int t0 = 0;                                                               \
+        KX_KTILE16_PASSES(xtype, row16_unpack, rows4)                             \
+        while (t0 < nt) {                                                         \
             const int used = nt - t0 < 8 ? nt - t0 : 8;                           \
             if (used <= 2) {                                                      \
                 for (int t = t0; t < t0 + used; t++)                              \
@@ -635,7 +876,9 @@ static inline __m256 q6_K_tile_1x8(const block_q6_K *x, const block_q8_K *const 
         }                                                                         \
     }
 
-KX_KTILE_ENTRY(kx_vec_dot_tile_q4_K, block_q4_K, kx_vec_dot_q4_K, q4_K_tile_1x8)
-KX_KTILE_ENTRY(kx_vec_dot_tile_q6_K, block_q6_K, kx_vec_dot_q6_K, q6_K_tile_1x8)
+KX_KTILE_ENTRY(kx_vec_dot_tile_q4_K, block_q4_K, kx_vec_dot_q4_K, q4_K_tile_1x8,
+               q4_K_row16_unpack, q4_K_tile16_rows4)
+KX_KTILE_ENTRY(kx_vec_dot_tile_q6_K, block_q6_K, kx_vec_dot_q6_K, q6_K_tile_1x8,
+               q6_K_row16_unpack, q6_K_tile16_rows4)
 
 #endif
