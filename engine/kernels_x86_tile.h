@@ -516,91 +516,178 @@ static inline __m256 q8_K_lane_d(const block_q8_K *const yr[8], int64_t b)
                           yr[6][b].d, yr[7][b].d);
 }
 
-/* Q4_K: lane term d * yd * isum - dmin * yd * min_sum (q4_K_block_dot). */
+/* A Q4_K super-block unpacked for the tiles: codes of the eight
+ * sub-blocks, their scales as int16 lanes, the mins as int16 pairs. */
+typedef struct kx_q4_K_prep {
+    __m256i w[8], scale[8], m_pairs;
+} kx_q4_K_prep;
+
+static inline void q4_K_prep(const block_q4_K *xb, kx_q4_K_prep *p)
+{
+    const __m256i nib = _mm256_set1_epi8(0x0f);
+    const __m128i sm = k4_scales_mins(xb->scales);
+    const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));
+    const __m128i m16 = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
+    p->m_pairs = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
+#pragma GCC unroll 8
+    for (int k = 0; k < 4; k++) {
+        const __m256i q = _mm256_loadu_si256((const __m256i *)(xb->qs + 32 * k));
+        p->w[2 * k] = _mm256_and_si256(q, nib);
+        p->w[2 * k + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), nib);
+        p->scale[2 * k] = k4_broadcast_scale(sc, 2 * k);
+        p->scale[2 * k + 1] = k4_broadcast_scale(sc, 2 * k + 1);
+    }
+}
+
+/* The int32x8 parts of isum and of min_sum for one activation block. */
+static inline void q4_K_parts(const kx_q4_K_prep *p, const block_q8_K *y, __m256i *pi, __m256i *pm)
+{
+    __m256i a = _mm256_setzero_si256();
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; k++)
+        a = madd_acc_i16(a, _mm256_maddubs_epi16(p->w[k], load_y32(y, 32 * k)), p->scale[k]);
+    *pi = a;
+    *pm = _mm256_madd_epi16(p->m_pairs, _mm256_loadu_si256((const __m256i *)y->bsums));
+}
+
+/* Lane term of Q4_K: d * yd * isum - dmin * yd * min_sum (q4_K_block_dot),
+ * d, dmin and yd per lane. */
+static inline __m256 q4_K_lane_term(__m256 d, __m256 dmin, __m256 yd, __m256i isum, __m256i msum)
+{
+    const __m256 dyd = _mm256_mul_ps(d, yd), myd = _mm256_mul_ps(dmin, yd);
+    return _mm256_sub_ps(_mm256_mul_ps(dyd, _mm256_cvtepi32_ps(isum)),
+                         _mm256_mul_ps(myd, _mm256_cvtepi32_ps(msum)));
+}
+
+/* Q4_K, one weight row x eight activation rows. */
 static inline __m256 q4_K_tile_1x8(const block_q4_K *x, const block_q8_K *const yr[8], int64_t nb)
 {
     __m256 acc = _mm256_setzero_ps();
-    const __m256i nib = _mm256_set1_epi8(0x0f);
     for (int64_t b = 0; b < nb; b++) {
-        const block_q4_K *xb = &x[b];
-        const __m128i sm = k4_scales_mins(xb->scales);
-        const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));
-        const __m128i m16 = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
-        const __m256i m_pairs = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16),
-                                                 _mm_unpacklo_epi16(m16, m16));
-        __m256i w[8], scale[8];
-#pragma GCC unroll 8
-        for (int p = 0; p < 4; p++) {
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(xb->qs + 32 * p));
-            w[2 * p] = _mm256_and_si256(q, nib);
-            w[2 * p + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), nib);
-            scale[2 * p] = k4_broadcast_scale(sc, 2 * p);
-            scale[2 * p + 1] = k4_broadcast_scale(sc, 2 * p + 1);
-        }
+        kx_q4_K_prep p;
+        q4_K_prep(&x[b], &p);
         __m256i pi[8], pm[8];
 #pragma GCC unroll 8
-        for (int t = 0; t < 8; t++) {
-            const block_q8_K *y = &yr[t][b];
-            __m256i a = _mm256_setzero_si256();
-#pragma GCC unroll 8
-            for (int k = 0; k < 8; k++)
-                a = madd_acc_i16(a, _mm256_maddubs_epi16(w[k], load_y32(y, 32 * k)), scale[k]);
-            pi[t] = a;
-            pm[t] = _mm256_madd_epi16(m_pairs, _mm256_loadu_si256((const __m256i *)y->bsums));
-        }
-        const __m256 yd = q8_K_lane_d(yr, b);
-        const __m256 dyd = _mm256_mul_ps(_mm256_set1_ps(half_to_float(xb->d)), yd);
-        const __m256 myd = _mm256_mul_ps(_mm256_set1_ps(half_to_float(xb->dmin)), yd);
-        const __m256 term = _mm256_sub_ps(_mm256_mul_ps(dyd, _mm256_cvtepi32_ps(hsum_i32x8_x8(pi))),
-                                          _mm256_mul_ps(myd, _mm256_cvtepi32_ps(hsum_i32x8_x8(pm))));
-        acc = _mm256_add_ps(acc, term);
+        for (int t = 0; t < 8; t++)
+            q4_K_parts(&p, &yr[t][b], &pi[t], &pm[t]);
+        acc = _mm256_add_ps(acc, q4_K_lane_term(_mm256_set1_ps(half_to_float(x[b].d)),
+                                                _mm256_set1_ps(half_to_float(x[b].dmin)),
+                                                q8_K_lane_d(yr, b), hsum_i32x8_x8(pi),
+                                                hsum_i32x8_x8(pm)));
     }
     return acc;
 }
 
-/* Q6_K: lane term d * yd * (isum - 32 * scaled bsums) (q6_K_block_dot). */
+/* The half `field` of super-block b of eight rows, as 8 floats. */
+#define KX_ROWS_HALF8(xr, b, field)                                               \
+    _mm256_cvtph_ps(_mm_setr_epi16((short)(xr)[0][b].field, (short)(xr)[1][b].field, \
+                                   (short)(xr)[2][b].field, (short)(xr)[3][b].field, \
+                                   (short)(xr)[4][b].field, (short)(xr)[5][b].field, \
+                                   (short)(xr)[6][b].field, (short)(xr)[7][b].field))
+
+/* Q4_K, eight weight rows x one activation row (decode): eight
+ * independent lane sums, one reduction tree per super-block. */
+static inline __m256 q4_K_tile_8x1(const block_q4_K *const xr[8], const block_q8_K *y, int64_t nb)
+{
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        __m256i pi[8], pm[8];
+#pragma GCC unroll 8
+        for (int r = 0; r < 8; r++) {
+            _mm_prefetch((const char *)&xr[r][b] + KX_TILE_PREFETCH, _MM_HINT_T0);
+            kx_q4_K_prep p;
+            q4_K_prep(&xr[r][b], &p);
+            q4_K_parts(&p, &y[b], &pi[r], &pm[r]);
+        }
+        acc = _mm256_add_ps(acc, q4_K_lane_term(KX_ROWS_HALF8(xr, b, d), KX_ROWS_HALF8(xr, b, dmin),
+                                                _mm256_set1_ps(y[b].d), hsum_i32x8_x8(pi),
+                                                hsum_i32x8_x8(pm)));
+    }
+    return acc;
+}
+
+/* A Q6_K super-block unpacked for the tiles: unsigned codes 0..63 of the
+ * eight 32-element parts, the group-pair scales, the scales for bsums. */
+typedef struct kx_q6_K_prep {
+    __m256i u[8], scale[8], sc16;
+} kx_q6_K_prep;
+
+static inline void q6_K_prep(const block_q6_K *xb, kx_q6_K_prep *p)
+{
+    const __m256i nib = _mm256_set1_epi8(0x0f), bits45 = _mm256_set1_epi8(0x30);
+    const __m128i sc = _mm_loadu_si128((const __m128i *)xb->scales);
+    const __m256i scales = _mm256_broadcastsi128_si256(sc);
+    p->sc16 = _mm256_cvtepi8_epi16(sc);
+#pragma GCC unroll 8
+    for (int h = 0; h < 2; h++) {
+        const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(xb->ql + 64 * h));
+        const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(xb->ql + 64 * h + 32));
+        const __m256i qh = _mm256_loadu_si256((const __m256i *)(xb->qh + 32 * h));
+        p->u[4 * h + 0] = _mm256_or_si256(_mm256_and_si256(ql0, nib),
+                                          _mm256_and_si256(_mm256_slli_epi16(qh, 4), bits45));
+        p->u[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(ql1, nib),
+                                          _mm256_and_si256(_mm256_slli_epi16(qh, 2), bits45));
+        p->u[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), nib),
+                                          _mm256_and_si256(qh, bits45));
+        p->u[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), nib),
+                                          _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45));
+#pragma GCC unroll 8
+        for (int k = 0; k < 4; k++)
+            p->scale[4 * h + k] = group_pair_scales(scales, 4 * h + k);
+    }
+}
+
+/* The int32x8 parts of the unsigned-code sum and of the scaled bsums. */
+static inline void q6_K_parts(const kx_q6_K_prep *p, const block_q8_K *y, __m256i *pi, __m256i *pb)
+{
+    __m256i a = _mm256_setzero_si256();
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; k++)
+        a = madd_acc_i16(a, _mm256_maddubs_epi16(p->u[k], load_y32(y, 32 * k)), p->scale[k]);
+    *pi = a;
+    *pb = _mm256_madd_epi16(p->sc16, _mm256_loadu_si256((const __m256i *)y->bsums));
+}
+
+/* Lane term of Q6_K: d * yd * (isum - 32 * scaled bsums) (q6_K_block_dot). */
+static inline __m256 q6_K_lane_term(__m256 d, __m256 yd, __m256i isum, __m256i bsum)
+{
+    const __m256i is = _mm256_sub_epi32(isum, _mm256_slli_epi32(bsum, 5));
+    return _mm256_mul_ps(_mm256_mul_ps(d, yd), _mm256_cvtepi32_ps(is));
+}
+
+/* Q6_K, one weight row x eight activation rows. */
 static inline __m256 q6_K_tile_1x8(const block_q6_K *x, const block_q8_K *const yr[8], int64_t nb)
 {
     __m256 acc = _mm256_setzero_ps();
-    const __m256i nib = _mm256_set1_epi8(0x0f), bits45 = _mm256_set1_epi8(0x30);
     for (int64_t b = 0; b < nb; b++) {
-        const block_q6_K *xb = &x[b];
-        const __m128i sc = _mm_loadu_si128((const __m128i *)xb->scales);
-        const __m256i scales = _mm256_broadcastsi128_si256(sc);
-        const __m256i sc16 = _mm256_cvtepi8_epi16(sc);
-        __m256i u[8], scale[8];
-#pragma GCC unroll 8
-        for (int h = 0; h < 2; h++) {
-            const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(xb->ql + 64 * h));
-            const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(xb->ql + 64 * h + 32));
-            const __m256i qh = _mm256_loadu_si256((const __m256i *)(xb->qh + 32 * h));
-            u[4 * h + 0] = _mm256_or_si256(_mm256_and_si256(ql0, nib),
-                                           _mm256_and_si256(_mm256_slli_epi16(qh, 4), bits45));
-            u[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(ql1, nib),
-                                           _mm256_and_si256(_mm256_slli_epi16(qh, 2), bits45));
-            u[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), nib),
-                                           _mm256_and_si256(qh, bits45));
-            u[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), nib),
-                                           _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45));
-#pragma GCC unroll 8
-            for (int k = 0; k < 4; k++)
-                scale[4 * h + k] = group_pair_scales(scales, 4 * h + k);
-        }
+        kx_q6_K_prep p;
+        q6_K_prep(&x[b], &p);
         __m256i pi[8], pb[8];
 #pragma GCC unroll 8
-        for (int t = 0; t < 8; t++) {
-            const block_q8_K *y = &yr[t][b];
-            __m256i a = _mm256_setzero_si256();
+        for (int t = 0; t < 8; t++)
+            q6_K_parts(&p, &yr[t][b], &pi[t], &pb[t]);
+        acc = _mm256_add_ps(acc, q6_K_lane_term(_mm256_set1_ps(half_to_float(x[b].d)),
+                                                q8_K_lane_d(yr, b), hsum_i32x8_x8(pi),
+                                                hsum_i32x8_x8(pb)));
+    }
+    return acc;
+}
+
+/* Q6_K, eight weight rows x one activation row (decode). */
+static inline __m256 q6_K_tile_8x1(const block_q6_K *const xr[8], const block_q8_K *y, int64_t nb)
+{
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        __m256i pi[8], pb[8];
 #pragma GCC unroll 8
-            for (int k = 0; k < 8; k++)
-                a = madd_acc_i16(a, _mm256_maddubs_epi16(u[k], load_y32(y, 32 * k)), scale[k]);
-            pi[t] = a;
-            pb[t] = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)y->bsums));
+        for (int r = 0; r < 8; r++) {
+            _mm_prefetch((const char *)&xr[r][b] + KX_TILE_PREFETCH, _MM_HINT_T0);
+            kx_q6_K_prep p;
+            q6_K_prep(&xr[r][b], &p);
+            q6_K_parts(&p, &y[b], &pi[r], &pb[r]);
         }
-        const __m256i isum = _mm256_sub_epi32(hsum_i32x8_x8(pi),
-                                              _mm256_slli_epi32(hsum_i32x8_x8(pb), 5));
-        const __m256 dyd = _mm256_mul_ps(_mm256_set1_ps(half_to_float(xb->d)), q8_K_lane_d(yr, b));
-        acc = _mm256_add_ps(acc, _mm256_mul_ps(dyd, _mm256_cvtepi32_ps(isum)));
+        acc = _mm256_add_ps(acc, q6_K_lane_term(KX_ROWS_HALF8(xr, b, d), _mm256_set1_ps(y[b].d),
+                                                hsum_i32x8_x8(pi), hsum_i32x8_x8(pb)));
     }
     return acc;
 }
@@ -845,7 +932,7 @@ static inline void q6_K_tile16_rows4(const kx_krow16 *const w[4], const kx_kact1
 
 /* Entry point for a K-quant weight type: activation rows in groups of up
  * to 8 (a rest of 3..7 padded), weight rows in cache-resident chunks. */
-#define KX_KTILE_ENTRY(name, xtype, vec_dot, k18, row16_unpack, rows4)          \
+#define KX_KTILE_ENTRY(name, xtype, vec_dot, k18, k81, row16_unpack, rows4)     \
     static void name(int64_t n, int nr, int nt, float *s, size_t s_stride,        \
                      const void *vx, size_t x_stride, const void *vy, size_t y_stride) \
     {                                                                             \
@@ -856,10 +943,20 @@ static inline void q6_K_tile16_rows4(const kx_krow16 *const w[4], const kx_kact1
         while (t0 < nt) {                                                         \
             const int used = nt - t0 < 8 ? nt - t0 : 8;                           \
             if (used <= 2) {                                                      \
-                for (int t = t0; t < t0 + used; t++)                              \
-                    for (int r = 0; r < nr; r++)                                  \
+                for (int t = t0; t < t0 + used; t++) {                            \
+                    const block_q8_K *yt = (const block_q8_K *)(y + (size_t)t * y_stride); \
+                    int r = 0;                                                    \
+                    for (; r + 8 <= nr; r += 8) {                                 \
+                        const xtype *xr[8];                                       \
+                        for (int i = 0; i < 8; i++)                               \
+                            xr[i] = (const xtype *)(x + (size_t)(r + i) * x_stride); \
+                        const int one[1] = { t };                                 \
+                        kx_tile_store(s, s_stride, k81(xr, yt, nb), r, 1, one, 1); \
+                    }                                                             \
+                    for (; r < nr; r++)                                           \
                         vec_dot(n, &s[(size_t)t * s_stride + (size_t)r],          \
                                 x + (size_t)r * x_stride, y + (size_t)t * y_stride); \
+                }                                                                 \
                 t0 += used;                                                       \
                 continue;                                                         \
             }                                                                     \
@@ -876,9 +973,9 @@ static inline void q6_K_tile16_rows4(const kx_krow16 *const w[4], const kx_kact1
         }                                                                         \
     }
 
-KX_KTILE_ENTRY(kx_vec_dot_tile_q4_K, block_q4_K, kx_vec_dot_q4_K, q4_K_tile_1x8,
+KX_KTILE_ENTRY(kx_vec_dot_tile_q4_K, block_q4_K, kx_vec_dot_q4_K, q4_K_tile_1x8, q4_K_tile_8x1,
                q4_K_row16_unpack, q4_K_tile16_rows4)
-KX_KTILE_ENTRY(kx_vec_dot_tile_q6_K, block_q6_K, kx_vec_dot_q6_K, q6_K_tile_1x8,
+KX_KTILE_ENTRY(kx_vec_dot_tile_q6_K, block_q6_K, kx_vec_dot_q6_K, q6_K_tile_1x8, q6_K_tile_8x1,
                q6_K_row16_unpack, q6_K_tile16_rows4)
 
 #endif
