@@ -1,16 +1,29 @@
 /* threadpool.c — fixed worker pool with one job at a time (see threadpool.h).
  *
- * The caller publishes a job under the mutex and bumps a generation counter;
- * each worker wakes, runs its own slice, and the last one to finish signals
- * the caller. Simple condition variables: the engine's jobs are large enough
- * (a whole matmul) that wake-up latency is not the bottleneck yet.
+ * The caller publishes a job and bumps a generation counter; each worker
+ * runs its own slice, and the last one to finish tells the caller. A decode
+ * step is about 180 short jobs (each matmul, each attention), so waiting
+ * first spins for a short while (about 100 us) on the atomic counters
+ * before it sleeps on a condition variable: a worker that slept would cost
+ * a futex wake-up per job. Idle pools therefore sleep; busy ones do not.
  */
 #include "engine/threadpool.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define cpu_relax() _mm_pause()
+#else
+#define cpu_relax() ((void)0)
+#endif
+
+/* Spin iterations (pause instructions) before a waiter sleeps. */
+#define SPIN_LIMIT 2000
 
 typedef struct worker {
     threadpool *pool;
@@ -26,9 +39,9 @@ struct threadpool {
     pthread_mutex_t mutex;
     pthread_cond_t work_ready;
     pthread_cond_t work_done;
-    uint64_t generation;      /* bumped for every job */
-    int pending;              /* workers still running the current job */
-    int stopping;
+    _Atomic uint64_t generation; /* bumped (under the mutex) for every job */
+    atomic_int pending;          /* workers still running the current job */
+    atomic_int stopping;
 
     threadpool_fn fn;
     void *arg;
@@ -50,25 +63,42 @@ static void run_slice(threadpool *tp, int t)
         tp->fn(tp->arg, begin, end, t);
 }
 
+/* Waits until the generation differs from `seen` or the pool stops; returns
+ * the new generation (0 when stopping). */
+static uint64_t wait_for_job(threadpool *tp, uint64_t seen)
+{
+    for (int spins = 0; spins < SPIN_LIMIT; spins++) {
+        if (atomic_load_explicit(&tp->stopping, memory_order_acquire))
+            return 0;
+        const uint64_t g = atomic_load_explicit(&tp->generation, memory_order_acquire);
+        if (g != seen)
+            return g;
+        cpu_relax();
+    }
+    pthread_mutex_lock(&tp->mutex);
+    while (!atomic_load(&tp->stopping) && atomic_load(&tp->generation) == seen)
+        pthread_cond_wait(&tp->work_ready, &tp->mutex);
+    const uint64_t g = atomic_load(&tp->stopping) ? 0 : atomic_load(&tp->generation);
+    pthread_mutex_unlock(&tp->mutex);
+    return g;
+}
+
 static void *worker_main(void *p)
 {
     worker *w = p;
     threadpool *tp = w->pool;
     uint64_t seen = 0;
-    pthread_mutex_lock(&tp->mutex);
     for (;;) {
-        while (!tp->stopping && tp->generation == seen)
-            pthread_cond_wait(&tp->work_ready, &tp->mutex);
-        if (tp->stopping)
+        seen = wait_for_job(tp, seen);
+        if (seen == 0)
             break;
-        seen = tp->generation;
-        pthread_mutex_unlock(&tp->mutex);
         run_slice(tp, w->index);
-        pthread_mutex_lock(&tp->mutex);
-        if (--tp->pending == 0)
+        if (atomic_fetch_sub_explicit(&tp->pending, 1, memory_order_acq_rel) == 1) {
+            pthread_mutex_lock(&tp->mutex);
             pthread_cond_signal(&tp->work_done);
+            pthread_mutex_unlock(&tp->mutex);
+        }
     }
-    pthread_mutex_unlock(&tp->mutex);
     return NULL;
 }
 
@@ -112,7 +142,7 @@ void threadpool_free(threadpool *tp)
     if (!tp)
         return;
     pthread_mutex_lock(&tp->mutex);
-    tp->stopping = 1;
+    atomic_store(&tp->stopping, 1);
     pthread_cond_broadcast(&tp->work_ready);
     pthread_mutex_unlock(&tp->mutex);
     for (int i = 0; i < tp->n_started; i++)
@@ -137,16 +167,21 @@ void threadpool_run(threadpool *tp, int64_t n, threadpool_fn fn, void *arg)
         run_slice(tp, 0);
         return;
     }
+    atomic_store_explicit(&tp->pending, tp->n_threads - 1, memory_order_relaxed);
     pthread_mutex_lock(&tp->mutex);
-    tp->pending = tp->n_threads - 1;
-    tp->generation++;
+    atomic_fetch_add_explicit(&tp->generation, 1, memory_order_release);
     pthread_cond_broadcast(&tp->work_ready);
     pthread_mutex_unlock(&tp->mutex);
 
     run_slice(tp, 0);
 
+    for (int spins = 0; spins < SPIN_LIMIT; spins++) {
+        if (atomic_load_explicit(&tp->pending, memory_order_acquire) == 0)
+            return;
+        cpu_relax();
+    }
     pthread_mutex_lock(&tp->mutex);
-    while (tp->pending > 0)
+    while (atomic_load(&tp->pending) > 0)
         pthread_cond_wait(&tp->work_done, &tp->mutex);
     pthread_mutex_unlock(&tp->mutex);
 }
