@@ -749,10 +749,20 @@ typedef struct kx_krow16 {
     float d[KX_K16_MAX_SB], dmin[KX_K16_MAX_SB];
 } kx_krow16;
 
-static inline void q4_K_row16_unpack(const block_q4_K *x, int64_t nsb, kx_krow16 *out)
+/* Prefetches the super-block of the same row of the next pass. */
+#define KX_PREFETCH_SB(next, b)                                                   \
+    do {                                                                          \
+        const char *pf = (const char *)&(next)[b];                                \
+        for (size_t off = 0; off < sizeof (next)[b]; off += 64)                   \
+            _mm_prefetch(pf + off, _MM_HINT_T0);                                  \
+    } while (0)
+
+static inline void q4_K_row16_unpack(const block_q4_K *x, const block_q4_K *next, int64_t nsb,
+                                     kx_krow16 *out)
 {
     const __m256i nib = _mm256_set1_epi8(0x0f);
     for (int64_t b = 0; b < nsb; b++) {
+        KX_PREFETCH_SB(next, b);
         for (int p = 0; p < 4; p++) {
             const __m256i q = _mm256_loadu_si256((const __m256i *)(x[b].qs + 32 * p));
             _mm256_storeu_si256((__m256i *)(out->codes + QK_K * b + 64 * p), _mm256_and_si256(q, nib));
@@ -770,10 +780,12 @@ static inline void q4_K_row16_unpack(const block_q4_K *x, int64_t nsb, kx_krow16
     }
 }
 
-static inline void q6_K_row16_unpack(const block_q6_K *x, int64_t nsb, kx_krow16 *out)
+static inline void q6_K_row16_unpack(const block_q6_K *x, const block_q6_K *next, int64_t nsb,
+                                     kx_krow16 *out)
 {
     const __m256i nib = _mm256_set1_epi8(0x0f), bits45 = _mm256_set1_epi8(0x30);
     for (int64_t b = 0; b < nsb; b++) {
+        KX_PREFETCH_SB(next, b);
         uint8_t *c = out->codes + QK_K * b;
         for (int h = 0; h < 2; h++) {
             const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(x[b].ql + 64 * h));
@@ -910,7 +922,9 @@ static inline void q6_K_tile16_rows4(const kx_krow16 *const w[4], const kx_kact1
                 int ri[4];                                                        \
                 for (int k = 0; k < 4; k++) {                                     \
                     ri[k] = r + k < nr ? r + k : nr - 1;                          \
-                    row_unpack((const xtype *)(x + (size_t)ri[k] * x_stride), nb, &rows[k]); \
+                    const int rn = ri[k] + 4 < nr ? ri[k] + 4 : ri[k];            \
+                    row_unpack((const xtype *)(x + (size_t)ri[k] * x_stride),     \
+                               (const xtype *)(x + (size_t)rn * x_stride), nb, &rows[k]); \
                 }                                                                 \
                 const kx_krow16 *wr[4] = { &rows[0], &rows[1], &rows[2], &rows[3] }; \
                 for (int g = 0; g < ng; g++) {                                    \
