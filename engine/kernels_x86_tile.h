@@ -248,34 +248,42 @@ KX_ROW16_UNPACK(q8_0_row16_unpack, block_q8_0, q8_0_tile_prep)
  * isum is added in block order. Each activation load serves four rows;
  * the blocks' dot chains are independent, so out-of-order execution
  * overlaps them. */
-static inline void kx_tile16_rows4(const kx_row16 *const w[4], const kx_act16 *act, int64_t nb,
-                                   __m512 out[4])
-{
-    __m512 acc[4] = { _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
-                      _mm512_setzero_ps() };
-    for (int64_t b = 0; b < nb; b++) {
-        const kx_act16 *a = &act[b];
-        const __m512i bias = _mm512_loadu_si512(a->bias);
-        __m512i sum[4] = { bias, bias, bias, bias };
-#pragma GCC unroll 8
-        for (int i = 0; i < 8; i++) {
-            const __m512i y = _mm512_loadu_si512(a->q[i]);
-#pragma GCC unroll 4
-            for (int r = 0; r < 4; r++) {
-                const int32_t *codes = (const int32_t *)(w[r]->codes + 32 * b);
-                sum[r] = _mm512_dpbusd_epi32(sum[r], _mm512_set1_epi32(codes[i]), y);
-            }
-        }
-        const __m512 dy = _mm512_loadu_ps(a->d);
-#pragma GCC unroll 4
-        for (int r = 0; r < 4; r++) {
-            const __m512 dd = _mm512_mul_ps(_mm512_set1_ps(w[r]->d[b]), dy);
-            acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(dd, _mm512_cvtepi32_ps(sum[r])));
-        }
+#define KX_TILE16_ROWS(name, R)                                                   \
+    static inline void name(const kx_row16 *const w[R], const kx_act16 *act, int64_t nb, \
+                            __m512 out[R])                                        \
+    {                                                                             \
+        __m512 acc[R];                                                            \
+        for (int r = 0; r < (R); r++)                                             \
+            acc[r] = _mm512_setzero_ps();                                         \
+        for (int64_t b = 0; b < nb; b++) {                                        \
+            const kx_act16 *a = &act[b];                                          \
+            const __m512i bias = _mm512_loadu_si512(a->bias);                     \
+            __m512i sum[R];                                                       \
+            _Pragma("GCC unroll 8")                                               \
+            for (int r = 0; r < (R); r++)                                         \
+                sum[r] = bias;                                                    \
+            _Pragma("GCC unroll 8")                                               \
+            for (int i = 0; i < 8; i++) {                                         \
+                const __m512i y = _mm512_loadu_si512(a->q[i]);                    \
+                _Pragma("GCC unroll 8")                                           \
+                for (int r = 0; r < (R); r++) {                                   \
+                    const int32_t *codes = (const int32_t *)(w[r]->codes + 32 * b); \
+                    sum[r] = _mm512_dpbusd_epi32(sum[r], _mm512_set1_epi32(codes[i]), y); \
+                }                                                                 \
+            }                                                                     \
+            const __m512 dy = _mm512_loadu_ps(a->d);                              \
+            _Pragma("GCC unroll 8")                                               \
+            for (int r = 0; r < (R); r++) {                                       \
+                const __m512 dd = _mm512_mul_ps(_mm512_set1_ps(w[r]->d[b]), dy);  \
+                acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(dd, _mm512_cvtepi32_ps(sum[r]))); \
+            }                                                                     \
+        }                                                                         \
+        for (int r = 0; r < (R); r++)                                             \
+            out[r] = acc[r];                                                      \
     }
-    for (int r = 0; r < 4; r++)
-        out[r] = acc[r];
-}
+
+KX_TILE16_ROWS(kx_tile16_rows4, 4)
+KX_TILE16_ROWS(kx_tile16_rows8, 8)
 
 /* The G quads of a lane group broadcast from a row's codes (block b,
  * vector j): 4G bytes at 32b + 4Gj. */
@@ -356,7 +364,7 @@ static inline void kx_tile4_rows4(const kx_row16 *const w[4], const kx_act16 *ac
 #define KX_TILE16_PASSES(xtype, row_unpack, bias_shift)                            \
     if (nb <= KX_TILE16_MAX_BLOCKS && nt - t_done >= 2) {                         \
         kx_act16 act16[KX_TILE16_GROUPS][KX_TILE16_MAX_BLOCKS];                   \
-        kx_row16 rows[4];                                                         \
+        kx_row16 rows[8];                                                         \
         while (nt - t_done >= 2) {                                                \
             int tok[KX_TILE16_GROUPS][16], used[KX_TILE16_GROUPS], width[KX_TILE16_GROUPS]; \
             int ng = 0;                                                           \
@@ -373,25 +381,30 @@ static inline void kx_tile4_rows4(const kx_row16 *const w[4], const kx_act16 *ac
                                     bias_shift);                                  \
                 t_done += used[ng++];                                             \
             }                                                                     \
-            for (int r = 0; r < nr; r += 4) {                                     \
-                int ri[4];                                                        \
-                for (int k = 0; k < 4; k++) {                                     \
+            for (int r = 0; r < nr; r += 8) {                                     \
+                int ri[8];                                                        \
+                for (int k = 0; k < 8; k++) {                                     \
                     ri[k] = r + k < nr ? r + k : nr - 1;                          \
-                    const int rn = ri[k] + 4 < nr ? ri[k] + 4 : ri[k];          \
+                    const int rn = ri[k] + 8 < nr ? ri[k] + 8 : ri[k];            \
                     row_unpack((const xtype *)(x + (size_t)ri[k] * x_stride),     \
                                (const xtype *)(x + (size_t)rn * x_stride), nb, &rows[k]); \
                 }                                                                 \
-                const kx_row16 *wr[4] = { &rows[0], &rows[1], &rows[2], &rows[3] }; \
+                const kx_row16 *wr[8];                                            \
+                for (int k = 0; k < 8; k++)                                       \
+                    wr[k] = &rows[k];                                             \
                 for (int g = 0; g < ng; g++) {                                    \
-                    __m512 v[4];                                                  \
+                    __m512 v[8];                                                  \
                     const int lane_step = 16 / width[g];                          \
-                    if (width[g] == 16)                                           \
-                        kx_tile16_rows4(wr, act16[g], nb, v);                     \
-                    else if (width[g] == 8)                                       \
+                    if (width[g] == 16) {                                         \
+                        kx_tile16_rows8(wr, act16[g], nb, v);                     \
+                    } else if (width[g] == 8) {                                   \
                         kx_tile8_rows4(wr, act16[g], nb, v);                      \
-                    else                                                          \
+                        kx_tile8_rows4(wr + 4, act16[g], nb, v + 4);              \
+                    } else {                                                      \
                         kx_tile4_rows4(wr, act16[g], nb, v);                      \
-                    for (int k = 0; k < 4 && r + k < nr; k++) {                   \
+                        kx_tile4_rows4(wr + 4, act16[g], nb, v + 4);              \
+                    }                                                             \
+                    for (int k = 0; k < 8 && r + k < nr; k++) {                   \
                         float lanes[16];                                          \
                         _mm512_storeu_ps(lanes, v[k]);                            \
                         for (int t = 0; t < used[g]; t++)                         \
