@@ -863,9 +863,13 @@ static inline void kx_k16_pair_sums(const kx_krow16 *const w[4], int64_t b, cons
     }
 }
 
-/* Q4_K lane term: d * yd * isum - dmin * yd * min_sum (k4_dot_block). */
-static inline void q4_K_tile16_rows4(const kx_krow16 *const w[4], const kx_kact16 *act, int64_t nsb,
-                                     __m512 out[4])
+/* Four K-quant rows against one kx_kact16 group, per super-block: the
+ * scaled group sums and the bsum term, then the type's lane term
+ * (Q4_K: d * yd * isum - dmin * yd * min_sum, as k4_dot_block; Q6_K:
+ * d * yd * (isum - 32 * sum of scale x bsum), as q6_K_block_dot). `q6` is
+ * a constant at each call, so each type gets its own straight code. */
+static inline void kx_ktile16_rows4(const kx_krow16 *const w[4], const kx_kact16 *act,
+                                    int64_t nsb, int q6, __m512 out[4])
 {
     __m512 acc[4] = { _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
                       _mm512_setzero_ps() };
@@ -873,16 +877,27 @@ static inline void q4_K_tile16_rows4(const kx_krow16 *const w[4], const kx_kact1
         const kx_kact16 *a = &act[b];
         __m512i isum[4] = { _mm512_setzero_si512(), _mm512_setzero_si512(),
                             _mm512_setzero_si512(), _mm512_setzero_si512() };
-        KX_K16_SCALED_SUMS(32, w, a, b, isum);
-        __m512i msum[4];
-        kx_k16_pair_sums(w, b, (const int32_t (*)[16])a->bs4, 4, msum);
+        __m512i bsum[4];
+        if (q6) {
+            KX_K16_SCALED_SUMS(16, w, a, b, isum);
+            kx_k16_pair_sums(w, b, (const int32_t (*)[16])a->bs6, 8, bsum);
+        } else {
+            KX_K16_SCALED_SUMS(32, w, a, b, isum);
+            kx_k16_pair_sums(w, b, (const int32_t (*)[16])a->bs4, 4, bsum);
+        }
         const __m512 dy = _mm512_loadu_ps(a->d);
 #pragma GCC unroll 4
         for (int r = 0; r < 4; r++) {
             const __m512 dyd = _mm512_mul_ps(_mm512_set1_ps(w[r]->d[b]), dy);
-            const __m512 myd = _mm512_mul_ps(_mm512_set1_ps(w[r]->dmin[b]), dy);
-            const __m512 term = _mm512_sub_ps(_mm512_mul_ps(dyd, _mm512_cvtepi32_ps(isum[r])),
-                                              _mm512_mul_ps(myd, _mm512_cvtepi32_ps(msum[r])));
+            __m512 term;
+            if (q6) {
+                const __m512i is = _mm512_sub_epi32(isum[r], _mm512_slli_epi32(bsum[r], 5));
+                term = _mm512_mul_ps(dyd, _mm512_cvtepi32_ps(is));
+            } else {
+                const __m512 myd = _mm512_mul_ps(_mm512_set1_ps(w[r]->dmin[b]), dy);
+                term = _mm512_sub_ps(_mm512_mul_ps(dyd, _mm512_cvtepi32_ps(isum[r])),
+                                     _mm512_mul_ps(myd, _mm512_cvtepi32_ps(bsum[r])));
+            }
             acc[r] = _mm512_add_ps(acc[r], term);
         }
     }
@@ -890,29 +905,16 @@ static inline void q4_K_tile16_rows4(const kx_krow16 *const w[4], const kx_kact1
         out[r] = acc[r];
 }
 
-/* Q6_K lane term: d * yd * (isum - 32 * sum of scale x bsum). */
-static inline void q6_K_tile16_rows4(const kx_krow16 *const w[4], const kx_kact16 *act, int64_t nsb,
-                                     __m512 out[4])
+static inline void q4_K_tile16_rows4(const kx_krow16 *const w[4], const kx_kact16 *act,
+                                     int64_t nsb, __m512 out[4])
 {
-    __m512 acc[4] = { _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
-                      _mm512_setzero_ps() };
-    for (int64_t b = 0; b < nsb; b++) {
-        const kx_kact16 *a = &act[b];
-        __m512i isum[4] = { _mm512_setzero_si512(), _mm512_setzero_si512(),
-                            _mm512_setzero_si512(), _mm512_setzero_si512() };
-        KX_K16_SCALED_SUMS(16, w, a, b, isum);
-        __m512i bsum[4];
-        kx_k16_pair_sums(w, b, (const int32_t (*)[16])a->bs6, 8, bsum);
-        const __m512 dy = _mm512_loadu_ps(a->d);
-#pragma GCC unroll 4
-        for (int r = 0; r < 4; r++) {
-            const __m512i is = _mm512_sub_epi32(isum[r], _mm512_slli_epi32(bsum[r], 5));
-            const __m512 dyd = _mm512_mul_ps(_mm512_set1_ps(w[r]->d[b]), dy);
-            acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(dyd, _mm512_cvtepi32_ps(is)));
-        }
-    }
-    for (int r = 0; r < 4; r++)
-        out[r] = acc[r];
+    kx_ktile16_rows4(w, act, nsb, 0, out);
+}
+
+static inline void q6_K_tile16_rows4(const kx_krow16 *const w[4], const kx_kact16 *act,
+                                     int64_t nsb, __m512 out[4])
+{
+    kx_ktile16_rows4(w, act, nsb, 1, out);
 }
 
 /* Activation rows [t0, nt) in groups of 16 while at least 9 are left (a
