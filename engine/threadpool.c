@@ -3,14 +3,18 @@
  * The caller publishes a job and bumps a generation counter; each worker
  * runs its own slice, and the last one to finish tells the caller. A decode
  * step is about 180 short jobs (each matmul, each attention), so waiting
- * first spins for a short while (about 100 us) on the atomic counters
- * before it sleeps on a condition variable: a worker that slept would cost
- * a futex wake-up per job. Idle pools therefore sleep; busy ones do not.
+ * first polls the atomic counters for a short while before it sleeps on a
+ * condition variable: a worker that slept would cost a futex wake-up per
+ * job. The poll pauses a few times, then yields the CPU between polls, so
+ * on an oversubscribed machine (other daemons, the database) a waiter
+ * hands its core to the thread it waits for instead of burning it. Idle
+ * pools sleep.
  */
 #include "engine/threadpool.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +26,18 @@
 #define cpu_relax() ((void)0)
 #endif
 
-/* Spin iterations (pause instructions) before a waiter sleeps. */
-#define SPIN_LIMIT 2000
+/* Polls before a waiter sleeps: the first SPIN_PAUSES with a pause
+ * instruction between them, the rest with sched_yield(). */
+#define SPIN_PAUSES 64
+#define SPIN_LIMIT 256
+
+static void spin_wait_step(int i)
+{
+    if (i < SPIN_PAUSES)
+        cpu_relax();
+    else
+        sched_yield();
+}
 
 typedef struct worker {
     threadpool *pool;
@@ -73,7 +87,7 @@ static uint64_t wait_for_job(threadpool *tp, uint64_t seen)
         const uint64_t g = atomic_load_explicit(&tp->generation, memory_order_acquire);
         if (g != seen)
             return g;
-        cpu_relax();
+        spin_wait_step(spins);
     }
     pthread_mutex_lock(&tp->mutex);
     while (!atomic_load(&tp->stopping) && atomic_load(&tp->generation) == seen)
@@ -178,7 +192,7 @@ void threadpool_run(threadpool *tp, int64_t n, threadpool_fn fn, void *arg)
     for (int spins = 0; spins < SPIN_LIMIT; spins++) {
         if (atomic_load_explicit(&tp->pending, memory_order_acquire) == 0)
             return;
-        cpu_relax();
+        spin_wait_step(spins);
     }
     pthread_mutex_lock(&tp->mutex);
     while (atomic_load(&tp->pending) > 0)
