@@ -49,6 +49,15 @@ int kernels_cpu_supports(const char *set)
     return 0;
 }
 
+/* Whether a set provides `type`; the attention kernels ask for no type
+ * (ATTN_ONLY): every set provides them. */
+#define ATTN_ONLY UINT32_MAX
+
+static int set_provides(const kernel_set *set, uint32_t type)
+{
+    return type == ATTN_ONLY || set->traits(type) != NULL;
+}
+
 /* The set for `type`: the forced one if PRECIS_KERNELS names a usable set
  * that provides it, else the first supported set that provides it. */
 static const kernel_set *choose_set(uint32_t type)
@@ -57,11 +66,11 @@ static const kernel_set *choose_set(uint32_t type)
     if (forced && *forced) {
         for (size_t i = 0; i < N_KERNEL_SETS; i++)
             if (strcmp(kernel_sets[i].name, forced) == 0 && kernels_cpu_supports(forced) &&
-                kernel_sets[i].traits(type))
+                set_provides(&kernel_sets[i], type))
                 return &kernel_sets[i];
     }
     for (size_t i = 0; i < N_KERNEL_SETS; i++)
-        if (kernels_cpu_supports(kernel_sets[i].name) && kernel_sets[i].traits(type))
+        if (kernels_cpu_supports(kernel_sets[i].name) && set_provides(&kernel_sets[i], type))
             return &kernel_sets[i];
     return NULL;
 }
@@ -72,18 +81,10 @@ const type_traits *tensor_types_get(uint32_t type)
     return set ? set->traits(type) : NULL;
 }
 
+/* The reference ends the list and is always supported, so a set is found. */
 const attn_kernels *kernels_attn(void)
 {
-    const char *forced = getenv("PRECIS_KERNELS");
-    if (forced && *forced) {
-        for (size_t i = 0; i < N_KERNEL_SETS; i++)
-            if (strcmp(kernel_sets[i].name, forced) == 0 && kernels_cpu_supports(forced))
-                return kernel_sets[i].attn();
-    }
-    for (size_t i = 0; i < N_KERNEL_SETS; i++)
-        if (kernels_cpu_supports(kernel_sets[i].name))
-            return kernel_sets[i].attn();
-    return attn_ref_kernels();
+    return choose_set(ATTN_ONLY)->attn();
 }
 
 const char *kernels_set_for(uint32_t type)
