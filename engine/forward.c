@@ -168,11 +168,10 @@ static void softmax_scaled(float *s, int n, float scale)
 
 /* Round n floats to F16 values in place (via `tmp`), as ggml's mul_mat
  * does to an operand multiplied with an F16 matrix. */
-static void round_to_f16(float *x, uint16_t *tmp, int64_t n)
+static void round_to_f16(const engine_ctx *c, float *x, uint16_t *tmp, int64_t n)
 {
-    const type_traits *f16 = tensor_types_get(TT_F16);
-    f16->from_float(x, tmp, n);
-    f16->to_float(tmp, x, n);
+    c->f16->from_float(x, tmp, n);
+    c->f16->to_float(tmp, x, n);
 }
 
 /* One token and one KV head: its n_rep query heads attend over positions
@@ -188,15 +187,16 @@ static void attend_group(engine_ctx *c, const engine_ubatch *b, int64_t layer, i
 
     memcpy(s->qf, c->q + (int64_t)t * hp->n_embd + g * n_rep * hd,
            (size_t)(n_rep * hd) * sizeof(float));
-    round_to_f16(s->qf, s->q16, n_rep * hd);
-    c->attn_ops->scores((int)n_rep, (int)hd, n_kv, s->qf, kv_k_dim(c, layer, seq, g * hd), stride,
-                    s->scores, stride);
+    round_to_f16(c, s->qf, s->q16, n_rep * hd);
+    c->attn_ops->scores((int)n_rep, (int)hd, n_kv, s->qf, kv_k_dim(c, layer, seq, g * hd),
+                        stride, s->scores, stride);
     for (int64_t h = 0; h < n_rep; h++) {
         softmax_scaled(s->scores + h * stride, n_kv, 1.0f / sqrtf((float)hd));
-        round_to_f16(s->scores + h * stride, s->w16, n_kv);
+        round_to_f16(c, s->scores + h * stride, s->w16, n_kv);
     }
-    c->attn_ops->mix((int)n_rep, (int)hd, n_kv, s->scores, stride, kv_v_row(c, layer, seq, 0) + g * hd,
-                 (size_t)hp->n_embd_kv, c->attn + (int64_t)t * hp->n_embd + g * n_rep * hd);
+    c->attn_ops->mix((int)n_rep, (int)hd, n_kv, s->scores, stride,
+                     kv_v_row(c, layer, seq, 0) + g * hd, (size_t)hp->n_embd_kv,
+                     c->attn + (int64_t)t * hp->n_embd + g * n_rep * hd);
 }
 
 /* Items are (KV head, token) pairs, KV-head major, so each thread's share
@@ -213,12 +213,11 @@ static void attend_range(void *arg, int64_t begin, int64_t end, int thread)
 static void kv_store(engine_ctx *c, const engine_ubatch *b, int64_t layer)
 {
     const int64_t kv = c->m->hp.n_embd_kv;
-    const type_traits *f16 = tensor_types_get(TT_F16);
     for (int t = 0; t < b->n; t++) {
         const float *k = c->k + t * kv;
         for (int64_t d = 0; d < kv; d++)
             kv_k_dim(c, layer, b->seq[t], d)[b->pos[t]] = f32_to_fp16(k[d]);
-        f16->from_float(c->v + t * kv, kv_v_row(c, layer, b->seq[t], b->pos[t]), kv);
+        c->f16->from_float(c->v + t * kv, kv_v_row(c, layer, b->seq[t], b->pos[t]), kv);
     }
 }
 
