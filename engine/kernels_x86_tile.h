@@ -167,8 +167,9 @@ static inline void kx_tile_store(float *s, size_t s_stride, __m256 v, int64_t r0
  * (broadcast) with the same four elements of 16 rows, lane t accumulating
  * row t's integer sum directly (no horizontal reduction). Weight rows are
  * unpacked to one unsigned byte per code once for up to four such groups
- * (64 activation rows, a forward micro-batch) and go four at a time, so
- * each activation load feeds four vpdpbusd.
+ * (64 activation rows, a forward micro-batch) and go eight at a time, so
+ * each activation load feeds eight vpdpbusd. Batches of 2..8 rows use the
+ * same kernel with 2 or 4 code quads per row side by side in a vector.
  * -------------------------------------------------------------------- */
 #define KX_TILE16_MAX_BLOCKS 256
 
@@ -181,27 +182,13 @@ typedef struct kx_act16 {
     int32_t bias[16];
 } kx_act16;
 
+/* Fills an act16 group for 16 / G activation rows (G = 1, 2 or 4), G quads
+ * per row side by side: bytes 64j + 4G*t .. + 4G hold codes 4Gj .. 4Gj +
+ * 4G - 1 of row t (lanes G*t .. G*t + G - 1; G = 1 is q[j][t] above). Lane
+ * G*t carries row t's bias, the others none; all carry its scale, so after
+ * the lane-group sum every lane of the group holds row t's term. */
 static inline void kx_act16_fill(kx_act16 *act, int64_t nb, const uint8_t *y, size_t y_stride,
-                                 const int tok[16], int bias_shift)
-{
-    for (int t = 0; t < 16; t++) {
-        const block_q8_0 *yr = (const block_q8_0 *)(y + (size_t)tok[t] * y_stride);
-        for (int64_t b = 0; b < nb; b++) {
-            for (int i = 0; i < 8; i++)
-                memcpy(act[b].q[i][t], yr[b].qs + 4 * i, 4);
-            act[b].d[t] = half_to_float(yr[b].d);
-            act[b].bias[t] = -(int32_t)((uint32_t)q8_0_code_sum(&yr[b]) << bias_shift);
-        }
-    }
-}
-
-/* The same block for 16 / G activation rows (G = 2 or 4), G quads per
- * row side by side: bytes 64j + 4G*t .. + 4G hold codes 4Gj .. 4Gj + 4G - 1
- * of row t (lanes G*t .. G*t + G - 1). Lane G*t carries row t's bias, the
- * others none; all carry its scale, so after the lane-group sum every lane
- * of the group holds row t's term. */
-static inline void kx_act16_fill_g(kx_act16 *act, int64_t nb, const uint8_t *y, size_t y_stride,
-                                   const int *tok, int g, int bias_shift)
+                                 const int *tok, int g, int bias_shift)
 {
     const int rows = 16 / g;
     for (int t = 0; t < rows; t++) {
@@ -241,14 +228,43 @@ typedef struct kx_row16 {
 KX_ROW16_UNPACK(q4_0_row16_unpack, block_q4_0, q4_0_tile_prep)
 KX_ROW16_UNPACK(q8_0_row16_unpack, block_q8_0, q8_0_tile_prep)
 
-/* The 16 lane sums of four unpacked weight rows against an act16 group,
- * into out[0..3]. Per block and row: the integer dot starts at the bias
- * and takes eight vpdpbusd (four weight codes broadcast against the same
- * four codes of the 16 activation rows), then the lane term (dx * dy) *
- * isum is added in block order. Each activation load serves four rows;
- * the blocks' dot chains are independent, so out-of-order execution
- * overlaps them. */
-#define KX_TILE16_ROWS(name, R)                                                   \
+/* The G quads of a lane group broadcast from a row's codes (block b,
+ * vector j): 4G bytes at 32b + 4Gj. */
+static inline __m512i kx_codes_bcast(const uint8_t *codes, int64_t b, int j, int g)
+{
+    const uint8_t *p = codes + 32 * b + 4 * g * j;
+    if (g == 1) {
+        int32_t quad;
+        memcpy(&quad, p, sizeof quad);
+        return _mm512_set1_epi32(quad);
+    }
+    if (g == 2) {
+        long long pair;
+        memcpy(&pair, p, sizeof pair);
+        return _mm512_set1_epi64(pair);
+    }
+    return _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)p));
+}
+
+/* Integer sums of lane groups of G (1, 2 or 4), in every lane of the group. */
+static inline __m512i kx_lane_group_sum(__m512i v, int g)
+{
+    if (g >= 2)
+        v = _mm512_add_epi32(v, _mm512_shuffle_epi32(v, _MM_PERM_CDAB));
+    if (g == 4)
+        v = _mm512_add_epi32(v, _mm512_shuffle_epi32(v, _MM_PERM_BADC));
+    return v;
+}
+
+/* name(w, act, nb, out): the 16 lane sums of R unpacked weight rows
+ * against an act16 group filled for lane groups of G. Per block and row:
+ * the integer dot starts at the bias and takes 8 / G vpdpbusd (4G weight
+ * codes broadcast against the same codes of the 16 / G activation rows),
+ * the lane groups are summed (exact, integer), then the lane term (dx * dy)
+ * * isum is added in block order; row t's result is in lane G*t. Each
+ * activation load serves R rows; the blocks' dot chains are independent,
+ * so out-of-order execution overlaps them. */
+#define KX_TILE16_ROWS(name, R, G)                                                \
     static inline void name(const kx_row16 *const w[R], const kx_act16 *act, int64_t nb, \
                             __m512 out[R])                                        \
     {                                                                             \
@@ -263,93 +279,36 @@ KX_ROW16_UNPACK(q8_0_row16_unpack, block_q8_0, q8_0_tile_prep)
             for (int r = 0; r < (R); r++)                                         \
                 sum[r] = bias;                                                    \
             _Pragma("GCC unroll 8")                                               \
-            for (int i = 0; i < 8; i++) {                                         \
-                const __m512i y = _mm512_loadu_si512(a->q[i]);                    \
+            for (int j = 0; j < 8 / (G); j++) {                                   \
+                const __m512i y = _mm512_loadu_si512(&a->q[0][0][0] + 64 * j);    \
                 _Pragma("GCC unroll 8")                                           \
-                for (int r = 0; r < (R); r++) {                                   \
-                    const int32_t *codes = (const int32_t *)(w[r]->codes + 32 * b); \
-                    sum[r] = _mm512_dpbusd_epi32(sum[r], _mm512_set1_epi32(codes[i]), y); \
-                }                                                                 \
+                for (int r = 0; r < (R); r++)                                     \
+                    sum[r] = _mm512_dpbusd_epi32(sum[r], kx_codes_bcast(w[r]->codes, b, j, G), y); \
             }                                                                     \
             const __m512 dy = _mm512_loadu_ps(a->d);                              \
             _Pragma("GCC unroll 8")                                               \
             for (int r = 0; r < (R); r++) {                                       \
+                const __m512i isum = kx_lane_group_sum(sum[r], G);                \
                 const __m512 dd = _mm512_mul_ps(_mm512_set1_ps(w[r]->d[b]), dy);  \
-                acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(dd, _mm512_cvtepi32_ps(sum[r]))); \
+                acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(dd, _mm512_cvtepi32_ps(isum))); \
             }                                                                     \
         }                                                                         \
         for (int r = 0; r < (R); r++)                                             \
             out[r] = acc[r];                                                      \
     }
 
-KX_TILE16_ROWS(kx_tile16_rows4, 4)
-KX_TILE16_ROWS(kx_tile16_rows8, 8)
+KX_TILE16_ROWS(kx_tile16_rows8, 8, 1)
+KX_TILE16_ROWS(kx_tile8_rows8, 8, 2)
+KX_TILE16_ROWS(kx_tile4_rows8, 8, 4)
 
-/* The G quads of a lane group broadcast from a row's codes (block b,
- * vector j): 4G bytes at 32b + 4Gj. */
-static inline __m512i kx_codes_bcast(const uint8_t *codes, int64_t b, int j, int g)
+/* Stores lane t * lane_step of v into s[tok[t]][row] for t < used. */
+static inline void kx_lanes_store(float *s, size_t s_stride, __m512 v, int row, const int *tok,
+                                  int used, int lane_step)
 {
-    const uint8_t *p = codes + 32 * b + 4 * g * j;
-    if (g == 2) {
-        long long pair;
-        memcpy(&pair, p, sizeof pair);
-        return _mm512_set1_epi64(pair);
-    }
-    return _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)p));
-}
-
-/* Integer sums of lane groups of G (2 or 4), in every lane of the group. */
-static inline __m512i kx_lane_group_sum(__m512i v, int g)
-{
-    v = _mm512_add_epi32(v, _mm512_shuffle_epi32(v, _MM_PERM_CDAB));
-    if (g == 4)
-        v = _mm512_add_epi32(v, _mm512_shuffle_epi32(v, _MM_PERM_BADC));
-    return v;
-}
-
-/* As kx_tile16_rows4 for an act16 group filled by kx_act16_fill_g: 8 / G
- * vpdpbusd per block and row (4G weight codes broadcast), then the lane
- * groups are summed (exact, integer) before the same float term; row t's
- * result is in lane G*t. */
-static inline void kx_tile_g_rows4(const kx_row16 *const w[4], const kx_act16 *act, int64_t nb,
-                                   int g, __m512 out[4])
-{
-    __m512 acc[4] = { _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
-                      _mm512_setzero_ps() };
-    const int nj = 8 / g;
-    for (int64_t b = 0; b < nb; b++) {
-        const kx_act16 *a = &act[b];
-        const __m512i bias = _mm512_loadu_si512(a->bias);
-        __m512i sum[4] = { bias, bias, bias, bias };
-        for (int j = 0; j < nj; j++) {
-            const __m512i y = _mm512_loadu_si512(&a->q[0][0][0] + 64 * j);
-#pragma GCC unroll 4
-            for (int r = 0; r < 4; r++)
-                sum[r] = _mm512_dpbusd_epi32(sum[r], kx_codes_bcast(w[r]->codes, b, j, g), y);
-        }
-        const __m512 dy = _mm512_loadu_ps(a->d);
-#pragma GCC unroll 4
-        for (int r = 0; r < 4; r++) {
-            const __m512i isum = kx_lane_group_sum(sum[r], g);
-            const __m512 dd = _mm512_mul_ps(_mm512_set1_ps(w[r]->d[b]), dy);
-            acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps(dd, _mm512_cvtepi32_ps(isum)));
-        }
-    }
-    for (int r = 0; r < 4; r++)
-        out[r] = acc[r];
-}
-
-/* The two narrow widths as their own functions, so G is a constant. */
-static inline void kx_tile8_rows4(const kx_row16 *const w[4], const kx_act16 *act, int64_t nb,
-                                  __m512 out[4])
-{
-    kx_tile_g_rows4(w, act, nb, 2, out);
-}
-
-static inline void kx_tile4_rows4(const kx_row16 *const w[4], const kx_act16 *act, int64_t nb,
-                                  __m512 out[4])
-{
-    kx_tile_g_rows4(w, act, nb, 4, out);
+    float lanes[16];
+    _mm512_storeu_ps(lanes, v);
+    for (int t = 0; t < used; t++)
+        s[(size_t)tok[t] * s_stride + (size_t)row] = lanes[t * lane_step];
 }
 
 /* Activation groups per pass over the weight rows: each weight row is
@@ -359,8 +318,8 @@ static inline void kx_tile4_rows4(const kx_row16 *const w[4], const kx_act16 *ac
 /* Activation rows [t_done, nt) in groups of 16 while at least 9 are left,
  * then one group of 8 if 5..8 are left or of 4 if 2..4 are (rests padded
  * with copies of the group's first row); advances t_done. A single row is
- * left to the 8x1 tile. Weight rows go four at a time; a
- * last partial four repeats its last row (computed again, stored once). */
+ * left to the 8x1 tile. Weight rows go eight at a time; a last partial
+ * eight repeats its last row (computed again, stored once). */
 #define KX_TILE16_PASSES(xtype, row_unpack, bias_shift)                            \
     if (nb <= KX_TILE16_MAX_BLOCKS && nt - t_done >= 2) {                         \
         kx_act16 act16[KX_TILE16_GROUPS][KX_TILE16_MAX_BLOCKS];                   \
@@ -374,11 +333,8 @@ static inline void kx_tile4_rows4(const kx_row16 *const w[4], const kx_act16 *ac
                 used[ng] = left < width[ng] ? left : width[ng];                   \
                 for (int t = 0; t < width[ng]; t++)                               \
                     tok[ng][t] = t_done + (t < used[ng] ? t : 0);                 \
-                if (width[ng] == 16)                                              \
-                    kx_act16_fill(act16[ng], nb, y, y_stride, tok[ng], bias_shift); \
-                else                                                              \
-                    kx_act16_fill_g(act16[ng], nb, y, y_stride, tok[ng], 16 / width[ng], \
-                                    bias_shift);                                  \
+                kx_act16_fill(act16[ng], nb, y, y_stride, tok[ng], 16 / width[ng], \
+                              bias_shift);                                        \
                 t_done += used[ng++];                                             \
             }                                                                     \
             for (int r = 0; r < nr; r += 8) {                                     \
@@ -395,21 +351,14 @@ static inline void kx_tile4_rows4(const kx_row16 *const w[4], const kx_act16 *ac
                 for (int g = 0; g < ng; g++) {                                    \
                     __m512 v[8];                                                  \
                     const int lane_step = 16 / width[g];                          \
-                    if (width[g] == 16) {                                         \
+                    if (width[g] == 16)                                           \
                         kx_tile16_rows8(wr, act16[g], nb, v);                     \
-                    } else if (width[g] == 8) {                                   \
-                        kx_tile8_rows4(wr, act16[g], nb, v);                      \
-                        kx_tile8_rows4(wr + 4, act16[g], nb, v + 4);              \
-                    } else {                                                      \
-                        kx_tile4_rows4(wr, act16[g], nb, v);                      \
-                        kx_tile4_rows4(wr + 4, act16[g], nb, v + 4);              \
-                    }                                                             \
-                    for (int k = 0; k < 8 && r + k < nr; k++) {                   \
-                        float lanes[16];                                          \
-                        _mm512_storeu_ps(lanes, v[k]);                            \
-                        for (int t = 0; t < used[g]; t++)                         \
-                            s[(size_t)tok[g][t] * s_stride + (size_t)ri[k]] = lanes[t * lane_step]; \
-                    }                                                             \
+                    else if (width[g] == 8)                                       \
+                        kx_tile8_rows8(wr, act16[g], nb, v);                      \
+                    else                                                          \
+                        kx_tile4_rows8(wr, act16[g], nb, v);                      \
+                    for (int k = 0; k < 8 && r + k < nr; k++)                     \
+                        kx_lanes_store(s, s_stride, v[k], ri[k], tok[g], used[g], lane_step); \
                 }                                                                 \
             }                                                                     \
         }                                                                         \
@@ -945,12 +894,8 @@ static inline void q6_K_tile16_rows4(const kx_krow16 *const w[4], const kx_kact1
                 for (int g = 0; g < ng; g++) {                                    \
                     __m512 v[4];                                                  \
                     rows4(wr, act16[g], nb, v);                                   \
-                    for (int k = 0; k < 4 && r + k < nr; k++) {                   \
-                        float lanes[16];                                          \
-                        _mm512_storeu_ps(lanes, v[k]);                            \
-                        for (int t = 0; t < used[g]; t++)                         \
-                            s[(size_t)tok[g][t] * s_stride + (size_t)ri[k]] = lanes[t]; \
-                    }                                                             \
+                    for (int k = 0; k < 4 && r + k < nr; k++)                     \
+                        kx_lanes_store(s, s_stride, v[k], ri[k], tok[g], used[g], 1); \
                 }                                                                 \
             }                                                                     \
         }                                                                         \
