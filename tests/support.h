@@ -37,6 +37,10 @@ pid_t test_spawn(char *const argv[], int *out_fd, const char *log, char *const e
  * test if it has not exited within 30 s. */
 int test_wait_exit(pid_t pid);
 
+/* Like test_wait_exit, but returns -1 (after the SIGKILL) instead of failing
+ * when pid has not exited within timeout_ms. */
+int test_try_wait_exit(pid_t pid, int timeout_ms);
+
 /* Run a shell command, capture stdout (malloc'd) and return the exit status. */
 int test_run(const char *cmd, char **out);
 

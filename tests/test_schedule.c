@@ -384,12 +384,34 @@ static int count_lines(const char *path, const char *a, const char *b)
     return n;
 }
 
+/* Copies a daemon's log to stderr, so a failure in CI shows what it did. */
+static void dump_log(const char *path)
+{
+    char *text = test_read_file(path, NULL);
+    fprintf(stderr, "---- %s ----\n%s---- end of %s ----\n", path, text ? text : "(unreadable)\n", path);
+    free(text);
+}
+
+static void dump_logs(const char *a, const char *b)
+{
+    dump_log(a);
+    dump_log(b);
+}
+
 static void wait_for_line(const char *path, const char *needle, long long deadline)
 {
     while (count_lines(path, needle, needle) == 0) {
+        if (now_ms() >= deadline)
+            dump_log(path);
         cr_assert_lt(now_ms(), deadline, "no '%s' in %s", needle, path);
         test_sleep_ms(100);
     }
+}
+
+/* Whether a replica's log says it ran or skipped the period. */
+static int replica_saw_period(const char *log, const char *period)
+{
+    return count_lines(log, "scheduled digest starts", period) + count_lines(log, "claimed by another replica", period);
 }
 
 static void seed_summaries(const char *conninfo)
@@ -454,25 +476,43 @@ Test(schedule, two_daemons_run_each_period_once, .timeout = 300)
     snprintf(sql, sizeof sql, "SELECT count(*) FROM schedule_runs WHERE period_key = '%s' AND status <> 'running'", key);
     deadline = now_ms() + 200000;
     while (query_long(conninfo, sql) < 1) {
+        if (now_ms() >= deadline)
+            dump_logs(log_a, log_b);
         cr_assert_lt(now_ms(), deadline, "period %s never finished (see %s, %s)", key, log_a, log_b);
         test_sleep_ms(250);
     }
+    /* The replica that lost the claim may tick a moment after the winner
+     * finished (each ticks between Kafka polls): wait for both to say. */
+    while (!replica_saw_period(log_a, period) || !replica_saw_period(log_b, period)) {
+        if (now_ms() >= deadline)
+            dump_logs(log_a, log_b);
+        cr_assert_lt(now_ms(), deadline, "a replica never ran or skipped %s (see %s, %s)", key, log_a, log_b);
+        test_sleep_ms(100);
+    }
     kill(a, SIGTERM);
     kill(b, SIGTERM);
-    cr_assert_eq(test_wait_exit(a), 0, "see %s", log_a);
-    cr_assert_eq(test_wait_exit(b), 0, "see %s", log_b);
+    int exit_a = test_try_wait_exit(a, 30000), exit_b = test_try_wait_exit(b, 30000);
     kill(broker, SIGTERM);
     test_wait_exit(broker);
+    if (exit_a != 0 || exit_b != 0)
+        dump_logs(log_a, log_b);
+    cr_assert_eq(exit_a, 0, "replica a exited %d, -1: not within 30 s (see %s)", exit_a, log_a);
+    cr_assert_eq(exit_b, 0, "replica b exited %d, -1: not within 30 s (see %s)", exit_b, log_b);
 
     snprintf(sql, sizeof sql, "SELECT count(*) FROM schedule_runs WHERE period_key = '%s' AND status = 'done'"
                               " AND digest_id IS NOT NULL", key);
-    cr_assert_eq(query_long(conninfo, sql), 1, "the period's run is done (see %s, %s)", log_a, log_b);
+    long done = query_long(conninfo, sql);
+    if (done != 1)
+        dump_logs(log_a, log_b);
+    cr_assert_eq(done, 1, "the period's run is done (see %s, %s)", log_a, log_b);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM digests WHERE period_key = '%s' AND schedule = 'each'"
                               " AND collection = 'feed' AND document_count = 3", key);
     cr_assert_eq(query_long(conninfo, sql), 1, "one digest for the period");
     int started = count_lines(log_a, "scheduled digest starts", period) + count_lines(log_b, "scheduled digest starts", period);
     int skipped = count_lines(log_a, "claimed by another replica", period) +
                   count_lines(log_b, "claimed by another replica", period);
+    if (started != 1 || skipped != 1)
+        dump_logs(log_a, log_b);
     cr_assert_eq(started, 1, "exactly one replica ran %s", key);
     cr_assert_eq(skipped, 1, "the other replica skipped %s", key);
     free(bootstrap);
