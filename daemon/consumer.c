@@ -13,6 +13,7 @@
 
 #define LAG_REFRESH_MS 5000
 #define COMMIT_RETRY_MS 1000
+#define RELEASE_TIMEOUT_MS 10000   /* unsubscribe -> empty assignment, at shutdown */
 
 /* A partition whose current message failed transiently. */
 typedef struct retry_state {
@@ -198,7 +199,15 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
                          void *opaque)
 {
     consumer *c = opaque;
-    int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    const char *protocol = rd_kafka_rebalance_protocol(rk);
+    if (!protocol) {
+        /* The group handler has already terminated (librdkafka 2.0 can run a
+         * close's revoke after it): assign() would wait forever for it. */
+        log_info("partitions released with the group", "count=%d", parts->cnt);
+        forget_partitions(c, parts);
+        return;
+    }
+    int cooperative = strcmp(protocol, "COOPERATIVE") == 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         log_info("partitions assigned", "count=%d protocol=%s", parts->cnt, cooperative ? "cooperative" : "eager");
         if (cooperative)
@@ -353,6 +362,37 @@ static void between_polls(consumer *c)
     }
 }
 
+static int assigned_partitions(consumer *c)
+{
+    rd_kafka_topic_partition_list_t *l = NULL;
+    if (rd_kafka_assignment(c->rk, &l) != RD_KAFKA_RESP_ERR_NO_ERROR || !l)
+        return 0;
+    int n = l->cnt;
+    rd_kafka_topic_partition_list_destroy(l);
+    return n;
+}
+
+/* Hand the partitions back before closing, so their revoke runs while the
+ * group handler is alive. Left to rd_kafka_consumer_close, a revoke racing
+ * another member's departure can run after that handler has terminated, and
+ * librdkafka 2.0 then waits forever in assign() (librdkafka #4884). Messages
+ * polled meanwhile are dropped unhandled: their offsets were never stored, so
+ * the group redelivers them. */
+static void release_partitions(consumer *c)
+{
+    rd_kafka_resp_err_t rc = rd_kafka_unsubscribe(c->rk);
+    if (rc != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_warn("cannot unsubscribe before closing", "error=%s", rd_kafka_err2str(rc));
+        return;
+    }
+    int64_t deadline = now_ms() + RELEASE_TIMEOUT_MS;
+    while (assigned_partitions(c) > 0 && now_ms() < deadline) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 100);
+        if (m)
+            rd_kafka_message_destroy(m);
+    }
+}
+
 int consumer_run(consumer *c, perr *err)
 {
     int rc = 0;
@@ -375,6 +415,7 @@ int consumer_run(consumer *c, perr *err)
     }
     log_info("consumer stopping", "committing=%s", "true");
     commit_stored(c, "shutdown");
+    release_partitions(c);
     rd_kafka_resp_err_t cerr = rd_kafka_consumer_close(c->rk);
     if (cerr != RD_KAFKA_RESP_ERR_NO_ERROR && rc == 0)
         rc = perr_set(err, "leaving the consumer group: %s", rd_kafka_err2str(cerr));

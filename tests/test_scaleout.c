@@ -274,3 +274,65 @@ Test(scaleout, three_daemons_six_partitions_one_killed_every_job_done_once, .tim
     free(log);
     free(conninfo);
 }
+
+/* ---- replicas stopped together --------------------------------------------- */
+
+static int log_lines_with(const char *path, const char *needle)
+{
+    char *text = test_read_file(path, NULL);
+    int n = 0;
+    for (const char *p = text; p && (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    free(text);
+    return n;
+}
+
+/* Both replicas own partitions once each has logged an assignment after the
+ * group grew to two (the first member's first assignment is all of them). */
+static void wait_both_assigned(const char *log_a, const char *log_b)
+{
+    long long deadline = now_ms() + WAIT_MS;
+    while (log_lines_with(log_a, "partitions assigned\" count=3") == 0 ||
+           log_lines_with(log_b, "partitions assigned\" count=3") == 0) {
+        cr_assert_lt(now_ms(), deadline, "the two replicas never shared the partitions (see %s, %s)", log_a, log_b);
+        test_sleep_ms(50);
+    }
+}
+
+/* A deploy stops every replica at once. Each must still leave the group
+ * cleanly: with librdkafka 2.0 a close whose revoke raced the other member's
+ * departure could crash (rd_kafka_rebalance_protocol() NULL) or wait forever
+ * in assign() — about one round in twelve on this machine before the daemon
+ * learned to hand its partitions back before closing. A race, so several
+ * rounds, each stopping at a slightly different moment. */
+Test(scaleout, replicas_stopped_together_exit_cleanly, .timeout = 280)
+{
+    alarm(270);
+    char *conninfo = fresh_database();
+    char *log = scratch("broker.log");
+    pid_t broker;
+    char *bootstrap = start_broker(&broker, log);
+    char *conf = write_config(bootstrap, conninfo);
+    char *argv[] = {(char *)test_precis_bin(), "serve", "-c", conf, "--stub-pipeline", NULL};
+    for (int round = 0; round < 6; round++) {
+        char *log_a = scratch("serve-%d-a.log", round), *log_b = scratch("serve-%d-b.log", round);
+        pid_t a = test_spawn(argv, NULL, log_a, environ), b = test_spawn(argv, NULL, log_b, environ);
+        wait_both_assigned(log_a, log_b);
+        test_sleep_ms(round * 60);
+        kill(a, SIGTERM);
+        kill(b, SIGTERM);
+        int exit_a = test_try_wait_exit(a, 30000), exit_b = test_try_wait_exit(b, 30000);
+        cr_expect_eq(exit_a, 0, "round %d: replica a exited %d, -1: hung (see %s)", round, exit_a, log_a);
+        cr_expect_eq(exit_b, 0, "round %d: replica b exited %d, -1: hung (see %s)", round, exit_b, log_b);
+        cr_expect_eq(log_lines_with(log_a, "msg=stopped exit=0"), 1, "round %d: a logged its clean stop", round);
+        cr_expect_eq(log_lines_with(log_b, "msg=stopped exit=0"), 1, "round %d: b logged its clean stop", round);
+        free(log_a);
+        free(log_b);
+    }
+    kill(broker, SIGTERM);
+    cr_expect_eq(test_wait_exit(broker), 0);
+    free(conf);
+    free(bootstrap);
+    free(log);
+    free(conninfo);
+}
