@@ -130,7 +130,8 @@ static inline __m256i q8_0_tile_correct(__m256i isum, __m256i ysum)
                 yv[t] = _mm256_loadu_si256((const __m256i *)yr[t][b].qs);         \
             _Pragma("GCC unroll 8")                                               \
             for (int r = 0; r < NR; r++) {                                        \
-                _mm_prefetch((const char *)&xr[r][b] + KX_TILE_PREFETCH, _MM_HINT_T0); \
+                _mm_prefetch((const char *)&xr[r][b] + (NR == 8 ? 8 * ((const char *)xr[1] - \
+                             (const char *)xr[0]) : KX_TILE_PREFETCH), _MM_HINT_T0); \
                 const __m256i w = prep(&xr[r][b]);                                \
                 _Pragma("GCC unroll 8")                                           \
                 for (int t = 0; t < NT; t++)                                      \
@@ -540,6 +541,18 @@ static inline __m256 q4_K_tile_1x8(const block_q4_K *x, const block_q8_K *const 
     return acc;
 }
 
+/* Decode tiles read eight whole rows, which lie next to each other: bring in
+ * the same super-block of the next tile's row (eight rows on), every cache
+ * line of it, so the loads of the next tile find it in cache. */
+static inline void kx_prefetch_next_tile(const void *const xr[8], int r, const void *block, size_t bytes)
+{
+    const ptrdiff_t tile = 8 * ((const char *)xr[1] - (const char *)xr[0]);
+    const char *p = (const char *)block + tile;
+    (void)r;
+    for (size_t off = 0; off < bytes + 63; off += 64)
+        _mm_prefetch(p + off, _MM_HINT_T0);
+}
+
 /* The half `field` of super-block b of eight rows, as 8 floats. */
 #define KX_ROWS_HALF8(xr, b, field)                                               \
     _mm256_cvtph_ps(_mm_setr_epi16((short)(xr)[0][b].field, (short)(xr)[1][b].field, \
@@ -556,7 +569,7 @@ static inline __m256 q4_K_tile_8x1(const block_q4_K *const xr[8], const block_q8
         __m256i pi[8], pm[8];
 #pragma GCC unroll 8
         for (int r = 0; r < 8; r++) {
-            _mm_prefetch((const char *)&xr[r][b] + KX_TILE_PREFETCH, _MM_HINT_T0);
+            kx_prefetch_next_tile((const void *const *)xr, r, &xr[r][b], sizeof xr[r][b]);
             kx_q4_K_prep p;
             q4_K_prep(&xr[r][b], &p);
             q4_K_parts(&p, &y[b], &pi[r], &pm[r]);
@@ -643,7 +656,7 @@ static inline __m256 q6_K_tile_8x1(const block_q6_K *const xr[8], const block_q8
         __m256i pi[8], pb[8];
 #pragma GCC unroll 8
         for (int r = 0; r < 8; r++) {
-            _mm_prefetch((const char *)&xr[r][b] + KX_TILE_PREFETCH, _MM_HINT_T0);
+            kx_prefetch_next_tile((const void *const *)xr, r, &xr[r][b], sizeof xr[r][b]);
             kx_q6_K_prep p;
             q6_K_prep(&xr[r][b], &p);
             q6_K_parts(&p, &y[b], &pi[r], &pb[r]);
