@@ -22,6 +22,8 @@
  * codes x give sum(x * y) = sum((x ^ 0x80) * y) - 128 * sum(y) (no
  * saturation in vpdpbusd); plain AVX2 keeps the |x|, sign(y, x) form. The
  * sums of the activation codes are computed once per activation block.
+ * With AVX-512 VNNI, Q4_0/Q8_0 batches of 2..8 activation rows take the
+ * row-lane kernels of kernels_x86_rows16.h instead.
  */
 #ifndef PRECIS_KERNELS_X86_TILE_H
 #define PRECIS_KERNELS_X86_TILE_H
@@ -368,6 +370,8 @@ static inline void kx_lanes_store(float *s, size_t s_stride, __m512 v, int row, 
 #define KX_TILE16_PASSES(xtype, row_unpack, bias_shift)
 #endif
 
+#include "engine/kernels_x86_rows16.h"
+
 /* One group of activation rows run as a tile: its shape's NT, the rows
  * actually used (the rest are padding copies of the first) and the lanes'
  * activation data. */
@@ -404,7 +408,7 @@ static inline int kx_tile_plan(kx_tile_group *g, int t0, int t1, const uint8_t *
 
 /* The tile entry point of one weight type (see the top of the file); rows
  * outside whole tiles and over-long rows use vec_dot. */
-#define KX_TILE_ENTRY(name, xtype, vec_dot, k18, k24, k81, row16_unpack, bias_shift)      \
+#define KX_TILE_ENTRY(name, xtype, vec_dot, k18, k24, k81, row16_unpack, bias_shift, rl) \
     static void name(int64_t n, int nr, int nt, float *s, size_t s_stride,        \
                      const void *vx, size_t x_stride, const void *vy, size_t y_stride) \
     {                                                                             \
@@ -417,6 +421,7 @@ static inline int kx_tile_plan(kx_tile_group *g, int t0, int t1, const uint8_t *
                             x + (size_t)r * x_stride, y + (size_t)t * y_stride);  \
             return;                                                               \
         }                                                                         \
+        KX_RL_PASS(rl, xtype, bias_shift)                                         \
         int t_done = 0;                                                           \
         KX_TILE16_PASSES(xtype, row16_unpack, bias_shift)                                 \
         kx_act8 act[KX_TILE_TOKENS / 8][KX_TILE_MAX_BLOCKS];                      \
@@ -455,13 +460,13 @@ KX_TILE_KERNEL(q4_0_tile_1x8, block_q4_0, 1, 8, q4_0_tile_prep, q4_0_tile_dot, q
 KX_TILE_KERNEL(q4_0_tile_2x4, block_q4_0, 2, 4, q4_0_tile_prep, q4_0_tile_dot, q4_0_tile_correct)
 KX_TILE_KERNEL(q4_0_tile_8x1, block_q4_0, 8, 1, q4_0_tile_prep, q4_0_tile_dot, q4_0_tile_correct)
 KX_TILE_ENTRY(kx_vec_dot_tile_q4_0, block_q4_0, kx_vec_dot_q4_0,
-              q4_0_tile_1x8, q4_0_tile_2x4, q4_0_tile_8x1, q4_0_row16_unpack, 3)
+              q4_0_tile_1x8, q4_0_tile_2x4, q4_0_tile_8x1, q4_0_row16_unpack, 3, kx_rl_q4_0)
 
 KX_TILE_KERNEL(q8_0_tile_1x8, block_q8_0, 1, 8, q8_0_tile_prep, q8_0_tile_dot, q8_0_tile_correct)
 KX_TILE_KERNEL(q8_0_tile_2x4, block_q8_0, 2, 4, q8_0_tile_prep, q8_0_tile_dot, q8_0_tile_correct)
 KX_TILE_KERNEL(q8_0_tile_8x1, block_q8_0, 8, 1, q8_0_tile_prep, q8_0_tile_dot, q8_0_tile_correct)
 KX_TILE_ENTRY(kx_vec_dot_tile_q8_0, block_q8_0, kx_vec_dot_q8_0,
-              q8_0_tile_1x8, q8_0_tile_2x4, q8_0_tile_8x1, q8_0_row16_unpack, 7)
+              q8_0_tile_1x8, q8_0_tile_2x4, q8_0_tile_8x1, q8_0_row16_unpack, 7, kx_rl_q8_0)
 
 /* ======================================================================
  * K-quant weights (Q4_K, Q6_K) against Q8_K activations: 1x8 tiles (and,
