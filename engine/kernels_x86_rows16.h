@@ -1,7 +1,8 @@
 /* kernels_x86_rows16.h — weight rows in lanes, for small batches (2..8
  * activation rows: batched decode of several documents, short prompts):
- * Q4_0 and Q8_0 weights against Q8_0 activations, AVX-512 VNNI
- * (engine-internal; included by kernels_x86_tile.h only).
+ * Q4_0 and Q8_0 weights against Q8_0 activations, Q4_K and Q6_K against
+ * Q8_K, AVX-512 VNNI (engine-internal; included by kernels_x86_tile.h
+ * only).
  *
  * The 16-row passes of kernels_x86_tile.h put activation rows in the
  * lanes and broadcast the weight codes, which pays off when a weight row
@@ -106,6 +107,14 @@ static inline __m512 kx_rl_scales(const uint8_t *p, __m512i off32)
     return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(h));
 }
 
+/* The same for an F16 in the high half of the gathered dword (at p + 2),
+ * for a scale at the end of a block (nothing read past it). */
+static inline __m512 kx_rl_scales_hi(const uint8_t *p, __m512i off32)
+{
+    const __m512i h = _mm512_i32gather_epi32(off32, (const void *)p, 1);
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(h, 16)));
+}
+
 /* acc[t] (t < nt): the 16 rows' dots with activation row t, for the rows
  * at x + off[r], blocks of `bsize` bytes. nt is a constant at every call,
  * so each batch size gets its own unrolled code. */
@@ -206,6 +215,304 @@ static inline void kx_rl_matmul(const kx_rl_rows16_fn *kernels, size_t bsize, in
     }
 }
 
+
+/* ----------------------------------------------------------------------
+ * K-quants (Q4_K, Q6_K against Q8_K), the same layout: per super-block
+ * the 16 rows' codes are transposed group by group, each scale group's
+ * integer dot (vpdpbusd) is multiplied by the 16 rows' group scales
+ * (vpmulld) and added; the mins (Q4_K) and the -32 offset (Q6_K) come from
+ * the activation's bsums through vpdpwssd; then each lane does the
+ * reference's float operations (as kx_ktile16_rows4).
+ * -------------------------------------------------------------------- */
+
+/* Longest K-quant row the row-lane kernels take (super-blocks). */
+#define KX_RLK_MAX_SB 128
+
+/* The int32 holding int16 lo in its low half and hi in its high half. */
+static inline int32_t kx_i16_pair(int lo, int hi)
+{
+    return (int32_t)((uint32_t)(uint16_t)(int16_t)lo | (uint32_t)(uint16_t)(int16_t)hi << 16);
+}
+
+/* Per super-block, each activation row's scale and the int16 pairs of its
+ * bsums summed per 32 elements (sum of 64p..64p+31, of 64p+32..64p+63). */
+typedef struct kx_rlk_act {
+    float d[KX_RL_MAX_TOK];
+    int32_t bs4[4][KX_RL_MAX_TOK];
+} kx_rlk_act;
+
+static inline void kx_rlk_act_fill(kx_rlk_act *act, int64_t nsb, const uint8_t *y,
+                                   size_t y_stride, int nt)
+{
+    for (int t = 0; t < nt; t++) {
+        const block_q8_K *yr = (const block_q8_K *)(y + (size_t)t * y_stride);
+        for (int64_t b = 0; b < nsb; b++) {
+            const int16_t *bs = yr[b].bsums;
+            act[b].d[t] = yr[b].d;
+            for (int p = 0; p < 4; p++)
+                act[b].bs4[p][t] = kx_i16_pair(bs[4 * p] + bs[4 * p + 1],
+                                               bs[4 * p + 2] + bs[4 * p + 3]);
+        }
+    }
+}
+
+/* Lane r of the result: byte k of dword v's lane r, zero- or sign-extended. */
+static inline __m512i kx_rl_byte_u(__m512i v, int k)
+{
+    return _mm512_and_si512(_mm512_srli_epi32(v, 8 * k), _mm512_set1_epi32(0xff));
+}
+
+static inline __m512i kx_rl_byte_s(__m512i v, int k)
+{
+    return _mm512_srai_epi32(_mm512_slli_epi32(v, 24 - 8 * k), 24);
+}
+
+/* int16 pair (lo, hi) of two int32 vectors whose values fit int16. */
+static inline __m512i kx_rl_pair16(__m512i lo, __m512i hi)
+{
+    return _mm512_or_si512(_mm512_and_si512(lo, _mm512_set1_epi32(0xffff)),
+                           _mm512_slli_epi32(hi, 16));
+}
+
+/* isum[t] += scale * sum_j dot(w[j], activation row t's quads at q + 4j). */
+static inline __attribute__((always_inline)) void
+kx_rlk_group(const __m512i *w, int nquads, __m512i scale, const uint8_t *y, size_t y_stride,
+             size_t qoff, int nt, __m512i isum[KX_RL_MAX_TOK])
+{
+#pragma GCC unroll 16
+    for (int t = 0; t < nt; t++) {
+        const int8_t *q = ((const block_q8_K *)(y + (size_t)t * y_stride))->qs + qoff;
+        __m512i gs = _mm512_setzero_si512();
+#pragma GCC unroll 16
+        for (int j = 0; j < nquads; j++) {
+            int32_t quad;
+            memcpy(&quad, q + 4 * j, sizeof quad);
+            gs = _mm512_dpbusd_epi32(gs, w[j], _mm512_set1_epi32(quad));
+        }
+        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(gs, scale));
+    }
+}
+
+/* Q4_K, 16 rows x nt activation rows, one super-block: acc[t] += the
+ * lane terms d * yd * isum - dmin * yd * min_sum. */
+static inline __attribute__((always_inline)) void
+kx_rlk_q4_K_block(const uint8_t *p, const size_t off[16], const uint8_t *y, size_t y_stride,
+                  const kx_rlk_act *a, int nt, __m512 acc[KX_RL_MAX_TOK])
+{
+    const __m512i nib = _mm512_set1_epi8(0x0f);
+    __m512i z[4], head[4];
+    kx_rl_load4(p, off, z);           /* d|dmin, then the 12 scale bytes */
+    kx_rl_transpose4(z, head);
+    const __m512i low6 = _mm512_set1_epi32(0x3f3f3f3f), low4 = _mm512_set1_epi32(0x0f0f0f0f);
+    const __m512i hi2 = _mm512_set1_epi32(0x30303030);
+    const __m512i w0 = head[1], w1 = head[2], w2 = head[3];
+    const __m512i sc03 = _mm512_and_si512(w0, low6), m03 = _mm512_and_si512(w1, low6);
+    const __m512i sc47 = _mm512_or_si512(_mm512_and_si512(w2, low4),
+                                         _mm512_and_si512(_mm512_srli_epi32(w0, 2), hi2));
+    const __m512i m47 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(w2, 4), low4),
+                                        _mm512_and_si512(_mm512_srli_epi32(w1, 2), hi2));
+    __m512i isum[KX_RL_MAX_TOK];
+#pragma GCC unroll 16
+    for (int t = 0; t < nt; t++)
+        isum[t] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; c++) {
+        __m512i packed[8];
+        kx_rl_load4(p + offsetof(block_q4_K, qs) + 32 * c, off, z);
+        kx_rl_transpose4(z, &packed[0]);
+        kx_rl_load4(p + offsetof(block_q4_K, qs) + 32 * c + 16, off, z);
+        kx_rl_transpose4(z, &packed[4]);
+        const __m512i sc_lo = kx_rl_byte_u(c < 2 ? sc03 : sc47, (2 * c) % 4);
+        const __m512i sc_hi = kx_rl_byte_u(c < 2 ? sc03 : sc47, (2 * c + 1) % 4);
+        __m512i w[8];
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++)
+            w[j] = _mm512_and_si512(packed[j], nib);
+        kx_rlk_group(w, 8, sc_lo, y, y_stride, (size_t)64 * c, nt, isum);
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++)
+            w[j] = _mm512_and_si512(_mm512_srli_epi16(packed[j], 4), nib);
+        kx_rlk_group(w, 8, sc_hi, y, y_stride, (size_t)64 * c + 32, nt, isum);
+    }
+    __m512i mpair[4];
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; q++) {
+        const __m512i m = q < 2 ? m03 : m47;
+        mpair[q] = kx_rl_pair16(kx_rl_byte_u(m, (2 * q) % 4), kx_rl_byte_u(m, (2 * q + 1) % 4));
+    }
+    const __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(head[0]));
+    const __m512 dmin = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(head[0], 16)));
+#pragma GCC unroll 16
+    for (int t = 0; t < nt; t++) {
+        __m512i msum = _mm512_setzero_si512();
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; q++)
+            msum = _mm512_dpwssd_epi32(msum, mpair[q], _mm512_set1_epi32(a->bs4[q][t]));
+        const __m512 dy = _mm512_set1_ps(a->d[t]);
+        const __m512 dyd = _mm512_mul_ps(d, dy), myd = _mm512_mul_ps(dmin, dy);
+        const __m512 term = _mm512_sub_ps(_mm512_mul_ps(dyd, _mm512_cvtepi32_ps(isum[t])),
+                                          _mm512_mul_ps(myd, _mm512_cvtepi32_ps(msum)));
+        acc[t] = _mm512_add_ps(acc[t], term);
+    }
+}
+
+/* Q6_K, 16 rows x nt activation rows, one super-block: acc[t] += the lane
+ * terms d * yd * (isum - 32 * sum of scale x bsum). */
+static inline __attribute__((always_inline)) void
+kx_rlk_q6_K_block(const uint8_t *p, const size_t off[16], __m512i off32, const uint8_t *y,
+                  size_t y_stride, const kx_rlk_act *a, int nt, __m512 acc[KX_RL_MAX_TOK])
+{
+    __m512i z[4], scw[4];
+    kx_rl_load4(p + offsetof(block_q6_K, scales), off, z);
+    kx_rl_transpose4(z, scw);
+    __m512i isum[KX_RL_MAX_TOK];
+#pragma GCC unroll 16
+    for (int t = 0; t < nt; t++)
+        isum[t] = _mm512_setzero_si512();
+    const __m512i nib = _mm512_set1_epi8(0x0f), bits45 = _mm512_set1_epi8(0x30);
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) {
+#pragma GCC unroll 2
+        for (int e = 0; e < 2; e++) {
+            __m512i ql_a[4], ql_b[4], qh[4];
+            kx_rl_load4(p + 64 * h + 16 * e, off, z);
+            kx_rl_transpose4(z, ql_a);
+            kx_rl_load4(p + 64 * h + 32 + 16 * e, off, z);
+            kx_rl_transpose4(z, ql_b);
+            kx_rl_load4(p + offsetof(block_q6_K, qh) + 32 * h + 16 * e, off, z);
+            kx_rl_transpose4(z, qh);
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; k++) {
+                __m512i w[4];
+#pragma GCC unroll 4
+                for (int j = 0; j < 4; j++) {
+                    const __m512i ql = k % 2 == 0 ? ql_a[j] : ql_b[j];
+                    const __m512i lo = k < 2 ? _mm512_and_si512(ql, nib)
+                                             : _mm512_and_si512(_mm512_srli_epi16(ql, 4), nib);
+                    const __m512i hi = k == 0 ? _mm512_slli_epi16(qh[j], 4)
+                                     : k == 1 ? _mm512_slli_epi16(qh[j], 2)
+                                     : k == 2 ? qh[j]
+                                              : _mm512_srli_epi16(qh[j], 2);
+                    w[j] = _mm512_or_si512(lo, _mm512_and_si512(hi, bits45));
+                }
+                /* run k (elements 128h + 32k + 16e .. + 15, scale group g):
+                 * low nibbles of ql_a, of ql_b, high nibbles of ql_a, of
+                 * ql_b, topped with qh bits 2k, 2k + 1. */
+                const int g = 8 * h + 2 * k + e;
+                kx_rlk_group(w, 4, kx_rl_byte_s(scw[g / 4], g % 4), y, y_stride, (size_t)16 * g,
+                             nt, isum);
+            }
+        }
+    }
+    __m512i spair[8];
+#pragma GCC unroll 8
+    for (int q = 0; q < 8; q++)
+        spair[q] = kx_rl_pair16(kx_rl_byte_s(scw[q / 2], (2 * q) % 4),
+                                kx_rl_byte_s(scw[q / 2], (2 * q + 1) % 4));
+    const __m512 d = kx_rl_scales_hi(p + offsetof(block_q6_K, d) - 2, off32);
+#pragma GCC unroll 16
+    for (int t = 0; t < nt; t++) {
+        const int16_t *bs = ((const block_q8_K *)(y + (size_t)t * y_stride))->bsums;
+        __m512i bsum = _mm512_setzero_si512();
+#pragma GCC unroll 8
+        for (int q = 0; q < 8; q++) {
+            int32_t pair;
+            memcpy(&pair, bs + 2 * q, sizeof pair);
+            bsum = _mm512_dpwssd_epi32(bsum, spair[q], _mm512_set1_epi32(pair));
+        }
+        const __m512i is = _mm512_sub_epi32(isum[t], _mm512_slli_epi32(bsum, 5));
+        const __m512 dyd = _mm512_mul_ps(d, _mm512_set1_ps(a->d[t]));
+        acc[t] = _mm512_add_ps(acc[t], _mm512_mul_ps(dyd, _mm512_cvtepi32_ps(is)));
+    }
+}
+
+/* acc[t] (t < nt): the 16 rows' dots with activation row t over nsb
+ * super-blocks (q6 selects the type; both are constants at each call). */
+static inline __attribute__((always_inline)) void
+kx_rlk_rows16(const uint8_t *x, const size_t off[16], size_t bsize, int64_t nsb, const uint8_t *y,
+              size_t y_stride, const kx_rlk_act *act, int nt, int q6, __m512 acc[KX_RL_MAX_TOK])
+{
+    int32_t off_i32[16];
+    for (int r = 0; r < 16; r++)
+        off_i32[r] = (int32_t)off[r];
+    const __m512i off32 = _mm512_loadu_si512(off_i32);
+    __m512 sum[KX_RL_MAX_TOK];
+#pragma GCC unroll 16
+    for (int t = 0; t < nt; t++)
+        sum[t] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nsb; b++) {
+        const uint8_t *p = x + (size_t)b * bsize;
+        const uint8_t *next = p + bsize;
+        for (int r = 0; r < 16; r++)
+            for (size_t o = 0; o < bsize; o += 64)
+                _mm_prefetch((const char *)next + off[r] + o, _MM_HINT_T0);
+        if (q6)
+            kx_rlk_q6_K_block(p, off, off32, y + (size_t)b * sizeof(block_q8_K), y_stride,
+                              &act[b], nt, sum);
+        else
+            kx_rlk_q4_K_block(p, off, y + (size_t)b * sizeof(block_q8_K), y_stride, &act[b], nt,
+                              sum);
+    }
+#pragma GCC unroll 16
+    for (int t = 0; t < nt; t++)
+        acc[t] = sum[t];
+}
+
+#define KX_RLK_ROWS16_NT(name, NT, q6)                                            \
+    static void name(const uint8_t *x, const size_t off[16], size_t bsize, int64_t nsb, \
+                     const uint8_t *y, size_t y_stride, const kx_rlk_act *act,    \
+                     __m512 acc[KX_RL_MAX_TOK])                                   \
+    {                                                                             \
+        kx_rlk_rows16(x, off, bsize, nsb, y, y_stride, act, NT, q6, acc);         \
+    }
+
+typedef void (*kx_rlk_rows16_fn)(const uint8_t *x, const size_t off[16], size_t bsize,
+                                 int64_t nsb, const uint8_t *y, size_t y_stride,
+                                 const kx_rlk_act *act, __m512 acc[KX_RL_MAX_TOK]);
+
+#define KX_RLK_TYPE(prefix, q6)                                                   \
+    KX_RLK_ROWS16_NT(prefix##_2, 2, q6)                                           \
+    KX_RLK_ROWS16_NT(prefix##_3, 3, q6)                                           \
+    KX_RLK_ROWS16_NT(prefix##_4, 4, q6)                                           \
+    KX_RLK_ROWS16_NT(prefix##_5, 5, q6)                                           \
+    KX_RLK_ROWS16_NT(prefix##_6, 6, q6)                                           \
+    KX_RLK_ROWS16_NT(prefix##_7, 7, q6)                                           \
+    KX_RLK_ROWS16_NT(prefix##_8, 8, q6)                                           \
+    static const kx_rlk_rows16_fn prefix[KX_RL_MAX_TOK + 1] = {                   \
+        NULL, NULL, prefix##_2, prefix##_3, prefix##_4,                           \
+        prefix##_5, prefix##_6, prefix##_7, prefix##_8,                           \
+    };
+
+KX_RLK_TYPE(kx_rl_q4_K, 0)
+KX_RLK_TYPE(kx_rl_q6_K, 1)
+
+/* s[t][r] for nr weight rows, nt (2..KX_RL_MAX_TOK) activation rows. */
+static inline void kx_rlk_matmul(const kx_rlk_rows16_fn *kernels, size_t bsize, int64_t nsb,
+                                 int nr, int nt, float *s, size_t s_stride, const uint8_t *x,
+                                 size_t x_stride, const uint8_t *y, size_t y_stride)
+{
+    kx_rlk_act act[KX_RLK_MAX_SB];
+    kx_rlk_act_fill(act, nsb, y, y_stride, nt);
+    for (int r0 = 0; r0 < nr; r0 += 16) {
+        const int rows = nr - r0 < 16 ? nr - r0 : 16;
+        size_t off[16];
+        for (int r = 0; r < 16; r++)
+            off[r] = (size_t)(r < rows ? r : rows - 1) * x_stride;
+        __m512 acc[KX_RL_MAX_TOK];
+        kernels[nt](x + (size_t)r0 * x_stride, off, bsize, nsb, y, y_stride, act, acc);
+        const __mmask16 keep = (__mmask16)((1u << rows) - 1);
+        for (int t = 0; t < nt; t++)
+            _mm512_mask_storeu_ps(s + (size_t)t * s_stride + (size_t)r0, keep, acc[t]);
+    }
+}
+
+#define KX_RLK_PASS(kernels, xtype)                                               \
+    if (nt <= KX_RL_MAX_TOK && nt >= 2 && nb <= KX_RLK_MAX_SB) {                  \
+        kx_rlk_matmul(kernels, sizeof(xtype), nb, nr, nt, s, s_stride, x, x_stride, y, \
+                      y_stride);                                                  \
+        return;                                                                   \
+    }
+
 #define KX_RL_PASS(kernels, xtype, bias_shift)                                     \
     if (nt <= KX_RL_MAX_TOK && nt >= KX_RL_MIN_TOK && nb <= KX_TILE_MAX_BLOCKS) { \
         kx_rl_matmul(kernels, sizeof(xtype), bias_shift, nb, nr, nt, s, s_stride, x, x_stride, \
@@ -219,6 +526,7 @@ static inline void kx_rl_matmul(const kx_rl_rows16_fn *kernels, size_t bsize, in
 
 #else
 #define KX_RL_PASS(kernels, xtype, bias_shift)
+#define KX_RLK_PASS(kernels, xtype)
 #endif
 
 #endif

@@ -22,8 +22,8 @@
  * codes x give sum(x * y) = sum((x ^ 0x80) * y) - 128 * sum(y) (no
  * saturation in vpdpbusd); plain AVX2 keeps the |x|, sign(y, x) form. The
  * sums of the activation codes are computed once per activation block.
- * With AVX-512 VNNI, Q4_0/Q8_0 batches of 2..8 activation rows take the
- * row-lane kernels of kernels_x86_rows16.h instead.
+ * With AVX-512 VNNI, batches of 2..8 activation rows take the row-lane
+ * kernels of kernels_x86_rows16.h instead (all four types).
  */
 #ifndef PRECIS_KERNELS_X86_TILE_H
 #define PRECIS_KERNELS_X86_TILE_H
@@ -695,11 +695,6 @@ typedef struct kx_kact16 {
     float d[16];
 } kx_kact16;
 
-static inline int32_t kx_i16_pair(int lo, int hi)
-{
-    return (int32_t)((uint32_t)(uint16_t)(int16_t)lo | (uint32_t)(uint16_t)(int16_t)hi << 16);
-}
-
 static inline void kx_kact16_fill(kx_kact16 *act, int64_t nsb, const uint8_t *y, size_t y_stride,
                                   const int tok[16])
 {
@@ -924,12 +919,13 @@ static inline void q6_K_tile16_rows4(const kx_krow16 *const w[4], const kx_kact1
 
 /* Entry point for a K-quant weight type: activation rows in groups of up
  * to 8 (a rest of 3..7 padded), weight rows in cache-resident chunks. */
-#define KX_KTILE_ENTRY(name, xtype, vec_dot, k18, k81, row16_unpack, rows4)     \
+#define KX_KTILE_ENTRY(name, xtype, vec_dot, k18, k81, row16_unpack, rows4, rl) \
     static void name(int64_t n, int nr, int nt, float *s, size_t s_stride,        \
                      const void *vx, size_t x_stride, const void *vy, size_t y_stride) \
     {                                                                             \
         const int64_t nb = n / QK_K;                                              \
         const uint8_t *x = vx, *y = vy;                                           \
+        KX_RLK_PASS(rl, xtype)                                                    \
         int t0 = 0;                                                               \
         KX_KTILE16_PASSES(xtype, row16_unpack, rows4)                             \
         while (t0 < nt) {                                                         \
@@ -966,8 +962,8 @@ static inline void q6_K_tile16_rows4(const kx_krow16 *const w[4], const kx_kact1
     }
 
 KX_KTILE_ENTRY(kx_vec_dot_tile_q4_K, block_q4_K, kx_vec_dot_q4_K, q4_K_tile_1x8, q4_K_tile_8x1,
-               q4_K_row16_unpack, q4_K_tile16_rows4)
+               q4_K_row16_unpack, q4_K_tile16_rows4, kx_rl_q4_K)
 KX_KTILE_ENTRY(kx_vec_dot_tile_q6_K, block_q6_K, kx_vec_dot_q6_K, q6_K_tile_1x8, q6_K_tile_8x1,
-               q6_K_row16_unpack, q6_K_tile16_rows4)
+               q6_K_row16_unpack, q6_K_tile16_rows4, kx_rl_q6_K)
 
 #endif

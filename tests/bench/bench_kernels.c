@@ -6,7 +6,7 @@
  * reference, and the cost of quantizing the activation row.
  *
  * A second table times one prefill-shaped matmul (2048 x 5632 weights,
- * the FFN down projection of TinyLlama, against 1, 32 and 512 activation rows)
+ * the FFN down projection of TinyLlama, against 1, 8, 32 and 512 activation rows)
  * three ways with the best kernel set: one vec_dot per (row, activation
  * row); the tile kernel (vec_dot_tile, bit-identical); and, for comparison
  * only, dequantizing 64-row weight tiles to f32 and multiplying them with
@@ -163,7 +163,7 @@ static double time_sgemm(const type_traits *tr, const uint8_t *w, size_t wb, con
 static int bench_prefill_matmul(void)
 {
     static const tensor_type mm_types[] = { TT_Q4_0, TT_Q8_0, TT_Q4_K, TT_Q6_K };
-    static const int n_toks[] = { 1, 32, 512 };
+    static const int n_toks[] = { 1, 8, 32, 512 };
     const int64_t rows = 2048, cols = 5632;
     const int max_nt = 512;
     float *x = malloc((size_t)max_nt * (size_t)cols * sizeof *x);
