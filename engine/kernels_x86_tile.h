@@ -744,12 +744,11 @@ static inline void q4_K_row16_unpack(const block_q4_K *x, const block_q4_K *next
             _mm256_storeu_si256((__m256i *)(out->codes + QK_K * b + 64 * p + 32),
                                 _mm256_and_si256(_mm256_srli_epi16(q, 4), nib));
         }
-        uint8_t sm[16];
-        _mm_storeu_si128((__m128i *)sm, k4_scales_mins(x[b].scales));
-        for (int j = 0; j < 8; j++)
-            out->sc[b][j] = sm[j];
-        for (int p = 0; p < 4; p++)
-            out->pair[b][p] = kx_i16_pair(sm[8 + 2 * p], sm[8 + 2 * p + 1]);
+        /* scales 0..7 as int32; mins 0..7 as int16, i.e. the pairs
+         * (m0, m1) .. (m6, m7) as int32 */
+        const __m128i sm = k4_scales_mins(x[b].scales);
+        _mm256_storeu_si256((__m256i *)out->sc[b], _mm256_cvtepu8_epi32(sm));
+        _mm_storeu_si128((__m128i *)out->pair[b], _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8)));
         out->d[b] = half_to_float(x[b].d);
         out->dmin[b] = half_to_float(x[b].dmin);
     }
@@ -779,10 +778,10 @@ static inline void q6_K_row16_unpack(const block_q6_K *x, const block_q6_K *next
             for (int k = 0; k < 4; k++)
                 _mm256_storeu_si256((__m256i *)(c + 128 * h + 32 * k), u[k]);
         }
-        for (int g = 0; g < 16; g++)
-            out->sc[b][g] = x[b].scales[g];
-        for (int p = 0; p < 8; p++)
-            out->pair[b][p] = kx_i16_pair(x[b].scales[2 * p], x[b].scales[2 * p + 1]);
+        /* the 16 scales as int32, and as int16 (the pairs as int32) */
+        const __m128i sc = _mm_loadu_si128((const __m128i *)x[b].scales);
+        _mm512_storeu_si512(out->sc[b], _mm512_cvtepi8_epi32(sc));
+        _mm256_storeu_si256((__m256i *)out->pair[b], _mm256_cvtepi8_epi16(sc));
         out->d[b] = half_to_float(x[b].d);
     }
 }
