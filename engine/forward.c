@@ -50,6 +50,79 @@ static void swiglu(float *gate, const float *up, int64_t n)
     }
 }
 
+/* ---- element-wise work split over the threads ------------------------- */
+
+/* Below this many tokens the norms and activation quantization run on the
+ * calling thread (a pool dispatch costs more than the work). */
+#define PARALLEL_MIN_TOKENS 4
+
+/* Elements per scheduling unit of swiglu. */
+#define SWIGLU_UNIT 2048
+
+typedef struct swiglu_job {
+    float *gate;
+    const float *up;
+    int64_t n;
+} swiglu_job;
+
+static void swiglu_range(void *arg, int64_t begin, int64_t end, int thread)
+{
+    (void)thread;
+    const swiglu_job *j = arg;
+    const int64_t i0 = begin * SWIGLU_UNIT;
+    const int64_t i1 = end * SWIGLU_UNIT < j->n ? end * SWIGLU_UNIT : j->n;
+    swiglu(j->gate + i0, j->up + i0, i1 - i0);
+}
+
+static void swiglu_all(engine_ctx *c, float *gate, const float *up, int64_t n)
+{
+    swiglu_job j = { .gate = gate, .up = up, .n = n };
+    threadpool_run(c->pool, (n + SWIGLU_UNIT - 1) / SWIGLU_UNIT, swiglu_range, &j);
+}
+
+/* out[t] = rmsnorm(x[t]) * w for n_tok rows of dim. */
+typedef struct rmsnorm_job {
+    float *out;
+    const float *x, *w;
+    int64_t dim;
+    float eps;
+} rmsnorm_job;
+
+static void rmsnorm_range(void *arg, int64_t begin, int64_t end, int thread)
+{
+    (void)thread;
+    const rmsnorm_job *j = arg;
+    for (int64_t t = begin; t < end; t++)
+        rmsnorm(j->out + t * j->dim, j->x + t * j->dim, j->w, j->dim, j->eps);
+}
+
+static void rmsnorm_rows(engine_ctx *c, float *out, const float *x, const float *w, int64_t dim,
+                         float eps, int n_tok)
+{
+    rmsnorm_job j = { .out = out, .x = x, .w = w, .dim = dim, .eps = eps };
+    if (n_tok < PARALLEL_MIN_TOKENS)
+        rmsnorm_range(&j, 0, n_tok, 0);
+    else
+        threadpool_run(c->pool, n_tok, rmsnorm_range, &j);
+}
+
+/* Activation rows quantized to the weights' vec_dot_type. */
+typedef struct quantize_job {
+    const type_traits *vt;
+    const float *x;
+    int64_t cols;
+    uint8_t *xq;
+    size_t xq_row_bytes;
+} quantize_job;
+
+static void quantize_range(void *arg, int64_t begin, int64_t end, int thread)
+{
+    (void)thread;
+    const quantize_job *j = arg;
+    for (int64_t t = begin; t < end; t++)
+        j->vt->from_float(j->x + t * j->cols, j->xq + (size_t)t * j->xq_row_bytes, j->cols);
+}
+
 /* ---- matmul ------------------------------------------------------------ */
 
 typedef struct matmul_job {
@@ -100,11 +173,13 @@ static void matmul(engine_ctx *c, float *y, const gguf_tensor *w, const float *x
         j.xq = (const uint8_t *)x;
         j.xq_row_bytes = (size_t)cols * sizeof(float);
     } else {
-        const type_traits *vt = tensor_types_get(tr->vec_dot_type);
         j.xq_row_bytes = tensor_row_size(tr->vec_dot_type, cols);
-        for (int t = 0; t < n_tok; t++)
-            vt->from_float(x + (int64_t)t * cols, (uint8_t *)c->xq + (size_t)t * j.xq_row_bytes,
-                           cols);
+        quantize_job q = { .vt = tensor_types_get(tr->vec_dot_type), .x = x, .cols = cols,
+                           .xq = (uint8_t *)c->xq, .xq_row_bytes = j.xq_row_bytes };
+        if (n_tok < PARALLEL_MIN_TOKENS)
+            quantize_range(&q, 0, n_tok, 0);
+        else
+            threadpool_run(c->pool, n_tok, quantize_range, &q);
         j.xq = c->xq;
     }
     threadpool_run(c->pool, (j.rows + MATMUL_ROW_UNIT - 1) / MATMUL_ROW_UNIT, matmul_rows, &j);
@@ -239,8 +314,7 @@ static void attention_block(engine_ctx *c, const engine_ubatch *b, int64_t il)
     const model_layer *l = &c->m->layers[il];
     const int64_t dim = hp->n_embd, kv = hp->n_embd_kv;
 
-    for (int t = 0; t < b->n; t++)
-        rmsnorm(c->xb + t * dim, c->x + t * dim, l->attn_norm, dim, hp->norm_eps);
+    rmsnorm_rows(c, c->xb, c->x, l->attn_norm, dim, hp->norm_eps, b->n);
     matmul(c, c->q, l->wq, c->xb, b->n);
     matmul(c, c->k, l->wk, c->xb, b->n);
     matmul(c, c->v, l->wv, c->xb, b->n);
@@ -263,11 +337,10 @@ static void ffn_block(engine_ctx *c, const engine_ubatch *b, int64_t il)
     const model_layer *l = &c->m->layers[il];
     const int64_t dim = hp->n_embd;
 
-    for (int t = 0; t < b->n; t++)
-        rmsnorm(c->xb + t * dim, c->x + t * dim, l->ffn_norm, dim, hp->norm_eps);
+    rmsnorm_rows(c, c->xb, c->x, l->ffn_norm, dim, hp->norm_eps, b->n);
     matmul(c, c->gate, l->ffn_gate, c->xb, b->n);
     matmul(c, c->up, l->ffn_up, c->xb, b->n);
-    swiglu(c->gate, c->up, (int64_t)b->n * hp->n_ff);
+    swiglu_all(c, c->gate, c->up, (int64_t)b->n * hp->n_ff);
     matmul(c, c->proj, l->ffn_down, c->gate, b->n);
     add_inplace(c->x, c->proj, (int64_t)b->n * dim);
 }

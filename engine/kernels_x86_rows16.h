@@ -46,6 +46,34 @@ static inline void kx_rl_act_fill(kx_rl_act *act, int64_t nb, const uint8_t *y, 
     }
 }
 
+/* A group of 16 weight rows: row r at x + off[r], and the next group's
+ * bytes (next .. next + next_bytes), which are prefetched meanwhile, in
+ * order, `pf_lines` cache lines per block: each row is only a few KiB, too
+ * short a stream for the hardware prefetcher, but a group is one
+ * contiguous range. */
+typedef struct kx_rl_group {
+    size_t off[16];
+    const char *next;
+    int64_t pf_lines;
+} kx_rl_group;
+
+static inline void kx_rl_group_set(kx_rl_group *g, int rows, size_t x_stride, const uint8_t *x,
+                                   int64_t nb)
+{
+    for (int r = 0; r < 16; r++)
+        g->off[r] = (size_t)(r < rows ? r : rows - 1) * x_stride;
+    g->next = (const char *)x + 16 * x_stride;
+    g->pf_lines = ((int64_t)(16 * x_stride) / 64 + nb - 1) / nb;
+}
+
+/* Prefetches block b's share of the next group. */
+static inline void kx_rl_prefetch_next(const kx_rl_group *g, int64_t b)
+{
+    const char *p = g->next + (size_t)(b * g->pf_lines) * 64;
+    for (int64_t i = 0; i < g->pf_lines; i++)
+        _mm_prefetch(p + 64 * i, _MM_HINT_T0);
+}
+
 /* z[k] = the 16 bytes at p + off[r] for rows r = k, k + 4, k + 8, k + 12
  * (128-bit lane L holds row k + 4L). */
 static inline void kx_rl_load4(const uint8_t *p, const size_t off[16], __m512i z[4])
@@ -119,9 +147,10 @@ static inline __m512 kx_rl_scales_hi(const uint8_t *p, __m512i off32)
  * at x + off[r], blocks of `bsize` bytes. nt is a constant at every call,
  * so each batch size gets its own unrolled code. */
 static inline __attribute__((always_inline)) void
-kx_rl_rows16(const uint8_t *x, const size_t off[16], size_t bsize, int64_t nb, const uint8_t *y,
+kx_rl_rows16(const uint8_t *x, const kx_rl_group *g, size_t bsize, int64_t nb, const uint8_t *y,
              size_t y_stride, const kx_rl_act *act, int nt, int q8, __m512 acc[KX_RL_MAX_TOK])
 {
+    const size_t *off = g->off;
     int32_t off_i32[16];
 #pragma GCC unroll 16
     for (int r = 0; r < 16; r++)
@@ -133,10 +162,7 @@ kx_rl_rows16(const uint8_t *x, const size_t off[16], size_t bsize, int64_t nb, c
         sum[t] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *p = x + (size_t)b * bsize;
-        if ((b & 1) == 0)
-#pragma GCC unroll 16
-            for (int r = 0; r < 16; r++)
-                _mm_prefetch((const char *)p + off[r] + KX_TILE_PREFETCH, _MM_HINT_T0);
+        kx_rl_prefetch_next(g, b);
         __m512i w[8];
         if (q8)
             kx_rl_codes_q8_0(p, off, w);
@@ -164,14 +190,14 @@ kx_rl_rows16(const uint8_t *x, const size_t off[16], size_t bsize, int64_t nb, c
 
 /* One instance per batch size (1..KX_RL_MAX_TOK) and weight type. */
 #define KX_RL_ROWS16_NT(name, NT, q8)                                             \
-    static void name(const uint8_t *x, const size_t off[16], size_t bsize, int64_t nb, \
+    static void name(const uint8_t *x, const kx_rl_group *g, size_t bsize, int64_t nb, \
                      const uint8_t *y, size_t y_stride, const kx_rl_act *act,     \
                      __m512 acc[KX_RL_MAX_TOK])                                   \
     {                                                                             \
-        kx_rl_rows16(x, off, bsize, nb, y, y_stride, act, NT, q8, acc);           \
+        kx_rl_rows16(x, g, bsize, nb, y, y_stride, act, NT, q8, acc);           \
     }
 
-typedef void (*kx_rl_rows16_fn)(const uint8_t *x, const size_t off[16], size_t bsize, int64_t nb,
+typedef void (*kx_rl_rows16_fn)(const uint8_t *x, const kx_rl_group *g, size_t bsize, int64_t nb,
                                 const uint8_t *y, size_t y_stride, const kx_rl_act *act,
                                 __m512 acc[KX_RL_MAX_TOK]);
 
@@ -204,11 +230,11 @@ static inline void kx_rl_matmul(const kx_rl_rows16_fn *kernels, size_t bsize, in
     kx_rl_act_fill(act, nb, y, y_stride, nt, bias_shift);
     for (int r0 = 0; r0 < nr; r0 += 16) {
         const int rows = nr - r0 < 16 ? nr - r0 : 16;
-        size_t off[16];
-        for (int r = 0; r < 16; r++)
-            off[r] = (size_t)(r < rows ? r : rows - 1) * x_stride;
+        const uint8_t *xg = x + (size_t)r0 * x_stride;
+        kx_rl_group g;
+        kx_rl_group_set(&g, rows, x_stride, xg, nb);
         __m512 acc[KX_RL_MAX_TOK];
-        kernels[nt](x + (size_t)r0 * x_stride, off, bsize, nb, y, y_stride, act, acc);
+        kernels[nt](xg, &g, bsize, nb, y, y_stride, act, acc);
         const __mmask16 keep = (__mmask16)((1u << rows) - 1);
         for (int t = 0; t < nt; t++)
             _mm512_mask_storeu_ps(s + (size_t)t * s_stride + (size_t)r0, keep, acc[t]);
@@ -429,9 +455,10 @@ kx_rlk_q6_K_block(const uint8_t *p, const size_t off[16], __m512i off32, const u
 /* acc[t] (t < nt): the 16 rows' dots with activation row t over nsb
  * super-blocks (q6 selects the type; both are constants at each call). */
 static inline __attribute__((always_inline)) void
-kx_rlk_rows16(const uint8_t *x, const size_t off[16], size_t bsize, int64_t nsb, const uint8_t *y,
+kx_rlk_rows16(const uint8_t *x, const kx_rl_group *g, size_t bsize, int64_t nsb, const uint8_t *y,
               size_t y_stride, const kx_rlk_act *act, int nt, int q6, __m512 acc[KX_RL_MAX_TOK])
 {
+    const size_t *off = g->off;
     int32_t off_i32[16];
     for (int r = 0; r < 16; r++)
         off_i32[r] = (int32_t)off[r];
@@ -442,10 +469,7 @@ kx_rlk_rows16(const uint8_t *x, const size_t off[16], size_t bsize, int64_t nsb,
         sum[t] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nsb; b++) {
         const uint8_t *p = x + (size_t)b * bsize;
-        const uint8_t *next = p + bsize;
-        for (int r = 0; r < 16; r++)
-            for (size_t o = 0; o < bsize; o += 64)
-                _mm_prefetch((const char *)next + off[r] + o, _MM_HINT_T0);
+        kx_rl_prefetch_next(g, b);
         if (q6)
             kx_rlk_q6_K_block(p, off, off32, y + (size_t)b * sizeof(block_q8_K), y_stride,
                               &act[b], nt, sum);
@@ -459,14 +483,14 @@ kx_rlk_rows16(const uint8_t *x, const size_t off[16], size_t bsize, int64_t nsb,
 }
 
 #define KX_RLK_ROWS16_NT(name, NT, q6)                                            \
-    static void name(const uint8_t *x, const size_t off[16], size_t bsize, int64_t nsb, \
+    static void name(const uint8_t *x, const kx_rl_group *g, size_t bsize, int64_t nsb, \
                      const uint8_t *y, size_t y_stride, const kx_rlk_act *act,    \
                      __m512 acc[KX_RL_MAX_TOK])                                   \
     {                                                                             \
-        kx_rlk_rows16(x, off, bsize, nsb, y, y_stride, act, NT, q6, acc);         \
+        kx_rlk_rows16(x, g, bsize, nsb, y, y_stride, act, NT, q6, acc);         \
     }
 
-typedef void (*kx_rlk_rows16_fn)(const uint8_t *x, const size_t off[16], size_t bsize,
+typedef void (*kx_rlk_rows16_fn)(const uint8_t *x, const kx_rl_group *g, size_t bsize,
                                  int64_t nsb, const uint8_t *y, size_t y_stride,
                                  const kx_rlk_act *act, __m512 acc[KX_RL_MAX_TOK]);
 
@@ -495,11 +519,11 @@ static inline void kx_rlk_matmul(const kx_rlk_rows16_fn *kernels, size_t bsize, 
     kx_rlk_act_fill(act, nsb, y, y_stride, nt);
     for (int r0 = 0; r0 < nr; r0 += 16) {
         const int rows = nr - r0 < 16 ? nr - r0 : 16;
-        size_t off[16];
-        for (int r = 0; r < 16; r++)
-            off[r] = (size_t)(r < rows ? r : rows - 1) * x_stride;
+        const uint8_t *xg = x + (size_t)r0 * x_stride;
+        kx_rl_group g;
+        kx_rl_group_set(&g, rows, x_stride, xg, nsb);
         __m512 acc[KX_RL_MAX_TOK];
-        kernels[nt](x + (size_t)r0 * x_stride, off, bsize, nsb, y, y_stride, act, acc);
+        kernels[nt](xg, &g, bsize, nsb, y, y_stride, act, acc);
         const __mmask16 keep = (__mmask16)((1u << rows) - 1);
         for (int t = 0; t < nt; t++)
             _mm512_mask_storeu_ps(s + (size_t)t * s_stride + (size_t)r0, keep, acc[t]);
