@@ -4,10 +4,13 @@
  *
  * The quantized kernels are kernels_x86.h's bodies instantiated with the
  * VNNI primitives (vpdpbusd for u8 x s8 dot products, vpdpwssd for the
- * int16 scale multiply-accumulate) on 256-bit vectors: on Zen 4 a 512-bit
- * op costs two 256-bit ones, the blocks are 32 bytes wide, and the exact
- * per-block integer sums the bit-exact contract needs are cheaper to reduce
- * from 256-bit vectors. The float dots below use 512-bit vectors.
+ * int16 scale multiply-accumulate). The one-row dots and the 8 x 1 decode
+ * tiles use 256-bit vectors: on Zen 4 a 512-bit op costs two 256-bit ones,
+ * the blocks are 32 bytes wide, and the exact per-block integer sums the
+ * bit-exact contract needs are cheaper to reduce from 256-bit vectors. The
+ * kernels for two or more activation rows (16-row passes in
+ * kernels_x86_tile.h, row-lane kernels in kernels_x86_rows16.h) and the
+ * float dots below use 512-bit vectors, 16 independent sums per vector.
  */
 #include "engine/kernels.h"
 #include "engine/kernels_x86.h"
