@@ -3,6 +3,7 @@
 
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <spawn.h>
 #include <time.h>
@@ -59,16 +60,39 @@ char *test_read_file(const char *path, size_t *len)
     return buf;
 }
 
+/* The scratch directory of this test process, removed when it exits. */
+static char scratch_dir[256];
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+/* Removes the scratch directory at exit, unless PRECIS_TEST_KEEP_TMP is set
+ * (to look at logs and files afterwards). A test that crashes never gets
+ * here, so its directory stays. */
+static void remove_scratch_dir(void)
+{
+    const char *keep = getenv("PRECIS_TEST_KEEP_TMP");
+    if (scratch_dir[0] && !(keep && *keep))
+        nftw(scratch_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 const char *test_tmpdir(void)
 {
     /* One directory per test process (Criterion forks one process per test). */
-    static __thread char dir[256];
-    if (!dir[0]) {
+    if (!scratch_dir[0]) {
         const char *base = getenv("TMPDIR");
-        snprintf(dir, sizeof dir, "%s/precis-test-XXXXXX", base && *base ? base : "/tmp");
-        cr_assert(mkdtemp(dir), "mkdtemp failed");
+        snprintf(scratch_dir, sizeof scratch_dir, "%s/precis-test-XXXXXX",
+                 base && *base ? base : "/tmp");
+        cr_assert(mkdtemp(scratch_dir), "mkdtemp failed");
+        atexit(remove_scratch_dir);
     }
-    return dir;
+    return scratch_dir;
 }
 
 const char *test_precis_bin(void)

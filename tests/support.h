@@ -20,7 +20,8 @@ char *test_corpus_path(const char *name);
 /* Read a whole file (NUL-terminated, malloc'd); fails the test on error. */
 char *test_read_file(const char *path, size_t *len);
 
-/* Directory for scratch files of this test (created, unique per process). */
+/* Directory for scratch files of this test (created, unique per process;
+ * removed when the test process exits, unless PRECIS_TEST_KEEP_TMP is set). */
 const char *test_tmpdir(void);
 
 /* Path of the built precis binary (PRECIS_BIN), for CLI tests. */
