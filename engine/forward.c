@@ -125,50 +125,85 @@ static void quantize_range(void *arg, int64_t begin, int64_t end, int thread)
 
 /* ---- matmul ------------------------------------------------------------ */
 
-typedef struct matmul_job {
+/* One weight matrix of a matmul job and its output. */
+typedef struct matmul_part {
     const type_traits *tr;
     const uint8_t *w;        /* weight rows */
     size_t w_row_bytes;
+    int64_t rows;
+    int64_t unit0;           /* first scheduling unit of this matrix */
+    float *y;                /* [n_tok][rows] */
+} matmul_part;
+
+/* Up to three matrices that read the same activation rows (Q, K, V; gate,
+ * up) go in one job: the activations are quantized once and the threads
+ * meet once. */
+#define MATMUL_MAX_PARTS 3
+
+typedef struct matmul_job {
+    matmul_part part[MATMUL_MAX_PARTS];
+    int n_parts;
     const uint8_t *xq;       /* n_tok activation rows in vec_dot_type */
     size_t xq_row_bytes;
-    int64_t cols, rows;
+    int64_t cols;
     int n_tok;
-    float *y;                /* [n_tok][rows] */
 } matmul_job;
 
 /* Rows per scheduling unit: threads split the output rows in whole units
- * (a multiple of every tile kernel's row count), aligned to row 0. */
+ * (a multiple of every tile kernel's row count), aligned to each matrix's
+ * row 0. */
 #define MATMUL_ROW_UNIT 8
+
+static void matmul_part_rows(const matmul_job *j, const matmul_part *p, int64_t r0, int64_t r1)
+{
+    if (p->tr->vec_dot_tile) {
+        p->tr->vec_dot_tile(j->cols, (int)(r1 - r0), j->n_tok, p->y + r0, (size_t)p->rows,
+                            p->w + (size_t)r0 * p->w_row_bytes, p->w_row_bytes, j->xq,
+                            j->xq_row_bytes);
+        return;
+    }
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *wrow = p->w + (size_t)r * p->w_row_bytes;
+        for (int t = 0; t < j->n_tok; t++)
+            p->tr->vec_dot(j->cols, &p->y[(int64_t)t * p->rows + r], wrow,
+                           j->xq + (size_t)t * j->xq_row_bytes);
+    }
+}
 
 static void matmul_rows(void *arg, int64_t begin, int64_t end, int thread)
 {
     (void)thread;
     const matmul_job *j = arg;
-    const int64_t r0 = begin * MATMUL_ROW_UNIT;
-    const int64_t r1 = end * MATMUL_ROW_UNIT < j->rows ? end * MATMUL_ROW_UNIT : j->rows;
-    if (j->tr->vec_dot_tile) {
-        j->tr->vec_dot_tile(j->cols, (int)(r1 - r0), j->n_tok, j->y + r0, (size_t)j->rows,
-                            j->w + (size_t)r0 * j->w_row_bytes, j->w_row_bytes, j->xq,
-                            j->xq_row_bytes);
-        return;
-    }
-    for (int64_t r = r0; r < r1; r++) {
-        const uint8_t *wrow = j->w + (size_t)r * j->w_row_bytes;
-        for (int t = 0; t < j->n_tok; t++)
-            j->tr->vec_dot(j->cols, &j->y[(int64_t)t * j->rows + r], wrow,
-                           j->xq + (size_t)t * j->xq_row_bytes);
+    for (int i = 0; i < j->n_parts; i++) {
+        const matmul_part *p = &j->part[i];
+        const int64_t units = (p->rows + MATMUL_ROW_UNIT - 1) / MATMUL_ROW_UNIT;
+        const int64_t u0 = begin > p->unit0 ? begin - p->unit0 : 0;
+        const int64_t u1 = end - p->unit0 < units ? end - p->unit0 : units;
+        if (u0 >= u1)
+            continue;
+        const int64_t r1 = u1 * MATMUL_ROW_UNIT < p->rows ? u1 * MATMUL_ROW_UNIT : p->rows;
+        matmul_part_rows(j, p, u0 * MATMUL_ROW_UNIT, r1);
     }
 }
 
-/* y[t][r] = W[r] · x[t] for the n_tok rows of x (each cols long). */
-static void matmul(engine_ctx *c, float *y, const gguf_tensor *w, const float *x, int n_tok)
+/* y[i][t][r] = W_i[r] · x[t] for the n_tok rows of x (each cols long) and
+ * the n weight matrices w[i], which must share their column count and
+ * activation type (matmul_many checks). */
+static void matmul_job_run(engine_ctx *c, float *const y[], const gguf_tensor *const w[], int n,
+                           const float *x, int n_tok)
 {
-    const type_traits *tr = tensor_types_get(w->type);
-    const int64_t cols = w->ne[0];
-    matmul_job j = {
-        .tr = tr, .w = w->data, .w_row_bytes = tensor_row_size(w->type, cols),
-        .cols = cols, .rows = w->ne[1], .n_tok = n_tok, .y = y,
-    };
+    const type_traits *tr = tensor_types_get(w[0]->type);
+    const int64_t cols = w[0]->ne[0];
+    matmul_job j = { .n_parts = n, .cols = cols, .n_tok = n_tok };
+    int64_t units = 0;
+    for (int i = 0; i < n; i++) {
+        j.part[i] = (matmul_part){
+            .tr = tensor_types_get(w[i]->type), .w = w[i]->data,
+            .w_row_bytes = tensor_row_size(w[i]->type, cols), .rows = w[i]->ne[1],
+            .unit0 = units, .y = y[i],
+        };
+        units += (w[i]->ne[1] + MATMUL_ROW_UNIT - 1) / MATMUL_ROW_UNIT;
+    }
     if (tr->vec_dot_type == TT_F32) {
         j.xq = (const uint8_t *)x;
         j.xq_row_bytes = (size_t)cols * sizeof(float);
@@ -182,7 +217,29 @@ static void matmul(engine_ctx *c, float *y, const gguf_tensor *w, const float *x
             threadpool_run(c->pool, n_tok, quantize_range, &q);
         j.xq = c->xq;
     }
-    threadpool_run(c->pool, (j.rows + MATMUL_ROW_UNIT - 1) / MATMUL_ROW_UNIT, matmul_rows, &j);
+    threadpool_run(c->pool, units, matmul_rows, &j);
+}
+
+/* y = W · x for one matrix. */
+static void matmul(engine_ctx *c, float *y, const gguf_tensor *w, const float *x, int n_tok)
+{
+    matmul_job_run(c, &y, &w, 1, x, n_tok);
+}
+
+/* Several matrices against the same x: one job when their column counts
+ * and activation types agree, else one each. */
+static void matmul_many(engine_ctx *c, float *const y[], const gguf_tensor *const w[], int n,
+                        const float *x, int n_tok)
+{
+    const tensor_type vdt = tensor_types_get(w[0]->type)->vec_dot_type;
+    for (int i = 1; i < n; i++) {
+        if (w[i]->ne[0] != w[0]->ne[0] || tensor_types_get(w[i]->type)->vec_dot_type != vdt) {
+            for (int k = 0; k < n; k++)
+                matmul(c, y[k], w[k], x, n_tok);
+            return;
+        }
+    }
+    matmul_job_run(c, y, w, n, x, n_tok);
 }
 
 /* ---- rotary position embedding ----------------------------------------- */
@@ -315,9 +372,9 @@ static void attention_block(engine_ctx *c, const engine_ubatch *b, int64_t il)
     const int64_t dim = hp->n_embd, kv = hp->n_embd_kv;
 
     rmsnorm_rows(c, c->xb, c->x, l->attn_norm, dim, hp->norm_eps, b->n);
-    matmul(c, c->q, l->wq, c->xb, b->n);
-    matmul(c, c->k, l->wk, c->xb, b->n);
-    matmul(c, c->v, l->wv, c->xb, b->n);
+    float *const qkv_out[3] = { c->q, c->k, c->v };
+    const gguf_tensor *const qkv[3] = { l->wq, l->wk, l->wv };
+    matmul_many(c, qkv_out, qkv, 3, c->xb, b->n);
     for (int t = 0; t < b->n; t++) {
         rope_apply(c->q + t * dim, hp->n_head, c->rope_cs + t * hp->n_rot, hp);
         rope_apply(c->k + t * kv, hp->n_head_kv, c->rope_cs + t * hp->n_rot, hp);
@@ -338,8 +395,9 @@ static void ffn_block(engine_ctx *c, const engine_ubatch *b, int64_t il)
     const int64_t dim = hp->n_embd;
 
     rmsnorm_rows(c, c->xb, c->x, l->ffn_norm, dim, hp->norm_eps, b->n);
-    matmul(c, c->gate, l->ffn_gate, c->xb, b->n);
-    matmul(c, c->up, l->ffn_up, c->xb, b->n);
+    float *const gate_up_out[2] = { c->gate, c->up };
+    const gguf_tensor *const gate_up[2] = { l->ffn_gate, l->ffn_up };
+    matmul_many(c, gate_up_out, gate_up, 2, c->xb, b->n);
     swiglu_all(c, c->gate, c->up, (int64_t)b->n * hp->n_ff);
     matmul(c, c->proj, l->ffn_down, c->gate, b->n);
     add_inplace(c->x, c->proj, (int64_t)b->n * dim);
