@@ -53,6 +53,7 @@ static inline void kx_rl_act_fill(kx_rl_act *act, int64_t nb, const uint8_t *y, 
  * contiguous range. */
 typedef struct kx_rl_group {
     size_t off[16];
+    int32_t off32[16];       /* the same, for gathers */
     const char *next;
     int64_t pf_lines;
 } kx_rl_group;
@@ -60,8 +61,10 @@ typedef struct kx_rl_group {
 static inline void kx_rl_group_set(kx_rl_group *g, int rows, size_t x_stride, const uint8_t *x,
                                    int64_t nb)
 {
-    for (int r = 0; r < 16; r++)
+    for (int r = 0; r < 16; r++) {
         g->off[r] = (size_t)(r < rows ? r : rows - 1) * x_stride;
+        g->off32[r] = (int32_t)g->off[r];
+    }
     g->next = (const char *)x + 16 * x_stride;
     g->pf_lines = ((int64_t)(16 * x_stride) / 64 + nb - 1) / nb;
 }
@@ -143,104 +146,32 @@ static inline __m512 kx_rl_scales_hi(const uint8_t *p, __m512i off32)
     return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(h, 16)));
 }
 
-/* acc[t] (t < nt): the 16 rows' dots with activation row t, for the rows
- * at x + off[r], blocks of `bsize` bytes. nt is a constant at every call,
- * so each batch size gets its own unrolled code. */
+/* Q4_0/Q8_0, 16 rows x nt activation rows, one block (y at the activation
+ * rows' block): acc[t] += (d_x * d_y) * isum per lane. */
 static inline __attribute__((always_inline)) void
-kx_rl_rows16(const uint8_t *x, const kx_rl_group *g, size_t bsize, int64_t nb, const uint8_t *y,
-             size_t y_stride, const kx_rl_act *act, int nt, int q8, __m512 acc[KX_RL_MAX_TOK])
+kx_rl_block_32(const uint8_t *p, const size_t off[16], __m512i off32, const uint8_t *y,
+               size_t y_stride, const kx_rl_act *a, int nt, int q8, __m512 acc[KX_RL_MAX_TOK])
 {
-    const size_t *off = g->off;
-    int32_t off_i32[16];
+    __m512i w[8];
+    if (q8)
+        kx_rl_codes_q8_0(p, off, w);
+    else
+        kx_rl_codes_q4_0(p, off, w);
+    const __m512 dx = kx_rl_scales(p, off32);
 #pragma GCC unroll 16
-    for (int r = 0; r < 16; r++)
-        off_i32[r] = (int32_t)off[r];
-    const __m512i off32 = _mm512_loadu_si512(off_i32);
-    __m512 sum[KX_RL_MAX_TOK];
+    for (int t = 0; t < nt; t++) {
+        const block_q8_0 *yb = (const block_q8_0 *)(y + (size_t)t * y_stride);
+        __m512i isum = _mm512_set1_epi32(a->bias[t]);
 #pragma GCC unroll 16
-    for (int t = 0; t < nt; t++)
-        sum[t] = _mm512_setzero_ps();
-    for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *p = x + (size_t)b * bsize;
-        kx_rl_prefetch_next(g, b);
-        __m512i w[8];
-        if (q8)
-            kx_rl_codes_q8_0(p, off, w);
-        else
-            kx_rl_codes_q4_0(p, off, w);
-        const __m512 dx = kx_rl_scales(p, off32);
-#pragma GCC unroll 16
-        for (int t = 0; t < nt; t++) {
-            const block_q8_0 *yb = (const block_q8_0 *)(y + (size_t)t * y_stride) + b;
-            __m512i isum = _mm512_set1_epi32(act[b].bias[t]);
-#pragma GCC unroll 16
-            for (int j = 0; j < 8; j++) {
-                int32_t quad;
-                memcpy(&quad, yb->qs + 4 * j, sizeof quad);
-                isum = _mm512_dpbusd_epi32(isum, w[j], _mm512_set1_epi32(quad));
-            }
-            const __m512 dd = _mm512_mul_ps(dx, _mm512_set1_ps(act[b].d[t]));
-            sum[t] = _mm512_add_ps(sum[t], _mm512_mul_ps(dd, _mm512_cvtepi32_ps(isum)));
+        for (int j = 0; j < 8; j++) {
+            int32_t quad;
+            memcpy(&quad, yb->qs + 4 * j, sizeof quad);
+            isum = _mm512_dpbusd_epi32(isum, w[j], _mm512_set1_epi32(quad));
         }
-    }
-#pragma GCC unroll 16
-    for (int t = 0; t < nt; t++)
-        acc[t] = sum[t];
-}
-
-/* One instance per batch size (1..KX_RL_MAX_TOK) and weight type. */
-#define KX_RL_ROWS16_NT(name, NT, q8)                                             \
-    static void name(const uint8_t *x, const kx_rl_group *g, size_t bsize, int64_t nb, \
-                     const uint8_t *y, size_t y_stride, const kx_rl_act *act,     \
-                     __m512 acc[KX_RL_MAX_TOK])                                   \
-    {                                                                             \
-        kx_rl_rows16(x, g, bsize, nb, y, y_stride, act, NT, q8, acc);           \
-    }
-
-typedef void (*kx_rl_rows16_fn)(const uint8_t *x, const kx_rl_group *g, size_t bsize, int64_t nb,
-                                const uint8_t *y, size_t y_stride, const kx_rl_act *act,
-                                __m512 acc[KX_RL_MAX_TOK]);
-
-#define KX_RL_TYPE(prefix, q8)                                                    \
-    KX_RL_ROWS16_NT(prefix##_1, 1, q8)                                            \
-    KX_RL_ROWS16_NT(prefix##_2, 2, q8)                                            \
-    KX_RL_ROWS16_NT(prefix##_3, 3, q8)                                            \
-    KX_RL_ROWS16_NT(prefix##_4, 4, q8)                                            \
-    KX_RL_ROWS16_NT(prefix##_5, 5, q8)                                            \
-    KX_RL_ROWS16_NT(prefix##_6, 6, q8)                                            \
-    KX_RL_ROWS16_NT(prefix##_7, 7, q8)                                            \
-    KX_RL_ROWS16_NT(prefix##_8, 8, q8)                                            \
-    static const kx_rl_rows16_fn prefix[KX_RL_MAX_TOK + 1] = {                    \
-        NULL, prefix##_1, prefix##_2, prefix##_3, prefix##_4,                     \
-        prefix##_5, prefix##_6, prefix##_7, prefix##_8,                           \
-    };
-
-KX_RL_TYPE(kx_rl_q4_0, 0)
-KX_RL_TYPE(kx_rl_q8_0, 1)
-
-/* s[t][r] for all nr weight rows and nt (1..KX_RL_MAX_TOK) activation
- * rows, nb <= KX_TILE_MAX_BLOCKS. Rows go 16 at a time; a last group of
- * fewer repeats its last row in the spare lanes (stored once). */
-static inline void kx_rl_matmul(const kx_rl_rows16_fn *kernels, size_t bsize, int bias_shift,
-                                int64_t nb, int nr, int nt, float *s, size_t s_stride,
-                                const uint8_t *x, size_t x_stride, const uint8_t *y,
-                                size_t y_stride)
-{
-    kx_rl_act act[KX_TILE_MAX_BLOCKS];
-    kx_rl_act_fill(act, nb, y, y_stride, nt, bias_shift);
-    for (int r0 = 0; r0 < nr; r0 += 16) {
-        const int rows = nr - r0 < 16 ? nr - r0 : 16;
-        const uint8_t *xg = x + (size_t)r0 * x_stride;
-        kx_rl_group g;
-        kx_rl_group_set(&g, rows, x_stride, xg, nb);
-        __m512 acc[KX_RL_MAX_TOK];
-        kernels[nt](xg, &g, bsize, nb, y, y_stride, act, acc);
-        const __mmask16 keep = (__mmask16)((1u << rows) - 1);
-        for (int t = 0; t < nt; t++)
-            _mm512_mask_storeu_ps(s + (size_t)t * s_stride + (size_t)r0, keep, acc[t]);
+        const __m512 dd = _mm512_mul_ps(dx, _mm512_set1_ps(a->d[t]));
+        acc[t] = _mm512_add_ps(acc[t], _mm512_mul_ps(dd, _mm512_cvtepi32_ps(isum)));
     }
 }
-
 
 /* ----------------------------------------------------------------------
  * K-quants (Q4_K, Q6_K against Q8_K), the same layout: per super-block
@@ -452,82 +383,118 @@ kx_rlk_q6_K_block(const uint8_t *p, const size_t off[16], __m512i off32, const u
     }
 }
 
-/* acc[t] (t < nt): the 16 rows' dots with activation row t over nsb
- * super-blocks (q6 selects the type; both are constants at each call). */
+/* ----------------------------------------------------------------------
+ * One loop over the blocks for all four types, one instance per batch
+ * size, and the matmul over groups of 16 weight rows.
+ * -------------------------------------------------------------------- */
+
+/* The weight types of the row-lane kernels. */
+enum { KX_RL_Q4_0, KX_RL_Q8_0, KX_RL_Q4_K, KX_RL_Q6_K };
+
+/* acc[t] (t < nt): the 16 rows' dots with activation row t over nb blocks
+ * (super-blocks) of `bsize` bytes; act is the type's kx_rl_act or
+ * kx_rlk_act array. nt and kind are constants at every call, so each
+ * batch size and type gets its own unrolled code. */
 static inline __attribute__((always_inline)) void
-kx_rlk_rows16(const uint8_t *x, const kx_rl_group *g, size_t bsize, int64_t nsb, const uint8_t *y,
-              size_t y_stride, const kx_rlk_act *act, int nt, int q6, __m512 acc[KX_RL_MAX_TOK])
+kx_rl_rows16(const uint8_t *x, const kx_rl_group *g, size_t bsize, int64_t nb, const uint8_t *y,
+             size_t y_stride, const void *act, int nt, int kind, __m512 acc[KX_RL_MAX_TOK])
 {
-    const size_t *off = g->off;
-    int32_t off_i32[16];
-    for (int r = 0; r < 16; r++)
-        off_i32[r] = (int32_t)off[r];
-    const __m512i off32 = _mm512_loadu_si512(off_i32);
+    const __m512i off32 = _mm512_loadu_si512(g->off32);
     __m512 sum[KX_RL_MAX_TOK];
 #pragma GCC unroll 16
     for (int t = 0; t < nt; t++)
         sum[t] = _mm512_setzero_ps();
-    for (int64_t b = 0; b < nsb; b++) {
+    for (int64_t b = 0; b < nb; b++) {
         const uint8_t *p = x + (size_t)b * bsize;
         kx_rl_prefetch_next(g, b);
-        if (q6)
-            kx_rlk_q6_K_block(p, off, off32, y + (size_t)b * sizeof(block_q8_K), y_stride,
-                              &act[b], nt, sum);
+        if (kind == KX_RL_Q4_0 || kind == KX_RL_Q8_0)
+            kx_rl_block_32(p, g->off, off32, y + (size_t)b * sizeof(block_q8_0), y_stride,
+                           &((const kx_rl_act *)act)[b], nt, kind == KX_RL_Q8_0, sum);
+        else if (kind == KX_RL_Q4_K)
+            kx_rlk_q4_K_block(p, g->off, y + (size_t)b * sizeof(block_q8_K), y_stride,
+                              &((const kx_rlk_act *)act)[b], nt, sum);
         else
-            kx_rlk_q4_K_block(p, off, y + (size_t)b * sizeof(block_q8_K), y_stride, &act[b], nt,
-                              sum);
+            kx_rlk_q6_K_block(p, g->off, off32, y + (size_t)b * sizeof(block_q8_K), y_stride,
+                              &((const kx_rlk_act *)act)[b], nt, sum);
     }
 #pragma GCC unroll 16
     for (int t = 0; t < nt; t++)
         acc[t] = sum[t];
 }
 
-#define KX_RLK_ROWS16_NT(name, NT, q6)                                            \
-    static void name(const uint8_t *x, const kx_rl_group *g, size_t bsize, int64_t nsb, \
-                     const uint8_t *y, size_t y_stride, const kx_rlk_act *act,    \
+/* The kernels of one weight type, one instance per batch size (the
+ * activation data is the type family's: kx_rl_act or kx_rlk_act). */
+typedef void (*kx_rl_rows16_fn)(const uint8_t *x, const kx_rl_group *g, size_t bsize, int64_t nb,
+                                const uint8_t *y, size_t y_stride, const void *act,
+                                __m512 acc[KX_RL_MAX_TOK]);
+
+#define KX_RL_ROWS16_NT(name, NT, kind)                                           \
+    static void name(const uint8_t *x, const kx_rl_group *g, size_t bsize, int64_t nb, \
+                     const uint8_t *y, size_t y_stride, const void *act,          \
                      __m512 acc[KX_RL_MAX_TOK])                                   \
     {                                                                             \
-        kx_rlk_rows16(x, g, bsize, nsb, y, y_stride, act, NT, q6, acc);         \
+        kx_rl_rows16(x, g, bsize, nb, y, y_stride, act, NT, kind, acc);           \
     }
 
-typedef void (*kx_rlk_rows16_fn)(const uint8_t *x, const kx_rl_group *g, size_t bsize,
-                                 int64_t nsb, const uint8_t *y, size_t y_stride,
-                                 const kx_rlk_act *act, __m512 acc[KX_RL_MAX_TOK]);
-
-#define KX_RLK_TYPE(prefix, q6)                                                   \
-    KX_RLK_ROWS16_NT(prefix##_2, 2, q6)                                           \
-    KX_RLK_ROWS16_NT(prefix##_3, 3, q6)                                           \
-    KX_RLK_ROWS16_NT(prefix##_4, 4, q6)                                           \
-    KX_RLK_ROWS16_NT(prefix##_5, 5, q6)                                           \
-    KX_RLK_ROWS16_NT(prefix##_6, 6, q6)                                           \
-    KX_RLK_ROWS16_NT(prefix##_7, 7, q6)                                           \
-    KX_RLK_ROWS16_NT(prefix##_8, 8, q6)                                           \
-    static const kx_rlk_rows16_fn prefix[KX_RL_MAX_TOK + 1] = {                   \
-        NULL, NULL, prefix##_2, prefix##_3, prefix##_4,                           \
+#define KX_RL_TYPE(prefix, kind)                                                  \
+    KX_RL_ROWS16_NT(prefix##_1, 1, kind)                                       \
+    KX_RL_ROWS16_NT(prefix##_2, 2, kind)                                       \
+    KX_RL_ROWS16_NT(prefix##_3, 3, kind)                                       \
+    KX_RL_ROWS16_NT(prefix##_4, 4, kind)                                       \
+    KX_RL_ROWS16_NT(prefix##_5, 5, kind)                                       \
+    KX_RL_ROWS16_NT(prefix##_6, 6, kind)                                       \
+    KX_RL_ROWS16_NT(prefix##_7, 7, kind)                                       \
+    KX_RL_ROWS16_NT(prefix##_8, 8, kind)                                       \
+    static const kx_rl_rows16_fn prefix[KX_RL_MAX_TOK + 1] = {                    \
+        NULL, prefix##_1, prefix##_2, prefix##_3, prefix##_4,                     \
         prefix##_5, prefix##_6, prefix##_7, prefix##_8,                           \
     };
 
-KX_RLK_TYPE(kx_rl_q4_K, 0)
-KX_RLK_TYPE(kx_rl_q6_K, 1)
+KX_RL_TYPE(kx_rl_q4_0, KX_RL_Q4_0)
+KX_RL_TYPE(kx_rl_q8_0, KX_RL_Q8_0)
+KX_RL_TYPE(kx_rl_q4_K, KX_RL_Q4_K)
+KX_RL_TYPE(kx_rl_q6_K, KX_RL_Q6_K)
 
-/* s[t][r] for nr weight rows, nt (2..KX_RL_MAX_TOK) activation rows. */
-static inline void kx_rlk_matmul(const kx_rlk_rows16_fn *kernels, size_t bsize, int64_t nsb,
+/* s[t][r] for all nr weight rows and nt (1..KX_RL_MAX_TOK) activation
+ * rows, given the activation data `act`. Rows go 16 at a time; a last
+ * group of fewer repeats its last row in the spare lanes (stored once). */
+static inline void kx_rl_groups(const kx_rl_rows16_fn *kernels, size_t bsize, int64_t nb, int nr,
+                                int nt, float *s, size_t s_stride, const uint8_t *x,
+                                size_t x_stride, const uint8_t *y, size_t y_stride,
+                                const void *act)
+{
+    for (int r0 = 0; r0 < nr; r0 += 16) {
+        const int rows = nr - r0 < 16 ? nr - r0 : 16;
+        const uint8_t *xg = x + (size_t)r0 * x_stride;
+        kx_rl_group g;
+        kx_rl_group_set(&g, rows, x_stride, xg, nb);
+        __m512 acc[KX_RL_MAX_TOK];
+        kernels[nt](xg, &g, bsize, nb, y, y_stride, act, acc);
+        const __mmask16 keep = (__mmask16)((1u << rows) - 1);
+        for (int t = 0; t < nt; t++)
+            _mm512_mask_storeu_ps(s + (size_t)t * s_stride + (size_t)r0, keep, acc[t]);
+    }
+}
+
+/* Q4_0/Q8_0: nb <= KX_TILE_MAX_BLOCKS blocks per row. */
+static inline void kx_rl_matmul(const kx_rl_rows16_fn *kernels, size_t bsize, int bias_shift,
+                                int64_t nb, int nr, int nt, float *s, size_t s_stride,
+                                const uint8_t *x, size_t x_stride, const uint8_t *y,
+                                size_t y_stride)
+{
+    kx_rl_act act[KX_TILE_MAX_BLOCKS];
+    kx_rl_act_fill(act, nb, y, y_stride, nt, bias_shift);
+    kx_rl_groups(kernels, bsize, nb, nr, nt, s, s_stride, x, x_stride, y, y_stride, act);
+}
+
+/* Q4_K/Q6_K: nsb <= KX_RLK_MAX_SB super-blocks per row. */
+static inline void kx_rlk_matmul(const kx_rl_rows16_fn *kernels, size_t bsize, int64_t nsb,
                                  int nr, int nt, float *s, size_t s_stride, const uint8_t *x,
                                  size_t x_stride, const uint8_t *y, size_t y_stride)
 {
     kx_rlk_act act[KX_RLK_MAX_SB];
     kx_rlk_act_fill(act, nsb, y, y_stride, nt);
-    for (int r0 = 0; r0 < nr; r0 += 16) {
-        const int rows = nr - r0 < 16 ? nr - r0 : 16;
-        const uint8_t *xg = x + (size_t)r0 * x_stride;
-        kx_rl_group g;
-        kx_rl_group_set(&g, rows, x_stride, xg, nsb);
-        __m512 acc[KX_RL_MAX_TOK];
-        kernels[nt](xg, &g, bsize, nsb, y, y_stride, act, acc);
-        const __mmask16 keep = (__mmask16)((1u << rows) - 1);
-        for (int t = 0; t < nt; t++)
-            _mm512_mask_storeu_ps(s + (size_t)t * s_stride + (size_t)r0, keep, acc[t]);
-    }
+    kx_rl_groups(kernels, bsize, nsb, nr, nt, s, s_stride, x, x_stride, y, y_stride, act);
 }
 
 #define KX_RLK_PASS(kernels, xtype)                                               \
