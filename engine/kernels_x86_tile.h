@@ -685,6 +685,10 @@ static inline __m256 q6_K_tile_8x1(const block_q6_K *const xr[8], const block_q8
  * -------------------------------------------------------------------- */
 #define KX_K16_MAX_SB (KX_TILE16_MAX_BLOCKS * 32 / QK_K)
 
+/* Weight rows per pass of the 16-row K-quant kernel: each activation load
+ * feeds eight vpdpbusd, and eight independent sums hide their latency. */
+#define KX_K16_ROWS 8
+
 /* One Q8_K super-block of 16 rows: q[i][t] = codes 4i..4i+3 of row t;
  * bs4[p][t] = int16 pair (sum of codes 64p..64p+31, of 64p+32..64p+63);
  * bs6[p][t] = int16 pair (bsums[2p], bsums[2p+1]); d the rows' scales. */
@@ -786,59 +790,62 @@ static inline void q6_K_row16_unpack(const block_q6_K *x, const block_q6_K *next
     }
 }
 
-/* Integer sums of four rows' groups of GS elements (GS/4 vpdpbusd each)
- * times the groups' scales, added over the super-block's groups. */
+/* Integer sums of KX_K16_ROWS rows' groups of GS elements (GS/4 vpdpbusd
+ * each) times the groups' scales, added over the super-block's groups. */
 #define KX_K16_SCALED_SUMS(GS, w, a, b, isum)                                     \
     do {                                                                          \
         for (int grp = 0; grp < QK_K / (GS); grp++) {                             \
-            __m512i gs[4] = { _mm512_setzero_si512(), _mm512_setzero_si512(),     \
-                              _mm512_setzero_si512(), _mm512_setzero_si512() };   \
+            __m512i gs[KX_K16_ROWS];                                              \
+            _Pragma("GCC unroll 8")                                               \
+            for (int r = 0; r < KX_K16_ROWS; r++)                                 \
+                gs[r] = _mm512_setzero_si512();                                   \
             _Pragma("GCC unroll 8")                                               \
             for (int i = 0; i < (GS) / 4; i++) {                                  \
                 const __m512i yv = _mm512_loadu_si512((a)->q[grp * ((GS) / 4) + i]); \
-                _Pragma("GCC unroll 4")                                           \
-                for (int r = 0; r < 4; r++) {                                     \
+                _Pragma("GCC unroll 8")                                           \
+                for (int r = 0; r < KX_K16_ROWS; r++) {                           \
                     int32_t quad;                                                 \
                     memcpy(&quad, (w)[r]->codes + QK_K * (b) + (GS) * grp + 4 * i, 4); \
                     gs[r] = _mm512_dpbusd_epi32(gs[r], _mm512_set1_epi32(quad), yv); \
                 }                                                                 \
             }                                                                     \
-            _Pragma("GCC unroll 4")                                               \
-            for (int r = 0; r < 4; r++)                                           \
+            _Pragma("GCC unroll 8")                                               \
+            for (int r = 0; r < KX_K16_ROWS; r++)                                 \
                 (isum)[r] = _mm512_add_epi32(                                     \
                     (isum)[r], _mm512_mullo_epi32(gs[r], _mm512_set1_epi32((w)[r]->sc[b][grp]))); \
         }                                                                         \
     } while (0)
 
 /* sum over pairs p < np of the rows' int16 pairs x the activation's. */
-static inline void kx_k16_pair_sums(const kx_krow16 *const w[4], int64_t b, const int32_t (*bs)[16],
-                                    int np, __m512i out[4])
+static inline void kx_k16_pair_sums(const kx_krow16 *const w[KX_K16_ROWS], int64_t b,
+                                    const int32_t (*bs)[16], int np, __m512i out[KX_K16_ROWS])
 {
-    for (int r = 0; r < 4; r++)
+    for (int r = 0; r < KX_K16_ROWS; r++)
         out[r] = _mm512_setzero_si512();
     for (int p = 0; p < np; p++) {
         const __m512i bv = _mm512_loadu_si512(bs[p]);
-#pragma GCC unroll 4
-        for (int r = 0; r < 4; r++)
+#pragma GCC unroll 8
+        for (int r = 0; r < KX_K16_ROWS; r++)
             out[r] = _mm512_dpwssd_epi32(out[r], _mm512_set1_epi32(w[r]->pair[b][p]), bv);
     }
 }
 
-/* Four K-quant rows against one kx_kact16 group, per super-block: the
+/* KX_K16_ROWS K-quant rows against one kx_kact16 group, per super-block: the
  * scaled group sums and the bsum term, then the type's lane term
  * (Q4_K: d * yd * isum - dmin * yd * min_sum, as k4_dot_block; Q6_K:
  * d * yd * (isum - 32 * sum of scale x bsum), as q6_K_block_dot). `q6` is
  * a constant at each call, so each type gets its own straight code. */
-static inline void kx_ktile16_rows4(const kx_krow16 *const w[4], const kx_kact16 *act,
-                                    int64_t nsb, int q6, __m512 out[4])
+static inline void kx_ktile16_rows(const kx_krow16 *const w[KX_K16_ROWS], const kx_kact16 *act,
+                                   int64_t nsb, int q6, __m512 out[KX_K16_ROWS])
 {
-    __m512 acc[4] = { _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
-                      _mm512_setzero_ps() };
+    __m512 acc[KX_K16_ROWS];
+    for (int r = 0; r < KX_K16_ROWS; r++)
+        acc[r] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nsb; b++) {
         const kx_kact16 *a = &act[b];
-        __m512i isum[4] = { _mm512_setzero_si512(), _mm512_setzero_si512(),
-                            _mm512_setzero_si512(), _mm512_setzero_si512() };
-        __m512i bsum[4];
+        __m512i isum[KX_K16_ROWS], bsum[KX_K16_ROWS];
+        for (int r = 0; r < KX_K16_ROWS; r++)
+            isum[r] = _mm512_setzero_si512();
         if (q6) {
             KX_K16_SCALED_SUMS(16, w, a, b, isum);
             kx_k16_pair_sums(w, b, (const int32_t (*)[16])a->bs6, 8, bsum);
@@ -847,8 +854,8 @@ static inline void kx_ktile16_rows4(const kx_krow16 *const w[4], const kx_kact16
             kx_k16_pair_sums(w, b, (const int32_t (*)[16])a->bs4, 4, bsum);
         }
         const __m512 dy = _mm512_loadu_ps(a->d);
-#pragma GCC unroll 4
-        for (int r = 0; r < 4; r++) {
+#pragma GCC unroll 8
+        for (int r = 0; r < KX_K16_ROWS; r++) {
             const __m512 dyd = _mm512_mul_ps(_mm512_set1_ps(w[r]->d[b]), dy);
             __m512 term;
             if (q6) {
@@ -862,29 +869,29 @@ static inline void kx_ktile16_rows4(const kx_krow16 *const w[4], const kx_kact16
             acc[r] = _mm512_add_ps(acc[r], term);
         }
     }
-    for (int r = 0; r < 4; r++)
+    for (int r = 0; r < KX_K16_ROWS; r++)
         out[r] = acc[r];
 }
 
-static inline void q4_K_tile16_rows4(const kx_krow16 *const w[4], const kx_kact16 *act,
-                                     int64_t nsb, __m512 out[4])
+static inline void q4_K_tile16_rows(const kx_krow16 *const w[KX_K16_ROWS], const kx_kact16 *act,
+                                    int64_t nsb, __m512 out[KX_K16_ROWS])
 {
-    kx_ktile16_rows4(w, act, nsb, 0, out);
+    kx_ktile16_rows(w, act, nsb, 0, out);
 }
 
-static inline void q6_K_tile16_rows4(const kx_krow16 *const w[4], const kx_kact16 *act,
-                                     int64_t nsb, __m512 out[4])
+static inline void q6_K_tile16_rows(const kx_krow16 *const w[KX_K16_ROWS], const kx_kact16 *act,
+                                    int64_t nsb, __m512 out[KX_K16_ROWS])
 {
-    kx_ktile16_rows4(w, act, nsb, 1, out);
+    kx_ktile16_rows(w, act, nsb, 1, out);
 }
 
 /* Activation rows [t0, nt) in groups of 16 while at least 9 are left (a
  * rest padded with copies of the first row), up to KX_TILE16_GROUPS
  * groups per pass over the weight rows; advances t0. */
-#define KX_KTILE16_PASSES(xtype, row_unpack, rows4)                              \
+#define KX_KTILE16_PASSES(xtype, row_unpack, tile_rows)                              \
     if (nb <= KX_K16_MAX_SB && nt - t0 >= 9) {                                    \
         kx_kact16 act16[KX_TILE16_GROUPS][KX_K16_MAX_SB];                         \
-        kx_krow16 rows[4];                                                        \
+        kx_krow16 rows[KX_K16_ROWS];                                                        \
         while (nt - t0 >= 9) {                                                    \
             int tok[KX_TILE16_GROUPS][16], used[KX_TILE16_GROUPS], ng = 0;        \
             while (ng < KX_TILE16_GROUPS && nt - t0 >= 9) {                       \
@@ -894,31 +901,33 @@ static inline void q6_K_tile16_rows4(const kx_krow16 *const w[4], const kx_kact1
                 kx_kact16_fill(act16[ng], nb, y, y_stride, tok[ng]);              \
                 t0 += used[ng++];                                                 \
             }                                                                     \
-            for (int r = 0; r < nr; r += 4) {                                     \
-                int ri[4];                                                        \
-                for (int k = 0; k < 4; k++) {                                     \
+            for (int r = 0; r < nr; r += KX_K16_ROWS) {                                     \
+                int ri[KX_K16_ROWS];                                                        \
+                for (int k = 0; k < KX_K16_ROWS; k++) {                                     \
                     ri[k] = r + k < nr ? r + k : nr - 1;                          \
-                    const int rn = ri[k] + 4 < nr ? ri[k] + 4 : ri[k];            \
+                    const int rn = ri[k] + KX_K16_ROWS < nr ? ri[k] + KX_K16_ROWS : ri[k];            \
                     row_unpack((const xtype *)(x + (size_t)ri[k] * x_stride),     \
                                (const xtype *)(x + (size_t)rn * x_stride), nb, &rows[k]); \
                 }                                                                 \
-                const kx_krow16 *wr[4] = { &rows[0], &rows[1], &rows[2], &rows[3] }; \
+                const kx_krow16 *wr[KX_K16_ROWS];                                     \
+                for (int k = 0; k < KX_K16_ROWS; k++)                             \
+                    wr[k] = &rows[k];                                             \
                 for (int g = 0; g < ng; g++) {                                    \
-                    __m512 v[4];                                                  \
-                    rows4(wr, act16[g], nb, v);                                   \
-                    for (int k = 0; k < 4 && r + k < nr; k++)                     \
+                    __m512 v[KX_K16_ROWS];                                                  \
+                    tile_rows(wr, act16[g], nb, v);                                 \
+                    for (int k = 0; k < KX_K16_ROWS && r + k < nr; k++)                     \
                         kx_lanes_store(s, s_stride, v[k], ri[k], tok[g], used[g], 1); \
                 }                                                                 \
             }                                                                     \
         }                                                                         \
     }
 #else
-#define KX_KTILE16_PASSES(xtype, row_unpack, rows4)
+#define KX_KTILE16_PASSES(xtype, row_unpack, tile_rows)
 #endif
 
 /* Entry point for a K-quant weight type: activation rows in groups of up
  * to 8 (a rest of 3..7 padded), weight rows in cache-resident chunks. */
-#define KX_KTILE_ENTRY(name, xtype, vec_dot, k18, k81, row16_unpack, rows4, rl) \
+#define KX_KTILE_ENTRY(name, xtype, vec_dot, k18, k81, row16_unpack, tile_rows, rl) \
     static void name(int64_t n, int nr, int nt, float *s, size_t s_stride,        \
                      const void *vx, size_t x_stride, const void *vy, size_t y_stride) \
     {                                                                             \
@@ -926,7 +935,7 @@ static inline void q6_K_tile16_rows4(const kx_krow16 *const w[4], const kx_kact1
         const uint8_t *x = vx, *y = vy;                                           \
         KX_RLK_PASS(rl, xtype)                                                    \
         int t0 = 0;                                                               \
-        KX_KTILE16_PASSES(xtype, row16_unpack, rows4)                             \
+        KX_KTILE16_PASSES(xtype, row16_unpack, tile_rows)                             \
         while (t0 < nt) {                                                         \
             const int used = nt - t0 < 8 ? nt - t0 : 8;                           \
             if (used <= 2) {                                                      \
@@ -961,8 +970,8 @@ static inline void q6_K_tile16_rows4(const kx_krow16 *const w[4], const kx_kact1
     }
 
 KX_KTILE_ENTRY(kx_vec_dot_tile_q4_K, block_q4_K, kx_vec_dot_q4_K, q4_K_tile_1x8, q4_K_tile_8x1,
-               q4_K_row16_unpack, q4_K_tile16_rows4, kx_rl_q4_K)
+               q4_K_row16_unpack, q4_K_tile16_rows, kx_rl_q4_K)
 KX_KTILE_ENTRY(kx_vec_dot_tile_q6_K, block_q6_K, kx_vec_dot_q6_K, q6_K_tile_1x8, q6_K_tile_8x1,
-               q6_K_row16_unpack, q6_K_tile16_rows4, kx_rl_q6_K)
+               q6_K_row16_unpack, q6_K_tile16_rows, kx_rl_q6_K)
 
 #endif
