@@ -99,6 +99,7 @@ int engine_ctx_new(engine_ctx **out, const model *m, const engine_params *p, per
     c->n_ctx = n_ctx;
     c->n_seq = n_seq;
     c->attn_ops = kernels_attn();
+    c->vec_ops = kernels_vec();
     c->f16 = tensor_types_get(TT_F16);
     if (threadpool_new(&c->pool, n_threads, err) != 0 || alloc_buffers(c, err) != 0) {
         engine_ctx_free(c);

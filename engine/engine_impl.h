@@ -47,6 +47,7 @@ struct engine_ctx {
     uint16_t *v_cache;
     int *seq_len;
     const attn_kernels *attn_ops; /* attention kernels for this CPU */
+    const vec_kernels *vec_ops;   /* element-wise kernels for this CPU */
     const type_traits *f16;       /* F16 conversions, for the cache */
 
     /* Activations of one micro-batch, row-major [token][...]. */

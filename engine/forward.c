@@ -41,15 +41,6 @@ static void add_inplace(float *x, const float *y, int64_t n)
         x[i] += y[i];
 }
 
-/* gate = silu(gate) * up */
-static void swiglu(float *gate, const float *up, int64_t n)
-{
-    for (int64_t i = 0; i < n; i++) {
-        const float g = gate[i];
-        gate[i] = (g / (1.0f + expf(-g))) * up[i];
-    }
-}
-
 /* ---- element-wise work split over the threads ------------------------- */
 
 /* Below this many tokens the norms and activation quantization run on the
@@ -60,6 +51,7 @@ static void swiglu(float *gate, const float *up, int64_t n)
 #define SWIGLU_UNIT 2048
 
 typedef struct swiglu_job {
+    const vec_kernels *ops;
     float *gate;
     const float *up;
     int64_t n;
@@ -71,12 +63,12 @@ static void swiglu_range(void *arg, int64_t begin, int64_t end, int thread)
     const swiglu_job *j = arg;
     const int64_t i0 = begin * SWIGLU_UNIT;
     const int64_t i1 = end * SWIGLU_UNIT < j->n ? end * SWIGLU_UNIT : j->n;
-    swiglu(j->gate + i0, j->up + i0, i1 - i0);
+    j->ops->swiglu(j->gate + i0, j->up + i0, i1 - i0);
 }
 
 static void swiglu_all(engine_ctx *c, float *gate, const float *up, int64_t n)
 {
-    swiglu_job j = { .gate = gate, .up = up, .n = n };
+    swiglu_job j = { .ops = c->vec_ops, .gate = gate, .up = up, .n = n };
     threadpool_run(c->pool, (n + SWIGLU_UNIT - 1) / SWIGLU_UNIT, swiglu_range, &j);
 }
 
@@ -279,25 +271,6 @@ typedef struct attn_job {
     int64_t layer;
 } attn_job;
 
-/* Softmax of s[0..n) scaled by `scale`, as ggml's soft_max (sum in double). */
-static void softmax_scaled(float *s, int n, float scale)
-{
-    float max = -INFINITY;
-    for (int i = 0; i < n; i++) {
-        s[i] *= scale;
-        if (s[i] > max)
-            max = s[i];
-    }
-    double sum = 0.0;
-    for (int i = 0; i < n; i++) {
-        s[i] = expf(s[i] - max);
-        sum += (double)s[i];
-    }
-    const float inv = (float)(1.0 / sum);
-    for (int i = 0; i < n; i++)
-        s[i] *= inv;
-}
-
 /* Round n floats to F16 values in place (via `tmp`), as ggml's mul_mat
  * does to an operand multiplied with an F16 matrix. */
 static void round_to_f16(const engine_ctx *c, float *x, uint16_t *tmp, int64_t n)
@@ -323,7 +296,7 @@ static void attend_group(engine_ctx *c, const engine_ubatch *b, int64_t layer, i
     c->attn_ops->scores((int)n_rep, (int)hd, n_kv, s->qf, kv_k_dim(c, layer, seq, g * hd),
                         stride, s->scores, stride);
     for (int64_t h = 0; h < n_rep; h++) {
-        softmax_scaled(s->scores + h * stride, n_kv, 1.0f / sqrtf((float)hd));
+        c->vec_ops->softmax(s->scores + h * stride, n_kv, 1.0f / sqrtf((float)hd));
         round_to_f16(c, s->scores + h * stride, s->w16, n_kv);
     }
     c->attn_ops->mix((int)n_rep, (int)hd, n_kv, s->scores, stride,

@@ -17,15 +17,16 @@ typedef struct kernel_set {
     const char *name;
     const type_traits *(*traits)(uint32_t type);
     const attn_kernels *(*attn)(void);
+    const vec_kernels *(*vec)(void);
 } kernel_set;
 
 /* Best first; the reference provides every type and ends the list. */
 static const kernel_set kernel_sets[] = {
 #if defined(__x86_64__) || defined(__i386__)
-    { "avx512", kernels_avx512_traits, kernels_avx512_attn },
-    { "avx2",   kernels_avx2_traits,   kernels_avx2_attn },
+    { "avx512", kernels_avx512_traits, kernels_avx512_attn, kernels_avx512_vec },
+    { "avx2",   kernels_avx2_traits,   kernels_avx2_attn,   kernels_avx2_vec },
 #endif
-    { "ref", tensor_types_ref, attn_ref_kernels },
+    { "ref", tensor_types_ref, attn_ref_kernels, vec_ref_kernels },
 };
 
 #define N_KERNEL_SETS (sizeof kernel_sets / sizeof kernel_sets[0])
@@ -49,8 +50,8 @@ int kernels_cpu_supports(const char *set)
     return 0;
 }
 
-/* Whether a set provides `type`; the attention kernels ask for no type
- * (ATTN_ONLY): every set provides them. */
+/* Whether a set provides `type`; the attention and element-wise kernels
+ * ask for no type (ATTN_ONLY): every set provides them. */
 #define ATTN_ONLY UINT32_MAX
 
 static int set_provides(const kernel_set *set, uint32_t type)
@@ -85,6 +86,11 @@ const type_traits *tensor_types_get(uint32_t type)
 const attn_kernels *kernels_attn(void)
 {
     return choose_set(ATTN_ONLY)->attn();
+}
+
+const vec_kernels *kernels_vec(void)
+{
+    return choose_set(ATTN_ONLY)->vec();
 }
 
 const char *kernels_set_for(uint32_t type)

@@ -12,7 +12,8 @@
  * compiled without ISA flags, so it can never itself fault on an old CPU.
  *
  * Each set also provides the two attention kernels (attn_kernels below),
- * kernels_<isa>_attn(); the reference ones are attn_ref.c's.
+ * kernels_<isa>_attn(), and the element-wise kernels (vec_kernels below),
+ * kernels_<isa>_vec(); the reference ones are attn_ref.c's and vec_ref.c's.
  *
  * Adding a set: write kernels_<isa>.c, declare its traits and attention
  * functions here, add one line to the table in kernels.c and its feature
@@ -60,6 +61,30 @@ const attn_kernels *attn_ref_kernels(void);
 /* The attention kernels for this CPU (PRECIS_KERNELS may force a set, as
  * for the types). */
 const attn_kernels *kernels_attn(void);
+
+/* Element-wise float kernels of the forward pass:
+ *
+ *  softmax: s[i] = exp(scale * s[i] - m) / sum_j exp(scale * s[j] - m)
+ *           for i < n, with m the largest scale * s[j];
+ *  swiglu:  gate[i] = gate[i] / (1 + exp(-gate[i])) * up[i] for i < n.
+ *
+ * The reference uses expf and adds the softmax terms in double. The SIMD
+ * sets compute exp as 2^k * p(r) (r = x - k ln 2, p a degree-7 Taylor
+ * polynomial): within a few ulp of expf for normal results, 0 below
+ * -104, +inf above ln(FLT_MAX), NaN kept. They add the softmax terms in
+ * float lanes; the tests hold them to those bounds. */
+typedef struct vec_kernels {
+    const char *name;
+    void (*softmax)(float *s, int n, float scale);
+    void (*swiglu)(float *gate, const float *up, int64_t n);
+} vec_kernels;
+
+const vec_kernels *kernels_avx2_vec(void);
+const vec_kernels *kernels_avx512_vec(void);
+const vec_kernels *vec_ref_kernels(void);
+
+/* The element-wise kernels for this CPU (PRECIS_KERNELS may force a set). */
+const vec_kernels *kernels_vec(void);
 
 /* 1 if this CPU can run the named kernel set ("ref", "avx2", "avx512"),
  * else 0 (also for unknown names). */

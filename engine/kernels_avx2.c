@@ -99,6 +99,105 @@ static const attn_kernels avx2_attn = { "avx2", avx2_attn_scores, avx2_attn_mix 
 
 const attn_kernels *kernels_avx2_attn(void) { return &avx2_attn; }
 
+/* ---- element-wise kernels (see vec_kernels in kernels.h) -------------- */
+
+/* 2^k for integral k in [-75, 65], from the exponent bits. */
+static inline __m256 pow2_ps256(__m256 k)
+{
+    const __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
+}
+
+/* exp of 8 floats, as exp_ps512 in kernels_avx512.c: x clamped to
+ * [-104, 89], x = k ln 2 + r, e^r by a degree-7 Taylor polynomial, times
+ * 2^k applied as 2^(k/2) * 2^(k - k/2) (both normal; the second product
+ * rounds correctly into the subnormals or overflows to +inf); NaN kept. */
+static inline __m256 exp_ps256(__m256 x)
+{
+    static const float taylor[8] = { 1.0f / 5040, 1.0f / 720, 1.0f / 120, 1.0f / 24,
+                                     1.0f / 6,    0.5f,       1.0f,       1.0f };
+    const __m256 xc = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-104.0f)),
+                                    _mm256_set1_ps(89.0f));
+    const __m256 k = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693359375f), xc);
+    r = _mm256_fnmadd_ps(k, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(taylor[0]);
+    for (int i = 1; i < 8; i++)
+        p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(taylor[i]));
+    const __m256 k1 = _mm256_round_ps(_mm256_mul_ps(k, _mm256_set1_ps(0.5f)),
+                                      _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, pow2_ps256(k1)),
+                                   pow2_ps256(_mm256_sub_ps(k, k1)));
+    return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+/* Lane mask of the first `left` (<= 8) lanes, for masked loads and stores. */
+static inline __m256i tail_mask8(int left)
+{
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(left), lanes);
+}
+
+static void avx2_softmax(float *s, int n, float scale)
+{
+    const __m256 vscale = _mm256_set1_ps(scale);
+    __m256 vmax = _mm256_set1_ps(-INFINITY);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(s + i), vscale);
+        _mm256_storeu_ps(s + i, v);
+        vmax = _mm256_max_ps(v, vmax);
+    }
+    float lanes[8];
+    _mm256_storeu_ps(lanes, vmax);
+    float max = -INFINITY;
+    for (int l = 0; l < 8; l++)
+        max = lanes[l] > max ? lanes[l] : max;
+    for (int t = i; t < n; t++) {
+        s[t] *= scale;
+        max = s[t] > max ? s[t] : max;
+    }
+    const __m256 vmaxb = _mm256_set1_ps(max);
+    __m256 vsum = _mm256_setzero_ps();
+    for (i = 0; i + 8 <= n; i += 8) {
+        const __m256 e = exp_ps256(_mm256_sub_ps(_mm256_loadu_ps(s + i), vmaxb));
+        _mm256_storeu_ps(s + i, e);
+        vsum = _mm256_add_ps(vsum, e);
+    }
+    if (i < n) {
+        const __m256i m = tail_mask8(n - i);
+        const __m256 e = exp_ps256(_mm256_sub_ps(_mm256_maskload_ps(s + i, m), vmaxb));
+        _mm256_maskstore_ps(s + i, m, e);
+        vsum = _mm256_add_ps(vsum, _mm256_and_ps(e, _mm256_castsi256_ps(m)));
+    }
+    _mm256_storeu_ps(lanes, vsum);
+    double sum = 0.0;
+    for (int l = 0; l < 8; l++)
+        sum += (double)lanes[l];
+    const __m256 inv = _mm256_set1_ps((float)(1.0 / sum));
+    for (i = 0; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(s + i, _mm256_mul_ps(_mm256_loadu_ps(s + i), inv));
+    for (; i < n; i++)
+        s[i] *= _mm256_cvtss_f32(inv);
+}
+
+static void avx2_swiglu(float *gate, const float *up, int64_t n)
+{
+    const __m256 one = _mm256_set1_ps(1.0f);
+    for (int64_t i = 0; i < n; i += 8) {
+        const __m256i m = tail_mask8(n - i > 8 ? 8 : (int)(n - i));
+        const __m256 g = _mm256_maskload_ps(gate + i, m);
+        const __m256 e = exp_ps256(_mm256_sub_ps(_mm256_setzero_ps(), g));
+        const __m256 silu = _mm256_div_ps(g, _mm256_add_ps(one, e));
+        _mm256_maskstore_ps(gate + i, m, _mm256_mul_ps(silu, _mm256_maskload_ps(up + i, m)));
+    }
+}
+
+static const vec_kernels avx2_vec = { "avx2", avx2_softmax, avx2_swiglu };
+
+const vec_kernels *kernels_avx2_vec(void) { return &avx2_vec; }
+
 KX_TRAITS_TABLE(avx2_traits, kx_vec_dot_f32, kx_vec_dot_f16, kx_vec_dot_bf16)
 
 const type_traits *kernels_avx2_traits(uint32_t type)

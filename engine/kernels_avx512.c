@@ -154,6 +154,78 @@ static const attn_kernels avx512_attn = { "avx512", avx512_attn_scores, avx512_a
 
 const attn_kernels *kernels_avx512_attn(void) { return &avx512_attn; }
 
+/* ---- element-wise kernels (see vec_kernels in kernels.h) -------------- */
+
+/* exp of 16 floats: x = k ln 2 + r with k = round(x / ln 2), |r| <= ln 2 / 2
+ * (ln 2 in two parts, so k * ln2_hi is exact for |k| <= 150), e^r by a
+ * degree-7 Taylor polynomial (truncation below 1e-8 relative), then
+ * scalef by 2^k, which rounds correctly into the subnormals and overflows
+ * to +inf. x is clamped to [-104, 89] first (e^-104 rounds to 0, e^89 to
+ * +inf); NaN inputs come out as themselves. */
+static inline __m512 exp_ps512(__m512 x)
+{
+    static const float taylor[8] = { 1.0f / 5040, 1.0f / 720, 1.0f / 120, 1.0f / 24,
+                                     1.0f / 6,    0.5f,       1.0f,       1.0f };
+    const __m512 xc = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-104.0f)),
+                                    _mm512_set1_ps(89.0f));
+    const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(1.44269504f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693359375f), xc);
+    r = _mm512_fnmadd_ps(k, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(taylor[0]);
+    for (int i = 1; i < 8; i++)
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(taylor[i]));
+    const __m512 y = _mm512_scalef_ps(p, k);
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), y, x);
+}
+
+/* Masks for the last n % 16 elements of a row (all ones for whole vectors). */
+static inline __mmask16 tail_mask16(int left)
+{
+    return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+}
+
+static void avx512_softmax(float *s, int n, float scale)
+{
+    const __m512 vscale = _mm512_set1_ps(scale);
+    __m512 vmax = _mm512_set1_ps(-INFINITY);
+    for (int i = 0; i < n; i += 16) {
+        const __mmask16 m = tail_mask16(n - i);
+        const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, s + i), vscale);
+        _mm512_mask_storeu_ps(s + i, m, v);
+        vmax = _mm512_mask_max_ps(vmax, m, v, vmax);
+    }
+    const __m512 max = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
+    __m512 vsum = _mm512_setzero_ps();
+    for (int i = 0; i < n; i += 16) {
+        const __mmask16 m = tail_mask16(n - i);
+        const __m512 e = exp_ps512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, s + i), max));
+        _mm512_mask_storeu_ps(s + i, m, e);
+        vsum = _mm512_mask_add_ps(vsum, m, vsum, e);
+    }
+    const __m512 inv = _mm512_set1_ps((float)(1.0 / (double)_mm512_reduce_add_ps(vsum)));
+    for (int i = 0; i < n; i += 16) {
+        const __mmask16 m = tail_mask16(n - i);
+        _mm512_mask_storeu_ps(s + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, s + i), inv));
+    }
+}
+
+static void avx512_swiglu(float *gate, const float *up, int64_t n)
+{
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = tail_mask16(n - i > 16 ? 16 : (int)(n - i));
+        const __m512 g = _mm512_maskz_loadu_ps(m, gate + i);
+        const __m512 e = exp_ps512(_mm512_sub_ps(_mm512_setzero_ps(), g));
+        const __m512 silu = _mm512_div_ps(g, _mm512_add_ps(one, e));
+        _mm512_mask_storeu_ps(gate + i, m, _mm512_mul_ps(silu, _mm512_maskz_loadu_ps(m, up + i)));
+    }
+}
+
+static const vec_kernels avx512_vec = { "avx512", avx512_softmax, avx512_swiglu };
+
+const vec_kernels *kernels_avx512_vec(void) { return &avx512_vec; }
+
 KX_TRAITS_TABLE(avx512_traits, avx512_vec_dot_f32, avx512_vec_dot_f16, avx512_vec_dot_bf16)
 
 const type_traits *kernels_avx512_traits(uint32_t type)

@@ -704,10 +704,13 @@ Test(kernels, env_override_forces_a_set)
     cr_assert_eq(setenv("PRECIS_KERNELS", "ref", 1), 0);
     cr_assert_str_eq(kernels_set_for(TT_Q4_0), "ref");
     cr_assert_eq(tensor_types_get(TT_Q4_0), tensor_types_ref(TT_Q4_0));
+    cr_assert_eq(kernels_vec(), vec_ref_kernels());
+    cr_assert_eq(kernels_attn(), attn_ref_kernels());
     if (kernels_cpu_supports("avx2")) {
         cr_assert_eq(setenv("PRECIS_KERNELS", "avx2", 1), 0);
         cr_assert_str_eq(kernels_set_for(TT_Q6_K), "avx2");
         cr_assert_eq(tensor_types_get(TT_Q6_K), kernels_avx2_traits(TT_Q6_K));
+        cr_assert_eq(kernels_vec(), kernels_avx2_vec());
     }
     cr_assert_eq(setenv("PRECIS_KERNELS", "no-such-set", 1), 0);
     cr_assert_str_neq(kernels_set_for(TT_Q6_K), "none");
