@@ -314,6 +314,37 @@ static inline void kx_lanes_store(float *s, size_t s_stride, __m512 v, int row, 
         s[(size_t)tok[t] * s_stride + (size_t)row] = lanes[t * lane_step];
 }
 
+/* Stores eight weight rows' results v[k] (lane t: activation row tok[t])
+ * as s[tok[t]][r + k], k < 8, for t < used: the 8 x 16 block is transposed
+ * in registers (unpack and shuffle within 128-bit lanes, after which lane j
+ * of w[i] holds rows 0..3 of activation row 4j + i and lane j of w[4 + i]
+ * its rows 4..7), then each activation row takes two 16-byte stores. */
+static inline void kx_rows8_store(float *s, size_t s_stride, const __m512 v[8], int r,
+                                  const int *tok, int used)
+{
+    __m512 t[8], w[8];
+    for (int h = 0; h < 2; h++) {
+        const __m512 *a = v + 4 * h;
+        t[4 * h + 0] = _mm512_unpacklo_ps(a[0], a[1]);
+        t[4 * h + 1] = _mm512_unpackhi_ps(a[0], a[1]);
+        t[4 * h + 2] = _mm512_unpacklo_ps(a[2], a[3]);
+        t[4 * h + 3] = _mm512_unpackhi_ps(a[2], a[3]);
+        w[4 * h + 0] = _mm512_shuffle_ps(t[4 * h + 0], t[4 * h + 2], 0x44);
+        w[4 * h + 1] = _mm512_shuffle_ps(t[4 * h + 0], t[4 * h + 2], 0xee);
+        w[4 * h + 2] = _mm512_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
+        w[4 * h + 3] = _mm512_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xee);
+    }
+    float lanes[8][16];
+    for (int i = 0; i < 8; i++)
+        _mm512_storeu_ps(lanes[i], w[i]);
+    for (int tt = 0; tt < used; tt++) {
+        const int j = tt / 4, i = tt % 4;
+        float *out = s + (size_t)tok[tt] * s_stride + (size_t)r;
+        memcpy(out, &lanes[i][4 * j], 4 * sizeof(float));
+        memcpy(out + 4, &lanes[4 + i][4 * j], 4 * sizeof(float));
+    }
+}
+
 /* Activation groups per pass over the weight rows: each weight row is
  * unpacked once for up to 64 activation rows. */
 #define KX_TILE16_GROUPS 4
@@ -360,8 +391,11 @@ static inline void kx_lanes_store(float *s, size_t s_stride, __m512 v, int row, 
                         kx_tile8_rows8(wr, act16[g], nb, v);                      \
                     else                                                          \
                         kx_tile4_rows8(wr, act16[g], nb, v);                      \
-                    for (int k = 0; k < 8 && r + k < nr; k++)                     \
-                        kx_lanes_store(s, s_stride, v[k], ri[k], tok[g], used[g], lane_step); \
+                    if (width[g] == 16 && r + 8 <= nr)                            \
+                        kx_rows8_store(s, s_stride, v, r, tok[g], used[g]);       \
+                    else                                                          \
+                        for (int k = 0; k < 8 && r + k < nr; k++)                 \
+                            kx_lanes_store(s, s_stride, v[k], ri[k], tok[g], used[g], lane_step); \
                 }                                                                 \
             }                                                                     \
         }                                                                         \
@@ -914,9 +948,12 @@ static inline void q6_K_tile16_rows(const kx_krow16 *const w[KX_K16_ROWS], const
                     wr[k] = &rows[k];                                             \
                 for (int g = 0; g < ng; g++) {                                    \
                     __m512 v[KX_K16_ROWS];                                                  \
-                    tile_rows(wr, act16[g], nb, v);                                 \
-                    for (int k = 0; k < KX_K16_ROWS && r + k < nr; k++)                     \
-                        kx_lanes_store(s, s_stride, v[k], ri[k], tok[g], used[g], 1); \
+                    tile_rows(wr, act16[g], nb, v);                               \
+                    if (KX_K16_ROWS == 8 && r + 8 <= nr)                          \
+                        kx_rows8_store(s, s_stride, v, r, tok[g], used[g]);       \
+                    else                                                          \
+                        for (int k = 0; r + k < nr; k++)                          \
+                            kx_lanes_store(s, s_stride, v[k], ri[k], tok[g], used[g], 1); \
                 }                                                                 \
             }                                                                     \
         }                                                                         \
