@@ -108,23 +108,20 @@ static inline __m256 pow2_ps256(__m256 k)
     return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
 }
 
-/* exp of 8 floats, as exp_ps512 in kernels_avx512.c: x clamped to
- * [-104, 89], x = k ln 2 + r, e^r by a degree-7 Taylor polynomial, times
- * 2^k applied as 2^(k/2) * 2^(k - k/2) (both normal; the second product
- * rounds correctly into the subnormals or overflows to +inf); NaN kept. */
+/* exp of 8 floats (see kx_exp_taylor in kernels_x86.h); 2^k is applied as
+ * 2^(k/2) * 2^(k - k/2), both normal, so the second product rounds
+ * correctly into the subnormals or overflows to +inf. NaN kept. */
 static inline __m256 exp_ps256(__m256 x)
 {
-    static const float taylor[8] = { 1.0f / 5040, 1.0f / 720, 1.0f / 120, 1.0f / 24,
-                                     1.0f / 6,    0.5f,       1.0f,       1.0f };
-    const __m256 xc = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-104.0f)),
-                                    _mm256_set1_ps(89.0f));
-    const __m256 k = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504f)),
+    const __m256 xc = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(KX_EXP_LO)),
+                                    _mm256_set1_ps(KX_EXP_HI));
+    const __m256 k = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(KX_LOG2E)),
                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693359375f), xc);
-    r = _mm256_fnmadd_ps(k, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(taylor[0]);
+    __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(KX_LN2_HI), xc);
+    r = _mm256_fnmadd_ps(k, _mm256_set1_ps(KX_LN2_LO), r);
+    __m256 p = _mm256_set1_ps(kx_exp_taylor[0]);
     for (int i = 1; i < 8; i++)
-        p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(taylor[i]));
+        p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kx_exp_taylor[i]));
     const __m256 k1 = _mm256_round_ps(_mm256_mul_ps(k, _mm256_set1_ps(0.5f)),
                                       _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
     const __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, pow2_ps256(k1)),

@@ -156,25 +156,20 @@ const attn_kernels *kernels_avx512_attn(void) { return &avx512_attn; }
 
 /* ---- element-wise kernels (see vec_kernels in kernels.h) -------------- */
 
-/* exp of 16 floats: x = k ln 2 + r with k = round(x / ln 2), |r| <= ln 2 / 2
- * (ln 2 in two parts, so k * ln2_hi is exact for |k| <= 150), e^r by a
- * degree-7 Taylor polynomial (truncation below 1e-8 relative), then
- * scalef by 2^k, which rounds correctly into the subnormals and overflows
- * to +inf. x is clamped to [-104, 89] first (e^-104 rounds to 0, e^89 to
- * +inf); NaN inputs come out as themselves. */
+/* exp of 16 floats (see kx_exp_taylor in kernels_x86.h); scalef applies
+ * 2^k, rounding correctly into the subnormals and overflowing to +inf.
+ * NaN inputs come out as themselves. */
 static inline __m512 exp_ps512(__m512 x)
 {
-    static const float taylor[8] = { 1.0f / 5040, 1.0f / 720, 1.0f / 120, 1.0f / 24,
-                                     1.0f / 6,    0.5f,       1.0f,       1.0f };
-    const __m512 xc = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-104.0f)),
-                                    _mm512_set1_ps(89.0f));
-    const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(1.44269504f)),
+    const __m512 xc = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(KX_EXP_LO)),
+                                    _mm512_set1_ps(KX_EXP_HI));
+    const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(KX_LOG2E)),
                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693359375f), xc);
-    r = _mm512_fnmadd_ps(k, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(taylor[0]);
+    __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(KX_LN2_HI), xc);
+    r = _mm512_fnmadd_ps(k, _mm512_set1_ps(KX_LN2_LO), r);
+    __m512 p = _mm512_set1_ps(kx_exp_taylor[0]);
     for (int i = 1; i < 8; i++)
-        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(taylor[i]));
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kx_exp_taylor[i]));
     const __m512 y = _mm512_scalef_ps(p, k);
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), y, x);
 }

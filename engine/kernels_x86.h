@@ -44,6 +44,19 @@
  * Integer primitives
  * ==================================================================== */
 
+/* The exp of the element-wise kernels (exp_ps256, exp_ps512): x clamped
+ * to [KX_EXP_LO, KX_EXP_HI] (e^-104 rounds to 0, e^89 overflows), x = k ln 2
+ * + r with k = round(x log2 e) and ln 2 in two parts (k * KX_LN2_HI is
+ * exact for |k| <= 150), e^r by the degree-7 Taylor polynomial below
+ * (highest coefficient first; truncation below 1e-8 relative), times 2^k. */
+#define KX_EXP_LO (-104.0f)
+#define KX_EXP_HI 89.0f
+#define KX_LOG2E 1.44269504f
+#define KX_LN2_HI 0.693359375f
+#define KX_LN2_LO (-2.12194440e-4f)
+static const float kx_exp_taylor[8] = { 1.0f / 5040, 1.0f / 720, 1.0f / 120, 1.0f / 24,
+                                        1.0f / 6,    0.5f,       1.0f,       1.0f };
+
 /* 8 int32: each the sum of 4 adjacent u[i]*s[i]. Exact when u <= 128 and
  * |s| <= 127 (vpmaddubsw's int16 pair sums cannot saturate: 2*128*127 <
  * 32768); vpdpbusd has no intermediate saturation at all. */
