@@ -47,6 +47,15 @@ static void add_inplace(float *x, const float *y, int64_t n)
  * calling thread (a pool dispatch costs more than the work). */
 #define PARALLEL_MIN_TOKENS 4
 
+/* fn over token rows [0, n_tok): on the pool from PARALLEL_MIN_TOKENS up. */
+static void run_token_rows(engine_ctx *c, int n_tok, threadpool_fn fn, void *arg)
+{
+    if (n_tok < PARALLEL_MIN_TOKENS)
+        fn(arg, 0, n_tok, 0);
+    else
+        threadpool_run(c->pool, n_tok, fn, arg);
+}
+
 /* Elements per scheduling unit of swiglu. */
 #define SWIGLU_UNIT 2048
 
@@ -92,10 +101,7 @@ static void rmsnorm_rows(engine_ctx *c, float *out, const float *x, const float 
                          float eps, int n_tok)
 {
     rmsnorm_job j = { .out = out, .x = x, .w = w, .dim = dim, .eps = eps };
-    if (n_tok < PARALLEL_MIN_TOKENS)
-        rmsnorm_range(&j, 0, n_tok, 0);
-    else
-        threadpool_run(c->pool, n_tok, rmsnorm_range, &j);
+    run_token_rows(c, n_tok, rmsnorm_range, &j);
 }
 
 /* Activation rows quantized to the weights' vec_dot_type. */
@@ -203,10 +209,7 @@ static void matmul_job_run(engine_ctx *c, float *const y[], const gguf_tensor *c
         j.xq_row_bytes = tensor_row_size(tr->vec_dot_type, cols);
         quantize_job q = { .vt = tensor_types_get(tr->vec_dot_type), .x = x, .cols = cols,
                            .xq = (uint8_t *)c->xq, .xq_row_bytes = j.xq_row_bytes };
-        if (n_tok < PARALLEL_MIN_TOKENS)
-            quantize_range(&q, 0, n_tok, 0);
-        else
-            threadpool_run(c->pool, n_tok, quantize_range, &q);
+        run_token_rows(c, n_tok, quantize_range, &q);
         j.xq = c->xq;
     }
     threadpool_run(c->pool, units, matmul_rows, &j);
