@@ -345,6 +345,21 @@ static inline void kx_rows8_store(float *s, size_t s_stride, const __m512 v[8], 
     }
 }
 
+/* Stores the results v[k] of weight rows r + k, k < 8 and r + k < nr, for
+ * activation rows tok[t], t < used, whose results sit in lanes t *
+ * lane_step: eight whole rows with one lane per activation row go through
+ * the transpose, the others lane by lane. */
+static inline void kx_rows_store(float *s, size_t s_stride, const __m512 v[8], int r, int nr,
+                                 const int *tok, int used, int lane_step)
+{
+    if (lane_step == 1 && r + 8 <= nr) {
+        kx_rows8_store(s, s_stride, v, r, tok, used);
+        return;
+    }
+    for (int k = 0; k < 8 && r + k < nr; k++)
+        kx_lanes_store(s, s_stride, v[k], r + k, tok, used, lane_step);
+}
+
 /* Activation groups per pass over the weight rows: each weight row is
  * unpacked once for up to 64 activation rows. */
 #define KX_TILE16_GROUPS 4
@@ -354,7 +369,7 @@ static inline void kx_rows8_store(float *s, size_t s_stride, const __m512 v[8], 
  * with copies of the group's first row); advances t_done. A single row is
  * left to the 8x1 tile. Weight rows go eight at a time; a last partial
  * eight repeats its last row (computed again, stored once). */
-#define KX_TILE16_PASSES(xtype, row_unpack, bias_shift)                            \
+#define KX_TILE16_PASSES(xtype, row_unpack, bias_shift)                           \
     if (nb <= KX_TILE16_MAX_BLOCKS && nt - t_done >= 2) {                         \
         kx_act16 act16[KX_TILE16_GROUPS][KX_TILE16_MAX_BLOCKS];                   \
         kx_row16 rows[8];                                                         \
@@ -391,11 +406,7 @@ static inline void kx_rows8_store(float *s, size_t s_stride, const __m512 v[8], 
                         kx_tile8_rows8(wr, act16[g], nb, v);                      \
                     else                                                          \
                         kx_tile4_rows8(wr, act16[g], nb, v);                      \
-                    if (width[g] == 16 && r + 8 <= nr)                            \
-                        kx_rows8_store(s, s_stride, v, r, tok[g], used[g]);       \
-                    else                                                          \
-                        for (int k = 0; k < 8 && r + k < nr; k++)                 \
-                            kx_lanes_store(s, s_stride, v[k], ri[k], tok[g], used[g], lane_step); \
+                    kx_rows_store(s, s_stride, v, r, nr, tok[g], used[g], lane_step); \
                 }                                                                 \
             }                                                                     \
         }                                                                         \
@@ -722,6 +733,7 @@ static inline __m256 q6_K_tile_8x1(const block_q6_K *const xr[8], const block_q8
 /* Weight rows per pass of the 16-row K-quant kernel: each activation load
  * feeds eight vpdpbusd, and eight independent sums hide their latency. */
 #define KX_K16_ROWS 8
+_Static_assert(KX_K16_ROWS == 8, "kx_rows_store takes eight weight rows");
 
 /* One Q8_K super-block of 16 rows: q[i][t] = codes 4i..4i+3 of row t;
  * bs4[p][t] = int16 pair (sum of codes 64p..64p+31, of 64p+32..64p+63);
@@ -922,10 +934,10 @@ static inline void q6_K_tile16_rows(const kx_krow16 *const w[KX_K16_ROWS], const
 /* Activation rows [t0, nt) in groups of 16 while at least 9 are left (a
  * rest padded with copies of the first row), up to KX_TILE16_GROUPS
  * groups per pass over the weight rows; advances t0. */
-#define KX_KTILE16_PASSES(xtype, row_unpack, tile_rows)                              \
+#define KX_KTILE16_PASSES(xtype, row_unpack, tile_rows)                           \
     if (nb <= KX_K16_MAX_SB && nt - t0 >= 9) {                                    \
         kx_kact16 act16[KX_TILE16_GROUPS][KX_K16_MAX_SB];                         \
-        kx_krow16 rows[KX_K16_ROWS];                                                        \
+        kx_krow16 rows[KX_K16_ROWS];                                              \
         while (nt - t0 >= 9) {                                                    \
             int tok[KX_TILE16_GROUPS][16], used[KX_TILE16_GROUPS], ng = 0;        \
             while (ng < KX_TILE16_GROUPS && nt - t0 >= 9) {                       \
@@ -935,25 +947,21 @@ static inline void q6_K_tile16_rows(const kx_krow16 *const w[KX_K16_ROWS], const
                 kx_kact16_fill(act16[ng], nb, y, y_stride, tok[ng]);              \
                 t0 += used[ng++];                                                 \
             }                                                                     \
-            for (int r = 0; r < nr; r += KX_K16_ROWS) {                                     \
-                int ri[KX_K16_ROWS];                                                        \
-                for (int k = 0; k < KX_K16_ROWS; k++) {                                     \
+            for (int r = 0; r < nr; r += KX_K16_ROWS) {                           \
+                int ri[KX_K16_ROWS];                                              \
+                for (int k = 0; k < KX_K16_ROWS; k++) {                           \
                     ri[k] = r + k < nr ? r + k : nr - 1;                          \
-                    const int rn = ri[k] + KX_K16_ROWS < nr ? ri[k] + KX_K16_ROWS : ri[k];            \
+                    const int rn = ri[k] + KX_K16_ROWS < nr ? ri[k] + KX_K16_ROWS : ri[k]; \
                     row_unpack((const xtype *)(x + (size_t)ri[k] * x_stride),     \
                                (const xtype *)(x + (size_t)rn * x_stride), nb, &rows[k]); \
                 }                                                                 \
-                const kx_krow16 *wr[KX_K16_ROWS];                                     \
+                const kx_krow16 *wr[KX_K16_ROWS];                                 \
                 for (int k = 0; k < KX_K16_ROWS; k++)                             \
                     wr[k] = &rows[k];                                             \
                 for (int g = 0; g < ng; g++) {                                    \
-                    __m512 v[KX_K16_ROWS];                                                  \
+                    __m512 v[KX_K16_ROWS];                                        \
                     tile_rows(wr, act16[g], nb, v);                               \
-                    if (KX_K16_ROWS == 8 && r + 8 <= nr)                          \
-                        kx_rows8_store(s, s_stride, v, r, tok[g], used[g]);       \
-                    else                                                          \
-                        for (int k = 0; r + k < nr; k++)                          \
-                            kx_lanes_store(s, s_stride, v[k], ri[k], tok[g], used[g], 1); \
+                    kx_rows_store(s, s_stride, v, r, nr, tok[g], used[g], 1);     \
                 }                                                                 \
             }                                                                     \
         }                                                                         \
@@ -972,7 +980,7 @@ static inline void q6_K_tile16_rows(const kx_krow16 *const w[KX_K16_ROWS], const
         const uint8_t *x = vx, *y = vy;                                           \
         KX_RLK_PASS(rl, xtype)                                                    \
         int t0 = 0;                                                               \
-        KX_KTILE16_PASSES(xtype, row16_unpack, tile_rows)                             \
+        KX_KTILE16_PASSES(xtype, row16_unpack, tile_rows)                         \
         while (t0 < nt) {                                                         \
             const int used = nt - t0 < 8 ? nt - t0 : 8;                           \
             if (used <= 2) {                                                      \
