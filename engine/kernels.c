@@ -51,12 +51,12 @@ int kernels_cpu_supports(const char *set)
 }
 
 /* Whether a set provides `type`; the attention and element-wise kernels
- * ask for no type (ATTN_ONLY): every set provides them. */
-#define ATTN_ONLY UINT32_MAX
+ * ask for no type (NO_TYPE): every set provides them. */
+#define NO_TYPE UINT32_MAX
 
 static int set_provides(const kernel_set *set, uint32_t type)
 {
-    return type == ATTN_ONLY || set->traits(type) != NULL;
+    return type == NO_TYPE || set->traits(type) != NULL;
 }
 
 /* The set for `type`: the forced one if PRECIS_KERNELS names a usable set
@@ -85,12 +85,12 @@ const type_traits *tensor_types_get(uint32_t type)
 /* The reference ends the list and is always supported, so a set is found. */
 const attn_kernels *kernels_attn(void)
 {
-    return choose_set(ATTN_ONLY)->attn();
+    return choose_set(NO_TYPE)->attn();
 }
 
 const vec_kernels *kernels_vec(void)
 {
-    return choose_set(ATTN_ONLY)->vec();
+    return choose_set(NO_TYPE)->vec();
 }
 
 const char *kernels_set_for(uint32_t type)

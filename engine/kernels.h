@@ -15,9 +15,9 @@
  * kernels_<isa>_attn(), and the element-wise kernels (vec_kernels below),
  * kernels_<isa>_vec(); the reference ones are attn_ref.c's and vec_ref.c's.
  *
- * Adding a set: write kernels_<isa>.c, declare its traits and attention
- * functions here, add one line to the table in kernels.c and its feature
- * test to kernels_cpu_supports().
+ * Adding a set: write kernels_<isa>.c, declare its traits, attention and
+ * element-wise functions here, add one line to the table in kernels.c and
+ * its feature test to kernels_cpu_supports().
  */
 #ifndef PRECIS_KERNELS_H
 #define PRECIS_KERNELS_H

@@ -129,65 +129,86 @@ static inline __m256 exp_ps256(__m256 x)
     return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
 
-/* Lane mask of the first `left` (<= 8) lanes, for masked loads and stores. */
-static inline __m256i tail_mask8(int left)
+/* Lane mask of the first min(left, 8) lanes, for masked loads and stores. */
+static inline __m256i tail_mask8(int64_t left)
 {
     const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(left), lanes);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(left < 8 ? (int)left : 8), lanes);
 }
 
+static inline float hmax_ps256(__m256 v)
+{
+    float lanes[8], max = -INFINITY;
+    _mm256_storeu_ps(lanes, v);
+    for (int l = 0; l < 8; l++)
+        max = lanes[l] > max ? lanes[l] : max;
+    return max;
+}
+
+static inline double hsum_ps256(__m256 v)
+{
+    float lanes[8];
+    _mm256_storeu_ps(lanes, v);
+    double sum = 0.0;
+    for (int l = 0; l < 8; l++)
+        sum += (double)lanes[l];
+    return sum;
+}
+
+/* Whole vectors load and store plainly; the last n % 8 elements go
+ * through masks (masked lanes of the max are -inf, of the sum 0). */
 static void avx2_softmax(float *s, int n, float scale)
 {
-    const __m256 vscale = _mm256_set1_ps(scale);
-    __m256 vmax = _mm256_set1_ps(-INFINITY);
-    int i = 0;
-    for (; i + 8 <= n; i += 8) {
+    const __m256 vscale = _mm256_set1_ps(scale), neg_inf = _mm256_set1_ps(-INFINITY);
+    const int whole = n - n % 8;
+    const __m256i tail = tail_mask8(n - whole);
+    __m256 vmax = neg_inf;
+    for (int i = 0; i < whole; i += 8) {
         const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(s + i), vscale);
         _mm256_storeu_ps(s + i, v);
         vmax = _mm256_max_ps(v, vmax);
     }
-    float lanes[8];
-    _mm256_storeu_ps(lanes, vmax);
-    float max = -INFINITY;
-    for (int l = 0; l < 8; l++)
-        max = lanes[l] > max ? lanes[l] : max;
-    for (int t = i; t < n; t++) {
-        s[t] *= scale;
-        max = s[t] > max ? s[t] : max;
+    if (whole < n) {
+        const __m256 v = _mm256_mul_ps(_mm256_maskload_ps(s + whole, tail), vscale);
+        _mm256_maskstore_ps(s + whole, tail, v);
+        vmax = _mm256_max_ps(_mm256_blendv_ps(neg_inf, v, _mm256_castsi256_ps(tail)), vmax);
     }
-    const __m256 vmaxb = _mm256_set1_ps(max);
+    const __m256 max = _mm256_set1_ps(hmax_ps256(vmax));
     __m256 vsum = _mm256_setzero_ps();
-    for (i = 0; i + 8 <= n; i += 8) {
-        const __m256 e = exp_ps256(_mm256_sub_ps(_mm256_loadu_ps(s + i), vmaxb));
+    for (int i = 0; i < whole; i += 8) {
+        const __m256 e = exp_ps256(_mm256_sub_ps(_mm256_loadu_ps(s + i), max));
         _mm256_storeu_ps(s + i, e);
         vsum = _mm256_add_ps(vsum, e);
     }
-    if (i < n) {
-        const __m256i m = tail_mask8(n - i);
-        const __m256 e = exp_ps256(_mm256_sub_ps(_mm256_maskload_ps(s + i, m), vmaxb));
-        _mm256_maskstore_ps(s + i, m, e);
-        vsum = _mm256_add_ps(vsum, _mm256_and_ps(e, _mm256_castsi256_ps(m)));
+    if (whole < n) {
+        const __m256 e = exp_ps256(_mm256_sub_ps(_mm256_maskload_ps(s + whole, tail), max));
+        _mm256_maskstore_ps(s + whole, tail, e);
+        vsum = _mm256_add_ps(vsum, _mm256_and_ps(e, _mm256_castsi256_ps(tail)));
     }
-    _mm256_storeu_ps(lanes, vsum);
-    double sum = 0.0;
-    for (int l = 0; l < 8; l++)
-        sum += (double)lanes[l];
-    const __m256 inv = _mm256_set1_ps((float)(1.0 / sum));
-    for (i = 0; i + 8 <= n; i += 8)
+    const __m256 inv = _mm256_set1_ps((float)(1.0 / hsum_ps256(vsum)));
+    for (int i = 0; i < whole; i += 8)
         _mm256_storeu_ps(s + i, _mm256_mul_ps(_mm256_loadu_ps(s + i), inv));
-    for (; i < n; i++)
-        s[i] *= _mm256_cvtss_f32(inv);
+    if (whole < n)
+        _mm256_maskstore_ps(s + whole, tail,
+                            _mm256_mul_ps(_mm256_maskload_ps(s + whole, tail), inv));
+}
+
+static inline __m256 swiglu_ps256(__m256 g, __m256 up)
+{
+    const __m256 e = exp_ps256(_mm256_sub_ps(_mm256_setzero_ps(), g));
+    return _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e)), up);
 }
 
 static void avx2_swiglu(float *gate, const float *up, int64_t n)
 {
-    const __m256 one = _mm256_set1_ps(1.0f);
-    for (int64_t i = 0; i < n; i += 8) {
-        const __m256i m = tail_mask8(n - i > 8 ? 8 : (int)(n - i));
-        const __m256 g = _mm256_maskload_ps(gate + i, m);
-        const __m256 e = exp_ps256(_mm256_sub_ps(_mm256_setzero_ps(), g));
-        const __m256 silu = _mm256_div_ps(g, _mm256_add_ps(one, e));
-        _mm256_maskstore_ps(gate + i, m, _mm256_mul_ps(silu, _mm256_maskload_ps(up + i, m)));
+    const int64_t whole = n - n % 8;
+    for (int64_t i = 0; i < whole; i += 8)
+        _mm256_storeu_ps(gate + i, swiglu_ps256(_mm256_loadu_ps(gate + i), _mm256_loadu_ps(up + i)));
+    if (whole < n) {
+        const __m256i m = tail_mask8(n - whole);
+        _mm256_maskstore_ps(gate + whole, m,
+                            swiglu_ps256(_mm256_maskload_ps(gate + whole, m),
+                                         _mm256_maskload_ps(up + whole, m)));
     }
 }
 

@@ -174,8 +174,8 @@ static inline __m512 exp_ps512(__m512 x)
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), y, x);
 }
 
-/* Masks for the last n % 16 elements of a row (all ones for whole vectors). */
-static inline __mmask16 tail_mask16(int left)
+/* Mask of the first min(left, 16) lanes (all ones for whole vectors). */
+static inline __mmask16 tail_mask16(int64_t left)
 {
     return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
 }
@@ -209,7 +209,7 @@ static void avx512_swiglu(float *gate, const float *up, int64_t n)
 {
     const __m512 one = _mm512_set1_ps(1.0f);
     for (int64_t i = 0; i < n; i += 16) {
-        const __mmask16 m = tail_mask16(n - i > 16 ? 16 : (int)(n - i));
+        const __mmask16 m = tail_mask16(n - i);
         const __m512 g = _mm512_maskz_loadu_ps(m, gate + i);
         const __m512 e = exp_ps512(_mm512_sub_ps(_mm512_setzero_ps(), g));
         const __m512 silu = _mm512_div_ps(g, _mm512_add_ps(one, e));
