@@ -47,10 +47,11 @@ static inline void kx_rl_act_fill(kx_rl_act *act, int64_t nb, const uint8_t *y, 
 }
 
 /* A group of 16 weight rows: row r at x + off[r], and the next group's
- * bytes (next .. next + next_bytes), which are prefetched meanwhile, in
+ * bytes from `next`, which the Q4_0/Q8_0 kernels prefetch meanwhile, in
  * order, `pf_lines` cache lines per block: each row is only a few KiB, too
  * short a stream for the hardware prefetcher, but a group is one
- * contiguous range. */
+ * contiguous range. (The K-quant kernels prefetch each row's next
+ * super-block instead, which measured faster for them.) */
 typedef struct kx_rl_group {
     size_t off[16];
     int32_t off32[16];       /* the same, for gathers */
@@ -67,6 +68,23 @@ static inline void kx_rl_group_set(kx_rl_group *g, int rows, size_t x_stride, co
     }
     g->next = (const char *)x + 16 * x_stride;
     g->pf_lines = ((int64_t)(16 * x_stride) / 64 + nb - 1) / nb;
+}
+
+/* Prefetches the 16 rows' next super-block (K-quants, `bsize` bytes each,
+ * the next at `next`). A super-block's arithmetic runs so long that its
+ * successor's loads come too late for the out-of-order window to overlap
+ * them with it, and the 16 rows are 16 short streams that the hardware
+ * prefetcher serves poorly. The lines ending at each row's last byte
+ * cover every line of its block not already read (the first line may be
+ * the current block's last). */
+static inline void kx_rlk_prefetch_block(const uint8_t *next, size_t bsize, const size_t off[16])
+{
+    const char *last = (const char *)next + bsize - 1;
+#pragma GCC unroll 16
+    for (int r = 0; r < 16; r++)
+#pragma GCC unroll 4
+        for (size_t l = 0; l < (bsize + 63) / 64; l++)
+            _mm_prefetch(last + off[r] - 64 * l, _MM_HINT_T0);
 }
 
 /* Prefetches block b's share of the next group. */
@@ -406,7 +424,12 @@ kx_rl_rows16(const uint8_t *x, const kx_rl_group *g, size_t bsize, int64_t nb, c
         sum[t] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *p = x + (size_t)b * bsize;
-        kx_rl_prefetch_next(g, b);
+        if (kind == KX_RL_Q4_K)
+            kx_rlk_prefetch_block(p + sizeof(block_q4_K), sizeof(block_q4_K), g->off);
+        else if (kind == KX_RL_Q6_K)
+            kx_rlk_prefetch_block(p + sizeof(block_q6_K), sizeof(block_q6_K), g->off);
+        else
+            kx_rl_prefetch_next(g, b);
         if (kind == KX_RL_Q4_0 || kind == KX_RL_Q8_0)
             kx_rl_block_32(p, g->off, off32, y + (size_t)b * sizeof(block_q8_0), y_stride,
                            &((const kx_rl_act *)act)[b], nt, kind == KX_RL_Q8_0, sum);
