@@ -148,9 +148,10 @@ typedef struct matmul_job {
 } matmul_job;
 
 /* Rows per scheduling unit: threads split the output rows in whole units
- * (a multiple of every tile kernel's row count), aligned to each matrix's
- * row 0. */
-#define MATMUL_ROW_UNIT 8
+ * (a multiple of every tile kernel's row count, and the row-lane kernels'
+ * group of 16, so that no chunk boundary splits a group), aligned to each
+ * matrix's row 0. */
+#define MATMUL_ROW_UNIT 16
 
 static void matmul_part_rows(const matmul_job *j, const matmul_part *p, int64_t r0, int64_t r1)
 {

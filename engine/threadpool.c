@@ -1,14 +1,14 @@
 /* threadpool.c — fixed worker pool with one job at a time (see threadpool.h).
  *
- * The caller publishes a job and bumps a generation counter; each worker
- * runs its own slice, and the last one to finish tells the caller. A decode
- * step is about 180 short jobs (each matmul, each attention), so waiting
- * first polls the atomic counters for a short while before it sleeps on a
- * condition variable: a worker that slept would cost a futex wake-up per
- * job. The poll pauses a few times, then yields the CPU between polls, so
- * on an oversubscribed machine (other daemons, the database) a waiter
- * hands its core to the thread it waits for instead of burning it. Idle
- * pools sleep.
+ * The caller publishes a job and bumps a generation counter; the caller
+ * and the workers claim chunks of it from an atomic counter, and the last
+ * worker to finish tells the caller. A decode step is about 180 short
+ * jobs (each matmul, each attention), so waiting first polls the atomic
+ * counters for a short while before it sleeps on a condition variable: a
+ * worker that slept would cost a futex wake-up per job. The poll pauses a
+ * few times, then yields the CPU between polls, so on an oversubscribed
+ * machine (other daemons, the database) a waiter hands its core to the
+ * thread it waits for instead of burning it. Idle pools sleep.
  */
 #include "engine/threadpool.h"
 
@@ -60,21 +60,35 @@ struct threadpool {
     threadpool_fn fn;
     void *arg;
     int64_t n;
+    int64_t chunk;               /* indices per chunk of the current job */
+    _Atomic int64_t next;        /* first index not yet claimed */
 };
 
-static void slice_of(int64_t n, int n_threads, int t, int64_t *begin, int64_t *end)
+/* Chunks per thread: enough that a thread paused for a while (another
+ * process, a busy hypervisor) costs the job little, few enough that the
+ * claims and each call's set-up (the row-lane matmuls fill small
+ * activation tables) stay negligible. */
+#define CHUNKS_PER_THREAD 8
+
+/* Indices per chunk: depends only on n and the thread count. */
+static int64_t chunk_size(int64_t n, int n_threads)
 {
-    int64_t per = n / n_threads, extra = n % n_threads;
-    *begin = t * per + (t < extra ? t : extra);
-    *end = *begin + per + (t < extra ? 1 : 0);
+    const int64_t chunks = (int64_t)n_threads * CHUNKS_PER_THREAD;
+    return (n + chunks - 1) / chunks;
 }
 
-static void run_slice(threadpool *tp, int t)
+/* Runs chunks of the current job until none is left: each thread takes
+ * the next unclaimed chunk, so one the OS or the hypervisor pauses leaves
+ * its remaining chunks to the others. */
+static void run_chunks(threadpool *tp, int t)
 {
-    int64_t begin, end;
-    slice_of(tp->n, tp->n_threads, t, &begin, &end);
-    if (begin < end)
+    for (;;) {
+        const int64_t begin = atomic_fetch_add_explicit(&tp->next, tp->chunk, memory_order_relaxed);
+        if (begin >= tp->n)
+            return;
+        const int64_t end = tp->n - begin < tp->chunk ? tp->n : begin + tp->chunk;
         tp->fn(tp->arg, begin, end, t);
+    }
 }
 
 /* Waits until the generation differs from `seen` or the pool stops; returns
@@ -106,7 +120,7 @@ static void *worker_main(void *p)
         seen = wait_for_job(tp, seen);
         if (seen == 0)
             break;
-        run_slice(tp, w->index);
+        run_chunks(tp, w->index);
         if (atomic_fetch_sub_explicit(&tp->pending, 1, memory_order_acq_rel) == 1) {
             pthread_mutex_lock(&tp->mutex);
             pthread_cond_signal(&tp->work_done);
@@ -177,8 +191,10 @@ void threadpool_run(threadpool *tp, int64_t n, threadpool_fn fn, void *arg)
     tp->fn = fn;
     tp->arg = arg;
     tp->n = n;
+    tp->chunk = chunk_size(n, tp->n_threads);
+    atomic_store_explicit(&tp->next, 0, memory_order_relaxed);
     if (tp->n_threads == 1) {
-        run_slice(tp, 0);
+        run_chunks(tp, 0);
         return;
     }
     atomic_store_explicit(&tp->pending, tp->n_threads - 1, memory_order_relaxed);
@@ -187,7 +203,7 @@ void threadpool_run(threadpool *tp, int64_t n, threadpool_fn fn, void *arg)
     pthread_cond_broadcast(&tp->work_ready);
     pthread_mutex_unlock(&tp->mutex);
 
-    run_slice(tp, 0);
+    run_chunks(tp, 0);
 
     for (int spins = 0; spins < SPIN_LIMIT; spins++) {
         if (atomic_load_explicit(&tp->pending, memory_order_acquire) == 0)

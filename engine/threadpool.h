@@ -1,10 +1,13 @@
 /* threadpool.h — a small fixed pool of worker threads for the engine.
  *
- * threadpool_run() splits the index range [0, n) into one contiguous slice
- * per thread (thread 0 is the caller) and returns when every slice is done.
- * Slices depend only on n and the thread count, and a task must compute each
- * index with the same code whatever thread runs it, so results never depend
- * on the number of threads. One job runs at a time; the pool is not
+ * threadpool_run() splits the index range [0, n) into chunks (about eight
+ * per thread), which the threads (thread 0 is the caller) claim in turn,
+ * and returns when every chunk is done: a thread that the OS or the
+ * hypervisor pauses leaves its share to the others instead of holding up
+ * the job. Chunk boundaries depend only on n and the thread count, and a
+ * task must compute each index with the same code whatever thread runs
+ * it, so results never depend on the number of threads or on which thread
+ * ran what. One job runs at a time; the pool is not
  * reentrant (a task must not call threadpool_run on the same pool).
  */
 #ifndef PRECIS_THREADPOOL_H
@@ -16,7 +19,8 @@
 
 typedef struct threadpool threadpool;
 
-/* Work on indices [begin, end); `thread` is 0..n_threads-1 (for scratch). */
+/* Work on indices [begin, end) (one chunk; a thread may run several
+ * chunks of a job); `thread` is 0..n_threads-1 (for scratch). */
 typedef void (*threadpool_fn)(void *arg, int64_t begin, int64_t end, int thread);
 
 /* n_threads >= 1 (the caller counts as one; n_threads-1 workers start). */
