@@ -64,16 +64,11 @@ struct threadpool {
     _Atomic int64_t next;        /* first index not yet claimed */
 };
 
-/* Chunks per thread: enough that a thread paused for a while (another
- * process, a busy hypervisor) costs the job little, few enough that the
- * claims and each call's set-up (the row-lane matmuls fill small
- * activation tables) stay negligible. */
-#define CHUNKS_PER_THREAD 8
-
-/* Indices per chunk: depends only on n and the thread count. */
-static int64_t chunk_size(int64_t n, int n_threads)
+/* Indices per chunk when the job is cut into `chunks_per_thread` chunks
+ * per thread: depends only on n and the thread count. */
+static int64_t chunk_size(int64_t n, int n_threads, int chunks_per_thread)
 {
-    const int64_t chunks = (int64_t)n_threads * CHUNKS_PER_THREAD;
+    const int64_t chunks = (int64_t)n_threads * (chunks_per_thread > 0 ? chunks_per_thread : 1);
     return (n + chunks - 1) / chunks;
 }
 
@@ -186,12 +181,18 @@ int threadpool_size(const threadpool *tp) { return tp->n_threads; }
 
 void threadpool_run(threadpool *tp, int64_t n, threadpool_fn fn, void *arg)
 {
+    threadpool_run_chunked(tp, n, THREADPOOL_CHUNKS_PER_THREAD, fn, arg);
+}
+
+void threadpool_run_chunked(threadpool *tp, int64_t n, int chunks_per_thread, threadpool_fn fn,
+                            void *arg)
+{
     if (n <= 0)
         return;
     tp->fn = fn;
     tp->arg = arg;
     tp->n = n;
-    tp->chunk = chunk_size(n, tp->n_threads);
+    tp->chunk = chunk_size(n, tp->n_threads, chunks_per_thread);
     atomic_store_explicit(&tp->next, 0, memory_order_relaxed);
     if (tp->n_threads == 1) {
         run_chunks(tp, 0);
