@@ -422,12 +422,12 @@ kx_rl_rows16(const uint8_t *x, const kx_rl_group *g, size_t bsize, int64_t nb, c
 #pragma GCC unroll 16
     for (int t = 0; t < nt; t++)
         sum[t] = _mm512_setzero_ps();
+    /* the K-quant block size as a constant (bsize is a run-time copy) */
+    const size_t kblock = kind == KX_RL_Q4_K ? sizeof(block_q4_K) : sizeof(block_q6_K);
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *p = x + (size_t)b * bsize;
-        if (kind == KX_RL_Q4_K)
-            kx_rlk_prefetch_block(p + sizeof(block_q4_K), sizeof(block_q4_K), g->off);
-        else if (kind == KX_RL_Q6_K)
-            kx_rlk_prefetch_block(p + sizeof(block_q6_K), sizeof(block_q6_K), g->off);
+        if (kind == KX_RL_Q4_K || kind == KX_RL_Q6_K)
+            kx_rlk_prefetch_block(p + kblock, kblock, g->off);
         else
             kx_rl_prefetch_next(g, b);
         if (kind == KX_RL_Q4_0 || kind == KX_RL_Q8_0)

@@ -65,9 +65,12 @@ struct threadpool {
 };
 
 /* Indices per chunk when the job is cut into `chunks_per_thread` chunks
- * per thread: depends only on n and the thread count. */
+ * per thread: depends only on n and the thread count. A single thread has
+ * no one to leave chunks to, so it takes the job in one call. */
 static int64_t chunk_size(int64_t n, int n_threads, int chunks_per_thread)
 {
+    if (n_threads == 1)
+        return n;
     const int64_t chunks = (int64_t)n_threads * (chunks_per_thread > 0 ? chunks_per_thread : 1);
     return (n + chunks - 1) / chunks;
 }

@@ -15,6 +15,7 @@
 typedef struct count_job {
     atomic_int *hits;     /* per index */
     atomic_int *starts;   /* per index: calls whose range began there */
+    int n_threads;
     atomic_int bad_thread;
 } count_job;
 
@@ -24,9 +25,10 @@ static void count_indices(void *arg, int64_t begin, int64_t end, int thread)
     for (int64_t i = begin; i < end; i++)
         atomic_fetch_add(&j->hits[i], 1);
     atomic_fetch_add(&j->starts[begin], 1);
-    if (thread < 0 || thread >= 8)
+    if (thread < 0 || thread >= j->n_threads)
         atomic_store(&j->bad_thread, 1);
 }
+
 static void sleep_ms(long ms)
 {
     struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -45,7 +47,7 @@ static void run_and_check(threadpool *tp, int jobs, int64_t n, long pause_ms)
             sleep_ms(pause_ms);
         for (int64_t i = 0; i < n; i++)
             atomic_store(&starts[i], 0);
-        count_job j = { .hits = hits, .starts = starts };
+        count_job j = { .hits = hits, .starts = starts, .n_threads = threadpool_size(tp) };
         threadpool_run(tp, n, count_indices, &j);
         cr_assert_eq(atomic_load(&j.bad_thread), 0, "job %d: a thread index out of range", k);
         cr_assert_eq(atomic_load(&starts[0]), 1, "job %d: no chunk began at 0", k);
