@@ -15,6 +15,7 @@ struct scheduler {
     scheduler_options o;
     int64_t *next;           /* per schedule: next fire time; INT64_MAX: none */
     int64_t *retry_at;       /* per schedule: do not try before (database away) */
+    int64_t reclaim_at;      /* next look for dead replicas' runs */
     store *store;            /* connected on first use */
     char *replica;           /* copy of o.replica */
 };
@@ -96,9 +97,15 @@ static int job_cancelled(void *ctx)
     return s->o.cancel && s->o.cancel(s->o.cancel_ctx);
 }
 
-/* Run a claimed period and record how it ended. */
-static void run_claimed(scheduler *s, const schedule *sc, const char *key, int64_t start, int64_t fire)
+/* Run a claimed period and record how it ended; retaken: the claim was a
+ * dead replica's. */
+static void run_claimed(scheduler *s, const schedule *sc, const char *key, int64_t start, int64_t fire,
+                        int retaken)
 {
+    if (retaken)
+        log_warn("scheduled run taken over: the replica that claimed it stopped before finishing",
+                 "schedule=%s period=%s", sc->name, key);
+    log_info("scheduled digest starts", "schedule=%s period=%s collection=%s", sc->name, key, sc->collection);
     digest_job job = {.collection = sc->collection, .schedule = sc->name, .period_key = key,
                       .window_start = start, .window_end = fire, .cancel = job_cancelled, .cancel_ctx = s};
     digest_outcome o;
@@ -112,8 +119,8 @@ static void run_claimed(scheduler *s, const schedule *sc, const char *key, int64
                   rc == LLM_CANCELLED ? "cancelled by shutdown" : err.msg);
     const char *error = rc == 0 ? NULL : rc == LLM_CANCELLED ? "cancelled by shutdown" : err.msg;
     if (store_schedule_finish(s->store, sc->name, key, error, rc == 0 ? o.digest_id : 0, &ferr) != 0)
-        log_error("cannot record the end of a scheduled run; it stays 'running'", "schedule=%s period=%s error=%s",
-                  sc->name, key, ferr.msg);
+        log_error("cannot record the end of a scheduled run; it stays 'running' until a replica takes it over",
+                  "schedule=%s period=%s error=%s", sc->name, key, ferr.msg);
     digest_outcome_clear(&o);
 }
 
@@ -131,8 +138,8 @@ static int fire(scheduler *s, const schedule *sc, int64_t when)
         log_warn("schedule waits for PostgreSQL", "schedule=%s period=%s error=%s", sc->name, key, err.msg);
         return -1;
     }
-    int won = 0;
-    int rc = store_schedule_claim(s->store, sc->name, key, sc->collection, s->replica, &won, &err);
+    int won = 0, retaken = 0;
+    int rc = store_schedule_claim(s->store, sc->name, key, sc->collection, s->replica, &won, &retaken, &err);
     if (rc == STORE_TRANSIENT) {
         log_warn("schedule waits for PostgreSQL", "schedule=%s period=%s error=%s", sc->name, key, err.msg);
         return -1;
@@ -146,9 +153,57 @@ static int fire(scheduler *s, const schedule *sc, int64_t when)
         log_info("scheduled period claimed by another replica", "schedule=%s period=%s", sc->name, key);
         return 0;
     }
-    log_info("scheduled digest starts", "schedule=%s period=%s collection=%s", sc->name, key, sc->collection);
-    run_claimed(s, sc, key, start, when);
+    run_claimed(s, sc, key, start, when, retaken);
     return 0;
+}
+
+/* Runs again each of the schedule's last SCHEDULER_MAX_CATCHUP periods that
+ * a replica claimed and died on. 0, or -1: PostgreSQL away, look later. */
+static int reclaim_dead_runs(scheduler *s, const schedule *sc, int64_t now)
+{
+    int64_t when = now + 1;
+    for (int k = 0; k < SCHEDULER_MAX_CATCHUP; k++) {
+        perr err;
+        int64_t start;
+        char key[64];
+        if (cron_prev(&sc->cron, sc->tz, when, &when, &err) != 0 ||
+            schedule_period(sc, when, &start, key, sizeof key, &err) != 0)
+            return 0;
+        int won = 0;
+        int rc = store_schedule_reclaim(s->store, sc->name, key, s->replica, &won, &err);
+        if (rc == STORE_TRANSIENT) {
+            log_warn("cannot look for dead replicas' scheduled runs; trying later", "schedule=%s error=%s",
+                     sc->name, err.msg);
+            return -1;
+        }
+        if (rc != 0) {
+            log_error("cannot take over a scheduled run", "schedule=%s period=%s error=%s", sc->name, key, err.msg);
+            continue;
+        }
+        if (won)
+            run_claimed(s, sc, key, start, when, 1);
+    }
+    return 0;
+}
+
+/* Every SCHEDULER_RECLAIM_SECONDS (and at the first tick), the schedules'
+ * recent runs left 'running' by replicas that died. */
+static void reclaim_tick(scheduler *s, int64_t now)
+{
+    if (s->reclaim_at > now || s->o.schedules->n == 0)
+        return;
+    perr err;
+    if (!s->store && store_connect(&s->store, s->o.conninfo, &err) != 0) {
+        log_warn("cannot look for dead replicas' scheduled runs; trying later", "error=%s", err.msg);
+        s->reclaim_at = now + SCHEDULER_RETRY_SECONDS;
+        return;
+    }
+    s->reclaim_at = now + SCHEDULER_RECLAIM_SECONDS;
+    for (size_t i = 0; i < s->o.schedules->n; i++)
+        if (reclaim_dead_runs(s, &s->o.schedules->items[i], now) != 0) {
+            s->reclaim_at = now + SCHEDULER_RETRY_SECONDS;
+            return;
+        }
 }
 
 void scheduler_tick(scheduler *s, int64_t now)
@@ -165,4 +220,5 @@ void scheduler_tick(scheduler *s, int64_t now)
         s->retry_at[i] = 0;
         s->next[i] = next_after(sc, s->next[i]);
     }
+    reclaim_tick(s, now);
 }

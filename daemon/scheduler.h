@@ -16,8 +16,13 @@
  *      claim skips the period;
  *   2. digest_job_run (stores the digest under the period key);
  *   3. mark the claim done, or failed with the error.
- * A replica that dies between 1 and 3 leaves the claim 'running' (visible;
- * not retried). A database that cannot be reached at claim time is retried
+ * A replica that dies between 1 and 3 leaves the claim 'running', without
+ * the lock it held on it (store_digest.h). At its first tick, and every
+ * SCHEDULER_RECLAIM_SECONDS after, each replica looks at every schedule's
+ * last SCHEDULER_MAX_CATCHUP fire times and takes over and runs each
+ * period whose claim is 'running' and unlocked (attempts + 1 in
+ * schedule_runs, a warning in the log): a digest whose replica crashed is
+ * made once a replica runs again. A database that cannot be reached at claim time is retried
  * on a later tick (after SCHEDULER_RETRY_SECONDS) for the same fire.
  */
 #ifndef PRECIS_SCHEDULER_H
@@ -32,6 +37,7 @@
 
 #define SCHEDULER_MAX_CATCHUP 24
 #define SCHEDULER_RETRY_SECONDS 30
+#define SCHEDULER_RECLAIM_SECONDS 300
 
 typedef struct scheduler scheduler;
 

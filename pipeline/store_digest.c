@@ -96,47 +96,96 @@ int store_digest_save(store *s, const store_digest_row *row, int64_t *id, perr *
     return 0;
 }
 
-/* The claim, inside the transaction. */
-static int claim_tx(store *s, const char *const *params, int *won, perr *err)
+/* The session advisory lock a claimer holds while it runs the period:
+ * $1 schedule, $2 period_key (two 32-bit hashes, one 64-bit key). */
+#define CLAIM_LOCK_KEY "hashtext('precis.schedule:' || $1), hashtext($2)"
+
+/* Gives up the claim lock; best effort (a lost connection has dropped it). */
+static void claim_unlock(store *s, const char *schedule, const char *period_key)
+{
+    const char *params[] = {schedule, period_key};
+    perr ignored;
+    PGresult *r = NULL;
+    if (store_exec(s, "SELECT pg_advisory_unlock(" CLAIM_LOCK_KEY ")", 2, params, PGRES_TUPLES_OK, &r,
+                   &ignored) == 0)
+        PQclear(r);
+}
+
+/* Whether the statement returned a row. */
+static int claim_exec(store *s, const char *sql, int n, const char *const *params, int *row, perr *err)
 {
     PGresult *r = NULL;
-    int rc = store_exec(s, "SELECT pg_try_advisory_xact_lock(hashtext('precis.schedule:' || $1 || '/' || $2)::bigint)",
-                        2, params, PGRES_TUPLES_OK, &r, err);
+    int rc = store_exec(s, sql, n, params, PGRES_TUPLES_OK, &r, err);
     if (rc != 0)
         return rc;
-    int locked = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-    PQclear(r);
-    if (!locked)
-        return 0;
-    rc = store_exec(s,
-                    "INSERT INTO schedule_runs (schedule, period_key, collection, claimed_by) VALUES ($1, $2, $3, $4)"
-                    " ON CONFLICT (schedule, period_key) DO NOTHING RETURNING 1",
-                    4, params, PGRES_TUPLES_OK, &r, err);
-    if (rc != 0)
-        return rc;
-    *won = PQntuples(r) == 1;
+    *row = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);
     return 0;
 }
 
-int store_schedule_claim(store *s, const char *schedule, const char *period_key, const char *collection,
-                         const char *claimed_by, int *won, perr *err)
+/* The claim, inside the transaction: the lock (*locked), then a new row
+ * (when may_insert) or a 'running' row, whose claimer has died since it
+ * no longer holds the lock (*retaken). */
+static int claim_tx(store *s, const char *const *params, int may_insert, int *locked, int *won,
+                    int *retaken, perr *err)
 {
+    int rc = claim_exec(s, "SELECT pg_try_advisory_lock(" CLAIM_LOCK_KEY ")", 2, params, locked, err);
+    if (rc != 0 || !*locked)
+        return rc;
+    if (may_insert) {
+        rc = claim_exec(s,
+                        "INSERT INTO schedule_runs (schedule, period_key, collection, claimed_by) VALUES ($1, $2, $3, $4)"
+                        " ON CONFLICT (schedule, period_key) DO NOTHING RETURNING true",
+                        4, params, won, err);
+        if (rc != 0 || *won)
+            return rc;
+    }
+    const char *retake[] = {params[0], params[1], params[3]};
+    rc = claim_exec(s,
+                    "UPDATE schedule_runs SET claimed_by = $3, claimed_at = now(), attempts = attempts + 1"
+                    " WHERE schedule = $1 AND period_key = $2 AND status = 'running' RETURNING true",
+                    3, retake, won, err);
+    *retaken = *won;
+    return rc;
+}
+
+/* store_schedule_claim and store_schedule_reclaim. */
+static int claim(store *s, const char *const *params, int may_insert, int *won, int *retaken, perr *err)
+{
+    int locked = 0, dead = 0;
     *won = 0;
-    const char *params[] = {schedule, period_key, collection, claimed_by};
     int rc = store_ready(s, err);
     if (rc == 0)
         rc = store_begin(s, err);
     if (rc == 0)
-        rc = claim_tx(s, params, won, err);
+        rc = claim_tx(s, params, may_insert, &locked, won, &dead, err);
     if (rc == 0)
         rc = store_commit(s, err);
     if (rc != 0) {
-        *won = 0;
+        *won = dead = 0;
         store_rollback(s);
-        return perr_prefix(err, "claiming schedule %s for %s", schedule, period_key), rc;
     }
+    if (locked && !*won)
+        claim_unlock(s, params[0], params[1]);
+    if (retaken)
+        *retaken = dead;
+    if (rc != 0)
+        return perr_prefix(err, "claiming schedule %s for %s", params[0], params[1]), rc;
     return 0;
+}
+
+int store_schedule_claim(store *s, const char *schedule, const char *period_key, const char *collection,
+                         const char *claimed_by, int *won, int *retaken, perr *err)
+{
+    const char *params[] = {schedule, period_key, collection, claimed_by};
+    return claim(s, params, 1, won, retaken, err);
+}
+
+int store_schedule_reclaim(store *s, const char *schedule, const char *period_key, const char *claimed_by,
+                           int *won, perr *err)
+{
+    const char *params[] = {schedule, period_key, NULL, claimed_by};
+    return claim(s, params, 0, won, NULL, err);
 }
 
 int store_schedule_finish(store *s, const char *schedule, const char *period_key, const char *error,
@@ -153,6 +202,7 @@ int store_schedule_finish(store *s, const char *schedule, const char *period_key
                         " WHERE schedule = $1 AND period_key = $2",
                         5, params, PGRES_COMMAND_OK, NULL, err);
     free(clean);
+    claim_unlock(s, schedule, period_key);
     if (rc != 0)
         return perr_prefix(err, "recording the end of schedule %s for %s", schedule, period_key), rc;
     return 0;

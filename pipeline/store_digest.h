@@ -2,12 +2,18 @@
  * (tables digests and schedule_runs, sql/0005_digests.sql). Return values
  * and connection handling as in store.h (0, STORE_ERROR, STORE_TRANSIENT).
  *
- * Exactly once across replicas: store_schedule_claim takes a transaction-
- * scoped advisory lock keyed by hash(schedule, period) and inserts the
+ * Exactly once across replicas: store_schedule_claim takes a session
+ * advisory lock keyed by (schedule, period) and inserts the
  * (schedule, period_key) row; only the caller whose insert succeeds has
- * *won. The primary key decides even if two hashes collide or the lock is
- * not taken; the lock only makes a losing replica give up at once instead
- * of waiting on the winner's row lock.
+ * *won, and it keeps the lock until store_schedule_finish. The primary key
+ * decides between two inserts; the lock makes a losing replica give up at
+ * once instead of waiting on the winner's row lock, and tells a live
+ * claimer from a dead one: PostgreSQL drops a session's locks when its
+ * connection ends, so a 'running' row whose lock is free was left by a
+ * replica that died (or lost its connection) before finishing, and
+ * store_schedule_reclaim takes it over (attempts + 1). Behind a pooler in
+ * transaction mode (PgBouncer) session locks do not hold: connect the
+ * daemon to PostgreSQL directly or through a session-mode pool.
  */
 #ifndef PRECIS_STORE_DIGEST_H
 #define PRECIS_STORE_DIGEST_H
@@ -44,11 +50,18 @@ int store_digest_save(store *s, const store_digest_row *row, int64_t *id, perr *
 
 /* Claim (schedule, period_key) for this replica (claimed_by: "host:pid").
  * *won = 1: the claim is ours, run it; 0: another replica has it (or is
- * taking it right now). */
+ * taking it right now), or the period is done or failed. *retaken (may be
+ * NULL) = 1 when the won claim was a dead replica's 'running' row. */
 int store_schedule_claim(store *s, const char *schedule, const char *period_key, const char *collection,
-                         const char *claimed_by, int *won, perr *err);
+                         const char *claimed_by, int *won, int *retaken, perr *err);
 
-/* Record the end of a claimed run: status done (error NULL) or failed. */
+/* Take over (schedule, period_key) only if it is 'running' and its claimer
+ * has died: *won = 1, run it. No row, a live claimer, done or failed: 0. */
+int store_schedule_reclaim(store *s, const char *schedule, const char *period_key, const char *claimed_by,
+                           int *won, perr *err);
+
+/* Record the end of a claimed run: status done (error NULL) or failed;
+ * gives up the claim's lock. */
 int store_schedule_finish(store *s, const char *schedule, const char *period_key, const char *error,
                           int64_t digest_id, perr *err);
 

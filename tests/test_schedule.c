@@ -1,8 +1,10 @@
 /* test_schedule.c — [schedule.NAME]: the cron parser and fire-time search
  * (daemon/cron.h), durations and instants (daemon/time_arg.h), schedule
  * validation in the config (FILE:LINE errors), the period of a fire, the
- * exactly-once claim raced by two connections, and two `precis serve`
- * processes with a "* * * * *" schedule running each period once. */
+ * exactly-once claim raced by two connections, a dead replica's claim
+ * taken over (and a live one's not), two `precis serve` processes with a
+ * "* * * * *" schedule running each period once, and `precis serve`
+ * running again a period whose replica died. */
 #include <criterion/criterion.h>
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -261,6 +263,13 @@ Test(schedule, config_validates_schedule_sections_with_file_line)
 
 /* ---- exactly once --------------------------------------------------------------- */
 
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static char *migrated_db(void)
 {
     pg_harness *pg = pg_harness_shared();
@@ -290,9 +299,12 @@ static long query_long(const char *conninfo, const char *sql)
 
 enum { RACE_PERIODS = 40 };
 
+/* A replica racing for the claims. Its connection stays open (the replica
+ * stays alive, running what it won) until the test closes it. */
 typedef struct racer {
     const char *conninfo, *name;
     pthread_barrier_t *start;
+    store *s;
     int won[RACE_PERIODS];
     int failed;
 } racer;
@@ -300,20 +312,16 @@ typedef struct racer {
 static void *race(void *arg)
 {
     racer *r = arg;
-    store *s;
     perr err;
-    if (store_connect(&s, r->conninfo, &err) != 0) {
+    if (store_connect(&r->s, r->conninfo, &err) != 0)
         r->failed = 1;
-        return NULL;
-    }
     pthread_barrier_wait(r->start);
-    for (int i = 0; i < RACE_PERIODS; i++) {
+    for (int i = 0; i < RACE_PERIODS && r->s; i++) {
         char key[32];
         snprintf(key, sizeof key, "2026-01-01T00:%02dZ", i);
-        if (store_schedule_claim(s, "race", key, "c", r->name, &r->won[i], &err) != 0)
+        if (store_schedule_claim(r->s, "race", key, "c", r->name, &r->won[i], NULL, &err) != 0)
             r->failed = 1;
     }
-    store_close(s);
     return NULL;
 }
 
@@ -333,29 +341,90 @@ Test(schedule, two_connections_racing_claim_each_period_once, .timeout = 120)
     for (int i = 0; i < RACE_PERIODS; i++)
         cr_assert_eq(a.won[i] + b.won[i], 1, "period %d: exactly one winner (a %d, b %d)", i, a.won[i], b.won[i]);
     cr_assert_eq(query_long(conninfo, "SELECT count(*) FROM schedule_runs WHERE status = 'running'"), RACE_PERIODS);
-    /* A later claim of a taken period loses; finishing records the outcome. */
+    /* A later claim of a period its (live) winner runs loses; finishing
+     * records the outcome. */
     store *s;
     perr err;
     int won = 1;
     cr_assert_eq(store_connect(&s, conninfo, &err), 0, "%s", err.msg);
-    cr_assert_eq(store_schedule_claim(s, "race", "2026-01-01T00:00Z", "c", "late:3", &won, &err), 0, "%s", err.msg);
+    cr_assert_eq(store_schedule_claim(s, "race", "2026-01-01T00:00Z", "c", "late:3", &won, NULL, &err), 0, "%s", err.msg);
     cr_assert_eq(won, 0);
-    cr_assert_eq(store_schedule_finish(s, "race", "2026-01-01T00:00Z", NULL, 0, &err), 0, "%s", err.msg);
-    cr_assert_eq(store_schedule_finish(s, "race", "2026-01-01T00:01Z", "model \xff failed", 0, &err), 0, "%s", err.msg);
+    store *winner0 = a.won[0] ? a.s : b.s, *winner1 = a.won[1] ? a.s : b.s;
+    cr_assert_eq(store_schedule_finish(winner0, "race", "2026-01-01T00:00Z", NULL, 0, &err), 0, "%s", err.msg);
+    cr_assert_eq(store_schedule_finish(winner1, "race", "2026-01-01T00:01Z", "model \xff failed", 0, &err), 0,
+                 "%s", err.msg);
     cr_assert_eq(query_long(conninfo, "SELECT count(*) FROM schedule_runs WHERE status = 'done' AND finished_at IS NOT NULL"), 1);
     cr_assert_eq(query_long(conninfo, "SELECT count(*) FROM schedule_runs WHERE status = 'failed' AND error LIKE 'model %'"), 1);
+    /* neither finished run is claimed again */
+    cr_assert_eq(store_schedule_claim(s, "race", "2026-01-01T00:01Z", "c", "late:3", &won, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(won, 0);
     store_close(s);
+    store_close(a.s);
+    store_close(b.s);
+    free(conninfo);
+}
+
+/* A claim whose connection ended (its replica died) is taken over once, by
+ * one replica; a live claimer's is not; a finished one is never retaken. */
+Test(schedule, a_dead_replicas_claim_is_taken_over_and_a_live_ones_is_not, .timeout = 120)
+{
+    char *conninfo = migrated_db();
+    const char *period = "2026-03-01T02:00Z";
+    store *a, *b, *c;
+    perr err;
+    int won = 0, retaken = 1;
+    cr_assert_eq(store_connect(&a, conninfo, &err), 0, "%s", err.msg);
+    cr_assert_eq(store_connect(&b, conninfo, &err), 0, "%s", err.msg);
+    cr_assert_eq(store_connect(&c, conninfo, &err), 0, "%s", err.msg);
+    cr_assert_eq(store_schedule_claim(a, "nightly", period, "feed", "a:1", &won, &retaken, &err), 0, "%s", err.msg);
+    cr_assert(won && !retaken, "a claims the new period");
+    /* a is alive: neither a claim nor a take-over wins */
+    cr_assert_eq(store_schedule_claim(b, "nightly", period, "feed", "b:2", &won, &retaken, &err), 0, "%s", err.msg);
+    cr_assert_eq(won, 0);
+    cr_assert_eq(store_schedule_reclaim(b, "nightly", period, "b:2", &won, &err), 0, "%s", err.msg);
+    cr_assert_eq(won, 0, "a live replica's run is not taken over");
+    cr_assert_eq(store_schedule_reclaim(c, "nightly", "2026-03-02T02:00Z", "c:3", &won, &err), 0, "%s", err.msg);
+    cr_assert_eq(won, 0, "a period nobody claimed is not taken over");
+    /* a dies: its connection ends and PostgreSQL drops its lock (the
+     * backend may take a moment to exit) */
+    store_close(a);
+    long long deadline = now_ms() + 20000;
+    do {
+        cr_assert_eq(store_schedule_reclaim(b, "nightly", period, "b:2", &won, &err), 0, "%s", err.msg);
+        if (!won)
+            test_sleep_ms(50);
+    } while (!won && now_ms() < deadline);
+    cr_assert_eq(won, 1, "b takes over the run a died on");
+    cr_assert_eq(query_long(conninfo, "SELECT attempts FROM schedule_runs WHERE schedule = 'nightly'"
+                                      " AND claimed_by = 'b:2' AND status = 'running'"), 2);
+    /* b is alive and running it: c gets nothing, by either call */
+    cr_assert_eq(store_schedule_reclaim(c, "nightly", period, "c:3", &won, &err), 0, "%s", err.msg);
+    cr_assert_eq(won, 0);
+    cr_assert_eq(store_schedule_claim(c, "nightly", period, "feed", "c:3", &won, &retaken, &err), 0, "%s", err.msg);
+    cr_assert_eq(won, 0);
+    /* b finishes and gives up the lock: a done run stays done */
+    cr_assert_eq(store_schedule_finish(b, "nightly", period, NULL, 0, &err), 0, "%s", err.msg);
+    cr_assert_eq(store_schedule_reclaim(c, "nightly", period, "c:3", &won, &err), 0, "%s", err.msg);
+    cr_assert_eq(won, 0, "a done run is not run again");
+    cr_assert_eq(store_schedule_claim(c, "nightly", period, "feed", "c:3", &won, &retaken, &err), 0, "%s", err.msg);
+    cr_assert_eq(won, 0);
+    cr_assert_eq(query_long(conninfo, "SELECT count(*) FROM schedule_runs WHERE status = 'done' AND attempts = 2"
+                                      " AND claimed_by = 'b:2'"), 1);
+    /* no lock is left behind by the refused attempts or the finished run;
+     * a won claim holds one */
+    const char *locks = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database ="
+                        " (SELECT oid FROM pg_database WHERE datname = current_database())";
+    cr_assert_eq(query_long(conninfo, locks), 0);
+    cr_assert_eq(store_schedule_claim(c, "nightly", "2026-03-03T02:00Z", "feed", "c:3", &won, &retaken, &err), 0,
+                 "%s", err.msg);
+    cr_assert(won && !retaken);
+    cr_assert_eq(query_long(conninfo, locks), 1);
+    store_close(b);
+    store_close(c);
     free(conninfo);
 }
 
 /* ---- two daemons, one schedule ------------------------------------------------- */
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static char *start_broker(pid_t *pid, const char *log)
 {
@@ -436,29 +505,37 @@ static void seed_summaries(const char *conninfo)
     PQfinish(c);
 }
 
+/* precis serve's config: the broker, the database, the synthetic model,
+ * the repository's prompts and the given schedule section. */
+static void write_serve_conf(const char *path, const char *bootstrap, const char *conninfo, const char *model,
+                             const char *schedule_section)
+{
+    char prompts[4096];
+    cr_assert(getcwd(prompts, sizeof prompts - 16));
+    strcat(prompts, "/prompts");
+    FILE *f = fopen(path, "w");
+    cr_assert(f);
+    fprintf(f, "[kafka]\nbootstrap.servers = %s\nsession.timeout.ms = 6000\nheartbeat.interval.ms = 300\n"
+               "[postgres]\nconninfo = %s\n[engine]\nmodel = %s\nctx_size = 2048\nthreads = 1\n"
+               "[pipeline]\nprompts_dir = %s\n[metrics]\nenabled = false\n%s",
+            bootstrap, conninfo, model, prompts, schedule_section);
+    fclose(f);
+}
+
 Test(schedule, two_daemons_run_each_period_once, .timeout = 300)
 {
     alarm(280);
     char *conninfo = migrated_db();
     seed_summaries(conninfo);
     char *model = test_model_path("synth-d256-q8_0.gguf");
-    char broker_log[512], log_a[512], log_b[512], conf[512], prompts[4096];
+    char broker_log[512], log_a[512], log_b[512], conf[512];
     snprintf(broker_log, sizeof broker_log, "%s/broker.log", test_tmpdir());
     snprintf(log_a, sizeof log_a, "%s/serve-a.log", test_tmpdir());
     snprintf(log_b, sizeof log_b, "%s/serve-b.log", test_tmpdir());
     snprintf(conf, sizeof conf, "%s/precis.conf", test_tmpdir());
-    cr_assert(getcwd(prompts, sizeof prompts - 16));
-    strcat(prompts, "/prompts");
     pid_t broker;
     char *bootstrap = start_broker(&broker, broker_log);
-    FILE *f = fopen(conf, "w");
-    cr_assert(f);
-    fprintf(f, "[kafka]\nbootstrap.servers = %s\nsession.timeout.ms = 6000\nheartbeat.interval.ms = 300\n"
-               "[postgres]\nconninfo = %s\n[engine]\nmodel = %s\nctx_size = 2048\nthreads = 1\n"
-               "[pipeline]\nprompts_dir = %s\n[metrics]\nenabled = false\n"
-               "[schedule.each]\ncron = * * * * *\ncollection = feed\nwindow = 1d\n",
-            bootstrap, conninfo, model, prompts);
-    fclose(f);
+    write_serve_conf(conf, bootstrap, conninfo, model, "[schedule.each]\ncron = * * * * *\ncollection = feed\nwindow = 1d\n");
     char *argv[] = {(char *)test_precis_bin(), "serve", "-c", conf, NULL};
     pid_t a = test_spawn(argv, NULL, log_a, environ);
     pid_t b = test_spawn(argv, NULL, log_b, environ);
@@ -515,6 +592,73 @@ Test(schedule, two_daemons_run_each_period_once, .timeout = 300)
         dump_logs(log_a, log_b);
     cr_assert_eq(started, 1, "exactly one replica ran %s", key);
     cr_assert_eq(skipped, 1, "the other replica skipped %s", key);
+    free(bootstrap);
+    free(model);
+    free(conninfo);
+}
+
+static void exec_sql(const char *conninfo, const char *sql)
+{
+    PGconn *c = PQconnectdb(conninfo);
+    cr_assert_eq(PQstatus(c), CONNECTION_OK);
+    PGresult *r = PQexec(c, sql);
+    cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+}
+
+/* A replica died while running last month's period (its row says 'running'
+ * and nobody holds its lock): a daemon that starts takes it over and makes
+ * the digest, with the documents of that period's window. */
+Test(schedule, serve_runs_again_a_period_whose_replica_died, .timeout = 300)
+{
+    alarm(280);
+    char *conninfo = migrated_db();
+    seed_summaries(conninfo);
+    const int64_t fire = prev_utc("0 0 1 * *", (int64_t)time(NULL) + 1);
+    const time_t ft = (time_t)fire;
+    struct tm tm;
+    gmtime_r(&ft, &tm);
+    char key[32], sql[512], period[64];
+    strftime(key, sizeof key, "%Y-%m-%dT%H:%MZ", &tm);
+    snprintf(period, sizeof period, "period=%s", key);
+    snprintf(sql, sizeof sql, "UPDATE document_collections SET added_at = to_timestamp(%lld)", (long long)fire - 3600);
+    exec_sql(conninfo, sql);
+    snprintf(sql, sizeof sql, "INSERT INTO schedule_runs (schedule, period_key, collection, claimed_by, claimed_at)"
+                              " VALUES ('monthly', '%s', 'feed', 'dead:1', to_timestamp(%lld))", key, (long long)fire);
+    exec_sql(conninfo, sql);
+
+    char *model = test_model_path("synth-d256-q8_0.gguf");
+    char broker_log[512], log[512], conf[512];
+    snprintf(broker_log, sizeof broker_log, "%s/broker.log", test_tmpdir());
+    snprintf(log, sizeof log, "%s/serve.log", test_tmpdir());
+    snprintf(conf, sizeof conf, "%s/precis.conf", test_tmpdir());
+    pid_t broker;
+    char *bootstrap = start_broker(&broker, broker_log);
+    write_serve_conf(conf, bootstrap, conninfo, model, "[schedule.monthly]\ncron = 0 0 1 * *\ncollection = feed\nwindow = 1d\n");
+    char *argv[] = {(char *)test_precis_bin(), "serve", "-c", conf, NULL};
+    pid_t serve = test_spawn(argv, NULL, log, environ);
+
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM schedule_runs WHERE period_key = '%s' AND status = 'done'"
+                              " AND attempts = 2 AND claimed_by <> 'dead:1' AND digest_id IS NOT NULL", key);
+    long long deadline = now_ms() + 200000;
+    while (query_long(conninfo, sql) < 1) {
+        if (now_ms() >= deadline)
+            dump_log(log);
+        cr_assert_lt(now_ms(), deadline, "the dead replica's period %s was not run again (see %s)", key, log);
+        test_sleep_ms(250);
+    }
+    kill(serve, SIGTERM);
+    int exit_code = test_try_wait_exit(serve, 30000);
+    kill(broker, SIGTERM);
+    test_wait_exit(broker);
+    if (exit_code != 0 || count_lines(log, "taken over", period) != 1)
+        dump_log(log);
+    cr_assert_eq(exit_code, 0, "serve exited %d (see %s)", exit_code, log);
+    cr_assert_eq(count_lines(log, "taken over", period), 1, "the log says the run was taken over");
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM digests WHERE period_key = '%s' AND schedule = 'monthly'"
+                              " AND collection = 'feed' AND document_count = 3", key);
+    cr_assert_eq(query_long(conninfo, sql), 1, "one digest for the period, with its window's documents");
     free(bootstrap);
     free(model);
     free(conninfo);

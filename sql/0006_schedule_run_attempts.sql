@@ -1,0 +1,11 @@
+-- 0006_schedule_run_attempts.sql — a scheduled run whose replica died is run
+-- again.
+--
+-- While a replica runs a claimed period it holds a session advisory lock on
+-- (schedule, period_key) (pipeline/store_digest.h). PostgreSQL drops the lock
+-- when the replica's connection ends, so a 'running' row whose lock is free
+-- belongs to a replica that died before finishing: another replica, or the
+-- same one restarted, claims it again and runs the period (daemon/scheduler.h).
+-- This replaces 0005's "stays 'running', not retried". attempts counts the
+-- claims of the period; more than 1 means an earlier attempt's replica died.
+ALTER TABLE schedule_runs ADD COLUMN attempts integer NOT NULL DEFAULT 1 CHECK (attempts >= 1);
