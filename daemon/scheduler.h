@@ -22,8 +22,9 @@
  * last SCHEDULER_MAX_CATCHUP fire times and takes over and runs each
  * period whose claim is 'running' and unlocked (attempts + 1 in
  * schedule_runs, a warning in the log): a digest whose replica crashed is
- * made once a replica runs again. A database that cannot be reached at claim time is retried
- * on a later tick (after SCHEDULER_RETRY_SECONDS) for the same fire.
+ * made once a replica runs again. A database that cannot be reached at
+ * claim time is retried on a later tick (after SCHEDULER_RETRY_SECONDS)
+ * for the same fire.
  */
 #ifndef PRECIS_SCHEDULER_H
 #define PRECIS_SCHEDULER_H

@@ -505,21 +505,46 @@ static void seed_summaries(const char *conninfo)
     PQfinish(c);
 }
 
-/* precis serve's config: the broker, the database, the synthetic model,
- * the repository's prompts and the given schedule section. */
-static void write_serve_conf(const char *path, const char *bootstrap, const char *conninfo, const char *model,
-                             const char *schedule_section)
+/* What `precis serve` needs around it: a broker (`precis broker`) and a
+ * config naming it, the database, the synthetic model, the repository's
+ * prompts and one schedule section. */
+typedef struct serve_env {
+    pid_t broker;
+    char *bootstrap, *model;
+    char conf[512];
+} serve_env;
+
+static void serve_env_start(serve_env *e, const char *conninfo, const char *schedule_section)
 {
-    char prompts[4096];
+    char broker_log[512], prompts[4096];
+    snprintf(broker_log, sizeof broker_log, "%s/broker.log", test_tmpdir());
+    snprintf(e->conf, sizeof e->conf, "%s/precis.conf", test_tmpdir());
     cr_assert(getcwd(prompts, sizeof prompts - 16));
     strcat(prompts, "/prompts");
-    FILE *f = fopen(path, "w");
+    e->model = test_model_path("synth-d256-q8_0.gguf");
+    e->bootstrap = start_broker(&e->broker, broker_log);
+    FILE *f = fopen(e->conf, "w");
     cr_assert(f);
     fprintf(f, "[kafka]\nbootstrap.servers = %s\nsession.timeout.ms = 6000\nheartbeat.interval.ms = 300\n"
                "[postgres]\nconninfo = %s\n[engine]\nmodel = %s\nctx_size = 2048\nthreads = 1\n"
                "[pipeline]\nprompts_dir = %s\n[metrics]\nenabled = false\n%s",
-            bootstrap, conninfo, model, prompts, schedule_section);
+            e->bootstrap, conninfo, e->model, prompts, schedule_section);
     fclose(f);
+}
+
+/* Starts `precis serve -c CONF` logging to log. */
+static pid_t serve_env_spawn(const serve_env *e, const char *log)
+{
+    char *argv[] = {(char *)test_precis_bin(), "serve", "-c", (char *)e->conf, NULL};
+    return test_spawn(argv, NULL, log, environ);
+}
+
+static void serve_env_stop(serve_env *e)
+{
+    kill(e->broker, SIGTERM);
+    test_wait_exit(e->broker);
+    free(e->bootstrap);
+    free(e->model);
 }
 
 Test(schedule, two_daemons_run_each_period_once, .timeout = 300)
@@ -527,18 +552,13 @@ Test(schedule, two_daemons_run_each_period_once, .timeout = 300)
     alarm(280);
     char *conninfo = migrated_db();
     seed_summaries(conninfo);
-    char *model = test_model_path("synth-d256-q8_0.gguf");
-    char broker_log[512], log_a[512], log_b[512], conf[512];
-    snprintf(broker_log, sizeof broker_log, "%s/broker.log", test_tmpdir());
+    char log_a[512], log_b[512];
     snprintf(log_a, sizeof log_a, "%s/serve-a.log", test_tmpdir());
     snprintf(log_b, sizeof log_b, "%s/serve-b.log", test_tmpdir());
-    snprintf(conf, sizeof conf, "%s/precis.conf", test_tmpdir());
-    pid_t broker;
-    char *bootstrap = start_broker(&broker, broker_log);
-    write_serve_conf(conf, bootstrap, conninfo, model, "[schedule.each]\ncron = * * * * *\ncollection = feed\nwindow = 1d\n");
-    char *argv[] = {(char *)test_precis_bin(), "serve", "-c", conf, NULL};
-    pid_t a = test_spawn(argv, NULL, log_a, environ);
-    pid_t b = test_spawn(argv, NULL, log_b, environ);
+    serve_env env;
+    serve_env_start(&env, conninfo, "[schedule.each]\ncron = * * * * *\ncollection = feed\nwindow = 1d\n");
+    pid_t a = serve_env_spawn(&env, log_a);
+    pid_t b = serve_env_spawn(&env, log_b);
     long long deadline = now_ms() + 120000;
     wait_for_line(log_a, "schedule active", deadline);
     wait_for_line(log_b, "schedule active", deadline);
@@ -569,8 +589,7 @@ Test(schedule, two_daemons_run_each_period_once, .timeout = 300)
     kill(a, SIGTERM);
     kill(b, SIGTERM);
     int exit_a = test_try_wait_exit(a, 30000), exit_b = test_try_wait_exit(b, 30000);
-    kill(broker, SIGTERM);
-    test_wait_exit(broker);
+    serve_env_stop(&env);
     if (exit_a != 0 || exit_b != 0)
         dump_logs(log_a, log_b);
     cr_assert_eq(exit_a, 0, "replica a exited %d, -1: not within 30 s (see %s)", exit_a, log_a);
@@ -592,8 +611,6 @@ Test(schedule, two_daemons_run_each_period_once, .timeout = 300)
         dump_logs(log_a, log_b);
     cr_assert_eq(started, 1, "exactly one replica ran %s", key);
     cr_assert_eq(skipped, 1, "the other replica skipped %s", key);
-    free(bootstrap);
-    free(model);
     free(conninfo);
 }
 
@@ -628,16 +645,11 @@ Test(schedule, serve_runs_again_a_period_whose_replica_died, .timeout = 300)
                               " VALUES ('monthly', '%s', 'feed', 'dead:1', to_timestamp(%lld))", key, (long long)fire);
     exec_sql(conninfo, sql);
 
-    char *model = test_model_path("synth-d256-q8_0.gguf");
-    char broker_log[512], log[512], conf[512];
-    snprintf(broker_log, sizeof broker_log, "%s/broker.log", test_tmpdir());
+    char log[512];
     snprintf(log, sizeof log, "%s/serve.log", test_tmpdir());
-    snprintf(conf, sizeof conf, "%s/precis.conf", test_tmpdir());
-    pid_t broker;
-    char *bootstrap = start_broker(&broker, broker_log);
-    write_serve_conf(conf, bootstrap, conninfo, model, "[schedule.monthly]\ncron = 0 0 1 * *\ncollection = feed\nwindow = 1d\n");
-    char *argv[] = {(char *)test_precis_bin(), "serve", "-c", conf, NULL};
-    pid_t serve = test_spawn(argv, NULL, log, environ);
+    serve_env env;
+    serve_env_start(&env, conninfo, "[schedule.monthly]\ncron = 0 0 1 * *\ncollection = feed\nwindow = 1d\n");
+    pid_t serve = serve_env_spawn(&env, log);
 
     snprintf(sql, sizeof sql, "SELECT count(*) FROM schedule_runs WHERE period_key = '%s' AND status = 'done'"
                               " AND attempts = 2 AND claimed_by <> 'dead:1' AND digest_id IS NOT NULL", key);
@@ -650,8 +662,7 @@ Test(schedule, serve_runs_again_a_period_whose_replica_died, .timeout = 300)
     }
     kill(serve, SIGTERM);
     int exit_code = test_try_wait_exit(serve, 30000);
-    kill(broker, SIGTERM);
-    test_wait_exit(broker);
+    serve_env_stop(&env);
     if (exit_code != 0 || count_lines(log, "taken over", period) != 1)
         dump_log(log);
     cr_assert_eq(exit_code, 0, "serve exited %d (see %s)", exit_code, log);
@@ -659,7 +670,5 @@ Test(schedule, serve_runs_again_a_period_whose_replica_died, .timeout = 300)
     snprintf(sql, sizeof sql, "SELECT count(*) FROM digests WHERE period_key = '%s' AND schedule = 'monthly'"
                               " AND collection = 'feed' AND document_count = 3", key);
     cr_assert_eq(query_long(conninfo, sql), 1, "one digest for the period, with its window's documents");
-    free(bootstrap);
-    free(model);
     free(conninfo);
 }
