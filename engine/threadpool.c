@@ -4,11 +4,15 @@
  * and the workers claim chunks of it from an atomic counter, and the last
  * worker to finish tells the caller. A decode step is about 180 short
  * jobs (each matmul, each attention), so waiting first polls the atomic
- * counters for a short while before it sleeps on a condition variable: a
- * worker that slept would cost a futex wake-up per job. The poll pauses a
- * few times, then yields the CPU between polls, so on an oversubscribed
- * machine (other daemons, the database) a waiter hands its core to the
- * thread it waits for instead of burning it. Idle pools sleep.
+ * counters for a while before it sleeps on a condition variable: a worker
+ * that slept costs a futex wake-up, and in a virtual machine a vCPU that
+ * went idle must be scheduled again by the host, which may have given its
+ * core to another guest meanwhile. The poll pauses a few times, then
+ * yields the CPU between polls, so on an oversubscribed machine (other
+ * daemons, the database) a waiter hands its core to the thread it waits
+ * for instead of burning it. The poll lasts SPIN_MICROS, longer than the
+ * gaps inside a decode step (the last chunks of a large matmul, sampling
+ * between steps); idle pools sleep.
  */
 #include "engine/threadpool.h"
 
@@ -18,6 +22,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -26,17 +31,37 @@
 #define cpu_relax() ((void)0)
 #endif
 
-/* Polls before a waiter sleeps: the first SPIN_PAUSES with a pause
- * instruction between them, the rest with sched_yield(). */
+/* How long a waiter polls before it sleeps: the first SPIN_PAUSES polls
+ * with a pause instruction between them, the rest with sched_yield().
+ * (A count of polls would not do: a yield takes 0.4 us on an idle core
+ * and a whole time slice on a busy one.) */
 #define SPIN_PAUSES 64
-#define SPIN_LIMIT 256
+#ifndef SPIN_MICROS
+#define SPIN_MICROS 1000
+#endif
 
-static void spin_wait_step(int i)
+static int64_t monotonic_us(void)
 {
-    if (i < SPIN_PAUSES)
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* One poll interval; returns 0 once the waiter should sleep. `start` is
+ * set at the first call (i == 0) of a wait. */
+static int spin_wait_step(int i, int64_t *start)
+{
+    if (i < SPIN_PAUSES) {
         cpu_relax();
-    else
-        sched_yield();
+        return 1;
+    }
+    const int64_t now = monotonic_us();
+    if (i == SPIN_PAUSES)
+        *start = now;
+    else if (now - *start >= SPIN_MICROS)
+        return 0;
+    sched_yield();
+    return 1;
 }
 
 typedef struct worker {
@@ -93,13 +118,15 @@ static void run_chunks(threadpool *tp, int t)
  * the new generation (0 when stopping). */
 static uint64_t wait_for_job(threadpool *tp, uint64_t seen)
 {
-    for (int spins = 0; spins < SPIN_LIMIT; spins++) {
+    int64_t start = 0;
+    for (int spins = 0;; spins++) {
         if (atomic_load_explicit(&tp->stopping, memory_order_acquire))
             return 0;
         const uint64_t g = atomic_load_explicit(&tp->generation, memory_order_acquire);
         if (g != seen)
             return g;
-        spin_wait_step(spins);
+        if (!spin_wait_step(spins, &start))
+            break;
     }
     pthread_mutex_lock(&tp->mutex);
     while (!atomic_load(&tp->stopping) && atomic_load(&tp->generation) == seen)
@@ -209,10 +236,12 @@ void threadpool_run_chunked(threadpool *tp, int64_t n, int chunks_per_thread, th
 
     run_chunks(tp, 0);
 
-    for (int spins = 0; spins < SPIN_LIMIT; spins++) {
+    int64_t start = 0;
+    for (int spins = 0;; spins++) {
         if (atomic_load_explicit(&tp->pending, memory_order_acquire) == 0)
             return;
-        spin_wait_step(spins);
+        if (!spin_wait_step(spins, &start))
+            break;
     }
     pthread_mutex_lock(&tp->mutex);
     while (atomic_load(&tp->pending) > 0)

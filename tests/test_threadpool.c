@@ -2,8 +2,9 @@
  * exactly once, in chunks whose boundaries are the same for every job of
  * the same size, on a valid thread, whether the workers are still spinning
  * from the previous job (back-to-back jobs) or asleep (after an idle
- * pause); a thread that stalls leaves its share to the others; and a pool
- * stops cleanly in either state.
+ * pause); a thread that stalls leaves its share to the others; workers
+ * of an idle pool sleep instead of polling; and a pool stops cleanly in
+ * either state.
  */
 #include <criterion/criterion.h>
 #include <stdatomic.h>
@@ -83,6 +84,32 @@ Test(threadpool, jobs_after_idle_pauses_wake_sleeping_workers)
     perr err = {0};
     cr_assert_eq(threadpool_new(&tp, 3, &err), 0, "%s", err.msg);
     run_and_check(tp, 20, 100, 5);      /* 5 ms: workers have gone to sleep */
+    threadpool_free(tp);
+}
+
+static double process_cpu_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Workers poll for a while after a job (the next one usually follows
+ * within microseconds), but an idle pool must not keep a core busy: over
+ * 200 ms of idleness, well past the poll, the process uses next to no CPU
+ * (a worker still polling would use about all of it). */
+Test(threadpool, idle_workers_sleep_instead_of_polling)
+{
+    threadpool *tp;
+    perr err = {0};
+    cr_assert_eq(threadpool_new(&tp, 3, &err), 0, "%s", err.msg);
+    run_and_check(tp, 10, 100, 0);
+    sleep_ms(50);
+    const double before = process_cpu_ms();
+    sleep_ms(200);
+    const double used = process_cpu_ms() - before;
+    cr_assert_lt(used, 40.0, "an idle pool used %.1f ms of CPU in 200 ms", used);
+    run_and_check(tp, 10, 100, 0);      /* and it still works */
     threadpool_free(tp);
 }
 
