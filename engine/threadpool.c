@@ -36,9 +36,7 @@
  * (A count of polls would not do: a yield takes 0.4 us on an idle core
  * and a whole time slice on a busy one.) */
 #define SPIN_PAUSES 64
-#ifndef SPIN_MICROS
 #define SPIN_MICROS 1000
-#endif
 
 static int64_t monotonic_us(void)
 {
@@ -47,8 +45,8 @@ static int64_t monotonic_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* One poll interval; returns 0 once the waiter should sleep. `start` is
- * set at the first call (i == 0) of a wait. */
+/* Poll interval i of a wait; returns 0 once the waiter should sleep.
+ * `start` is the wait's clock at its first yield (i == SPIN_PAUSES). */
 static int spin_wait_step(int i, int64_t *start)
 {
     if (i < SPIN_PAUSES) {
