@@ -6,12 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "common/log.h"
+#include "common/monotonic.h"
 #include "daemon/cli.h"
 #include "daemon/config.h"
 #include "daemon/job_message.h"
@@ -121,13 +121,6 @@ typedef struct progress {
     const char *file;
 } progress;
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void format_duration(char *buf, size_t cap, double s)
 {
     long t = (long)(s + 0.5);
@@ -151,7 +144,7 @@ static void progress_draw(const progress *p, const char *stage)
     bar[WIDTH] = '\0';
     char eta[32] = "--:--";
     if (finished > 0)
-        format_duration(eta, sizeof eta, (now_seconds() - p->start) / finished * (p->total - finished));
+        format_duration(eta, sizeof eta, (monotonic_seconds() - p->start) / finished * (p->total - finished));
     const char *name = p->file ? strrchr(p->file, '/') : NULL;
     name = name ? name + 1 : p->file ? p->file : "";
     fprintf(stderr, "\r\033[K[%s] %d/%d  ETA %s  %-8s %.40s", bar, finished, p->total, eta, stage ? stage : "", name);
@@ -347,12 +340,12 @@ static int run_main(int argc, char **argv)
     st.analyses = names;
     st.n_analyses = names ? g_strv_length(names) : 0;
     st.store = open_store(cfg, a.no_store);
-    st.progress = (progress){.tty = isatty(STDERR_FILENO), .total = a.nfiles, .start = now_seconds()};
+    st.progress = (progress){.tty = isatty(STDERR_FILENO), .total = a.nfiles, .start = monotonic_seconds()};
     int stored = st.store != NULL;
     run_all(&st);
     stored = stored && st.store != NULL;
     fprintf(stderr, "precis run: %d document%s, %d done, %d failed in %.1f s; results %s\n", a.nfiles,
-            a.nfiles == 1 ? "" : "s", st.progress.done, st.progress.failed, now_seconds() - st.progress.start,
+            a.nfiles == 1 ? "" : "s", st.progress.done, st.progress.failed, monotonic_seconds() - st.progress.start,
             stored ? "stored in PostgreSQL" : "NOT stored in PostgreSQL");
     if (llm_is_toy(pipeline_llm(st.pipeline)))
         fprintf(stderr, "precis run: WARNING: %s is a tiny test model; its text is not meaningful\n",

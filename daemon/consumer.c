@@ -5,9 +5,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/log.h"
+#include "common/monotonic.h"
 #include "daemon/dlq.h"
 #include "daemon/producer.h"
 
@@ -46,13 +46,6 @@ struct consumer {
     int64_t next_commit_retry; /* monotonic ms */
     int64_t next_lag_refresh;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- retry bookkeeping -------------------------------------------------- */
 
@@ -100,7 +93,7 @@ static int commit_stored(consumer *c, const char *why)
         return 0;
     }
     c->commit_pending = 1;
-    c->next_commit_retry = now_ms() + COMMIT_RETRY_MS;
+    c->next_commit_retry = monotonic_ms() + COMMIT_RETRY_MS;
     log_warn("offset commit failed; will retry", "reason=%s error=%s", why, rd_kafka_err2str(rc));
     return -1;
 }
@@ -158,7 +151,7 @@ static void schedule_retry(consumer *c, const rd_kafka_message_t *m, int attempt
     if (r) {
         r->offset = m->offset;
         r->attempts = attempt;
-        r->resume_at = now_ms() + delay;
+        r->resume_at = monotonic_ms() + delay;
     }
     log_warn("job failed transiently; will retry", "partition=%" PRId32 " offset=%" PRId64
              " attempt=%d backoff_ms=%d error=%s", m->partition, m->offset, attempt, delay, why);
@@ -166,7 +159,7 @@ static void schedule_retry(consumer *c, const rd_kafka_message_t *m, int attempt
 
 static void resume_due_partitions(consumer *c)
 {
-    int64_t now = now_ms();
+    int64_t now = monotonic_ms();
     for (size_t i = 0; i < c->nretries; i++) {
         retry_state *r = &c->retries[i];
         if (!r->resume_at || now < r->resume_at)
@@ -301,10 +294,10 @@ static job_outcome run_handler(consumer *c, const rd_kafka_message_t *m, int att
         .consumer = c,
     };
     herr->msg[0] = '\0';
-    int64_t t0 = now_ms();
+    int64_t t0 = monotonic_ms();
     job_outcome outcome = c->handler.handle(c->handler.ctx, &view, herr);
     if (c->metrics)
-        metrics_observe_job(c->metrics, (double)(now_ms() - t0) / 1000.0);
+        metrics_observe_job(c->metrics, (double)(monotonic_ms() - t0) / 1000.0);
     return outcome;
 }
 
@@ -354,11 +347,11 @@ static void between_polls(consumer *c)
     if (c->on_idle)
         c->on_idle(c->hook_ctx);
     resume_due_partitions(c);
-    if (c->commit_pending && now_ms() >= c->next_commit_retry)
+    if (c->commit_pending && monotonic_ms() >= c->next_commit_retry)
         commit_stored(c, "retry");
-    if (c->metrics && now_ms() >= c->next_lag_refresh) {
+    if (c->metrics && monotonic_ms() >= c->next_lag_refresh) {
         refresh_lag(c);
-        c->next_lag_refresh = now_ms() + LAG_REFRESH_MS;
+        c->next_lag_refresh = monotonic_ms() + LAG_REFRESH_MS;
     }
 }
 
@@ -385,8 +378,8 @@ static void release_partitions(consumer *c)
         log_warn("cannot unsubscribe before closing", "error=%s", rd_kafka_err2str(rc));
         return;
     }
-    int64_t deadline = now_ms() + RELEASE_TIMEOUT_MS;
-    while (assigned_partitions(c) > 0 && now_ms() < deadline) {
+    int64_t deadline = monotonic_ms() + RELEASE_TIMEOUT_MS;
+    while (assigned_partitions(c) > 0 && monotonic_ms() < deadline) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 100);
         if (m)
             rd_kafka_message_destroy(m);
@@ -425,7 +418,7 @@ int consumer_run(consumer *c, perr *err)
 void consumer_request_stop(consumer *c)
 {
     if (!atomic_load(&c->stop))
-        atomic_store(&c->stop_at, (long long)now_ms());
+        atomic_store(&c->stop_at, (long long)monotonic_ms());
     atomic_store(&c->stop, 1);
 }
 
@@ -438,7 +431,7 @@ int consumer_job_cancelled(consumer *c)
 {
     if (!atomic_load(&c->stop) || c->grace_ms < 0)
         return 0;
-    return now_ms() >= atomic_load(&c->stop_at) + c->grace_ms;
+    return monotonic_ms() >= atomic_load(&c->stop_at) + c->grace_ms;
 }
 
 int consumer_kafka_ready(consumer *c, int timeout_ms, perr *err)

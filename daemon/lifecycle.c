@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/monotonic.h"
 
 #define TICK_MS 100
 
@@ -24,13 +25,6 @@ struct lifecycle {
     int64_t stop_at;        /* monotonic ms of the first */
     int forced;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void handled_signals(sigset_t *set)
 {
@@ -75,7 +69,7 @@ static void on_signal(lifecycle *l, int signo)
         force(l, "second stop signal");
         return;
     }
-    l->stop_at = now_ms();
+    l->stop_at = monotonic_ms();
     log_info("stop requested", "signal=%s", name);
     if (l->hooks.on_stop)
         l->hooks.on_stop(l->hooks.ctx);
@@ -86,17 +80,17 @@ static void *lifecycle_main(void *arg)
     lifecycle *l = arg;
     sigset_t set;
     handled_signals(&set);
-    int64_t next_ping = now_ms();
+    int64_t next_ping = monotonic_ms();
     while (!atomic_load(&l->quit)) {
         struct timespec tick = {0, TICK_MS * 1000000L};
         int signo = sigtimedwait(&set, NULL, &tick);
         if (signo > 0)
             on_signal(l, signo);
-        if (l->stop_signals && l->hooks.force_after_ms > 0 && now_ms() >= l->stop_at + l->hooks.force_after_ms)
+        if (l->stop_signals && l->hooks.force_after_ms > 0 && monotonic_ms() >= l->stop_at + l->hooks.force_after_ms)
             force(l, "grace period over");
-        if (l->watchdog_ms && now_ms() >= next_ping) {
+        if (l->watchdog_ms && monotonic_ms() >= next_ping) {
             sd_notify(0, "WATCHDOG=1");
-            next_ping = now_ms() + l->watchdog_ms;
+            next_ping = monotonic_ms() + l->watchdog_ms;
         }
     }
     return NULL;

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/monotonic.h"
 
 static int is_regular_file(const char *path)
 {
@@ -140,13 +140,6 @@ int pipeline_reload_settings(pipeline *p, const config *cfg, perr *err)
     return 0;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void log_model(const llm *m, const char *source, double seconds)
 {
     log_info("model loaded", "name=%s path=%s chosen_by=%s sha256=%s params=%lld ctx=%d threads=%d "
@@ -173,9 +166,9 @@ int pipeline_setup(const config *cfg, const pipeline_setup_overrides *ov, pipeli
         pipeline_resolve_prompts(cfg, prompts_dir, sizeof prompts_dir, err) != 0 || read_limits(cfg, &o, err) != 0)
         return -1;
     log_info("loading model", "path=%s chosen_by=%s prompts=%s", model_path, source, prompts_dir);
-    double t0 = now_seconds();
+    double t0 = monotonic_seconds();
     if (pipeline_new(out, &o, err) != 0)
         return -1;
-    log_model(pipeline_llm(*out), source, now_seconds() - t0);
+    log_model(pipeline_llm(*out), source, monotonic_seconds() - t0);
     return 0;
 }

@@ -6,14 +6,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#include "common/monotonic.h"
 
 /* Sample, evaluate the sampled token, repeat until the generation ends. */
 static int sample_loop(engine_ctx *c, int seq, gen_seq *g, perr *err)
@@ -45,16 +39,16 @@ int generate_run(engine_ctx *c, int seq, const tokenizer *tok, const int32_t *pr
     if (gen_seq_init(&g, tok, engine_n_vocab(c), prompt, n_prompt, p, emit, user, err) != 0)
         return -1;
     engine_seq_clear(c, seq);
-    double t0 = now_seconds();
+    double t0 = monotonic_seconds();
     int rc = engine_eval(c, seq, prompt, (int)n_prompt, ENGINE_LOGITS_LAST, err);
-    double t1 = now_seconds();
+    double t1 = monotonic_seconds();
     if (rc == 0)
         rc = sample_loop(c, seq, &g, err);
     if (rc == 0)
         rc = gen_seq_finish(&g, err);
     *res = g.res;
     res->prompt_seconds = t1 - t0;
-    res->gen_seconds = now_seconds() - t1;
+    res->gen_seconds = monotonic_seconds() - t1;
     gen_seq_free(&g);
     return rc;
 }

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "common/monotonic.h"
 #include "engine/gen_seq.h"
 
 typedef struct slot {
@@ -31,13 +31,6 @@ struct generate_batcher {
 };
 
 typedef struct generate_batcher batch;
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static void fail_request(generate_request *r, const char *msg)
 {
@@ -113,7 +106,7 @@ static int start_request(batch *b, int s, generate_request *r, perr *err)
     sl->n_tokens = keep;
     sl->pending = r->prompt + keep;
     sl->n_pending = (int)r->n_prompt - keep;
-    sl->t_start = now_seconds();
+    sl->t_start = monotonic_seconds();
     sl->t_prompt = -1;
     /* The whole prompt: the first `keep` may have come from another slot. */
     return remember(sl, r->prompt, (int)r->n_prompt, 0, err);
@@ -128,7 +121,7 @@ static void finish_request(slot *sl, int failed, const char *msg)
         msg = err.msg;
     }
     r->result = sl->g.res;
-    double t = now_seconds();
+    double t = monotonic_seconds();
     r->result.prompt_seconds = sl->t_prompt >= 0 ? sl->t_prompt - sl->t_start : t - sl->t_start;
     r->result.gen_seconds = sl->t_prompt >= 0 ? t - sl->t_prompt : 0;
     if (failed) {
@@ -206,7 +199,7 @@ static int eval_pass(batch *b, engine_batch_item *items, int *owner, int *n_item
 /* Sample each evaluated slot's next token; finished slots become idle. */
 static int sample_pass(batch *b, const int *owner, int n_items, perr *err)
 {
-    double t = now_seconds();
+    double t = monotonic_seconds();
     for (int i = 0; i < n_items; i++) {
         slot *sl = &b->slots[owner[i]];
         if (sl->t_prompt < 0)

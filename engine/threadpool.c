@@ -22,7 +22,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "common/monotonic.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -37,13 +38,6 @@
  * and a whole time slice on a busy one.) */
 #define SPIN_PAUSES 64
 #define SPIN_MICROS 1000
-
-static int64_t monotonic_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* Poll interval i of a wait; returns 0 once the waiter should sleep.
  * `start` is the wait's clock at its first yield (i == SPIN_PAUSES). */

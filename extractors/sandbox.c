@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/monotonic.h"
 #include "extractors/utf8.h"
 
 #define MAX_RESULT_BYTES ((size_t)1 << 30)  /* refuse larger child output */
@@ -119,13 +120,6 @@ typedef struct child_output {
     int too_large;
 } child_output;
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void keep_tail(child_output *o, const char *buf, size_t n)
 {
     if (n >= STDERR_TAIL) {
@@ -189,7 +183,7 @@ static int read_child(int result_fd, int err_fd, double deadline, child_output *
     struct pollfd fds[2] = { { result_fd, POLLIN, 0 }, { err_fd, POLLIN, 0 } };
     int open_fds = 2;
     while (open_fds > 0 && !o->too_large) {
-        double left = deadline - now_seconds();
+        double left = deadline - monotonic_seconds();
         if (left <= 0)
             return -1;
         int rc = poll(fds, 2, (int)(left * 1000) + 1);
@@ -224,7 +218,7 @@ static int reap(pid_t pid, double deadline, int *status, struct rusage *ru)
             *status = 0;
             return killed;
         }
-        if (!killed && now_seconds() >= deadline) {
+        if (!killed && monotonic_seconds() >= deadline) {
             kill(pid, SIGKILL);
             killed = 1;
             continue;
@@ -315,7 +309,7 @@ static int collect(pid_t pid, int result_fd, int err_fd, const sandbox_limits *l
 {
     child_output o;
     memset(&o, 0, sizeof o);
-    double deadline = now_seconds() + lim->wall_seconds;
+    double deadline = monotonic_seconds() + lim->wall_seconds;
     int read_rc = read_child(result_fd, err_fd, deadline, &o);
     if (read_rc < 0)
         kill(pid, SIGKILL);

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "common/monotonic.h"
 #include "engine/json_schema.h"
 #include "extractors/extract.h"
 #include "pipeline/analysis.h"
@@ -32,13 +32,6 @@ struct pipeline {
     sandbox_limits limits;
     int max_tokens;
 };
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static size_t analysis_index(const analysis_def *d)
 {
@@ -306,19 +299,19 @@ static int load_and_extract(pipeline *p, const job *j, const pipeline_hooks *hoo
                             perr *err)
 {
     enter_stage(hooks, "load");
-    double t0 = now_seconds();
+    double t0 = monotonic_seconds();
     unsigned char *bytes = NULL;
     size_t len = 0;
     if (job_load_document(j, p->input_root, &bytes, &len, err) != 0)
         return fail(rep, "document");
     digest_sha256_hex(bytes, len, rep->sha256);
-    double t1 = now_seconds();
+    double t1 = monotonic_seconds();
     rep->load_seconds = t1 - t0;
     enter_stage(hooks, "extract");
     extract_options eo = {.password = j->password};
     int rc = sandbox_extract(bytes, len, &eo, &p->limits, &rep->doc, err);
     free(bytes);
-    rep->extract_seconds = now_seconds() - t1;
+    rep->extract_seconds = monotonic_seconds() - t1;
     if (rc != 0)
         return perr_prefix(err, "extracting %s", rep->source), fail(rep, "extract");
     if (rep->doc->full_text_len == 0)
@@ -358,9 +351,9 @@ static int run_analysis(pipeline *p, const analysis_def *def, const pipeline_hoo
                          .text = rep->doc->full_text, .doc = rep->doc, .cancel = hooks ? hooks->cancel : NULL,
                          .cancel_ctx = hooks ? hooks->cancel_ctx : NULL};
     analysis_output out;
-    double t0 = now_seconds();
+    double t0 = monotonic_seconds();
     int rc = def->run(&in, &out, err);
-    double seconds = now_seconds() - t0;
+    double seconds = monotonic_seconds() - t0;
     rep->analyze_seconds += seconds;
     if (rc == LLM_CANCELLED)
         return perr_prefix(err, "analysis %s", def->name), PIPELINE_TRANSIENT;
@@ -422,9 +415,9 @@ int pipeline_store(pipeline *p, store *s, const job *j, pipeline_report *rep, pe
             .trace_json = r->trace_json,
         };
     }
-    double t0 = now_seconds();
+    double t0 = monotonic_seconds();
     int rc = store_job_done(s, j->job_id, &sd, results, rep->n_results, NULL, err);
-    rep->store_seconds = now_seconds() - t0;
+    rep->store_seconds = monotonic_seconds() - t0;
     if (rc == STORE_ERROR)
         fail(rep, "store");
     return rc;

@@ -11,10 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 
+#include "common/monotonic.h"
 #include "engine/json_schema.h"
 #include "pipeline/consultation_job.h"
 #include "pipeline/responses.h"
@@ -152,17 +152,16 @@ Test(consultation_ref, gambling_100_responses_end_to_end, .timeout = 1800)
     consultation_result res;
     long long run_id = 0;
     int store_rc = -1;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    const double t0 = monotonic_seconds();
     int rc = consultation_execute(p, s, &rq, NULL, &res, &run_id, &store_rc, &err);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    const double seconds = monotonic_seconds() - t0;
     cr_assert_eq(rc, 0, "%s", err.msg);
     cr_assert_eq(store_rc, 0, "%s", err.msg);
     cr_assert_eq(run_id, 1);
     fprintf(stderr, "consultation_ref: 100 responses, %zu themes, %d calls, %ld prompt + %ld generated tokens, "
             "%zu unprocessable, %.1f s\n", res.n_themes, res.out.calls, res.out.prompt_tokens,
             res.out.completion_tokens, res.n_unprocessable,
-            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9);
+            seconds);
     check_result(&res);
     check_tables(conninfo);
     check_themes_command(conninfo);

@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/monotonic.h"
 #include "daemon/consumer.h"
 #include "daemon/dlq.h"
 #include "daemon/mock_broker.h"
@@ -57,13 +57,6 @@ typedef struct member {
     perr err;
 } member;
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void add_prop(harness *h, const char *k, const char *v)
 {
     cr_assert_lt(h->nprops, sizeof h->props / sizeof h->props[0]);
@@ -83,7 +76,7 @@ static void harness_start(harness *h, int partitions)
     mock_broker_options mo = {.partitions = partitions, .topics = topics};
     perr err;
     cr_assert_eq(mock_broker_start(&h->broker, &mo, &err), 0, "%s", err.msg);
-    snprintf(h->group, sizeof h->group, "test-%d-%lld", (int)getpid(), (long long)now_ms());
+    snprintf(h->group, sizeof h->group, "test-%d-%lld", (int)getpid(), (long long)monotonic_ms());
     add_prop(h, "bootstrap.servers", mock_broker_bootstraps(h->broker));
     add_prop(h, "group.id", h->group);
     add_prop(h, "session.timeout.ms", "6000");
@@ -200,9 +193,9 @@ static int count_calls(harness *h, job_outcome outcome)
 /* Waits until at least n calls ended with outcome; fails the test after WAIT_MS. */
 static void wait_for(harness *h, job_outcome outcome, int n)
 {
-    int64_t deadline = now_ms() + WAIT_MS;
+    int64_t deadline = monotonic_ms() + WAIT_MS;
     while (count_calls(h, outcome) < n) {
-        if (now_ms() >= deadline)
+        if (monotonic_ms() >= deadline)
             cr_assert_fail("timed out: %d of %d calls with outcome %d", count_calls(h, outcome), n,
                      outcome);
         test_sleep_ms(20);
@@ -223,9 +216,9 @@ static int times_done(harness *h, const char *payload)
 /* Waits until payload was handled successfully (or dead-lettered). */
 static void wait_done(harness *h, const char *payload)
 {
-    int64_t deadline = now_ms() + WAIT_MS;
+    int64_t deadline = monotonic_ms() + WAIT_MS;
     while (times_done(h, payload) < 1) {
-        if (now_ms() >= deadline)
+        if (monotonic_ms() >= deadline)
             cr_assert_fail("timed out waiting for %s", payload);
         test_sleep_ms(20);
     }
@@ -324,9 +317,9 @@ static read_msg *read_topic(harness *h, const char *topic, int partitions, int n
     rd_kafka_topic_partition_list_destroy(l);
     read_msg *msgs = calloc((size_t)n + 1, sizeof *msgs);
     int got = 0, extra = 0;
-    int64_t deadline = now_ms() + WAIT_MS;
+    int64_t deadline = monotonic_ms() + WAIT_MS;
     /* Anything beyond n would be a duplicate: keep reading 500 ms more. */
-    while (now_ms() < deadline) {
+    while (monotonic_ms() < deadline) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
         if (m && !m->err) {
             if (got < n)
@@ -334,7 +327,7 @@ static read_msg *read_topic(harness *h, const char *topic, int partitions, int n
             else
                 extra++;
             if (got == n)
-                deadline = now_ms() + 500;
+                deadline = monotonic_ms() + 500;
         }
         if (m)
             rd_kafka_message_destroy(m);
@@ -572,9 +565,9 @@ static job_outcome slow_job(harness *h, const kafka_message_view *m, perr *err)
 static void stop_during_slow_job(harness *h, member *m)
 {
     /* The slow job is handled first (only message); stop once it has begun. */
-    int64_t deadline = now_ms() + WAIT_MS;
+    int64_t deadline = monotonic_ms() + WAIT_MS;
     while (metrics_jobs_consumed(consumer_metrics(m->c)) < 1) {
-        if (now_ms() >= deadline)
+        if (monotonic_ms() >= deadline)
             cr_assert_fail("slow job never started");
         test_sleep_ms(10);
     }
@@ -653,10 +646,10 @@ static void two_members_share_partitions(const char *strategy)
     member_start(&a, &h, 0);
     member_start(&b, &h, 1);
     /* Wait for both to own partitions: produce until each handled a job. */
-    int64_t deadline = now_ms() + WAIT_MS;
+    int64_t deadline = monotonic_ms() + WAIT_MS;
     int produced = 0;
     while (calls_by(&h, 0) == 0 || calls_by(&h, 1) == 0) {
-        if (now_ms() >= deadline)
+        if (monotonic_ms() >= deadline)
             cr_assert_fail("both members never got partitions (a=%d b=%d)", calls_by(&h, 0),
                      calls_by(&h, 1));
         char name[32];
@@ -750,14 +743,14 @@ Test(consumer, lag_gauge_counts_unfinished_messages)
     cr_assert_eq(pthread_create(&m.thread, NULL, run_member, &m), 0);
     wait_for(&h, JOB_TRANSIENT_FAILURE, 1);
     /* The gauge refreshes every 5 s: the first message failed, all 5 remain. */
-    int64_t deadline = now_ms() + 15000;
+    int64_t deadline = monotonic_ms() + 15000;
     char *text = NULL;
     for (;;) {
         free(text);
         text = metrics_render(mt, NULL);
         if (strstr(text, "\nprecis_consumer_lag 5\n"))
             break;
-        if (now_ms() >= deadline)
+        if (monotonic_ms() >= deadline)
             cr_assert_fail("lag gauge never reached 5:\n%s", text);
         test_sleep_ms(100);
     }

@@ -12,12 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "common/log.h"
+#include "common/monotonic.h"
 #include "daemon/consumer.h"
 #include "daemon/job_handler.h"
 #include "daemon/mock_broker.h"
@@ -430,13 +430,6 @@ Test(pipeline, too_few_tokens_for_the_json_answer_is_a_clear_error, .timeout = 6
 
 /* ---- the daemon step through Kafka ------------------------------------------ */
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 typedef struct kafka_daemon {
     mock_broker *broker;
     kafka_property props[4];
@@ -456,10 +449,10 @@ static void *consume(void *arg)
 
 static void wait_rows(PGconn *c, const char *sql, long want)
 {
-    int64_t deadline = now_ms() + 240000;
+    int64_t deadline = monotonic_ms() + 240000;
     long got;
     while ((got = pg_query_long(c, sql)) < want) {
-        cr_assert_lt(now_ms(), deadline, "timed out: '%s' = %ld, want %ld", sql, got, want);
+        cr_assert_lt(monotonic_ms(), deadline, "timed out: '%s' = %ld, want %ld", sql, got, want);
         usleep(50000);
     }
 }

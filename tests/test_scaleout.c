@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/monotonic.h"
 #include "pipeline/store.h"
 #include "tests/pg_harness.h"
 #include "tests/support.h"
@@ -31,13 +31,6 @@
 #define WAIT_MS 60000
 
 extern char **environ;
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static char *scratch(const char *fmt, ...)
 {
@@ -91,10 +84,10 @@ static long query_long(const char *conninfo, const char *sql)
 
 static void wait_count(const char *conninfo, const char *sql, long want)
 {
-    long long deadline = now_ms() + WAIT_MS;
+    long long deadline = monotonic_ms() + WAIT_MS;
     long got;
     while ((got = query_long(conninfo, sql)) < want) {
-        cr_assert_lt(now_ms(), deadline, "timed out: '%s' = %ld, want %ld", sql, got, want);
+        cr_assert_lt(monotonic_ms(), deadline, "timed out: '%s' = %ld, want %ld", sql, got, want);
         test_sleep_ms(50);
     }
 }
@@ -291,10 +284,10 @@ static int log_lines_with(const char *path, const char *needle)
  * group grew to two (the first member's first assignment is all of them). */
 static void wait_both_assigned(const char *log_a, const char *log_b)
 {
-    long long deadline = now_ms() + WAIT_MS;
+    long long deadline = monotonic_ms() + WAIT_MS;
     while (log_lines_with(log_a, "partitions assigned\" count=3") == 0 ||
            log_lines_with(log_b, "partitions assigned\" count=3") == 0) {
-        cr_assert_lt(now_ms(), deadline, "the two replicas never shared the partitions (see %s, %s)", log_a, log_b);
+        cr_assert_lt(monotonic_ms(), deadline, "the two replicas never shared the partitions (see %s, %s)", log_a, log_b);
         test_sleep_ms(50);
     }
 }

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/monotonic.h"
 #include "daemon/config.h"
 #include "daemon/cron.h"
 #include "daemon/schedule.h"
@@ -263,13 +264,6 @@ Test(schedule, config_validates_schedule_sections_with_file_line)
 
 /* ---- exactly once --------------------------------------------------------------- */
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static char *migrated_db(void)
 {
     pg_harness *pg = pg_harness_shared();
@@ -388,12 +382,12 @@ Test(schedule, a_dead_replicas_claim_is_taken_over_and_a_live_ones_is_not, .time
     /* a dies: its connection ends and PostgreSQL drops its lock (the
      * backend may take a moment to exit) */
     store_close(a);
-    long long deadline = now_ms() + 20000;
+    long long deadline = monotonic_ms() + 20000;
     do {
         cr_assert_eq(store_schedule_reclaim(b, "nightly", period, "b:2", &won, &err), 0, "%s", err.msg);
         if (!won)
             test_sleep_ms(50);
-    } while (!won && now_ms() < deadline);
+    } while (!won && monotonic_ms() < deadline);
     cr_assert_eq(won, 1, "b takes over the run a died on");
     cr_assert_eq(query_long(conninfo, "SELECT attempts FROM schedule_runs WHERE schedule = 'nightly'"
                                       " AND claimed_by = 'b:2' AND status = 'running'"), 2);
@@ -470,9 +464,9 @@ static void dump_logs(const char *a, const char *b)
 static void wait_for_line(const char *path, const char *needle, long long deadline)
 {
     while (count_lines(path, needle, needle) == 0) {
-        if (now_ms() >= deadline)
+        if (monotonic_ms() >= deadline)
             dump_log(path);
-        cr_assert_lt(now_ms(), deadline, "no '%s' in %s", needle, path);
+        cr_assert_lt(monotonic_ms(), deadline, "no '%s' in %s", needle, path);
         test_sleep_ms(100);
     }
 }
@@ -559,7 +553,7 @@ Test(schedule, two_daemons_run_each_period_once, .timeout = 300)
     serve_env_start(&env, conninfo, "[schedule.each]\ncron = * * * * *\ncollection = feed\nwindow = 1d\n");
     pid_t a = serve_env_spawn(&env, log_a);
     pid_t b = serve_env_spawn(&env, log_b);
-    long long deadline = now_ms() + 120000;
+    long long deadline = monotonic_ms() + 120000;
     wait_for_line(log_a, "schedule active", deadline);
     wait_for_line(log_b, "schedule active", deadline);
     /* The first fire after both are up: the next minute boundary. */
@@ -571,19 +565,19 @@ Test(schedule, two_daemons_run_each_period_once, .timeout = 300)
     strftime(key, sizeof key, "%Y-%m-%dT%H:%MZ", &tm);
     snprintf(period, sizeof period, "period=%s", key);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM schedule_runs WHERE period_key = '%s' AND status <> 'running'", key);
-    deadline = now_ms() + 200000;
+    deadline = monotonic_ms() + 200000;
     while (query_long(conninfo, sql) < 1) {
-        if (now_ms() >= deadline)
+        if (monotonic_ms() >= deadline)
             dump_logs(log_a, log_b);
-        cr_assert_lt(now_ms(), deadline, "period %s never finished (see %s, %s)", key, log_a, log_b);
+        cr_assert_lt(monotonic_ms(), deadline, "period %s never finished (see %s, %s)", key, log_a, log_b);
         test_sleep_ms(250);
     }
     /* The replica that lost the claim may tick a moment after the winner
      * finished (each ticks between Kafka polls): wait for both to say. */
     while (!replica_saw_period(log_a, period) || !replica_saw_period(log_b, period)) {
-        if (now_ms() >= deadline)
+        if (monotonic_ms() >= deadline)
             dump_logs(log_a, log_b);
-        cr_assert_lt(now_ms(), deadline, "a replica never ran or skipped %s (see %s, %s)", key, log_a, log_b);
+        cr_assert_lt(monotonic_ms(), deadline, "a replica never ran or skipped %s (see %s, %s)", key, log_a, log_b);
         test_sleep_ms(100);
     }
     kill(a, SIGTERM);
@@ -653,11 +647,11 @@ Test(schedule, serve_runs_again_a_period_whose_replica_died, .timeout = 300)
 
     snprintf(sql, sizeof sql, "SELECT count(*) FROM schedule_runs WHERE period_key = '%s' AND status = 'done'"
                               " AND attempts = 2 AND claimed_by <> 'dead:1' AND digest_id IS NOT NULL", key);
-    long long deadline = now_ms() + 200000;
+    long long deadline = monotonic_ms() + 200000;
     while (query_long(conninfo, sql) < 1) {
-        if (now_ms() >= deadline)
+        if (monotonic_ms() >= deadline)
             dump_log(log);
-        cr_assert_lt(now_ms(), deadline, "the dead replica's period %s was not run again (see %s)", key, log);
+        cr_assert_lt(monotonic_ms(), deadline, "the dead replica's period %s was not run again (see %s)", key, log);
         test_sleep_ms(250);
     }
     kill(serve, SIGTERM);

@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/monotonic.h"
 #include "daemon/consumer.h"
 #include "daemon/dlq.h"
 #include "daemon/job_handler.h"
@@ -32,13 +32,6 @@
 #define WAIT_MS 60000
 
 extern char **environ;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static char *migrated_db(pg_harness *pg)
 {
@@ -80,10 +73,10 @@ static long query_long(const char *conninfo, const char *sql)
 
 static void wait_query(const char *conninfo, const char *sql, long want)
 {
-    int64_t deadline = now_ms() + WAIT_MS;
+    int64_t deadline = monotonic_ms() + WAIT_MS;
     long got;
     while ((got = query_long(conninfo, sql)) < want) {
-        if (now_ms() >= deadline)
+        if (monotonic_ms() >= deadline)
             cr_assert_fail("timed out: '%s' = %ld, want %ld", sql, got, want);
         test_sleep_ms(20);
     }
@@ -196,7 +189,7 @@ static char *topic_payloads(daemon_under_test *d, const char *topic, int n)
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     int got = 0;
-    for (int64_t deadline = now_ms() + WAIT_MS; got < n && now_ms() < deadline;) {
+    for (int64_t deadline = monotonic_ms() + WAIT_MS; got < n && monotonic_ms() < deadline;) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
         if (m && !m->err) {
             fprintf(f, "%.*s\n", (int)m->len, (const char *)m->payload);
@@ -229,7 +222,7 @@ static char *dlq_class(daemon_under_test *d)
     rd_kafka_assign(rk, l);
     rd_kafka_topic_partition_list_destroy(l);
     char *cls = NULL;
-    for (int64_t deadline = now_ms() + WAIT_MS; !cls && now_ms() < deadline;) {
+    for (int64_t deadline = monotonic_ms() + WAIT_MS; !cls && monotonic_ms() < deadline;) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
         rd_kafka_headers_t *h = NULL;
         const void *v;
@@ -280,9 +273,9 @@ Test(serve, database_outage_pauses_and_retries)
     daemon_start(&d, conninfo);
     produce(mock_broker_bootstraps(d.broker), "k", "{\"job_id\": \"outage-1\", \"document\": {\"text\": \"hi\"}}");
     /* Two transient failures, then the database comes back. */
-    int64_t deadline = now_ms() + WAIT_MS;
+    int64_t deadline = monotonic_ms() + WAIT_MS;
     while (metrics_jobs_consumed(d.metrics) < 1) {
-        if (now_ms() >= deadline)
+        if (monotonic_ms() >= deadline)
             cr_assert_fail("job never attempted");
         test_sleep_ms(20);
     }
@@ -293,9 +286,9 @@ Test(serve, database_outage_pauses_and_retries)
     cr_assert_eq(before, 0, "nothing committed while the database is down (got %lld)", (long long)before);
     pg_harness_start(pg);
     wait_query(conninfo, "SELECT count(*) FROM jobs WHERE job_id = 'outage-1' AND status = 'done'", 1);
-    deadline = now_ms() + WAIT_MS;
+    deadline = monotonic_ms() + WAIT_MS;
     while (committed_offset(&d, 0) + committed_offset(&d, 1) < 1) {
-        if (now_ms() >= deadline)
+        if (monotonic_ms() >= deadline)
             cr_assert_fail("offset never committed");
         test_sleep_ms(50);
     }

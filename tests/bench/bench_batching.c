@@ -18,16 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "common/monotonic.h"
 #include "pipeline/llm.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static const char SYSTEM[] =
     "You are a careful analyst. You summarize documents accurately and neutrally. Use only what the "
@@ -109,7 +102,7 @@ static run_result run(const char *path, int threads, int parallel, int n, int ma
         reqs[i] = (llm_chat_request){.ids = ids[i], .n_ids = n_ids[i], .max_tokens = max_tokens, .sampling = &sp};
     run_result r = {0};
     perr err;
-    double t0 = now();
+    double t0 = monotonic_seconds();
     if (parallel > 1) {
         if (llm_chat_many(m, reqs, (size_t)n, NULL, NULL, &err) != 0)
             fprintf(stderr, "bench-batching: %s\n", err.msg), exit(1);
@@ -121,7 +114,7 @@ static run_result run(const char *path, int threads, int parallel, int n, int ma
                 llm_forget(m);
         }
     }
-    r.seconds = now() - t0;
+    r.seconds = monotonic_seconds() - t0;
     for (int i = 0; i < n; i++) {
         if (reqs[i].status != 0)
             fprintf(stderr, "bench-batching: document %d: %s\n", i, reqs[i].error), exit(1);
