@@ -111,7 +111,8 @@ static void claim_unlock(store *s, const char *schedule, const char *period_key)
         PQclear(r);
 }
 
-/* Whether the statement returned a row. */
+/* *row = 1 when the statement returned one row whose value is true (a
+ * lock taken, or a RETURNING true row written). */
 static int claim_exec(store *s, const char *sql, int n, const char *const *params, int *row, perr *err)
 {
     PGresult *r = NULL;
