@@ -45,6 +45,7 @@ struct harness {
     pthread_mutex_t lock;
     call calls[MAX_CALLS];
     int ncalls;
+    int partitions;           /* of the jobs topic */
     int64_t committed_seen;   /* a committed offset looked up from inside the handler */
 };
 
@@ -73,6 +74,7 @@ static void harness_start(harness *h, int partitions)
     log_set_level(getenv("TEST_LOG_DEBUG") ? LOG_INFO : LOG_WARN);
     pthread_mutex_init(&h->lock, NULL);
     static const char *const topics[] = {JOBS, DLQ, NULL};
+    h->partitions = partitions;
     mock_broker_options mo = {.partitions = partitions, .topics = topics};
     perr err;
     cr_assert_eq(mock_broker_start(&h->broker, &mo, &err), 0, "%s", err.msg);
@@ -84,6 +86,12 @@ static void harness_start(harness *h, int partitions)
     add_prop(h, "reconnect.backoff.ms", "50");
     add_prop(h, "reconnect.backoff.max.ms", "300");
     add_prop(h, "topic.metadata.refresh.interval.ms", "1000");
+    /* TEST_KAFKA_DEBUG=cgrp,consumer (say) traces librdkafka in these tests. */
+    const char *debug = getenv("TEST_KAFKA_DEBUG");
+    if (debug && *debug) {
+        add_prop(h, "debug", debug);
+        log_set_level(LOG_DEBUG);
+    }
 }
 
 static void harness_stop(harness *h)
@@ -213,13 +221,44 @@ static int times_done(harness *h, const char *payload)
     return n;
 }
 
+static void committed_offsets(harness *h, int partitions, int64_t *out);
+static int64_t high_watermark(harness *h, const char *topic, int partition);
+
+/* For a timeout's message: per partition, the group's committed offset, the
+ * high watermark, and which member last handled which offset there. */
+static void describe_partitions(harness *h, char *buf, size_t len)
+{
+    int64_t committed[16];
+    int n = h->partitions < 16 ? h->partitions : 16;
+    committed_offsets(h, n, committed);
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int p = 0; p < n && used < len; p++) {
+        int64_t last = -1;
+        int who = -1;
+        pthread_mutex_lock(&h->lock);
+        for (int i = 0; i < h->ncalls; i++)
+            if (h->calls[i].partition == p) {
+                last = h->calls[i].offset;
+                who = h->calls[i].who;
+            }
+        pthread_mutex_unlock(&h->lock);
+        int w = snprintf(buf + used, len - used, " p%d: committed %" PRId64 " high %" PRId64 " last handled %" PRId64
+                         " by %d;", p, committed[p], high_watermark(h, JOBS, p), last, who);
+        used += w > 0 ? (size_t)w : 0;
+    }
+}
+
 /* Waits until payload was handled successfully (or dead-lettered). */
 static void wait_done(harness *h, const char *payload)
 {
     int64_t deadline = monotonic_ms() + WAIT_MS;
     while (times_done(h, payload) < 1) {
-        if (monotonic_ms() >= deadline)
-            cr_assert_fail("timed out waiting for %s", payload);
+        if (monotonic_ms() >= deadline) {
+            char state[1024];
+            describe_partitions(h, state, sizeof state);
+            cr_assert_fail("timed out waiting for %s;%s", payload, state);
+        }
         test_sleep_ms(20);
     }
 }
