@@ -10,6 +10,7 @@
 #include "common/monotonic.h"
 #include "daemon/dlq.h"
 #include "daemon/producer.h"
+#include "pipeline/job_redact.h"
 
 #define LAG_REFRESH_MS 5000
 #define COMMIT_RETRY_MS 1000
@@ -257,24 +258,32 @@ static void refresh_lag(consumer *c)
 
 /* ---- handling one message ----------------------------------------------- */
 
+/* The dead-letter copy keeps the message as it came, except its secrets
+ * (the job password): DLQ topics are kept for a long time. */
 static int dead_letter(consumer *c, const rd_kafka_message_t *m, int attempt, const char *reason, perr *err)
 {
     rd_kafka_headers_t *hdrs = NULL;
     rd_kafka_message_headers(m, &hdrs);   /* stays owned by m */
+    size_t masked_len = 0;
+    char *masked = m->payload ? job_redact_message(m->payload, m->len, &masked_len, NULL) : NULL;
+    if (m->payload && !masked)
+        return perr_set(err, "out of memory masking the dead-letter copy");
     dlq_failure f = {
         .topic = c->jobs_topic,
         .partition = m->partition,
         .offset = m->offset,
         .key = m->key,
         .key_len = m->key_len,
-        .payload = m->payload,
-        .payload_len = m->len,
+        .payload = masked,
+        .payload_len = masked_len,
         .headers = hdrs,
         .exception_class = c->handler.failure_class ? c->handler.failure_class(c->handler.ctx) : NULL,
         .message = reason,
         .attempts = attempt,
     };
-    return dlq_send(c->dlq, c->dlq_topic, &f, err);
+    int rc = dlq_send(c->dlq, c->dlq_topic, &f, err);
+    free(masked);
+    return rc;
 }
 
 static job_outcome run_handler(consumer *c, const rd_kafka_message_t *m, int attempt, perr *herr)

@@ -4,7 +4,8 @@
  * on its outcome:
  *   JOB_OK                 store offset+1 and commit it synchronously;
  *   JOB_PERMANENT_FAILURE  send the message to the DLQ topic (original key,
- *                          payload and headers plus Kafka Connect error
+ *                          payload with its secrets masked — see
+ *                          pipeline/job_redact.h — and headers plus Kafka Connect error
  *                          headers, see dlq.h), wait for the broker's ack,
  *                          then commit; if the DLQ send fails the message is
  *                          treated as a transient failure (retried);

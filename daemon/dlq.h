@@ -1,6 +1,7 @@
 /* dlq.h — dead-lettering a job that failed permanently.
  *
- * The dead-letter message keeps the original key and payload (and the
+ * The dead-letter message keeps the original key and payload (the caller
+ * masks the payload's secrets first, see consumer.c) (and the
  * original headers) and adds headers following Kafka Connect's convention, so
  * existing DLQ tooling understands it:
  *     __connect.errors.topic                 original topic
