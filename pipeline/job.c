@@ -2,6 +2,7 @@
 #include "pipeline/job.h"
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,6 +77,64 @@ static int check_keys(const cJSON *obj, const char *where, const char *const *al
             if (strcmp(a->string, b->string) == 0)
                 return perr_set(err, "%s: key \"%s\" appears twice", where, a->string);
     }
+    return 0;
+}
+
+/* ---- duplicate keys at any depth -------------------------------------------- */
+
+static int compare_keys(const void *a, const void *b)
+{
+    return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
+}
+
+/* A key of obj that appears twice (sorted, so an object of many keys costs
+ * n log n), or NULL. */
+static const char *repeated_key(const cJSON *obj, perr *err, int *oom)
+{
+    size_t n = 0;
+    for (const cJSON *c = obj->child; c; c = c->next)
+        n++;
+    if (n < 2)
+        return NULL;
+    const cJSON **keys = malloc(n * sizeof *keys);
+    if (!keys) {
+        *oom = perr_set(err, "out of memory");
+        return NULL;
+    }
+    n = 0;
+    for (const cJSON *c = obj->child; c; c = c->next)
+        keys[n++] = c;
+    qsort(keys, n, sizeof *keys, compare_keys);
+    const char *found = NULL;
+    for (size_t i = 1; i < n && !found; i++)
+        if (strcmp(keys[i - 1]->string, keys[i]->string) == 0)
+            found = keys[i]->string;
+    free(keys);
+    return found;
+}
+
+/* Reject a key that appears twice in any object inside item, naming its
+ * path ("metadata.a.list[2].b"); path holds item's own path. */
+static int check_no_repeated_keys(const cJSON *item, char *path, size_t cap, perr *err)
+{
+    if (!cJSON_IsObject(item) && !cJSON_IsArray(item))
+        return 0;
+    int oom = 0;
+    const char *dup = cJSON_IsObject(item) ? repeated_key(item, err, &oom) : NULL;
+    if (oom)
+        return -1;
+    if (dup)
+        return perr_set(err, "%s: key \"%.64s\" appears twice", path, dup);
+    size_t len = strlen(path), index = 0;
+    for (const cJSON *c = item->child; c; c = c->next, index++) {
+        if (cJSON_IsObject(item))
+            snprintf(path + len, cap - len, ".%.64s", c->string);
+        else
+            snprintf(path + len, cap - len, "[%zu]", index);
+        if (check_no_repeated_keys(c, path, cap, err) != 0)
+            return -1;
+    }
+    path[len] = '\0';
     return 0;
 }
 
@@ -244,11 +303,24 @@ static int parse_fields(const cJSON *root, job *j, perr *err)
     const cJSON *metadata = cJSON_GetObjectItemCaseSensitive(root, "metadata");
     if (!is_null(metadata) && !cJSON_IsObject(metadata))
         return perr_set(err, "metadata must be a JSON object");
+    char path[1024] = "metadata";
+    if (!is_null(metadata) && check_no_repeated_keys(metadata, path, sizeof path, err) != 0)
+        return -1;
     j->metadata_json = is_null(metadata) ? strdup("{}") : cJSON_PrintUnformatted(metadata);
     return j->metadata_json ? 0 : perr_set(err, "out of memory");
 }
 
 /* ---- public ------------------------------------------------------------- */
+
+int job_id_usable(const char *id, size_t len)
+{
+    if (!id || len == 0 || len > JOB_ID_MAX || !utf8_valid(id, len))
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)id[i] < 0x20 || id[i] == 0x7f)
+            return 0;
+    return 1;
+}
 
 static int parse_message(const char *json, size_t len, job *out, perr *err)
 {

@@ -9,7 +9,8 @@
  *              | {"content_base64": "...", "filename": "..."}      (filename optional)
  *              | {"text": "..."},                                  exactly one form
  *    "password": "...",                   optional (encrypted PDFs); never stored
- *    "metadata": {...}}                   optional JSON object, kept verbatim
+ *    "metadata": {...}}                   optional JSON object, kept verbatim; a key
+ *                                         repeated at any depth is an error naming its path
  *
  * Parsing is strict: the message must be valid UTF-8 without NUL characters
  * (also not as \u0000); unknown or repeated keys, wrong types, empty
@@ -55,6 +56,10 @@ typedef struct job {
 /* Parse and validate json[0..len) into *out (which the caller later passes
  * to job_clear). On error *out is left empty and err says why. */
 int job_parse(const char *json, size_t len, job *out, perr *err);
+
+/* A usable job id: 1..JOB_ID_MAX bytes of valid UTF-8 without control
+ * characters (what job_parse accepts for "job_id"). */
+int job_id_usable(const char *id, size_t len);
 
 /* Free everything a parsed job holds (the password is wiped first) and zero it. */
 void job_clear(job *j);

@@ -39,6 +39,15 @@ Test(job, path_form_with_every_field)
     cr_assert_null(j.job_id);
 }
 
+Test(job, same_key_in_different_metadata_objects_is_fine)
+{
+    job j;
+    parse_ok(&j, "{\"job_id\":\"m\",\"document\":{\"text\":\"x\"},"
+                 "\"metadata\":{\"a\":{\"x\":1},\"b\":{\"x\":2},\"l\":[{\"x\":1},{\"x\":2}]}}");
+    cr_assert_str_eq(j.metadata_json, "{\"a\":{\"x\":1},\"b\":{\"x\":2},\"l\":[{\"x\":1},{\"x\":2}]}");
+    job_clear(&j);
+}
+
 Test(job, content_form_decodes_base64)
 {
     job j;
@@ -118,6 +127,12 @@ static const bad_case bad_cases[] = {
     {"{\"job_id\":\"a\",\"password\":1,\"document\":{\"text\":\"x\"}}", "password must be a string"},
     {"{\"job_id\":\"a\",\"metadata\":[],\"document\":{\"text\":\"x\"}}", "metadata must be a JSON object"},
     {"{\"job_id\":\"a\",\"metadata\":\"x\",\"document\":{\"text\":\"x\"}}", "metadata must be a JSON object"},
+    {"{\"job_id\":\"a\",\"metadata\":{\"a\":1,\"a\":2},\"document\":{\"text\":\"x\"}}",
+     "metadata: key \"a\" appears twice"},
+    {"{\"job_id\":\"a\",\"metadata\":{\"a\":{\"b\":1,\"c\":0,\"b\":2}},\"document\":{\"text\":\"x\"}}",
+     "metadata.a: key \"b\" appears twice"},
+    {"{\"job_id\":\"a\",\"metadata\":{\"l\":[1,{\"k\":[{\"z\":1,\"z\":1}]}]},\"document\":{\"text\":\"x\"}}",
+     "metadata.l[1].k[0]: key \"z\" appears twice"},
     {"{\"job_id\":\"a\",\"document\":{\"text\":\"cut\\u0000here\"}}", "\\u0000"},
     {"{\"job_id\":\"a\\u0000b\",\"document\":{\"text\":\"x\"}}", "\\u0000"},
     {"{\"job_id\":\"a\",\"document\":{\"text\":\"\xff\xfe\"}}", "not valid UTF-8"},
