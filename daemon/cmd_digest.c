@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "daemon/cli.h"
@@ -150,6 +151,21 @@ static int write_outputs(const digest_args *a, int64_t end, const digest_outcome
     return write_file(html_path, o->html, err) == 0 && write_file(md_path, o->markdown, err) == 0 ? 0 : -1;
 }
 
+/* --out must be a directory we can create files in: checked by creating
+ * (and removing) one before any model runs, so a typo costs nothing. */
+static int check_out_dir(const char *dir, perr *err)
+{
+    char probe[4096];
+    if ((size_t)snprintf(probe, sizeof probe, "%s/.precis-digest-XXXXXX", dir) >= sizeof probe)
+        return perr_set(err, "--out path too long");
+    int fd = mkstemp(probe);
+    if (fd < 0)
+        return perr_errno(err, "--out %s: cannot write files there", dir);
+    close(fd);
+    unlink(probe);
+    return 0;
+}
+
 static int open_store(const config *cfg, store **s, perr *err)
 {
     int rc = store_connect(s, config_get(cfg, "postgres", "conninfo"), err);
@@ -204,6 +220,10 @@ static int digest_main(int argc, char **argv)
     if (rc != 0)
         return rc;
     perr err;
+    if (a.out_dir && check_out_dir(a.out_dir, &err) != 0) {
+        fprintf(stderr, "precis digest: %s\n", err.msg);
+        return EXIT_FAIL;
+    }
     if (run_digest(&a, start, end, &err) != 0) {
         fprintf(stderr, "precis digest: %s\n", err.msg);
         return EXIT_FAIL;

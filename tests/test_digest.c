@@ -451,6 +451,14 @@ Test(digest, cli_stores_and_writes_the_report, .timeout = 600)
     cr_assert(asprintf(&lscmd, "ls %s", out_dir) > 0);
     cr_assert_eq(test_run(lscmd, &ls), 0);
     cr_assert(strstr(ls, "digest-board-") && strstr(ls, ".html") && strstr(ls, ".md"), "%s", ls);
+    /* A missing --out directory fails before any model call: nothing stored. */
+    free(out);
+    free(cmd);
+    cr_assert(asprintf(&cmd, "%s digest -c %s --collection board --since 24h -n 128 --out %s/missing 2>&1",
+                       test_precis_bin(), conf, out_dir) > 0);
+    cr_assert_eq(test_run(cmd, &out), 1, "%s", out);
+    cr_assert(strstr(out, "/missing: cannot write files there"), "%s", out);
+    cr_assert_eq(query_long(c, "SELECT count(*) FROM digests"), 1, "the failed run stored no digest");
     /* Usage errors. */
     free(out);
     free(cmd);
