@@ -81,6 +81,24 @@ static void print_results(const store_job_info *j)
     }
 }
 
+/* Earlier attempts, one per line (newline-separated in j->history). */
+static void print_history(const store_job_info *j)
+{
+    if (!j->history || !*j->history)
+        return;
+    printf("%-11s\n", "history");
+    for (const char *line = j->history; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) : strlen(line);
+        char *copy = strndup(line, n);
+        fputs("  ", stdout);
+        put_text(copy ? copy : "?", 0);
+        putchar('\n');
+        free(copy);
+        line = end ? end + 1 : NULL;
+    }
+}
+
 static void print_job(const store_job_info *j)
 {
     put_line("job", j->job_id);
@@ -104,6 +122,7 @@ static void print_job(const store_job_info *j)
         put_text(j->error, 0);
         putchar('\n');
     }
+    print_history(j);
     if (j->document_id > 0) {
         printf("%-11s %lld sha256 %.16s... ", "document", j->document_id,
                j->document_sha256 ? j->document_sha256 : "?");

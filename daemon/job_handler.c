@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "pipeline/job_redact.h"
 
 struct job_handler_state {
     job_handler_options opt;
@@ -100,25 +101,44 @@ static void publish_result(job_handler_state *h, const char *job_id, const char 
     free(json);
 }
 
-/* The id to record an unparseable message under. */
-static void fallback_job_id(const kafka_message_view *m, char *out, size_t cap)
+/* The id to record a message that is no valid job under: the job_id it
+ * carries when that is usable, else its Kafka position. Never the message
+ * key: a broken message must not touch another job's row. */
+static void invalid_job_id(const kafka_message_view *m, char *out, size_t cap)
 {
-    int usable = m->key && m->key_len > 0 && m->key_len <= JOB_ID_MAX;
-    for (size_t i = 0; usable && i < m->key_len; i++) {
-        unsigned char c = ((const unsigned char *)m->key)[i];
-        usable = c > 0x20 && c < 0x7f;
-    }
-    if (usable)
-        snprintf(out, cap, "%.*s", (int)m->key_len, (const char *)m->key);
+    cJSON *root = m->payload ? cJSON_ParseWithLength(m->payload, m->payload_len) : NULL;
+    const cJSON *id = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "job_id") : NULL;
+    if (cJSON_IsString(id) && job_id_usable(id->valuestring, strlen(id->valuestring)))
+        snprintf(out, cap, "%s", id->valuestring);
     else
         snprintf(out, cap, "kafka:%s:%" PRId32 ":%" PRId64, m->topic, m->partition, m->offset);
+    cJSON_Delete(root);
+}
+
+/* A failure's reason with every secret of the message masked: it goes to
+ * the job row, the log, the DLQ headers and the results topic. */
+static void scrub_reason(const kafka_message_view *m, const job *j, char *reason)
+{
+    if (j && j->password)
+        job_scrub_secret(reason, j->password);
+    if (!m->payload)
+        return;
+    job_secrets secrets;
+    char *masked = job_redact_message(m->payload, m->payload_len, NULL, &secrets);
+    for (size_t i = 0; i < secrets.n; i++)
+        job_scrub_secret(reason, secrets.values[i]);
+    job_secrets_clear(&secrets);
+    free(masked);
 }
 
 /* Record a permanent failure (dead); TRANSIENT when the database is away. */
-static job_outcome record_dead(job_handler_state *h, const char *job_id, const store_kafka_pos *pos,
-                               const char *error_class, const char *reason, const char *dlq_class, const job *j,
-                               perr *err)
+static job_outcome record_dead(job_handler_state *h, const kafka_message_view *m, const char *job_id,
+                               const store_kafka_pos *pos, const char *error_class, const char *why,
+                               const char *dlq_class, const job *j, perr *err)
 {
+    char reason[PERR_MSG_MAX];
+    snprintf(reason, sizeof reason, "%s", why);
+    scrub_reason(m, j, reason);
     perr serr;
     int rc = ensure_store(h, &serr);
     if (rc == 0)
@@ -151,7 +171,7 @@ static job_outcome run_step(job_handler_state *h, const kafka_message_view *m, c
         return JOB_TRANSIENT_FAILURE;
     }
     const char *cls = run.error_class[0] ? run.error_class : "pipeline";
-    return record_dead(h, j->job_id, pos, cls, serr.msg, "precis.PipelineFailure", j, err);
+    return record_dead(h, m, j->job_id, pos, cls, serr.msg, "precis.PipelineFailure", j, err);
 }
 
 static job_outcome handle_job(job_handler_state *h, const kafka_message_view *m, const job *j,
@@ -167,17 +187,17 @@ static job_outcome handle_job(job_handler_state *h, const kafka_message_view *m,
             perr_set(err, "%s", serr.msg);
             return JOB_TRANSIENT_FAILURE;
         }
-        return record_dead(h, j->job_id, pos, "store", serr.msg, "precis.StoreFailure", j, err);
+        return record_dead(h, m, j->job_id, pos, "store", serr.msg, "precis.StoreFailure", j, err);
     }
     if (info.already_final) {
         log_info("job already finished; skipping redelivery", "job_id=%s status=%s", j->job_id, info.status);
         return JOB_OK;
     }
-    if (m->attempt == 1 && h->opt.max_attempts > 0 && info.attempts > h->opt.max_attempts) {
+    if (m->attempt == 1 && h->opt.max_attempts > 0 && info.message_attempts > h->opt.max_attempts) {
         char reason[160];
-        snprintf(reason, sizeof reason, "giving up after %d attempts (max_attempts %ld)", info.attempts - 1,
-                 h->opt.max_attempts);
-        return record_dead(h, j->job_id, pos, "too_many_attempts", reason, "precis.TooManyAttempts", j, err);
+        snprintf(reason, sizeof reason, "giving up after %d attempts (max_attempts %ld)",
+                 info.message_attempts - 1, h->opt.max_attempts);
+        return record_dead(h, m, j->job_id, pos, "too_many_attempts", reason, "precis.TooManyAttempts", j, err);
     }
     return run_step(h, m, j, pos, info.attempts, err);
 }
@@ -190,10 +210,13 @@ static job_outcome handle(void *ctx, const kafka_message_view *m, perr *err)
     job j;
     perr perr_parse;
     if (job_parse(m->payload ? m->payload : "", m->payload_len, &j, &perr_parse) != 0) {
-        char id[JOB_ID_MAX + 1];
-        fallback_job_id(m, id, sizeof id);
-        return record_dead(h, id, &pos, "invalid_job", perr_parse.msg, "precis.InvalidJob", NULL, err);
+        char id[JOB_ID_MAX + 64];
+        invalid_job_id(m, id, sizeof id);
+        return record_dead(h, m, id, &pos, "invalid_job", perr_parse.msg, "precis.InvalidJob", NULL, err);
     }
+    if (m->key && (m->key_len != strlen(j.job_id) || memcmp(m->key, j.job_id, m->key_len) != 0))
+        log_warn("message key is not the job_id; the job runs as its job_id", "job_id=%s partition=%" PRId32
+                 " offset=%" PRId64, j.job_id, m->partition, m->offset);
     job_outcome o = handle_job(h, m, &j, &pos, err);
     job_clear(&j);
     return o;

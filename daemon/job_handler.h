@@ -1,16 +1,21 @@
 /* job_handler.h — the consumer's handler for `precis serve`: one Kafka
  * message -> parsed job -> pipeline step -> outcome recorded in PostgreSQL.
  *
- *   invalid job JSON        store_job_failed(dead) under the message key (or
- *                           "kafka:TOPIC:PARTITION:OFFSET" when the key is no
- *                           usable id), class invalid_job -> PERMANENT (DLQ)
- *   job already done/dead   nothing to do (a redelivery) -> OK
+ *   invalid job JSON        store_job_failed(dead) under the job_id the message
+ *                           carries when it is a usable id, else
+ *                           "kafka:TOPIC:PARTITION:OFFSET" (never the message
+ *                           key), class invalid_job -> PERMANENT (DLQ)
+ *   job already done, or dead from this same message (a redelivery)
+ *                           nothing to do -> OK; a NEW message for a dead or
+ *                           failed job runs it again (history kept)
  *   redelivered (first try in this process) with more than max_attempts
- *   recorded attempts       a job that keeps crashing the daemon ->
+ *   attempts of this message  a job that keeps crashing the daemon ->
  *                           store_job_failed(dead), class too_many_attempts -> PERMANENT
  *   step returns 0          the step committed store_job_done -> OK (+ results event)
  *   step STORE_TRANSIENT    -> TRANSIENT (paused, retried; nothing committed)
  *   step STORE_ERROR        store_job_failed(dead) with the step's class -> PERMANENT
+ * Every failure reason is scrubbed of the message's secrets (the job
+ * password) before it is stored, logged, dead-lettered or published.
  * A database that cannot be reached at any point -> TRANSIENT. The outcome
  * is in PostgreSQL before the handler returns, so the consumer may commit.
  *

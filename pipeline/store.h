@@ -92,17 +92,22 @@ typedef struct store_kafka_pos {
 } store_kafka_pos;
 
 typedef struct store_job_start_info {
-    int attempts;        /* attempts so far, including this one (1 = first) */
-    int already_final;   /* 1: the job is already done or dead; its row was
-                            not changed and it must not be processed again */
-    char status[16];     /* the row's status now: "running", or "done"/"dead" */
+    int attempts;         /* attempts so far, including this one (1 = first) */
+    int message_attempts; /* attempts of this Kafka message, including this
+                             one (1 for a new message, or without a position) */
+    int already_final;    /* 1: the job is done, or dead from this very
+                             message; its row was not changed and it must not
+                             be processed again */
+    char status[16];      /* the row's status now: "running", or "done"/"dead" */
 } store_job_start_info;
 
 /* Record that an attempt of job j starts: insert its row (status running,
- * attempts 1) or, for a known job that is not done or dead, set it running
- * again and add one attempt (a redelivered job). Stores collection,
- * analyses, source, metadata and Kafka position (never the password).
- * out may be NULL. */
+ * attempts 1) or set a known job running again with one more attempt, the
+ * attempt it replaces appended to the row's history (error kept there).
+ * Only a done job, or a dead one redelivered by the same message (same
+ * pos), is left alone (already_final). A new message for a dead or failed
+ * job runs it again. Stores collection, analyses, source, metadata and Kafka
+ * position (never the password). out may be NULL. */
 int store_job_start(store *s, const job *j, const store_kafka_pos *pos,
                     store_job_start_info *out, perr *err);
 
@@ -149,7 +154,10 @@ int store_job_done(store *s, const char *job_id, const store_document *doc,
 /* Mark a job failed (may be retried) or, with dead != 0, dead (given up,
  * dead-lettered), with an error class (e.g. "invalid_job", "extract",
  * "engine") and message (invalid UTF-8 is replaced). A job without a row
- * gets one (attempts 1); pos may be NULL. A done job is left unchanged. */
+ * gets one (attempts 1); pos may be NULL. A running job's attempt ends so;
+ * a job that was not running (a message that is no valid job) counts one
+ * more attempt and its previous outcome goes to the history. A done job, or
+ * one already dead from the same message, is left unchanged. */
 int store_job_failed(store *s, const char *job_id, const store_kafka_pos *pos,
                      const char *error_class, const char *message, int dead, perr *err);
 
@@ -169,6 +177,8 @@ typedef struct store_job_info {
     char *job_id, *collection, *status, *analyses /* comma-separated */, *source;
     int attempts;
     char *error, *error_class;
+    char *history;               /* earlier attempts, one line each ("attempt 1
+                                    dead (class) error, finished ..."); NULL: none */
     char *created_at, *started_at, *finished_at, *updated_at;
     char *kafka_topic;           /* NULL: not from Kafka */
     int kafka_partition;

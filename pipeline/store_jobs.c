@@ -34,22 +34,41 @@ static char *analyses_json(const job *j)
 
 /* ---- start --------------------------------------------------------------- */
 
+/* The attempt a restart or a new failure replaces, as a history entry
+ * (sql/0007_job_history.sql). */
+#define PREVIOUS_ATTEMPT_SQL                                                                           \
+    "jsonb_build_array(jsonb_build_object("                                                            \
+    "  'attempt', j.attempts,"                                                                          \
+    "  'status', CASE j.status WHEN 'running' THEN 'interrupted' ELSE j.status END,"                    \
+    "  'error_class', j.error_class, 'error', j.error,"                                                 \
+    "  'started_at', j.started_at, 'finished_at', j.finished_at,"                                       \
+    "  'kafka_topic', j.kafka_topic, 'kafka_partition', j.kafka_partition, 'kafka_offset', j.kafka_offset))"
+
+/* The row was last touched by this very Kafka message ($T, $P, $O): a
+ * redelivery, not a new submission. */
+#define SAME_MESSAGE_SQL(T, P, O)                                                                      \
+    "(" O "::bigint IS NOT NULL AND j.kafka_offset = " O "::bigint"                                    \
+    " AND j.kafka_partition = " P "::integer AND j.kafka_topic = " T ")"
+
 static const char start_sql[] =
-    "INSERT INTO jobs AS j (job_id, collection, analyses, source, metadata, status, attempts, started_at,"
-    "                       kafka_topic, kafka_partition, kafka_offset)"
+    "INSERT INTO jobs AS j (job_id, collection, analyses, source, metadata, status, attempts, message_attempts,"
+    "                       started_at, kafka_topic, kafka_partition, kafka_offset)"
     " VALUES ($1, $2,"
     "         ARRAY(SELECT a FROM jsonb_array_elements_text($3::jsonb) WITH ORDINALITY AS t(a, n) ORDER BY n),"
-    "         $4, $5::jsonb, 'running', 1, now(), $6, $7::integer, $8::bigint)"
+    "         $4, $5::jsonb, 'running', 1, 1, now(), $6, $7::integer, $8::bigint)"
     " ON CONFLICT (job_id) DO UPDATE SET"
-    "   status = 'running', attempts = j.attempts + 1, started_at = now(), finished_at = NULL,"
+    "   status = 'running', attempts = j.attempts + 1,"
+    "   message_attempts = CASE WHEN " SAME_MESSAGE_SQL("$6", "$7", "$8") " THEN j.message_attempts + 1 ELSE 1 END,"
+    "   history = CASE WHEN j.attempts > 0 THEN j.history || " PREVIOUS_ATTEMPT_SQL " ELSE j.history END,"
+    "   started_at = now(), finished_at = NULL, error = NULL, error_class = NULL,"
     "   collection = EXCLUDED.collection, analyses = EXCLUDED.analyses, source = EXCLUDED.source,"
     "   metadata = EXCLUDED.metadata,"
     "   kafka_topic = coalesce(EXCLUDED.kafka_topic, j.kafka_topic),"
     "   kafka_partition = coalesce(EXCLUDED.kafka_partition, j.kafka_partition),"
     "   kafka_offset = coalesce(EXCLUDED.kafka_offset, j.kafka_offset),"
     "   updated_at = now()"
-    " WHERE j.status NOT IN ('done', 'dead')"
-    " RETURNING attempts, status";
+    " WHERE j.status <> 'done' AND NOT (j.status = 'dead' AND " SAME_MESSAGE_SQL("$6", "$7", "$8") ")"
+    " RETURNING attempts, status, message_attempts";
 
 static void fill_start_info(store_job_start_info *out, const PGresult *r, int final)
 {
@@ -57,6 +76,7 @@ static void fill_start_info(store_job_start_info *out, const PGresult *r, int fi
         return;
     out->attempts = (int)store_field_ll(r, 0, 0, 0);
     snprintf(out->status, sizeof out->status, "%s", PQgetvalue(r, 0, 1));
+    out->message_attempts = (int)store_field_ll(r, 0, 2, 0);
     out->already_final = final;
 }
 
@@ -82,9 +102,9 @@ int store_job_start(store *s, const job *j, const store_kafka_pos *pos,
     free(analyses);
     if (rc == 0 && PQntuples(r) == 1) {
         fill_start_info(out, r, 0);
-    } else if (rc == 0) { /* done or dead already: report, change nothing */
+    } else if (rc == 0) { /* done, or dead from this message: report, change nothing */
         PQclear(r);
-        rc = store_exec(s, "SELECT attempts, status FROM jobs WHERE job_id = $1", 1, params,
+        rc = store_exec(s, "SELECT attempts, status, message_attempts FROM jobs WHERE job_id = $1", 1, params,
                         PGRES_TUPLES_OK, &r, err);
         if (rc == 0 && PQntuples(r) != 1)
             rc = perr_set(err, "job %s vanished while starting", j->job_id);
@@ -248,17 +268,26 @@ int store_job_done(store *s, const char *job_id, const store_document *doc,
 
 /* ---- failed ---------------------------------------------------------------- */
 
+/* A failure after store_job_start (status 'running') closes that attempt; a
+ * failure without one (a message that is no valid job) is an attempt of its
+ * own, and what it replaces goes to the history. A redelivery of the
+ * message that already made the job dead changes nothing. */
 static const char failed_sql[] =
-    "INSERT INTO jobs AS j (job_id, status, attempts, error, error_class, finished_at,"
+    "INSERT INTO jobs AS j (job_id, status, attempts, message_attempts, error, error_class, finished_at,"
     "                       kafka_topic, kafka_partition, kafka_offset)"
-    " VALUES ($1, $2, 1, $3, $4, now(), $5, $6::integer, $7::bigint)"
+    " VALUES ($1, $2, 1, 1, $3, $4, now(), $5, $6::integer, $7::bigint)"
     " ON CONFLICT (job_id) DO UPDATE SET"
     "   status = EXCLUDED.status, error = EXCLUDED.error, error_class = EXCLUDED.error_class,"
+    "   attempts = CASE WHEN j.status = 'running' THEN j.attempts ELSE j.attempts + 1 END,"
+    "   message_attempts = CASE WHEN j.status = 'running' THEN j.message_attempts ELSE 1 END,"
+    "   history = CASE WHEN j.status = 'running' OR j.attempts = 0 THEN j.history"
+    "                  ELSE j.history || " PREVIOUS_ATTEMPT_SQL " END,"
+    "   started_at = CASE WHEN j.status = 'running' THEN j.started_at END,"
     "   finished_at = now(), updated_at = now(),"
     "   kafka_topic = coalesce(EXCLUDED.kafka_topic, j.kafka_topic),"
     "   kafka_partition = coalesce(EXCLUDED.kafka_partition, j.kafka_partition),"
     "   kafka_offset = coalesce(EXCLUDED.kafka_offset, j.kafka_offset)"
-    " WHERE j.status <> 'done'";
+    " WHERE j.status <> 'done' AND NOT (j.status = 'dead' AND " SAME_MESSAGE_SQL("$5", "$6", "$7") ")";
 
 int store_job_failed(store *s, const char *job_id, const store_kafka_pos *pos,
                      const char *error_class, const char *message, int dead, perr *err)

@@ -12,7 +12,11 @@ static const char job_columns[] =
     "SELECT j.job_id, j.collection, j.status, array_to_string(j.analyses, ','), j.source, j.attempts,"
     "       j.error, j.error_class, " ISO_UTC("j.created_at") ", " ISO_UTC("j.started_at") ","
     "       " ISO_UTC("j.finished_at") ", " ISO_UTC("j.updated_at") ","
-    "       j.kafka_topic, j.kafka_partition, j.kafka_offset, j.document_id, d.sha256, d.title"
+    "       j.kafka_topic, j.kafka_partition, j.kafka_offset, j.document_id, d.sha256, d.title,"
+    "       (SELECT string_agg(concat_ws(' ', 'attempt', e->>'attempt', e->>'status',"
+    "                                    '(' || (e->>'error_class') || ')', e->>'error',"
+    "                                    'finished ' || (e->>'finished_at')), E'\\n' ORDER BY n)"
+    "          FROM jsonb_array_elements(j.history) WITH ORDINALITY AS h(e, n))"
     "  FROM jobs j LEFT JOIN documents d ON d.id = j.document_id";
 
 static const char results_sql[] =
@@ -23,7 +27,7 @@ static const char results_sql[] =
 static void free_job_fields(store_job_info *j)
 {
     char *strings[] = {j->job_id, j->collection, j->status, j->analyses, j->source, j->error,
-                       j->error_class, j->created_at, j->started_at, j->finished_at, j->updated_at,
+                       j->error_class, j->history, j->created_at, j->started_at, j->finished_at, j->updated_at,
                        j->kafka_topic, j->document_sha256, j->document_title};
     for (size_t i = 0; i < sizeof strings / sizeof *strings; i++)
         free(strings[i]);
@@ -77,6 +81,7 @@ static int read_job_row(const PGresult *r, int row, store_job_info *j, perr *err
         .document_id = store_field_ll(r, row, 15, 0),
         .document_sha256 = store_field(r, row, 16, &oom),
         .document_title = store_field(r, row, 17, &oom),
+        .history = store_field(r, row, 18, &oom),
     };
     return oom ? perr_set(err, "out of memory") : 0;
 }

@@ -116,7 +116,7 @@ static void *run_consumer(void *arg)
     return NULL;
 }
 
-static void daemon_start(daemon_under_test *d, const char *conninfo)
+static void daemon_start_in(daemon_under_test *d, const char *conninfo, const char *input_root)
 {
     memset(d, 0, sizeof *d);
     log_set_level(LOG_WARN);
@@ -129,14 +129,19 @@ static void daemon_start(daemon_under_test *d, const char *conninfo)
     d->props[d->nprops++] = (kafka_property){"heartbeat.interval.ms", "300"};
     d->metrics = metrics_new();
     cr_assert_eq(producer_new(&d->results, d->props, 1, &err), 0, "%s", err.msg);
-    job_handler_options ho = {.conninfo = conninfo, .max_attempts = 3, .step = stub_step, .metrics = d->metrics,
-                              .results = d->results, .results_topic = RESULTS};
+    job_handler_options ho = {.conninfo = conninfo, .input_root = input_root, .max_attempts = 3, .step = stub_step,
+                              .metrics = d->metrics, .results = d->results, .results_topic = RESULTS};
     cr_assert_eq(job_handler_new(&d->handler, &ho, &err), 0, "%s", err.msg);
     consumer_options co = {.props = d->props, .nprops = d->nprops, .handler = job_handler_for(d->handler),
                            .metrics = d->metrics, .backoff_initial_ms = 100, .backoff_max_ms = 400,
                            .poll_ms = 50, .shutdown_grace_ms = 5000};
     cr_assert_eq(consumer_new(&d->consumer, &co, &err), 0, "%s", err.msg);
     cr_assert_eq(pthread_create(&d->thread, NULL, run_consumer, d), 0);
+}
+
+static void daemon_start(daemon_under_test *d, const char *conninfo)
+{
+    daemon_start_in(d, conninfo, NULL);
 }
 
 static void daemon_stop(daemon_under_test *d)
@@ -169,8 +174,9 @@ static int64_t committed_offset(daemon_under_test *d, int partition)
     return off < 0 ? 0 : off;   /* nothing committed yet */
 }
 
-/* Concatenated payloads ("\n"-separated) of the first n messages of topic (malloc'd). */
-static char *topic_payloads(daemon_under_test *d, const char *topic, int n)
+/* One line per message of the first n of topic: its payload, then with
+ * with_headers each header as " name=value" (malloc'd). */
+static char *topic_messages(daemon_under_test *d, const char *topic, int n, int with_headers)
 {
     rd_kafka_conf_t *conf;
     perr err;
@@ -192,7 +198,15 @@ static char *topic_payloads(daemon_under_test *d, const char *topic, int n)
     for (int64_t deadline = monotonic_ms() + WAIT_MS; got < n && monotonic_ms() < deadline;) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
         if (m && !m->err) {
-            fprintf(f, "%.*s\n", (int)m->len, (const char *)m->payload);
+            fprintf(f, "%.*s", (int)m->len, (const char *)m->payload);
+            rd_kafka_headers_t *h = NULL;
+            const char *name;
+            const void *v;
+            size_t vlen;
+            for (size_t i = 0; with_headers && rd_kafka_message_headers(m, &h) == 0 &&
+                               rd_kafka_header_get_all(h, i, &name, &v, &vlen) == 0; i++)
+                fprintf(f, " %s=%.*s", name, (int)vlen, (const char *)v);
+            fputc('\n', f);
             got++;
         }
         if (m)
@@ -203,6 +217,12 @@ static char *topic_payloads(daemon_under_test *d, const char *topic, int n)
     rd_kafka_destroy(rk);
     cr_assert_eq(got, n, "read %d of %d messages from %s", got, n, topic);
     return text;
+}
+
+/* Concatenated payloads ("\n"-separated) of the first n messages of topic (malloc'd). */
+static char *topic_payloads(daemon_under_test *d, const char *topic, int n)
+{
+    return topic_messages(d, topic, n, 0);
 }
 
 /* One DLQ message's exception class header (malloc'd). */
@@ -260,6 +280,102 @@ Test(serve, invalid_job_is_recorded_dead_and_dead_lettered)
     cr_assert(strstr(events, "{\"job_id\":\"broken-1\",\"status\":\"dead\""), "%s", events);
     free(events);
     cr_assert_eq(committed_offset(&d, 0) + committed_offset(&d, 1), 2, "both offsets committed");
+    mock_broker_stop(d.broker);
+    free(conninfo);
+}
+
+/* The DLQ line (topic_messages with headers) of the message whose payload
+ * starts with prefix: its headers part (after the payload). */
+static const char *dlq_headers_of(const char *dlq, const char *prefix)
+{
+    const char *line = strstr(dlq, prefix);
+    cr_assert(line, "no dead-letter message %s in %s", prefix, dlq);
+    const char *headers = strstr(line, " " DLQ_HDR_TOPIC "=");
+    cr_assert(headers, "%s", line);
+    return headers;
+}
+
+/* A job's password never leaves in clear: not in the DLQ copy (valid or
+ * broken message), its headers, the results events, the job rows or the log,
+ * also when an error text quotes it. */
+Test(serve, job_password_never_leaves_in_clear)
+{
+    char *conninfo = shared_migrated_db();
+    char *log_text = NULL;
+    size_t log_len = 0;
+    FILE *log_stream = open_memstream(&log_text, &log_len);
+    daemon_under_test d;
+    daemon_start(&d, conninfo);
+    log_set_level(LOG_DEBUG);
+    log_set_stream(log_stream);
+    const char *b = mock_broker_bootstraps(d.broker);
+    /* An error text that quotes the password (as an invalid analysis name). */
+    produce(b, "pw-1", "{\"job_id\": \"pw-1\", \"password\": \"Quoted-Secret\", \"analyses\": [\"Quoted-Secret\"],"
+                       " \"document\": {\"text\": \"hi\"}}");
+    produce(b, "pw-2", "{\"job_id\": \"pw-2\", \"password\": \"Hunter2-Secret\", \"document\": ");
+    produce(b, "pw-3", "{\"job_id\": \"pw-3\", \"pass\\u0077ord\": \"Hunter2-Secret\", \"document\": {\"text\": \"hi\"}}");
+    produce(b, "pw-4", "{\"job_id\": \"pw-4\", \"password\": \"Hunter2-Secret\", \"document\": {\"path\": \"x.pdf\"}}");
+    wait_query(conninfo, "SELECT count(*) FROM jobs WHERE status IN ('done', 'dead')", 4);
+    daemon_stop(&d);
+    log_set_stream(NULL);
+    fclose(log_stream);
+    cr_assert_eq(query_long(conninfo, "SELECT count(*) FROM jobs WHERE job_id = 'pw-3' AND status = 'done'"), 1);
+    cr_assert_eq(query_long(conninfo, "SELECT count(*) FROM jobs WHERE job_id = 'pw-1' AND status = 'dead'"
+                                      " AND error LIKE '%analyses[0] \"***\" is not a valid%'"), 1,
+                 "the reason is scrubbed");
+    cr_assert_eq(query_long(conninfo, "SELECT count(*) FROM jobs WHERE jobs::text ~ 'Hunter2|Quoted-Secret'"), 0);
+    cr_assert_eq(query_long(conninfo, "SELECT count(*) FROM documents WHERE documents::text LIKE '%Hunter2%'"), 0);
+    char *dlq = topic_messages(&d, DLQ, 3, 1);
+    cr_assert_null(strstr(dlq, "Hunter2"), "%s", dlq);
+    cr_assert(strstr(dlq, "{\"job_id\": \"pw-1\", \"password\": \"***\", \"analyses\": [\"Quoted-Secret\"]"),
+              "only the password member is masked in the copy: %s", dlq);
+    cr_assert(strstr(dlq, "{\"job_id\": \"pw-2\", \"password\": \"***\", \"document\": "), "%s", dlq);
+    cr_assert(strstr(dlq, "{\"job_id\": \"pw-4\", \"password\": \"***\", \"document\": {\"path\": \"x.pdf\"}}"),
+              "%s", dlq);
+    const char *pw1_headers = dlq_headers_of(dlq, "{\"job_id\": \"pw-1\"");
+    cr_assert(strstr(pw1_headers, DLQ_HDR_MESSAGE "=invalid job: analyses[0] \"***\""), "%s", pw1_headers);
+    char *pw1_line = strndup(pw1_headers, strcspn(pw1_headers, "\n"));
+    cr_assert_null(strstr(pw1_line, "Quoted-Secret"), "%s", pw1_line);
+    free(pw1_line);
+    char *events = topic_payloads(&d, RESULTS, 4);
+    cr_assert_null(strstr(events, "Hunter2"), "%s", events);
+    cr_assert_null(strstr(events, "Quoted-Secret"), "%s", events);
+    cr_assert(strstr(log_text, "dead-lettering"), "the failures were logged: %s", log_text);
+    cr_assert_null(strstr(log_text, "Hunter2"), "%s", log_text);
+    cr_assert_null(strstr(log_text, "Quoted-Secret"), "%s", log_text);
+    free(dlq);
+    free(events);
+    free(log_text);
+    mock_broker_stop(d.broker);
+    free(conninfo);
+}
+
+/* Only done jobs are final: a garbage message keyed K does not touch job K,
+ * and a new message for a dead job runs it again, its earlier failure kept
+ * in the history. */
+Test(serve, dead_job_runs_again_on_a_new_message)
+{
+    char *conninfo = shared_migrated_db();
+    daemon_under_test d;
+    daemon_start_in(&d, conninfo, test_tmpdir());
+    const char *b = mock_broker_bootstraps(d.broker);
+    produce(b, "K", "this is not json");
+    produce(b, "K", "{\"job_id\": \"K\", \"document\": {\"text\": \"hi\"}}");
+    produce(b, "R", "{\"job_id\": \"R\", \"document\": {\"path\": \"../missing.pdf\"}}");
+    wait_query(conninfo, "SELECT count(*) FROM jobs WHERE job_id = 'R' AND status = 'dead'", 1);
+    produce(b, "R", "{\"job_id\": \"R\", \"document\": {\"text\": \"fixed\"}}");
+    wait_query(conninfo, "SELECT count(*) FROM jobs WHERE job_id = 'R' AND status = 'done'", 1);
+    wait_query(conninfo, "SELECT count(*) FROM jobs WHERE job_id = 'K' AND status = 'done'", 1);
+    daemon_stop(&d);
+    cr_assert_eq(query_long(conninfo, "SELECT count(*) FROM jobs WHERE job_id LIKE 'kafka:" JOBS ":%'"
+                                      " AND status = 'dead' AND error_class = 'invalid_job'"), 1,
+                 "the garbage message is recorded under its own Kafka position");
+    cr_assert_eq(query_long(conninfo, "SELECT attempts FROM jobs WHERE job_id = 'K'"), 1);
+    cr_assert_eq(query_long(conninfo, "SELECT attempts FROM jobs WHERE job_id = 'R' AND error IS NULL"), 2);
+    cr_assert_eq(query_long(conninfo, "SELECT count(*) FROM jobs WHERE job_id = 'R'"
+                                      " AND jsonb_array_length(history) = 1"
+                                      " AND history->0->>'status' = 'dead' AND history->0->>'error_class' = 'document'"
+                                      " AND history->0->>'error' LIKE '%missing.pdf%'"), 1);
     mock_broker_stop(d.broker);
     free(conninfo);
 }

@@ -357,6 +357,64 @@ Test(store, redelivered_job_counts_attempts_and_done_job_is_final)
     close_db(&f);
 }
 
+/* A dead job is final only for the message that made it dead: its
+ * redelivery is skipped, a new message runs it again with the earlier
+ * failure in the history and the per-message attempt count restarted. */
+Test(store, dead_job_restarts_on_a_new_message_with_history)
+{
+    fixture f = shared_db(1);
+    perr err = {{0}};
+    job j;
+    parse_job(&j, "{\"job_id\":\"phoenix\",\"document\":{\"text\":\"hello\"}}");
+    store_kafka_pos first = {.topic = "precis.jobs", .partition = 1, .offset = 10};
+    store_job_start_info info;
+    cr_assert_eq(store_job_start(f.st, &j, &first, &info, &err), 0, "%s", err.msg);
+    cr_assert_eq(store_job_start(f.st, &j, &first, &info, &err), 0, "%s", err.msg);   /* crash, redelivered */
+    cr_assert_eq(info.attempts, 2);
+    cr_assert_eq(info.message_attempts, 2);
+    cr_assert_eq(store_job_failed(f.st, "phoenix", &first, "extract", "wrong password", 1, &err), 0, "%s", err.msg);
+
+    cr_assert_eq(store_job_start(f.st, &j, &first, &info, &err), 0, "%s", err.msg);
+    cr_assert_eq(info.already_final, 1, "the same message again is a redelivery");
+    cr_assert_str_eq(info.status, "dead");
+
+    store_kafka_pos second = {.topic = "precis.jobs", .partition = 1, .offset = 57};
+    cr_assert_eq(store_job_start(f.st, &j, &second, &info, &err), 0, "%s", err.msg);
+    cr_assert_eq(info.already_final, 0, "a new message runs the dead job again");
+    cr_assert_eq(info.attempts, 3);
+    cr_assert_eq(info.message_attempts, 1);
+    cr_assert_str_eq(info.status, "running");
+    char *hist = query_text(f.raw, "SELECT string_agg(e->>'attempt' || ':' || (e->>'status') || ':' ||"
+                                   " coalesce(e->>'error', '-') || ':' || (e->>'kafka_offset'), ',')"
+                                   " FROM jobs, jsonb_array_elements(history) e WHERE job_id = 'phoenix'", NULL);
+    cr_assert_str_eq(hist, "1:interrupted:-:10,2:dead:wrong password:10");
+    free(hist);
+    store_job_info *got;
+    cr_assert_eq(store_job_get(f.st, "phoenix", &got, &err), 0, "%s", err.msg);
+    cr_assert_null(got->error, "the running attempt has no error yet");
+    cr_assert(got->history && strstr(got->history, "attempt 2 dead (extract) wrong password finished "),
+              "%s", got->history ? got->history : "(null)");
+    store_job_info_free(got);
+
+    /* Without a Kafka position (precis run) a dead job always runs again. */
+    cr_assert_eq(store_job_failed(f.st, "phoenix", NULL, "engine", "boom", 1, &err), 0, "%s", err.msg);
+    cr_assert_eq(store_job_start(f.st, &j, NULL, &info, &err), 0, "%s", err.msg);
+    cr_assert_eq(info.already_final, 0);
+    cr_assert_eq(info.message_attempts, 1);
+
+    /* A failure without a start (an invalid message naming the job) is an
+     * attempt of its own and keeps what it replaces. */
+    cr_assert_eq(store_job_failed(f.st, "phoenix", NULL, "engine", "boom again", 1, &err), 0, "%s", err.msg);
+    store_kafka_pos third = {.topic = "precis.jobs", .partition = 0, .offset = 3};
+    cr_assert_eq(store_job_failed(f.st, "phoenix", &third, "invalid_job", "not JSON", 1, &err), 0, "%s", err.msg);
+    cr_assert_eq(store_job_failed(f.st, "phoenix", &third, "invalid_job", "not JSON", 1, &err), 0, "%s", err.msg);
+    cr_assert_eq(query_ll(f.raw, "SELECT attempts * 100 + jsonb_array_length(history) FROM jobs"
+                                 " WHERE job_id = 'phoenix'", NULL), 504,
+                 "5 attempts, the 4 before the last in the history; the redelivered invalid message changed nothing");
+    job_clear(&j);
+    close_db(&f);
+}
+
 Test(store, reprocessing_updates_the_one_result_row)
 {
     fixture f = shared_db(1);
