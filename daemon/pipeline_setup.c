@@ -150,6 +150,20 @@ static void log_model(const llm *m, const char *source, double seconds)
                  "([engine] model) for real summaries", "name=%s params=%lld", llm_model_name(m), llm_n_params(m));
 }
 
+/* Once at start: analyses whose long-document answers this model's context
+ * makes shorter than their prompts ask. */
+static void log_budget_notes(pipeline *p)
+{
+    pipeline_budget_note note;
+    perr err = {{0}};
+    for (size_t i = 0; pipeline_budget_note_at(p, i, &note, &err) == 0; i++)
+        log_warn("the model's context makes this analysis's answers shorter", "analysis=%s max_tokens=%d used=%d "
+                 "ctx=%d applies_to=\"documents that need more than one call\"", note.analysis, note.max_tokens,
+                 note.used, llm_n_ctx(pipeline_llm(p)));
+    if (err.msg[0])
+        log_warn("cannot work out the answer budgets", "error=%s", err.msg);
+}
+
 int pipeline_setup(const config *cfg, const pipeline_setup_overrides *ov, pipeline **out, perr *err)
 {
     *out = NULL;
@@ -170,5 +184,6 @@ int pipeline_setup(const config *cfg, const pipeline_setup_overrides *ov, pipeli
     if (pipeline_new(out, &o, err) != 0)
         return -1;
     log_model(pipeline_llm(*out), source, monotonic_seconds() - t0);
+    log_budget_notes(*out);
     return 0;
 }

@@ -13,13 +13,14 @@
 
 static const analysis_def analysis_table[] = {
     {"summary", "summary", ANALYSIS_DOCUMENT, analysis_summary, analysis_summary_check,
-     "title, summary and key points of one document, citing paragraph ids"},
+     "title, summary and key points of one document, citing paragraph ids", analysis_summary_budget},
     {"legal_review", "legal_review", ANALYSIS_DOCUMENT, analysis_legal_review, analysis_legal_review_check,
-     "bias and evidentiary review of a judgment or witness statement, with verified verbatim quotes"},
+     "bias and evidentiary review of a judgment or witness statement, with verified verbatim quotes",
+     analysis_legal_review_budget},
     {"consultation", "consultation", ANALYSIS_COLLECTION, NULL, analysis_consultation_check,
-     "themes across the responses to a consultation question: sentiment, themes, mapping (precis consult)"},
+     "themes across the responses to a consultation question: sentiment, themes, mapping (precis consult)", NULL},
     {"digest", "digest", ANALYSIS_COLLECTION, NULL, analysis_digest_check,
-     "themed digest of the documents added to a collection in a period, citing them (precis digest, schedules)"},
+     "themed digest of the documents added to a collection in a period, citing them (precis digest, schedules)", NULL},
 };
 
 #define N_ANALYSES (sizeof analysis_table / sizeof analysis_table[0])

@@ -50,6 +50,11 @@ typedef struct analysis_output {
 /* 0, -1 (err) or LLM_CANCELLED. */
 typedef int (*analysis_fn)(const analysis_input *in, analysis_output *out, perr *err);
 
+/* The answer budget (max_tokens per call) the analysis uses for a document
+ * that does not fit one call, in in's model context: in->max_tokens, or
+ * less when the context cannot hold map and combine calls with it. */
+typedef int (*analysis_budget_fn)(const analysis_input *in, int *max_tokens, perr *err);
+
 /* Check at load that a prompt file has what the analysis needs (templates,
  * placeholders, steps); 0 or -1 with err. */
 typedef int (*analysis_check_fn)(const prompt_spec *p, perr *err);
@@ -61,6 +66,7 @@ typedef struct analysis_def {
     analysis_fn run;             /* document analyses; NULL for collection ones */
     analysis_check_fn check_prompt;  /* NULL = no rule beyond the file format */
     const char *description;     /* one line, for `precis prompts` */
+    analysis_budget_fn budget;   /* NULL: max_tokens is never scaled */
 } analysis_def;
 
 /* NULL when name is not a known analysis. */
@@ -79,9 +85,11 @@ int analysis_load_prompt(const analysis_def *def, const char *dir, prompt_spec *
 /* The "summary" analysis (summary.c). */
 int analysis_summary(const analysis_input *in, analysis_output *out, perr *err);
 int analysis_summary_check(const prompt_spec *p, perr *err);
+int analysis_summary_budget(const analysis_input *in, int *max_tokens, perr *err);
 
 /* The "legal_review" analysis (legal_review.c). */
 int analysis_legal_review(const analysis_input *in, analysis_output *out, perr *err);
 int analysis_legal_review_check(const prompt_spec *p, perr *err);
+int analysis_legal_review_budget(const analysis_input *in, int *max_tokens, perr *err);
 
 #endif

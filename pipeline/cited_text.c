@@ -316,11 +316,17 @@ void cited_chunks_clear(cited_chunks *c)
 /* Tokens kept free besides the 10% margin. */
 #define CHUNK_MARGIN_TOKENS 16
 
+int cited_fits_one_call(int n_ctx, int max_tokens, size_t overhead, size_t whole)
+{
+    long avail = (long)n_ctx - max_tokens - (long)overhead;
+    return avail > 0 && whole + 8 <= (size_t)avail;
+}
+
 int cited_chunk_budget(int n_ctx, int max_tokens, size_t overhead, size_t whole, size_t min_chunk, size_t *budget,
                        perr *err)
 {
     long avail = (long)n_ctx - max_tokens - (long)overhead;
-    if (avail > 0 && whole + 8 <= (size_t)avail) {
+    if (cited_fits_one_call(n_ctx, max_tokens, overhead, whole)) {
         *budget = SIZE_MAX / 2;
         return 0;
     }
@@ -330,6 +336,13 @@ int cited_chunk_budget(int n_ctx, int max_tokens, size_t overhead, size_t whole,
                         "split it (%zu tokens left for text, %zu needed; raise [engine] ctx_size or lower max_tokens)",
                         n_ctx, *budget, min_chunk);
     return 0;
+}
+
+int cited_answer_limit(int n_ctx, size_t overhead, size_t min_chunk)
+{
+    /* (n_ctx - m - overhead - margin) * 9 / 10 >= min_chunk */
+    long limit = (long)n_ctx - (long)overhead - CHUNK_MARGIN_TOKENS - (long)((min_chunk * 10 + 8) / 9);
+    return limit > 0 ? (int)limit : 0;
 }
 
 cJSON *cited_chunk_provenance(const cited_chunk *c, size_t index)

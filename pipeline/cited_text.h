@@ -79,6 +79,14 @@ void cited_chunks_clear(cited_chunks *c);
 int cited_chunk_budget(int n_ctx, int max_tokens, size_t overhead, size_t whole, size_t min_chunk, size_t *budget,
                        perr *err);
 
+/* Does the whole text (whole tokens) fit one call with max_tokens to
+ * generate and a prompt of overhead tokens? */
+int cited_fits_one_call(int n_ctx, int max_tokens, size_t overhead, size_t whole);
+
+/* The largest max_tokens with which cited_chunk_budget still leaves
+ * min_chunk tokens of text per chunk (0 when none does). */
+int cited_answer_limit(int n_ctx, size_t overhead, size_t min_chunk);
+
 /* {"chunk", "paragraphs", "first", "last", "pages": [first, last], "piece"?,
  * "overlap"?} for the trace: what a chunk covered; first, last and
  * paragraphs count the chunk's new units, "overlap" names the repeated one.

@@ -101,20 +101,56 @@ static int map_repair(cJSON *answer, void *ctx, perr *err)
 
 /* ---- map ----------------------------------------------------------------------- */
 
-/* Tokens of document text per chunk (everything when it fits one call). */
-static int chunk_budget(const legal_run *run, const cited_doc *d, size_t *budget, perr *err)
+/* ---- combine (declared here, defined below) ------------------------------------ */
+
+static char *render_part(const cJSON *part, size_t number, void *ctx);
+static char *combine_schema(cJSON *const *parts, size_t n, void *ctx, perr *err);
+
+/* The combine step of a long document (the run's max_tokens). */
+static reduce_spec combine_spec(const legal_run *run)
 {
-    const analysis_input *in = run->in;
-    char *text = cited_doc_render(d, 0);
-    char *user = text ? render_user(in, run->map->user, "", err) : NULL;
-    size_t whole = 0, overhead = 0;
-    int rc = !text ? perr_set(err, "out of memory") : !user ? -1 : 0;
-    if (rc == 0)
-        rc = llm_count_tokens(in->llm, text, strlen(text), &whole, err);
-    if (rc == 0)
-        rc = structured_prompt_tokens(in, run->map->system, user, &overhead, err);
-    free(text);
+    return (reduce_spec){.step = "combine", .system = run->combine->system, .tmpl = run->combine->user,
+                         .max_tokens = run->in->max_tokens, .sampling = &run->in->prompt->sampling,
+                         .render_part = render_part, .schema_for = combine_schema, .ctx = (void *)run};
+}
+
+/* Tokens of the map prompt around the document text. */
+static int map_overhead(const legal_run *run, size_t *overhead, perr *err)
+{
+    char *user = render_user(run->in, run->map->user, "", err);
+    int rc = user ? structured_prompt_tokens(run->in, run->map->system, user, overhead, err) : -1;
     free(user);
+    return rc;
+}
+
+/* The answer budget of a document that needs map-reduce in this context. */
+static int map_reduce_budget(const legal_run *run, size_t overhead, int *max_tokens, perr *err)
+{
+    reduce_spec spec = combine_spec(run);
+    int map_limit = cited_answer_limit(llm_n_ctx(run->in->llm), overhead, LEGAL_MIN_CHUNK_TOKENS);
+    return reduce_answer_budget(run->in, &spec, map_limit, max_tokens, err);
+}
+
+/* Tokens of document text per chunk (everything when it fits one call with
+ * the prompt's max_tokens; else the answer budget is first scaled to the
+ * context: in->max_tokens lowered, the trace says so). */
+static int chunk_budget(legal_run *run, analysis_input *in, analysis_output *out, const cited_doc *d, size_t *budget,
+                        perr *err)
+{
+    char *text = cited_doc_render(d, 0);
+    size_t whole = 0, overhead = 0;
+    int rc = text ? llm_count_tokens(in->llm, text, strlen(text), &whole, err) : perr_set(err, "out of memory");
+    free(text);
+    if (rc == 0)
+        rc = map_overhead(run, &overhead, err);
+    if (rc == 0 && !cited_fits_one_call(llm_n_ctx(in->llm), in->max_tokens, overhead, whole)) {
+        int fitted = 0;
+        rc = map_reduce_budget(run, overhead, &fitted, err);
+        if (rc == 0) {
+            reduce_trace_budget(in, out, fitted);
+            in->max_tokens = fitted;
+        }
+    }
     if (rc != 0)
         return -1;
     return cited_chunk_budget(llm_n_ctx(in->llm), in->max_tokens, overhead, whole, LEGAL_MIN_CHUNK_TOKENS, budget, err);
@@ -277,9 +313,7 @@ static int review(legal_run *run, analysis_output *out, const cited_chunks *chun
     } else if (rc == 0) {
         free(*raw);
         *raw = NULL;
-        reduce_spec spec = {.step = "combine", .system = run->combine->system, .tmpl = run->combine->user,
-                            .max_tokens = run->in->max_tokens, .sampling = &run->in->prompt->sampling,
-                            .render_part = render_part, .schema_for = combine_schema, .ctx = run};
+        reduce_spec spec = combine_spec(run);
         rc = reduce_run(run->in, out, &spec, parts, chunks->n, &answer, raw, err);
         memset(parts, 0, chunks->n * sizeof *parts);
     }
@@ -309,12 +343,31 @@ static document *document_of_text(const char *text)
     return doc;
 }
 
-static int legal_review(const analysis_input *in, analysis_output *out, perr *err)
+/* The run of in's prompt, or an error when the prompt lacks its steps. */
+static int legal_run_of(const analysis_input *in, legal_run *run, perr *err)
 {
-    legal_run run = {.in = in, .map = prompt_find_step(in->prompt, "map"),
-                     .combine = prompt_find_step(in->prompt, "combine")};
-    if (!run.map || !run.combine || !run.map->schema_json || !run.combine->schema_json)
+    *run = (legal_run){.in = in, .map = prompt_find_step(in->prompt, "map"),
+                       .combine = prompt_find_step(in->prompt, "combine")};
+    if (!run->map || !run->combine || !run->map->schema_json || !run->combine->schema_json)
         return perr_set(err, "prompt %s lacks the map or combine step or their schemas", in->prompt->name);
+    return 0;
+}
+
+int analysis_legal_review_budget(const analysis_input *in, int *max_tokens, perr *err)
+{
+    legal_run run;
+    size_t overhead;
+    if (legal_run_of(in, &run, err) != 0 || map_overhead(&run, &overhead, err) != 0)
+        return -1;
+    return map_reduce_budget(&run, overhead, max_tokens, err);
+}
+
+static int legal_review(const analysis_input *given, analysis_output *out, perr *err)
+{
+    analysis_input fitted = *given, *in = &fitted;
+    legal_run run;
+    if (legal_run_of(in, &run, err) != 0)
+        return -1;
     document *own = in->doc ? NULL : document_of_text(in->text);
     const document *doc = in->doc ? in->doc : own;
     quote_index *idx = NULL;
@@ -327,10 +380,13 @@ static int legal_review(const analysis_input *in, analysis_output *out, perr *er
         rc = cited_doc_build(doc, NULL, &d, err);
     run.idx = idx;
     if (rc == 0)
-        rc = chunk_budget(&run, &d, &budget, err);
+        rc = chunk_budget(&run, in, out, &d, &budget, err);
     if (rc == 0)
         rc = cited_split(in->llm, &d, 0, budget, &chunks, err);
     out->chunks = (int)chunks.n;
+    reduce_spec spec = combine_spec(&run);
+    if (rc == 0)
+        rc = reduce_check_feasible(in, &spec, chunks.n, err);
     if (rc == 0)
         rc = review(&run, out, &chunks, &raw, err);
     if (rc == 0 && !(out->raw_text = raw ? raw : strdup(out->output_json)))

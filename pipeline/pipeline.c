@@ -184,6 +184,24 @@ const llm *pipeline_llm(const pipeline *p)
     return p->llm;
 }
 
+int pipeline_budget_note_at(pipeline *p, size_t i, pipeline_budget_note *note, perr *err)
+{
+    for (size_t k = 0; analysis_at(k) && k < MAX_KNOWN_ANALYSES; k++) {
+        const analysis_def *def = analysis_at(k);
+        analysis_input in;
+        int used = 0;
+        if (!def->budget || pipeline_analysis_input(p, def->name, &in, err) != 0)
+            continue;
+        if (def->budget(&in, &used, err) != 0)
+            return perr_prefix(err, "analysis %s", def->name);
+        if (used >= in.max_tokens || i-- > 0)
+            continue;
+        *note = (pipeline_budget_note){.analysis = def->name, .max_tokens = in.max_tokens, .used = used};
+        return 0;
+    }
+    return -1;
+}
+
 int pipeline_analysis_input(pipeline *p, const char *analysis, analysis_input *in, perr *err)
 {
     const analysis_def *def = analysis_find(analysis);

@@ -95,6 +95,18 @@ const char *pipeline_prompt_version(const pipeline *p, const char *analysis);
 
 const llm *pipeline_llm(const pipeline *p);
 
+/* An analysis whose answers the model's context makes shorter than its
+ * prompt asks (a prompt written for 4096 tokens on a 2048-token model):
+ * what a long document's calls use instead, for a note at start-up. */
+typedef struct pipeline_budget_note {
+    const char *analysis;
+    int max_tokens;              /* the prompt's (or the override) */
+    int used;                    /* per call when the document needs map-reduce */
+} pipeline_budget_note;
+
+/* The i-th such analysis (from the prompts in use), 0; -1 past the end. */
+int pipeline_budget_note_at(pipeline *p, size_t i, pipeline_budget_note *note, perr *err);
+
 /* What a collection analysis (run outside jobs: "digest") needs from the
  * pipeline: the model, the analysis's current prompt and compiled schema,
  * max_tokens (the prompt's or the override); no cancel hook. Valid until

@@ -40,17 +40,98 @@ static char *render_user(const analysis_input *in, const char *tmpl, const char 
     return prompt_render_vars(tmpl, vars, 2, err);
 }
 
+/* Tokens of the combine prompt around the parts. */
+static int combine_overhead(const analysis_input *in, const reduce_spec *spec, size_t *overhead, perr *err)
+{
+    char *user = render_user(in, spec->tmpl, "", err);
+    int rc = user ? structured_prompt_tokens(in, spec->system, user, overhead, err) : -1;
+    free(user);
+    return rc;
+}
+
 /* Tokens of document text one combine call can take (10% margin). */
 static int combine_budget(const analysis_input *in, const reduce_spec *spec, size_t *budget, perr *err)
 {
-    char *user = render_user(in, spec->tmpl, "", err);
     size_t overhead = 0;
-    int rc = user ? structured_prompt_tokens(in, spec->system, user, &overhead, err) : -1;
-    free(user);
-    if (rc != 0)
+    if (combine_overhead(in, spec, &overhead, err) != 0)
         return -1;
     long avail = (long)llm_n_ctx(in->llm) - spec->max_tokens - (long)overhead;
     *budget = avail > 0 ? (size_t)avail * 9 / 10 : 0;
+    return 0;
+}
+
+/* Does a combine call with answers of m tokens have room for two parts?
+ * (the arithmetic of combine_budget and reduce_check_feasible) */
+static int two_parts_fit(long n_ctx, long prompt_tokens, long m)
+{
+    long avail = n_ctx - m - prompt_tokens;
+    long room = avail > 0 ? avail * 9 / 10 : 0;
+    return room >= 2 * (m + REDUCE_PART_LABEL_TOKENS + JOIN_TOKENS);
+}
+
+int reduce_fit_answer(int n_ctx, int max_tokens, size_t combine_prompt_tokens, int map_limit)
+{
+    /* 0.9 * (n_ctx - prompt - m) >= 2 * (m + label + join), solved for m, then
+     * stepped down past integer rounding. */
+    double room = 0.9 * ((double)n_ctx - (double)combine_prompt_tokens) -
+                  2.0 * (REDUCE_PART_LABEL_TOKENS + JOIN_TOKENS);
+    long m = room > 0 ? (long)(room / 2.9) : 0;
+    if (max_tokens < m)
+        m = max_tokens;
+    if (map_limit < m)
+        m = map_limit;
+    while (m > 0 && !two_parts_fit(n_ctx, (long)combine_prompt_tokens, m))
+        m--;
+    long least = max_tokens < REDUCE_MIN_ANSWER_TOKENS ? max_tokens : REDUCE_MIN_ANSWER_TOKENS;
+    return m > 0 && m >= least ? (int)m : 0;
+}
+
+int reduce_answer_budget(const analysis_input *in, const reduce_spec *spec, int map_limit, int *max_tokens,
+                         perr *err)
+{
+    size_t overhead = 0;
+    if (combine_overhead(in, spec, &overhead, err) != 0)
+        return -1;
+    *max_tokens = reduce_fit_answer(llm_n_ctx(in->llm), in->max_tokens, overhead, map_limit);
+    if (*max_tokens == 0)
+        return perr_set(err, "the context of %d tokens is too small for this analysis: its prompts leave no room for "
+                        "answers of %d tokens (raise [engine] ctx_size)", llm_n_ctx(in->llm),
+                        REDUCE_MIN_ANSWER_TOKENS);
+    return 0;
+}
+
+void reduce_trace_budget(const analysis_input *in, analysis_output *out, int used)
+{
+    if (used >= in->max_tokens)
+        return;
+    cJSON *extra = cJSON_CreateObject();
+    if (extra) {
+        cJSON_AddNumberToObject(extra, "max_tokens", in->max_tokens);
+        cJSON_AddNumberToObject(extra, "used", used);
+        cJSON_AddNumberToObject(extra, "n_ctx", llm_n_ctx(in->llm));
+    }
+    structured_trace(out, "budget", "scaled", NULL, extra);
+}
+
+int reduce_check_feasible(const analysis_input *in, const reduce_spec *spec, size_t n, perr *err)
+{
+    size_t budget = 0;
+    if (n < 2)
+        return 0;
+    if (combine_budget(in, spec, &budget, err) != 0)
+        return -1;
+    size_t part = (size_t)spec->max_tokens + REDUCE_PART_LABEL_TOKENS + JOIN_TOKENS;
+    size_t per_call = budget / part;
+    if (per_call < 2)
+        return perr_set(err, "the context of %d tokens is too small to combine the %zu partial results: a combine "
+                        "call has room for %zu tokens, two answers of up to %d tokens need %zu (raise [engine] "
+                        "ctx_size or lower max_tokens)", llm_n_ctx(in->llm), n, budget, spec->max_tokens, 2 * part);
+    size_t levels = 0;
+    for (size_t left = n; left > 1; left = (left + per_call - 1) / per_call)
+        levels++;
+    if (levels > REDUCE_MAX_LEVELS)
+        return perr_set(err, "%zu partial results would need %zu combine levels (at most %d)", n, levels,
+                        REDUCE_MAX_LEVELS);
     return 0;
 }
 

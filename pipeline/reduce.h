@@ -19,6 +19,10 @@
 #include "pipeline/salvage.h"
 
 #define REDUCE_MAX_LEVELS 16
+/* Tokens a rendered part may add to its answer ("Part 12:" and labels). */
+#define REDUCE_PART_LABEL_TOKENS 16
+/* The shortest answer budget worth a map-reduce. */
+#define REDUCE_MIN_ANSWER_TOKENS 64
 
 typedef struct reduce_spec {
     const char *step;              /* names the calls in the trace ("combine") */
@@ -34,6 +38,30 @@ typedef struct reduce_spec {
     salvage_repair_fn repair;      /* may be NULL */
     void *ctx;                     /* for every callback above */
 } reduce_spec;
+
+/* The answer budget (<= max_tokens, <= map_limit: the largest answer with
+ * which a map call still gets its text) for a map-reduce whose combine
+ * prompt takes combine_prompt_tokens, in a context of n_ctx: the largest
+ * with which any two answers (each + REDUCE_PART_LABEL_TOKENS) fit one
+ * combine call together with its own answer, 10% margin kept. 0 when not
+ * even REDUCE_MIN_ANSWER_TOKENS (or max_tokens, when smaller) fits. A prompt written for a 4096-token
+ * context runs on a 2048-token model this way, with shorter answers. */
+int reduce_fit_answer(int n_ctx, int max_tokens, size_t combine_prompt_tokens, int map_limit);
+
+/* The answer budget of a map-reduce described by spec (its combine prompt)
+ * whose map step allows answers up to map_limit: reduce_fit_answer for
+ * in's model, or an error saying the context is too small. */
+int reduce_answer_budget(const analysis_input *in, const reduce_spec *spec, int map_limit, int *max_tokens,
+                         perr *err);
+
+/* A budget smaller than in->max_tokens as a trace record {"step": "budget",
+ * "outcome": "scaled", "max_tokens", "used", "n_ctx"}; nothing otherwise. */
+void reduce_trace_budget(const analysis_input *in, analysis_output *out, int used);
+
+/* Before the map step: can n parts, each an answer of at most
+ * spec->max_tokens, be combined within REDUCE_MAX_LEVELS levels? 0, or -1
+ * with err saying why, so an impossible job fails before its map calls. */
+int reduce_check_feasible(const analysis_input *in, const reduce_spec *spec, size_t n, perr *err);
 
 /* Combine parts[0..n) (n >= 1; the parts are taken and freed, the array
  * itself stays the caller's) into

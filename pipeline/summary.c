@@ -149,10 +149,40 @@ static int prompt_overhead(const analysis_input *in, size_t *n, perr *err)
     return rc;
 }
 
+/* ---- reduce (declared here, defined below) -------------------------------------- */
+
+static char *render_part(const cJSON *part, size_t number, void *ctx);
+static char *combine_schema(cJSON *const *parts, size_t n, void *ctx, perr *err);
+
+/* The combine step of a long document (in's max_tokens, in as context). */
+static reduce_spec combine_spec(const analysis_input *in)
+{
+    return (reduce_spec){.step = "combine", .system = in->prompt->system,
+                         .tmpl = in->prompt->combine ? in->prompt->combine : in->prompt->user,
+                         .max_tokens = in->max_tokens, .sampling = &in->prompt->sampling,
+                         .render_part = render_part, .schema_for = combine_schema, .check = summary_check,
+                         .repair = summary_repair, .ctx = (void *)in};
+}
+
+/* The answer budget of a document that needs map-reduce in this context. */
+static int map_reduce_budget(const analysis_input *in, size_t overhead, int *max_tokens, perr *err)
+{
+    reduce_spec spec = combine_spec(in);
+    int map_limit = cited_answer_limit(llm_n_ctx(in->llm), overhead, SUMMARY_MIN_CHUNK_TOKENS);
+    return reduce_answer_budget(in, &spec, map_limit, max_tokens, err);
+}
+
+int analysis_summary_budget(const analysis_input *in, int *max_tokens, perr *err)
+{
+    size_t overhead;
+    return prompt_overhead(in, &overhead, err) == 0 ? map_reduce_budget(in, overhead, max_tokens, err) : -1;
+}
+
 /* Tokens of document text per chunk: everything when the whole document
  * fits one call, else the room left by the prompt and the answer (10%
- * margin for counting paragraph by paragraph). */
-static int chunk_budget(const analysis_input *in, const cited_doc *d, size_t *budget, perr *err)
+ * margin for counting paragraph by paragraph), the answer budget first
+ * scaled to the context (in->max_tokens lowered, the trace says so). */
+static int chunk_budget(analysis_input *in, analysis_output *out, const cited_doc *d, size_t *budget, perr *err)
 {
     size_t overhead, whole;
     char *text = cited_doc_render(d, 1);
@@ -162,6 +192,13 @@ static int chunk_budget(const analysis_input *in, const cited_doc *d, size_t *bu
     free(text);
     if (rc != 0 || prompt_overhead(in, &overhead, err) != 0)
         return -1;
+    if (!cited_fits_one_call(llm_n_ctx(in->llm), in->max_tokens, overhead, whole)) {
+        int fitted;
+        if (map_reduce_budget(in, overhead, &fitted, err) != 0)
+            return -1;
+        reduce_trace_budget(in, out, fitted);
+        in->max_tokens = fitted;
+    }
     return cited_chunk_budget(llm_n_ctx(in->llm), in->max_tokens, overhead, whole, SUMMARY_MIN_CHUNK_TOKENS, budget, err);
 }
 
@@ -325,17 +362,21 @@ static char *combine_schema(cJSON *const *parts, size_t n, void *ctx, perr *err)
 
 /* ---- the analysis ------------------------------------------------------------------ */
 
-static int summarize(const analysis_input *in, analysis_output *out, cJSON **answer, char **raw, perr *err)
+static int summarize(const analysis_input *given, analysis_output *out, cJSON **answer, char **raw, perr *err)
 {
+    analysis_input fitted = *given, *in = &fitted;
     cited_doc d;
     cited_chunks chunks = {0};
     size_t budget = 0;
     if (cited_doc_build(in->doc, in->text, &d, err) != 0)
         return -1;
-    int rc = chunk_budget(in, &d, &budget, err);
+    int rc = chunk_budget(in, out, &d, &budget, err);
     if (rc == 0)
         rc = cited_split(in->llm, &d, 1, budget, &chunks, err);
     cited_doc_clear(&d);
+    reduce_spec spec = combine_spec(in);
+    if (rc == 0)
+        rc = reduce_check_feasible(in, &spec, chunks.n, err);
     cJSON **parts = NULL;
     if (rc == 0)
         rc = map_chunks(in, out, &chunks, &parts, raw, err);
@@ -346,11 +387,6 @@ static int summarize(const analysis_input *in, analysis_output *out, cJSON **ans
     } else if (rc == 0) {
         free(*raw);
         *raw = NULL;
-        reduce_spec spec = {.step = "combine", .system = in->prompt->system,
-                            .tmpl = in->prompt->combine ? in->prompt->combine : in->prompt->user,
-                            .max_tokens = in->max_tokens, .sampling = &in->prompt->sampling,
-                            .render_part = render_part, .schema_for = combine_schema, .check = summary_check,
-                            .repair = summary_repair, .ctx = (void *)in};
         rc = reduce_run(in, out, &spec, parts, chunks.n, answer, raw, err);
         free(parts);
     }
