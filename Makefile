@@ -44,7 +44,8 @@ ISA_engine/kernels_avx512.c = -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512v
 
 LIB_SRC  = $(filter-out daemon/main.c,$(wildcard common/*.c engine/*.c extractors/*.c pipeline/*.c daemon/*.c))
 MAIN_SRC = daemon/main.c
-TEST_SRC = $(wildcard tests/test_*.c) tests/support.c tests/pg_harness.c tests/pg_query.c tests/analysis_fixture.c
+TEST_SRC = $(wildcard tests/test_*.c) tests/support.c tests/pg_harness.c tests/pg_query.c tests/analysis_fixture.c \
+           tests/stub_step.c
 REF_SRC  = $(wildcard tests/ref_*.c) tests/support.c tests/pg_harness.c tests/pg_query.c
 
 REL_OBJ      = $(LIB_SRC:%.c=$(BUILD)/rel/%.o)
@@ -105,6 +106,12 @@ $(BUILD)/unit-tests: $(TEST_OBJ) $(SAN_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
+# Test binary: `precis serve` around the stub step (tests/stub_precis.c), for
+# tests that spawn whole daemons. Test doubles never go into ./precis.
+$(BUILD)/precis-stub: $(BUILD)/rel/tests/stub_precis.o $(BUILD)/rel/tests/stub_step.o $(REL_OBJ)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/ref-tests: $(REF_OBJ) $(REL_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) -o $@ $^ $(LDLIBS) -lcriterion
@@ -145,11 +152,11 @@ bench: precis
 test: deps
 	@$(MAKE) --no-print-directory check
 
-check: precis $(BUILD)/unit-tests $(BUILD)/ref-tests
+check: precis $(BUILD)/unit-tests $(BUILD)/ref-tests $(BUILD)/precis-stub
 	@echo "== engine reference tests (optimized build)"
 	PRECIS_BIN=$(CURDIR)/precis $(BUILD)/ref-tests --jobs 2
 	@echo "== unit and integration tests (ASan+UBSan)"
-	PRECIS_BIN=$(CURDIR)/precis ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/unit-tests --jobs 2
+	PRECIS_BIN=$(CURDIR)/precis PRECIS_STUB_BIN=$(CURDIR)/$(BUILD)/precis-stub ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/unit-tests --jobs 2
 
 deps:
 	@deploy/install-deps.sh --check-only >/dev/null 2>&1 || deploy/install-deps.sh

@@ -65,7 +65,7 @@ int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
 
 /* Remove `--log-level X` / `--log-level=X` from argv and apply it.
  * Returns -1 (after printing) when the level is missing or unknown. */
-static int take_log_level(int *argc, char **argv)
+int cli_take_log_level(int *argc, char **argv)
 {
     const char *level = getenv("PRECIS_LOG_LEVEL");
     int out = 0;
@@ -95,7 +95,7 @@ static int take_log_level(int *argc, char **argv)
 
 int cli_main(int argc, char **argv)
 {
-    if (take_log_level(&argc, argv) != 0)
+    if (cli_take_log_level(&argc, argv) != 0)
         return EXIT_USAGE;
     if (argc < 2) {
         print_program_help(stderr);

@@ -26,6 +26,10 @@ extern const cli_command *const cli_commands[];
 /* Entry point used by main() and by tests. */
 int cli_main(int argc, char **argv);
 
+/* Take --log-level LEVEL / --log-level=LEVEL out of argv (else
+ * PRECIS_LOG_LEVEL) and apply it; -1 after printing why it is wrong. */
+int cli_take_log_level(int *argc, char **argv);
+
 /* True when argv holds -h or --help (commands call this first). */
 int cli_wants_help(int argc, char **argv);
 /* Print a command's usage to f. */

@@ -22,7 +22,7 @@
 #include "daemon/producer.h"
 #include "daemon/schedule.h"
 #include "daemon/scheduler.h"
-#include "daemon/stub_step.h"
+#include "daemon/serve.h"
 #include "pipeline/store.h"
 
 extern char **environ;
@@ -33,7 +33,7 @@ const cli_command cmd_serve = {
     .name = "serve",
     .summary = "run the daemon: consume jobs from Kafka, record results in PostgreSQL",
     .usage =
-        "usage: precis serve [-c FILE] [--migrate] [--stub-pipeline]\n"
+        "usage: precis serve [-c FILE] [--migrate]\n"
         "\n"
         "Join the Kafka consumer group of [kafka] (group.id, default \"precis\"), take\n"
         "jobs from jobs_topic, run each and record its outcome in PostgreSQL; only\n"
@@ -61,22 +61,17 @@ const cli_command cmd_serve = {
         "Each [schedule.NAME] section (cron, collection, analysis = digest, window,\n"
         "timezone) makes a digest of the collection at its cron times, between jobs,\n"
         "exactly once across replicas sharing the database (claimed in\n"
-        "schedule_runs); see docs/operations.md. Not with --stub-pipeline.\n"
+        "schedule_runs); see docs/operations.md.\n"
         "\n"
         "  -c, --config FILE   configuration file (default /etc/precis/precis.conf)\n"
         "      --migrate       apply pending SQL migrations first (otherwise refuse to\n"
-        "                      start when a migration is pending)\n"
-        "      --stub-pipeline (tests only) record each document and a placeholder\n"
-        "                      result without loading or running a model (tests the\n"
-        "                      Kafka/PostgreSQL plumbing); PRECIS_STUB_DELAY_MS adds\n"
-        "                      pretend work per job\n",
+        "                      start when a migration is pending)\n",
     .run = serve_run,
 };
 
 typedef struct serve_args {
     const char *config_path;
-    int migrate, stub_pipeline;
-    stub_step_options stub;
+    int migrate;
 } serve_args;
 
 /* Everything the daemon owns, torn down in reverse order. */
@@ -102,7 +97,6 @@ static int parse_args(int argc, char **argv, serve_args *a)
     static const struct option options[] = {
         {"config", required_argument, NULL, 'c'},
         {"migrate", no_argument, NULL, 'm'},
-        {"stub-pipeline", no_argument, NULL, 's'},
         {NULL, 0, NULL, 0},
     };
     *a = (serve_args){0};
@@ -113,27 +107,12 @@ static int parse_args(int argc, char **argv, serve_args *a)
         switch (opt) {
         case 'c': a->config_path = optarg; break;
         case 'm': a->migrate = 1; break;
-        case 's': a->stub_pipeline = 1; break;
         default:
             return cli_usage_error(&cmd_serve, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
         return cli_usage_error(&cmd_serve, "unexpected argument '%s'", argv[optind]);
-    return 0;
-}
-
-/* PRECIS_STUB_DELAY_MS: pretend work per job for the stub pipeline (tests). */
-static int parse_stub_delay(serve_args *a)
-{
-    const char *v = getenv("PRECIS_STUB_DELAY_MS");
-    if (!v || !*v)
-        return 0;
-    char *end;
-    long ms = strtol(v, &end, 10);
-    if (*end || ms < 0 || ms > 600000)
-        return -1;
-    a->stub.delay_ms = ms;
     return 0;
 }
 
@@ -180,7 +159,7 @@ static int config_long(const config *cfg, const char *section, const char *key, 
     return config_get_int(cfg, section, key, out, err);
 }
 
-static int start_handler(serve_state *st, stub_step_options *stub, perr *err)
+static int start_handler(serve_state *st, const serve_step_override *custom, perr *err)
 {
     long max_attempts;
     if (config_long(st->cfg, "pipeline", "max_attempts", &max_attempts, err) != 0)
@@ -188,14 +167,14 @@ static int start_handler(serve_state *st, stub_step_options *stub, perr *err)
     const char *results_topic = config_get(st->cfg, "kafka", "results_topic");
     if (results_topic && *results_topic && producer_new(&st->results, st->props, st->nprops, err) != 0)
         return -1;
-    if (!stub && pipeline_setup(st->cfg, NULL, &st->pipeline, err) != 0)
+    if (!custom && pipeline_setup(st->cfg, NULL, &st->pipeline, err) != 0)
         return -1;
     job_handler_options ho = {
         .conninfo = config_get(st->cfg, "postgres", "conninfo"),
         .input_root = config_get(st->cfg, "pipeline", "input_root"),
         .max_attempts = max_attempts,
-        .step = stub ? stub_step : pipeline_step,
-        .step_ctx = stub ? (void *)stub : st->pipeline,
+        .step = custom ? custom->step : pipeline_step,
+        .step_ctx = custom ? custom->ctx : st->pipeline,
         .results = st->results,
         .results_topic = results_topic,
         .metrics = st->metrics,
@@ -208,7 +187,7 @@ static void on_reload(void *ctx)
 {
     serve_state *st = ctx;
     if (!st->pipeline) {
-        log_info("reload requested; the stub pipeline has no prompts", "%s", "");
+        log_info("reload requested; this step has no prompts", "%s", "");
         return;
     }
     /* A fresh config supplies the safe settings; st->cfg stays, because the
@@ -241,14 +220,14 @@ static void on_idle(void *ctx)
 }
 
 /* [schedule.NAME] sections -> a scheduler (none without schedules). */
-static int start_scheduler(serve_state *st, int stub, perr *err)
+static int start_scheduler(serve_state *st, perr *err)
 {
     if (schedule_set_load(&st->schedules, st->cfg, err) != 0)
         return -1;
     if (st->schedules.n == 0)
         return 0;
-    if (stub) {
-        log_warn("schedules are not run with --stub-pipeline (no model)", "schedules=%zu", st->schedules.n);
+    if (!st->pipeline) {
+        log_warn("schedules are not run without the model pipeline", "schedules=%zu", st->schedules.n);
         return 0;
     }
     char host[256] = "";
@@ -348,16 +327,16 @@ static void serve_teardown(serve_state *st)
     config_free(st->cfg);
 }
 
-static int serve_start(serve_state *st, serve_args *a, perr *err)
+static int serve_start(serve_state *st, serve_args *a, const serve_step_override *custom, perr *err)
 {
     st->config_path = a->config_path;
     if (config_load(&st->cfg, a->config_path, environ, err) != 0)
         return -1;
     if (!(st->props = kafka_props_from_config(st->cfg, &st->nprops)) || !(st->metrics = metrics_new()))
         return perr_set(err, "out of memory");
-    stub_step_options *stub = a->stub_pipeline ? &a->stub : NULL;
-    if (start_embedded_kafka(st, err) != 0 || check_schema(st, a->migrate, err) != 0 || start_handler(st, stub, err) != 0 ||
-        start_consumer(st, err) != 0 || start_scheduler(st, stub != NULL, err) != 0 || start_http(st, err) != 0 ||
+    if (start_embedded_kafka(st, err) != 0 || check_schema(st, a->migrate, err) != 0 ||
+        start_handler(st, custom, err) != 0 || start_consumer(st, err) != 0 || start_scheduler(st, err) != 0 ||
+        start_http(st, err) != 0 ||
         start_lifecycle(st, err) != 0)
         return -1;
     return 0;
@@ -365,14 +344,17 @@ static int serve_start(serve_state *st, serve_args *a, perr *err)
 
 static int serve_run(int argc, char **argv)
 {
+    return serve_main(argc, argv, NULL);
+}
+
+int serve_main(int argc, char **argv, const serve_step_override *custom)
+{
     if (cli_wants_help(argc, argv)) {
         cli_print_usage(&cmd_serve, stdout);
         return EXIT_OK;
     }
     serve_args a;
     int rc = parse_args(argc, argv, &a);
-    if (rc == 0 && a.stub_pipeline && parse_stub_delay(&a) != 0)
-        rc = cli_usage_error(&cmd_serve, "PRECIS_STUB_DELAY_MS must be 0..600000");
     if (rc != 0)
         return rc;
     perr err;
@@ -383,7 +365,7 @@ static int serve_run(int argc, char **argv)
     }
     serve_state st = {0};
     rc = EXIT_OK;
-    if (serve_start(&st, &a, &err) != 0) {
+    if (serve_start(&st, &a, custom, &err) != 0) {
         log_error("cannot start", "error=%s", err.msg);
         rc = EXIT_FAIL;
     } else {

@@ -101,6 +101,12 @@ const char *test_precis_bin(void)
     return bin && *bin ? bin : "./precis";
 }
 
+const char *test_precis_stub_bin(void)
+{
+    const char *bin = getenv("PRECIS_STUB_BIN");
+    return bin && *bin ? bin : "./build/precis-stub";
+}
+
 void test_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};

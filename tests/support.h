@@ -26,6 +26,9 @@ const char *test_tmpdir(void);
 
 /* Path of the built precis binary (PRECIS_BIN), for CLI tests. */
 const char *test_precis_bin(void);
+/* The test binary precis-stub (`precis serve` with the stub step):
+ * $PRECIS_STUB_BIN, else ./build/precis-stub. */
+const char *test_precis_stub_bin(void);
 
 /* Sleep for ms milliseconds. */
 void test_sleep_ms(int ms);

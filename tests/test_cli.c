@@ -45,6 +45,21 @@ Test(cli, unknown_command_is_usage_error)
     free(out);
 }
 
+/* Test doubles are linked only into test binaries (tests/stub_precis.c). */
+Test(cli, product_binary_has_no_test_double)
+{
+    char *out;
+    cr_assert_eq(run("serve --stub-pipeline", &out), 2, "%s", out);
+    cr_assert(strstr(out, "unknown or incomplete option '--stub-pipeline'"), "%s", out);
+    free(out);
+    char *cmd = NULL;
+    cr_assert(asprintf(&cmd, "nm %s | grep -c stub_step", test_precis_bin()) > 0);
+    test_run(cmd, &out);
+    cr_assert_eq(atoi(out), 0, "stub_step symbols in the product: %s", out);
+    free(out);
+    free(cmd);
+}
+
 Test(cli, command_help)
 {
     char *out;

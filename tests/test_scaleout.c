@@ -236,7 +236,7 @@ Test(scaleout, three_daemons_six_partitions_one_killed_every_job_done_once, .tim
     submit_jobs(conf, log);
 
     char **env = daemon_env();
-    char *argv[] = {(char *)test_precis_bin(), "serve", "-c", conf, "--stub-pipeline", NULL};
+    char *argv[] = {(char *)test_precis_stub_bin(), "serve", "-c", conf, NULL};
     pid_t daemons[NDAEMONS];
     char *logs[NDAEMONS];
     for (int i = 0; i < NDAEMONS; i++) {
@@ -306,7 +306,7 @@ Test(scaleout, replicas_stopped_together_exit_cleanly, .timeout = 280)
     pid_t broker;
     char *bootstrap = start_broker(&broker, log);
     char *conf = write_config(bootstrap, conninfo);
-    char *argv[] = {(char *)test_precis_bin(), "serve", "-c", conf, "--stub-pipeline", NULL};
+    char *argv[] = {(char *)test_precis_stub_bin(), "serve", "-c", conf, NULL};
     for (int round = 0; round < 6; round++) {
         char *log_a = scratch("serve-%d-a.log", round), *log_b = scratch("serve-%d-b.log", round);
         pid_t a = test_spawn(argv, NULL, log_a, environ), b = test_spawn(argv, NULL, log_b, environ);

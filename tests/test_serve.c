@@ -21,9 +21,9 @@
 #include "daemon/job_handler.h"
 #include "daemon/mock_broker.h"
 #include "daemon/producer.h"
-#include "daemon/stub_step.h"
 #include "pipeline/store.h"
 #include "tests/pg_harness.h"
+#include "tests/stub_step.h"
 #include "tests/support.h"
 
 #define JOBS "precis.jobs"
@@ -489,8 +489,7 @@ Test(serve, sigkill_mid_job_then_restart_finishes_every_job_once)
     cr_assert_eq(nids, NJOBS);
 
     char **env = serve_env();
-    char *bin = (char *)test_precis_bin();
-    char *serve_argv[] = {bin, "serve", "-c", conf, "--stub-pipeline", NULL};
+    char *serve_argv[] = {(char *)test_precis_stub_bin(), "serve", "-c", conf, NULL};
     pid_t serve_pid = test_spawn(serve_argv, NULL, log, env);
     /* Kill it while a job runs: some done, one started and not finished. */
     wait_query(conninfo, "SELECT count(*) FROM jobs WHERE status = 'done'", 5);

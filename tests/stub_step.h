@@ -1,8 +1,9 @@
-/* stub_step.h — a pipeline step that runs no model: it loads the job's
- * document, records it (sha256, raw text when it is UTF-8) and one "stub"
- * result per requested analysis with store_job_done. For `precis serve
- * --stub-pipeline`: exercising Kafka, PostgreSQL and the lifecycle (demos,
- * integration tests) until the real pipeline is wired in. */
+/* stub_step.h — a test double of the pipeline step that runs no model: it
+ * loads the job's document, records it (sha256, raw text when it is UTF-8)
+ * and one "stub" result per requested analysis (all-zero model SHA) with
+ * store_job_done. For tests of Kafka, PostgreSQL and the lifecycle: linked
+ * into the unit tests and into the test binary precis-stub
+ * (tests/stub_precis.c), never into the product. */
 #ifndef PRECIS_STUB_STEP_H
 #define PRECIS_STUB_STEP_H
 

@@ -1,5 +1,5 @@
 /* stub_step.c — record the document and placeholder results without a model (see stub_step.h). */
-#include "daemon/stub_step.h"
+#include "tests/stub_step.h"
 
 #include <glib.h>
 #include <stdio.h>
