@@ -43,7 +43,10 @@ const cli_command cmd_serve = {
         "Jobs that fail permanently are marked dead and sent to dlq_topic; when the\n"
         "database or Kafka is unreachable the partition pauses and the job is retried\n"
         "with exponential backoff (max 30 s). A completed job is announced on\n"
-        "results_topic.\n"
+        "results_topic. One attempt of a job may take [pipeline] job_timeout seconds\n"
+        "(default 1800): past it the job fails with class timeout and is retried while\n"
+        "its attempts are below max_attempts; unless [kafka] max.poll.interval.ms is\n"
+        "set, it is job_timeout plus a minute.\n"
         "\n"
         "Without [kafka] bootstrap.servers an in-process mock Kafka cluster is\n"
         "started (NOT durable; its address is logged) so `precis submit --brokers`\n"
@@ -80,6 +83,7 @@ typedef struct serve_state {
     config *cfg;
     kafka_property *props;
     size_t nprops;
+    char poll_interval[24];       /* max.poll.interval.ms we set, when the user did not */
     mock_broker *mock;
     metrics *metrics;
     producer *results;
@@ -159,10 +163,38 @@ static int config_long(const config *cfg, const char *section, const char *key, 
     return config_get_int(cfg, section, key, out, err);
 }
 
+/* A job runs between two polls, so Kafka must wait for the longest one:
+ * without a max.poll.interval.ms of the user's, job_timeout plus a minute
+ * (as text in st->poll_interval); a user's value below job_timeout is
+ * logged, since such a job is handed to another member and run twice. */
+static int fit_poll_interval(serve_state *st, long job_timeout, perr *err)
+{
+    if (job_timeout <= 0)
+        return 0;
+    long long need_ms = (long long)job_timeout * 1000 + 60000;
+    const char *set = kafka_props_get(st->props, st->nprops, "max.poll.interval.ms");
+    if (set) {
+        if (atoll(set) < need_ms)
+            log_warn("[kafka] max.poll.interval.ms is shorter than [pipeline] job_timeout plus a minute: a long job "
+                     "is handed to another member and run twice", "max_poll_interval_ms=%s job_timeout=%ld", set,
+                     job_timeout);
+        return 0;
+    }
+    kafka_property *grown = realloc(st->props, (st->nprops + 1) * sizeof *grown);
+    if (!grown)
+        return perr_set(err, "out of memory");
+    st->props = grown;
+    snprintf(st->poll_interval, sizeof st->poll_interval, "%lld", need_ms);
+    st->props[st->nprops++] = (kafka_property){"max.poll.interval.ms", st->poll_interval};
+    return 0;
+}
+
 static int start_handler(serve_state *st, const serve_step_override *custom, perr *err)
 {
-    long max_attempts;
-    if (config_long(st->cfg, "pipeline", "max_attempts", &max_attempts, err) != 0)
+    long max_attempts, job_timeout;
+    if (config_long(st->cfg, "pipeline", "max_attempts", &max_attempts, err) != 0 ||
+        config_long(st->cfg, "pipeline", "job_timeout", &job_timeout, err) != 0 ||
+        fit_poll_interval(st, job_timeout, err) != 0)
         return -1;
     const char *results_topic = config_get(st->cfg, "kafka", "results_topic");
     if (results_topic && *results_topic && producer_new(&st->results, st->props, st->nprops, err) != 0)
@@ -173,6 +205,7 @@ static int start_handler(serve_state *st, const serve_step_override *custom, per
         .conninfo = config_get(st->cfg, "postgres", "conninfo"),
         .input_root = config_get(st->cfg, "pipeline", "input_root"),
         .max_attempts = max_attempts,
+        .job_timeout_ms = job_timeout > 0 ? job_timeout * 1000 : 0,
         .step = custom ? custom->step : pipeline_step,
         .step_ctx = custom ? custom->ctx : st->pipeline,
         .results = st->results,

@@ -22,6 +22,7 @@ const config_key_spec config_keys[] = {
     {"pipeline", "extract_memory_mb", CFG_INT, "1024", "address-space limit of the extraction process (MiB)"},
     {"pipeline", "shutdown_grace", CFG_INT, "60", "seconds to finish the current job after SIGTERM"},
     {"pipeline", "max_attempts", CFG_INT, "3", "attempts before a job is dead-lettered"},
+    {"pipeline", "job_timeout", CFG_INT, "1800", "seconds one attempt of a job may take (0 = no limit); past it the job fails with class timeout and is retried while attempts are below max_attempts"},
     {"metrics", "enabled", CFG_BOOL, "true", "serve /metrics, /healthz and /readyz"},
     {"metrics", "listen", CFG_STRING, "127.0.0.1:9464", "address:port of the metrics endpoint"},
     {"schedule.*", "cron", CFG_STRING, NULL, "5-field cron expression (minute hour day month weekday)"},

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/monotonic.h"
 #include "pipeline/job_redact.h"
 
 struct job_handler_state {
@@ -155,17 +156,52 @@ static job_outcome record_dead(job_handler_state *h, const kafka_message_view *m
     return JOB_PERMANENT_FAILURE;
 }
 
+int job_run_should_stop(void *ctx)
+{
+    job_run *run = ctx;
+    if (run->deadline_ms > 0 && monotonic_ms() >= run->deadline_ms) {
+        run->timed_out = 1;
+        return 1;
+    }
+    return run->consumer && consumer_job_cancelled(run->consumer);
+}
+
+/* The attempt ran past job_timeout: failed and retried (after the
+ * consumer's backoff) while the message has attempts left, else dead. */
+static job_outcome record_timeout(job_handler_state *h, const kafka_message_view *m, const job *j,
+                                  const store_kafka_pos *pos, int message_attempts, perr *err)
+{
+    char reason[160];
+    snprintf(reason, sizeof reason, "the job ran longer than [pipeline] job_timeout (%ld s), attempt %d of %ld",
+             h->opt.job_timeout_ms / 1000, message_attempts, h->opt.max_attempts > 0 ? h->opt.max_attempts : 1);
+    if (message_attempts >= h->opt.max_attempts)
+        return record_dead(h, m, j->job_id, pos, "timeout", reason, "precis.Timeout", j, err);
+    perr serr;
+    int rc = ensure_store(h, &serr);
+    if (rc == 0)
+        rc = store_job_failed(h->store, j->job_id, pos, "timeout", reason, 0, &serr);
+    if (rc != 0)
+        log_warn("cannot record the timed-out attempt", "job_id=%s error=%s", j->job_id, serr.msg);
+    log_warn("job timed out; will retry", "job_id=%s attempt=%d", j->job_id, message_attempts);
+    perr_set(err, "%s", reason);
+    return JOB_TRANSIENT_FAILURE;
+}
+
 static job_outcome run_step(job_handler_state *h, const kafka_message_view *m, const job *j,
-                            const store_kafka_pos *pos, int attempts, perr *err)
+                            const store_kafka_pos *pos, const store_job_start_info *info, perr *err)
 {
     job_run run = {.job = j, .store = h->store, .input_root = h->input_root, .metrics = h->opt.metrics,
-                   .consumer = m->consumer, .attempts = attempts};
+                   .consumer = m->consumer, .attempts = info->attempts};
+    if (h->opt.job_timeout_ms > 0)
+        run.deadline_ms = monotonic_ms() + h->opt.job_timeout_ms;
     perr serr = {{0}};
     int rc = h->opt.step(h->opt.step_ctx, &run, &serr);
     if (rc == 0) {
         publish_result(h, j->job_id, "done", run.document_sha256[0] ? run.document_sha256 : NULL, j, NULL);
         return JOB_OK;
     }
+    if (run.timed_out)
+        return record_timeout(h, m, j, pos, info->message_attempts, err);
     if (rc == STORE_TRANSIENT) {
         perr_set(err, "%s", serr.msg);
         return JOB_TRANSIENT_FAILURE;
@@ -199,7 +235,7 @@ static job_outcome handle_job(job_handler_state *h, const kafka_message_view *m,
                  info.message_attempts - 1, h->opt.max_attempts);
         return record_dead(h, m, j->job_id, pos, "too_many_attempts", reason, "precis.TooManyAttempts", j, err);
     }
-    return run_step(h, m, j, pos, info.attempts, err);
+    return run_step(h, m, j, pos, &info, err);
 }
 
 static job_outcome handle(void *ctx, const kafka_message_view *m, perr *err)

@@ -12,6 +12,10 @@
  *   attempts of this message  a job that keeps crashing the daemon ->
  *                           store_job_failed(dead), class too_many_attempts -> PERMANENT
  *   step returns 0          the step committed store_job_done -> OK (+ results event)
+ *   step ran past job_timeout  store_job_failed, class timeout: while the
+ *                           message's attempts are below max_attempts the job
+ *                           is 'failed' -> TRANSIENT (retried after backoff);
+ *                           then dead -> PERMANENT (precis.Timeout)
  *   step STORE_TRANSIENT    -> TRANSIENT (paused, retried; nothing committed)
  *   step STORE_ERROR        store_job_failed(dead) with the step's class -> PERMANENT
  * Every failure reason is scrubbed of the message's secrets (the job
@@ -26,6 +30,7 @@
 #define PRECIS_JOB_HANDLER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/error.h"
 #include "daemon/consumer.h"
@@ -43,6 +48,9 @@ typedef struct job_run {
     consumer *consumer;           /* consumer_job_cancelled(run->consumer): give up
                                      (return STORE_TRANSIENT) when shutdown grace is over */
     int attempts;                 /* recorded attempts including this one */
+    int64_t deadline_ms;          /* monotonic ms the attempt must end by ([pipeline]
+                                     job_timeout); 0: none. Steps poll job_run_should_stop */
+    int timed_out;                /* set by job_run_should_stop once the deadline passed */
     /* Filled by the step: */
     char error_class[32];         /* on STORE_ERROR, e.g. "extract", "engine" */
     char document_sha256[65];     /* on success, for the results event */
@@ -51,10 +59,17 @@ typedef struct job_run {
 /* 0 (store_job_done committed), STORE_ERROR (permanent) or STORE_TRANSIENT. */
 typedef int (*job_step_fn)(void *ctx, job_run *run, perr *err);
 
+/* For steps to poll (an llm_cancel_fn for ctx = run): true once the job's
+ * deadline has passed (run->timed_out set) or the shutdown grace is over.
+ * The step then gives up (STORE_TRANSIENT); the handler turns a timeout
+ * into a failure of class "timeout". */
+int job_run_should_stop(void *run);
+
 typedef struct job_handler_options {
     const char *conninfo;         /* [postgres] conninfo */
     const char *input_root;       /* [pipeline] input_root */
     long max_attempts;            /* [pipeline] max_attempts; <= 0: no limit */
+    long job_timeout_ms;          /* [pipeline] job_timeout; <= 0: none */
     job_step_fn step;
     void *step_ctx;
     producer *results;            /* optional: results events */

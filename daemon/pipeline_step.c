@@ -5,11 +5,6 @@
 
 #include "common/log.h"
 
-static int job_cancelled(void *ctx)
-{
-    return consumer_job_cancelled(ctx);
-}
-
 static void observe(metrics *m, const pipeline_report *rep)
 {
     if (!m)
@@ -27,7 +22,7 @@ static void observe(metrics *m, const pipeline_report *rep)
 int pipeline_step(void *ctx, job_run *run, perr *err)
 {
     pipeline *p = ctx;
-    pipeline_hooks hooks = {.cancel = run->consumer ? job_cancelled : NULL, .cancel_ctx = run->consumer};
+    pipeline_hooks hooks = {.cancel = job_run_should_stop, .cancel_ctx = run};
     pipeline_report rep;
     int rc = pipeline_process(p, run->store, run->job, &hooks, &rep, err);
     observe(run->metrics, &rep);

@@ -11,11 +11,12 @@
 
 #define STUB_MAX_RESULTS JOB_ANALYSES_MAX
 
-/* Sleep delay_ms in small steps; 0, or -1 once the shutdown grace is over. */
+/* Sleep delay_ms in small steps; 0, or -1 once the job must stop (the
+ * shutdown grace is over or its job_timeout passed). */
 static int pretend_work(const stub_step_options *o, job_run *run)
 {
     for (long waited = 0; o && waited < o->delay_ms; waited += 10) {
-        if (run->consumer && consumer_job_cancelled(run->consumer))
+        if (job_run_should_stop(run))
             return -1;
         struct timespec ts = {0, 10 * 1000000L};
         nanosleep(&ts, NULL);
@@ -26,7 +27,7 @@ static int pretend_work(const stub_step_options *o, job_run *run)
 int stub_step(void *ctx, job_run *run, perr *err)
 {
     if (pretend_work(ctx, run) != 0)
-        return perr_set(err, "cancelled by shutdown"), STORE_TRANSIENT;
+        return perr_set(err, "cancelled (shutdown or job_timeout)"), STORE_TRANSIENT;
     unsigned char *bytes = NULL;
     size_t len = 0;
     if (job_load_document(run->job, run->input_root, &bytes, &len, err) != 0) {

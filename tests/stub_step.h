@@ -15,7 +15,8 @@ typedef struct stub_step_options {
 
 /* A job_step_fn; ctx is a stub_step_options (or NULL). A document that
  * cannot be loaded is a permanent failure (class "document"); a shutdown
- * whose grace ran out during the delay gives up (transient: redelivered). */
+ * whose grace ran out, or a job_timeout that passed, during the delay gives
+ * up (transient: redelivered; the handler makes a timeout a failure). */
 int stub_step(void *ctx, job_run *run, perr *err);
 
 #endif

@@ -104,10 +104,19 @@ typedef struct daemon_under_test {
     producer *results;
     job_handler_state *handler;
     consumer *consumer;
+    stub_step_options stub;
     pthread_t thread;
     int rc;
     perr err;
 } daemon_under_test;
+
+/* What a test changes of the in-process daemon (zero: the defaults). */
+typedef struct daemon_settings {
+    const char *input_root;
+    long stub_delay_ms;
+    long job_timeout_ms;
+    long max_attempts;            /* 0: 3 */
+} daemon_settings;
 
 static void *run_consumer(void *arg)
 {
@@ -116,9 +125,10 @@ static void *run_consumer(void *arg)
     return NULL;
 }
 
-static void daemon_start_in(daemon_under_test *d, const char *conninfo, const char *input_root)
+static void daemon_start_with(daemon_under_test *d, const char *conninfo, const daemon_settings *set)
 {
     memset(d, 0, sizeof *d);
+    d->stub.delay_ms = set->stub_delay_ms;
     log_set_level(LOG_WARN);
     static const char *const topics[] = {JOBS, DLQ, RESULTS, NULL};
     mock_broker_options mo = {.partitions = 2, .topics = topics};
@@ -129,7 +139,9 @@ static void daemon_start_in(daemon_under_test *d, const char *conninfo, const ch
     d->props[d->nprops++] = (kafka_property){"heartbeat.interval.ms", "300"};
     d->metrics = metrics_new();
     cr_assert_eq(producer_new(&d->results, d->props, 1, &err), 0, "%s", err.msg);
-    job_handler_options ho = {.conninfo = conninfo, .input_root = input_root, .max_attempts = 3, .step = stub_step,
+    job_handler_options ho = {.conninfo = conninfo, .input_root = set->input_root,
+                              .max_attempts = set->max_attempts ? set->max_attempts : 3,
+                              .job_timeout_ms = set->job_timeout_ms, .step = stub_step, .step_ctx = &d->stub,
                               .metrics = d->metrics, .results = d->results, .results_topic = RESULTS};
     cr_assert_eq(job_handler_new(&d->handler, &ho, &err), 0, "%s", err.msg);
     consumer_options co = {.props = d->props, .nprops = d->nprops, .handler = job_handler_for(d->handler),
@@ -141,7 +153,7 @@ static void daemon_start_in(daemon_under_test *d, const char *conninfo, const ch
 
 static void daemon_start(daemon_under_test *d, const char *conninfo)
 {
-    daemon_start_in(d, conninfo, NULL);
+    daemon_start_with(d, conninfo, &(daemon_settings){0});
 }
 
 static void daemon_stop(daemon_under_test *d)
@@ -357,7 +369,7 @@ Test(serve, dead_job_runs_again_on_a_new_message)
 {
     char *conninfo = shared_migrated_db();
     daemon_under_test d;
-    daemon_start_in(&d, conninfo, test_tmpdir());
+    daemon_start_with(&d, conninfo, &(daemon_settings){.input_root = test_tmpdir()});
     const char *b = mock_broker_bootstraps(d.broker);
     produce(b, "K", "this is not json");
     produce(b, "K", "{\"job_id\": \"K\", \"document\": {\"text\": \"hi\"}}");
@@ -376,6 +388,38 @@ Test(serve, dead_job_runs_again_on_a_new_message)
                                       " AND jsonb_array_length(history) = 1"
                                       " AND history->0->>'status' = 'dead' AND history->0->>'error_class' = 'document'"
                                       " AND history->0->>'error' LIKE '%missing.pdf%'"), 1);
+    mock_broker_stop(d.broker);
+    free(conninfo);
+}
+
+/* A job past [pipeline] job_timeout fails with class timeout, is retried
+ * while its message has attempts left, then is dead-lettered; a job within
+ * the limit is unaffected. */
+Test(serve, job_past_its_timeout_is_retried_then_dead)
+{
+    char *conninfo = shared_migrated_db();
+    daemon_under_test d;
+    daemon_start_with(&d, conninfo, &(daemon_settings){.stub_delay_ms = 20000, .job_timeout_ms = 300,
+                                                       .max_attempts = 2});
+    int64_t t0 = monotonic_ms();
+    produce(mock_broker_bootstraps(d.broker), "slow-1", "{\"job_id\": \"slow-1\", \"document\": {\"text\": \"hi\"}}");
+    wait_query(conninfo, "SELECT count(*) FROM jobs WHERE job_id = 'slow-1' AND status = 'dead'", 1);
+    int64_t took = monotonic_ms() - t0;
+    daemon_stop(&d);
+    cr_assert_lt(took, 15000, "two attempts of 0.3 s, not 20 s of work (took %lld ms)", (long long)took);
+    cr_assert_eq(query_long(conninfo, "SELECT count(*) FROM jobs WHERE job_id = 'slow-1' AND error_class = 'timeout'"
+                                      " AND attempts = 2 AND message_attempts = 2 AND error LIKE '%job_timeout%'"
+                                      " AND history->0->>'status' = 'failed'"
+                                      " AND history->0->>'error_class' = 'timeout'"), 1);
+    char *cls = dlq_class(&d);
+    cr_assert_str_eq(cls, "precis.Timeout");
+    free(cls);
+    mock_broker_stop(d.broker);
+
+    daemon_start_with(&d, conninfo, &(daemon_settings){.stub_delay_ms = 50, .job_timeout_ms = 5000});
+    produce(mock_broker_bootstraps(d.broker), "quick-1", "{\"job_id\": \"quick-1\", \"document\": {\"text\": \"hi\"}}");
+    wait_query(conninfo, "SELECT count(*) FROM jobs WHERE job_id = 'quick-1' AND status = 'done'", 1);
+    daemon_stop(&d);
     mock_broker_stop(d.broker);
     free(conninfo);
 }
