@@ -32,7 +32,18 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 
 WARN    = -Wall -Wextra -Werror
-BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -I. -I$(BUILD) $(WARN) $(PKG_CFLAGS) -MMD -MP -pthread
+# No function may take more than 64 KiB of stack: engine code runs on pool
+# threads, whose stacks RLIMIT_STACK or another libc may make small (large
+# work areas belong on the heap, e.g. the tile kernels' per-thread scratch).
+# GCC checks the whole frame, dynamic parts included (-Wstack-usage); clang
+# only has the fixed frame (-Wframe-larger-than). The fuzz rules, built by
+# FUZZ_CC, take its spelling.
+STACK_MAX = 65536
+stack_warn = $(if $(findstring clang,$(shell $(1) --version 2>/dev/null)),-Wframe-larger-than=$(STACK_MAX),-Wstack-usage=$(STACK_MAX))
+CC_STACK_WARN   := $(call stack_warn,$(CC))
+FUZZ_STACK_WARN := $(call stack_warn,$(FUZZ_CC))
+STACK_WARN = $(CC_STACK_WARN)
+BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -I. -I$(BUILD) $(WARN) $(STACK_WARN) $(PKG_CFLAGS) -MMD -MP -pthread
 REL_CFLAGS  = $(BASE_CFLAGS) -O2 -g
 SAN_FLAGS   = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 SAN_CFLAGS  = $(BASE_CFLAGS) -O1 -g $(SAN_FLAGS)
@@ -184,6 +195,8 @@ FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN  = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_OBJ  = $(LIB_SRC:%.c=$(BUILD)/fuzzobj/%.o) $(BUILD)/fuzzobj/gen/sql_embedded.o
 FUZZ_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+
+$(BUILD)/fuzzobj/%.o $(BUILD)/fuzz/%: STACK_WARN = $(FUZZ_STACK_WARN)
 
 $(BUILD)/fuzzobj/%.o: %.c | $(VERSION_H)
 	@mkdir -p $(dir $@)

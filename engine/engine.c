@@ -11,20 +11,27 @@
 #define MAX_CTX (1 << 20)
 #define MAX_SEQ 4096
 
+/* The weight matrices of layer il, or (il < 0) the output matrix, into
+ * ts; returns how many. */
+static int layer_matrices(const model *m, int64_t il, const gguf_tensor *ts[7])
+{
+    if (il < 0) {
+        ts[0] = m->output;
+        return 1;
+    }
+    const model_layer *l = &m->layers[il];
+    ts[0] = l->wq; ts[1] = l->wk; ts[2] = l->wv; ts[3] = l->wo;
+    ts[4] = l->ffn_gate; ts[5] = l->ffn_up; ts[6] = l->ffn_down;
+    return 7;
+}
+
 /* Largest activation row (in its vec_dot_type) any matmul of m needs. */
 static size_t max_xq_row(const model *m)
 {
     size_t best = 0;
-    const gguf_tensor *ts[9];
+    const gguf_tensor *ts[7];
     for (int64_t il = -1; il < m->hp.n_layer; il++) {
-        int n = 0;
-        if (il < 0) {
-            ts[n++] = m->output;
-        } else {
-            const model_layer *l = &m->layers[il];
-            ts[n++] = l->wq; ts[n++] = l->wk; ts[n++] = l->wv; ts[n++] = l->wo;
-            ts[n++] = l->ffn_gate; ts[n++] = l->ffn_up; ts[n++] = l->ffn_down;
-        }
+        const int n = layer_matrices(m, il, ts);
         for (int i = 0; i < n; i++) {
             const type_traits *tr = tensor_types_get(ts[i]->type);
             size_t row = tensor_row_size(tr->vec_dot_type, ts[i]->ne[0]);
@@ -33,6 +40,38 @@ static size_t max_xq_row(const model *m)
         }
     }
     return best;
+}
+
+/* Largest tile-kernel scratch any matmul of m needs (a micro-batch has at
+ * most ENGINE_UBATCH activation rows). */
+static size_t max_tile_scratch(const model *m)
+{
+    size_t best = 0;
+    const gguf_tensor *ts[7];
+    for (int64_t il = -1; il < m->hp.n_layer; il++) {
+        const int n = layer_matrices(m, il, ts);
+        for (int i = 0; i < n; i++) {
+            const type_traits *tr = tensor_types_get(ts[i]->type);
+            size_t bytes = tr->vec_dot_tile ? tr->vec_dot_tile_scratch(ts[i]->ne[0], ENGINE_UBATCH)
+                                            : 0;
+            if (bytes > best)
+                best = bytes;
+        }
+    }
+    return best;
+}
+
+/* size bytes (> 0) at a 64-byte boundary, zeroed; NULL for 0. */
+static void *alloc_aligned(size_t size, int *failed)
+{
+    void *p = NULL;
+    if (size == 0)
+        return NULL;
+    if (posix_memalign(&p, 64, size) != 0) {
+        *failed = 1;
+        return NULL;
+    }
+    return memset(p, 0, size);
 }
 
 static void *alloc_array(size_t n, size_t size, int *failed)
@@ -67,6 +106,7 @@ static int alloc_buffers(engine_ctx *c, perr *err)
     c->rope_cs = alloc_array(U * (size_t)hp->n_rot, sizeof(float), &failed);
     c->xq_row_cap = max_xq_row(c->m);
     c->xq = alloc_array(U, c->xq_row_cap, &failed);
+    c->tile_bytes = max_tile_scratch(c->m);
     int n_threads = threadpool_size(c->pool);
     c->scratch = alloc_array((size_t)n_threads, sizeof *c->scratch, &failed);
     for (int i = 0; !failed && i < n_threads; i++) {
@@ -75,6 +115,7 @@ static int alloc_buffers(engine_ctx *c, perr *err)
         c->scratch[i].w16 = alloc_array((size_t)c->n_ctx, sizeof(uint16_t), &failed);
         c->scratch[i].q16 = alloc_array(n_rep * (size_t)hp->head_dim, sizeof(uint16_t), &failed);
         c->scratch[i].qf = alloc_array(n_rep * (size_t)hp->head_dim, sizeof(float), &failed);
+        c->scratch[i].tile = alloc_aligned(c->tile_bytes, &failed);
     }
     if (failed)
         return perr_set(err, "out of memory allocating the engine context "
@@ -119,6 +160,7 @@ void engine_ctx_free(engine_ctx *c)
             free(c->scratch[i].w16);
             free(c->scratch[i].q16);
             free(c->scratch[i].qf);
+            free(c->scratch[i].tile);
         }
     }
     threadpool_free(c->pool);

@@ -25,13 +25,16 @@ typedef struct engine_ubatch {
     float *logits[ENGINE_UBATCH];
 } engine_ubatch;
 
-/* Per-thread attention scratch, for the query heads of one KV head. */
-typedef struct attn_scratch {
+/* Per-thread scratch: attention's, for the query heads of one KV head,
+ * and the tile kernels' work area (see vec_dot_tile in tensor_types.h),
+ * which would not fit on a thread's stack. */
+typedef struct thread_scratch {
     float *scores;      /* [n_rep][n_ctx] scores, then softmax weights */
     uint16_t *w16;      /* [n_ctx] one head's weights as F16 */
     uint16_t *q16;      /* [n_rep * head_dim] queries as F16 */
     float *qf;          /* [n_rep * head_dim] queries rounded to F16 values */
-} attn_scratch;
+    void *tile;         /* tile_bytes, 64-byte aligned (NULL if 0) */
+} thread_scratch;
 
 struct engine_ctx {
     const model *m;
@@ -63,7 +66,10 @@ struct engine_ctx {
     float *rope_cs;  /* [UBATCH][n_rot] cos,sin pairs */
     void *xq;        /* activations converted to a vec_dot_type */
     size_t xq_row_cap;
-    attn_scratch *scratch; /* one per thread */
+    thread_scratch *scratch; /* one per thread */
+    size_t tile_bytes;       /* each thread's tile scratch: the most any
+                                matmul of the model needs for ENGINE_UBATCH
+                                activation rows */
 
     /* Output of the last engine_eval. */
     float *logits;

@@ -126,6 +126,7 @@ static void quantize_range(void *arg, int64_t begin, int64_t end, int thread)
 /* One weight matrix of a matmul job and its output. */
 typedef struct matmul_part {
     const type_traits *tr;
+    int tiled;               /* vec_dot_tile, its scratch fitting the threads' */
     const uint8_t *w;        /* weight rows */
     size_t w_row_bytes;
     int64_t rows;
@@ -141,6 +142,7 @@ typedef struct matmul_part {
 typedef struct matmul_job {
     matmul_part part[MATMUL_MAX_PARTS];
     int n_parts;
+    thread_scratch *scratch; /* per thread */
     const uint8_t *xq;       /* n_tok activation rows in vec_dot_type */
     size_t xq_row_bytes;
     int64_t cols;
@@ -159,12 +161,13 @@ typedef struct matmul_job {
  * eight cost Q8_0 pp512 about 10 % of its tokens per CPU-second. */
 #define MATMUL_FEW_TOKENS 8
 
-static void matmul_part_rows(const matmul_job *j, const matmul_part *p, int64_t r0, int64_t r1)
+static void matmul_part_rows(const matmul_job *j, const matmul_part *p, int64_t r0, int64_t r1,
+                             int thread)
 {
-    if (p->tr->vec_dot_tile) {
+    if (p->tiled) {
         p->tr->vec_dot_tile(j->cols, (int)(r1 - r0), j->n_tok, p->y + r0, (size_t)p->rows,
                             p->w + (size_t)r0 * p->w_row_bytes, p->w_row_bytes, j->xq,
-                            j->xq_row_bytes);
+                            j->xq_row_bytes, j->scratch[thread].tile);
         return;
     }
     for (int64_t r = r0; r < r1; r++) {
@@ -177,7 +180,6 @@ static void matmul_part_rows(const matmul_job *j, const matmul_part *p, int64_t 
 
 static void matmul_rows(void *arg, int64_t begin, int64_t end, int thread)
 {
-    (void)thread;
     const matmul_job *j = arg;
     for (int i = 0; i < j->n_parts; i++) {
         const matmul_part *p = &j->part[i];
@@ -187,7 +189,7 @@ static void matmul_rows(void *arg, int64_t begin, int64_t end, int thread)
         if (u0 >= u1)
             continue;
         const int64_t r1 = u1 * MATMUL_ROW_UNIT < p->rows ? u1 * MATMUL_ROW_UNIT : p->rows;
-        matmul_part_rows(j, p, u0 * MATMUL_ROW_UNIT, r1);
+        matmul_part_rows(j, p, u0 * MATMUL_ROW_UNIT, r1, thread);
     }
 }
 
@@ -199,11 +201,13 @@ static void matmul_job_run(engine_ctx *c, float *const y[], const gguf_tensor *c
 {
     const type_traits *tr = tensor_types_get(w[0]->type);
     const int64_t cols = w[0]->ne[0];
-    matmul_job j = { .n_parts = n, .cols = cols, .n_tok = n_tok };
+    matmul_job j = { .n_parts = n, .scratch = c->scratch, .cols = cols, .n_tok = n_tok };
     int64_t units = 0;
     for (int i = 0; i < n; i++) {
+        const type_traits *tri = tensor_types_get(w[i]->type);
         j.part[i] = (matmul_part){
-            .tr = tensor_types_get(w[i]->type), .w = w[i]->data,
+            .tr = tri, .w = w[i]->data,
+            .tiled = tri->vec_dot_tile && tri->vec_dot_tile_scratch(cols, n_tok) <= c->tile_bytes,
             .w_row_bytes = tensor_row_size(w[i]->type, cols), .rows = w[i]->ne[1],
             .unit0 = units, .y = y[i],
         };
@@ -294,7 +298,7 @@ static void round_to_f16(const engine_ctx *c, float *x, uint16_t *tmp, int64_t n
 /* One token and one KV head: its n_rep query heads attend over positions
  * 0..pos of the token's sequence (scores, softmax, weighted sum of V). */
 static void attend_group(engine_ctx *c, const engine_ubatch *b, int64_t layer, int t, int64_t g,
-                         attn_scratch *s)
+                         thread_scratch *s)
 {
     const model_hparams *hp = &c->m->hp;
     const int64_t hd = hp->head_dim, n_rep = hp->n_head / hp->n_head_kv;

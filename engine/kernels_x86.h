@@ -788,35 +788,39 @@ DOT_FLOAT_DOUBLE(kx_vec_dot_bf16, uint16_t, bf16x8_to_ps, bf16_to_f32)
 #define KX_TRAITS_TABLE(NAME, DOT_F32, DOT_F16, DOT_BF16) \
 static const type_traits NAME[TT_COUNT] = {                                                       \
     [TT_F32]  = { "f32",  1, sizeof(float),    TT_F32,  quant_ref_to_float_f32,                   \
-                  quant_ref_from_float_f32,  DOT_F32, NULL },                                     \
+                  quant_ref_from_float_f32,  DOT_F32, NULL, NULL },                               \
     [TT_F16]  = { "f16",  1, sizeof(uint16_t), TT_F16,  kx_to_float_f16,                          \
-                  kx_from_float_f16,  DOT_F16, NULL },                                            \
+                  kx_from_float_f16,  DOT_F16, NULL, NULL },                                      \
     [TT_BF16] = { "bf16", 1, sizeof(uint16_t), TT_BF16, kx_to_float_bf16,                         \
-                  kx_from_float_bf16, DOT_BF16, NULL },                                           \
+                  kx_from_float_bf16, DOT_BF16, NULL, NULL },                                     \
     [TT_Q4_0] = { "q4_0", QK4_0, sizeof(block_q4_0), TT_Q8_0, quant_ref_to_float_q4_0,            \
-                  quant_ref_from_float_q4_0, kx_vec_dot_q4_0, kx_vec_dot_tile_q4_0 },             \
+                  quant_ref_from_float_q4_0, kx_vec_dot_q4_0, kx_vec_dot_tile_q4_0,               \
+                  kx_vec_dot_tile_q4_0_scratch },                                                 \
     [TT_Q4_1] = { "q4_1", QK4_1, sizeof(block_q4_1), TT_Q8_1, quant_ref_to_float_q4_1,            \
-                  quant_ref_from_float_q4_1, kx_vec_dot_q4_1, NULL },                             \
+                  quant_ref_from_float_q4_1, kx_vec_dot_q4_1, NULL, NULL },                       \
     [TT_Q5_0] = { "q5_0", QK5_0, sizeof(block_q5_0), TT_Q8_0, quant_ref_to_float_q5_0,            \
-                  quant_ref_from_float_q5_0, kx_vec_dot_q5_0, NULL },                             \
+                  quant_ref_from_float_q5_0, kx_vec_dot_q5_0, NULL, NULL },                       \
     [TT_Q5_1] = { "q5_1", QK5_1, sizeof(block_q5_1), TT_Q8_1, quant_ref_to_float_q5_1,            \
-                  quant_ref_from_float_q5_1, kx_vec_dot_q5_1, NULL },                             \
+                  quant_ref_from_float_q5_1, kx_vec_dot_q5_1, NULL, NULL },                       \
     [TT_Q8_0] = { "q8_0", QK8_0, sizeof(block_q8_0), TT_Q8_0, quant_ref_to_float_q8_0,            \
-                  kx_from_float_q8_0, kx_vec_dot_q8_0, kx_vec_dot_tile_q8_0 },                    \
+                  kx_from_float_q8_0, kx_vec_dot_q8_0, kx_vec_dot_tile_q8_0,                      \
+                  kx_vec_dot_tile_q8_0_scratch },                                                 \
     [TT_Q8_1] = { "q8_1", QK8_1, sizeof(block_q8_1), TT_Q8_1, quant_ref_to_float_q8_1,            \
-                  kx_from_float_q8_1, kx_vec_dot_q8_1, NULL },                                    \
+                  kx_from_float_q8_1, kx_vec_dot_q8_1, NULL, NULL },                              \
     [TT_Q2_K] = { "q2_K", QK_K, sizeof(block_q2_K), TT_Q8_K, quant_ref_to_float_q2_K,             \
-                  quant_ref_from_float_q2_K, kx_vec_dot_q2_K, NULL },                             \
+                  quant_ref_from_float_q2_K, kx_vec_dot_q2_K, NULL, NULL },                       \
     [TT_Q3_K] = { "q3_K", QK_K, sizeof(block_q3_K), TT_Q8_K, quant_ref_to_float_q3_K,             \
-                  quant_ref_from_float_q3_K, kx_vec_dot_q3_K, NULL },                             \
+                  quant_ref_from_float_q3_K, kx_vec_dot_q3_K, NULL, NULL },                       \
     [TT_Q4_K] = { "q4_K", QK_K, sizeof(block_q4_K), TT_Q8_K, quant_ref_to_float_q4_K,             \
-                  quant_ref_from_float_q4_K, kx_vec_dot_q4_K, kx_vec_dot_tile_q4_K },             \
+                  quant_ref_from_float_q4_K, kx_vec_dot_q4_K, kx_vec_dot_tile_q4_K,               \
+                  kx_vec_dot_tile_q4_K_scratch },                                                 \
     [TT_Q5_K] = { "q5_K", QK_K, sizeof(block_q5_K), TT_Q8_K, quant_ref_to_float_q5_K,             \
-                  quant_ref_from_float_q5_K, kx_vec_dot_q5_K, NULL },                             \
+                  quant_ref_from_float_q5_K, kx_vec_dot_q5_K, NULL, NULL },                       \
     [TT_Q6_K] = { "q6_K", QK_K, sizeof(block_q6_K), TT_Q8_K, quant_ref_to_float_q6_K,             \
-                  quant_ref_from_float_q6_K, kx_vec_dot_q6_K, kx_vec_dot_tile_q6_K },             \
+                  quant_ref_from_float_q6_K, kx_vec_dot_q6_K, kx_vec_dot_tile_q6_K,               \
+                  kx_vec_dot_tile_q6_K_scratch },                                                 \
     [TT_Q8_K] = { "q8_K", QK_K, sizeof(block_q8_K), TT_Q8_K, quant_ref_to_float_q8_K,             \
-                  kx_from_float_q8_K, kx_vec_dot_q8_K, NULL },                                    \
+                  kx_from_float_q8_K, kx_vec_dot_q8_K, NULL, NULL },                              \
 };
 
 #endif

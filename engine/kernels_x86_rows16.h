@@ -499,13 +499,34 @@ static inline void kx_rl_groups(const kx_rl_rows16_fn *kernels, size_t bsize, in
     }
 }
 
+/* Fewest activation rows given to the row-lane kernels (one row is the
+ * 8 x 1 tile's). */
+#define KX_RL_MIN_TOK 2
+
+/* The activation data of a call lives in the caller's scratch (see the
+ * top of kernels_x86_tile.h): nb kx_rl_act (Q4_0/Q8_0) or nsb kx_rlk_act
+ * (Q4_K/Q6_K), when the call has 2..8 activation rows. */
+static inline size_t kx_rl_scratch(int64_t nb, int nt)
+{
+    if (nt < KX_RL_MIN_TOK || nb > KX_TILE_MAX_BLOCKS)
+        return 0;
+    return (size_t)nb * sizeof(kx_rl_act);
+}
+
+static inline size_t kx_rlk_scratch(int64_t nsb, int nt)
+{
+    if (nt < KX_RL_MIN_TOK || nsb > KX_RLK_MAX_SB)
+        return 0;
+    return (size_t)nsb * sizeof(kx_rlk_act);
+}
+
 /* Q4_0/Q8_0: nb <= KX_TILE_MAX_BLOCKS blocks per row. */
 static inline void kx_rl_matmul(const kx_rl_rows16_fn *kernels, size_t bsize, int bias_shift,
                                 int64_t nb, int nr, int nt, float *s, size_t s_stride,
                                 const uint8_t *x, size_t x_stride, const uint8_t *y,
-                                size_t y_stride)
+                                size_t y_stride, void *scratch)
 {
-    kx_rl_act act[KX_TILE_MAX_BLOCKS];
+    kx_rl_act *act = scratch;
     kx_rl_act_fill(act, nb, y, y_stride, nt, bias_shift);
     kx_rl_groups(kernels, bsize, nb, nr, nt, s, s_stride, x, x_stride, y, y_stride, act);
 }
@@ -513,34 +534,45 @@ static inline void kx_rl_matmul(const kx_rl_rows16_fn *kernels, size_t bsize, in
 /* Q4_K/Q6_K: nsb <= KX_RLK_MAX_SB super-blocks per row. */
 static inline void kx_rlk_matmul(const kx_rl_rows16_fn *kernels, size_t bsize, int64_t nsb,
                                  int nr, int nt, float *s, size_t s_stride, const uint8_t *x,
-                                 size_t x_stride, const uint8_t *y, size_t y_stride)
+                                 size_t x_stride, const uint8_t *y, size_t y_stride,
+                                 void *scratch)
 {
-    kx_rlk_act act[KX_RLK_MAX_SB];
+    kx_rlk_act *act = scratch;
     kx_rlk_act_fill(act, nsb, y, y_stride, nt);
     kx_rl_groups(kernels, bsize, nsb, nr, nt, s, s_stride, x, x_stride, y, y_stride, act);
 }
 
 #define KX_RLK_PASS(kernels, xtype)                                               \
-    if (nt <= KX_RL_MAX_TOK && nt >= 2 && nb <= KX_RLK_MAX_SB) {                  \
+    if (nt <= KX_RL_MAX_TOK && nt >= KX_RL_MIN_TOK && nb <= KX_RLK_MAX_SB) {      \
         kx_rlk_matmul(kernels, sizeof(xtype), nb, nr, nt, s, s_stride, x, x_stride, y, \
-                      y_stride);                                                  \
+                      y_stride, scratch);                                         \
         return;                                                                   \
     }
 
 #define KX_RL_PASS(kernels, xtype, bias_shift)                                     \
     if (nt <= KX_RL_MAX_TOK && nt >= KX_RL_MIN_TOK && nb <= KX_TILE_MAX_BLOCKS) { \
         kx_rl_matmul(kernels, sizeof(xtype), bias_shift, nb, nr, nt, s, s_stride, x, x_stride, \
-                     y, y_stride);                                                \
+                     y, y_stride, scratch);                                       \
         return;                                                                   \
     }
-
-/* Fewest activation rows given to the row-lane kernels (one row is the
- * 8 x 1 tile's). */
-#define KX_RL_MIN_TOK 2
 
 #else
 #define KX_RL_PASS(kernels, xtype, bias_shift)
 #define KX_RLK_PASS(kernels, xtype)
+
+static inline size_t kx_rl_scratch(int64_t nb, int nt)
+{
+    (void)nb;
+    (void)nt;
+    return 0;
+}
+
+static inline size_t kx_rlk_scratch(int64_t nsb, int nt)
+{
+    (void)nsb;
+    (void)nt;
+    return 0;
+}
 #endif
 
 #endif

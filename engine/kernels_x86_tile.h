@@ -24,6 +24,14 @@
  * sums of the activation codes are computed once per activation block.
  * With AVX-512 VNNI, batches of 2..8 activation rows take the row-lane
  * kernels of kernels_x86_rows16.h instead (all four types).
+ *
+ * Work areas (activation blocks rearranged for the lanes, unpacked weight
+ * rows) live in the caller's scratch (type_traits.vec_dot_tile_scratch
+ * bytes, 64-byte aligned, one per thread), never on the stack: for long
+ * rows and 64-row batches they come to over 700 KiB, more than a thread's
+ * stack may hold. Each pass of a call lays its areas out from the start of
+ * the scratch (passes run one after the other), and each entry point's
+ * _scratch function is the largest of its passes' sizes.
  */
 #ifndef PRECIS_KERNELS_X86_TILE_H
 #define PRECIS_KERNELS_X86_TILE_H
@@ -41,6 +49,19 @@ typedef struct kx_act8 {
     float d[8];
     int32_t sum[8];
 } kx_act8;
+
+/* The tiles' lane data of a call, from the scratch: group g's nb blocks
+ * at kx_act8_area(scratch, nb, g), for min(nt, KX_TILE_TOKENS / 8) groups
+ * (see kx_act8_scratch). */
+static inline kx_act8 *kx_act8_area(void *scratch, int64_t nb, int g)
+{
+    return (kx_act8 *)scratch + (size_t)g * (size_t)nb;
+}
+
+static inline size_t kx_size_max(size_t a, size_t b)
+{
+    return a > b ? a : b;
+}
 
 /* Sum of the 32 codes of an activation block (exact). */
 static inline int32_t q8_0_code_sum(const block_q8_0 *y)
@@ -218,6 +239,11 @@ typedef struct kx_row16 {
     float d[KX_TILE16_MAX_BLOCKS];
 } kx_row16;
 
+/* Whole cache lines, so that every area of the scratch stays 64-byte
+ * aligned. */
+_Static_assert(sizeof(kx_act16) % 64 == 0 && sizeof(kx_row16) % 64 == 0,
+               "16-row pass areas are whole cache lines");
+
 #define KX_ROW16_UNPACK(name, xtype, prep)                                        \
     static inline void name(const xtype *x, const xtype *next, int64_t nb, kx_row16 *out) \
     {                                                                             \
@@ -364,6 +390,27 @@ static inline void kx_rows_store(float *s, size_t s_stride, const __m512 v[8], i
  * unpacked once for up to 64 activation rows. */
 #define KX_TILE16_GROUPS 4
 
+/* The 16-row passes' scratch: the eight unpacked weight rows, then group
+ * g's nb activation blocks. Every group takes two or more activation
+ * rows, so a call with nt rows fills at most nt / 2 groups. */
+static inline kx_row16 *kx_tile16_rows_area(void *scratch)
+{
+    return scratch;
+}
+
+static inline kx_act16 *kx_tile16_act_area(void *scratch, int64_t nb, int g)
+{
+    return (kx_act16 *)(kx_tile16_rows_area(scratch) + 8) + (size_t)g * (size_t)nb;
+}
+
+static inline size_t kx_tile16_scratch(int64_t nb, int nt)
+{
+    const int groups = nt / 2 < KX_TILE16_GROUPS ? nt / 2 : KX_TILE16_GROUPS;
+    if (nb > KX_TILE16_MAX_BLOCKS || groups < 1)
+        return 0;
+    return 8 * sizeof(kx_row16) + (size_t)groups * (size_t)nb * sizeof(kx_act16);
+}
+
 /* Activation rows [t_done, nt) in groups of 16 while at least 9 are left,
  * then one group of 8 if 5..8 are left or of 4 if 2..4 are (rests padded
  * with copies of the group's first row); advances t_done. A single row is
@@ -371,8 +418,7 @@ static inline void kx_rows_store(float *s, size_t s_stride, const __m512 v[8], i
  * eight repeats its last row (computed again, stored once). */
 #define KX_TILE16_PASSES(xtype, row_unpack, bias_shift)                           \
     if (nb <= KX_TILE16_MAX_BLOCKS && nt - t_done >= 2) {                         \
-        kx_act16 act16[KX_TILE16_GROUPS][KX_TILE16_MAX_BLOCKS];                   \
-        kx_row16 rows[8];                                                         \
+        kx_row16 *rows = kx_tile16_rows_area(scratch);                            \
         while (nt - t_done >= 2) {                                                \
             int tok[KX_TILE16_GROUPS][16], used[KX_TILE16_GROUPS], width[KX_TILE16_GROUPS]; \
             int ng = 0;                                                           \
@@ -382,8 +428,8 @@ static inline void kx_rows_store(float *s, size_t s_stride, const __m512 v[8], i
                 used[ng] = left < width[ng] ? left : width[ng];                   \
                 for (int t = 0; t < width[ng]; t++)                               \
                     tok[ng][t] = t_done + (t < used[ng] ? t : 0);                 \
-                kx_act16_fill(act16[ng], nb, y, y_stride, tok[ng], 16 / width[ng], \
-                              bias_shift);                                        \
+                kx_act16_fill(kx_tile16_act_area(scratch, nb, ng), nb, y, y_stride, \
+                              tok[ng], 16 / width[ng], bias_shift);               \
                 t_done += used[ng++];                                             \
             }                                                                     \
             for (int r = 0; r < nr; r += 8) {                                     \
@@ -398,14 +444,15 @@ static inline void kx_rows_store(float *s, size_t s_stride, const __m512 v[8], i
                 for (int k = 0; k < 8; k++)                                       \
                     wr[k] = &rows[k];                                             \
                 for (int g = 0; g < ng; g++) {                                    \
+                    const kx_act16 *act16 = kx_tile16_act_area(scratch, nb, g);   \
                     __m512 v[8];                                                  \
                     const int lane_step = 16 / width[g];                          \
                     if (width[g] == 16)                                           \
-                        kx_tile16_rows8(wr, act16[g], nb, v);                     \
+                        kx_tile16_rows8(wr, act16, nb, v);                        \
                     else if (width[g] == 8)                                       \
-                        kx_tile8_rows8(wr, act16[g], nb, v);                      \
+                        kx_tile8_rows8(wr, act16, nb, v);                         \
                     else                                                          \
-                        kx_tile4_rows8(wr, act16[g], nb, v);                      \
+                        kx_tile4_rows8(wr, act16, nb, v);                         \
                     kx_rows_store(s, s_stride, v, r, nr, tok[g], used[g], lane_step); \
                 }                                                                 \
             }                                                                     \
@@ -413,6 +460,13 @@ static inline void kx_rows_store(float *s, size_t s_stride, const __m512 v[8], i
     }
 #else
 #define KX_TILE16_PASSES(xtype, row_unpack, bias_shift)
+
+static inline size_t kx_tile16_scratch(int64_t nb, int nt)
+{
+    (void)nb;
+    (void)nt;
+    return 0;
+}
 #endif
 
 #include "engine/kernels_x86_rows16.h"
@@ -451,11 +505,35 @@ static inline int kx_tile_plan(kx_tile_group *g, int t0, int t1, const uint8_t *
     return n;
 }
 
+/* The scratch of the 1x8 / 2x4 / 8x1 tiles: one group per 8 activation
+ * rows of a pass and one for a rest, at most KX_TILE_TOKENS / 8 and never
+ * more than nt. */
+static inline size_t kx_act8_scratch(int64_t nb, int nt)
+{
+    const int groups = nt < KX_TILE_TOKENS / 8 ? nt : KX_TILE_TOKENS / 8;
+    return (size_t)groups * (size_t)nb * sizeof(kx_act8);
+}
+
+/* The largest scratch of the passes a Q4_0 / Q8_0 call may run. */
+static inline size_t kx_tile32_scratch(int64_t n, int nt)
+{
+    const int64_t nb = n / 32;
+    if (nb > KX_TILE_MAX_BLOCKS || nt < 1)
+        return 0;
+    return kx_size_max(kx_act8_scratch(nb, nt),
+                       kx_size_max(kx_tile16_scratch(nb, nt), kx_rl_scratch(nb, nt)));
+}
+
 /* The tile entry point of one weight type (see the top of the file); rows
  * outside whole tiles and over-long rows use vec_dot. */
 #define KX_TILE_ENTRY(name, xtype, vec_dot, k18, k24, k81, row16_unpack, bias_shift, rl) \
+    static size_t name##_scratch(int64_t n, int nt)                               \
+    {                                                                             \
+        return kx_tile32_scratch(n, nt);                                          \
+    }                                                                             \
     static void name(int64_t n, int nr, int nt, float *s, size_t s_stride,        \
-                     const void *vx, size_t x_stride, const void *vy, size_t y_stride) \
+                     const void *vx, size_t x_stride, const void *vy, size_t y_stride, \
+                     void *scratch)                                               \
     {                                                                             \
         const int64_t nb = n / 32;                                                \
         const uint8_t *x = vx, *y = vy;                                           \
@@ -469,26 +547,27 @@ static inline int kx_tile_plan(kx_tile_group *g, int t0, int t1, const uint8_t *
         KX_RL_PASS(rl, xtype, bias_shift)                                         \
         int t_done = 0;                                                           \
         KX_TILE16_PASSES(xtype, row16_unpack, bias_shift)                                 \
-        kx_act8 act[KX_TILE_TOKENS / 8][KX_TILE_MAX_BLOCKS];                      \
         kx_tile_group groups[KX_TILE_TOKENS / 8];                                 \
         for (int t0 = t_done; t0 < nt; t0 += KX_TILE_TOKENS) {                    \
             const int t1 = nt - t0 < KX_TILE_TOKENS ? nt : t0 + KX_TILE_TOKENS;   \
             const int ng = kx_tile_plan(groups, t0, t1, y, y_stride);             \
             for (int g = 0; g < ng; g++)                                          \
-                kx_act8_fill(act[g], nb, y, y_stride, groups[g].tok, groups[g].shape_nt); \
+                kx_act8_fill(kx_act8_area(scratch, nb, g), nb, y, y_stride,       \
+                             groups[g].tok, groups[g].shape_nt);                  \
             for (int c0 = 0; c0 < nr; c0 += KX_TILE_ROW_CHUNK) {                  \
                 const int c1 = nr - c0 < KX_TILE_ROW_CHUNK ? nr : c0 + KX_TILE_ROW_CHUNK; \
                 for (int g = 0; g < ng; g++) {                                    \
                     const kx_tile_group *gr = &groups[g];                         \
+                    const kx_act8 *act = kx_act8_area(scratch, nb, g);            \
                     const int shape_nr = 8 / gr->shape_nt;                        \
                     int r = c0;                                                   \
                     for (; r + shape_nr <= c1; r += shape_nr) {                   \
                         const xtype *xr[8];                                       \
                         for (int i = 0; i < shape_nr; i++)                        \
                             xr[i] = (const xtype *)(x + (size_t)(r + i) * x_stride); \
-                        const __m256 v = gr->shape_nt == 8 ? k18(xr, gr->yr, act[g], nb) \
-                                       : gr->shape_nt == 4 ? k24(xr, gr->yr, act[g], nb) \
-                                                           : k81(xr, gr->yr, act[g], nb); \
+                        const __m256 v = gr->shape_nt == 8 ? k18(xr, gr->yr, act, nb) \
+                                       : gr->shape_nt == 4 ? k24(xr, gr->yr, act, nb) \
+                                                           : k81(xr, gr->yr, act, nb); \
                         kx_tile_store(s, s_stride, v, r, gr->shape_nt, gr->tok, gr->used); \
                     }                                                             \
                     for (; r < c1; r++)                                           \
@@ -774,6 +853,30 @@ typedef struct kx_krow16 {
     float d[KX_K16_MAX_SB], dmin[KX_K16_MAX_SB];
 } kx_krow16;
 
+_Static_assert(sizeof(kx_kact16) % 64 == 0 && sizeof(kx_krow16) % 64 == 0,
+               "16-row K-quant pass areas are whole cache lines");
+
+/* The K-quant 16-row passes' scratch: the KX_K16_ROWS unpacked weight
+ * rows, then group g's nsb activation super-blocks (at most nt / 9 groups:
+ * each takes nine or more rows). */
+static inline kx_krow16 *kx_ktile16_rows_area(void *scratch)
+{
+    return scratch;
+}
+
+static inline kx_kact16 *kx_ktile16_act_area(void *scratch, int64_t nsb, int g)
+{
+    return (kx_kact16 *)(kx_ktile16_rows_area(scratch) + KX_K16_ROWS) + (size_t)g * (size_t)nsb;
+}
+
+static inline size_t kx_ktile16_scratch(int64_t nsb, int nt)
+{
+    const int groups = nt / 9 < KX_TILE16_GROUPS ? nt / 9 : KX_TILE16_GROUPS;
+    if (nsb > KX_K16_MAX_SB || groups < 1)
+        return 0;
+    return KX_K16_ROWS * sizeof(kx_krow16) + (size_t)groups * (size_t)nsb * sizeof(kx_kact16);
+}
+
 /* Prefetches the super-block of the same row of the next pass. */
 #define KX_PREFETCH_SB(next, b)                                                   \
     do {                                                                          \
@@ -936,15 +1039,15 @@ static inline void q6_K_tile16_rows(const kx_krow16 *const w[KX_K16_ROWS], const
  * groups per pass over the weight rows; advances t0. */
 #define KX_KTILE16_PASSES(xtype, row_unpack, tile_rows)                           \
     if (nb <= KX_K16_MAX_SB && nt - t0 >= 9) {                                    \
-        kx_kact16 act16[KX_TILE16_GROUPS][KX_K16_MAX_SB];                         \
-        kx_krow16 rows[KX_K16_ROWS];                                              \
+        kx_krow16 *rows = kx_ktile16_rows_area(scratch);                          \
         while (nt - t0 >= 9) {                                                    \
             int tok[KX_TILE16_GROUPS][16], used[KX_TILE16_GROUPS], ng = 0;        \
             while (ng < KX_TILE16_GROUPS && nt - t0 >= 9) {                       \
                 used[ng] = nt - t0 < 16 ? nt - t0 : 16;                           \
                 for (int t = 0; t < 16; t++)                                      \
                     tok[ng][t] = t0 + (t < used[ng] ? t : 0);                     \
-                kx_kact16_fill(act16[ng], nb, y, y_stride, tok[ng]);              \
+                kx_kact16_fill(kx_ktile16_act_area(scratch, nb, ng), nb, y, y_stride, \
+                               tok[ng]);                                          \
                 t0 += used[ng++];                                                 \
             }                                                                     \
             for (int r = 0; r < nr; r += KX_K16_ROWS) {                           \
@@ -960,7 +1063,7 @@ static inline void q6_K_tile16_rows(const kx_krow16 *const w[KX_K16_ROWS], const
                     wr[k] = &rows[k];                                             \
                 for (int g = 0; g < ng; g++) {                                    \
                     __m512 v[KX_K16_ROWS];                                        \
-                    tile_rows(wr, act16[g], nb, v);                               \
+                    tile_rows(wr, kx_ktile16_act_area(scratch, nb, g), nb, v);    \
                     kx_rows_store(s, s_stride, v, r, nr, tok[g], used[g], 1);     \
                 }                                                                 \
             }                                                                     \
@@ -968,16 +1071,37 @@ static inline void q6_K_tile16_rows(const kx_krow16 *const w[KX_K16_ROWS], const
     }
 #else
 #define KX_KTILE16_PASSES(xtype, row_unpack, tile_rows)
+
+static inline size_t kx_ktile16_scratch(int64_t nsb, int nt)
+{
+    (void)nsb;
+    (void)nt;
+    return 0;
+}
 #endif
+
+/* The largest scratch of the passes a Q4_K / Q6_K call may run (the 1x8
+ * and 8x1 tiles need none). */
+static inline size_t kx_ktile_scratch(int64_t n, int nt)
+{
+    const int64_t nsb = n / QK_K;
+    return kx_size_max(kx_ktile16_scratch(nsb, nt), kx_rlk_scratch(nsb, nt));
+}
 
 /* Entry point for a K-quant weight type: activation rows in groups of up
  * to 8 (a rest of 3..7 padded), weight rows in cache-resident chunks. */
 #define KX_KTILE_ENTRY(name, xtype, vec_dot, k18, k81, row16_unpack, tile_rows, rl) \
+    static size_t name##_scratch(int64_t n, int nt)                               \
+    {                                                                             \
+        return kx_ktile_scratch(n, nt);                                           \
+    }                                                                             \
     static void name(int64_t n, int nr, int nt, float *s, size_t s_stride,        \
-                     const void *vx, size_t x_stride, const void *vy, size_t y_stride) \
+                     const void *vx, size_t x_stride, const void *vy, size_t y_stride, \
+                     void *scratch)                                               \
     {                                                                             \
         const int64_t nb = n / QK_K;                                              \
         const uint8_t *x = vx, *y = vy;                                           \
+        (void)scratch; /* the 1x8 and 8x1 tiles need none */                      \
         KX_RLK_PASS(rl, xtype)                                                    \
         int t0 = 0;                                                               \
         KX_KTILE16_PASSES(xtype, row16_unpack, tile_rows)                         \

@@ -8,7 +8,9 @@
  *                Q8_0 -> Q8_0, Q4_1/Q5_1 -> Q8_1, K-quants -> Q8_K, F16 -> F16,
  *                BF16 -> BF16, F32 -> F32);
  *  - vec_dot_tile (optional): a block of vec_dots of several weight rows
- *                against several activation rows, bit-identical to vec_dot.
+ *                against several activation rows, bit-identical to vec_dot,
+ *                working in a scratch area the caller owns (one per thread)
+ *                of vec_dot_tile_scratch bytes.
  * The scalar reference (quant_ref.c, tensor_types_ref()) is the oracle every
  * SIMD kernel is checked against, forever. tensor_types_get() returns the best
  * implementation for this CPU (kernels.c dispatch).
@@ -41,9 +43,18 @@ typedef struct type_traits {
      * is bit-identical to vec_dot's (same per-block sums, same float
      * operations in the same order); the kernel only reads each weight
      * block once for several activation rows, or several weight rows per
-     * activation block, and keeps independent sums in SIMD lanes. */
+     * activation block, and keeps independent sums in SIMD lanes.
+     * `scratch` (64-byte aligned, vec_dot_tile_scratch(n, nt) bytes or
+     * more, not shared with another thread's call) holds the kernel's
+     * rearranged activation blocks and unpacked weight rows, which would
+     * be hundreds of KiB on its stack; nothing in it outlives the call. */
     void (*vec_dot_tile)(int64_t n, int nr, int nt, float *s, size_t s_stride,
-                         const void *x, size_t x_stride, const void *y, size_t y_stride);
+                         const void *x, size_t x_stride, const void *y, size_t y_stride,
+                         void *scratch);
+    /* Bytes of scratch vec_dot_tile needs for rows of n elements and at
+     * most nt activation rows (non-decreasing in nt; 0 if it needs none).
+     * Set exactly when vec_dot_tile is. */
+    size_t (*vec_dot_tile_scratch)(int64_t n, int nt);
 } type_traits;
 
 /* NULL for an id we do not support (also for ids >= TT_COUNT). */

@@ -18,6 +18,7 @@
 
 #define MAX_RESULT_BYTES ((size_t)1 << 30)  /* refuse larger child output */
 #define STDERR_TAIL      4096               /* bytes of child stderr kept */
+#define READ_CHUNK       16384              /* bytes per read (drain loops to EAGAIN) */
 
 /* ---- child side ------------------------------------------------------------ */
 
@@ -158,7 +159,7 @@ static void keep_result(child_output *o, const char *buf, size_t n)
 /* Read what is available on fd; returns 0 at EOF, 1 otherwise. */
 static int drain(int fd, child_output *o, int is_result)
 {
-    char buf[65536];
+    char buf[READ_CHUNK];
     for (;;) {
         ssize_t n = read(fd, buf, sizeof buf);
         if (n > 0) {

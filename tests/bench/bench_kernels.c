@@ -139,10 +139,10 @@ static double time_pairs(const type_traits *tr, const uint8_t *w, size_t wb, con
 }
 
 static double time_tile(const type_traits *tr, const uint8_t *w, size_t wb, const uint8_t *aq,
-                        size_t ab, int64_t rows, int64_t cols, int nt, float *out)
+                        size_t ab, int64_t rows, int64_t cols, int nt, float *out, void *scratch)
 {
     const double t0 = now_sec();
-    tr->vec_dot_tile(cols, (int)rows, nt, out, (size_t)rows, w, wb, aq, ab);
+    tr->vec_dot_tile(cols, (int)rows, nt, out, (size_t)rows, w, wb, aq, ab, scratch);
     return now_sec() - t0;
 }
 
@@ -185,7 +185,9 @@ static int bench_prefill_matmul(void)
         const type_traits *vt = tensor_types_get((uint32_t)tr->vec_dot_type);
         const size_t wb = tensor_row_size(t, cols), ab = tensor_row_size(tr->vec_dot_type, cols);
         uint8_t *w = make_weights(t, rows, cols);
-        if (!w)
+        void *scratch = NULL;
+        if (!w || posix_memalign(&scratch, 64,
+                                 tr->vec_dot_tile ? tr->vec_dot_tile_scratch(cols, max_nt) + 1 : 1))
             return 1;
         for (int t2 = 0; t2 < max_nt; t2++)
             vt->from_float(x + (size_t)t2 * (size_t)cols, aq + ab * (size_t)t2, cols);
@@ -193,11 +195,13 @@ static int bench_prefill_matmul(void)
             const int nt = n_toks[k];
             const double pairs = nt <= 32 ? time_pairs(tr, w, wb, aq, ab, rows, cols, nt, out) : 0;
             const double tile = tr->vec_dot_tile
-                                    ? time_tile(tr, w, wb, aq, ab, rows, cols, nt, out) : 0;
+                                    ? time_tile(tr, w, wb, aq, ab, rows, cols, nt, out, scratch)
+                                    : 0;
             const double sg = time_sgemm(tr, w, wb, x, rows, cols, nt, out, deq);
             printf("%-5s %-7s %5d %10.1f %10.1f %10.1f\n", tr->name, kernels_set_for((uint32_t)t), nt,
                    pairs * 1e6 / nt, tile * 1e6 / nt, sg * 1e6 / nt);
         }
+        free(scratch);
         free(w);
     }
     free(x);
