@@ -36,12 +36,15 @@ const cli_command cmd_submit = {
         "  -a, --analyses A,B     analyses to run (default: the daemon's configured ones)\n"
         "      --collection NAME  collection the documents belong to\n"
         "      --password PW      password of encrypted PDFs\n"
-        "      --by-path          send each FILE's absolute path instead of its content\n",
+        "      --by-path          send each FILE's absolute path instead of its content\n"
+        "      --job-id ID        one FILE only: send it as job ID instead of a fresh id,\n"
+        "                         to run a job that failed or is dead again (its earlier\n"
+        "                         attempts stay in its history); a done job is not rerun\n",
     .run = submit_run,
 };
 
 typedef struct submit_args {
-    const char *config_path, *brokers, *topic, *analyses, *collection, *password;
+    const char *config_path, *brokers, *topic, *analyses, *collection, *password, *job_id;
     int by_path;
     char **files;
     int nfiles;
@@ -53,7 +56,8 @@ static int parse_args(int argc, char **argv, submit_args *a)
         {"config", required_argument, NULL, 'c'},   {"brokers", required_argument, NULL, 'b'},
         {"topic", required_argument, NULL, 't'},    {"analyses", required_argument, NULL, 'a'},
         {"collection", required_argument, NULL, 'C'}, {"password", required_argument, NULL, 'P'},
-        {"by-path", no_argument, NULL, 'p'},        {NULL, 0, NULL, 0},
+        {"by-path", no_argument, NULL, 'p'},        {"job-id", required_argument, NULL, 'J'},
+        {NULL, 0, NULL, 0},
     };
     *a = (submit_args){0};
     optind = 0;
@@ -68,6 +72,7 @@ static int parse_args(int argc, char **argv, submit_args *a)
         case 'C': a->collection = optarg; break;
         case 'P': a->password = optarg; break;
         case 'p': a->by_path = 1; break;
+        case 'J': a->job_id = optarg; break;
         default:
             return cli_usage_error(&cmd_submit, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
@@ -76,14 +81,21 @@ static int parse_args(int argc, char **argv, submit_args *a)
         return cli_usage_error(&cmd_submit, "no FILE given");
     a->files = argv + optind;
     a->nfiles = argc - optind;
+    if (a->job_id && a->nfiles != 1)
+        return cli_usage_error(&cmd_submit, "--job-id takes exactly one FILE (got %d)", a->nfiles);
+    if (a->job_id && !job_id_usable(a->job_id, strlen(a->job_id)))
+        return cli_usage_error(&cmd_submit, "--job-id must be 1-%d bytes of UTF-8 without control characters",
+                               JOB_ID_MAX);
     return 0;
 }
 
-/* The job JSON for one file (malloc'd) and its id. */
-static char *job_for_file(const submit_args *a, const char *const *analyses, const char *file, char id[37],
-                          perr *err)
+/* The job JSON for one file (malloc'd) and its id (--job-id, else a fresh one). */
+static char *job_for_file(const submit_args *a, const char *const *analyses, const char *file,
+                          char id[JOB_ID_MAX + 1], perr *err)
 {
-    if (job_id_new(id, err) != 0)
+    if (a->job_id)
+        snprintf(id, JOB_ID_MAX + 1, "%s", a->job_id);
+    else if (job_id_new(id, err) != 0)
         return NULL;
     job_message_spec spec = {.job_id = id, .collection = a->collection, .analyses = analyses,
                              .password = a->password};
@@ -122,7 +134,7 @@ static int send_all(const submit_args *a, producer *p, const char *topic)
     gchar **analyses = a->analyses ? g_strsplit(a->analyses, ",", -1) : NULL;
     int rc = EXIT_OK;
     for (int i = 0; i < a->nfiles && rc == EXIT_OK; i++) {
-        char id[37];
+        char id[JOB_ID_MAX + 1];
         perr err;
         char *json = job_for_file(a, (const char *const *)analyses, a->files[i], id, &err);
         producer_message m = {.topic = topic, .partition = RD_KAFKA_PARTITION_UA, .key = id, .key_len = strlen(id),

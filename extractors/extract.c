@@ -81,6 +81,38 @@ static int unsupported(doc_type type, perr *err)
     return perr_set(err, "unsupported content type (binary data that is not PDF, XML, DOCX or text)");
 }
 
+/* Offset of the first byte that is not valid UTF-8 (len when none). */
+static size_t first_invalid_utf8(const unsigned char *s, size_t len)
+{
+    size_t at = 0;
+    while (at < len) {
+        uint32_t cp;
+        size_t n = utf8_decode(s + at, len - at, &cp);
+        if (cp == UINT32_MAX)
+            return at;
+        at += n;
+    }
+    return len;
+}
+
+/* Text that is not UTF-8 is read as Latin-1 (bytes 0x80-0x9F as
+ * Windows-1252), and the document says so: a text in another 8-bit
+ * encoding would come out with wrong characters. */
+static int latin1_text_extract(const void *data, size_t len, const extract_options *o, document **out, perr *err)
+{
+    size_t n;
+    char *utf8 = latin1_to_utf8(data, len, &n);
+    int rc = text_extract(utf8, n, o, out, err);
+    free(utf8);
+    if (rc != 0)
+        return rc;
+    document_set_meta(*out, "encoding", "ISO-8859-1");
+    document_warn(*out, "the text is not valid UTF-8 (first invalid byte at offset %zu); it was read as ISO-8859-1 "
+                  "(Windows-1252 for bytes 0x80-0x9F), so characters are wrong if it was written in another encoding",
+                  first_invalid_utf8(data, len));
+    return 0;
+}
+
 int extract_document(const void *data, size_t len, const extract_options *opts, document **out, perr *err)
 {
     *out = NULL;
@@ -97,15 +129,8 @@ int extract_document(const void *data, size_t len, const extract_options *opts, 
         return docx_extract(data, len, &o, out, err);
     case DOC_TYPE_TEXT_UTF8:
         return text_extract(data, len, &o, out, err);
-    case DOC_TYPE_TEXT_LATIN1: {
-        size_t n;
-        char *utf8 = latin1_to_utf8(data, len, &n);
-        int rc = text_extract(utf8, n, &o, out, err);
-        free(utf8);
-        if (rc == 0)
-            document_set_meta(*out, "encoding", "ISO-8859-1");
-        return rc;
-    }
+    case DOC_TYPE_TEXT_LATIN1:
+        return latin1_text_extract(data, len, &o, out, err);
     default:
         return unsupported(type, err);
     }

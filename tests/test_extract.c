@@ -54,6 +54,9 @@ Test(extract, latin1_text_is_converted)
     document *doc = extract_ok(text, sizeof text - 1);
     cr_assert_str_eq(doc->full_text, "Caf\xc3\xa9 cr\xc3\xa8me \xe2\x82\xac 5");
     cr_assert_str_eq(doc->metadata[0].key, "encoding");
+    cr_assert_eq(doc->n_warnings, 1, "the reading as Latin-1 is a warning of the document");
+    cr_assert(strstr(doc->warnings[0], "not valid UTF-8 (first invalid byte at offset 3)"), "%s", doc->warnings[0]);
+    cr_assert(strstr(doc->warnings[0], "read as ISO-8859-1"), "%s", doc->warnings[0]);
     document_free(doc);
 }
 

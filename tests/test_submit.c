@@ -35,6 +35,9 @@ Test(submit, usage_errors)
     cr_assert_eq(run("submit --help", &out), 0, "%s", out);
     cr_assert(strstr(out, "usage: precis submit"), "%s", out);
     free(out);
+    cr_assert_eq(run("submit --job-id x a b", &out), 2, "%s", out);
+    cr_assert(strstr(out, "--job-id takes exactly one FILE"), "%s", out);
+    free(out);
 }
 
 /* `precis broker` with stdout on a pipe; its first line is the address. */
@@ -87,6 +90,16 @@ Test(submit, jobs_reach_a_precis_broker)
              ids);
     cr_assert(strstr(seen, expect), "%s", seen);
     cr_assert(strstr(seen, "\"document\":{\"content_base64\":\"aGVsbG8=\",\"filename\":\"doc.txt\"}"), "%s", seen);
+
+    /* Resubmitting a job under its id. */
+    free(args);
+    free(ids);
+    cr_assert(asprintf(&args, "submit -c /dev/null --brokers %s --job-id again-7 %s", bootstrap, doc) > 0);
+    cr_assert_eq(run(args, &ids), 0, "%s", ids);
+    cr_assert_str_eq(ids, "again-7\n");
+    free(seen);
+    cr_assert_eq(test_run(kcat, &seen), 0);
+    cr_assert(strstr(seen, "again-7|{\"job_id\":\"again-7\","), "%s", seen);
 
     kill(broker, SIGTERM);
     int status = 0;
