@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/conninfo_mask.h"
+
 /* libpq prints server notices to stderr by default; library code never prints. */
 static void ignore_notice(void *arg, const char *message)
 {
@@ -29,6 +31,17 @@ static int set_pq_message(perr *err, const char *what, const char *msg)
     }
     line[o] = '\0';
     return perr_set(err, "%s: %s", what, o ? line : "unknown error");
+}
+
+/* set_pq_message for a message about conninfo: libpq quotes the connection
+ * string verbatim in some errors (a malformed URI), so its secrets are
+ * masked first, before anything can truncate a secret into a visible prefix. */
+static int set_conninfo_message(perr *err, const char *what, const char *msg, const char *conninfo)
+{
+    char *masked = conninfo_mask_text(msg, conninfo);
+    int rc = set_pq_message(err, what, masked ? masked : "(message withheld: out of memory)");
+    free(masked);
+    return rc;
 }
 
 int store_sqlstate_is_transient(const char *sqlstate)
@@ -64,7 +77,7 @@ int store_connect(store **out, const char *conninfo, perr *err)
         char *parse_error = NULL;
         PQconninfoOption *opts = PQconninfoParse(conninfo, &parse_error);
         if (!opts) {
-            int rc = set_pq_message(err, "invalid [postgres] conninfo", parse_error);
+            int rc = set_conninfo_message(err, "invalid [postgres] conninfo", parse_error, conninfo);
             PQfreemem(parse_error);
             return rc;
         }
@@ -80,7 +93,7 @@ int store_connect(store **out, const char *conninfo, perr *err)
     if (!conn)
         return perr_set(err, "connecting to PostgreSQL: out of memory");
     if (PQstatus(conn) != CONNECTION_OK) {
-        set_pq_message(err, "connecting to PostgreSQL", PQerrorMessage(conn));
+        set_conninfo_message(err, "connecting to PostgreSQL", PQerrorMessage(conn), conninfo);
         PQfinish(conn);
         return STORE_TRANSIENT;
     }

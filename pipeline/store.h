@@ -45,7 +45,9 @@ typedef struct store store;
  * the conninfo may override: connect_timeout=10, application_name=precis,
  * client_encoding=UTF8, TCP keepalives (idle 30 s, 3 probes 10 s apart).
  * A malformed conninfo is STORE_ERROR; a server that cannot be reached (or
- * refuses us) is STORE_TRANSIENT. On failure *out is NULL. */
+ * refuses us) is STORE_TRANSIENT. On failure *out is NULL. The message never
+ * shows a secret of conninfo (pipeline/conninfo_mask.h), even where libpq
+ * quotes the whole string (a malformed URI). */
 int store_connect(store **out, const char *conninfo, perr *err);
 void store_close(store *s);
 

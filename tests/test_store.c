@@ -591,6 +591,28 @@ Test(store, malformed_conninfo_is_permanent)
     cr_assert_null(strstr(err.msg, "hunter2"), "%s", err.msg);
 }
 
+/* libpq quotes a malformed URI whole in its error: the password must not follow. */
+Test(store, conninfo_secrets_never_in_errors)
+{
+    static const struct {
+        const char *conninfo, *secret, *shown;
+    } cases[] = {
+        {"postgres://precis:SECRET1@[::1/precis", "SECRET1", "postgres://precis:********@[::1/precis"},
+        {"postgres://precis@[::1/precis?sslpassword=SECRET2", "SECRET2", "sslpassword=********"},
+        {"postgres://precis:SECRET3@h/db?bogus", "SECRET3", "\"bogus\""},
+        {"host=/nonexistent password=SECRET4 sslpassword='SECRET 5' connect_timeout=2", "SECRET", "/nonexistent"},
+        {"password=SECRET6 'unterminated", "SECRET6", "unterminated"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        store *s;
+        perr err = {{0}};
+        cr_assert_lt(store_connect(&s, cases[i].conninfo, &err), 0, "%s", cases[i].conninfo);
+        cr_assert_null(s);
+        cr_assert_null(strstr(err.msg, cases[i].secret), "secret leaked: %s", err.msg);
+        cr_assert(strstr(err.msg, cases[i].shown), "the message still helps: %s", err.msg);
+    }
+}
+
 Test(store, list_jobs_newest_first)
 {
     fixture f = shared_db(1);
@@ -675,4 +697,21 @@ Test(store, cli_reports_unreachable_database)
     cr_assert_eq(test_run(cmd, &out), 1, "%s", out);
     cr_assert(strstr(out, "precis status: connecting to PostgreSQL") && strstr(out, "try again"), "%s", out);
     free(out);
+}
+
+/* serve, status and migrate all report a malformed conninfo without its password. */
+Test(store, cli_never_prints_conninfo_secrets)
+{
+    const char *const commands[] = {"status", "migrate", "migrate --check", "serve --stub-pipeline", NULL};
+    for (size_t i = 0; commands[i]; i++) {
+        char *out;
+        char cmd[512];
+        snprintf(cmd, sizeof cmd,
+                 "PRECIS_POSTGRES_CONNINFO='postgres://precis:SECRET@[::1/precis' PRECIS_METRICS_ENABLED=false "
+                 "%s %s 2>&1", test_precis_bin(), commands[i]);
+        cr_assert_neq(test_run(cmd, &out), 0, "%s: %s", commands[i], out);
+        cr_assert_null(strstr(out, "SECRET"), "%s leaked the password:\n%s", commands[i], out);
+        cr_assert(strstr(out, "postgres://precis:********@[::1/precis"), "%s: %s", commands[i], out);
+        free(out);
+    }
 }
