@@ -54,6 +54,12 @@ void store_close(store *s);
 /* Round trip to the server (reconnecting if needed), for readiness checks. */
 int store_ping(store *s, perr *err);
 
+/* Readiness: a fresh connection to conninfo answers "SELECT 1", all within
+ * about timeout_s seconds per phase (connect, query; at least 2 s, libpq's
+ * minimum connect_timeout, which overrides the conninfo's). 0, STORE_ERROR
+ * (malformed conninfo) or STORE_TRANSIENT. Thread-safe. */
+int store_probe(const char *conninfo, int timeout_s, perr *err);
+
 /* True when a SQLSTATE (5 characters) means "retry later" (see above). */
 int store_sqlstate_is_transient(const char *sqlstate);
 

@@ -10,8 +10,11 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "common/monotonic.h"
+#include "daemon/job_handler.h"
 #include "daemon/metrics.h"
 #include "daemon/metrics_http.h"
+#include "daemon/stub_step.h"
 #include "tests/support.h"
 
 static int contains_line(const char *text, const char *line)
@@ -201,4 +204,90 @@ Test(metrics, bad_listen_addresses_are_rejected)
         cr_assert(strstr(err.msg, bad[i]), "message names the address: %s", err.msg);
     }
     metrics_free(m);
+}
+
+/* A "database" on loopback that accepts TCP (the kernel completes the
+ * handshake into the backlog) and never answers: nobody accepts or reads. */
+static int hung_database(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(fd, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    cr_assert_eq(listen(fd, 64), 0);
+    socklen_t len = sizeof sa;
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+/* A request sent and not yet read: the connection's fd. */
+static int send_request(int port, const char *path)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(fd, 0);
+    struct timeval tv = {15, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    char req[256];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n", path);
+    cr_assert_eq(write(fd, req, (size_t)n), n);
+    return fd;
+}
+
+static int read_status(int fd)
+{
+    char buf[4096];
+    ssize_t got = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (got <= 0)
+        return -1;
+    buf[got] = '\0';
+    return status_of(buf);
+}
+
+/* Issue #18: every /readyz opened a PostgreSQL connection on the HTTP thread
+ * (connect_timeout 10 s), so with a database that accepts and never answers,
+ * /healthz waited ~10 s behind it: past the container health check's 5 s. */
+Test(metrics, healthz_never_waits_for_a_hung_database)
+{
+    int db_port;
+    int db = hung_database(&db_port);
+    char conninfo[160];
+    snprintf(conninfo, sizeof conninfo, "host=127.0.0.1 port=%d user=precis dbname=precis", db_port);
+    job_handler_state *h;
+    perr err;
+    job_handler_options ho = {.conninfo = conninfo, .step = stub_step};
+    cr_assert_eq(job_handler_new(&h, &ho, &err), 0, "%s", err.msg);
+    metrics *m = metrics_new();
+    readiness_check checks[] = {{"kafka", always_ready, NULL}, {"postgres", job_handler_pg_ready, h}};
+    metrics_server_options o = {.listen = "127.0.0.1:0", .metrics = m, .checks = checks, .nchecks = 2};
+    metrics_server *s;
+    cr_assert_eq(metrics_server_start(&s, &o, &err), 0, "%s", err.msg);
+    int port = metrics_server_port(s);
+
+    for (int round = 0; round < 3; round++) {
+        int64_t t0 = monotonic_ms();
+        int readyz = send_request(port, "/readyz");   /* in flight while /healthz is asked */
+        char *r = http(port, "GET", "/healthz");
+        int64_t healthz_ms = monotonic_ms() - t0;
+        cr_assert_eq(status_of(r), 200, "%s", r);
+        free(r);
+        cr_assert_lt(healthz_ms, 1000, "/healthz took %lld ms", (long long)healthz_ms);
+        cr_assert_eq(read_status(readyz), 503);
+        int64_t readyz_ms = monotonic_ms() - t0;
+        cr_assert_lt(readyz_ms, 1000, "/readyz took %lld ms", (long long)readyz_ms);
+    }
+    char *r = http(port, "GET", "/readyz");
+    cr_assert_eq(status_of(r), 503, "%s", r);
+    cr_assert(contains_line(r, "kafka: ok"), "%s", r);
+    cr_assert(strstr(r, "postgres: not ready: "), "%s", r);
+    free(r);
+    metrics_server_stop(s);
+    metrics_free(m);
+    job_handler_free(h);
+    close(db);
 }
