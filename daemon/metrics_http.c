@@ -136,9 +136,16 @@ int metrics_server_start(metrics_server **out, const metrics_server_options *opt
         free(s);
         return -1;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | (ipv6 ? MHD_USE_IPv6 : 0);
+    /* poll/epoll (select() cannot watch a descriptor past FD_SETSIZE), and
+     * bounded: slow or idle clients are dropped, one address cannot take
+     * every slot, and the total stays far below the process's descriptors. */
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | (ipv6 ? MHD_USE_IPv6 : 0);
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, serve, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_MAX_CONNECTIONS,
+                                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)METRICS_MAX_CONNECTIONS_PER_IP,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_IDLE_TIMEOUT_S,
+                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)METRICS_CONNECTION_MEMORY,
+                                 MHD_OPTION_END);
     if (!s->daemon) {
         readiness_stop(s->ready);
         free(s);

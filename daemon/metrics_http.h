@@ -24,6 +24,16 @@ typedef struct metrics_server metrics_server;
 
 #define METRICS_MAX_CHECKS READINESS_MAX_CHECKS
 
+/* Limits of the endpoint (it may be published on 0.0.0.0): connections at
+ * once, from one client address, seconds a connection may stay silent, and
+ * the memory for one request's headers. Past a limit a new connection is
+ * closed at once; an address over its share never starves the others (a
+ * container's health check from 127.0.0.1, Prometheus from its own). */
+#define METRICS_MAX_CONNECTIONS 64
+#define METRICS_MAX_CONNECTIONS_PER_IP 8
+#define METRICS_IDLE_TIMEOUT_S 5
+#define METRICS_CONNECTION_MEMORY (16 * 1024)
+
 typedef struct metrics_server_options {
     const char *listen;                       /* NULL: "127.0.0.1:9464" */
     metrics *metrics;
