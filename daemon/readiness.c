@@ -42,25 +42,12 @@ static void probe_round(readiness *r)
     }
 }
 
-static struct timespec deadline_after(int ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
 static void *prober(void *arg)
 {
     readiness *r = arg;
     pthread_mutex_lock(&r->lock);
     while (!r->stop) {
-        struct timespec until = deadline_after(r->interval_ms);
+        struct timespec until = monotonic_timespec_after_ms(r->interval_ms);
         while (!r->stop && pthread_cond_timedwait(&r->wake, &r->lock, &until) == 0)
             ;
         if (r->stop)
