@@ -300,6 +300,43 @@ Test(metrics, healthz_never_waits_for_a_hung_database)
     close(db);
 }
 
+/* ok at once the first time, then hangs 1.5 s per call */
+static int hangs_after_first(void *ctx, perr *err)
+{
+    (void)err;
+    int *calls = ctx;
+    if ((*calls)++ > 0)
+        test_sleep_ms(1500);
+    return 0;
+}
+
+/* An "ok" verdict does not outlive a check stuck in a hung dependency. */
+Test(metrics, readiness_verdict_goes_stale_when_a_check_hangs)
+{
+    int calls = 0;
+    readiness_check checks[] = {{"postgres", hangs_after_first, &calls}};
+    readiness_options o = {.checks = checks, .nchecks = 1, .interval_ms = 100, .stale_ms = 400};
+    readiness *r;
+    perr err;
+    cr_assert_eq(readiness_start(&r, &o, &err), 0, "%s", err.msg);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    cr_assert_eq(readiness_report(r, f), 1, "the first round ran before readiness_start returned");
+    fclose(f);
+    cr_assert(contains_line(text, "postgres: ok"), "%s", text);
+    free(text);
+    test_sleep_ms(900);
+    f = open_memstream(&text, &len);
+    int64_t t0 = monotonic_ms();
+    cr_assert_eq(readiness_report(r, f), 0);
+    cr_assert_lt(monotonic_ms() - t0, 100, "the report does not wait for the hung check");
+    fclose(f);
+    cr_assert(strstr(text, "postgres: not ready: check has not answered for "), "%s", text);
+    free(text);
+    readiness_stop(r);
+}
+
 /* ---- slow clients against the real daemon ---------------------------------- */
 
 /* GET path from source address `from` (e.g. "127.0.0.2": all of 127/8 is
