@@ -215,6 +215,7 @@ static int select_one_within(store *s, int timeout_ms, perr *err)
         return STORE_TRANSIENT;
     }
     int64_t deadline = monotonic_ms() + timeout_ms;
+    perr_set(err, "PostgreSQL: no result for SELECT 1");
     int rc = STORE_TRANSIENT;
     for (;;) {
         while (!PQisBusy(c)) {

@@ -1,13 +1,17 @@
 /* test_store.c — the PostgreSQL store against a real throwaway server:
  * migrations, job lifecycle, result upserts, failures, error classes. */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/monotonic.h"
 #include "pipeline/store.h"
 #include "tests/pg_harness.h"
 #include "tests/support.h"
@@ -611,6 +615,34 @@ Test(store, conninfo_secrets_never_in_errors)
         cr_assert_null(strstr(err.msg, cases[i].secret), "secret leaked: %s", err.msg);
         cr_assert(strstr(err.msg, cases[i].shown), "the message still helps: %s", err.msg);
     }
+}
+
+/* The readiness probe: answers from a live server, and gives up on one that
+ * accepts TCP and never answers (a listening socket nobody accepts from)
+ * within its timeout, whatever connect_timeout the conninfo sets. */
+Test(store, probe_is_bounded_in_time)
+{
+    fixture f = shared_db(0);
+    perr err = {{0}};
+    cr_assert_eq(store_probe(f.conninfo, 2, &err), 0, "%s", err.msg);
+    close_db(&f);
+
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(fd, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    cr_assert_eq(listen(fd, 8), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    char conninfo[160];
+    snprintf(conninfo, sizeof conninfo, "host=127.0.0.1 port=%d user=precis connect_timeout=30", ntohs(sa.sin_port));
+    int64_t t0 = monotonic_ms();
+    cr_assert_eq(store_probe(conninfo, 2, &err), STORE_TRANSIENT);
+    int64_t took = monotonic_ms() - t0;
+    cr_assert_lt(took, 4000, "took %lld ms: %s", (long long)took, err.msg);
+    cr_assert(strstr(err.msg, "timeout"), "%s", err.msg);
+    close(fd);
 }
 
 Test(store, list_jobs_newest_first)
