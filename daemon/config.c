@@ -6,13 +6,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <glib.h>
-#include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "daemon/schedule.h"
+#include "pipeline/conninfo_mask.h"
 
 typedef struct config_entry {
     char *section;
@@ -546,26 +546,13 @@ int config_key_is_secret(const char *section, const char *key)
     return 0;
 }
 
-/* A conninfo with its password replaced; parse failures are masked whole. */
+/* The conninfo as written, every libpq secret masked (pipeline/conninfo_mask.h). */
 static char *mask_conninfo(const char *conninfo)
 {
-    if (!conninfo || !*conninfo)
-        return g_strdup(conninfo ? conninfo : "");
-    char *errmsg = NULL;
-    PQconninfoOption *opts = PQconninfoParse(conninfo, &errmsg);
-    if (!opts) {
-        PQfreemem(errmsg);
-        return g_strdup("********");
-    }
-    GString *out = g_string_new(NULL);
-    for (PQconninfoOption *o = opts; o->keyword; o++) {
-        if (!o->val)
-            continue;
-        const char *v = strcmp(o->keyword, "password") == 0 ? "********" : o->val;
-        g_string_append_printf(out, "%s%s=%s", out->len ? " " : "", o->keyword, v);
-    }
-    PQconninfoFree(opts);
-    return g_string_free(out, FALSE);
+    char *masked = conninfo_mask(conninfo);
+    char *shown = g_strdup(masked ? masked : "********");
+    free(masked);
+    return shown;
 }
 
 static void print_section(const config *cfg, FILE *f, const char *section)

@@ -10,8 +10,9 @@
  * In [kafka], keys with dots are librdkafka properties passed verbatim (and
  * validated by librdkafka at load); keys with underscores are precis's own
  * (topics). Unknown sections or keys are an error naming file and line.
- * Secrets (passwords, keys, the password inside [postgres] conninfo) are
- * masked whenever the config is printed.
+ * Secrets (passwords, keys, every libpq secret inside [postgres] conninfo:
+ * password, sslpassword, ... see pipeline/conninfo_mask.h) are masked
+ * whenever the config is printed.
  */
 #ifndef PRECIS_CONFIG_H
 #define PRECIS_CONFIG_H

@@ -8,11 +8,11 @@
 
 #include "common/log.h"
 #include "common/monotonic.h"
+#include "daemon/consumer_lag.h"
 #include "daemon/dlq.h"
 #include "daemon/producer.h"
 #include "pipeline/job_redact.h"
 
-#define LAG_REFRESH_MS 5000
 #define COMMIT_RETRY_MS 1000
 #define RELEASE_TIMEOUT_MS 10000   /* unsubscribe -> empty assignment, at shutdown */
 
@@ -31,6 +31,8 @@ struct consumer {
     char *dlq_topic;
     job_handler handler;
     metrics *metrics;
+    consumer_lag *lag;         /* refreshes the lag gauge while consumer_run runs */
+    int lag_refresh_ms;
     int backoff_initial_ms, backoff_max_ms, poll_ms;
     long grace_ms;
     void (*on_reload)(void *ctx);
@@ -45,7 +47,6 @@ struct consumer {
     size_t nretries, cap_retries;
     int commit_pending;        /* stored offsets whose commit failed */
     int64_t next_commit_retry; /* monotonic ms */
-    int64_t next_lag_refresh;
 };
 
 /* ---- retry bookkeeping -------------------------------------------------- */
@@ -231,31 +232,6 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     log_warn("kafka error", "error=%s detail=%s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
-/* ---- lag ---------------------------------------------------------------- */
-
-/* Sum over assigned partitions of high watermark - position, from cached
- * watermarks (no broker round trip). */
-static void refresh_lag(consumer *c)
-{
-    rd_kafka_topic_partition_list_t *parts = NULL;
-    if (rd_kafka_assignment(c->rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return;
-    rd_kafka_position(c->rk, parts);
-    int64_t lag = 0;
-    for (int i = 0; i < parts->cnt; i++) {
-        int64_t lo, hi;
-        rd_kafka_topic_partition_t *p = &parts->elems[i];
-        if (rd_kafka_get_watermark_offsets(c->rk, p->topic, p->partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-            hi < 0)
-            continue;
-        int64_t pos = p->offset >= 0 ? p->offset : lo;
-        if (pos >= 0 && hi > pos)
-            lag += hi - pos;
-    }
-    rd_kafka_topic_partition_list_destroy(parts);
-    metrics_set_consumer_lag(c->metrics, lag);
-}
-
 /* ---- handling one message ----------------------------------------------- */
 
 /* The dead-letter copy keeps the message as it came, except its secrets
@@ -358,10 +334,6 @@ static void between_polls(consumer *c)
     resume_due_partitions(c);
     if (c->commit_pending && monotonic_ms() >= c->next_commit_retry)
         commit_stored(c, "retry");
-    if (c->metrics && monotonic_ms() >= c->next_lag_refresh) {
-        refresh_lag(c);
-        c->next_lag_refresh = monotonic_ms() + LAG_REFRESH_MS;
-    }
 }
 
 static int assigned_partitions(consumer *c)
@@ -397,6 +369,10 @@ static void release_partitions(consumer *c)
 
 int consumer_run(consumer *c, perr *err)
 {
+    /* The lag gauge is refreshed by a thread of its own: a job holds this one. */
+    perr lerr;
+    if (c->metrics && consumer_lag_start(&c->lag, c->rk, c->metrics, c->lag_refresh_ms, &lerr) != 0)
+        log_warn("the consumer lag gauge will not be refreshed", "error=%s", lerr.msg);
     int rc = 0;
     while (!atomic_load(&c->stop)) {
         between_polls(c);
@@ -415,6 +391,8 @@ int consumer_run(consumer *c, perr *err)
             break;
         }
     }
+    consumer_lag_stop(c->lag);
+    c->lag = NULL;
     log_info("consumer stopping", "committing=%s", "true");
     commit_stored(c, "shutdown");
     release_partitions(c);
@@ -514,6 +492,7 @@ static void copy_options(consumer *c, const consumer_options *opt)
 {
     c->handler = opt->handler;
     c->metrics = opt->metrics;
+    c->lag_refresh_ms = opt->lag_refresh_ms;
     c->backoff_initial_ms = opt->backoff_initial_ms > 0 ? opt->backoff_initial_ms : 1000;
     c->backoff_max_ms = opt->backoff_max_ms > 0 ? opt->backoff_max_ms : 30000;
     if (c->backoff_max_ms < c->backoff_initial_ms)

@@ -24,7 +24,9 @@
  * revoked, for both the eager and the cooperative protocol.
  *
  * Jobs run on the thread that calls consumer_run, between polls: set
- * max.poll.interval.ms above the longest job you expect.
+ * max.poll.interval.ms above the longest job you expect. With metrics, a
+ * thread of the consumer's own keeps the lag gauge current meanwhile
+ * (daemon/consumer_lag.h), from consumer_run's start until its loop ends.
  *
  * Stop: consumer_request_stop (thread-safe, async-signal-safe) makes the loop
  * stop taking messages; the job in progress may finish within the grace
@@ -80,6 +82,7 @@ typedef struct consumer_options {
     int backoff_initial_ms;        /* 0: 1000 */
     int backoff_max_ms;            /* 0: 30000 */
     int poll_ms;                   /* poll timeout between stop checks; 0: 200 */
+    int lag_refresh_ms;            /* lag gauge refresh period (consumer_lag.h); 0: 5000 */
     long shutdown_grace_ms;        /* after a stop request; <0: unlimited; 0: cancel at once */
     void (*on_reload)(void *ctx);  /* optional; run between jobs after consumer_request_reload */
     void (*on_idle)(void *ctx);    /* optional; run every loop turn (e.g. watchdog) */

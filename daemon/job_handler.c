@@ -11,6 +11,8 @@
 #include "common/monotonic.h"
 #include "pipeline/job_redact.h"
 
+#define PG_READY_TIMEOUT_S 2   /* per phase (connect, query) of a readiness probe */
+
 struct job_handler_state {
     job_handler_options opt;
     char *conninfo;
@@ -49,12 +51,7 @@ void job_handler_free(job_handler_state *h)
 int job_handler_pg_ready(void *ctx, perr *err)
 {
     job_handler_state *h = ctx;
-    store *s = NULL;
-    int rc = store_connect(&s, h->conninfo, err);
-    if (rc == 0)
-        rc = store_ping(s, err);
-    store_close(s);
-    return rc == 0 ? 0 : -1;
+    return store_probe(h->conninfo, PG_READY_TIMEOUT_S, err) == 0 ? 0 : -1;
 }
 
 static int ensure_store(job_handler_state *h, perr *err)

@@ -85,7 +85,8 @@ void job_handler_free(job_handler_state *h);
 /* The consumer's job_handler for h. */
 job_handler job_handler_for(job_handler_state *h);
 
-/* Readiness: a fresh connection answers a round trip (thread-safe). */
+/* Readiness: a fresh connection answers a round trip within about 2 s per
+ * phase (store_probe; thread-safe). */
 int job_handler_pg_ready(void *h, perr *err);
 
 /* The results event JSON: {"job_id","status","document_sha256","analyses":[...],"error"}

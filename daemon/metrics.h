@@ -46,6 +46,7 @@ uint64_t metrics_jobs_consumed(const metrics *m);
 uint64_t metrics_jobs_succeeded(const metrics *m);
 uint64_t metrics_jobs_failed(const metrics *m);
 uint64_t metrics_jobs_dead_lettered(const metrics *m);
+int64_t metrics_consumer_lag(const metrics *m);
 
 /* Text exposition (malloc'd, NUL-terminated); NULL when out of memory. */
 char *metrics_render(metrics *m, size_t *len);

@@ -12,8 +12,7 @@
 struct metrics_server {
     struct MHD_Daemon *daemon;
     metrics *metrics;
-    readiness_check checks[METRICS_MAX_CHECKS];
-    size_t nchecks;
+    readiness *ready;
     int port;
 };
 
@@ -78,6 +77,7 @@ static enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned status
     return respond(conn, status, "text/plain; charset=utf-8", body, strlen(body));
 }
 
+/* From the prober's cached verdicts: never runs a check, never waits. */
 static enum MHD_Result serve_readyz(metrics_server *s, struct MHD_Connection *conn)
 {
     char *body = NULL;
@@ -85,16 +85,7 @@ static enum MHD_Result serve_readyz(metrics_server *s, struct MHD_Connection *co
     FILE *f = open_memstream(&body, &len);
     if (!f)
         return MHD_NO;
-    int ready = 1;
-    for (size_t i = 0; i < s->nchecks; i++) {
-        perr err = {{0}};
-        if (s->checks[i].check(s->checks[i].ctx, &err) == 0) {
-            fprintf(f, "%s: ok\n", s->checks[i].name);
-        } else {
-            ready = 0;
-            fprintf(f, "%s: not ready: %s\n", s->checks[i].name, err.msg);
-        }
-    }
+    int ready = readiness_report(s->ready, f);
     if (fclose(f) != 0) {
         free(body);
         return MHD_NO;
@@ -140,13 +131,23 @@ int metrics_server_start(metrics_server **out, const metrics_server_options *opt
     if (!s)
         return perr_set(err, "out of memory");
     s->metrics = opt->metrics;
-    s->nchecks = opt->nchecks;
-    if (opt->nchecks)
-        memcpy(s->checks, opt->checks, opt->nchecks * sizeof *opt->checks);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | (ipv6 ? MHD_USE_IPv6 : 0);
+    readiness_options ro = {.checks = opt->checks, .nchecks = opt->nchecks, .interval_ms = opt->readiness_interval_ms};
+    if (readiness_start(&s->ready, &ro, err) != 0) {
+        free(s);
+        return -1;
+    }
+    /* poll/epoll (select() cannot watch a descriptor past FD_SETSIZE), and
+     * bounded: slow or idle clients are dropped, one address cannot take
+     * every slot, and the total stays far below the process's descriptors. */
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | (ipv6 ? MHD_USE_IPv6 : 0);
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, serve, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_MAX_CONNECTIONS,
+                                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)METRICS_MAX_CONNECTIONS_PER_IP,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_IDLE_TIMEOUT_S,
+                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)METRICS_CONNECTION_MEMORY,
+                                 MHD_OPTION_END);
     if (!s->daemon) {
+        readiness_stop(s->ready);
         free(s);
         return perr_set(err, "metrics server: cannot listen on %s", listen);
     }
@@ -166,5 +167,6 @@ void metrics_server_stop(metrics_server *s)
     if (!s)
         return;
     MHD_stop_daemon(s->daemon);
+    readiness_stop(s->ready);
     free(s);
 }

@@ -2,8 +2,14 @@
  * and classify failures as permanent or transient (see store.h). */
 #include "pipeline/store_internal.h"
 
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/monotonic.h"
+#include "pipeline/conninfo_mask.h"
 
 /* libpq prints server notices to stderr by default; library code never prints. */
 static void ignore_notice(void *arg, const char *message)
@@ -29,6 +35,17 @@ static int set_pq_message(perr *err, const char *what, const char *msg)
     }
     line[o] = '\0';
     return perr_set(err, "%s: %s", what, o ? line : "unknown error");
+}
+
+/* set_pq_message for a message about conninfo: libpq quotes the connection
+ * string verbatim in some errors (a malformed URI), so its secrets are
+ * masked first, before anything can truncate a secret into a visible prefix. */
+static int set_conninfo_message(perr *err, const char *what, const char *msg, const char *conninfo)
+{
+    char *masked = conninfo_mask_text(msg, conninfo);
+    int rc = set_pq_message(err, what, masked ? masked : "(message withheld: out of memory)");
+    free(masked);
+    return rc;
 }
 
 int store_sqlstate_is_transient(const char *sqlstate)
@@ -57,14 +74,16 @@ int store_sqlstate_is_transient(const char *sqlstate)
     return 0;
 }
 
-int store_connect(store **out, const char *conninfo, perr *err)
+/* store_connect, with connect_timeout forced to timeout (NULL: the
+ * conninfo's, else 10 s): keys after "dbname" override what it expands to. */
+static int connect_with(store **out, const char *conninfo, const char *timeout, perr *err)
 {
     *out = NULL;
     if (conninfo && *conninfo) {
         char *parse_error = NULL;
         PQconninfoOption *opts = PQconninfoParse(conninfo, &parse_error);
         if (!opts) {
-            int rc = set_pq_message(err, "invalid [postgres] conninfo", parse_error);
+            int rc = set_conninfo_message(err, "invalid [postgres] conninfo", parse_error, conninfo);
             PQfreemem(parse_error);
             return rc;
         }
@@ -73,14 +92,14 @@ int store_connect(store **out, const char *conninfo, perr *err)
     /* Defaults first: the conninfo (expanded from "dbname") overrides them. */
     const char *const keys[] = {"connect_timeout", "application_name", "client_encoding",
                                 "keepalives_idle", "keepalives_interval", "keepalives_count",
-                                "dbname", NULL};
+                                "dbname", timeout ? "connect_timeout" : NULL, NULL};
     const char *const values[] = {"10", "precis", "UTF8", "30", "10", "3",
-                                  conninfo ? conninfo : "", NULL};
+                                  conninfo ? conninfo : "", timeout, NULL};
     PGconn *conn = PQconnectdbParams(keys, values, 1);
     if (!conn)
         return perr_set(err, "connecting to PostgreSQL: out of memory");
     if (PQstatus(conn) != CONNECTION_OK) {
-        set_pq_message(err, "connecting to PostgreSQL", PQerrorMessage(conn));
+        set_conninfo_message(err, "connecting to PostgreSQL", PQerrorMessage(conn), conninfo);
         PQfinish(conn);
         return STORE_TRANSIENT;
     }
@@ -93,6 +112,11 @@ int store_connect(store **out, const char *conninfo, perr *err)
     s->conn = conn;
     *out = s;
     return 0;
+}
+
+int store_connect(store **out, const char *conninfo, perr *err)
+{
+    return connect_with(out, conninfo, NULL, err);
 }
 
 void store_close(store *s)
@@ -178,6 +202,57 @@ int store_ping(store *s, perr *err)
     int rc = store_ready(s, err);
     if (rc == 0)
         rc = store_exec(s, "SELECT 1", 0, NULL, PGRES_TUPLES_OK, NULL, err);
+    return rc;
+}
+
+/* "SELECT 1" answered within timeout_ms (the connection's socket is polled:
+ * a server that accepted us and then hangs cannot hold the caller). */
+static int select_one_within(store *s, int timeout_ms, perr *err)
+{
+    PGconn *c = s->conn;
+    if (!PQsendQuery(c, "SELECT 1")) {
+        set_pq_message(err, "PostgreSQL", PQerrorMessage(c));
+        return STORE_TRANSIENT;
+    }
+    int64_t deadline = monotonic_ms() + timeout_ms;
+    perr_set(err, "PostgreSQL: no result for SELECT 1");
+    int rc = STORE_TRANSIENT;
+    for (;;) {
+        while (!PQisBusy(c)) {
+            PGresult *r = PQgetResult(c);
+            if (!r)
+                return rc;
+            rc = PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : statement_failed(s, r, err);
+            PQclear(r);
+        }
+        int64_t left = deadline - monotonic_ms();
+        if (left <= 0) {
+            perr_set(err, "PostgreSQL: no answer within %d ms", timeout_ms);
+            return STORE_TRANSIENT;
+        }
+        struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
+        if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR) {
+            perr_errno(err, "PostgreSQL: waiting for an answer");
+            return STORE_TRANSIENT;
+        }
+        if (!PQconsumeInput(c)) {
+            set_pq_message(err, "PostgreSQL", PQerrorMessage(c));
+            return STORE_TRANSIENT;
+        }
+    }
+}
+
+int store_probe(const char *conninfo, int timeout_s, perr *err)
+{
+    if (timeout_s < 2)
+        timeout_s = 2;
+    char timeout[16];
+    snprintf(timeout, sizeof timeout, "%d", timeout_s);
+    store *s = NULL;
+    int rc = connect_with(&s, conninfo, timeout, err);
+    if (rc == 0)
+        rc = select_one_within(s, timeout_s * 1000, err);
+    store_close(s);
     return rc;
 }
 

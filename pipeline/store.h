@@ -45,12 +45,20 @@ typedef struct store store;
  * the conninfo may override: connect_timeout=10, application_name=precis,
  * client_encoding=UTF8, TCP keepalives (idle 30 s, 3 probes 10 s apart).
  * A malformed conninfo is STORE_ERROR; a server that cannot be reached (or
- * refuses us) is STORE_TRANSIENT. On failure *out is NULL. */
+ * refuses us) is STORE_TRANSIENT. On failure *out is NULL. The message never
+ * shows a secret of conninfo (pipeline/conninfo_mask.h), even where libpq
+ * quotes the whole string (a malformed URI). */
 int store_connect(store **out, const char *conninfo, perr *err);
 void store_close(store *s);
 
 /* Round trip to the server (reconnecting if needed), for readiness checks. */
 int store_ping(store *s, perr *err);
+
+/* Readiness: a fresh connection to conninfo answers "SELECT 1", all within
+ * about timeout_s seconds per phase (connect, query; at least 2 s, libpq's
+ * minimum connect_timeout, which overrides the conninfo's). 0, STORE_ERROR
+ * (malformed conninfo) or STORE_TRANSIENT. Thread-safe. */
+int store_probe(const char *conninfo, int timeout_s, perr *err);
 
 /* True when a SQLSTATE (5 characters) means "retry later" (see above). */
 int store_sqlstate_is_transient(const char *sqlstate);

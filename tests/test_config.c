@@ -177,7 +177,32 @@ Test(config, uri_conninfo_password_masked)
     cr_assert_eq(config_load(&cfg, path, no_env, &err), 0, "%s", err.msg);
     char *printed = print_to_string(cfg);
     cr_assert_null(strstr(printed, "topsecret"), "%s", printed);
-    cr_assert(strstr(printed, "user=bob"), "%s", printed);
+    cr_assert(strstr(printed, "postgresql://bob:********@db:5433/precis"), "shown as written: %s", printed);
+    free(printed);
+    config_free(cfg);
+    free(path);
+}
+
+/* Every libpq secret (PQconndefaults marks them), not only "password". */
+Test(config, every_libpq_secret_in_conninfo_masked)
+{
+    char *path = write_conf("ssl.conf", "[postgres]\nconninfo = host=db user=precis sslpassword=keyphrase "
+                                        "password='two words' sslmode=verify-full dbname=p\n");
+    config *cfg;
+    perr err;
+    cr_assert_eq(config_load(&cfg, path, no_env, &err), 0, "%s", err.msg);
+    char *printed = print_to_string(cfg);
+    cr_assert_null(strstr(printed, "keyphrase"), "sslpassword leaked:\n%s", printed);
+    cr_assert_null(strstr(printed, "two words"), "%s", printed);
+    cr_assert(strstr(printed, "host=db user=precis sslpassword=******** password='********' sslmode=verify-full"),
+              "%s", printed);
+    free(printed);
+    config_free(cfg);
+    char *env[] = {"PRECIS_POSTGRES_CONNINFO=postgres://bob@db/p?sslpassword=uriphrase&sslmode=require", NULL};
+    cr_assert_eq(config_load(&cfg, NULL, env, &err), 0, "%s", err.msg);
+    printed = print_to_string(cfg);
+    cr_assert_null(strstr(printed, "uriphrase"), "%s", printed);
+    cr_assert(strstr(printed, "postgres://bob@db/p?sslpassword=********&sslmode=require"), "%s", printed);
     free(printed);
     config_free(cfg);
     free(path);

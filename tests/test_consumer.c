@@ -47,6 +47,7 @@ struct harness {
     int ncalls;
     int partitions;           /* of the jobs topic */
     int64_t committed_seen;   /* a committed offset looked up from inside the handler */
+    int long_job;             /* lag test: 1 once the long job has begun, 2 once it ended */
 };
 
 typedef struct member {
@@ -796,6 +797,61 @@ Test(consumer, lag_gauge_counts_unfinished_messages)
     free(text);
     member_stop(&m);
     cr_assert_eq(count_calls(&h, JOB_TRANSIENT_FAILURE), 1, "retried only after the backoff");
+    metrics_free(mt);
+    harness_stop(&h);
+}
+
+/* "long" holds the consumer's thread ~8 s; it says when it has begun. */
+static job_outcome long_job(harness *h, const kafka_message_view *m, perr *err)
+{
+    (void)err;
+    if (m->payload_len != 4 || memcmp(m->payload, "long", 4) != 0)
+        return JOB_OK;
+    pthread_mutex_lock(&h->lock);
+    h->long_job = 1;
+    pthread_mutex_unlock(&h->lock);
+    test_sleep_ms(8000);
+    pthread_mutex_lock(&h->lock);
+    h->long_job = 2;
+    pthread_mutex_unlock(&h->lock);
+    return JOB_OK;
+}
+
+static int long_job_state(harness *h)
+{
+    pthread_mutex_lock(&h->lock);
+    int v = h->long_job;
+    pthread_mutex_unlock(&h->lock);
+    return v;
+}
+
+/* Issue #18: the gauge was refreshed only between polls, and a job runs on
+ * the polling thread, so during a 90 s job it stood still. */
+Test(consumer, lag_gauge_moves_while_a_job_runs)
+{
+    harness h;
+    harness_start(&h, 1);
+    h.decide = long_job;
+    produce(&h, "k", "long", NULL);
+    metrics *mt = metrics_new();
+    member m;
+    memset(&m, 0, sizeof m);
+    consumer_options o = {.props = h.props, .nprops = h.nprops, .handler = {.handle = handle_as_0, .ctx = &h},
+                          .metrics = mt, .poll_ms = 50, .lag_refresh_ms = 500, .shutdown_grace_ms = 20000};
+    perr err;
+    cr_assert_eq(consumer_new(&m.c, &o, &err), 0, "%s", err.msg);
+    cr_assert_eq(pthread_create(&m.thread, NULL, run_member, &m), 0);
+    for (int64_t deadline = monotonic_ms() + WAIT_MS; long_job_state(&h) < 1; test_sleep_ms(10))
+        cr_assert_lt(monotonic_ms(), deadline, "the long job never started");
+    produce_n(&h, "behind", 5);
+    int64_t lag = -1;
+    while (long_job_state(&h) < 2 && (lag = metrics_consumer_lag(mt)) < 5)
+        test_sleep_ms(50);
+    int state = long_job_state(&h);
+    cr_assert_eq(lag, 5, "the gauge said %lld before the long job ended (state %d)", (long long)lag, state);
+    cr_assert_lt(state, 2, "the gauge caught up only after the long job");
+    wait_for(&h, JOB_OK, 6);
+    member_stop(&m);
     metrics_free(mt);
     harness_stop(&h);
 }

@@ -1,13 +1,17 @@
 /* test_store.c — the PostgreSQL store against a real throwaway server:
  * migrations, job lifecycle, result upserts, failures, error classes. */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/monotonic.h"
 #include "pipeline/store.h"
 #include "tests/pg_harness.h"
 #include "tests/support.h"
@@ -649,6 +653,56 @@ Test(store, malformed_conninfo_is_permanent)
     cr_assert_null(strstr(err.msg, "hunter2"), "%s", err.msg);
 }
 
+/* libpq quotes a malformed URI whole in its error: the password must not follow. */
+Test(store, conninfo_secrets_never_in_errors)
+{
+    static const struct {
+        const char *conninfo, *secret, *shown;
+    } cases[] = {
+        {"postgres://precis:SECRET1@[::1/precis", "SECRET1", "postgres://precis:********@[::1/precis"},
+        {"postgres://precis@[::1/precis?sslpassword=SECRET2", "SECRET2", "sslpassword=********"},
+        {"postgres://precis:SECRET3@h/db?bogus", "SECRET3", "\"bogus\""},
+        {"host=/nonexistent password=SECRET4 sslpassword='SECRET 5' connect_timeout=2", "SECRET", "/nonexistent"},
+        {"password=SECRET6 'unterminated", "SECRET6", "unterminated"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        store *s;
+        perr err = {{0}};
+        cr_assert_lt(store_connect(&s, cases[i].conninfo, &err), 0, "%s", cases[i].conninfo);
+        cr_assert_null(s);
+        cr_assert_null(strstr(err.msg, cases[i].secret), "secret leaked: %s", err.msg);
+        cr_assert(strstr(err.msg, cases[i].shown), "the message still helps: %s", err.msg);
+    }
+}
+
+/* The readiness probe: answers from a live server, and gives up on one that
+ * accepts TCP and never answers (a listening socket nobody accepts from)
+ * within its timeout, whatever connect_timeout the conninfo sets. */
+Test(store, probe_is_bounded_in_time)
+{
+    fixture f = shared_db(0);
+    perr err = {{0}};
+    cr_assert_eq(store_probe(f.conninfo, 2, &err), 0, "%s", err.msg);
+    close_db(&f);
+
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(fd, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    cr_assert_eq(listen(fd, 8), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    char conninfo[160];
+    snprintf(conninfo, sizeof conninfo, "host=127.0.0.1 port=%d user=precis connect_timeout=30", ntohs(sa.sin_port));
+    int64_t t0 = monotonic_ms();
+    cr_assert_eq(store_probe(conninfo, 2, &err), STORE_TRANSIENT);
+    int64_t took = monotonic_ms() - t0;
+    cr_assert_lt(took, 4000, "took %lld ms: %s", (long long)took, err.msg);
+    cr_assert(strstr(err.msg, "timeout"), "%s", err.msg);
+    close(fd);
+}
+
 Test(store, list_jobs_newest_first)
 {
     fixture f = shared_db(1);
@@ -733,4 +787,21 @@ Test(store, cli_reports_unreachable_database)
     cr_assert_eq(test_run(cmd, &out), 1, "%s", out);
     cr_assert(strstr(out, "precis status: connecting to PostgreSQL") && strstr(out, "try again"), "%s", out);
     free(out);
+}
+
+/* serve, status and migrate all report a malformed conninfo without its password. */
+Test(store, cli_never_prints_conninfo_secrets)
+{
+    const char *const commands[] = {"status", "migrate", "migrate --check", "serve --stub-pipeline", NULL};
+    for (size_t i = 0; commands[i]; i++) {
+        char *out;
+        char cmd[512];
+        snprintf(cmd, sizeof cmd,
+                 "PRECIS_POSTGRES_CONNINFO='postgres://precis:SECRET@[::1/precis' PRECIS_METRICS_ENABLED=false "
+                 "%s %s 2>&1", test_precis_bin(), commands[i]);
+        cr_assert_neq(test_run(cmd, &out), 0, "%s: %s", commands[i], out);
+        cr_assert_null(strstr(out, "SECRET"), "%s leaked the password:\n%s", commands[i], out);
+        cr_assert(strstr(out, "postgres://precis:********@[::1/precis"), "%s: %s", commands[i], out);
+        free(out);
+    }
 }
