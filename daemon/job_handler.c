@@ -169,8 +169,8 @@ static job_outcome record_timeout(job_handler_state *h, const kafka_message_view
                                   const store_kafka_pos *pos, int message_attempts, perr *err)
 {
     char reason[160];
-    snprintf(reason, sizeof reason, "the job ran longer than [pipeline] job_timeout (%ld s), attempt %d of %ld",
-             h->opt.job_timeout_ms / 1000, message_attempts, h->opt.max_attempts > 0 ? h->opt.max_attempts : 1);
+    snprintf(reason, sizeof reason, "the job ran longer than [pipeline] job_timeout (%g s), attempt %d of %ld",
+             (double)h->opt.job_timeout_ms / 1000.0, message_attempts, h->opt.max_attempts > 0 ? h->opt.max_attempts : 1);
     if (message_attempts >= h->opt.max_attempts)
         return record_dead(h, m, j->job_id, pos, "timeout", reason, "precis.Timeout", j, err);
     perr serr;

@@ -4,9 +4,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/monotonic.h"
+#include "common/periodic.h"
 
 typedef struct verdict {
     int checked;          /* a check has completed at least once */
@@ -19,16 +19,15 @@ struct readiness {
     readiness_check checks[READINESS_MAX_CHECKS];
     size_t nchecks;
     int interval_ms, stale_ms;
-    pthread_mutex_t lock;       /* guards verdicts and stop */
-    pthread_cond_t wake;        /* signalled by readiness_stop */
+    pthread_mutex_t lock;       /* guards verdicts */
     verdict verdicts[READINESS_MAX_CHECKS];
-    int stop;
-    pthread_t thread;
+    periodic *prober;
 };
 
 /* Run every check once; the lock is held only to publish each verdict. */
-static void probe_round(readiness *r)
+static void probe_round(void *ctx)
 {
+    readiness *r = ctx;
     for (size_t i = 0; i < r->nchecks; i++) {
         perr err = {{0}};
         int ok = r->checks[i].check(r->checks[i].ctx, &err) == 0;
@@ -40,39 +39,6 @@ static void probe_round(readiness *r)
         snprintf(v->why, sizeof v->why, "%s", ok ? "" : err.msg[0] ? err.msg : "no reason given");
         pthread_mutex_unlock(&r->lock);
     }
-}
-
-static void *prober(void *arg)
-{
-    readiness *r = arg;
-    pthread_mutex_lock(&r->lock);
-    while (!r->stop) {
-        struct timespec until = monotonic_timespec_after_ms(r->interval_ms);
-        while (!r->stop && pthread_cond_timedwait(&r->wake, &r->lock, &until) == 0)
-            ;
-        if (r->stop)
-            break;
-        pthread_mutex_unlock(&r->lock);
-        probe_round(r);
-        pthread_mutex_lock(&r->lock);
-    }
-    pthread_mutex_unlock(&r->lock);
-    return NULL;
-}
-
-static int init_sync(readiness *r, perr *err)
-{
-    pthread_condattr_t attr;
-    if (pthread_condattr_init(&attr) != 0)
-        return perr_set(err, "readiness: cannot create condition variable");
-    int rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    if (rc == 0)
-        rc = pthread_cond_init(&r->wake, &attr);
-    pthread_condattr_destroy(&attr);
-    if (rc != 0)
-        return perr_set(err, "readiness: cannot create condition variable");
-    pthread_mutex_init(&r->lock, NULL);
-    return 0;
 }
 
 int readiness_start(readiness **out, const readiness_options *opt, perr *err)
@@ -87,16 +53,12 @@ int readiness_start(readiness **out, const readiness_options *opt, perr *err)
         memcpy(r->checks, opt->checks, opt->nchecks * sizeof *opt->checks);
     r->interval_ms = opt->interval_ms > 0 ? opt->interval_ms : READINESS_INTERVAL_MS;
     r->stale_ms = opt->stale_ms > 0 ? opt->stale_ms : r->interval_ms + 10000;
-    if (init_sync(r, err) != 0) {
-        free(r);
-        return -1;
-    }
+    pthread_mutex_init(&r->lock, NULL);
     probe_round(r);
-    if (pthread_create(&r->thread, NULL, prober, r) != 0) {
-        pthread_cond_destroy(&r->wake);
+    if (periodic_start(&r->prober, r->interval_ms, 0, probe_round, r, err) != 0) {
         pthread_mutex_destroy(&r->lock);
         free(r);
-        return perr_set(err, "readiness: cannot start the prober thread");
+        return perr_prefix(err, "readiness");
     }
     *out = r;
     return 0;
@@ -131,12 +93,7 @@ void readiness_stop(readiness *r)
 {
     if (!r)
         return;
-    pthread_mutex_lock(&r->lock);
-    r->stop = 1;
-    pthread_cond_signal(&r->wake);
-    pthread_mutex_unlock(&r->lock);
-    pthread_join(r->thread, NULL);
-    pthread_cond_destroy(&r->wake);
+    periodic_stop(r->prober);
     pthread_mutex_destroy(&r->lock);
     free(r);
 }

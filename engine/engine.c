@@ -25,40 +25,30 @@ static int layer_matrices(const model *m, int64_t il, const gguf_tensor *ts[7])
     return 7;
 }
 
-/* Largest activation row (in its vec_dot_type) any matmul of m needs. */
-static size_t max_xq_row(const model *m)
+/* What the matmuls of m need at most: the largest activation row (in its
+ * vec_dot_type) and the largest tile-kernel scratch (a micro-batch has at
+ * most ENGINE_UBATCH activation rows). */
+typedef struct matmul_needs {
+    size_t xq_row, tile_scratch;
+} matmul_needs;
+
+static matmul_needs max_matmul_needs(const model *m)
 {
-    size_t best = 0;
+    matmul_needs need = {0, 0};
     const gguf_tensor *ts[7];
     for (int64_t il = -1; il < m->hp.n_layer; il++) {
         const int n = layer_matrices(m, il, ts);
         for (int i = 0; i < n; i++) {
             const type_traits *tr = tensor_types_get(ts[i]->type);
             size_t row = tensor_row_size(tr->vec_dot_type, ts[i]->ne[0]);
-            if (row > best)
-                best = row;
+            size_t tile = tr->vec_dot_tile ? tr->vec_dot_tile_scratch(ts[i]->ne[0], ENGINE_UBATCH) : 0;
+            if (row > need.xq_row)
+                need.xq_row = row;
+            if (tile > need.tile_scratch)
+                need.tile_scratch = tile;
         }
     }
-    return best;
-}
-
-/* Largest tile-kernel scratch any matmul of m needs (a micro-batch has at
- * most ENGINE_UBATCH activation rows). */
-static size_t max_tile_scratch(const model *m)
-{
-    size_t best = 0;
-    const gguf_tensor *ts[7];
-    for (int64_t il = -1; il < m->hp.n_layer; il++) {
-        const int n = layer_matrices(m, il, ts);
-        for (int i = 0; i < n; i++) {
-            const type_traits *tr = tensor_types_get(ts[i]->type);
-            size_t bytes = tr->vec_dot_tile ? tr->vec_dot_tile_scratch(ts[i]->ne[0], ENGINE_UBATCH)
-                                            : 0;
-            if (bytes > best)
-                best = bytes;
-        }
-    }
-    return best;
+    return need;
 }
 
 /* size bytes (> 0) at a 64-byte boundary, zeroed; NULL for 0. */
@@ -104,9 +94,10 @@ static int alloc_buffers(engine_ctx *c, perr *err)
     c->gate = alloc_array(U * (size_t)hp->n_ff, sizeof(float), &failed);
     c->up = alloc_array(U * (size_t)hp->n_ff, sizeof(float), &failed);
     c->rope_cs = alloc_array(U * (size_t)hp->n_rot, sizeof(float), &failed);
-    c->xq_row_cap = max_xq_row(c->m);
+    matmul_needs need = max_matmul_needs(c->m);
+    c->xq_row_cap = need.xq_row;
     c->xq = alloc_array(U, c->xq_row_cap, &failed);
-    c->tile_bytes = max_tile_scratch(c->m);
+    c->tile_bytes = need.tile_scratch;
     int n_threads = threadpool_size(c->pool);
     c->scratch = alloc_array((size_t)n_threads, sizeof *c->scratch, &failed);
     for (int i = 0; !failed && i < n_threads; i++) {

@@ -20,7 +20,7 @@
 #include "daemon/job_handler.h"
 #include "daemon/metrics.h"
 #include "daemon/metrics_http.h"
-#include "daemon/stub_step.h"
+#include "tests/stub_step.h"
 #include "tests/support.h"
 
 extern char **environ;
@@ -421,7 +421,7 @@ static pid_t spawn_serve(const char *log)
             env[k++] = environ[i];
     env[k++] = conninfo;
     env[k++] = "PRECIS_METRICS_LISTEN=127.0.0.1:0";
-    char *argv[] = {(char *)test_precis_bin(), "serve", "--stub-pipeline", NULL};
+    char *argv[] = {(char *)test_precis_stub_bin(), "serve", NULL};
     /* The daemon gets the common default of 1024 descriptors; the test
      * itself then needs more than that for its slow clients. */
     struct rlimit rl;
