@@ -14,7 +14,7 @@
 #include "daemon/config.h"
 #include "daemon/pipeline_setup.h"
 #include "pipeline/consultation_job.h"
-#include "pipeline/digest.h"
+#include "common/sha256.h"
 #include "pipeline/store_consultation.h"
 
 extern char **environ;
@@ -169,7 +169,7 @@ static int load_responses(const consult_args *a, store *s, response_set *rs, cha
     gchar *bytes = NULL;
     gsize len = 0;
     if (g_file_get_contents(a->file, &bytes, &len, NULL)) {
-        digest_sha256_hex(bytes, len, sha);
+        sha256_hex(bytes, len, sha);
         g_free(bytes);
     }
     return 0;

@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/utf8.h"
 #include "daemon/cli.h"
 #include "daemon/config.h"
 #include "pipeline/store_consultation.h"
@@ -52,11 +53,7 @@ static double num(const cJSON *o, const char *key)
 /* An excerpt on one line, at most 100 bytes (not cutting a character). */
 static void print_excerpt(const char *text)
 {
-    size_t n = 0;
-    while (text[n] && n < 100)
-        n++;
-    while (n > 0 && text[n] && ((unsigned char)text[n] & 0xC0) == 0x80)
-        n--;
+    size_t len = strlen(text), n = utf8_floor(text, len, len < 100 ? len : 100);
     putchar('"');
     for (size_t i = 0; i < n; i++)
         putchar(text[i] == '\n' || text[i] == '\r' || text[i] == '\t' ? ' ' : text[i]);

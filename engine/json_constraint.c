@@ -104,13 +104,13 @@ static int copy_pieces(json_vocab *v, const tokenizer *tok, size_t *n_text)
  * returns its code points, or -1. */
 static long plain_code_points(const unsigned char *p, size_t n)
 {
-    json_matcher_utf8 u = { 0 };
+    utf8_stream u = { 0 };
     long cps = 0;
     for (size_t i = 0; i < n; i++) {
         if (p[i] < 0x20 || p[i] == '"' || p[i] == '\\')
             return -1;
         int lead = u.need == 0;
-        if (json_matcher_utf8_step(&u, p[i]) != 0)
+        if (utf8_stream_step(&u, p[i]) != 0)
             return -1;
         cps += lead;
     }

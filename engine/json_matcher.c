@@ -41,40 +41,6 @@ static int64_t pow10i(int e)
 
 /* ---------------------------------------------------------------- UTF-8 */
 
-int json_matcher_utf8_step(json_matcher_utf8 *u, unsigned char b)
-{
-    if (u->need) {
-        if (b < u->lo || b > u->hi)
-            return -1;
-        u->need--;
-        u->lo = 0x80;
-        u->hi = 0xBF;
-        return 0;
-    }
-    if (b < 0x80)
-        return 0;
-    u->lo = 0x80;
-    u->hi = 0xBF;
-    if (b >= 0xC2 && b <= 0xDF) {
-        u->need = 1;
-    } else if (b >= 0xE0 && b <= 0xEF) {
-        u->need = 2;
-        if (b == 0xE0)
-            u->lo = 0xA0;
-        else if (b == 0xED)
-            u->hi = 0x9F;
-    } else if (b >= 0xF0 && b <= 0xF4) {
-        u->need = 3;
-        if (b == 0xF0)
-            u->lo = 0x90;
-        else if (b == 0xF4)
-            u->hi = 0x8F;
-    } else {
-        return -1;
-    }
-    return 0;
-}
-
 /* ---------------------------------------------------------------- numbers */
 
 /* Is some multiple-of-step offset from a within [a, b] also within [lo, hi]? */
@@ -260,12 +226,12 @@ static step_result string_step(const js_node *n, frame *f, unsigned char b)
         return ST_OK;
     case S_BODY:
         if (f->u.str.u.need)
-            return json_matcher_utf8_step(&f->u.str.u, b) == 0 ? ST_OK : ST_REJECT;
+            return utf8_stream_step(&f->u.str.u, b) == 0 ? ST_OK : ST_REJECT;
         if (b == '"')
             return f->u.str.count >= n->u.str.min_len ? ST_DONE : ST_REJECT;
         if (n->u.str.max_len >= 0 && f->u.str.count >= n->u.str.max_len)
             return ST_REJECT;
-        if (b < 0x20 || json_matcher_utf8_step(&f->u.str.u, b) != 0)
+        if (b < 0x20 || utf8_stream_step(&f->u.str.u, b) != 0)
             return ST_REJECT;
         if (f->u.str.count < UINT32_MAX)
             f->u.str.count++;

@@ -24,17 +24,12 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/utf8.h"
 #include "engine/json_schema.h"
 
 #define JSON_MATCHER_MAX_DEPTH 32
 
 typedef struct js_node js_node;
-
-/* UTF-8 decoding state: continuation bytes still needed and the range the
- * next one must fall in (rejects overlongs, surrogates, > U+10FFFF). */
-typedef struct json_matcher_utf8 {
-    uint8_t need, lo, hi;
-} json_matcher_utf8;
 
 /* One frame; the fields are private to json_matcher.c. */
 typedef struct json_matcher_frame {
@@ -43,7 +38,7 @@ typedef struct json_matcher_frame {
     union {
         struct { uint64_t cand; uint32_t next; uint16_t pos; } obj;
         struct { uint32_t count; } arr;
-        struct { uint32_t count; uint16_t hex; uint8_t nhex; json_matcher_utf8 u; } str;
+        struct { uint32_t count; uint16_t hex; uint8_t nhex; utf8_stream u; } str;
         struct { int64_t ival, fval; uint8_t neg, nd, lead0, nf; } num;
         struct { uint32_t lo, hi, pos; } lit;
     } u;
@@ -90,9 +85,6 @@ int json_matcher_in_string_text(const json_matcher *m, long *room, size_t *short
                                 size_t *rest);
 
 /* ---- helpers shared with the schema compiler */
-
-/* 0 if b may come next in UTF-8 text (updating u), -1 if not. */
-int json_matcher_utf8_step(json_matcher_utf8 *u, unsigned char b);
 
 /* For a JS_NUMBER node: bytes of the shortest in-range number text (first
  * == NULL), or of the shortest one beginning with *first; -1 if none. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/utf8.h"
 #include "engine/json_matcher.h"
 #include "engine/json_schema_internal.h"
 
@@ -103,15 +104,6 @@ static js_node *new_node(compiler *cc, js_kind kind)
 
 static void first_add(js_node *n, unsigned char b) { n->first[b >> 3] |= (uint8_t)(1u << (b & 7)); }
 
-static int utf8_valid(const unsigned char *p, size_t n)
-{
-    json_matcher_utf8 u = { 0 };
-    for (size_t i = 0; i < n; i++)
-        if (json_matcher_utf8_step(&u, p[i]) != 0)
-            return 0;
-    return u.need == 0;
-}
-
 /* A non-negative integer keyword value, or -1 when absent; -2 = invalid. */
 static long count_keyword(const cJSON *sch, const char *name)
 {
@@ -169,7 +161,7 @@ static int make_literals(compiler *cc, const cJSON *const *values, int n, const 
         lits[node->u.lit.n].len = strlen(text);
         lits[node->u.lit.n].value = values[i];
         node->u.lit.n++;
-        if (!utf8_valid((const unsigned char *)text, strlen(text)))
+        if (!utf8_valid(text, strlen(text)))
             return fail(cc, "enum/const value is not valid UTF-8", NULL);
     }
     qsort(lits, (size_t)n, sizeof *lits, lit_cmp);
@@ -432,7 +424,7 @@ static int object_props(compiler *cc, const cJSON *props, js_node *n)
         pr->key_len = strlen(pr->key);
         if (pr->key_len > JS_MAX_KEY)
             return fail(cc, "property name \"%.40s...\" is too long", p->string);
-        if (!utf8_valid((const unsigned char *)pr->key, pr->key_len))
+        if (!utf8_valid(pr->key, pr->key_len))
             return fail(cc, "property name is not valid UTF-8", NULL);
         size_t old = path_push(cc, "properties");
         path_push(cc, p->string);

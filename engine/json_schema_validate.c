@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/utf8.h"
 #include "engine/json_matcher.h"
 #include "engine/json_schema.h"
 #include "engine/json_schema_internal.h"
@@ -49,17 +50,10 @@ static void pop_path(validator *v, size_t old)
 }
 
 /* Code points of valid UTF-8 text, or -1. */
-static long utf8_count(const char *s)
+static long code_points(const char *s)
 {
-    json_matcher_utf8 u = { 0 };
-    long n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        int lead = u.need == 0;
-        if (json_matcher_utf8_step(&u, *p) != 0)
-            return -1;
-        n += lead;
-    }
-    return u.need ? -1 : n;
+    size_t len = strlen(s);
+    return utf8_valid(s, len) ? (long)utf8_count(s, len) : -1;
 }
 
 static int validate_object(validator *v, const js_node *n, const cJSON *value)
@@ -113,7 +107,7 @@ static int validate_string(validator *v, const js_node *n, const cJSON *value)
 {
     if (!cJSON_IsString(value))
         return bad(v, "not a string");
-    long len = utf8_count(value->valuestring);
+    long len = code_points(value->valuestring);
     if (len < 0)
         return bad(v, "not valid UTF-8");
     if (len < n->u.str.min_len)

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/utf8.h"
+
 /* ---------------------------------------------------------------- helpers */
 
 int id_vec_push(id_vec *vec, int32_t id)
@@ -25,29 +27,9 @@ int id_vec_push(id_vec *vec, int32_t id)
 
 size_t utf8_char_len(const char *s, size_t len)
 {
-    const unsigned char *u = (const unsigned char *)s;
-    size_t n;
-    if (u[0] < 0x80)
-        return 1;
-    if (u[0] >= 0xC2 && u[0] <= 0xDF)
-        n = 2;
-    else if (u[0] >= 0xE0 && u[0] <= 0xEF)
-        n = 3;
-    else if (u[0] >= 0xF0 && u[0] <= 0xF4)
-        n = 4;
-    else
-        return 1;
-    if (n > len)
-        return 1;
-    for (size_t i = 1; i < n; i++)
-        if ((u[i] & 0xC0) != 0x80)
-            return 1;
-    /* Reject overlongs, surrogates and code points above U+10FFFF. */
-    if (n == 3 && ((u[0] == 0xE0 && u[1] < 0xA0) || (u[0] == 0xED && u[1] >= 0xA0)))
-        return 1;
-    if (n == 4 && ((u[0] == 0xF0 && u[1] < 0x90) || (u[0] == 0xF4 && u[1] >= 0x90)))
-        return 1;
-    return n;
+    uint32_t cp;
+    size_t n = utf8_decode((const unsigned char *)s, len, &cp);
+    return cp == UINT32_MAX ? 1 : n;
 }
 
 static uint64_t hash_bytes(const char *s, size_t len)

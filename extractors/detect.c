@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "extractors/utf8.h"
+#include "common/utf8.h"
 
 static int has_pdf_magic(const unsigned char *s, size_t len)
 {

@@ -35,7 +35,7 @@
 #include "extractors/docx_internal.h"
 #include "extractors/docx_zip.h"
 #include "extractors/extract.h"
-#include "extractors/utf8.h"
+#include "common/utf8.h"
 #include "extractors/xml_emit.h"
 #include "extractors/xml_safe.h"
 

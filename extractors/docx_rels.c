@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "extractors/utf8.h"
+#include "common/utf8.h"
 #include "extractors/xml_node.h"
 
 #define MAX_PART_NAME 1024

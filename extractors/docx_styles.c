@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "extractors/utf8.h"
+#include "common/utf8.h"
 #include "extractors/xml_node.h"
 
 #define DOCX_STYLE_CHAIN_MAX 16

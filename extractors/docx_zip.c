@@ -7,7 +7,7 @@
 
 #include <zip.h>
 
-#include "extractors/utf8.h"
+#include "common/utf8.h"
 
 #define READ_CHUNK 65536
 

@@ -6,7 +6,7 @@
 
 #include "extractors/detect.h"
 #include "extractors/pdf.h"
-#include "extractors/utf8.h"
+#include "common/utf8.h"
 #include "extractors/xml.h"
 
 extract_options extract_options_resolve(const extract_options *opts)

@@ -10,7 +10,7 @@
 
 #include "extractors/pdf_layout.h"
 #include "extractors/textnorm.h"
-#include "extractors/utf8.h"
+#include "common/utf8.h"
 
 /* Text and character boxes of one page, as poppler returns them. */
 typedef struct page_glyphs {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "extractors/utf8.h"
+#include "common/utf8.h"
 
 #define SOFT_HYPHEN 0x00ADu
 #define HYPHEN      0x2010u

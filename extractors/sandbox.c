@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "common/monotonic.h"
-#include "extractors/utf8.h"
+#include "common/utf8.h"
 
 #define MAX_RESULT_BYTES ((size_t)1 << 30)  /* refuse larger child output */
 #define STDERR_TAIL      4096               /* bytes of child stderr kept */

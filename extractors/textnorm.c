@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "extractors/utf8.h"
+#include "common/utf8.h"
 
 /* Expansion of a Latin ligature, or NULL. */
 static const char *ligature(uint32_t cp)

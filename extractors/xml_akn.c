@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "extractors/utf8.h"
+#include "common/utf8.h"
 
 #define NS_UK_CASELAW "https://caselaw.nationalarchives.gov.uk/akn"
 #define MAX_NOTES_PER_PARAGRAPH 64

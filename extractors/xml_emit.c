@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "extractors/extract.h"
-#include "extractors/utf8.h"
+#include "common/utf8.h"
 
 void xe_init(xml_emit *e, document *doc, const struct extract_options *opts)
 {

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "pipeline/digest.h"
+#include "common/sha256.h"
 #include "pipeline/store_consultation.h"
 
 static double wall_seconds(void)
@@ -90,7 +90,7 @@ int consultation_job_run(pipeline *p, store *s, const job *j, const unsigned cha
 {
     if (j->n_analyses != 1)
         return perr_set(err, "a consultation job must ask for \"consultation\" alone"), fail_with(rep, "unknown_analysis");
-    digest_sha256_hex(bytes, len, rep->sha256);
+    sha256_hex(bytes, len, rep->sha256);
     const char *name = j->doc_kind == JOB_DOC_PATH ? j->path : j->filename;
     responses_options ro = {.format = responses_format_for_name(name)};
     response_set rs;

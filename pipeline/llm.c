@@ -16,8 +16,8 @@
 #include "engine/json_constraint.h"
 #include "engine/model.h"
 #include "engine/tokenizer.h"
-#include "extractors/utf8.h"
-#include "pipeline/digest.h"
+#include "common/utf8.h"
+#include "common/sha256.h"
 
 struct llm {
     model *model;
@@ -27,13 +27,13 @@ struct llm {
     json_vocab *json_vocab;      /* for constrained decoding; built on first use */
     chat_template_kind template_kind;
     char *name;
-    char sha256[DIGEST_SHA256_HEX_LEN + 1];
+    char sha256[SHA256_HEX_LEN + 1];
     long long n_params;
     int n_threads;
 };
 
 /* SHA-256 of a whole file, read through a private read-only mapping. */
-static int file_sha256(const char *path, char out[DIGEST_SHA256_HEX_LEN + 1], perr *err)
+static int file_sha256(const char *path, char out[SHA256_HEX_LEN + 1], perr *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -45,7 +45,7 @@ static int file_sha256(const char *path, char out[DIGEST_SHA256_HEX_LEN + 1], pe
     }
     if (st.st_size == 0) {
         close(fd);
-        digest_sha256_hex("", 0, out);
+        sha256_hex("", 0, out);
         return 0;
     }
     void *data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -53,7 +53,7 @@ static int file_sha256(const char *path, char out[DIGEST_SHA256_HEX_LEN + 1], pe
     if (data == MAP_FAILED)
         return perr_errno(err, "cannot map %s", path);
     madvise(data, (size_t)st.st_size, MADV_SEQUENTIAL);
-    digest_sha256_hex(data, (size_t)st.st_size, out);
+    sha256_hex(data, (size_t)st.st_size, out);
     munmap(data, (size_t)st.st_size);
     return 0;
 }

@@ -50,7 +50,7 @@ int migrations_add(migration_set *set, const char *name, const char *sql, size_t
     }
     memcpy(m.sql, sql, len);
     m.sql[len] = '\0';
-    digest_sha256_hex(sql, len, m.sha256);
+    sha256_hex(sql, len, m.sha256);
     memmove(&set->items[at + 1], &set->items[at], (set->n - at) * sizeof *set->items);
     set->items[at] = m;
     set->n++;

@@ -14,7 +14,7 @@
 #include <stddef.h>
 
 #include "common/error.h"
-#include "pipeline/digest.h"
+#include "common/sha256.h"
 
 /* One entry of the generated table; {NULL, NULL, 0} terminates it. */
 typedef struct embedded_sql_file {
@@ -30,7 +30,7 @@ typedef struct migration {
     char *name;                                 /* "0001_init.sql" */
     char *sql;                                  /* NUL-terminated file content */
     size_t len;
-    char sha256[DIGEST_SHA256_HEX_LEN + 1];     /* of the file's bytes */
+    char sha256[SHA256_HEX_LEN + 1];     /* of the file's bytes */
 } migration;
 
 typedef struct migration_set {

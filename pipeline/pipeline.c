@@ -11,7 +11,7 @@
 #include "extractors/extract.h"
 #include "pipeline/analysis.h"
 #include "pipeline/consultation_job.h"
-#include "pipeline/digest.h"
+#include "common/sha256.h"
 
 #define MAX_KNOWN_ANALYSES 32
 
@@ -322,7 +322,7 @@ static int load_and_extract(pipeline *p, const job *j, const pipeline_hooks *hoo
     size_t len = 0;
     if (job_load_document(j, p->input_root, &bytes, &len, err) != 0)
         return fail(rep, "document");
-    digest_sha256_hex(bytes, len, rep->sha256);
+    sha256_hex(bytes, len, rep->sha256);
     double t1 = monotonic_seconds();
     rep->load_seconds = t1 - t0;
     enter_stage(hooks, "extract");

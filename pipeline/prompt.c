@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/digest.h"
+#include "common/sha256.h"
 
 /* Every placeholder a template may use; which ones an analysis fills in is
  * its own business (prompt_render_vars fails on one it was not given). */
@@ -234,7 +234,7 @@ int prompt_parse(prompt_spec **out, const char *text, size_t len, const char *ex
         prompt_free(p);
         return -1;
     }
-    digest_sha256_hex(text, len, p->version);
+    sha256_hex(text, len, p->version);
     *out = p;
     return 0;
 }

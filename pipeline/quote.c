@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "extractors/utf8.h"
+#include "common/utf8.h"
 
 /* One entry of the code-point table every CHAR_STEP bytes. */
 #define CHAR_STEP 4096
@@ -197,8 +197,6 @@ static void index_paragraphs(quote_index *idx)
             idx->paras[idx->n_paras++] = &doc->sections[s].paragraphs[p];
 }
 
-static int is_lead_byte(unsigned char c) { return (c & 0xC0) != 0x80; }
-
 static void index_char_marks(quote_index *idx)
 {
     const document *doc = idx->doc;
@@ -210,8 +208,7 @@ static void index_char_marks(quote_index *idx)
         size_t from = k * CHAR_STEP, to = from + CHAR_STEP;
         if (to > doc->full_text_len)
             to = doc->full_text_len;
-        for (size_t b = from; b < to; b++)
-            count += is_lead_byte((unsigned char)doc->full_text[b]);
+        count += utf8_count(doc->full_text + from, to - from);
     }
 }
 
@@ -247,10 +244,8 @@ void quote_index_free(quote_index *idx)
 /* Code-point offset of byte offset b (a character boundary) in full_text. */
 static size_t char_offset(const quote_index *idx, size_t b)
 {
-    size_t k = b / CHAR_STEP, count = idx->char_marks[k];
-    for (size_t i = k * CHAR_STEP; i < b; i++)
-        count += is_lead_byte((unsigned char)idx->doc->full_text[i]);
-    return count;
+    size_t k = b / CHAR_STEP;
+    return idx->char_marks[k] + utf8_count(idx->doc->full_text + k * CHAR_STEP, b - k * CHAR_STEP);
 }
 
 /* Index of the first paragraph with byte_end > b (n_paras if none). */

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "extractors/utf8.h"
+#include "common/utf8.h"
 #include "pipeline/csv.h"
 
 static const char *const id_names[] = {"response_id", "id", NULL};

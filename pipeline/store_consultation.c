@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "extractors/utf8.h"
+#include "common/utf8.h"
 #include "pipeline/store_internal.h"
 
 /* Rows per bulk statement. */
@@ -45,13 +45,7 @@ static char *clean(const char *s)
 /* The first STORE_CONSULTATION_EXCERPT characters of text (malloc'd). */
 static char *excerpt_of(const char *text)
 {
-    size_t len = strlen(text), bytes = 0, chars = 0;
-    while (bytes < len && chars < STORE_CONSULTATION_EXCERPT) {
-        bytes++;
-        while (bytes < len && ((unsigned char)text[bytes] & 0xC0) == 0x80)
-            bytes++;
-        chars++;
-    }
+    size_t len = strlen(text), bytes = utf8_prefix_bytes(text, len, STORE_CONSULTATION_EXCERPT);
     char *out = malloc(bytes + 4);
     if (!out)
         return NULL;

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "extractors/utf8.h"
+#include "common/utf8.h"
 #include "pipeline/store_internal.h"
 #include "pipeline/store_legal.h"
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "pipeline/digest.h"
+#include "common/sha256.h"
 
 #define STUB_MAX_RESULTS JOB_ANALYSES_MAX
 
@@ -34,7 +34,7 @@ int stub_step(void *ctx, job_run *run, perr *err)
         snprintf(run->error_class, sizeof run->error_class, "document");
         return STORE_ERROR;
     }
-    digest_sha256_hex(bytes, len, run->document_sha256);
+    sha256_hex(bytes, len, run->document_sha256);
     int is_text = g_utf8_validate((const char *)bytes, (gssize)len, NULL) && !memchr(bytes, 0, len);
     store_document doc = {.sha256 = run->document_sha256, .source = job_source(run->job),
                           .format = is_text ? "text" : "binary", .text = is_text ? (const char *)bytes : NULL};

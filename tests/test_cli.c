@@ -7,7 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "pipeline/analysis.h"
-#include "pipeline/digest.h"
+#include "common/sha256.h"
 #include "tests/support.h"
 
 static int run(const char *args, char **out)
@@ -114,7 +114,7 @@ Test(cli, prompts_lists_versions_and_names_a_broken_file)
         snprintf(path, sizeof path, "prompts/%s.json", def->prompt);
         size_t len;
         char *bytes = test_read_file(path, &len);
-        digest_sha256_hex(bytes, len, want);
+        sha256_hex(bytes, len, want);
         free(bytes);
         cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(e, "version")), want, "%s", def->name);
     }

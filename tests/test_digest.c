@@ -14,7 +14,7 @@
 #include "engine/json_schema.h"
 #include "pipeline/collection_digest.h"
 #include "pipeline/collection_digest_render.h"
-#include "pipeline/digest.h"
+#include "common/sha256.h"
 #include "pipeline/prompt.h"
 #include "pipeline/store.h"
 #include "pipeline/store_digest.h"
@@ -336,7 +336,7 @@ static long add_document(PGconn *c, const char *collection, const char *title, c
 {
     char sha[65], *key = NULL;
     cr_assert(asprintf(&key, "%s|%s|%s", collection, title, ago) > 0);
-    digest_sha256_hex(key, strlen(key), sha);
+    sha256_hex(key, strlen(key), sha);
     free(key);
     const char *p1[] = {sha, title};
     PGresult *r = PQexecParams(c, "INSERT INTO documents (sha256, source, title, text) VALUES ($1, $2 || '.pdf', $2, 'x')"

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "extractors/document.h"
-#include "extractors/utf8.h"
+#include "common/utf8.h"
 
 Test(document, builders_ids_and_full_text)
 {

@@ -26,7 +26,7 @@
 #include "daemon/pipeline_step.h"
 #include "pipeline/analysis.h"
 #include "pipeline/chunk.h"
-#include "pipeline/digest.h"
+#include "common/sha256.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/prompt.h"
 #include "pipeline/store.h"
@@ -90,8 +90,8 @@ static char *file_sha256(const char *path)
 {
     size_t len;
     char *bytes = test_read_file(path, &len);
-    char *hex = malloc(DIGEST_SHA256_HEX_LEN + 1);
-    digest_sha256_hex(bytes, len, hex);
+    char *hex = malloc(SHA256_HEX_LEN + 1);
+    sha256_hex(bytes, len, hex);
     free(bytes);
     return hex;
 }
@@ -114,7 +114,7 @@ Test(pipeline, prompt_file_parses_and_renders_in_one_pass)
     cr_assert_float_eq(p->sampling.temp, 0.5f, 1e-6);
     cr_assert_eq(p->sampling.seed, 7);
     char hex[65];
-    digest_sha256_hex(text, strlen(text), hex);
+    sha256_hex(text, strlen(text), hex);
     cr_assert_str_eq(p->version, hex, "the version is the file's sha256");
     char *r = prompt_render(p->user, "T", "a {{title}} b");
     cr_assert_str_eq(r, "[T] a {{title}} b", "document text is not expanded again");
@@ -171,7 +171,7 @@ Test(pipeline, text_job_is_summarized_and_stored, .timeout = 600)
     perr err;
     cr_assert_eq(process(p, &d, &j, &rep, &err), 0, "%s", err.msg);
     char hex[65];
-    digest_sha256_hex(sample_text, strlen(sample_text), hex);
+    sha256_hex(sample_text, strlen(sample_text), hex);
     cr_assert_str_eq(rep.sha256, hex);
     cr_assert_eq(rep.n_results, 1);
     cr_assert_gt(rep.results[0].prompt_tokens, 20);
@@ -533,7 +533,7 @@ Test(pipeline, precis_run_prints_json_and_stores, .timeout = 600)
     cJSON *ok = cJSON_Parse(out), *bad = cJSON_Parse(second);
     cr_assert(ok && bad, "valid JSON lines: %s / %s", out, second);
     char hex[65];
-    digest_sha256_hex(sample_text, strlen(sample_text), hex);
+    sha256_hex(sample_text, strlen(sample_text), hex);
     cr_assert_str_eq(cJSON_GetObjectItem(ok, "sha256")->valuestring, hex);
     cr_assert_str_eq(cJSON_GetObjectItem(ok, "file")->valuestring, doc);
     cJSON *summary = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(ok, "analyses"), "summary"), "summary");

@@ -13,7 +13,7 @@
 
 #include "extractors/document.h"
 #include "extractors/extract.h"
-#include "extractors/utf8.h"
+#include "common/utf8.h"
 #include "pipeline/quote.h"
 #include "tests/support.h"
 

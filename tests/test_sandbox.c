@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "extractors/sandbox.h"
-#include "extractors/utf8.h"
+#include "common/utf8.h"
 
 static int good_worker(void *arg, document **out, perr *err)
 {

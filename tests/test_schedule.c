@@ -20,7 +20,7 @@
 #include "daemon/cron.h"
 #include "daemon/schedule.h"
 #include "daemon/time_arg.h"
-#include "pipeline/digest.h"
+#include "common/sha256.h"
 #include "pipeline/store.h"
 #include "pipeline/store_digest.h"
 #include "tests/pg_harness.h"
@@ -484,7 +484,7 @@ static void seed_summaries(const char *conninfo)
     for (int i = 0; i < 3; i++) {
         char sha[65], title[64], text[32];
         snprintf(text, sizeof text, "doc %d", i);
-        digest_sha256_hex(text, strlen(text), sha);
+        sha256_hex(text, strlen(text), sha);
         snprintf(title, sizeof title, "Feed item %d", i);
         const char *params[] = {sha, title};
         PGresult *r = PQexecParams(c,

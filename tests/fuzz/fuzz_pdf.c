@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "extractors/pdf.h"
-#include "extractors/utf8.h"
+#include "common/utf8.h"
 
 #define MAX_INPUT (64 * 1024)
 

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "extractors/document.h"
-#include "extractors/utf8.h"
+#include "common/utf8.h"
 #include "pipeline/quote.h"
 
 static document *build_document(const char *body, size_t len)

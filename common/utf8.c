@@ -1,5 +1,5 @@
 /* utf8.c — strict UTF-8 decoding, validation, sanitizing and Latin-1 conversion. */
-#include "extractors/utf8.h"
+#include "common/utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +42,47 @@ char *xstrdup(const char *s)
 /* Continuation byte test. */
 static int is_cont(unsigned char c) { return (c & 0xC0) == 0x80; }
 
+/* A lead byte c: how many continuation bytes follow and the range the first
+ * of them must fall in (overlongs, surrogates and > U+10FFFF excluded);
+ * -1 when c cannot start a character. */
+static int lead_byte(unsigned char c, unsigned char *lo, unsigned char *hi)
+{
+    *lo = 0x80;
+    *hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF)
+        return 1;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (c == 0xE0) *lo = 0xA0;          /* overlong */
+        if (c == 0xED) *hi = 0x9F;          /* surrogates */
+        return 2;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (c == 0xF0) *lo = 0x90;          /* overlong */
+        if (c == 0xF4) *hi = 0x8F;          /* > U+10FFFF */
+        return 3;
+    }
+    return -1;
+}
+
+int utf8_stream_step(utf8_stream *u, unsigned char b)
+{
+    if (u->need) {
+        if (b < u->lo || b > u->hi)
+            return -1;
+        u->need--;
+        u->lo = 0x80;
+        u->hi = 0xBF;
+        return 0;
+    }
+    if (b < 0x80)
+        return 0;
+    int need = lead_byte(b, &u->lo, &u->hi);
+    if (need < 0)
+        return -1;
+    u->need = (uint8_t)need;
+    return 0;
+}
+
 size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
 {
     unsigned char c = s[0];
@@ -50,23 +91,12 @@ size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
         *cp = c;
         return 1;
     }
-    size_t need;
-    uint32_t v;
-    unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 1; v = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2; v = c & 0x0F;
-        if (c == 0xE0) lo = 0xA0;          /* overlong */
-        if (c == 0xED) hi = 0x9F;          /* surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3; v = c & 0x07;
-        if (c == 0xF0) lo = 0x90;          /* overlong */
-        if (c == 0xF4) hi = 0x8F;          /* > U+10FFFF */
-    } else {
+    unsigned char lo, hi;               /* allowed range of the second byte */
+    int need = lead_byte(c, &lo, &hi);
+    if (need < 0)
         return 1;
-    }
-    for (size_t i = 1; i <= need; i++) {
+    uint32_t v = c & (need == 1 ? 0x1F : need == 2 ? 0x0F : 0x07);
+    for (size_t i = 1; i <= (size_t)need; i++) {
         if (i >= len)
             return i;
         unsigned char b = s[i];
@@ -75,7 +105,7 @@ size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
         v = (v << 6) | (b & 0x3F);
     }
     *cp = v;
-    return need + 1;
+    return (size_t)need + 1;
 }
 
 size_t utf8_encode(uint32_t cp, char out[4])
@@ -122,6 +152,24 @@ size_t utf8_count(const char *s, size_t len)
     for (size_t i = 0; i < len; i++)
         if (!is_cont((unsigned char)s[i]))
             n++;
+    return n;
+}
+
+size_t utf8_prefix_bytes(const char *s, size_t len, size_t max_chars)
+{
+    size_t bytes = 0;
+    for (size_t chars = 0; bytes < len && chars < max_chars; chars++) {
+        bytes++;
+        while (bytes < len && is_cont((unsigned char)s[bytes]))
+            bytes++;
+    }
+    return bytes;
+}
+
+size_t utf8_floor(const char *s, size_t len, size_t n)
+{
+    while (n > 0 && n < len && is_cont((unsigned char)s[n]))
+        n--;
     return n;
 }
 

@@ -1,10 +1,10 @@
-/* digest.c — SHA-256 hex digests through GLib's GChecksum. */
-#include "pipeline/digest.h"
+/* sha256.c — SHA-256 hex digests through GLib's GChecksum. */
+#include "common/sha256.h"
 
 #include <glib.h>
 #include <string.h>
 
-void digest_sha256_hex(const void *data, size_t len, char out[DIGEST_SHA256_HEX_LEN + 1])
+void sha256_hex(const void *data, size_t len, char out[SHA256_HEX_LEN + 1])
 {
     GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
     const unsigned char *p = data;
@@ -16,7 +16,7 @@ void digest_sha256_hex(const void *data, size_t len, char out[DIGEST_SHA256_HEX_
         len -= chunk;
     }
     const char *hex = g_checksum_get_string(sum);
-    memcpy(out, hex, DIGEST_SHA256_HEX_LEN);
-    out[DIGEST_SHA256_HEX_LEN] = '\0';
+    memcpy(out, hex, SHA256_HEX_LEN);
+    out[SHA256_HEX_LEN] = '\0';
     g_checksum_free(sum);
 }

@@ -1,4 +1,5 @@
-/* utf8.h — small UTF-8 helpers shared by the extractors.
+/* utf8.h — the project's one UTF-8 decoder and its helpers (extractors,
+ * pipeline, the engine's tokenizers and JSON constraint).
  *
  * Decoding follows RFC 3629 strictly: overlong forms, surrogates and code
  * points above U+10FFFF are invalid. Sanitizing replaces each maximal invalid
@@ -17,6 +18,16 @@
  * UINT32_MAX in *cp and returns the length of the invalid subpart (>= 1). */
 size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp);
 
+/* Incremental validation, one byte at a time, by the same rules as
+ * utf8_decode (for matchers that see text byte by byte). Start zeroed; a
+ * text is complete when need is 0. */
+typedef struct utf8_stream {
+    uint8_t need, lo, hi;        /* continuation bytes still due; the next one's range */
+} utf8_stream;
+
+/* 0 when b may come next (u updated), -1 when it may not. */
+int utf8_stream_step(utf8_stream *u, unsigned char b);
+
 /* Encode cp (must be a valid scalar value) into out[4]; returns its length. */
 size_t utf8_encode(uint32_t cp, char out[4]);
 
@@ -25,6 +36,13 @@ int utf8_valid(const char *data, size_t len);
 
 /* Number of code points in a valid UTF-8 string of len bytes. */
 size_t utf8_count(const char *s, size_t len);
+
+/* Bytes of the first max_chars code points of valid UTF-8 s[0..len). */
+size_t utf8_prefix_bytes(const char *s, size_t len, size_t max_chars);
+
+/* The largest character boundary <= n in valid UTF-8 s[0..len) (n <= len):
+ * where to cut without splitting a character. */
+size_t utf8_floor(const char *s, size_t len, size_t n);
 
 /* Valid, NUL-terminated copy of data[0..len) (see top of file); *out_len
  * (optional) receives its length in bytes. Never returns NULL. */
