@@ -7,7 +7,7 @@
 #   make install    PREFIX=/usr/local DESTDIR= (binary, prompts, sql, systemd
 #                   unit, sysusers.d entry, example config, operator docs)
 #
-# Sources are found by wildcard: a new engine/foo.c or tests/test_foo.c needs
+# Sources are found by find/wildcard: a new engine/foo.c or tests/test_foo.c needs
 # no Makefile edit. Objects go under $(BUILD)/ (override BUILD to build in a
 # separate tree). SIMD kernel files get their instruction-set flags below.
 
@@ -53,7 +53,9 @@ LDLIBS      = $(PKG_LIBS) -lm -pthread
 ISA_engine/kernels_avx2.c   = -mavx2 -mfma -mf16c -ffp-contract=off
 ISA_engine/kernels_avx512.c = -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -ffp-contract=off
 
-LIB_SRC  = $(filter-out daemon/main.c,$(wildcard common/*.c engine/*.c extractors/*.c pipeline/*.c daemon/*.c))
+# Every .c under the layer folders, at any depth (sorted: a stable link order).
+LAYERS   = common engine extractors store pipeline daemon
+LIB_SRC  = $(filter-out daemon/main.c,$(sort $(shell find $(LAYERS) -name '*.c')))
 MAIN_SRC = daemon/main.c
 TEST_SRC = $(wildcard tests/test_*.c) tests/support.c tests/pg_harness.c tests/pg_query.c tests/analysis_fixture.c \
            tests/stub_step.c
@@ -164,6 +166,7 @@ test: deps
 	@$(MAKE) --no-print-directory check
 
 check: precis $(BUILD)/unit-tests $(BUILD)/ref-tests $(BUILD)/precis-stub
+	@tests/check_layers.sh
 	@echo "== engine reference tests (optimized build)"
 	PRECIS_BIN=$(CURDIR)/precis $(BUILD)/ref-tests --jobs 2
 	@echo "== unit and integration tests (ASan+UBSan)"

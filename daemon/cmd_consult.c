@@ -10,12 +10,12 @@
 #include <glib.h>
 
 #include "common/log.h"
+#include "common/sha256.h"
 #include "daemon/cli.h"
 #include "daemon/config.h"
 #include "daemon/pipeline_setup.h"
 #include "pipeline/consultation_job.h"
-#include "common/sha256.h"
-#include "pipeline/store_consultation.h"
+#include "store/store_consultation.h"
 
 extern char **environ;
 
@@ -162,7 +162,7 @@ static int open_store(const config *cfg, store **s, perr *err)
 static int load_responses(const consult_args *a, store *s, response_set *rs, char sha[65], perr *err)
 {
     if (!a->file)
-        return store_consultation_responses(s, a->collection, rs, err);
+        return consultation_collection_responses(s, a->collection, rs, err);
     responses_options ro = {.id_column = a->id_column, .text_column = a->text_column};
     if (responses_load_file(a->file, &ro, rs, err) != 0)
         return -1;

@@ -16,7 +16,7 @@
 #include "daemon/pipeline_setup.h"
 #include "daemon/time_arg.h"
 #include "pipeline/digest_job.h"
-#include "pipeline/store.h"
+#include "store/store.h"
 
 extern char **environ;
 

@@ -18,7 +18,7 @@
 #include "daemon/pipeline_setup.h"
 #include "pipeline/analysis.h"
 #include "pipeline/pipeline.h"
-#include "pipeline/store.h"
+#include "store/store.h"
 
 extern char **environ;
 
@@ -240,7 +240,7 @@ static int process_job(run_state *st, job *j, pipeline_report *rep, perr *err)
     if (!st->store)
         return pipeline_analyze(st->pipeline, j, &hooks, rep, err);
     perr serr;
-    if (store_job_start(st->store, j, NULL, NULL, &serr) != 0) {
+    if (job_store_start(st->store, j, NULL, NULL, &serr) != 0) {
         progress_note(&st->progress, st->progress.file, "PostgreSQL failed; not storing from now on", serr.msg);
         store_close(st->store);
         st->store = NULL;

@@ -23,7 +23,7 @@
 #include "daemon/schedule.h"
 #include "daemon/scheduler.h"
 #include "daemon/serve.h"
-#include "pipeline/store.h"
+#include "store/store.h"
 
 extern char **environ;
 

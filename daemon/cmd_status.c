@@ -6,7 +6,7 @@
 
 #include "daemon/cli.h"
 #include "daemon/config.h"
-#include "pipeline/store.h"
+#include "store/store.h"
 
 extern char **environ;
 

@@ -11,7 +11,7 @@
 #include "common/utf8.h"
 #include "daemon/cli.h"
 #include "daemon/config.h"
-#include "pipeline/store_consultation.h"
+#include "store/store_consultation.h"
 
 extern char **environ;
 

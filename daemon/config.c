@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "daemon/schedule.h"
-#include "pipeline/conninfo_mask.h"
+#include "store/conninfo_mask.h"
 
 typedef struct config_entry {
     char *section;
@@ -546,7 +546,7 @@ int config_key_is_secret(const char *section, const char *key)
     return 0;
 }
 
-/* The conninfo as written, every libpq secret masked (pipeline/conninfo_mask.h). */
+/* The conninfo as written, every libpq secret masked (store/conninfo_mask.h). */
 static char *mask_conninfo(const char *conninfo)
 {
     char *masked = conninfo_mask(conninfo);

@@ -11,7 +11,7 @@
  * validated by librdkafka at load); keys with underscores are precis's own
  * (topics). Unknown sections or keys are an error naming file and line.
  * Secrets (passwords, keys, every libpq secret inside [postgres] conninfo:
- * password, sslpassword, ... see pipeline/conninfo_mask.h) are masked
+ * password, sslpassword, ... see store/conninfo_mask.h) are masked
  * whenever the config is printed.
  */
 #ifndef PRECIS_CONFIG_H

@@ -214,7 +214,7 @@ static job_outcome handle_job(job_handler_state *h, const kafka_message_view *m,
     store_job_start_info info = {0};
     int rc = ensure_store(h, &serr);
     if (rc == 0)
-        rc = store_job_start(h->store, j, pos, &info, &serr);
+        rc = job_store_start(h->store, j, pos, &info, &serr);
     if (rc != 0) {
         if (rc == STORE_TRANSIENT) {
             perr_set(err, "%s", serr.msg);

@@ -37,7 +37,7 @@
 #include "daemon/metrics.h"
 #include "daemon/producer.h"
 #include "pipeline/job.h"
-#include "pipeline/store.h"
+#include "store/store.h"
 
 /* What a step gets, and what it reports back. */
 typedef struct job_run {

@@ -9,7 +9,7 @@
 
 #include "common/log.h"
 #include "pipeline/digest_job.h"
-#include "pipeline/store_digest.h"
+#include "store/store_digest.h"
 
 struct scheduler {
     scheduler_options o;

@@ -32,10 +32,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/utf8.h"
 #include "extractors/docx_internal.h"
 #include "extractors/docx_zip.h"
 #include "extractors/extract.h"
-#include "common/utf8.h"
 #include "extractors/xml_emit.h"
 #include "extractors/xml_safe.h"
 

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/utf8.h"
 #include "extractors/detect.h"
 #include "extractors/pdf.h"
-#include "common/utf8.h"
 #include "extractors/xml.h"
 
 extract_options extract_options_resolve(const extract_options *opts)

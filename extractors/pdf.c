@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/utf8.h"
 #include "extractors/pdf_layout.h"
 #include "extractors/textnorm.h"
-#include "common/utf8.h"
 
 /* Text and character boxes of one page, as poppler returns them. */
 typedef struct page_glyphs {

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "extractors/extract.h"
 #include "common/utf8.h"
+#include "extractors/extract.h"
 
 void xe_init(xml_emit *e, document *doc, const struct extract_options *opts)
 {

@@ -33,14 +33,6 @@ typedef struct digest_run {
     unsigned char *unprocessable;
 } digest_run;
 
-void digest_source_clear(digest_source *s)
-{
-    free(s->title);
-    free(s->source);
-    free(s->summary);
-    memset(s, 0, sizeof *s);
-}
-
 /* ---- schema per call ------------------------------------------------------------ */
 
 /* themes.items.properties.documents of a schema, NULL when absent. */

@@ -38,14 +38,7 @@
 
 #include "common/error.h"
 #include "pipeline/analysis.h"
-
-/* One document of the window. */
-typedef struct digest_source {
-    int64_t id;            /* documents.id */
-    char *title;           /* the summary's "title", else the document's; NULL: none */
-    char *source;          /* documents.source; NULL: none */
-    char *summary;         /* the summary's "summary" text; NULL: no summary result */
-} digest_source;
+#include "store/store_digest.h"
 
 typedef struct digest_request {
     const char *collection;
@@ -68,7 +61,5 @@ int analysis_digest_check(const prompt_spec *p, perr *err);
 /* The step's schema with themes[].documents constrained to the given ids
  * (enum, 1..n items). malloc'd JSON text, NULL with err. */
 char *digest_call_schema(const char *step_schema_json, const int64_t *ids, size_t n_ids, perr *err);
-
-void digest_source_clear(digest_source *s);
 
 #endif

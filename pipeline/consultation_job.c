@@ -10,13 +10,63 @@
 #include <time.h>
 
 #include "common/sha256.h"
-#include "pipeline/store_consultation.h"
+#include "store/store_consultation.h"
 
 static double wall_seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The stored form of a run: its responses with their annotations and its
+ * themes (arrays malloc'd into *run; free with free_run_rows). */
+static int run_rows(const consultation_result *res, const response_set *rs, store_consultation_run *run, perr *err)
+{
+    if (res->n != rs->n)
+        return perr_set(err, "consultation run: the result does not match the responses");
+    store_consultation_response *rows = calloc(res->n ? res->n : 1, sizeof *rows);
+    store_consultation_theme *themes = calloc(res->n_themes ? res->n_themes : 1, sizeof *themes);
+    if (!rows || !themes) {
+        free(rows);
+        free(themes);
+        return perr_set(err, "out of memory");
+    }
+    for (size_t i = 0; i < res->n; i++) {
+        const consultation_annotation *a = &res->annotations[i];
+        rows[i] = (store_consultation_response){
+            .response_id = a->response_id, .text = rs->items[i].text, .position = a->position,
+            .evidence_rich = a->evidence_rich, .themes = a->themes, .truncated = a->truncated,
+            .unprocessable = a->unprocessable, .reason = a->reason};
+    }
+    for (size_t i = 0; i < res->n_themes; i++) {
+        const consultation_theme *t = &res->themes[i];
+        themes[i] = (store_consultation_theme){.id = t->id, .label = t->label, .description = t->description,
+                                               .position = t->position, .response_count = t->response_count};
+    }
+    run->responses = rows;
+    run->themes = themes;
+    run->n_themes = res->n_themes;
+    return 0;
+}
+
+static void free_run_rows(store_consultation_run *run)
+{
+    free((void *)run->responses);
+    free((void *)run->themes);
+}
+
+/* What any run records: its counters and its trace (*trace malloc'd). */
+static void run_counters(const consultation_result *res, store_consultation_run *run, char **trace)
+{
+    *trace = res->out.trace ? cJSON_PrintUnformatted(res->out.trace) : NULL;
+    run->trace_json = *trace;
+    run->n_unprocessable = res->n_unprocessable;
+    run->n_truncated = res->n_truncated;
+    run->n_candidates = res->n_candidates;
+    run->calls = res->out.calls;
+    run->prompt_tokens = res->out.prompt_tokens;
+    run->completion_tokens = res->out.completion_tokens;
 }
 
 int consultation_execute(pipeline *p, store *s, const consultation_request *rq, const pipeline_hooks *hooks,
@@ -41,12 +91,36 @@ int consultation_execute(pipeline *p, store *s, const consultation_request *rq, 
         .source_sha256 = rq->source_sha256, .question = rq->question, .prompt_version = in.prompt->version,
         .model_name = llm_model_name(m), .model_sha256 = llm_model_sha256(m),
         .max_themes = rq->options.max_themes ? rq->options.max_themes : CONSULTATION_DEFAULT_MAX_THEMES,
-        .started_at = started, .responses = rq->responses, .res = res, .error = rc == 0 ? NULL : err->msg,
+        .started_at = started, .n_responses = rq->responses->n, .error = rc == 0 ? NULL : err->msg,
     };
+    char *trace = NULL;
+    run_counters(res, &run, &trace);
     perr serr;
-    *store_rc = store_consultation_save(s, &run, run_id, &serr);
+    *store_rc = rc == 0 ? run_rows(res, rq->responses, &run, &serr) : 0;
+    if (*store_rc == 0)
+        *store_rc = store_consultation_save(s, &run, run_id, &serr);
     if (*store_rc != 0 && rc == 0)
         *err = serr;
+    free_run_rows(&run);
+    free(trace);
+    return rc;
+}
+
+static int add_response(void *ctx, const char *id, const char *text, perr *err)
+{
+    return responses_add(ctx, id, text, 0, err);
+}
+
+int consultation_collection_responses(store *s, const char *collection, response_set *out, perr *err)
+{
+    *out = (response_set){0};
+    int rc = store_consultation_responses(s, collection, add_response, out, err);
+    if (rc == 0 && out->n == 0)
+        rc = perr_set(err, "collection %s has no documents", collection);
+    if (rc == 0)
+        rc = responses_check_unique(out, err);
+    if (rc != 0)
+        responses_clear(out);
     return rc;
 }
 

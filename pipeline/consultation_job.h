@@ -36,6 +36,11 @@ int consultation_execute(pipeline *p, store *s, const consultation_request *rq, 
 /* True when the job asks for the consultation analysis. */
 int consultation_job_wanted(const job *j);
 
+/* The documents of a stored collection as responses (see
+ * store_consultation_responses): an empty collection and duplicate ids are
+ * errors. *out is empty on error. */
+int consultation_collection_responses(store *s, const char *collection, response_set *out, perr *err);
+
 /* A consultation job whose document bytes are loaded: 0, PIPELINE_PERMANENT
  * (rep->error_class says why) or PIPELINE_TRANSIENT. */
 int consultation_job_run(pipeline *p, store *s, const job *j, const unsigned char *bytes, size_t len,

@@ -10,7 +10,7 @@
 
 #include "pipeline/collection_digest.h"
 #include "pipeline/collection_digest_render.h"
-#include "pipeline/store_digest.h"
+#include "store/store_digest.h"
 
 void digest_format_time(int64_t t, char *buf, size_t cap)
 {

@@ -12,7 +12,7 @@
 
 #include "common/error.h"
 #include "pipeline/pipeline.h"
-#include "pipeline/store.h"
+#include "store/store.h"
 
 typedef struct digest_job {
     const char *collection;

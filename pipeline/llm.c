@@ -10,14 +10,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/sha256.h"
+#include "common/utf8.h"
 #include "engine/chat_template.h"
 #include "engine/engine.h"
 #include "engine/generate_batch.h"
 #include "engine/json_constraint.h"
 #include "engine/model.h"
 #include "engine/tokenizer.h"
-#include "common/utf8.h"
-#include "common/sha256.h"
 
 struct llm {
     model *model;

@@ -7,11 +7,11 @@
 #include <string.h>
 
 #include "common/monotonic.h"
+#include "common/sha256.h"
 #include "engine/json_schema.h"
 #include "extractors/extract.h"
 #include "pipeline/analysis.h"
 #include "pipeline/consultation_job.h"
-#include "common/sha256.h"
 
 #define MAX_KNOWN_ANALYSES 32
 

@@ -29,7 +29,7 @@
 #include "pipeline/analysis.h"
 #include "pipeline/job.h"
 #include "pipeline/llm.h"
-#include "pipeline/store.h"
+#include "store/store.h"
 
 enum { PIPELINE_PERMANENT = STORE_ERROR, PIPELINE_TRANSIENT = STORE_TRANSIENT };
 

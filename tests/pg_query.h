@@ -6,7 +6,7 @@
 
 #include <libpq-fe.h>
 
-#include "pipeline/store.h"
+#include "store/store.h"
 #include "tests/pg_harness.h"
 
 /* A fresh database on the run's shared server, migrated. */

@@ -18,7 +18,7 @@
 #include "engine/json_schema.h"
 #include "pipeline/consultation_job.h"
 #include "pipeline/responses.h"
-#include "pipeline/store_consultation.h"
+#include "store/store_consultation.h"
 #include "tests/pg_harness.h"
 #include "tests/pg_query.h"
 #include "tests/support.h"

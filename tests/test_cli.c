@@ -6,8 +6,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "pipeline/analysis.h"
 #include "common/sha256.h"
+#include "pipeline/analysis.h"
 #include "tests/support.h"
 
 static int run(const char *args, char **out)

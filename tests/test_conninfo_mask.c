@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/conninfo_mask.h"
+#include "store/conninfo_mask.h"
 
 static void expect_mask(const char *conninfo, const char *want)
 {

@@ -21,9 +21,9 @@
 #include "pipeline/ladder.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/responses.h"
-#include "pipeline/store.h"
-#include "pipeline/store_consultation.h"
 #include "pipeline/structured.h"
+#include "store/store.h"
+#include "store/store_consultation.h"
 #include "tests/pg_harness.h"
 #include "tests/pg_query.h"
 #include "tests/support.h"
@@ -444,7 +444,7 @@ Test(consultation, job_runs_consultation_and_stores_it, .timeout = 900)
     job j = {.job_id = "consult-1", .doc_kind = JOB_DOC_CONTENT, .content = (unsigned char *)csv,
              .content_len = strlen(csv), .filename = "responses.csv", .analyses = names, .n_analyses = 1,
              .metadata_json = "{\"question\": \"Should gambling adverts be banned?\", \"max_themes\": 2}"};
-    cr_assert_eq(store_job_start(s, &j, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(job_store_start(s, &j, NULL, NULL, &err), 0, "%s", err.msg);
     pipeline_report rep;
     int rc = pipeline_process(p, s, &j, NULL, &rep, &err);
     cr_assert_eq(rc, 0, "%s (%s)", err.msg, rep.error_class);
@@ -535,13 +535,13 @@ Test(consultation, collection_documents_become_responses, .timeout = 120)
     cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
     PQclear(r);
     response_set rs;
-    cr_assert_eq(store_consultation_responses(s, "q1", &rs, &err), 0, "%s", err.msg);
+    cr_assert_eq(consultation_collection_responses(s, "q1", &rs, &err), 0, "%s", err.msg);
     cr_assert_eq(rs.n, 2);
     cr_assert_str_eq(rs.items[0].id, "aaaaaaaaaaaa", "no response_id: the sha256 prefix");
     cr_assert_str_eq(rs.items[0].text, "first");
     cr_assert_str_eq(rs.items[1].id, "R-7", "the job's metadata response_id");
     responses_clear(&rs);
-    cr_assert_eq(store_consultation_responses(s, "none", &rs, &err), -1);
+    cr_assert_eq(consultation_collection_responses(s, "none", &rs, &err), -1);
     cr_assert(strstr(err.msg, "collection none has no documents"), "%s", err.msg);
     char *report = (char *)"x";
     cr_assert_eq(store_consultation_report(s, "q1", 0, &report, &err), 0, "%s", err.msg);

@@ -11,14 +11,14 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/sha256.h"
 #include "engine/json_schema.h"
 #include "pipeline/collection_digest.h"
 #include "pipeline/collection_digest_render.h"
-#include "common/sha256.h"
 #include "pipeline/prompt.h"
-#include "pipeline/store.h"
-#include "pipeline/store_digest.h"
 #include "pipeline/structured.h"
+#include "store/store.h"
+#include "store/store_digest.h"
 #include "tests/pg_harness.h"
 #include "tests/support.h"
 

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "extractors/document.h"
 #include "common/utf8.h"
+#include "extractors/document.h"
 
 Test(document, builders_ids_and_full_text)
 {

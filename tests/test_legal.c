@@ -21,10 +21,10 @@
 #include "pipeline/legal_findings.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/prompt.h"
-#include "pipeline/store.h"
+#include "store/store.h"
+#include "tests/analysis_fixture.h"
 #include "tests/pg_harness.h"
 #include "tests/pg_query.h"
-#include "tests/analysis_fixture.h"
 #include "tests/support.h"
 
 #define MODEL "synth-d256-q8_0.gguf"
@@ -302,7 +302,7 @@ static void store_review(test_db *d, const char *job_id, const char *output)
 {
     job j = {.job_id = (char *)job_id, .doc_kind = JOB_DOC_TEXT, .text = "x", .text_len = 1, .metadata_json = "{}"};
     perr err;
-    cr_assert_eq(store_job_start(d->st, &j, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(job_store_start(d->st, &j, NULL, NULL, &err), 0, "%s", err.msg);
     store_document doc = {.sha256 = "ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12", .source = "s", .text = "x"};
     store_result r = {.analysis = "legal_review", .prompt_name = "legal_review", .prompt_version = "v1",
                       .model_name = "m", .model_sha256 = "cd34", .output_json = output, .prompt_tokens = -1,
@@ -378,7 +378,7 @@ Test(legal, job_stores_one_row_per_finding_with_its_verified_flag, .timeout = 90
     char *names[] = {"legal_review"};
     job j = {.job_id = "legal-job", .doc_kind = JOB_DOC_TEXT, .text = (char *)text, .text_len = strlen(text),
              .metadata_json = "{}", .analyses = names, .n_analyses = 1};
-    cr_assert_eq(store_job_start(d.st, &j, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(job_store_start(d.st, &j, NULL, NULL, &err), 0, "%s", err.msg);
     pipeline_report rep;
     cr_assert_eq(pipeline_process(p, d.st, &j, NULL, &rep, &err), 0, "%s", err.msg);
     cr_assert_eq(rep.n_results, 1);

@@ -18,18 +18,18 @@
 
 #include "common/log.h"
 #include "common/monotonic.h"
+#include "common/sha256.h"
+#include "daemon/config.h"
 #include "daemon/consumer.h"
 #include "daemon/job_handler.h"
 #include "daemon/mock_broker.h"
-#include "daemon/config.h"
 #include "daemon/pipeline_setup.h"
 #include "daemon/pipeline_step.h"
 #include "pipeline/analysis.h"
 #include "pipeline/chunk.h"
-#include "common/sha256.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/prompt.h"
-#include "pipeline/store.h"
+#include "store/store.h"
 #include "tests/pg_harness.h"
 #include "tests/pg_query.h"
 #include "tests/support.h"
@@ -82,7 +82,7 @@ static job content_job(const char *id, const char *filename, const void *bytes, 
 static int process(pipeline *p, test_db *d, const job *j, pipeline_report *rep, perr *err)
 {
     perr serr;
-    cr_assert_eq(store_job_start(d->st, j, NULL, NULL, &serr), 0, "%s", serr.msg);
+    cr_assert_eq(job_store_start(d->st, j, NULL, NULL, &serr), 0, "%s", serr.msg);
     return pipeline_process(p, d->st, j, NULL, rep, err);
 }
 

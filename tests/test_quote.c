@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/utf8.h"
 #include "extractors/document.h"
 #include "extractors/extract.h"
-#include "common/utf8.h"
 #include "pipeline/quote.h"
 #include "tests/support.h"
 

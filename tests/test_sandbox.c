@@ -11,8 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "extractors/sandbox.h"
 #include "common/utf8.h"
+#include "extractors/sandbox.h"
 
 static int good_worker(void *arg, document **out, perr *err)
 {

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "common/monotonic.h"
-#include "pipeline/store.h"
+#include "store/store.h"
 #include "tests/pg_harness.h"
 #include "tests/support.h"
 

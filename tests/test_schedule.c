@@ -16,13 +16,13 @@
 #include <unistd.h>
 
 #include "common/monotonic.h"
+#include "common/sha256.h"
 #include "daemon/config.h"
 #include "daemon/cron.h"
 #include "daemon/schedule.h"
 #include "daemon/time_arg.h"
-#include "common/sha256.h"
-#include "pipeline/store.h"
-#include "pipeline/store_digest.h"
+#include "store/store.h"
+#include "store/store_digest.h"
 #include "tests/pg_harness.h"
 #include "tests/support.h"
 

@@ -21,7 +21,7 @@
 #include "daemon/job_handler.h"
 #include "daemon/mock_broker.h"
 #include "daemon/producer.h"
-#include "pipeline/store.h"
+#include "store/store.h"
 #include "tests/pg_harness.h"
 #include "tests/stub_step.h"
 #include "tests/support.h"

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "extractors/pdf.h"
 #include "common/utf8.h"
+#include "extractors/pdf.h"
 
 #define MAX_INPUT (64 * 1024)
 

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "extractors/document.h"
 #include "common/utf8.h"
+#include "extractors/document.h"
 #include "pipeline/quote.h"
 
 static document *build_document(const char *body, size_t len)

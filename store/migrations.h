@@ -6,7 +6,7 @@
  * A file name is its version: leading decimal digits, '_', a name, ".sql"
  * ("0001_init.sql" is version 1). Versions must be unique; the set is sorted
  * by version. Each migration carries the sha256 of its exact bytes, recorded
- * in schema_migrations when applied (store_migrate, pipeline/store.h).
+ * in schema_migrations when applied (store_migrate, store/store.h).
  */
 #ifndef PRECIS_MIGRATIONS_H
 #define PRECIS_MIGRATIONS_H

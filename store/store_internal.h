@@ -5,7 +5,7 @@
 
 #include <libpq-fe.h>
 
-#include "pipeline/store.h"
+#include "store/store.h"
 
 struct store {
     PGconn *conn;

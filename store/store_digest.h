@@ -22,8 +22,18 @@
 #include <stdint.h>
 
 #include "common/error.h"
-#include "pipeline/collection_digest.h"
-#include "pipeline/store.h"
+#include "store/store.h"
+
+/* One document of a digest's window, as stored. */
+typedef struct digest_source {
+    int64_t id;            /* documents.id */
+    char *title;           /* the summary's "title", else the document's; NULL: none */
+    char *source;          /* documents.source; NULL: none */
+    char *summary;         /* the summary's "summary" text; NULL: no summary result */
+} digest_source;
+
+/* Free what one digest_source holds and zero it. */
+void digest_source_clear(digest_source *s);
 
 /* The documents added to collection in [start, end) (Unix seconds), oldest
  * first, each with its newest "summary" result: the summary's "title"

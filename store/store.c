@@ -1,6 +1,6 @@
 /* store.c — the PostgreSQL connection: connect, reconnect, run statements,
  * and classify failures as permanent or transient (see store.h). */
-#include "pipeline/store_internal.h"
+#include "store/store_internal.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "common/monotonic.h"
-#include "pipeline/conninfo_mask.h"
+#include "store/conninfo_mask.h"
 
 /* libpq prints server notices to stderr by default; library code never prints. */
 static void ignore_notice(void *arg, const char *message)

@@ -1,5 +1,5 @@
 /* migrations.c — build the ordered migration set from the embedded table or a directory. */
-#include "pipeline/migrations.h"
+#include "store/migrations.h"
 
 #include <dirent.h>
 #include <errno.h>

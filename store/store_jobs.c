@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "common/utf8.h"
-#include "pipeline/store_internal.h"
-#include "pipeline/store_legal.h"
+#include "store/store_internal.h"
+#include "store/store_legal.h"
 
 /* Decimal text of a number, or NULL (SQL NULL) when negative. */
 typedef struct num_text {
@@ -22,7 +22,7 @@ static const char *num_or_null(num_text *t, long long v)
     return t->buf;
 }
 
-static char *analyses_json(const job *j)
+static char *analyses_json(const store_job_record *j)
 {
     cJSON *arr = cJSON_CreateArray();
     for (size_t i = 0; arr && i < j->n_analyses; i++)
@@ -80,7 +80,7 @@ static void fill_start_info(store_job_start_info *out, const PGresult *r, int fi
     out->already_final = final;
 }
 
-int store_job_start(store *s, const job *j, const store_kafka_pos *pos,
+int store_job_start(store *s, const store_job_record *j, const store_kafka_pos *pos,
                     store_job_start_info *out, perr *err)
 {
     if (out)
@@ -90,7 +90,7 @@ int store_job_start(store *s, const job *j, const store_kafka_pos *pos,
         return perr_set(err, "out of memory");
     num_text partition, offset;
     const char *params[] = {
-        j->job_id, j->collection, analyses, job_source(j), j->metadata_json ? j->metadata_json : "{}",
+        j->job_id, j->collection, analyses, j->source, j->metadata_json ? j->metadata_json : "{}",
         pos ? pos->topic : NULL,
         pos ? num_or_null(&partition, pos->partition) : NULL,
         pos ? num_or_null(&offset, pos->offset) : NULL,

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/store_internal.h"
+#include "store/store_internal.h"
 
 /* "precis" in ASCII, then 1: the session advisory lock taken while migrating. */
 #define MIGRATION_LOCK_KEY "31650977176711937" /* 0x707265636973 << 8 | 1, as decimal */

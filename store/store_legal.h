@@ -4,7 +4,7 @@
 #ifndef PRECIS_STORE_LEGAL_H
 #define PRECIS_STORE_LEGAL_H
 
-#include "pipeline/store_internal.h"
+#include "store/store_internal.h"
 
 /* The analysis whose results carry findings. */
 #define STORE_LEGAL_ANALYSIS "legal_review"

@@ -1,5 +1,5 @@
 /* store_consultation.c — consultation runs in PostgreSQL (see store_consultation.h). */
-#include "pipeline/store_consultation.h"
+#include "store/store_consultation.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "common/utf8.h"
-#include "pipeline/store_internal.h"
+#include "store/store_internal.h"
 
 /* Rows per bulk statement. */
 #define BULK_ROWS 2000
@@ -65,18 +65,18 @@ static int exec_json(store *s, const char *sql, const char *run_id, cJSON *rows,
     return rc;
 }
 
-static int save_themes(store *s, const char *run_id, const consultation_result *res, perr *err)
+static int save_themes(store *s, const char *run_id, const store_consultation_run *run, perr *err)
 {
     cJSON *rows = cJSON_CreateArray();
-    for (size_t i = 0; rows && i < res->n_themes; i++) {
-        const consultation_theme *t = &res->themes[i];
+    for (size_t i = 0; rows && i < run->n_themes; i++) {
+        const store_consultation_theme *t = &run->themes[i];
         cJSON *o = cJSON_CreateObject();
         char *label = clean(t->label), *description = clean(t->description);
         if (o) {
             cJSON_AddStringToObject(o, "id", t->id);
             cJSON_AddStringToObject(o, "label", label ? label : "");
             cJSON_AddStringToObject(o, "description", description ? description : "");
-            cJSON_AddStringToObject(o, "position", t->position);
+            cJSON_AddStringToObject(o, "position", t->position ? t->position : "");
             cJSON_AddNumberToObject(o, "n", (double)t->response_count);
             cJSON_AddItemToArray(rows, o);
         }
@@ -88,16 +88,16 @@ static int save_themes(store *s, const char *run_id, const consultation_result *
     return rc;
 }
 
-static cJSON *annotation_row(const consultation_annotation *a, const char *text)
+static cJSON *annotation_row(const store_consultation_response *a)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
-    char *reason = clean(a->reason), *excerpt = excerpt_of(text);
+    char *reason = clean(a->reason), *excerpt = excerpt_of(a->text ? a->text : "");
     cJSON_AddStringToObject(o, "r", a->response_id);
-    if (a->position[0])
+    if (a->position && a->position[0])
         cJSON_AddStringToObject(o, "p", a->position);
-    if (a->evidence_rich[0])
+    if (a->evidence_rich && a->evidence_rich[0])
         cJSON_AddStringToObject(o, "e", a->evidence_rich);
     cJSON_AddBoolToObject(o, "u", a->unprocessable);
     if (a->unprocessable)
@@ -113,12 +113,11 @@ static cJSON *annotation_row(const consultation_annotation *a, const char *text)
 static int save_responses(store *s, const char *run_id, const store_consultation_run *run, size_t from, size_t to,
                           perr *err)
 {
-    const consultation_result *res = run->res;
     cJSON *rows = cJSON_CreateArray(), *map = cJSON_CreateArray();
     for (size_t i = from; rows && map && i < to; i++) {
-        const consultation_annotation *a = &res->annotations[i];
-        cJSON_AddItemToArray(rows, annotation_row(a, run->responses->items[i].text));
-        for (const char *t = a->themes; *t; t++) {
+        const store_consultation_response *a = &run->responses[i];
+        cJSON_AddItemToArray(rows, annotation_row(a));
+        for (const char *t = a->themes ? a->themes : ""; *t; t++) {
             cJSON *m = cJSON_CreateObject();
             char id[2] = {*t, '\0'};
             if (m && cJSON_AddStringToObject(m, "r", a->response_id) && cJSON_AddStringToObject(m, "t", id))
@@ -147,9 +146,7 @@ static const char *num(num_buf *b, double v)
 
 static int insert_run(store *s, const store_consultation_run *run, char run_id[24], perr *err)
 {
-    const consultation_result *res = run->res;
-    char *trace = res && res->out.trace ? cJSON_PrintUnformatted(res->out.trace) : NULL;
-    char *trace_clean = clean(trace ? trace : "[]");
+    char *trace_clean = clean(run->trace_json ? run->trace_json : "[]");
     char *question = clean(run->question ? run->question : ""), *error = clean(run->error);
     num_buf b[9];
     char started[40];
@@ -158,10 +155,10 @@ static int insert_run(store *s, const store_consultation_run *run, char run_id[2
         run->collection, run->job_id, run->source ? run->source : "collection", run->source_sha256, question,
         run->prompt_version, run->model_name, run->model_sha256, num(&b[0], run->max_themes),
         run->error ? "failed" : "done", started,
-        num(&b[1], run->responses ? (double)run->responses->n : 0), num(&b[2], res ? (double)res->n_unprocessable : 0),
-        num(&b[3], res ? (double)res->n_truncated : 0), num(&b[4], res ? (double)res->n_candidates : 0),
-        num(&b[5], res ? res->out.calls : 0), num(&b[6], res ? (double)res->out.prompt_tokens : 0),
-        num(&b[7], res ? (double)res->out.completion_tokens : 0), trace_clean, error,
+        num(&b[1], (double)run->n_responses), num(&b[2], (double)run->n_unprocessable),
+        num(&b[3], (double)run->n_truncated), num(&b[4], (double)run->n_candidates),
+        num(&b[5], (double)run->calls), num(&b[6], (double)run->prompt_tokens),
+        num(&b[7], (double)run->completion_tokens), trace_clean, error,
     };
     PGresult *r = NULL;
     int rc = store_exec(s, run_sql, 20, params, PGRES_TUPLES_OK, &r, err);
@@ -169,7 +166,6 @@ static int insert_run(store *s, const store_consultation_run *run, char run_id[2
         snprintf(run_id, 24, "%s", PQgetvalue(r, 0, 0));
         PQclear(r);
     }
-    free(trace);
     free(trace_clean);
     free(question);
     free(error);
@@ -181,9 +177,9 @@ static int save_tx(store *s, const store_consultation_run *run, char run_id[24],
     int rc = insert_run(s, run, run_id, err);
     if (rc != 0 || run->error)
         return rc;
-    rc = save_themes(s, run_id, run->res, err);
-    for (size_t from = 0; rc == 0 && from < run->res->n; from += BULK_ROWS) {
-        size_t to = from + BULK_ROWS < run->res->n ? from + BULK_ROWS : run->res->n;
+    rc = save_themes(s, run_id, run, err);
+    for (size_t from = 0; rc == 0 && from < run->n_responses; from += BULK_ROWS) {
+        size_t to = from + BULK_ROWS < run->n_responses ? from + BULK_ROWS : run->n_responses;
         rc = save_responses(s, run_id, run, from, to, err);
     }
     if (rc == 0 && run->job_id) {
@@ -198,8 +194,8 @@ int store_consultation_save(store *s, const store_consultation_run *run, long lo
 {
     if (!run->collection || !*run->collection || !run->prompt_version || !run->model_name || !run->model_sha256)
         return perr_set(err, "consultation run: collection, prompt version and model are required");
-    if (!run->error && (!run->res || !run->responses || run->responses->n != run->res->n))
-        return perr_set(err, "consultation run: the result does not match the responses");
+    if (!run->error && run->n_responses && !run->responses)
+        return perr_set(err, "consultation run: a done run needs its annotated responses");
     char id[24] = "";
     int rc = store_ready(s, err);
     if (rc == 0)
@@ -227,24 +223,17 @@ static const char responses_sql[] =
     " FROM document_collections dc JOIN documents d ON d.id = dc.document_id"
     " WHERE dc.collection = $1 ORDER BY dc.added_at, d.id";
 
-int store_consultation_responses(store *s, const char *collection, response_set *out, perr *err)
+int store_consultation_responses(store *s, const char *collection, store_response_fn add, void *ctx, perr *err)
 {
-    *out = (response_set){0};
     const char *params[] = {collection};
     PGresult *r = NULL;
     int rc = store_ready(s, err);
     if (rc == 0)
         rc = store_exec(s, responses_sql, 1, params, PGRES_TUPLES_OK, &r, err);
     for (int i = 0; rc == 0 && i < PQntuples(r); i++)
-        if (responses_add(out, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), 0, err) != 0)
+        if (add(ctx, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), err) != 0)
             rc = perr_prefix(err, "document %d of collection %s", i + 1, collection);
     PQclear(r);
-    if (rc == 0 && out->n == 0)
-        rc = perr_set(err, "collection %s has no documents", collection);
-    if (rc == 0)
-        rc = responses_check_unique(out, err);
-    if (rc != 0)
-        responses_clear(out);
     return rc;
 }
 

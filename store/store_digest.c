@@ -1,13 +1,13 @@
 /* store_digest.c — digests and schedule claims in PostgreSQL (see
  * store_digest.h). Every value is a parameter. */
-#include "pipeline/store_digest.h"
+#include "store/store_digest.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/utf8.h"
-#include "pipeline/store_internal.h"
+#include "store/store_internal.h"
 
 static const char sources_sql[] =
     "SELECT d.id, coalesce(nullif(r.output->>'title', ''), d.title), d.source,"
@@ -21,6 +21,14 @@ static const char sources_sql[] =
     "   AND dc.added_at >= to_timestamp($2::double precision)"
     "   AND dc.added_at < to_timestamp($3::double precision)"
     " ORDER BY dc.added_at, d.id";
+
+void digest_source_clear(digest_source *s)
+{
+    free(s->title);
+    free(s->source);
+    free(s->summary);
+    memset(s, 0, sizeof *s);
+}
 
 void digest_sources_free(digest_source *docs, size_t n)
 {

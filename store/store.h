@@ -31,8 +31,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
-#include "pipeline/job.h"
-#include "pipeline/migrations.h"
+#include "store/migrations.h"
 
 enum { STORE_OK = 0, STORE_ERROR = -1, STORE_TRANSIENT = -2 };
 
@@ -46,7 +45,7 @@ typedef struct store store;
  * client_encoding=UTF8, TCP keepalives (idle 30 s, 3 probes 10 s apart).
  * A malformed conninfo is STORE_ERROR; a server that cannot be reached (or
  * refuses us) is STORE_TRANSIENT. On failure *out is NULL. The message never
- * shows a secret of conninfo (pipeline/conninfo_mask.h), even where libpq
+ * shows a secret of conninfo (store/conninfo_mask.h), even where libpq
  * quotes the whole string (a malformed URI). */
 int store_connect(store **out, const char *conninfo, perr *err);
 void store_close(store *s);
@@ -99,6 +98,16 @@ typedef struct store_kafka_pos {
     int64_t offset;
 } store_kafka_pos;
 
+/* What a job's row records of the job itself (never its password). */
+typedef struct store_job_record {
+    const char *job_id;          /* required */
+    const char *collection;      /* NULL: none */
+    char *const *analyses;       /* as requested; n_analyses 0 = the configured defaults */
+    size_t n_analyses;
+    const char *source;          /* document path, file name or "text" */
+    const char *metadata_json;   /* JSON object; NULL = {} */
+} store_job_record;
+
 typedef struct store_job_start_info {
     int attempts;         /* attempts so far, including this one (1 = first) */
     int message_attempts; /* attempts of this Kafka message, including this
@@ -116,7 +125,7 @@ typedef struct store_job_start_info {
  * pos), is left alone (already_final). A new message for a dead or failed
  * job runs it again. Stores collection, analyses, source, metadata and Kafka
  * position (never the password). out may be NULL. */
-int store_job_start(store *s, const job *j, const store_kafka_pos *pos,
+int store_job_start(store *s, const store_job_record *j, const store_kafka_pos *pos,
                     store_job_start_info *out, perr *err);
 
 /* The document a job produced. Strings may be NULL unless stated. */

@@ -1,7 +1,7 @@
 /* store_legal.c — legal_findings rows from a stored legal_review result
  * (see store_legal.h). The rows are read from results.output itself, so
  * they always agree with the result they belong to. */
-#include "pipeline/store_legal.h"
+#include "store/store_legal.h"
 
 static const char delete_sql[] =
     "DELETE FROM legal_findings WHERE result_id IN"

@@ -11,12 +11,26 @@
 #ifndef PRECIS_STORE_CONSULTATION_H
 #define PRECIS_STORE_CONSULTATION_H
 
-#include "pipeline/consultation.h"
-#include "pipeline/responses.h"
-#include "pipeline/store.h"
+#include "store/store.h"
 
 /* Characters of each response kept in response_annotations.excerpt. */
 #define STORE_CONSULTATION_EXCERPT 300
+
+/* One theme of a run, as stored. */
+typedef struct store_consultation_theme {
+    const char *id, *label, *description;
+    const char *position;        /* "" = none */
+    size_t response_count;
+} store_consultation_theme;
+
+/* One response of a run with its annotation, as stored. */
+typedef struct store_consultation_response {
+    const char *response_id, *text;
+    const char *position, *evidence_rich;   /* "" = none */
+    const char *themes;          /* theme ids, e.g. "AD"; "" = none */
+    int truncated, unprocessable;
+    const char *reason;          /* why unprocessable; NULL = none */
+} store_consultation_response;
 
 typedef struct store_consultation_run {
     const char *collection;      /* required */
@@ -27,8 +41,13 @@ typedef struct store_consultation_run {
     const char *prompt_version, *model_name, *model_sha256;   /* required */
     int max_themes;
     double started_at;           /* Unix time */
-    const response_set *responses;
-    const consultation_result *res;   /* the result (done), or what the failed run did (trace, counters) */
+    const store_consultation_response *responses;   /* done runs: every response, annotated */
+    size_t n_responses;          /* of the run's input (also when it failed) */
+    const store_consultation_theme *themes;
+    size_t n_themes;
+    size_t n_unprocessable, n_truncated, n_candidates;
+    long calls, prompt_tokens, completion_tokens;
+    const char *trace_json;      /* the steps taken; NULL = [] */
     const char *error;           /* NULL = done; else the run failed and only its row is written */
 } store_consultation_run;
 
@@ -36,10 +55,12 @@ typedef struct store_consultation_run {
 int store_consultation_save(store *s, const store_consultation_run *run, long long *run_id, perr *err);
 
 /* The documents of a collection as responses (text = documents.text), in
- * the order they were added; id = the newest job's metadata "response_id"
- * for that document when present, else the first 12 hex digits of its
- * sha256. Duplicate ids are an error. */
-int store_consultation_responses(store *s, const char *collection, response_set *out, perr *err);
+ * the order they were added, each handed to add(ctx, id, text); id = the
+ * newest job's metadata "response_id" for that document when present, else
+ * the first 12 hex digits of its sha256. A non-zero add stops with its
+ * error. (Empty collections and duplicate ids are the caller's to judge.) */
+typedef int (*store_response_fn)(void *ctx, const char *id, const char *text, perr *err);
+int store_consultation_responses(store *s, const char *collection, store_response_fn add, void *ctx, perr *err);
 
 /* The report of run run_id (> 0) or, with run_id 0, of the collection's
  * newest run, as one JSON object (malloc'd; *json = NULL when there is no

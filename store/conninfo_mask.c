@@ -1,7 +1,7 @@
 /* conninfo_mask.c — find the secret values of a libpq connection string by
  * scanning its text (no parse that could fail), then mask them in the string
  * itself or in a message quoting it (see conninfo_mask.h). */
-#include "pipeline/conninfo_mask.h"
+#include "store/conninfo_mask.h"
 
 #include <ctype.h>
 #include <libpq-fe.h>
