@@ -54,9 +54,9 @@ ISA_engine/kernels_avx2.c   = -mavx2 -mfma -mf16c -ffp-contract=off
 ISA_engine/kernels_avx512.c = -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -ffp-contract=off
 
 # Every .c under the layer folders, at any depth (sorted: a stable link order).
-LAYERS   = common engine extractors store pipeline daemon
-LIB_SRC  = $(filter-out daemon/main.c,$(sort $(shell find $(LAYERS) -name '*.c')))
-MAIN_SRC = daemon/main.c
+LAYERS   = common engine extractors store pipeline daemon cli tools
+LIB_SRC  = $(filter-out cli/main.c,$(sort $(shell find $(LAYERS) -name '*.c')))
+MAIN_SRC = cli/main.c
 TEST_SRC = $(wildcard tests/test_*.c) tests/support.c tests/pg_harness.c tests/pg_query.c tests/analysis_fixture.c \
            tests/stub_step.c
 REF_SRC  = $(wildcard tests/ref_*.c) tests/support.c tests/pg_harness.c tests/pg_query.c
@@ -78,7 +78,7 @@ VERSION_H = $(BUILD)/precis_version.h
 
 all: precis
 
-precis: $(BUILD)/rel/daemon/main.o $(REL_OBJ)
+precis: $(BUILD)/rel/cli/main.o $(REL_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) -o $@ $^ $(LDLIBS)
 

@@ -7,7 +7,9 @@
 #   extractors  -> common
 #   store       -> common                 (plain records in and out)
 #   pipeline    -> common engine extractors store
-#   daemon      -> common engine extractors store pipeline
+#   daemon      -> common engine extractors store pipeline   (the serving runtime)
+#   cli         -> ... daemon                                (dispatcher, user commands)
+#   tools       -> ... daemon cli                            (developer tools)
 # Run from the repository root (make check does). Prints every violation as
 # FILE:LINE: #include "..." and exits 1 when there is one.
 set -u
@@ -17,10 +19,12 @@ allowed() {
         engine | extractors | store) echo "common $1" ;;
         pipeline) echo "common engine extractors store pipeline" ;;
         daemon) echo "common engine extractors store pipeline daemon" ;;
+        cli) echo "common engine extractors store pipeline daemon cli" ;;
+        tools) echo "common engine extractors store pipeline daemon cli tools" ;;
     esac
 }
 status=0
-for layer in common engine extractors store pipeline daemon; do
+for layer in common engine extractors store pipeline daemon cli tools; do
     [ -d "$layer" ] || continue
     ok=" $(allowed "$layer") "
     while IFS=: read -r file line text; do
@@ -33,6 +37,6 @@ for layer in common engine extractors store pipeline daemon; do
     done < <(find "$layer" -name '*.[ch]' -print0 | xargs -0 grep -Hn '^[[:space:]]*#[[:space:]]*include[[:space:]]*"[a-z_]*/' || true)
 done
 if [ "$status" -eq 0 ]; then
-    echo "layers: no include points up (common < engine, extractors, store < pipeline < daemon)"
+    echo "layers: no include points up (common < engine, extractors, store < pipeline < daemon < cli < tools)"
 fi
 exit "$status"

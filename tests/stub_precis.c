@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/cli.h"
-#include "daemon/serve.h"
+#include "cli/cli.h"
+#include "cli/serve.h"
 #include "tests/stub_step.h"
 
 static int read_delay(stub_step_options *o)

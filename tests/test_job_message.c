@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/job_message.h"
+#include "cli/job_message.h"
 #include "pipeline/job.h"
 #include "tests/support.h"
 

@@ -12,9 +12,9 @@
 
 #include "common/log.h"
 #include "common/monotonic.h"
-#include "daemon/cli.h"
+#include "cli/cli.h"
 #include "daemon/config.h"
-#include "daemon/job_message.h"
+#include "cli/job_message.h"
 #include "daemon/pipeline_setup.h"
 #include "pipeline/analysis.h"
 #include "pipeline/pipeline.h"

@@ -1,5 +1,5 @@
 /* job_message.c — job JSON for `precis submit` and UUID v4 job ids (see job_message.h). */
-#include "daemon/job_message.h"
+#include "cli/job_message.h"
 
 #include <cjson/cJSON.h>
 #include <glib.h>

@@ -11,7 +11,7 @@
 
 #include "common/log.h"
 #include "common/sha256.h"
-#include "daemon/cli.h"
+#include "cli/cli.h"
 #include "daemon/config.h"
 #include "daemon/pipeline_setup.h"
 #include "pipeline/consultation_job.h"

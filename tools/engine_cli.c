@@ -1,5 +1,5 @@
 /* engine_cli.c — helpers shared by the model commands (see engine_cli.h). */
-#include "daemon/engine_cli.h"
+#include "tools/engine_cli.h"
 
 #include <errno.h>
 #include <math.h>

@@ -7,8 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/cli.h"
-#include "daemon/engine_cli.h"
+#include "cli/cli.h"
+#include "tools/engine_cli.h"
 #include "engine/chat_template.h"
 #include "engine/engine.h"
 #include "engine/generate.h"

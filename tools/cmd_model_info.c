@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon/cli.h"
-#include "daemon/engine_cli.h"
+#include "cli/cli.h"
+#include "tools/engine_cli.h"
 #include "engine/chat_template.h"
 #include "engine/model.h"
 #include "engine/tensor_types.h"

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "daemon/cli.h"
+#include "cli/cli.h"
 #include "daemon/config.h"
 #include "daemon/lifecycle.h"
 #include "daemon/mock_broker.h"

@@ -1,5 +1,5 @@
 /* commands.c — the table of registered commands (see cli.h). */
-#include "daemon/cli.h"
+#include "cli/cli.h"
 
 extern const cli_command cmd_config;
 extern const cli_command cmd_migrate;

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/cli.h"
+#include "cli/cli.h"
 #include "daemon/config.h"
-#include "daemon/job_message.h"
+#include "cli/job_message.h"
 #include "daemon/kafka_conf.h"
 #include "daemon/producer.h"
 #include "pipeline/job.h"

@@ -1,7 +1,8 @@
 /* cli.h — the `precis <command> [options]` command registry.
  *
- * Each command lives in its own daemon/cmd_NAME.c and defines one
- * `const cli_command cmd_NAME`; daemon/commands.c lists them. Only commands
+ * Each command lives in its own cli/cmd_NAME.c (user commands) or
+ * tools/cmd_NAME.c (developer tools) and defines one
+ * `const cli_command cmd_NAME`; cli/commands.c lists them. Only commands
  * that work are registered. run() gets argv with argv[0] = the command name,
  * returns the process exit status (0 ok, 1 failure, 2 usage error) and is
  * the "top level": it is where errors (perr) are printed or logged.

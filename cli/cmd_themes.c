@@ -9,7 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/utf8.h"
-#include "daemon/cli.h"
+#include "cli/cli.h"
 #include "daemon/config.h"
 #include "store/store_consultation.h"
 

@@ -1,5 +1,5 @@
 /* cli.c — dispatch `precis <command> [options]`, global flags, help and version. */
-#include "daemon/cli.h"
+#include "cli/cli.h"
 
 #include <stdarg.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* main.c — process entry: hands argv to the command dispatcher. */
-#include "daemon/cli.h"
+#include "cli/cli.h"
 
 int main(int argc, char **argv)
 {

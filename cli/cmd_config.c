@@ -3,7 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/cli.h"
+#include "cli/cli.h"
 #include "daemon/config.h"
 
 extern char **environ;

@@ -12,8 +12,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "daemon/cli.h"
-#include "daemon/engine_cli.h"
+#include "cli/cli.h"
+#include "tools/engine_cli.h"
 #include "engine/engine.h"
 #include "engine/model.h"
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/cli.h"
+#include "cli/cli.h"
 #include "extractors/extract.h"
 #include "extractors/sandbox.h"
 

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "daemon/cli.h"
+#include "cli/cli.h"
 #include "daemon/config.h"
 #include "daemon/consumer.h"
 #include "daemon/job_handler.h"
@@ -22,7 +22,7 @@
 #include "daemon/producer.h"
 #include "daemon/schedule.h"
 #include "daemon/scheduler.h"
-#include "daemon/serve.h"
+#include "cli/serve.h"
 #include "store/store.h"
 
 extern char **environ;

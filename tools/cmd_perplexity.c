@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/cli.h"
-#include "daemon/engine_cli.h"
+#include "cli/cli.h"
+#include "tools/engine_cli.h"
 #include "engine/engine.h"
 #include "engine/perplexity.h"
 

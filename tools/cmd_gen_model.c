@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon/cli.h"
-#include "daemon/engine_cli.h"
+#include "cli/cli.h"
+#include "tools/engine_cli.h"
 #include "engine/synth_model.h"
 
 static int gen_model_main(int argc, char **argv);
