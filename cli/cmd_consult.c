@@ -14,7 +14,7 @@
 #include "cli/cli.h"
 #include "daemon/config.h"
 #include "daemon/pipeline_setup.h"
-#include "pipeline/consultation_job.h"
+#include "pipeline/consultation/consultation_job.h"
 #include "store/store_consultation.h"
 
 extern char **environ;

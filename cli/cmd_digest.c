@@ -15,7 +15,7 @@
 #include "daemon/config.h"
 #include "daemon/pipeline_setup.h"
 #include "daemon/time_arg.h"
-#include "pipeline/digest_job.h"
+#include "pipeline/digest/digest_job.h"
 #include "store/store.h"
 
 extern char **environ;

@@ -10,7 +10,7 @@
 #include "cli/cli.h"
 #include "daemon/config.h"
 #include "daemon/pipeline_setup.h"
-#include "pipeline/analysis.h"
+#include "pipeline/analyses/analysis.h"
 
 extern char **environ;
 

@@ -16,7 +16,7 @@
 #include "daemon/config.h"
 #include "cli/job_message.h"
 #include "daemon/pipeline_setup.h"
-#include "pipeline/analysis.h"
+#include "pipeline/analyses/analysis.h"
 #include "pipeline/pipeline.h"
 #include "store/store.h"
 

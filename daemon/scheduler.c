@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "pipeline/digest_job.h"
+#include "pipeline/digest/digest_job.h"
 #include "store/store_digest.h"
 
 struct scheduler {

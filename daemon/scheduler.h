@@ -33,7 +33,7 @@
 
 #include "common/error.h"
 #include "daemon/schedule.h"
-#include "pipeline/llm.h"
+#include "pipeline/llm/llm.h"
 #include "pipeline/pipeline.h"
 
 #define SCHEDULER_MAX_CATCHUP 24

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/tensor_types.h"
+#include "engine/kernels/tensor_types.h"
 
 #define MAX_CTX (1 << 20)
 #define MAX_SEQ 4096

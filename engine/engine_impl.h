@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "engine/engine.h"
-#include "engine/kernels.h"
+#include "engine/kernels/kernels.h"
 #include "engine/threadpool.h"
 
 /* Tokens per forward micro-batch: every weight row is read once per batch. */

@@ -19,7 +19,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "engine/tensor_types.h"
+#include "engine/kernels/tensor_types.h"
 
 /* ---- elementwise ------------------------------------------------------- */
 

@@ -17,16 +17,16 @@
 
 #include "common/error.h"
 #include "engine/engine.h"
-#include "engine/json_constraint.h"
+#include "engine/json/json_constraint.h"
 #include "engine/sampler.h"
-#include "engine/tokenizer.h"
+#include "engine/tokenizer/tokenizer.h"
 
 typedef struct generate_params {
     int n_predict;              /* new tokens at most; < 0 = until the context is full */
     sampler_params sampling;
     const char *const *stop;    /* stop strings (may be NULL) */
     size_t n_stop;
-    /* Constrained decoding (engine/json_schema.h): the text is a JSON value
+    /* Constrained decoding (engine/json/json_schema.h): the text is a JSON value
      * of this schema, closed in time for n_predict and the context, then
      * EOS. A run that ends before the value is complete (a stop string,
      * n_predict too small for the schema) fails. NULL = off. */

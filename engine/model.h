@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
-#include "engine/gguf.h"
+#include "engine/gguf/gguf.h"
 
 typedef struct model_hparams {
     int64_t n_embd;        /* model dimension */

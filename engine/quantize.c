@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "engine/gguf.h"
+#include "engine/gguf/gguf.h"
 #include "engine/threadpool.h"
 
 /* general.file_type values are llama.cpp's llama_ftype. */

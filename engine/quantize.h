@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
-#include "engine/tensor_types.h"
+#include "engine/kernels/tensor_types.h"
 
 typedef enum quant_rules {
     QUANT_RULES_PLAIN = 0,  /* only the output rule (q4_0, q8_0, q3_k, q5_k, q6_k...) */

@@ -41,7 +41,7 @@ void sampler_accept(sampler *s, int32_t token);
 /* Pick a token from n_vocab logits (not modified). */
 int32_t sampler_sample(sampler *s, const float *logits);
 
-/* A constraint on the next token (e.g. engine/json_constraint.h): allow()
+/* A constraint on the next token (e.g. engine/json/json_constraint.h): allow()
  * tests one token; mask() sets mask[0..n_vocab) to 1 for allowed tokens
  * and 0 for the others and returns how many are allowed. */
 typedef struct sampler_filter {

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "engine/gguf.h"
+#include "engine/gguf/gguf.h"
 
 static const synth_shape SHAPES[] = {
     /* name              embd  layer head kv   ff     vocab  ctx */

@@ -6,8 +6,8 @@
 
 #include "common/utf8.h"
 #include "extractors/detect.h"
-#include "extractors/pdf.h"
-#include "extractors/xml.h"
+#include "extractors/pdf/pdf.h"
+#include "extractors/xml/xml.h"
 
 extract_options extract_options_resolve(const extract_options *opts)
 {

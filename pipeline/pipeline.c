@@ -8,10 +8,10 @@
 
 #include "common/monotonic.h"
 #include "common/sha256.h"
-#include "engine/json_schema.h"
+#include "engine/json/json_schema.h"
 #include "extractors/extract.h"
-#include "pipeline/analysis.h"
-#include "pipeline/consultation_job.h"
+#include "pipeline/analyses/analysis.h"
+#include "pipeline/consultation/consultation_job.h"
 
 #define MAX_KNOWN_ANALYSES 32
 

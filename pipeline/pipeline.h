@@ -1,7 +1,7 @@
 /* pipeline.h — one job, end to end: document bytes -> SHA-256 -> sandboxed
  * extraction -> each requested analysis through the model -> PostgreSQL.
  *
- * A pipeline owns ONE model (pipeline/llm.h), loaded by pipeline_new and
+ * A pipeline owns ONE model (pipeline/llm/llm.h), loaded by pipeline_new and
  * shared by every job it processes; jobs run one at a time (not
  * thread-safe). The prompts of every known analysis are loaded at start, so
  * a missing or broken prompt file stops the daemon instead of failing jobs.
@@ -26,9 +26,9 @@
 #include "common/error.h"
 #include "extractors/document.h"
 #include "extractors/sandbox.h"
-#include "pipeline/analysis.h"
+#include "pipeline/analyses/analysis.h"
 #include "pipeline/job.h"
-#include "pipeline/llm.h"
+#include "pipeline/llm/llm.h"
 #include "store/store.h"
 
 enum { PIPELINE_PERMANENT = STORE_ERROR, PIPELINE_TRANSIENT = STORE_TRANSIENT };

@@ -4,9 +4,9 @@
 #ifndef PRECIS_ANALYSIS_FIXTURE_H
 #define PRECIS_ANALYSIS_FIXTURE_H
 
-#include "engine/json_schema.h"
-#include "pipeline/analysis.h"
-#include "pipeline/llm.h"
+#include "engine/json/json_schema.h"
+#include "pipeline/analyses/analysis.h"
+#include "pipeline/llm/llm.h"
 
 typedef struct analysis_fixture {
     llm *llm;

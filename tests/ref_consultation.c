@@ -15,9 +15,9 @@
 #include <cjson/cJSON.h>
 
 #include "common/monotonic.h"
-#include "engine/json_schema.h"
-#include "pipeline/consultation_job.h"
-#include "pipeline/responses.h"
+#include "engine/json/json_schema.h"
+#include "pipeline/consultation/consultation_job.h"
+#include "pipeline/consultation/responses.h"
 #include "store/store_consultation.h"
 #include "tests/pg_harness.h"
 #include "tests/pg_query.h"

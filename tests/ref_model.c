@@ -13,7 +13,7 @@
 #include "engine/model.h"
 #include "engine/perplexity.h"
 #include "engine/sampler.h"
-#include "engine/tokenizer.h"
+#include "engine/tokenizer/tokenizer.h"
 #include "tests/support.h"
 
 #define PPL_TOLERANCE 0.005 /* relative */

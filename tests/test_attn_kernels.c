@@ -1,6 +1,6 @@
 /* test_attn_kernels.c — the SIMD attention kernels (attn_kernels in
- * engine/kernels.h: scores = queries x transposed K, mix = weights x V)
- * against the scalar reference (engine/attn_ref.c), for every set this CPU
+ * engine/kernels/kernels.h: scores = queries x transposed K, mix = weights x V)
+ * against the scalar reference (engine/kernels/attn_ref.c), for every set this CPU
  * can run.
  *
  * Inputs are F16 values (the cache) and floats already rounded to F16
@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/kernels.h"
-#include "engine/tensor_types.h"
+#include "engine/kernels/kernels.h"
+#include "engine/kernels/tensor_types.h"
 
 typedef struct simd_attn {
     const char *name;

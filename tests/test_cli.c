@@ -7,7 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/sha256.h"
-#include "pipeline/analysis.h"
+#include "pipeline/analyses/analysis.h"
 #include "tests/support.h"
 
 static int run(const char *args, char **out)

@@ -15,13 +15,13 @@
 
 #include <cjson/cJSON.h>
 
-#include "pipeline/consultation.h"
-#include "pipeline/consultation_job.h"
-#include "pipeline/csv.h"
-#include "pipeline/ladder.h"
+#include "pipeline/consultation/consultation.h"
+#include "pipeline/consultation/consultation_job.h"
+#include "pipeline/consultation/csv.h"
+#include "pipeline/consultation/ladder.h"
 #include "pipeline/pipeline.h"
-#include "pipeline/responses.h"
-#include "pipeline/structured.h"
+#include "pipeline/consultation/responses.h"
+#include "pipeline/llm/structured.h"
 #include "store/store.h"
 #include "store/store_consultation.h"
 #include "tests/pg_harness.h"

@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/collection_digest.h"
-#include "pipeline/consultation.h"
+#include "pipeline/digest/collection_digest.h"
+#include "pipeline/consultation/consultation.h"
 #include "pipeline/pipeline.h"
-#include "pipeline/reduce.h"
-#include "pipeline/responses.h"
+#include "pipeline/analyses/reduce.h"
+#include "pipeline/consultation/responses.h"
 #include "tests/support.h"
 
 #define MODEL "synth-d256-q8_0.gguf"

@@ -1,4 +1,4 @@
-/* test_digest.c — the "digest" analysis (pipeline/collection_digest.h), its
+/* test_digest.c — the "digest" analysis (pipeline/digest/collection_digest.h), its
  * HTML and Markdown rendering with hostile titles, the digests table and
  * `precis digest`. Model: synth-d256-q8_0 (random weights: the words mean
  * nothing, but every answer must be schema-valid and cite only real ids). */
@@ -12,11 +12,11 @@
 #include <cjson/cJSON.h>
 
 #include "common/sha256.h"
-#include "engine/json_schema.h"
-#include "pipeline/collection_digest.h"
-#include "pipeline/collection_digest_render.h"
-#include "pipeline/prompt.h"
-#include "pipeline/structured.h"
+#include "engine/json/json_schema.h"
+#include "pipeline/digest/collection_digest.h"
+#include "pipeline/digest/collection_digest_render.h"
+#include "pipeline/llm/prompt.h"
+#include "pipeline/llm/structured.h"
 #include "store/store.h"
 #include "store/store_digest.h"
 #include "tests/pg_harness.h"

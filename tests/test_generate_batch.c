@@ -12,9 +12,9 @@
 #include "engine/engine.h"
 #include "engine/generate.h"
 #include "engine/generate_batch.h"
-#include "engine/json_schema.h"
+#include "engine/json/json_schema.h"
 #include "engine/model.h"
-#include "engine/tokenizer.h"
+#include "engine/tokenizer/tokenizer.h"
 #include "tests/support.h"
 
 typedef struct fixture {

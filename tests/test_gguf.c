@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "engine/gguf.h"
+#include "engine/gguf/gguf.h"
 #include "tests/support.h"
 
 /* ------------------------------------------------------------------------ */

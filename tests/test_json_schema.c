@@ -10,12 +10,12 @@
 
 #include "engine/engine.h"
 #include "engine/generate.h"
-#include "engine/gguf.h"
-#include "engine/json_constraint.h"
-#include "engine/json_matcher.h"
-#include "engine/json_schema.h"
+#include "engine/gguf/gguf.h"
+#include "engine/json/json_constraint.h"
+#include "engine/json/json_matcher.h"
+#include "engine/json/json_schema.h"
 #include "engine/model.h"
-#include "engine/tokenizer.h"
+#include "engine/tokenizer/tokenizer.h"
 #include "tests/support.h"
 
 /* ------------------------------------------------------------ helpers */

@@ -1,4 +1,4 @@
-/* test_kernels.c — the SIMD kernel sets (engine/kernels_avx2.c,
+/* test_kernels.c — the SIMD kernel sets (engine/kernels/kernels_avx2.c,
  * kernels_avx512.c) against the scalar reference (quant_ref.c), for every
  * type and every set this CPU can run.
  *
@@ -26,9 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/kernels.h"
-#include "engine/quant_ref.h"
-#include "engine/tensor_types.h"
+#include "engine/kernels/kernels.h"
+#include "engine/kernels/quant_ref.h"
+#include "engine/kernels/tensor_types.h"
 
 /* ---------------------------------------------------------------- helpers */
 

@@ -1,5 +1,5 @@
-/* test_legal.c — the "legal_review" analysis (pipeline/legal_review.c,
- * pipeline/legal_findings.h, sql/0003_legal_findings.sql): crafted findings
+/* test_legal.c — the "legal_review" analysis (pipeline/analyses/legal_review.c,
+ * pipeline/analyses/legal_findings.h, sql/0003_legal_findings.sql): crafted findings
  * whose quotes are in the document exactly, with different whitespace, with
  * different typography, or not at all get the right verified / match /
  * offsets / page / paragraph; duplicates merge; legal_findings rows follow
@@ -16,11 +16,11 @@
 
 #include <cjson/cJSON.h>
 
-#include "engine/json_schema.h"
-#include "pipeline/analysis.h"
-#include "pipeline/legal_findings.h"
+#include "engine/json/json_schema.h"
+#include "pipeline/analyses/analysis.h"
+#include "pipeline/analyses/legal_findings.h"
 #include "pipeline/pipeline.h"
-#include "pipeline/prompt.h"
+#include "pipeline/llm/prompt.h"
 #include "store/store.h"
 #include "tests/analysis_fixture.h"
 #include "tests/pg_harness.h"

@@ -1,5 +1,5 @@
 /* test_llm_batch.c — the pipeline model's batched answers and prompt-prefix
- * reuse (pipeline/llm.h): llm_chat_many over more requests than slots gives
+ * reuse (pipeline/llm/llm.h): llm_chat_many over more requests than slots gives
  * exactly llm_chat's answers, and a second call sharing a 500-token prefix
  * with the first computes less than 5% of it. Model: synth-d256-q8_0. */
 #include <criterion/criterion.h>
@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/json_schema.h"
-#include "pipeline/llm.h"
+#include "engine/json/json_schema.h"
+#include "pipeline/llm/llm.h"
 #include "tests/support.h"
 
 static llm *open_model(int n_parallel)

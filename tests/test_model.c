@@ -9,10 +9,10 @@
 #include "engine/engine.h"
 #include "engine/engine_impl.h"
 #include "engine/generate.h"
-#include "engine/gguf.h"
+#include "engine/gguf/gguf.h"
 #include "engine/model.h"
 #include "engine/sampler.h"
-#include "engine/tokenizer.h"
+#include "engine/tokenizer/tokenizer.h"
 #include "tests/support.h"
 
 /* llama2.c's own test: stories260K, BOS only, greedy, 200 tokens. */

@@ -16,8 +16,8 @@
 #include <string.h>
 
 #include "extractors/extract.h"
-#include "extractors/pdf.h"
-#include "extractors/pdf_layout.h"
+#include "extractors/pdf/pdf.h"
+#include "extractors/pdf/pdf_layout.h"
 #include "extractors/sandbox.h"
 #include "extractors/textnorm.h"
 #include "tests/support.h"

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/analysis.h"
-#include "pipeline/llm.h"
+#include "pipeline/analyses/analysis.h"
+#include "pipeline/llm/llm.h"
 #include "tests/support.h"
 
 #define TARGET_CTX 4096

@@ -1,4 +1,4 @@
-/* test_quant.c — the tensor type reference (engine/quant_ref.c, fp16.c,
+/* test_quant.c — the tensor type reference (engine/kernels/quant_ref.c, fp16.c,
  * tensor_types.c, kernels.c): half conversions, quantize/dequantize error,
  * vec_dot against dequantize-then-dot (the oracle test), hand-built blocks
  * with known values, and decoding of real GGUF files quantized by a mature
@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/gguf.h"
-#include "engine/kernels.h"
-#include "engine/quant_ref.h"
-#include "engine/tensor_types.h"
+#include "engine/gguf/gguf.h"
+#include "engine/kernels/kernels.h"
+#include "engine/kernels/quant_ref.h"
+#include "engine/kernels/tensor_types.h"
 #include "tests/support.h"
 
 #if defined(__x86_64__) || defined(__i386__)

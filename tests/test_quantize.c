@@ -10,13 +10,13 @@
 #include <sys/stat.h>
 
 #include "engine/engine.h"
-#include "engine/gguf.h"
+#include "engine/gguf/gguf.h"
 #include "engine/model.h"
 #include "engine/perplexity.h"
 #include "engine/quantize.h"
 #include "engine/sampler.h"
 #include "engine/synth_model.h"
-#include "engine/tokenizer.h"
+#include "engine/tokenizer/tokenizer.h"
 #include "tests/support.h"
 
 static const char *const PROMPTS[] = {

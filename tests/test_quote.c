@@ -14,7 +14,7 @@
 #include "common/utf8.h"
 #include "extractors/document.h"
 #include "extractors/extract.h"
-#include "pipeline/quote.h"
+#include "pipeline/analyses/quote.h"
 #include "tests/support.h"
 
 static quote_match locate_ok(const document *doc, const char *quote)

@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "engine/kernels.h"
+#include "engine/kernels/kernels.h"
 #include "tests/support.h"
 
 #define STACK_LIMIT (512 * 1024)

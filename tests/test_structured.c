@@ -1,5 +1,5 @@
 /* test_structured.c — prompt files with steps and placeholders, and the
- * structured call (pipeline/structured.h): a semantic check that fails once
+ * structured call (pipeline/llm/structured.h): a semantic check that fails once
  * is retried with the error quoted, one that always fails ends
  * STRUCTURED_INVALID, a prompt too long for the context is
  * STRUCTURED_TOO_LONG, and every attempt is in the trace. Model:
@@ -10,8 +10,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "pipeline/prompt.h"
-#include "pipeline/structured.h"
+#include "pipeline/llm/prompt.h"
+#include "pipeline/llm/structured.h"
 #include "tests/support.h"
 
 #define MODEL "synth-d256-q8_0.gguf"

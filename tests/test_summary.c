@@ -1,6 +1,6 @@
-/* test_summary.c — the "summary" analysis (pipeline/summary.c) and what it
- * is built from: numbered paragraphs and their chunks (pipeline/cited_text.h)
- * and the level-by-level combine (pipeline/reduce.h). With the synthetic
+/* test_summary.c — the "summary" analysis (pipeline/analyses/summary.c) and what it
+ * is built from: numbered paragraphs and their chunks (pipeline/analyses/cited_text.h)
+ * and the level-by-level combine (pipeline/analyses/reduce.h). With the synthetic
  * model (synth-d256-q8_0: random weights, so the words mean nothing) the
  * structure must hold anyway: the output validates against the prompt's
  * schema, every cited paragraph id exists in the document, a document
@@ -14,10 +14,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "engine/json_schema.h"
-#include "pipeline/analysis.h"
-#include "pipeline/cited_text.h"
-#include "pipeline/prompt.h"
+#include "engine/json/json_schema.h"
+#include "pipeline/analyses/analysis.h"
+#include "pipeline/analyses/cited_text.h"
+#include "pipeline/llm/prompt.h"
 #include "tests/analysis_fixture.h"
 #include "tests/support.h"
 

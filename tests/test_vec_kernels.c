@@ -1,5 +1,5 @@
 /* test_vec_kernels.c — the element-wise kernels (vec_kernels in
- * engine/kernels.h: softmax, SwiGLU) of every set this CPU can run, the
+ * engine/kernels/kernels.h: softmax, SwiGLU) of every set this CPU can run, the
  * scalar reference included, against values computed in double.
  *
  * The SIMD sets compute exp with a polynomial instead of expf, so they are
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/kernels.h"
+#include "engine/kernels/kernels.h"
 
 typedef struct vec_set {
     const char *name;

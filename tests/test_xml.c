@@ -16,8 +16,8 @@
 #include <string.h>
 
 #include "extractors/extract.h"
-#include "extractors/xml.h"
-#include "extractors/xml_emit.h"
+#include "extractors/xml/xml.h"
+#include "extractors/xml/xml_emit.h"
 #include "tests/support.h"
 #include "tests/zip_build.h"
 

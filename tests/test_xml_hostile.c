@@ -13,7 +13,7 @@
 #include <libxml/parserInternals.h>
 
 #include "extractors/extract.h"
-#include "extractors/xml.h"
+#include "extractors/xml/xml.h"
 #include "tests/support.h"
 #include "tests/zip_build.h"
 

@@ -9,10 +9,10 @@
 
 #include "cli/cli.h"
 #include "tools/engine_cli.h"
-#include "engine/chat_template.h"
+#include "engine/tokenizer/chat_template.h"
 #include "engine/engine.h"
 #include "engine/generate.h"
-#include "engine/json_schema.h"
+#include "engine/json/json_schema.h"
 
 #define MAX_STOP 16
 #define MAX_STOP_ALL (MAX_STOP + 8) /* user stops + the chat template's */

@@ -5,9 +5,9 @@
 
 #include "cli/cli.h"
 #include "tools/engine_cli.h"
-#include "engine/chat_template.h"
+#include "engine/tokenizer/chat_template.h"
 #include "engine/model.h"
-#include "engine/tensor_types.h"
+#include "engine/kernels/tensor_types.h"
 
 static int model_info_main(int argc, char **argv);
 

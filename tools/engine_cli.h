@@ -9,7 +9,7 @@
 
 #include "common/error.h"
 #include "engine/model.h"
-#include "engine/tokenizer.h"
+#include "engine/tokenizer/tokenizer.h"
 
 /* Whole-string parses; -1 when s is not a number in [lo, hi]. */
 int cli_parse_int(const char *s, long lo, long hi, int *out);

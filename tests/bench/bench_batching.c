@@ -1,7 +1,7 @@
 /* bench_batching.c — what continuous batching and prompt-prefix reuse buy
  * the pipeline (not a test).
  *
- * N "documents" are answered through pipeline/llm.h as an analysis would:
+ * N "documents" are answered through pipeline/llm/llm.h as an analysis would:
  * one chat prompt each, the same system prompt and instructions (the
  * shared prefix) followed by a different document, MAX_TOKENS generated
  * greedily (the synthetic models' text is noise, so no EOS cuts it short).
@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "common/monotonic.h"
-#include "pipeline/llm.h"
+#include "pipeline/llm/llm.h"
 
 static const char SYSTEM[] =
     "You are a careful analyst. You summarize documents accurately and neutrally. Use only what the "

@@ -24,8 +24,8 @@
 
 #include <cblas.h>
 
-#include "engine/kernels.h"
-#include "engine/tensor_types.h"
+#include "engine/kernels/kernels.h"
+#include "engine/kernels/tensor_types.h"
 
 typedef struct bench_set {
     const char *name;

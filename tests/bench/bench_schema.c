@@ -18,12 +18,12 @@
 
 #include "engine/engine.h"
 #include "engine/generate.h"
-#include "engine/json_constraint.h"
-#include "engine/json_matcher.h"
-#include "engine/json_schema.h"
+#include "engine/json/json_constraint.h"
+#include "engine/json/json_matcher.h"
+#include "engine/json/json_schema.h"
 #include "engine/model.h"
 #include "engine/sampler.h"
-#include "engine/tokenizer.h"
+#include "engine/tokenizer/tokenizer.h"
 
 static const char *TEXT_SCHEMA =
     "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\"}},"

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/gguf.h"
+#include "engine/gguf/gguf.h"
 
 /* Read every byte (through a volatile, so the loads cannot be dropped). */
 static void touch(const void *p, uint64_t n)

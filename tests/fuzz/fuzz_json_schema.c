@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/json_matcher.h"
-#include "engine/json_schema.h"
+#include "engine/json/json_matcher.h"
+#include "engine/json/json_schema.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "common/utf8.h"
-#include "extractors/pdf.h"
+#include "extractors/pdf/pdf.h"
 
 #define MAX_INPUT (64 * 1024)
 

@@ -1,4 +1,4 @@
-/* fuzz_quote.c — libFuzzer target for quote_locate_indexed() (pipeline/quote.h).
+/* fuzz_quote.c — libFuzzer target for quote_locate_indexed() (pipeline/analyses/quote.h).
  *
  * Input: a document body, then optionally a NUL byte and a quote. The body is
  * cut into blocks at '\n'; a block starting with '#' becomes a section
@@ -14,7 +14,7 @@
 
 #include "common/utf8.h"
 #include "extractors/document.h"
-#include "pipeline/quote.h"
+#include "pipeline/analyses/quote.h"
 
 static document *build_document(const char *body, size_t len)
 {

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "pipeline/responses.h"
+#include "pipeline/consultation/responses.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -2,7 +2,7 @@
 """gen_gguf_seeds.py — write the small GGUF seed files for fuzz_gguf.
 
 An independent little GGUF encoder (struct only), so the seeds also cross-check
-engine/gguf.c: tests/test_gguf.c opens every seed and expects success.
+engine/gguf/gguf.c: tests/test_gguf.c opens every seed and expects success.
 Run from the repository root:  python3 tests/fuzz/gen_gguf_seeds.py
 """
 import os

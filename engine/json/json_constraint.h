@@ -1,0 +1,77 @@
+/* json_constraint.h — a compiled JSON schema as a constraint on generated
+ * tokens.
+ *
+ * A json_vocab is built once per tokenizer: every token's bytes (its piece,
+ * exactly what generation appends to the text) in a prefix trie. A
+ * json_constraint follows one generation: it holds a json_matcher for the
+ * text so far and answers "may token t come next?" either for one token
+ * (json_constraint_allows: a copy of the matcher eats the piece's bytes) or
+ * for the whole vocabulary (json_constraint_mask: a walk of the trie that
+ * drops a whole subtree as soon as its prefix is rejected).
+ *
+ * Rules: a token is allowed when the matcher accepts all its bytes; control
+ * and unknown tokens and tokens with no bytes never are; end-of-generation
+ * tokens (tokenizer_is_eog) are allowed exactly when the value is complete.
+ * Closing budget: with json_constraint_set_budget(c, n) — n tokens may
+ * still be generated, counting the next one — a token is allowed only if
+ * the value can still be completed in the tokens left after it, counting
+ * one token per byte of the shortest completion. The tokenizer must have a
+ * single-byte token for each byte that completion needs (SentencePiece
+ * vocabularies with byte fallback and byte-level BPE do); so a generation
+ * given enough tokens for the schema's shortest value always ends with a
+ * complete value.
+ */
+#ifndef PRECIS_JSON_CONSTRAINT_H
+#define PRECIS_JSON_CONSTRAINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "engine/json/json_schema.h"
+#include "engine/sampler.h"
+#include "engine/tokenizer/tokenizer.h"
+
+typedef struct json_vocab json_vocab;
+typedef struct json_constraint json_constraint;
+
+/* Copies what it needs: the tokenizer may be freed afterwards. */
+int json_vocab_new(json_vocab **out, const tokenizer *tok, perr *err);
+void json_vocab_free(json_vocab *v);
+int json_vocab_n_vocab(const json_vocab *v);
+
+/* schema and vocab must outlive the constraint. */
+int json_constraint_new(json_constraint **out, const json_schema *s, const json_vocab *v,
+                        perr *err);
+void json_constraint_free(json_constraint *c);
+
+/* Back to the empty text; the budget is kept. */
+void json_constraint_reset(json_constraint *c);
+
+/* Tokens that may still be generated, counting the next one; < 0 = no limit. */
+void json_constraint_set_budget(json_constraint *c, long tokens);
+
+/* May token id come next? (Uses scratch space in c.) */
+int json_constraint_allows(json_constraint *c, int32_t id);
+
+/* mask[i] = 1 if token i may come next, else 0 (n_vocab entries); returns
+ * how many may. */
+int json_constraint_mask(json_constraint *c, uint8_t *mask);
+
+/* Commit token id (which must be allowed, budget aside). */
+int json_constraint_accept(json_constraint *c, int32_t id, perr *err);
+
+/* Pick the next token with smp among the allowed ones, with a closing
+ * budget of tokens_left (see json_constraint_set_budget), and commit it.
+ * Fails with a clear message when no token fits (e.g. too few tokens left
+ * for the schema's shortest value). */
+int json_constraint_sample(json_constraint *c, sampler *smp, const float *logits,
+                           long tokens_left, int32_t *id, perr *err);
+
+/* The text so far is a complete value of the schema. */
+int json_constraint_is_complete(const json_constraint *c);
+
+/* Bytes (an upper bound on tokens) still needed to complete the value. */
+size_t json_constraint_min_remaining(const json_constraint *c);
+
+#endif

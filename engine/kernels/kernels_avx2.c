@@ -1,0 +1,226 @@
+/* kernels_avx2.c — the AVX2 + FMA + F16C kernel set (compiled with those
+ * flags only; kernels.c calls in here only on CPUs that have them).
+ *
+ * The kernel bodies live in kernels_x86.h, shared with the AVX-512 set;
+ * this file instantiates them with AVX2 primitives (vpmaddubsw + vpmaddwd)
+ * and lists them. Every type has a SIMD vec_dot here; quantizers other than
+ * the activation types (Q8_0, Q8_1, Q8_K, F16, BF16) and the quantized
+ * dequantizers stay the reference's (they are not on the hot path).
+ */
+#include "engine/kernels/kernels.h"
+#include "engine/kernels/kernels_x86.h"
+
+/* ---- attention (see attn_kernels in kernels.h) ------------------------ */
+
+/* Four query heads against 16 positions per pass (8 accumulators); the
+ * last n_kv % 16 positions are summed one at a time in float. Fewer heads
+ * than four repeat the last one; its results are not stored. */
+static void avx2_attn_scores(int n_q, int hd, int n_kv, const float *q, const uint16_t *kt,
+                             size_t kt_stride, float *s, size_t s_stride)
+{
+    for (int h0 = 0; h0 < n_q; h0 += 4) {
+        const int nh = n_q - h0 < 4 ? n_q - h0 : 4;
+        const float *qh[4];
+        for (int h = 0; h < 4; h++)
+            qh[h] = q + (size_t)(h0 + (h < nh ? h : nh - 1)) * hd;
+        int p = 0;
+        for (; p + 16 <= n_kv; p += 16) {
+            __m256 acc[4][2];
+#pragma GCC unroll 4
+            for (int h = 0; h < 4; h++)
+                acc[h][0] = acc[h][1] = _mm256_setzero_ps();
+            for (int d = 0; d < hd; d++) {
+                const uint16_t *row = kt + (size_t)d * kt_stride + p;
+                const __m256 k0 = f16x8_load(row), k1 = f16x8_load(row + 8);
+#pragma GCC unroll 4
+                for (int h = 0; h < 4; h++) {
+                    const __m256 qv = _mm256_set1_ps(qh[h][d]);
+                    acc[h][0] = _mm256_fmadd_ps(qv, k0, acc[h][0]);
+                    acc[h][1] = _mm256_fmadd_ps(qv, k1, acc[h][1]);
+                }
+            }
+            for (int h = 0; h < nh; h++) {
+                _mm256_storeu_ps(s + (size_t)(h0 + h) * s_stride + p, acc[h][0]);
+                _mm256_storeu_ps(s + (size_t)(h0 + h) * s_stride + p + 8, acc[h][1]);
+            }
+        }
+        for (; p < n_kv; p++)
+            for (int h = 0; h < nh; h++) {
+                float sum = 0.0f;
+                for (int d = 0; d < hd; d++)
+                    sum = fmaf(qh[h][d], half_to_float(kt[(size_t)d * kt_stride + p]), sum);
+                s[(size_t)(h0 + h) * s_stride + p] = sum;
+            }
+    }
+}
+
+/* Four query heads against 16 dimensions per pass (8 accumulators); the
+ * last hd % 16 dimensions are summed one at a time in float. */
+static void avx2_attn_mix(int n_q, int hd, int n_kv, const float *w, size_t w_stride,
+                          const uint16_t *v, size_t v_stride, float *out)
+{
+    for (int h0 = 0; h0 < n_q; h0 += 4) {
+        const int nh = n_q - h0 < 4 ? n_q - h0 : 4;
+        const float *wh[4];
+        for (int h = 0; h < 4; h++)
+            wh[h] = w + (size_t)(h0 + (h < nh ? h : nh - 1)) * w_stride;
+        int i0 = 0;
+        for (; i0 + 16 <= hd; i0 += 16) {
+            __m256 acc[4][2];
+#pragma GCC unroll 4
+            for (int h = 0; h < 4; h++)
+                acc[h][0] = acc[h][1] = _mm256_setzero_ps();
+            for (int p = 0; p < n_kv; p++) {
+                const uint16_t *row = v + (size_t)p * v_stride + i0;
+                const __m256 v0 = f16x8_load(row), v1 = f16x8_load(row + 8);
+#pragma GCC unroll 4
+                for (int h = 0; h < 4; h++) {
+                    const __m256 wv = _mm256_set1_ps(wh[h][p]);
+                    acc[h][0] = _mm256_fmadd_ps(wv, v0, acc[h][0]);
+                    acc[h][1] = _mm256_fmadd_ps(wv, v1, acc[h][1]);
+                }
+            }
+            for (int h = 0; h < nh; h++) {
+                _mm256_storeu_ps(out + (size_t)(h0 + h) * hd + i0, acc[h][0]);
+                _mm256_storeu_ps(out + (size_t)(h0 + h) * hd + i0 + 8, acc[h][1]);
+            }
+        }
+        for (; i0 < hd; i0++)
+            for (int h = 0; h < nh; h++) {
+                float sum = 0.0f;
+                for (int p = 0; p < n_kv; p++)
+                    sum = fmaf(wh[h][p], half_to_float(v[(size_t)p * v_stride + i0]), sum);
+                out[(size_t)(h0 + h) * hd + i0] = sum;
+            }
+    }
+}
+
+static const attn_kernels avx2_attn = { "avx2", avx2_attn_scores, avx2_attn_mix };
+
+const attn_kernels *kernels_avx2_attn(void) { return &avx2_attn; }
+
+/* ---- element-wise kernels (see vec_kernels in kernels.h) -------------- */
+
+/* 2^k for integral k in [-75, 65], from the exponent bits. */
+static inline __m256 pow2_ps256(__m256 k)
+{
+    const __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
+}
+
+/* exp of 8 floats (see kx_exp_taylor in kernels_x86.h); 2^k is applied as
+ * 2^(k/2) * 2^(k - k/2), both normal, so the second product rounds
+ * correctly into the subnormals or overflows to +inf. NaN kept. */
+static inline __m256 exp_ps256(__m256 x)
+{
+    const __m256 xc = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(KX_EXP_LO)),
+                                    _mm256_set1_ps(KX_EXP_HI));
+    const __m256 k = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(KX_LOG2E)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(KX_LN2_HI), xc);
+    r = _mm256_fnmadd_ps(k, _mm256_set1_ps(KX_LN2_LO), r);
+    __m256 p = _mm256_set1_ps(kx_exp_taylor[0]);
+    for (int i = 1; i < 8; i++)
+        p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kx_exp_taylor[i]));
+    const __m256 k1 = _mm256_round_ps(_mm256_mul_ps(k, _mm256_set1_ps(0.5f)),
+                                      _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, pow2_ps256(k1)),
+                                   pow2_ps256(_mm256_sub_ps(k, k1)));
+    return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+/* Lane mask of the first min(left, 8) lanes, for masked loads and stores. */
+static inline __m256i tail_mask8(int64_t left)
+{
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(left < 8 ? (int)left : 8), lanes);
+}
+
+static inline float hmax_ps256(__m256 v)
+{
+    float lanes[8], max = -INFINITY;
+    _mm256_storeu_ps(lanes, v);
+    for (int l = 0; l < 8; l++)
+        max = lanes[l] > max ? lanes[l] : max;
+    return max;
+}
+
+static inline double hsum_ps256(__m256 v)
+{
+    float lanes[8];
+    _mm256_storeu_ps(lanes, v);
+    double sum = 0.0;
+    for (int l = 0; l < 8; l++)
+        sum += (double)lanes[l];
+    return sum;
+}
+
+/* Whole vectors load and store plainly; the last n % 8 elements go
+ * through masks (masked lanes of the max are -inf, of the sum 0). */
+static void avx2_softmax(float *s, int n, float scale)
+{
+    const __m256 vscale = _mm256_set1_ps(scale), neg_inf = _mm256_set1_ps(-INFINITY);
+    const int whole = n - n % 8;
+    const __m256i tail = tail_mask8(n - whole);
+    __m256 vmax = neg_inf;
+    for (int i = 0; i < whole; i += 8) {
+        const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(s + i), vscale);
+        _mm256_storeu_ps(s + i, v);
+        vmax = _mm256_max_ps(v, vmax);
+    }
+    if (whole < n) {
+        const __m256 v = _mm256_mul_ps(_mm256_maskload_ps(s + whole, tail), vscale);
+        _mm256_maskstore_ps(s + whole, tail, v);
+        vmax = _mm256_max_ps(_mm256_blendv_ps(neg_inf, v, _mm256_castsi256_ps(tail)), vmax);
+    }
+    const __m256 max = _mm256_set1_ps(hmax_ps256(vmax));
+    __m256 vsum = _mm256_setzero_ps();
+    for (int i = 0; i < whole; i += 8) {
+        const __m256 e = exp_ps256(_mm256_sub_ps(_mm256_loadu_ps(s + i), max));
+        _mm256_storeu_ps(s + i, e);
+        vsum = _mm256_add_ps(vsum, e);
+    }
+    if (whole < n) {
+        const __m256 e = exp_ps256(_mm256_sub_ps(_mm256_maskload_ps(s + whole, tail), max));
+        _mm256_maskstore_ps(s + whole, tail, e);
+        vsum = _mm256_add_ps(vsum, _mm256_and_ps(e, _mm256_castsi256_ps(tail)));
+    }
+    const __m256 inv = _mm256_set1_ps((float)(1.0 / hsum_ps256(vsum)));
+    for (int i = 0; i < whole; i += 8)
+        _mm256_storeu_ps(s + i, _mm256_mul_ps(_mm256_loadu_ps(s + i), inv));
+    if (whole < n)
+        _mm256_maskstore_ps(s + whole, tail,
+                            _mm256_mul_ps(_mm256_maskload_ps(s + whole, tail), inv));
+}
+
+static inline __m256 swiglu_ps256(__m256 g, __m256 up)
+{
+    const __m256 e = exp_ps256(_mm256_sub_ps(_mm256_setzero_ps(), g));
+    return _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e)), up);
+}
+
+static void avx2_swiglu(float *gate, const float *up, int64_t n)
+{
+    const int64_t whole = n - n % 8;
+    for (int64_t i = 0; i < whole; i += 8)
+        _mm256_storeu_ps(gate + i, swiglu_ps256(_mm256_loadu_ps(gate + i), _mm256_loadu_ps(up + i)));
+    if (whole < n) {
+        const __m256i m = tail_mask8(n - whole);
+        _mm256_maskstore_ps(gate + whole, m,
+                            swiglu_ps256(_mm256_maskload_ps(gate + whole, m),
+                                         _mm256_maskload_ps(up + whole, m)));
+    }
+}
+
+static const vec_kernels avx2_vec = { "avx2", avx2_softmax, avx2_swiglu };
+
+const vec_kernels *kernels_avx2_vec(void) { return &avx2_vec; }
+
+KX_TRAITS_TABLE(avx2_traits, kx_vec_dot_f32, kx_vec_dot_f16, kx_vec_dot_bf16)
+
+const type_traits *kernels_avx2_traits(uint32_t type)
+{
+    if (type >= TT_COUNT || !avx2_traits[type].name)
+        return NULL;
+    return &avx2_traits[type];
+}

@@ -1,0 +1,826 @@
+/* kernels_x86.h — x86 SIMD kernel bodies shared by kernels_avx2.c and
+ * kernels_avx512.c (engine-internal; include only from those two files).
+ *
+ * Each including file is compiled with its own instruction-set flags, so the
+ * same source becomes two sets of machine code. The few primitives that
+ * differ are chosen here by the compiler's feature macros: with AVX-512 VNNI
+ * the u8 x s8 dot is one vpdpbusd and the i16 x i16 multiply-accumulate one
+ * vpdpwssd; with plain AVX2 they are vpmaddubsw + vpmaddwd (exact for our
+ * operand ranges, see mul_sum_u8s8) — the integer results are identical.
+ *
+ * Exactness contract (checked by tests/test_kernels.c against quant_ref.c):
+ *  - quantized dots compute each block's integer sum exactly, then do the
+ *    reference's float operations on it in the reference's order, so they
+ *    are bit-exact with quant_ref_vec_dot_*. This needs two things the
+ *    reference guarantees: activation codes lie in [-127, 127] (the Q8
+ *    quantizers never produce -128), and Q8_K bsums are the sums of the
+ *    codes. Files including this must be compiled with -ffp-contract=off so
+ *    the compiler does not fuse the reference's separate mul and add.
+ *  - Q8_0 / Q8_1 / Q8_K / F16 / BF16 from_float produce the reference's
+ *    bytes exactly (same rounding rules, same NaN/inf/zero handling).
+ *  - F32 / F16 / BF16 dots form the same float products as the reference
+ *    and add them in double, in a different order: the result equals the
+ *    reference except when the double sums straddle a float rounding
+ *    boundary (then 1 ulp), see the tolerance in the tests.
+ *
+ * All loads are unaligned loads; rows may start anywhere. The K-quant
+ * loops are fully unrolled (GCC unroll pragma, also honoured by clang) so
+ * shift counts and shuffle controls become constants.
+ */
+#ifndef PRECIS_KERNELS_X86_H
+#define PRECIS_KERNELS_X86_H
+
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#include "engine/kernels/quant_ref.h"
+
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+#define KX_VNNI 1
+#endif
+
+/* ======================================================================
+ * Integer primitives
+ * ==================================================================== */
+
+/* The exp of the element-wise kernels (exp_ps256, exp_ps512): x clamped
+ * to [KX_EXP_LO, KX_EXP_HI] (e^-104 rounds to 0, e^89 overflows), x = k ln 2
+ * + r with k = round(x log2 e) and ln 2 in two parts (k * KX_LN2_HI is
+ * exact for |k| <= 150), e^r by the degree-7 Taylor polynomial below
+ * (highest coefficient first; truncation below 1e-8 relative), times 2^k. */
+#define KX_EXP_LO (-104.0f)
+#define KX_EXP_HI 89.0f
+#define KX_LOG2E 1.44269504f
+#define KX_LN2_HI 0.693359375f
+#define KX_LN2_LO (-2.12194440e-4f)
+static const float kx_exp_taylor[8] = { 1.0f / 5040, 1.0f / 720, 1.0f / 120, 1.0f / 24,
+                                        1.0f / 6,    0.5f,       1.0f,       1.0f };
+
+/* 8 int32: each the sum of 4 adjacent u[i]*s[i]. Exact when u <= 128 and
+ * |s| <= 127 (vpmaddubsw's int16 pair sums cannot saturate: 2*128*127 <
+ * 32768); vpdpbusd has no intermediate saturation at all. */
+static inline __m256i mul_sum_u8s8(__m256i u, __m256i s)
+{
+#ifdef KX_VNNI
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+#else
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+#endif
+}
+
+/* Signed x signed via |x| and y with x's sign applied (y must not be -128). */
+static inline __m256i mul_sum_s8s8(__m256i x, __m256i y)
+{
+    return mul_sum_u8s8(_mm256_abs_epi8(x), _mm256_sign_epi8(y, x));
+}
+
+/* acc + pairwise a*b of int16 lanes, into 8 int32. */
+static inline __m256i madd_acc_i16(__m256i acc, __m256i a, __m256i b)
+{
+#ifdef KX_VNNI
+    return _mm256_dpwssd_epi32(acc, a, b);
+#else
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
+#endif
+}
+
+static inline int hsum_i32x8(__m256i v)
+{
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* Eight int32x8 vectors -> one vector of their eight horizontal sums
+ * (lane i = sum of p[i]), by a hadd tree. */
+static inline __m256i hsum_i32x8_x8(const __m256i p[8])
+{
+    const __m256i h01 = _mm256_hadd_epi32(p[0], p[1]), h23 = _mm256_hadd_epi32(p[2], p[3]);
+    const __m256i h45 = _mm256_hadd_epi32(p[4], p[5]), h67 = _mm256_hadd_epi32(p[6], p[7]);
+    /* Low 128: partial sums of p0..p3 over elements 0..3, high: over 4..7. */
+    const __m256i h0123 = _mm256_hadd_epi32(h01, h23), h4567 = _mm256_hadd_epi32(h45, h67);
+    return _mm256_add_epi32(_mm256_permute2x128_si256(h0123, h4567, 0x20),
+                            _mm256_permute2x128_si256(h0123, h4567, 0x31));
+}
+
+static inline float half_to_float(uint16_t h)
+{
+    return _cvtsh_ss(h);  /* exact, as fp16_to_f32 */
+}
+
+/* 16 bytes of packed nibbles -> 32 bytes: the 16 low nibbles, then the 16
+ * high nibbles (the element order of Q4_0/Q4_1/Q5_0/Q5_1 blocks). */
+static inline __m256i unpack_nibbles_16(const uint8_t *qs)
+{
+    const __m128i b = _mm_loadu_si128((const __m128i *)qs);
+    const __m256i v = _mm256_set_m128i(_mm_srli_epi16(b, 4), b);
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x0f));
+}
+
+/* The 32 bits of a little-endian uint32 (Q5 qh) -> byte j = 0x10 if bit j. */
+static inline __m256i q5_high_bits(const uint8_t qh[4])
+{
+    uint32_t bits;
+    memcpy(&bits, qh, sizeof bits);
+#ifdef __AVX512BW__
+    const __m256i set = _mm256_movm_epi8((__mmask32)bits);
+#else
+    /* Byte j gets byte j/8 of bits, ORed with all bits but bit j%8: it is
+     * all ones exactly when bit j is set. */
+    __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits),
+                                    _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
+                                                      0x0101010101010101, 0));
+    v = _mm256_or_si256(v, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
+    const __m256i set = _mm256_cmpeq_epi8(v, _mm256_set1_epi64x(-1));
+#endif
+    return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+}
+
+/* ======================================================================
+ * 32-element block types. A block's dot is an int32x8 of partial sums;
+ * eight blocks at a time are reduced by one hadd tree, then the float
+ * scale arithmetic runs per block exactly as in quant_ref.c.
+ * ==================================================================== */
+
+/* Q4_0 x Q8_0: codes q-8 (signed) against y. */
+static inline __m256i q4_0_block_dot(const block_q4_0 *x, const block_q8_0 *y)
+{
+    const __m256i q = _mm256_sub_epi8(unpack_nibbles_16(x->qs), _mm256_set1_epi8(8));
+    return mul_sum_s8s8(q, _mm256_loadu_si256((const __m256i *)y->qs));
+}
+
+/* Q4_1 x Q8_1: unsigned codes 0..15 against y; m is added via y's s. */
+static inline __m256i q4_1_block_dot(const block_q4_1 *x, const block_q8_1 *y)
+{
+    return mul_sum_u8s8(unpack_nibbles_16(x->qs), _mm256_loadu_si256((const __m256i *)y->qs));
+}
+
+/* Q5_0 x Q8_0: 5-bit code (nibble | qh bit << 4) - 16, signed. */
+static inline __m256i q5_0_block_dot(const block_q5_0 *x, const block_q8_0 *y)
+{
+    __m256i q = _mm256_or_si256(unpack_nibbles_16(x->qs), q5_high_bits(x->qh));
+    q = _mm256_sub_epi8(q, _mm256_set1_epi8(16));
+    return mul_sum_s8s8(q, _mm256_loadu_si256((const __m256i *)y->qs));
+}
+
+/* Q5_1 x Q8_1: unsigned 5-bit codes 0..31. */
+static inline __m256i q5_1_block_dot(const block_q5_1 *x, const block_q8_1 *y)
+{
+    const __m256i q = _mm256_or_si256(unpack_nibbles_16(x->qs), q5_high_bits(x->qh));
+    return mul_sum_u8s8(q, _mm256_loadu_si256((const __m256i *)y->qs));
+}
+
+/* Q8_0 x Q8_0 (x may hold -128: |x| = 128 still fits, see mul_sum_u8s8). */
+static inline __m256i q8_0_block_dot(const block_q8_0 *x, const block_q8_0 *y)
+{
+    return mul_sum_s8s8(_mm256_loadu_si256((const __m256i *)x->qs),
+                        _mm256_loadu_si256((const __m256i *)y->qs));
+}
+
+static inline __m256i q8_1_block_dot(const block_q8_1 *x, const block_q8_1 *y)
+{
+    return mul_sum_s8s8(_mm256_loadu_si256((const __m256i *)x->qs),
+                        _mm256_loadu_si256((const __m256i *)y->qs));
+}
+
+/* Defines name(x, y): the integer dots of blocks x[0..7] with y[0..7], as
+ * floats (exact: |isum| < 2^24). */
+#define DEFINE_BLOCK_ISUMS_8(name, xtype, ytype, block_dot)                       \
+    static inline __m256 name(const xtype *x, const ytype *y)                     \
+    {                                                                             \
+        __m256i p[8];                                                             \
+        for (int i = 0; i < 8; i++)                                               \
+            p[i] = block_dot(&x[i], &y[i]);                                       \
+        return _mm256_cvtepi32_ps(hsum_i32x8_x8(p));                              \
+    }
+
+/* The half `field` of blocks b[0..7] (any block struct) as 8 floats. */
+#define HALVES_8(b, field)                                                        \
+    _mm256_cvtph_ps(_mm_setr_epi16((short)(b)[0].field, (short)(b)[1].field,      \
+                                   (short)(b)[2].field, (short)(b)[3].field,      \
+                                   (short)(b)[4].field, (short)(b)[5].field,      \
+                                   (short)(b)[6].field, (short)(b)[7].field))
+
+/* sum += terms[0], ..., terms[7], one at a time, as the reference does. */
+static inline float add_in_order_8(float sum, __m256 terms)
+{
+    float t[8];
+    _mm256_storeu_ps(t, terms);
+    for (int i = 0; i < 8; i++)
+        sum += t[i];
+    return sum;
+}
+
+/* A dot over 32-element blocks whose per-block term is d_x * d_y * isum
+ * (Q4_0, Q5_0, Q8_0, Q8_1), summed in block order like the reference.
+ * Eight terms are formed at once (each vector op rounds exactly as the
+ * scalar one), then added one by one. */
+#define DOT_BLOCKS32_SYMMETRIC(name, xtype, ytype, block_dot)                    \
+    DEFINE_BLOCK_ISUMS_8(name##_isums_8, xtype, ytype, block_dot)                 \
+    static inline void name(int64_t n, float *s, const void *vx, const void *vy)  \
+    {                                                                             \
+        const xtype *x = vx;                                                      \
+        const ytype *y = vy;                                                      \
+        const int64_t nb = n / 32;                                                \
+        float sum = 0;                                                            \
+        int64_t b = 0;                                                            \
+        for (; b + 8 <= nb; b += 8) {                                             \
+            const __m256 dd = _mm256_mul_ps(HALVES_8(x + b, d), HALVES_8(y + b, d)); \
+            sum = add_in_order_8(sum, _mm256_mul_ps(dd, name##_isums_8(x + b, y + b))); \
+        }                                                                         \
+        for (; b < nb; b++)                                                       \
+            sum += half_to_float(x[b].d) * half_to_float(y[b].d) *                \
+                   (float)hsum_i32x8(block_dot(&x[b], &y[b]));                    \
+        *s = sum;                                                                 \
+    }
+
+/* The same for Q4_1 / Q5_1 against Q8_1: term d_x*d_y*isum + m_x*s_y. */
+#define DOT_BLOCKS32_WITH_MIN(name, xtype, block_dot)                             \
+    DEFINE_BLOCK_ISUMS_8(name##_isums_8, xtype, block_q8_1, block_dot)            \
+    static inline void name(int64_t n, float *s, const void *vx, const void *vy)  \
+    {                                                                             \
+        const xtype *x = vx;                                                      \
+        const block_q8_1 *y = vy;                                                 \
+        const int64_t nb = n / 32;                                                \
+        float sum = 0;                                                            \
+        int64_t b = 0;                                                            \
+        for (; b + 8 <= nb; b += 8) {                                             \
+            const __m256 dd = _mm256_mul_ps(HALVES_8(x + b, d), HALVES_8(y + b, d)); \
+            const __m256 ms = _mm256_mul_ps(HALVES_8(x + b, m), HALVES_8(y + b, s)); \
+            const __m256 dot = _mm256_mul_ps(dd, name##_isums_8(x + b, y + b));   \
+            sum = add_in_order_8(sum, _mm256_add_ps(dot, ms));                     \
+        }                                                                         \
+        for (; b < nb; b++)                                                       \
+            sum += half_to_float(x[b].d) * half_to_float(y[b].d) *                \
+                   (float)hsum_i32x8(block_dot(&x[b], &y[b])) +                   \
+                   half_to_float(x[b].m) * half_to_float(y[b].s);                 \
+        *s = sum;                                                                 \
+    }
+
+DOT_BLOCKS32_SYMMETRIC(kx_vec_dot_q4_0, block_q4_0, block_q8_0, q4_0_block_dot)
+DOT_BLOCKS32_SYMMETRIC(kx_vec_dot_q5_0, block_q5_0, block_q8_0, q5_0_block_dot)
+DOT_BLOCKS32_SYMMETRIC(kx_vec_dot_q8_0, block_q8_0, block_q8_0, q8_0_block_dot)
+DOT_BLOCKS32_SYMMETRIC(kx_vec_dot_q8_1, block_q8_1, block_q8_1, q8_1_block_dot)
+DOT_BLOCKS32_WITH_MIN(kx_vec_dot_q4_1, block_q4_1, q4_1_block_dot)
+DOT_BLOCKS32_WITH_MIN(kx_vec_dot_q5_1, block_q5_1, q5_1_block_dot)
+
+/* ======================================================================
+ * K-quants against Q8_K (256 elements per super-block). The integer sums
+ * over a super-block are exact int32; the float tail is the reference's.
+ * ==================================================================== */
+
+static inline __m256i load_y32(const block_q8_K *y, int offset)
+{
+    return _mm256_loadu_si256((const __m256i *)(y->qs + offset));
+}
+
+/* From 16 signed byte scales (one per 16 elements) in both 128-bit lanes:
+ * int16 scales for the 32 elements 32*pair .. 32*pair+31, i.e. group
+ * 2*pair in the low lane and group 2*pair+1 in the high lane. The shuffle
+ * puts the byte in each word's high half (0x80 control bytes give zero),
+ * the arithmetic shift sign-extends. */
+static inline __m256i group_pair_scales(__m256i scales_both_lanes, int pair)
+{
+    const __m256i base = _mm256_set_m128i(_mm_set1_epi16(0x0180), _mm_set1_epi16(0x0080));
+    const __m256i ctrl = _mm256_add_epi8(base, _mm256_set1_epi8((char)(2 * pair)));
+    return _mm256_srai_epi16(_mm256_shuffle_epi8(scales_both_lanes, ctrl), 8);
+}
+
+/* sum over 16 groups of scale[g] * bsums[g] (scales as 16 int8). */
+static inline int scaled_bsums(__m128i scales_i8, const int16_t bsums[16])
+{
+    const __m256i sc16 = _mm256_cvtepi8_epi16(scales_i8);
+    const __m256i bs = _mm256_loadu_si256((const __m256i *)bsums);
+    return hsum_i32x8(_mm256_madd_epi16(sc16, bs));
+}
+
+/* Q2_K: in each 128-element half, qs[32h + l] holds elements 128h + 32k + l
+ * in bits 2k..2k+1, so one 32-byte load serves four steps of 32 elements;
+ * every 16 elements have their own 4-bit scale (low nibble) and min (high
+ * nibble). isum = sum_g sc_g * dot_g, min_sum = sum_g m_g * bsums_g. */
+static inline float q2_K_block_dot(const block_q2_K *x, const block_q8_K *y)
+{
+    const __m128i sc_bytes = _mm_loadu_si128((const __m128i *)x->scales);
+    const __m128i nib = _mm_set1_epi8(0x0f);
+    const __m256i scales = _mm256_broadcastsi128_si256(_mm_and_si128(sc_bytes, nib));
+    const __m128i mins = _mm_and_si128(_mm_srli_epi16(sc_bytes, 4), nib);
+    const int min_sum = scaled_bsums(mins, y->bsums);
+
+    __m256i acc = _mm256_setzero_si256();
+#pragma GCC unroll 8
+    for (int h = 0; h < 2; h++) {
+        const __m256i q = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * h));
+#pragma GCC unroll 8
+        for (int k = 0; k < 4; k++) {
+            const __m256i codes = _mm256_and_si256(_mm256_srli_epi16(q, 2 * k),
+                                                   _mm256_set1_epi8(3));
+            const __m256i p = _mm256_maddubs_epi16(codes, load_y32(y, 128 * h + 32 * k));
+            acc = madd_acc_i16(acc, p, group_pair_scales(scales, 4 * h + k));
+        }
+    }
+    const int isum = hsum_i32x8(acc);
+    const float dall = y->d * half_to_float(x->d);
+    const float dmin = y->d * half_to_float(x->dmin);
+    return dall * (float)isum - dmin * (float)min_sum;
+}
+
+/* The 16 Q3_K scales (6 bits, minus 32) as int8, unpacked four at a time in
+ * 32-bit words: scale j's low 4 bits are nibble j/8 of byte j%8, its high
+ * 2 bits are bits 2*(j/4) of byte 8 + j%4. */
+static inline __m128i q3_K_scales(const uint8_t s[12])
+{
+    const uint32_t low4 = 0x0f0f0f0fu, low2 = 0x03030303u;
+    uint32_t w[3];
+    memcpy(w, s, sizeof w);
+    const __m128i v = _mm_setr_epi32((int)((w[0] & low4) | ((w[2] >> 0) & low2) << 4),
+                                     (int)((w[1] & low4) | ((w[2] >> 2) & low2) << 4),
+                                     (int)(((w[0] >> 4) & low4) | ((w[2] >> 4) & low2) << 4),
+                                     (int)(((w[1] >> 4) & low4) | ((w[2] >> 6) & low2) << 4));
+    return _mm_sub_epi8(v, _mm_set1_epi8(32));
+}
+
+/* Q3_K: low 2 bits as Q2_K; the high bit of element 128h + 32k + l is bit
+ * 4h + k of hmask[l]. With u = low + 4*high (0..7) the code is u - 4, so
+ * isum = sum_g sc_g * (dot(u, y)_g - 4 * bsums_g). */
+static inline float q3_K_block_dot(const block_q3_K *x, const block_q8_K *y)
+{
+    const __m128i sc = q3_K_scales(x->scales);
+    const __m256i scales = _mm256_broadcastsi128_si256(sc);
+    const __m256i hmask = _mm256_loadu_si256((const __m256i *)x->hmask);
+    const __m256i one = _mm256_set1_epi8(1), three = _mm256_set1_epi8(3);
+
+    __m256i acc = _mm256_setzero_si256();
+#pragma GCC unroll 8
+    for (int h = 0; h < 2; h++) {
+        const __m256i q = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * h));
+#pragma GCC unroll 8
+        for (int k = 0; k < 4; k++) {
+            const __m256i low = _mm256_and_si256(_mm256_srli_epi16(q, 2 * k), three);
+            const __m256i high = _mm256_and_si256(_mm256_srli_epi16(hmask, 4 * h + k), one);
+            const __m256i u = _mm256_or_si256(low, _mm256_slli_epi16(high, 2));
+            const __m256i p = _mm256_maddubs_epi16(u, load_y32(y, 128 * h + 32 * k));
+            acc = madd_acc_i16(acc, p, group_pair_scales(scales, 4 * h + k));
+        }
+    }
+    const int isum = hsum_i32x8(acc) - 4 * scaled_bsums(sc, y->bsums);
+    return half_to_float(x->d) * y->d * (float)isum;
+}
+
+/* The 8 scales (bytes 0..7) and 8 mins (bytes 8..15) of a Q4_K/Q5_K block
+ * (see quant_k4_scale_min), unpacked four at a time in 32-bit words: for
+ * j < 4 they are the low 6 bits of bytes j and j+4; for j >= 4 the low
+ * and high nibbles of byte j+4, topped with bits 6..7 of bytes j-4 and j. */
+static inline __m128i k4_scales_mins(const uint8_t s[12])
+{
+    const uint32_t low6 = 0x3f3f3f3fu, low4 = 0x0f0f0f0fu, low2 = 0x03030303u;
+    uint32_t w[3];
+    memcpy(w, s, sizeof w);
+    return _mm_setr_epi32((int)(w[0] & low6),                                  /* scales 0..3 */
+                          (int)((w[2] & low4) | ((w[0] >> 6) & low2) << 4),    /* scales 4..7 */
+                          (int)(w[1] & low6),                                  /* mins 0..3 */
+                          (int)(((w[2] >> 4) & low4) | ((w[1] >> 6) & low2) << 4)); /* 4..7 */
+}
+
+/* sum_j m_j * (bsums[2j] + bsums[2j+1]), m = bytes 8..15 of scales_mins. */
+static inline int k4_min_sum(__m128i scales_mins, const int16_t bsums[16])
+{
+    const __m128i m16 = _mm_cvtepu8_epi16(_mm_srli_si128(scales_mins, 8));
+    const __m256i m_pairs = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16),
+                                             _mm_unpacklo_epi16(m16, m16));
+    const __m256i bs = _mm256_loadu_si256((const __m256i *)bsums);
+    return hsum_i32x8(_mm256_madd_epi16(m_pairs, bs));
+}
+
+/* From the 8 scales as int16 in both lanes: scale j in every word. */
+static inline __m256i k4_broadcast_scale(__m256i scales16, int j)
+{
+    const __m256i ctrl = _mm256_set1_epi16((short)(0x0101 * (2 * j) + 0x0100));
+    return _mm256_shuffle_epi8(scales16, ctrl);
+}
+
+/* Q4_K: sub-blocks 2p and 2p+1 are the low and high nibbles of
+ * qs[32p .. 32p+31]; each sub-block of 32 has one 6-bit scale and min. */
+static inline float q4_K_block_dot(const block_q4_K *x, const block_q8_K *y)
+{
+    const __m128i sm = k4_scales_mins(x->scales);
+    const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));
+    const __m256i nib = _mm256_set1_epi8(0x0f);
+    __m256i acc = _mm256_setzero_si256();
+#pragma GCC unroll 8
+    for (int p = 0; p < 4; p++) {
+        const __m256i q = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * p));
+        const __m256i lo = _mm256_and_si256(q, nib);
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), nib);
+        acc = madd_acc_i16(acc, _mm256_maddubs_epi16(lo, load_y32(y, 64 * p)),
+                           k4_broadcast_scale(sc, 2 * p));
+        acc = madd_acc_i16(acc, _mm256_maddubs_epi16(hi, load_y32(y, 64 * p + 32)),
+                           k4_broadcast_scale(sc, 2 * p + 1));
+    }
+    const int isum = hsum_i32x8(acc);
+    const int min_sum = k4_min_sum(sm, y->bsums);
+    const float d = half_to_float(x->d), dmin = half_to_float(x->dmin);
+    return d * y->d * (float)isum - dmin * y->d * (float)min_sum;
+}
+
+/* Q5_K: Q4_K's nibbles plus a 5th bit: bit `sub` of qh[l] for element
+ * 32*sub + l, so one 32-byte qh load serves all eight sub-blocks. */
+static inline float q5_K_block_dot(const block_q5_K *x, const block_q8_K *y)
+{
+    const __m128i sm = k4_scales_mins(x->scales);
+    const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));
+    const __m256i nib = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
+    const __m256i qh = _mm256_loadu_si256((const __m256i *)x->qh);
+    __m256i acc = _mm256_setzero_si256();
+#pragma GCC unroll 8
+    for (int p = 0; p < 4; p++) {
+        const __m256i q = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * p));
+        const __m256i h_lo = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * p), one);
+        const __m256i h_hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * p + 1), one);
+        const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, nib), _mm256_slli_epi16(h_lo, 4));
+        const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), nib),
+                                           _mm256_slli_epi16(h_hi, 4));
+        acc = madd_acc_i16(acc, _mm256_maddubs_epi16(lo, load_y32(y, 64 * p)),
+                           k4_broadcast_scale(sc, 2 * p));
+        acc = madd_acc_i16(acc, _mm256_maddubs_epi16(hi, load_y32(y, 64 * p + 32)),
+                           k4_broadcast_scale(sc, 2 * p + 1));
+    }
+    const int isum = hsum_i32x8(acc);
+    const int min_sum = k4_min_sum(sm, y->bsums);
+    const float d = half_to_float(x->d), dmin = half_to_float(x->dmin);
+    return d * y->d * (float)isum - dmin * y->d * (float)min_sum;
+}
+
+/* Q6_K: per 128-element half h, ql0 = ql[64h..], ql1 = ql[64h+32..],
+ * qh = qh[32h..]; step k takes the low (k < 2) or high nibble of ql0
+ * (k even) or ql1 (k odd) and bits 2k..2k+1 of qh as bits 4..5. The code
+ * u is 0..63 and the value u - 32, so isum = sum_g sc_g * (dot(u, y)_g -
+ * 32 * bsums_g). */
+static inline float q6_K_block_dot(const block_q6_K *x, const block_q8_K *y)
+{
+    const __m128i sc = _mm_loadu_si128((const __m128i *)x->scales);
+    const __m256i scales = _mm256_broadcastsi128_si256(sc);
+    const __m256i nib = _mm256_set1_epi8(0x0f), bits45 = _mm256_set1_epi8(0x30);
+    __m256i acc = _mm256_setzero_si256();
+#pragma GCC unroll 8
+    for (int h = 0; h < 2; h++) {
+        const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h));
+        const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h + 32));
+        const __m256i qh = _mm256_loadu_si256((const __m256i *)(x->qh + 32 * h));
+        const __m256i low[4] = {
+            _mm256_and_si256(ql0, nib), _mm256_and_si256(ql1, nib),
+            _mm256_and_si256(_mm256_srli_epi16(ql0, 4), nib),
+            _mm256_and_si256(_mm256_srli_epi16(ql1, 4), nib),
+        };
+        const __m256i high[4] = {
+            _mm256_and_si256(_mm256_slli_epi16(qh, 4), bits45),
+            _mm256_and_si256(_mm256_slli_epi16(qh, 2), bits45),
+            _mm256_and_si256(qh, bits45),
+            _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45),
+        };
+#pragma GCC unroll 8
+        for (int k = 0; k < 4; k++) {
+            const __m256i u = _mm256_or_si256(low[k], high[k]);
+            const __m256i p = _mm256_maddubs_epi16(u, load_y32(y, 128 * h + 32 * k));
+            acc = madd_acc_i16(acc, p, group_pair_scales(scales, 4 * h + k));
+        }
+    }
+    const int isum = hsum_i32x8(acc) - 32 * scaled_bsums(sc, y->bsums);
+    return half_to_float(x->d) * y->d * (float)isum;
+}
+
+/* Q8_K x Q8_K (ours, for symmetry): eight 32-byte steps, signed x signed. */
+static inline float q8_K_block_dot(const block_q8_K *x, const block_q8_K *y)
+{
+    __m256i acc = _mm256_setzero_si256();
+    for (int k = 0; k < QK_K / 32; k++)
+        acc = _mm256_add_epi32(acc, mul_sum_s8s8(_mm256_loadu_si256((const __m256i *)(x->qs + 32 * k)),
+                                                 load_y32(y, 32 * k)));
+    return x->d * y->d * (float)hsum_i32x8(acc);
+}
+
+#define DOT_SUPERBLOCKS(name, xtype, block_dot)                                   \
+    static inline void name(int64_t n, float *s, const void *vx, const void *vy)  \
+    {                                                                             \
+        const xtype *x = vx;                                                      \
+        const block_q8_K *y = vy;                                                 \
+        float sum = 0;                                                            \
+        for (int64_t b = 0; b < n / QK_K; b++)                                    \
+            sum += block_dot(&x[b], &y[b]);                                       \
+        *s = sum;                                                                 \
+    }
+
+DOT_SUPERBLOCKS(kx_vec_dot_q2_K, block_q2_K, q2_K_block_dot)
+DOT_SUPERBLOCKS(kx_vec_dot_q3_K, block_q3_K, q3_K_block_dot)
+DOT_SUPERBLOCKS(kx_vec_dot_q4_K, block_q4_K, q4_K_block_dot)
+DOT_SUPERBLOCKS(kx_vec_dot_q5_K, block_q5_K, q5_K_block_dot)
+DOT_SUPERBLOCKS(kx_vec_dot_q6_K, block_q6_K, q6_K_block_dot)
+DOT_SUPERBLOCKS(kx_vec_dot_q8_K, block_q8_K, q8_K_block_dot)
+
+/* ======================================================================
+ * Activation quantizers, byte-exact with quant_ref.c.
+ * ==================================================================== */
+
+static inline __m256 abs_ps(__m256 v)
+{
+    return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v);
+}
+
+static inline float hmax_ps(__m256 v)
+{
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+/* max(|x[i]|) over 8*count floats; NaNs are ignored as fmaxf and the
+ * reference's `amax < fabsf(x)` ignore them (maxps returns its second
+ * operand when the first is NaN). */
+static inline float absmax_ps(const float *x, int count)
+{
+    __m256 amax = _mm256_setzero_ps();
+    for (int i = 0; i < count; i++)
+        amax = _mm256_max_ps(abs_ps(_mm256_loadu_ps(x + 8 * i)), amax);
+    return hmax_ps(amax);
+}
+
+/* NaN lanes -> 0, the others clamped into [lo, hi]. */
+static inline __m256 clamp_nan0_ps(__m256 v, float lo, float hi)
+{
+    v = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q));
+    return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(lo)), _mm256_set1_ps(hi));
+}
+
+/* roundf (half away from zero) of values with |v| < 2^23: truncate, then
+ * step away from zero when the exact remainder is at least one half. */
+static inline __m256 round_half_away_ps(__m256 v)
+{
+    const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256 frac = abs_ps(_mm256_sub_ps(v, t));
+    const __m256 away = _mm256_or_ps(_mm256_and_ps(v, _mm256_set1_ps(-0.0f)), _mm256_set1_ps(1.0f));
+    const __m256 step = _mm256_and_ps(_mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ), away);
+    return _mm256_add_ps(t, step);
+}
+
+/* Four int32x8 (32 values in order) -> 32 int8 (values already in range). */
+static inline __m256i pack_i32x32_to_i8(const __m256i v[4])
+{
+    const __m256i w01 = _mm256_packs_epi32(v[0], v[1]), w23 = _mm256_packs_epi32(v[2], v[3]);
+    const __m256i b = _mm256_packs_epi16(w01, w23);
+    /* The packs interleave 128-bit lanes: dwords come out as 0,2,4,6,1,3,5,7. */
+    return _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/* Q8_0/Q8_1 codes of 32 floats (round_clamp(x * id, -127, 127) with id =
+ * 1/d, d = absmax/127); returns d, and the code sum in *code_sum. */
+static inline float q8_block_codes_simd(const float *x, int8_t qs[32], int *code_sum)
+{
+    const float d = absmax_ps(x, 4) / 127;
+    const float id = d != 0 ? 1.0f / d : 0.0f;
+    const __m256 idv = _mm256_set1_ps(id);
+    __m256i q[4];
+    for (int i = 0; i < 4; i++) {
+        __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + 8 * i), idv);
+        v = round_half_away_ps(clamp_nan0_ps(v, -127.f, 127.f));
+        q[i] = _mm256_cvttps_epi32(v);
+    }
+    _mm256_storeu_si256((__m256i *)qs, pack_i32x32_to_i8(q));
+    *code_sum = hsum_i32x8(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]),
+                                            _mm256_add_epi32(q[2], q[3])));
+    return d;
+}
+
+static inline uint16_t float_to_half(float f)
+{
+    return (uint16_t)_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT); /* as f32_to_fp16 */
+}
+
+static inline void kx_from_float_q8_0(const float *x, void *vy, int64_t n)
+{
+    block_q8_0 *y = vy;
+    for (int64_t b = 0; b < n / QK8_0; b++, x += QK8_0) {
+        int code_sum;
+        y[b].d = float_to_half(q8_block_codes_simd(x, y[b].qs, &code_sum));
+    }
+}
+
+static inline void kx_from_float_q8_1(const float *x, void *vy, int64_t n)
+{
+    block_q8_1 *y = vy;
+    for (int64_t b = 0; b < n / QK8_1; b++, x += QK8_1) {
+        int code_sum;
+        const float d = q8_block_codes_simd(x, y[b].qs, &code_sum);
+        y[b].d = float_to_half(d);
+        y[b].s = float_to_half((float)code_sum * d);
+    }
+}
+
+/* The signed value of largest magnitude among 256 floats, the first one
+ * when several tie (as the reference's strict `<` scan); 0 if all are
+ * zero or NaN. */
+static inline float q8_K_signed_absmax(const float *x)
+{
+    const float amax = absmax_ps(x, QK_K / 8);
+    if (amax == 0)
+        return 0;
+    const __m256 target = _mm256_set1_ps(amax);
+    for (int i = 0; i < QK_K / 8; i++) {
+        const __m256 hit = _mm256_cmp_ps(abs_ps(_mm256_loadu_ps(x + 8 * i)), target, _CMP_EQ_OQ);
+        const int mask = _mm256_movemask_ps(hit);
+        if (mask)
+            return x[8 * i + __builtin_ctz((unsigned)mask)];
+    }
+    return 0; /* unreachable: amax is one of the |x| */
+}
+
+/* Q8_K: iscale = -127/max (max signed), codes nearest_int(iscale * x)
+ * (round half to even) clamped to [-128, 127], bsums per 16, d = 1/iscale. */
+static inline void kx_from_float_q8_K(const float *x, void *vy, int64_t n)
+{
+    block_q8_K *y = vy;
+    for (int64_t b = 0; b < n / QK_K; b++, x += QK_K) {
+        const float max = q8_K_signed_absmax(x);
+        if (max == 0) {
+            memset(&y[b], 0, sizeof y[b]);
+            continue;
+        }
+        const float iscale = -127.f / max;
+        const __m256 isv = _mm256_set1_ps(iscale);
+        for (int c = 0; c < QK_K / 32; c++) {
+            __m256i q[4];
+            for (int i = 0; i < 4; i++) {
+                __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + 32 * c + 8 * i), isv);
+                v = _mm256_round_ps(clamp_nan0_ps(v, -128.f, 127.f),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+                q[i] = _mm256_cvttps_epi32(v);
+            }
+            _mm256_storeu_si256((__m256i *)(y[b].qs + 32 * c), pack_i32x32_to_i8(q));
+            y[b].bsums[2 * c] = (int16_t)hsum_i32x8(_mm256_add_epi32(q[0], q[1]));
+            y[b].bsums[2 * c + 1] = (int16_t)hsum_i32x8(_mm256_add_epi32(q[2], q[3]));
+        }
+        y[b].d = 1 / iscale;
+    }
+}
+
+/* ======================================================================
+ * F16 and BF16 conversions (F16C; bf16 with integer rounding, because
+ * vcvtneps2bf16 flushes denormal inputs where the reference does not).
+ * ==================================================================== */
+
+static inline void kx_from_float_f16(const float *x, void *vy, int64_t n)
+{
+    uint16_t *y = vy;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(y + i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++)
+        y[i] = f32_to_fp16(x[i]);
+}
+
+static inline void kx_to_float_f16(const void *vx, float *y, int64_t n)
+{
+    const uint16_t *x = vx;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))));
+    for (; i < n; i++)
+        y[i] = fp16_to_f32(x[i]);
+}
+
+/* Round to nearest even into the top 16 bits; NaNs keep their top bits with
+ * the quiet bit forced (f32_to_bf16). */
+static inline void kx_from_float_bf16(const float *x, void *vy, int64_t n)
+{
+    uint16_t *y = vy;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256i u = _mm256_castps_si256(_mm256_loadu_ps(x + i));
+        const __m256i mag = _mm256_and_si256(u, _mm256_set1_epi32(0x7fffffff));
+        const __m256i is_nan = _mm256_cmpgt_epi32(mag, _mm256_set1_epi32(0x7f800000));
+        const __m256i top = _mm256_srli_epi32(u, 16);
+        const __m256i lsb = _mm256_and_si256(top, _mm256_set1_epi32(1));
+        const __m256i bias = _mm256_add_epi32(_mm256_set1_epi32(0x7fff), lsb);
+        const __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(u, bias), 16);
+        const __m256i quiet = _mm256_or_si256(top, _mm256_set1_epi32(0x40));
+        const __m256i r = _mm256_blendv_epi8(rounded, quiet, is_nan);
+        const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(r, r), 0x08);
+        _mm_storeu_si128((__m128i *)(y + i), _mm256_castsi256_si128(packed));
+    }
+    for (; i < n; i++)
+        y[i] = f32_to_bf16(x[i]);
+}
+
+static inline __m256 bf16x8_to_ps(const uint16_t *p)
+{
+    const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+}
+
+static inline void kx_to_float_bf16(const void *vx, float *y, int64_t n)
+{
+    const uint16_t *x = vx;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, bf16x8_to_ps(x + i));
+    for (; i < n; i++)
+        y[i] = bf16_to_f32(x[i]);
+}
+
+/* ======================================================================
+ * F32 / F16 / BF16 dots: float products (as the reference), summed in
+ * double with four independent accumulators, 8 elements per step.
+ * ==================================================================== */
+
+static inline void add_products_pd(__m256d acc_lo_hi[2], __m256 prod)
+{
+    acc_lo_hi[0] = _mm256_add_pd(acc_lo_hi[0], _mm256_cvtps_pd(_mm256_castps256_ps128(prod)));
+    acc_lo_hi[1] = _mm256_add_pd(acc_lo_hi[1], _mm256_cvtps_pd(_mm256_extractf128_ps(prod, 1)));
+}
+
+static inline double hsum_pd(__m256d v)
+{
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+
+/* The loop shared by the three types: load8(x, i) gives 8 floats. */
+#define DOT_FLOAT_DOUBLE(name, elem, load8, scalar)                               \
+    static inline void name(int64_t n, float *s, const void *vx, const void *vy)  \
+    {                                                                             \
+        const elem *x = vx, *y = vy;                                              \
+        __m256d acc[4] = { _mm256_setzero_pd(), _mm256_setzero_pd(),              \
+                           _mm256_setzero_pd(), _mm256_setzero_pd() };            \
+        int64_t i = 0;                                                            \
+        for (; i + 16 <= n; i += 16) {                                            \
+            add_products_pd(&acc[0], _mm256_mul_ps(load8(x + i), load8(y + i)));  \
+            add_products_pd(&acc[2], _mm256_mul_ps(load8(x + i + 8),              \
+                                                   load8(y + i + 8)));            \
+        }                                                                         \
+        for (; i + 8 <= n; i += 8)                                                \
+            add_products_pd(&acc[0], _mm256_mul_ps(load8(x + i), load8(y + i)));  \
+        double sum = hsum_pd(_mm256_add_pd(_mm256_add_pd(acc[0], acc[1]),         \
+                                           _mm256_add_pd(acc[2], acc[3])));       \
+        for (; i < n; i++)                                                        \
+            sum += (double)(scalar(x[i]) * scalar(y[i]));                         \
+        *s = (float)sum;                                                          \
+    }
+
+static inline __m256 f32x8_load(const float *p) { return _mm256_loadu_ps(p); }
+static inline __m256 f16x8_load(const uint16_t *p)
+{
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+}
+static inline float f32_ident(float f) { return f; }
+
+DOT_FLOAT_DOUBLE(kx_vec_dot_f32, float, f32x8_load, f32_ident)
+DOT_FLOAT_DOUBLE(kx_vec_dot_f16, uint16_t, f16x8_load, half_to_float)
+DOT_FLOAT_DOUBLE(kx_vec_dot_bf16, uint16_t, bf16x8_to_ps, bf16_to_f32)
+
+#include "engine/kernels/kernels_x86_tile.h"
+
+/* The type table of one kernel set: every quantized type uses the kernels
+ * above; the float dots are the set's own (DOT_F32/F16/BF16). Quantizers
+ * other than the activation types and the quantized dequantizers are the
+ * reference's (not on the hot path). */
+#define KX_TRAITS_TABLE(NAME, DOT_F32, DOT_F16, DOT_BF16) \
+static const type_traits NAME[TT_COUNT] = {                                                       \
+    [TT_F32]  = { "f32",  1, sizeof(float),    TT_F32,  quant_ref_to_float_f32,                   \
+                  quant_ref_from_float_f32,  DOT_F32, NULL, NULL },                               \
+    [TT_F16]  = { "f16",  1, sizeof(uint16_t), TT_F16,  kx_to_float_f16,                          \
+                  kx_from_float_f16,  DOT_F16, NULL, NULL },                                      \
+    [TT_BF16] = { "bf16", 1, sizeof(uint16_t), TT_BF16, kx_to_float_bf16,                         \
+                  kx_from_float_bf16, DOT_BF16, NULL, NULL },                                     \
+    [TT_Q4_0] = { "q4_0", QK4_0, sizeof(block_q4_0), TT_Q8_0, quant_ref_to_float_q4_0,            \
+                  quant_ref_from_float_q4_0, kx_vec_dot_q4_0, kx_vec_dot_tile_q4_0,               \
+                  kx_vec_dot_tile_q4_0_scratch },                                                 \
+    [TT_Q4_1] = { "q4_1", QK4_1, sizeof(block_q4_1), TT_Q8_1, quant_ref_to_float_q4_1,            \
+                  quant_ref_from_float_q4_1, kx_vec_dot_q4_1, NULL, NULL },                       \
+    [TT_Q5_0] = { "q5_0", QK5_0, sizeof(block_q5_0), TT_Q8_0, quant_ref_to_float_q5_0,            \
+                  quant_ref_from_float_q5_0, kx_vec_dot_q5_0, NULL, NULL },                       \
+    [TT_Q5_1] = { "q5_1", QK5_1, sizeof(block_q5_1), TT_Q8_1, quant_ref_to_float_q5_1,            \
+                  quant_ref_from_float_q5_1, kx_vec_dot_q5_1, NULL, NULL },                       \
+    [TT_Q8_0] = { "q8_0", QK8_0, sizeof(block_q8_0), TT_Q8_0, quant_ref_to_float_q8_0,            \
+                  kx_from_float_q8_0, kx_vec_dot_q8_0, kx_vec_dot_tile_q8_0,                      \
+                  kx_vec_dot_tile_q8_0_scratch },                                                 \
+    [TT_Q8_1] = { "q8_1", QK8_1, sizeof(block_q8_1), TT_Q8_1, quant_ref_to_float_q8_1,            \
+                  kx_from_float_q8_1, kx_vec_dot_q8_1, NULL, NULL },                              \
+    [TT_Q2_K] = { "q2_K", QK_K, sizeof(block_q2_K), TT_Q8_K, quant_ref_to_float_q2_K,             \
+                  quant_ref_from_float_q2_K, kx_vec_dot_q2_K, NULL, NULL },                       \
+    [TT_Q3_K] = { "q3_K", QK_K, sizeof(block_q3_K), TT_Q8_K, quant_ref_to_float_q3_K,             \
+                  quant_ref_from_float_q3_K, kx_vec_dot_q3_K, NULL, NULL },                       \
+    [TT_Q4_K] = { "q4_K", QK_K, sizeof(block_q4_K), TT_Q8_K, quant_ref_to_float_q4_K,             \
+                  quant_ref_from_float_q4_K, kx_vec_dot_q4_K, kx_vec_dot_tile_q4_K,               \
+                  kx_vec_dot_tile_q4_K_scratch },                                                 \
+    [TT_Q5_K] = { "q5_K", QK_K, sizeof(block_q5_K), TT_Q8_K, quant_ref_to_float_q5_K,             \
+                  quant_ref_from_float_q5_K, kx_vec_dot_q5_K, NULL, NULL },                       \
+    [TT_Q6_K] = { "q6_K", QK_K, sizeof(block_q6_K), TT_Q8_K, quant_ref_to_float_q6_K,             \
+                  quant_ref_from_float_q6_K, kx_vec_dot_q6_K, kx_vec_dot_tile_q6_K,               \
+                  kx_vec_dot_tile_q6_K_scratch },                                                 \
+    [TT_Q8_K] = { "q8_K", QK_K, sizeof(block_q8_K), TT_Q8_K, quant_ref_to_float_q8_K,             \
+                  kx_from_float_q8_K, kx_vec_dot_q8_K, NULL, NULL },                              \
+};
+
+#endif

@@ -1,0 +1,381 @@
+/* pdf.c — PDF to document with poppler-glib (see pdf.h). */
+#include "extractors/pdf/pdf.h"
+
+#include <gio/gio.h>
+#include <glib.h>
+#include <math.h>
+#include <poppler.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/utf8.h"
+#include "extractors/pdf/pdf_layout.h"
+#include "extractors/textnorm.h"
+
+/* Text and character boxes of one page, as poppler returns them. */
+typedef struct page_glyphs {
+    char *text;
+    PopplerRectangle *rects;
+    guint n_rects;
+    int boxed;            /* one rect per character of text */
+} page_glyphs;
+
+/* ---- building lines ------------------------------------------------------- */
+
+static double rect_height(const PopplerRectangle *r) { return r->y2 - r->y1; }
+
+/* How a glyph relates to the previous non-space glyph of the same poppler
+ * line. poppler's selection text sometimes glues separate blocks (columns,
+ * table cells, line numbers) into one line, with or without a space. */
+typedef enum { GLYPH_NEXT, GLYPH_GAP, GLYPH_SPLIT } glyph_relation;
+
+/* Horizontal text (boxes side by side): a gap over half the line height
+ * needs a space; over 1.5 line heights, or a step back to the left, starts a
+ * separate line. Vertical (rotated) text (boxes stacked) likewise with the
+ * box width. Boxes in neither relation are separate lines. */
+static glyph_relation relate(const PopplerRectangle *a, const PopplerRectangle *b)
+{
+    double h = fmax(rect_height(a), rect_height(b));
+    double w = fmax(a->x2 - a->x1, b->x2 - b->x1);
+    double dcy = fabs((a->y1 + a->y2) - (b->y1 + b->y2)) / 2;
+    double dcx = fabs((a->x1 + a->x2) - (b->x1 + b->x2)) / 2;
+    double gap;
+    if (dcy < 0.5 * h && dcx >= dcy) {
+        if (b->x1 < a->x1 - 0.5 * h)
+            return GLYPH_SPLIT;
+        gap = b->x1 - a->x2;
+    } else if (dcx < 0.5 * w) {
+        gap = fmax(b->y1 - a->y2, a->y1 - b->y2);
+        h = w;
+    } else {
+        return GLYPH_SPLIT;
+    }
+    return gap > 1.5 * h ? GLYPH_SPLIT : gap > 0.5 * h ? GLYPH_GAP : GLYPH_NEXT;
+}
+
+/* A line being assembled from glyphs. */
+typedef struct line_builder {
+    GString *text;
+    double box[4];
+} line_builder;
+
+static void builder_reset(line_builder *lb)
+{
+    g_string_truncate(lb->text, 0);
+    lb->box[0] = lb->box[1] = INFINITY;
+    lb->box[2] = lb->box[3] = -INFINITY;
+}
+
+/* Fold the assembled text and add it as a line of page. */
+static void builder_flush(line_builder *lb, pdf_page_text *page)
+{
+    size_t len;
+    char *folded = textnorm_fold(lb->text->str, lb->text->len, &len);
+    pdf_page_add_line(page, folded, len, isfinite(lb->box[0]) ? lb->box : NULL);
+    free(folded);
+    builder_reset(lb);
+}
+
+static void builder_add(line_builder *lb, gunichar c, const PopplerRectangle *r)
+{
+    g_string_append_unichar(lb->text, c);
+    if (r) {
+        lb->box[0] = fmin(lb->box[0], r->x1);
+        lb->box[1] = fmin(lb->box[1], r->y1);
+        lb->box[2] = fmax(lb->box[2], r->x2);
+        lb->box[3] = fmax(lb->box[3], r->y2);
+    }
+}
+
+/* Add poppler's line text[start..end) (chars from index ci) to page: split
+ * where it glued separate blocks, spaces restored between separated glyphs,
+ * folded (textnorm.h), each piece with its bounding box. */
+static void add_line(pdf_page_text *page, const page_glyphs *g, const char *start, const char *end, guint ci)
+{
+    line_builder lb = { g_string_sized_new((gsize)(end - start) + 8), { 0 } };
+    builder_reset(&lb);
+    const PopplerRectangle *last = NULL;   /* previous non-space glyph */
+    int space_since_last = 0;
+    for (const char *p = start; p < end; p = g_utf8_next_char(p), ci++) {
+        gunichar c = g_utf8_get_char(p);
+        const PopplerRectangle *r = g->boxed && ci < g->n_rects ? &g->rects[ci] : NULL;
+        if (g_unichar_isspace(c)) {
+            space_since_last = 1;
+            g_string_append_c(lb.text, ' ');
+            continue;
+        }
+        glyph_relation rel = r && last ? relate(last, r) : GLYPH_NEXT;
+        if (rel == GLYPH_SPLIT)
+            builder_flush(&lb, page);
+        else if (rel == GLYPH_GAP && !space_since_last)
+            g_string_append_c(lb.text, ' ');
+        builder_add(&lb, c, r);
+        last = r;
+        space_since_last = 0;
+    }
+    builder_flush(&lb, page);
+    g_string_free(lb.text, TRUE);
+}
+
+/* Split a page's text into lines. Returns the number of bytes of text. */
+static size_t page_lines(pdf_page_text *page, const page_glyphs *g)
+{
+    const char *s = g->text;
+    guint ci = 0;
+    while (*s) {
+        const char *nl = strchr(s, '\n');
+        const char *end = nl ? nl : s + strlen(s);
+        add_line(page, g, s, end, ci);
+        ci += (guint)g_utf8_strlen(s, end - s) + (nl ? 1 : 0);
+        s = nl ? nl + 1 : end;
+    }
+    return strlen(g->text);
+}
+
+static int has_visible_text(const char *s)
+{
+    for (; *s; s = g_utf8_next_char(s))
+        if (!g_unichar_isspace(g_utf8_get_char(s)))
+            return 1;
+    return 0;
+}
+
+/* Read page i (0-based) into page; returns bytes of text, 0 when empty. */
+static size_t read_page(PopplerDocument *pdoc, int i, pdf_page_text *page)
+{
+    page->number = i + 1;
+    PopplerPage *pp = poppler_document_get_page(pdoc, i);
+    if (!pp)
+        return 0;
+    page_glyphs g = { 0 };
+    g.text = poppler_page_get_text(pp);
+    size_t bytes = 0;
+    int valid = g.text && g_utf8_validate(g.text, -1, NULL);
+    if (g.text && !valid) { /* never seen from poppler; sanitize, without boxes */
+        char *clean = utf8_sanitize(g.text, strlen(g.text), NULL);
+        g_free(g.text);
+        g.text = g_strdup(clean);
+        free(clean);
+    }
+    if (g.text && has_visible_text(g.text)) {
+        if (valid && poppler_page_get_text_layout(pp, &g.rects, &g.n_rects))
+            g.boxed = (glong)g.n_rects == g_utf8_strlen(g.text, -1);
+        bytes = page_lines(page, &g);
+    }
+    g_free(g.rects);
+    g_free(g.text);
+    g_object_unref(pp);
+    return bytes;
+}
+
+/* ---- warnings about pages without text ----------------------------------- */
+
+/* "page 3" or "pages 1–2, 5" from a 0/1 array of empty pages. */
+static char *page_ranges(const unsigned char *empty, int n)
+{
+    GString *s = g_string_new(NULL);
+    int count = 0;
+    for (int i = 0; i < n; i++) {
+        if (!empty[i])
+            continue;
+        int j = i;
+        while (j + 1 < n && empty[j + 1])
+            j++;
+        if (s->len)
+            g_string_append(s, ", ");
+        if (j > i)
+            g_string_append_printf(s, "%d\u2013%d", i + 1, j + 1);
+        else
+            g_string_append_printf(s, "%d", i + 1);
+        count += j - i + 1;
+        i = j;
+    }
+    g_string_prepend(s, count == 1 ? "page " : "pages ");
+    return g_string_free(s, FALSE);
+}
+
+/* ---- metadata ---------------------------------------------------------------- */
+
+static void meta_string(document *doc, const char *key, gchar *value)
+{
+    if (value && *value) {
+        char *folded = textnorm_fold(value, strlen(value), NULL);
+        document_set_meta(doc, key, folded);
+        free(folded);
+    }
+    g_free(value);
+}
+
+static void meta_date(document *doc, const char *key, GDateTime *dt)
+{
+    if (!dt)
+        return;
+    /* RFC 3339: "Z" for UTC, otherwise a +hh:mm offset */
+    gchar *iso = g_date_time_format(dt, g_date_time_get_utc_offset(dt) == 0 ? "%Y-%m-%dT%H:%M:%SZ"
+                                                                             : "%Y-%m-%dT%H:%M:%S%:z");
+    if (iso)
+        document_set_meta(doc, key, iso);
+    g_free(iso);
+    g_date_time_unref(dt);
+}
+
+static void read_metadata(PopplerDocument *pdoc, document *doc)
+{
+    gchar *title = poppler_document_get_title(pdoc);
+    if (title) {
+        char *folded = textnorm_fold(title, strlen(title), NULL);
+        document_set_title(doc, folded);
+        free(folded);
+    }
+    meta_string(doc, "title", title);
+    gchar *author = poppler_document_get_author(pdoc);
+    if (author) {
+        gchar **names = g_strsplit(author, ";", 0);
+        for (gchar **n = names; *n; n++) {
+            char *folded = textnorm_fold(*n, strlen(*n), NULL);
+            document_add_author(doc, folded);
+            free(folded);
+        }
+        g_strfreev(names);
+    }
+    meta_string(doc, "author", author);
+    meta_string(doc, "subject", poppler_document_get_subject(pdoc));
+    meta_string(doc, "keywords", poppler_document_get_keywords(pdoc));
+    meta_string(doc, "creator", poppler_document_get_creator(pdoc));
+    meta_string(doc, "producer", poppler_document_get_producer(pdoc));
+    meta_date(doc, "created", poppler_document_get_creation_date_time(pdoc));
+    meta_date(doc, "modified", poppler_document_get_modification_date_time(pdoc));
+    meta_string(doc, "pdf_version", poppler_document_get_pdf_version_string(pdoc));
+}
+
+/* ---- opening ---------------------------------------------------------------------- */
+
+/* Opened through a GInputStream: poppler 22.12's new_from_bytes and
+ * new_from_data crash (SIGSEGV in PDFDoc::PDFDoc) when an encrypted file is
+ * given a wrong or empty password; new_from_stream does not. An empty
+ * password is passed as none. */
+static PopplerDocument *open_pdf(GBytes *bytes, const char *password, perr *err)
+{
+    GError *gerr = NULL;
+    if (password && !*password)
+        password = NULL;
+    GInputStream *stream = g_memory_input_stream_new_from_bytes(bytes);
+    PopplerDocument *pdoc =
+        poppler_document_new_from_stream(stream, (goffset)g_bytes_get_size(bytes), password, NULL, &gerr);
+    g_object_unref(stream);
+    if (pdoc)
+        return pdoc;
+    if (gerr && gerr->domain == POPPLER_ERROR && gerr->code == POPPLER_ERROR_ENCRYPTED)
+        perr_set(err, "encrypted PDF: %s", password ? "incorrect password" : "password required");
+    else
+        perr_set(err, "not a readable PDF: %s", gerr && gerr->message ? gerr->message : "unknown error");
+    if (gerr)
+        g_error_free(gerr);
+    return NULL;
+}
+
+/* ---- extraction -------------------------------------------------------------------- */
+
+typedef struct pdf_pages {
+    pdf_page_text *pages;
+    unsigned char *empty;
+    int n;                 /* pages read */
+    int n_empty;
+} pdf_pages;
+
+static void read_pages(PopplerDocument *pdoc, int n_pages, const extract_options *opts, document *doc,
+                       pdf_pages *out)
+{
+    int n = n_pages;
+    if (n > opts->max_pages) {
+        document_warn(doc, "only the first %d of %d pages were read (page limit)", opts->max_pages, n_pages);
+        n = opts->max_pages;
+    }
+    out->pages = xmalloc((size_t)n * sizeof *out->pages);
+    memset(out->pages, 0, (size_t)n * sizeof *out->pages);
+    out->empty = xmalloc((size_t)n);
+    size_t total = 0;
+    for (int i = 0; i < n; i++) {
+        size_t bytes = read_page(pdoc, i, &out->pages[i]);
+        out->empty[i] = bytes == 0;
+        out->n_empty += bytes == 0;
+        out->n = i + 1;
+        total += bytes;
+        if (total > opts->max_text_bytes && i + 1 < n) {
+            document_warn(doc, "text truncated after page %d of %d (text limit of %zu bytes)", i + 1, n_pages,
+                          opts->max_text_bytes);
+            break;
+        }
+    }
+}
+
+static void free_pages(pdf_pages *pp)
+{
+    for (int i = 0; i < pp->n; i++)
+        pdf_page_text_free(&pp->pages[i]);
+    free(pp->pages);
+    free(pp->empty);
+}
+
+static void add_paragraphs(document *doc, pdf_pages *pp, int keep_running_lines)
+{
+    if (!keep_running_lines)
+        pdf_mark_running_lines(pp->pages, (size_t)pp->n);
+    pdf_para_list paras = { 0 };
+    pdf_build_paragraphs(pp->pages, (size_t)pp->n, &paras);
+    for (size_t i = 0; i < paras.n; i++)
+        document_add_paragraph(doc, paras.items[i].text, paras.items[i].page);
+    pdf_para_list_free(&paras);
+}
+
+static int extract_opened(PopplerDocument *pdoc, const extract_options *opts, document *doc, perr *err)
+{
+    int n_pages = poppler_document_get_n_pages(pdoc);
+    if (n_pages <= 0)
+        return perr_set(err, "PDF has no pages");
+    doc->pages = n_pages;
+    read_metadata(pdoc, doc);
+    pdf_pages pp = { 0 };
+    read_pages(pdoc, n_pages, opts, doc, &pp);
+    int rc = 0;
+    if (pp.n_empty > 0) {
+        char *ranges = page_ranges(pp.empty, pp.n);
+        if (pp.n_empty == pp.n)
+            rc = perr_set(err, "no text layer on %s; OCR not performed", ranges);
+        else
+            document_warn(doc, "no text layer on %s; OCR not performed", ranges);
+        g_free(ranges);
+    }
+    if (rc == 0)
+        add_paragraphs(doc, &pp, opts->keep_running_lines);
+    free_pages(&pp);
+    return rc;
+}
+
+int pdf_extract(const void *data, size_t len, const extract_options *opts_in, document **out, perr *err)
+{
+    *out = NULL;
+    extract_options opts = extract_options_resolve(opts_in);
+    if (len == 0)
+        return perr_set(err, "empty input (0 bytes)");
+    if (len > opts.max_input_bytes)
+        return perr_set(err, "PDF too large (%zu bytes, limit %zu)", len, opts.max_input_bytes);
+    if (len > G_MAXSSIZE)
+        return perr_set(err, "PDF too large");
+    GBytes *bytes = g_bytes_new_static(data, len);
+    PopplerDocument *pdoc = open_pdf(bytes, opts.password, err);
+    if (!pdoc) {
+        g_bytes_unref(bytes);
+        return -1;
+    }
+    document *doc = document_new("pdf", "application/pdf");
+    int rc = extract_opened(pdoc, &opts, doc, err);
+    g_object_unref(pdoc);
+    g_bytes_unref(bytes);
+    if (rc < 0) {
+        document_free(doc);
+        return -1;
+    }
+    *out = doc;
+    return 0;
+}

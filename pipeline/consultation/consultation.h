@@ -1,0 +1,98 @@
+/* consultation.h — the "consultation" analysis: themes across many responses
+ * to one consultation question, in the manner of i.AI's themefinder.
+ *
+ * Steps (each a named step of prompts/consultation.json, every call
+ * schema-constrained through pipeline/llm/structured.h and, for batches of
+ * responses, the split-and-retry ladder of pipeline/consultation/ladder.h):
+ *   1. sentiment  batches of responses -> per response a position (AGREE,
+ *                 DISAGREE, UNCLEAR) and evidence_rich (YES, NO);
+ *   2. themes     batches of responses -> candidate themes {label,
+ *                 description, position};
+ *   3. condense   candidate themes merged, in groups that fit the context,
+ *                 round after round until at most max_themes remain;
+ *   4. refine     short labels and one-sentence descriptions; ids A, B, C...
+ *   5. mapping    batches of responses -> one to three theme ids each.
+ * Batch answers are JSON objects keyed by response id, built per batch with
+ * every id of the batch required in order: the grammar itself guarantees
+ * every id once and no other (a model cannot drop, repeat or invent one);
+ * the semantic check verifies it again and the ladder splits a batch that
+ * still fails, down to single responses marked unprocessable with the reason.
+ * Batches are token-budgeted: the prompt, the responses and the longest
+ * possible answer fit the context with room for a retry.
+ *
+ * A response too long for a batch of its own in some step is TRUNCATED for
+ * that step (its first tokens, as many as fit), never dropped: it is
+ * flagged `truncated` and the trace says where and by how much. An empty
+ * response is unprocessable ("empty response"). At the end the integrity
+ * check requires every response to have a position and at least one theme,
+ * or to be unprocessable with a reason.
+ */
+#ifndef PRECIS_CONSULTATION_H
+#define PRECIS_CONSULTATION_H
+
+#include <stddef.h>
+
+#include "common/error.h"
+#include "pipeline/analyses/analysis.h"
+#include "pipeline/consultation/responses.h"
+
+#define CONSULTATION_MAX_THEMES 26     /* ids A..Z */
+#define CONSULTATION_DEFAULT_MAX_THEMES 12
+#define CONSULTATION_THEMES_PER_RESPONSE 3
+#define CONSULTATION_LABEL_MAX 60      /* characters, candidate and condensed themes */
+#define CONSULTATION_REFINED_LABEL_MAX 40
+#define CONSULTATION_DESCRIPTION_MAX 200
+
+typedef struct consultation_options {
+    int max_themes;              /* 1..CONSULTATION_MAX_THEMES; 0 = default */
+    int batch_size;              /* most responses per call; 0 = 20 */
+} consultation_options;
+
+typedef struct consultation_annotation {
+    const char *response_id;     /* points into the response set */
+    char position[10];           /* "AGREE", "DISAGREE", "UNCLEAR"; "" = none */
+    char evidence_rich[4];       /* "YES", "NO"; "" = none */
+    char themes[CONSULTATION_MAX_THEMES + 1];  /* theme ids, e.g. "AD"; "" = none */
+    int truncated;               /* cut to fit the context in some step */
+    int unprocessable;
+    char *reason;                /* why unprocessable ("step: reason; ..."), malloc'd */
+} consultation_annotation;
+
+typedef struct consultation_theme {
+    char id[2];                  /* "A".. */
+    char *label, *description;
+    char position[10];           /* the theme's stance; "" = none */
+    size_t response_count;       /* responses mapped to it */
+} consultation_theme;
+
+typedef struct consultation_result {
+    consultation_annotation *annotations;  /* one per response, input order */
+    size_t n;
+    consultation_theme *themes;
+    size_t n_themes;
+    size_t n_unprocessable, n_truncated, n_candidates;
+    analysis_output out;         /* tokens, times, calls and the trace */
+} consultation_result;
+
+/* Run the five steps over rs. in supplies the model, the consultation
+ * prompt and the cancel hook (its schema, text and doc are not used).
+ * Returns 0 (res filled, integrity checked), -1 (err) or LLM_CANCELLED;
+ * on failure res->out.trace may still hold the steps taken (clear res). */
+int consultation_run(const analysis_input *in, const char *question, const response_set *rs,
+                     const consultation_options *opt, consultation_result *res, perr *err);
+
+/* Every response has a position and a theme, or is unprocessable with a reason. */
+int consultation_integrity(const consultation_result *res, perr *err);
+
+/* {"themes": [{"id", "label", "description", "position", "responses"}],
+ *  "responses": [{"response_id", "position", "evidence_rich", "themes": [..],
+ *  "truncated", "unprocessable", "reason"?}], "counts": {...}} (malloc'd). */
+char *consultation_result_json(const consultation_result *res);
+
+void consultation_result_clear(consultation_result *res);
+
+/* Load-time rule for prompts/consultation.json: the five steps with their
+ * placeholders. */
+int analysis_consultation_check(const prompt_spec *p, perr *err);
+
+#endif

@@ -1,0 +1,92 @@
+/* consultation_mapping.c — step 5: each response mapped to one to three of
+ * the refined themes (by id). */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/consultation/consultation_internal.h"
+
+/* Longest answer for one response beyond its id: "ID":["A","B","C"], with whitespace. */
+#define MAPPING_ANSWER_BYTES 32
+
+/* {"type": "array", "items": {"enum": [ids]}, "minItems": 1, "maxItems": k}. */
+static cJSON *item_schema(const consultation_result *res)
+{
+    cJSON *s = cJSON_CreateObject();
+    cJSON *items = s ? cJSON_AddObjectToObject(s, "items") : NULL;
+    cJSON *ids = items ? cJSON_AddArrayToObject(items, "enum") : NULL;
+    if (!ids) {
+        cJSON_Delete(s);
+        return NULL;
+    }
+    for (size_t t = 0; t < res->n_themes; t++)
+        cJSON_AddItemToArray(ids, cJSON_CreateString(res->themes[t].id));
+    size_t most = res->n_themes < CONSULTATION_THEMES_PER_RESPONSE ? res->n_themes : CONSULTATION_THEMES_PER_RESPONSE;
+    cJSON_AddStringToObject(s, "type", "array");
+    cJSON_AddNumberToObject(s, "minItems", 1);
+    cJSON_AddNumberToObject(s, "maxItems", (double)most);
+    return s;
+}
+
+/* The theme ids of one answer, each once, in theme order. */
+static int keep_answer(batch_step *bs, const ladder_item *items, size_t n, const cJSON *answer, perr *err)
+{
+    (void)err;
+    consultation_result *res = bs->cx->res;
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *ids = cJSON_GetObjectItemCaseSensitive(answer, items[i].id);
+        consultation_annotation *a = &res->annotations[batch_index(bs, &items[i])];
+        size_t k = 0;
+        for (size_t t = 0; t < res->n_themes; t++) {
+            const cJSON *v;
+            cJSON_ArrayForEach(v, ids)
+            {
+                if (cJSON_IsString(v) && strcmp(v->valuestring, res->themes[t].id) == 0) {
+                    a->themes[k++] = res->themes[t].id[0];
+                    break;
+                }
+            }
+        }
+        a->themes[k] = '\0';
+    }
+    return 0;
+}
+
+static cJSON *mapping_item_schema(batch_step *bs)
+{
+    return item_schema(bs->cx->res);
+}
+
+/* "A: label — description" lines (malloc'd). */
+static char *themes_text(const consultation_result *res)
+{
+    size_t total = 1;
+    for (size_t t = 0; t < res->n_themes; t++)
+        total += strlen(res->themes[t].label) + strlen(res->themes[t].description) + 16;
+    char *text = malloc(total);
+    if (!text)
+        return NULL;
+    size_t len = 0;
+    text[0] = '\0';
+    for (size_t t = 0; t < res->n_themes; t++)
+        len += (size_t)snprintf(text + len, total - len, "%s: %s - %s\n", res->themes[t].id, res->themes[t].label,
+                                res->themes[t].description);
+    return text;
+}
+
+int consult_mapping(consult_ctx *cx, perr *err)
+{
+    char *themes = themes_text(cx->res);
+    if (!themes)
+        return perr_set(err, "out of memory");
+    batch_step bs = {.cx = cx, .name = "mapping", .ps = prompt_find_step(cx->in->prompt, "mapping"),
+                     .themes_text = themes, .answer_bytes_per_item = MAPPING_ANSWER_BYTES, .answer_base = 16,
+                     .item_schema = mapping_item_schema, .accept = keep_answer, .give_up = batch_give_up};
+    int rc = batch_step_run(&bs, err);
+    free(themes);
+    for (size_t i = 0; rc == 0 && i < cx->res->n; i++)
+        for (const char *t = cx->res->annotations[i].themes; *t; t++)
+            cx->res->themes[*t - 'A'].response_count++;
+    return rc;
+}
