@@ -16,7 +16,6 @@ static FILE *sink;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 void log_set_level(log_level level) { threshold = level; }
-log_level log_get_level(void) { return threshold; }
 void log_set_stream(FILE *f) { sink = f; }
 
 int log_set_level_name(const char *name)

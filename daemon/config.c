@@ -531,7 +531,6 @@ void config_kafka_at(const config *cfg, size_t index, const char **key, const ch
 
 size_t config_schedule_count(const config *cfg) { return cfg->n_schedules; }
 const char *config_schedule_name(const config *cfg, size_t i) { return cfg->schedules[i]; }
-const char *config_source(const config *cfg) { return cfg->source; }
 
 /* ---- printing --------------------------------------------------------------- */
 

@@ -59,7 +59,6 @@ size_t config_schedule_count(const config *cfg);
 const char *config_schedule_name(const config *cfg, size_t i);
 
 /* Where the config came from ("defaults only" when no file). */
-const char *config_source(const config *cfg);
 
 /* Print the effective config, secrets masked, as INI. */
 void config_print(const config *cfg, FILE *f);

@@ -431,7 +431,6 @@ int consumer_kafka_ready(consumer *c, int timeout_ms, perr *err)
     return 0;
 }
 
-rd_kafka_t *consumer_handle(consumer *c) { return c->rk; }
 metrics *consumer_metrics(consumer *c) { return c->metrics; }
 
 /* ---- construction ------------------------------------------------------- */

@@ -106,7 +106,6 @@ int consumer_job_cancelled(consumer *c);
 /* Kafka reachable: a metadata request answered within timeout_ms. */
 int consumer_kafka_ready(consumer *c, int timeout_ms, perr *err);
 
-rd_kafka_t *consumer_handle(consumer *c);
 metrics *consumer_metrics(consumer *c);
 
 /* Destroys (consumer_run must have returned). NULL is ignored. */

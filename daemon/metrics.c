@@ -59,7 +59,6 @@ void metrics_job_retried(metrics *m) { atomic_fetch_add(&m->retried, 1); }
 uint64_t metrics_jobs_consumed(const metrics *m) { return atomic_load(&m->consumed); }
 uint64_t metrics_jobs_succeeded(const metrics *m) { return atomic_load(&m->succeeded); }
 uint64_t metrics_jobs_failed(const metrics *m) { return atomic_load(&m->failed); }
-uint64_t metrics_jobs_dead_lettered(const metrics *m) { return atomic_load(&m->dead_lettered); }
 int64_t metrics_consumer_lag(const metrics *m) { return atomic_load(&m->consumer_lag); }
 
 void metrics_add_tokens(metrics *m, uint64_t in, uint64_t out)

@@ -45,7 +45,6 @@ void metrics_set_consumer_lag(metrics *m, int64_t lag);
 uint64_t metrics_jobs_consumed(const metrics *m);
 uint64_t metrics_jobs_succeeded(const metrics *m);
 uint64_t metrics_jobs_failed(const metrics *m);
-uint64_t metrics_jobs_dead_lettered(const metrics *m);
 int64_t metrics_consumer_lag(const metrics *m);
 
 /* Text exposition (malloc'd, NUL-terminated); NULL when out of memory. */

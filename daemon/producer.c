@@ -92,11 +92,6 @@ int producer_send(producer *p, const producer_message *m, producer_delivery *del
     return 0;
 }
 
-rd_kafka_t *producer_handle(producer *p)
-{
-    return p->rk;
-}
-
 void producer_free(producer *p)
 {
     if (!p)

@@ -41,9 +41,6 @@ int producer_new(producer **out, const kafka_property *props, size_t n, perr *er
  * delivery report gives). delivered may be NULL. */
 int producer_send(producer *p, const producer_message *m, producer_delivery *delivered, perr *err);
 
-/* The underlying handle (for the mock cluster, tests, metadata). */
-rd_kafka_t *producer_handle(producer *p);
-
 /* Flushes (up to 5 s) and destroys. NULL is ignored. */
 void producer_free(producer *p);
 

@@ -67,11 +67,6 @@ void scheduler_free(scheduler *s)
     free(s);
 }
 
-int64_t scheduler_next_fire(const scheduler *s, size_t i)
-{
-    return s->next[i];
-}
-
 /* More than SCHEDULER_MAX_CATCHUP fires due: skip to the last ones. */
 static void skip_old_fires(scheduler *s, size_t i, int64_t now)
 {

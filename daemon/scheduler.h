@@ -58,7 +58,4 @@ void scheduler_free(scheduler *s);
 /* Run what is due at now. Never fails: errors are logged and recorded. */
 void scheduler_tick(scheduler *s, int64_t now);
 
-/* The next fire time of schedule i (for logs and tests). */
-int64_t scheduler_next_fire(const scheduler *s, size_t i);
-
 #endif

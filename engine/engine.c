@@ -174,7 +174,6 @@ void engine_ctx_free(engine_ctx *c)
     free(c);
 }
 
-const model *engine_model(const engine_ctx *c) { return c->m; }
 int engine_n_ctx(const engine_ctx *c) { return c->n_ctx; }
 int engine_n_seq(const engine_ctx *c) { return c->n_seq; }
 int engine_n_vocab(const engine_ctx *c) { return (int)c->m->hp.n_vocab; }

@@ -42,7 +42,6 @@ typedef enum engine_logits_mode {
 int engine_ctx_new(engine_ctx **out, const model *m, const engine_params *p, perr *err);
 void engine_ctx_free(engine_ctx *c);
 
-const model *engine_model(const engine_ctx *c);
 int engine_n_ctx(const engine_ctx *c);
 int engine_n_seq(const engine_ctx *c);
 int engine_n_vocab(const engine_ctx *c);

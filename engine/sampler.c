@@ -111,12 +111,6 @@ void sampler_free(sampler *s)
     free(s);
 }
 
-void sampler_reset(sampler *s)
-{
-    s->n_history = 0;
-    s->history_next = 0;
-}
-
 void sampler_accept(sampler *s, int32_t token)
 {
     int cap = s->p.repeat_last_n;

@@ -34,8 +34,6 @@ typedef struct sampler sampler;
 int sampler_new(sampler **out, const sampler_params *p, int n_vocab, perr *err);
 void sampler_free(sampler *s);
 
-/* Forget the history (the random state is kept). */
-void sampler_reset(sampler *s);
 /* Record a token (prompt or generated) for the repetition penalty. */
 void sampler_accept(sampler *s, int32_t token);
 /* Pick a token from n_vocab logits (not modified). */

@@ -22,11 +22,6 @@ static const synth_shape SHAPES[] = {
 #define UNIT 256              /* elements per pool unit (a K-quant super-block) */
 #define POOL_UNITS 4096       /* power of two */
 
-const synth_shape *synth_shape_at(int i)
-{
-    return i >= 0 && i < N_SHAPES ? &SHAPES[i] : NULL;
-}
-
 const synth_shape *synth_shape_find(const char *name)
 {
     for (int i = 0; name && i < N_SHAPES; i++)

@@ -26,7 +26,6 @@ typedef struct synth_shape {
 
 /* Case-insensitive; NULL if unknown. */
 const synth_shape *synth_shape_find(const char *name);
-const synth_shape *synth_shape_at(int i);   /* NULL past the end */
 
 typedef struct synth_params {
     const synth_shape *shape;

@@ -26,7 +26,6 @@
 #include "daemon/pipeline_setup.h"
 #include "daemon/pipeline_step.h"
 #include "pipeline/analyses/analysis.h"
-#include "pipeline/analyses/chunk.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/llm/prompt.h"
 #include "store/store.h"
@@ -341,41 +340,6 @@ static char *long_text(int n)
                                 " the fare cap and the stops near the surgery, and agreed to report back.",
                                 i ? "\n\n" : "", i + 1);
     return t;
-}
-
-Test(pipeline, chunks_keep_every_paragraph_within_budget, .timeout = 600)
-{
-    pipeline *p = new_pipeline(0, MAX_TOKENS, NULL);
-    const llm *m = pipeline_llm(p);
-    char *text = long_text(30);
-    chunk_list list;
-    perr err;
-    cr_assert_eq(chunk_split(m, text, 200, &list, &err), 0, "%s", err.msg);
-    cr_assert_gt(list.n, 3);
-    size_t total = 0;
-    for (size_t i = 0; i < list.n; i++) {
-        size_t tokens;
-        cr_assert_eq(llm_count_tokens(m, list.items[i], strlen(list.items[i]), &tokens, &err), 0);
-        cr_assert_leq(tokens, 200 + 8, "chunk %zu has %zu tokens", i, tokens);
-        total += strlen(list.items[i]) + (i ? 2 : 0);
-    }
-    cr_assert_eq(total, strlen(text), "the chunks hold the whole text");
-    cr_assert(strncmp(list.items[0], "Paragraph 1.", 12) == 0);
-    cr_assert(strstr(list.items[list.n - 1], "Paragraph 30."));
-    chunk_list_clear(&list);
-
-    /* One paragraph far over the budget is cut, not dropped. */
-    char *one = strdup(text);
-    for (char *c = one; *c; c++)
-        if (*c == '\n')
-            *c = ' ';
-    cr_assert_eq(chunk_split(m, one, 100, &list, &err), 0, "%s", err.msg);
-    cr_assert_gt(list.n, 5);
-    cr_assert(strstr(list.items[list.n - 1], "report back."), "the end is kept");
-    chunk_list_clear(&list);
-    free(one);
-    free(text);
-    pipeline_free(p);
 }
 
 Test(pipeline, long_document_is_summarized_by_map_reduce, .timeout = 600)

@@ -662,7 +662,6 @@ int32_t tokenizer_bos(const tokenizer *t) { return t->bos; }
 int32_t tokenizer_eos(const tokenizer *t) { return t->eos; }
 int32_t tokenizer_eot(const tokenizer *t) { return t->eot; }
 int32_t tokenizer_unk(const tokenizer *t) { return t->unk; }
-int32_t tokenizer_pad(const tokenizer *t) { return t->pad; }
 int tokenizer_adds_bos(const tokenizer *t) { return t->add_bos; }
 int tokenizer_adds_eos(const tokenizer *t) { return t->add_eos; }
 const char *tokenizer_chat_template(const tokenizer *t) { return t->chat_template; }

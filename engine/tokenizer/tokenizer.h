@@ -153,7 +153,6 @@ int32_t tokenizer_eos(const tokenizer *t);
  * among <|eot_id|> <|im_end|> <|end|> <end_of_turn> <EOT>; -1 = none. */
 int32_t tokenizer_eot(const tokenizer *t);
 int32_t tokenizer_unk(const tokenizer *t);
-int32_t tokenizer_pad(const tokenizer *t);
 int tokenizer_adds_bos(const tokenizer *t);
 int tokenizer_adds_eos(const tokenizer *t);
 

@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/analyses/chunk.h"
 #include "pipeline/llm/structured.h"
+
+/* Tokens counted for the blank line between two entries of a batch. */
+#define ENTRY_JOIN_TOKENS 2
 
 /* Tokens kept free for the difference between counting entries one by one
  * and tokenizing the whole prompt (10%). */
@@ -362,7 +364,7 @@ static int map_batches(digest_run *r, size_t budget, part_list *parts, perr *err
     int rc = 0;
     for (size_t i = 0; rc == 0 && i <= n; i++) {
         int last = i == n;
-        size_t cost = last || !r->entries[i] ? 0 : r->entry_tokens[i] + (count ? CHUNK_JOIN_TOKENS : 0);
+        size_t cost = last || !r->entries[i] ? 0 : r->entry_tokens[i] + (count ? ENTRY_JOIN_TOKENS : 0);
         if (!last && !r->entries[i])
             continue;
         if (count > 0 && (last || used + cost > budget)) {

@@ -44,7 +44,6 @@ const char *llm_model_path(const llm *m);
 const char *llm_chat_template_name(const llm *m);
 int llm_n_ctx(const llm *m);
 int llm_n_threads(const llm *m);
-int llm_n_parallel(const llm *m);
 long long llm_n_params(const llm *m);
 /* True for tiny test or random-weight models (fewer than LLM_TOY_PARAMS). */
 int llm_is_toy(const llm *m);
