@@ -182,6 +182,27 @@ static void forget_partitions(consumer *c, const rd_kafka_topic_partition_list_t
             retry_forget(c, parts->elems[i].partition);
 }
 
+/* Resume the revoked partitions that a retry backoff paused: librdkafka 2.0
+ * keeps an application pause across unassign and a later assign, so a paused
+ * partition given back to this member would never be fetched again. This
+ * runs in the revoke, before the unassign, while librdkafka starts or stops
+ * no fetcher for these partitions. (Resuming after assign() instead races
+ * the fetcher start: see on_rebalance.) */
+static void resume_revoked(consumer *c, const rd_kafka_topic_partition_list_t *parts)
+{
+    rd_kafka_topic_partition_list_t *paused = rd_kafka_topic_partition_list_new(parts->cnt > 0 ? parts->cnt : 1);
+    for (int i = 0; i < parts->cnt; i++) {
+        if (strcmp(parts->elems[i].topic, c->jobs_topic) != 0)
+            continue;
+        retry_state *r = retry_find(c, parts->elems[i].partition);
+        if (r && r->resume_at)
+            rd_kafka_topic_partition_list_add(paused, c->jobs_topic, r->partition);
+    }
+    if (paused->cnt > 0)
+        rd_kafka_resume_partitions(c->rk, paused);
+    rd_kafka_topic_partition_list_destroy(paused);
+}
+
 static void log_rebalance_error(const char *what, rd_kafka_error_t *e)
 {
     if (!e)
@@ -205,11 +226,18 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
     int cooperative = strcmp(protocol, "COOPERATIVE") == 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         log_info("partitions assigned", "count=%d protocol=%s", parts->cnt, cooperative ? "cooperative" : "eager");
+        /* Nothing here pauses, resumes or seeks these partitions: assign()
+         * returns before librdkafka starts their fetchers (on its main
+         * thread, once the committed offsets are in), and in librdkafka
+         * 2.0.2 such a call landing between that start taking its op
+         * version and queueing its op makes the start arrive outdated and
+         * be dropped: the partition stays assigned, unpaused and never
+         * fetched until the next rebalance (issue #18). Partitions a retry
+         * had paused were resumed when revoked (resume_revoked). */
         if (cooperative)
             log_rebalance_error("incremental assign", rd_kafka_incremental_assign(rk, parts));
         else
             rd_kafka_assign(rk, parts);
-        rd_kafka_resume_partitions(rk, parts);   /* a partition paused before an earlier revoke */
         return;
     }
     int lost = rd_kafka_assignment_lost(rk);
@@ -218,6 +246,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
     /* Commit what is done before the partitions go to another member. */
     if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && !lost)
         commit_stored(c, "revoke");
+    resume_revoked(c, parts);
     forget_partitions(c, parts);
     if (cooperative)
         log_rebalance_error("incremental unassign", rd_kafka_incremental_unassign(rk, parts));

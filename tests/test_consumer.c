@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "common/monotonic.h"
 #include "daemon/consumer.h"
 #include "daemon/dlq.h"
+#include "daemon/kafka_conf.h"
 #include "daemon/mock_broker.h"
 #include "daemon/producer.h"
 #include "tests/support.h"
@@ -733,6 +735,134 @@ Test(consumer, two_members_eager_rebalance_loses_nothing)
 Test(consumer, two_members_cooperative_rebalance_loses_nothing)
 {
     two_members_share_partitions("cooperative-sticky");
+}
+
+/* ---- issue #18: nothing may race librdkafka's fetcher start --------------
+ *
+ * librdkafka 2.0.2 starts a newly assigned partition's fetcher on its main
+ * thread after assign() has returned (once the committed offsets are in): it
+ * takes a new op version for the partition, logs "Start consuming", then
+ * queues FETCH_START. A pause, resume or seek from the application thread
+ * that takes its version in between is queued first with the higher
+ * version, and FETCH_START then arrives outdated and is dropped: the
+ * partition stays assigned, unpaused and in fetch state "none", never
+ * fetched until the next rebalance. The hook below makes that interleaving
+ * certain: it holds librdkafka's main thread at its first "Start consuming"
+ * until an application "Resume" has taken its version (or 2 s have passed),
+ * and holds an application "resuming" call until the main thread is there. */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int start_seen;        /* main thread at "Start consuming" */
+    int resume_versioned;  /* an application resume took its version */
+    int done;
+} race = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0};
+
+/* Waits (race.lock held) until *flag is set or ms have passed. */
+static void race_wait(const int *flag, int ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    while (!*flag && pthread_cond_timedwait(&race.cond, &race.lock, &until) == 0)
+        ;
+}
+
+static void race_hook(const rd_kafka_t *rk, int level, const char *facility, const char *line)
+{
+    (void)rk;
+    (void)level;
+    (void)facility;
+    pthread_mutex_lock(&race.lock);
+    if (!race.done && strstr(line, "[thrd:main]: Start consuming " JOBS " [")) {
+        race.start_seen = 1;
+        pthread_cond_broadcast(&race.cond);
+        race_wait(&race.resume_versioned, 2000);
+        race.done = 1;
+        pthread_mutex_unlock(&race.lock);
+        test_sleep_ms(200);   /* the application queues its op meanwhile */
+        return;
+    }
+    if (!race.done && strstr(line, "[thrd:app]: Application resuming"))
+        race_wait(&race.start_seen, 2000);
+    else if (strstr(line, "[thrd:app]: Resume " JOBS " [")) {
+        race.resume_versioned = 1;
+        pthread_cond_broadcast(&race.cond);
+    }
+    pthread_mutex_unlock(&race.lock);
+}
+
+/* Fails on the code before the fix (on_rebalance resumed every assigned
+ * partition right after assign()): the first partition started is never
+ * fetched, and its jobs (race-4..7 or race-0..3) time out. */
+Test(consumer, a_partition_is_fetched_even_when_its_fetcher_starts_late)
+{
+    harness h;
+    harness_start(&h, 2);
+    add_prop(&h, "debug", "topic");   /* the hook reads librdkafka's partition trace */
+    produce_n(&h, "race", 8);         /* 0-3 go to one partition, 4-7 to the other */
+    kafka_conf_set_log_hook(race_hook);
+    member m;
+    member_start(&m, &h, 0);
+    for (int i = 0; i < 8; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "race-%d", i);
+        wait_done(&h, name);
+    }
+    member_stop(&m);
+    kafka_conf_set_log_hook(NULL);
+    cr_assert(race.start_seen, "the hook never saw a fetcher start");
+    assert_all_committed(&h, 2);
+    harness_stop(&h);
+}
+
+static int calls_for(harness *h, const char *payload)
+{
+    pthread_mutex_lock(&h->lock);
+    int n = 0;
+    for (int i = 0; i < h->ncalls; i++)
+        n += strcmp(h->calls[i].payload, payload) == 0;
+    pthread_mutex_unlock(&h->lock);
+    return n;
+}
+
+/* "held" fails transiently on its first call; the backoff (60 s) keeps its
+ * partition paused for longer than the test. */
+static job_outcome fail_held_once(harness *h, const kafka_message_view *m, perr *err)
+{
+    if (m->payload_len == 4 && memcmp(m->payload, "held", 4) == 0 && calls_for(h, "held") == 0) {
+        perr_set(err, "database unreachable");
+        return JOB_TRANSIENT_FAILURE;
+    }
+    return JOB_OK;
+}
+
+/* librdkafka 2.0 keeps an application pause across unassign and assign: a
+ * partition paused for a retry when it was revoked must still be fetched once
+ * it comes back to the same member (the revoke resumes it). Fails when
+ * nothing resumes it: "held" or "after" times out. */
+Test(consumer, a_partition_paused_when_revoked_is_fetched_when_it_comes_back)
+{
+    harness h;
+    harness_start(&h, 1);
+    h.decide = fail_held_once;
+    produce(&h, "k", "held", NULL);
+    member a, b;
+    member_start_with(&a, &h, 0, 10000, 60000);
+    wait_for(&h, JOB_TRANSIENT_FAILURE, 1);   /* a's only partition is now paused */
+    member_start(&b, &h, 1);                 /* rebalance: a revokes it, paused */
+    wait_done(&h, "held");                   /* whoever owns it now redoes "held" */
+    member_stop(&b);                         /* rebalance: the partition is a's again */
+    produce(&h, "k", "after", NULL);
+    wait_done(&h, "after");
+    member_stop(&a);
+    assert_all_committed(&h, 1);
+    harness_stop(&h);
 }
 
 Test(consumer, jobs_produced_by_kcat)
