@@ -38,6 +38,7 @@ struct consumer {
     void (*on_reload)(void *ctx);
     void (*on_idle)(void *ctx);
     void *hook_ctx;
+    kafka_log_hook log_hook;
 
     atomic_int stop;
     atomic_int reload;
@@ -494,6 +495,15 @@ static int subscribe(consumer *c, perr *err)
     return 0;
 }
 
+/* With a log hook: the hook, then the usual routing (c is the handle's opaque). */
+static void log_through_hook(const rd_kafka_t *rk, int level, const char *facility, const char *buf)
+{
+    const consumer *c = rd_kafka_opaque(rk);
+    if (c && c->log_hook)
+        c->log_hook(rk, level, facility, buf);
+    kafka_log_route(rk, level, facility, buf);
+}
+
 static int create_kafka_consumer(consumer *c, const consumer_options *opt, perr *err)
 {
     rd_kafka_conf_t *conf;
@@ -504,6 +514,8 @@ static int create_kafka_consumer(consumer *c, const consumer_options *opt, perr 
         return -1;
     }
     rd_kafka_conf_set_opaque(conf, c);
+    if (c->log_hook)
+        rd_kafka_conf_set_log_cb(conf, log_through_hook);
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
     rd_kafka_conf_set_error_cb(conf, on_error);
     char errstr[256];
@@ -530,6 +542,7 @@ static void copy_options(consumer *c, const consumer_options *opt)
     c->on_reload = opt->on_reload;
     c->on_idle = opt->on_idle;
     c->hook_ctx = opt->hook_ctx;
+    c->log_hook = opt->log_hook;
     atomic_init(&c->stop, 0);
     atomic_init(&c->reload, 0);
     atomic_init(&c->stop_at, 0);

@@ -87,6 +87,7 @@ typedef struct consumer_options {
     void (*on_reload)(void *ctx);  /* optional; run between jobs after consumer_request_reload */
     void (*on_idle)(void *ctx);    /* optional; run every loop turn (e.g. watchdog) */
     void *hook_ctx;
+    kafka_log_hook log_hook;       /* tests: sees the consumer's librdkafka log lines; NULL: none */
 } consumer_options;
 
 /* Creates the consumer (and its DLQ producer) and subscribes to the jobs topic. */

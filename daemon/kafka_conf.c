@@ -1,7 +1,6 @@
 /* kafka_conf.c — librdkafka configuration from [kafka] properties (see kafka_conf.h). */
 #include "daemon/kafka_conf.h"
 
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,17 +35,10 @@ int kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, pe
     return 0;
 }
 
-static _Atomic(kafka_log_hook) log_hook;
-
-void kafka_conf_set_log_hook(kafka_log_hook hook) { atomic_store(&log_hook, hook); }
-
 /* librdkafka logs with syslog levels (3 err, 4 warning, 5 notice, 6 info,
  * 7 debug); <syslog.h> is not included because its LOG_* names clash with ours. */
-static void route_rdkafka_log(const rd_kafka_t *rk, int level, const char *facility, const char *buf)
+void kafka_log_route(const rd_kafka_t *rk, int level, const char *facility, const char *buf)
 {
-    kafka_log_hook hook = atomic_load(&log_hook);
-    if (hook)
-        hook(rk, level, facility, buf);
     log_level ours = level <= 3 ? LOG_ERROR : level == 4 ? LOG_WARN : level <= 6 ? LOG_INFO : LOG_DEBUG;
     /* One [kafka] section configures consumer and producers alike, so
      * "X is a consumer property and will be ignored by this producer" is
@@ -65,7 +57,7 @@ int kafka_conf_new(rd_kafka_conf_t **out, const kafka_property *props, size_t n,
             return -1;
         }
     }
-    rd_kafka_conf_set_log_cb(conf, route_rdkafka_log);
+    rd_kafka_conf_set_log_cb(conf, kafka_log_route);
     *out = conf;
     return 0;
 }

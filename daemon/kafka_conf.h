@@ -35,11 +35,14 @@ int kafka_conf_new(rd_kafka_conf_t **out, const kafka_property *props, size_t n,
 /* Set one property on conf; a failure names the key. */
 int kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, perr *err);
 
-/* Tests: hook called with each librdkafka log line of every handle made by
- * kafka_conf_new, on the logging librdkafka thread, before plog (NULL to
- * remove). A hook that blocks holds that thread at that point of
- * librdkafka's code, which is how a test forces a thread interleaving. */
+/* The log callback kafka_conf_new installs: librdkafka's lines to plog
+ * (syslog levels mapped to ours). */
+void kafka_log_route(const rd_kafka_t *rk, int level, const char *facility, const char *buf);
+
+/* A hook on a handle's librdkafka log lines (consumer_options.log_hook), on
+ * the librdkafka thread that logs, before kafka_log_route. Tests: a hook that
+ * blocks holds that thread at that point of librdkafka's code, which is how a
+ * test forces a thread interleaving. */
 typedef void (*kafka_log_hook)(const rd_kafka_t *rk, int level, const char *facility, const char *line);
-void kafka_conf_set_log_hook(kafka_log_hook hook);
 
 #endif

@@ -50,6 +50,7 @@ struct harness {
     int partitions;           /* of the jobs topic */
     int64_t committed_seen;   /* a committed offset looked up from inside the handler */
     int long_job;             /* lag test: 1 once the long job has begun, 2 once it ended */
+    kafka_log_hook log_hook;  /* given to the members' consumers */
 };
 
 typedef struct member {
@@ -145,6 +146,7 @@ static void member_start_with(member *mb, harness *h, int who, long grace_ms, in
         .backoff_max_ms = backoff_ms * 4,
         .poll_ms = 50,
         .shutdown_grace_ms = grace_ms,
+        .log_hook = h->log_hook,
     };
     perr err;
     cr_assert_eq(consumer_new(&mb->c, &o, &err), 0, "%s", err.msg);
@@ -806,7 +808,7 @@ Test(consumer, a_partition_is_fetched_even_when_its_fetcher_starts_late)
     harness_start(&h, 2);
     add_prop(&h, "debug", "topic");   /* the hook reads librdkafka's partition trace */
     produce_n(&h, "race", 8);         /* 0-3 go to one partition, 4-7 to the other */
-    kafka_conf_set_log_hook(race_hook);
+    h.log_hook = race_hook;
     member m;
     member_start(&m, &h, 0);
     for (int i = 0; i < 8; i++) {
@@ -815,7 +817,6 @@ Test(consumer, a_partition_is_fetched_even_when_its_fetcher_starts_late)
         wait_done(&h, name);
     }
     member_stop(&m);
-    kafka_conf_set_log_hook(NULL);
     cr_assert(race.start_seen, "the hook never saw a fetcher start");
     assert_all_committed(&h, 2);
     harness_stop(&h);
