@@ -14,6 +14,8 @@
  */
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/kernels_x86.h"
+#include "engine/kernels/kernels_x86_quant.h"
+#include "engine/kernels/kernels_x86_tile.h"
 
 /* Float dots, 16 elements per step: float products (exact for the half
  * types, rounded like the reference's for f32) added in double. */
@@ -221,7 +223,46 @@ static const vec_kernels avx512_vec = { "avx512", avx512_softmax, avx512_swiglu 
 
 const vec_kernels *kernels_avx512_vec(void) { return &avx512_vec; }
 
-KX_TRAITS_TABLE(avx512_traits, avx512_vec_dot_f32, avx512_vec_dot_f16, avx512_vec_dot_bf16)
+/* The type table: quantized vec_dots and the activation quantizers are
+ * kernels_x86*.h's, the float dots and tile entry points this file's; the
+ * quantizers of the weight types and the quantized dequantizers are the
+ * reference's (not on the hot path). */
+static const type_traits avx512_traits[TT_COUNT] = {
+    [TT_F32]  = { "f32",  1, sizeof(float),    TT_F32,  quant_ref_to_float_f32,
+                  quant_ref_from_float_f32, avx512_vec_dot_f32, NULL, NULL },
+    [TT_F16]  = { "f16",  1, sizeof(uint16_t), TT_F16,  kx_to_float_f16,
+                  kx_from_float_f16, avx512_vec_dot_f16, NULL, NULL },
+    [TT_BF16] = { "bf16", 1, sizeof(uint16_t), TT_BF16, kx_to_float_bf16,
+                  kx_from_float_bf16, avx512_vec_dot_bf16, NULL, NULL },
+    [TT_Q4_0] = { "q4_0", QK4_0, sizeof(block_q4_0), TT_Q8_0, quant_ref_to_float_q4_0,
+                  quant_ref_from_float_q4_0, kx_vec_dot_q4_0, kx_vec_dot_tile_q4_0,
+                  kx_vec_dot_tile_q4_0_scratch },
+    [TT_Q4_1] = { "q4_1", QK4_1, sizeof(block_q4_1), TT_Q8_1, quant_ref_to_float_q4_1,
+                  quant_ref_from_float_q4_1, kx_vec_dot_q4_1, NULL, NULL },
+    [TT_Q5_0] = { "q5_0", QK5_0, sizeof(block_q5_0), TT_Q8_0, quant_ref_to_float_q5_0,
+                  quant_ref_from_float_q5_0, kx_vec_dot_q5_0, NULL, NULL },
+    [TT_Q5_1] = { "q5_1", QK5_1, sizeof(block_q5_1), TT_Q8_1, quant_ref_to_float_q5_1,
+                  quant_ref_from_float_q5_1, kx_vec_dot_q5_1, NULL, NULL },
+    [TT_Q8_0] = { "q8_0", QK8_0, sizeof(block_q8_0), TT_Q8_0, quant_ref_to_float_q8_0,
+                  kx_from_float_q8_0, kx_vec_dot_q8_0, kx_vec_dot_tile_q8_0,
+                  kx_vec_dot_tile_q8_0_scratch },
+    [TT_Q8_1] = { "q8_1", QK8_1, sizeof(block_q8_1), TT_Q8_1, quant_ref_to_float_q8_1,
+                  kx_from_float_q8_1, kx_vec_dot_q8_1, NULL, NULL },
+    [TT_Q2_K] = { "q2_K", QK_K, sizeof(block_q2_K), TT_Q8_K, quant_ref_to_float_q2_K,
+                  quant_ref_from_float_q2_K, kx_vec_dot_q2_K, NULL, NULL },
+    [TT_Q3_K] = { "q3_K", QK_K, sizeof(block_q3_K), TT_Q8_K, quant_ref_to_float_q3_K,
+                  quant_ref_from_float_q3_K, kx_vec_dot_q3_K, NULL, NULL },
+    [TT_Q4_K] = { "q4_K", QK_K, sizeof(block_q4_K), TT_Q8_K, quant_ref_to_float_q4_K,
+                  quant_ref_from_float_q4_K, kx_vec_dot_q4_K, kx_vec_dot_tile_q4_K,
+                  kx_vec_dot_tile_q4_K_scratch },
+    [TT_Q5_K] = { "q5_K", QK_K, sizeof(block_q5_K), TT_Q8_K, quant_ref_to_float_q5_K,
+                  quant_ref_from_float_q5_K, kx_vec_dot_q5_K, NULL, NULL },
+    [TT_Q6_K] = { "q6_K", QK_K, sizeof(block_q6_K), TT_Q8_K, quant_ref_to_float_q6_K,
+                  quant_ref_from_float_q6_K, kx_vec_dot_q6_K, kx_vec_dot_tile_q6_K,
+                  kx_vec_dot_tile_q6_K_scratch },
+    [TT_Q8_K] = { "q8_K", QK_K, sizeof(block_q8_K), TT_Q8_K, quant_ref_to_float_q8_K,
+                  kx_from_float_q8_K, kx_vec_dot_q8_K, NULL, NULL },
+};
 
 const type_traits *kernels_avx512_traits(uint32_t type)
 {

@@ -36,6 +36,8 @@
 #ifndef PRECIS_KERNELS_X86_TILE_H
 #define PRECIS_KERNELS_X86_TILE_H
 
+#include "engine/kernels/kernels_x86.h"
+
 /* Longest row the tile kernels take (blocks); longer rows use vec_dot. */
 #define KX_TILE_MAX_BLOCKS 512
 
