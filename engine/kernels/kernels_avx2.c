@@ -270,6 +270,61 @@ static const vec_kernels avx2_vec = { "avx2", avx2_softmax, avx2_swiglu };
 
 const vec_kernels *kernels_avx2_vec(void) { return &avx2_vec; }
 
+/* ---- tile entry points (type_traits.vec_dot_tile) --------------------- */
+
+/* Every activation row by the shared tiles of kernels_x86_tile.h. */
+static void avx2_vec_dot_tile_q4_0(int64_t n, int nr, int nt, float *s, size_t s_stride,
+                                   const void *x, size_t x_stride, const void *y, size_t y_stride,
+                                   void *scratch)
+{
+    const kx_matmul m = { n, nr, nt, s, s_stride, x, x_stride, y, y_stride, scratch };
+    kx_tile32_rows(&m, 0, KX_Q4_0);
+}
+
+static void avx2_vec_dot_tile_q8_0(int64_t n, int nr, int nt, float *s, size_t s_stride,
+                                   const void *x, size_t x_stride, const void *y, size_t y_stride,
+                                   void *scratch)
+{
+    const kx_matmul m = { n, nr, nt, s, s_stride, x, x_stride, y, y_stride, scratch };
+    kx_tile32_rows(&m, 0, KX_Q8_0);
+}
+
+static void avx2_vec_dot_tile_q4_K(int64_t n, int nr, int nt, float *s, size_t s_stride,
+                                   const void *x, size_t x_stride, const void *y, size_t y_stride,
+                                   void *scratch)
+{
+    const kx_matmul m = { n, nr, nt, s, s_stride, x, x_stride, y, y_stride, scratch };
+    kx_ktile_rows(&m, 0, KX_Q4_K);
+}
+
+static void avx2_vec_dot_tile_q6_K(int64_t n, int nr, int nt, float *s, size_t s_stride,
+                                   const void *x, size_t x_stride, const void *y, size_t y_stride,
+                                   void *scratch)
+{
+    const kx_matmul m = { n, nr, nt, s, s_stride, x, x_stride, y, y_stride, scratch };
+    kx_ktile_rows(&m, 0, KX_Q6_K);
+}
+
+static size_t avx2_vec_dot_tile_q4_0_scratch(int64_t n, int nt)
+{
+    return kx_tiles_scratch(n, nt, KX_Q4_0);
+}
+
+static size_t avx2_vec_dot_tile_q8_0_scratch(int64_t n, int nt)
+{
+    return kx_tiles_scratch(n, nt, KX_Q8_0);
+}
+
+static size_t avx2_vec_dot_tile_q4_K_scratch(int64_t n, int nt)
+{
+    return kx_tiles_scratch(n, nt, KX_Q4_K);
+}
+
+static size_t avx2_vec_dot_tile_q6_K_scratch(int64_t n, int nt)
+{
+    return kx_tiles_scratch(n, nt, KX_Q6_K);
+}
+
 /* The type table: quantized vec_dots and the activation quantizers are
  * kernels_x86*.h's, the float dots and tile entry points this file's; the
  * quantizers of the weight types and the quantized dequantizers are the
@@ -282,8 +337,8 @@ static const type_traits avx2_traits[TT_COUNT] = {
     [TT_BF16] = { "bf16", 1, sizeof(uint16_t), TT_BF16, kx_to_float_bf16,
                   kx_from_float_bf16, avx2_vec_dot_bf16, NULL, NULL },
     [TT_Q4_0] = { "q4_0", QK4_0, sizeof(block_q4_0), TT_Q8_0, quant_ref_to_float_q4_0,
-                  quant_ref_from_float_q4_0, kx_vec_dot_q4_0, kx_vec_dot_tile_q4_0,
-                  kx_vec_dot_tile_q4_0_scratch },
+                  quant_ref_from_float_q4_0, kx_vec_dot_q4_0, avx2_vec_dot_tile_q4_0,
+                  avx2_vec_dot_tile_q4_0_scratch },
     [TT_Q4_1] = { "q4_1", QK4_1, sizeof(block_q4_1), TT_Q8_1, quant_ref_to_float_q4_1,
                   quant_ref_from_float_q4_1, kx_vec_dot_q4_1, NULL, NULL },
     [TT_Q5_0] = { "q5_0", QK5_0, sizeof(block_q5_0), TT_Q8_0, quant_ref_to_float_q5_0,
@@ -291,8 +346,8 @@ static const type_traits avx2_traits[TT_COUNT] = {
     [TT_Q5_1] = { "q5_1", QK5_1, sizeof(block_q5_1), TT_Q8_1, quant_ref_to_float_q5_1,
                   quant_ref_from_float_q5_1, kx_vec_dot_q5_1, NULL, NULL },
     [TT_Q8_0] = { "q8_0", QK8_0, sizeof(block_q8_0), TT_Q8_0, quant_ref_to_float_q8_0,
-                  kx_from_float_q8_0, kx_vec_dot_q8_0, kx_vec_dot_tile_q8_0,
-                  kx_vec_dot_tile_q8_0_scratch },
+                  kx_from_float_q8_0, kx_vec_dot_q8_0, avx2_vec_dot_tile_q8_0,
+                  avx2_vec_dot_tile_q8_0_scratch },
     [TT_Q8_1] = { "q8_1", QK8_1, sizeof(block_q8_1), TT_Q8_1, quant_ref_to_float_q8_1,
                   kx_from_float_q8_1, kx_vec_dot_q8_1, NULL, NULL },
     [TT_Q2_K] = { "q2_K", QK_K, sizeof(block_q2_K), TT_Q8_K, quant_ref_to_float_q2_K,
@@ -300,13 +355,13 @@ static const type_traits avx2_traits[TT_COUNT] = {
     [TT_Q3_K] = { "q3_K", QK_K, sizeof(block_q3_K), TT_Q8_K, quant_ref_to_float_q3_K,
                   quant_ref_from_float_q3_K, kx_vec_dot_q3_K, NULL, NULL },
     [TT_Q4_K] = { "q4_K", QK_K, sizeof(block_q4_K), TT_Q8_K, quant_ref_to_float_q4_K,
-                  quant_ref_from_float_q4_K, kx_vec_dot_q4_K, kx_vec_dot_tile_q4_K,
-                  kx_vec_dot_tile_q4_K_scratch },
+                  quant_ref_from_float_q4_K, kx_vec_dot_q4_K, avx2_vec_dot_tile_q4_K,
+                  avx2_vec_dot_tile_q4_K_scratch },
     [TT_Q5_K] = { "q5_K", QK_K, sizeof(block_q5_K), TT_Q8_K, quant_ref_to_float_q5_K,
                   quant_ref_from_float_q5_K, kx_vec_dot_q5_K, NULL, NULL },
     [TT_Q6_K] = { "q6_K", QK_K, sizeof(block_q6_K), TT_Q8_K, quant_ref_to_float_q6_K,
-                  quant_ref_from_float_q6_K, kx_vec_dot_q6_K, kx_vec_dot_tile_q6_K,
-                  kx_vec_dot_tile_q6_K_scratch },
+                  quant_ref_from_float_q6_K, kx_vec_dot_q6_K, avx2_vec_dot_tile_q6_K,
+                  avx2_vec_dot_tile_q6_K_scratch },
     [TT_Q8_K] = { "q8_K", QK_K, sizeof(block_q8_K), TT_Q8_K, quant_ref_to_float_q8_K,
                   kx_from_float_q8_K, kx_vec_dot_q8_K, NULL, NULL },
 };

@@ -45,6 +45,10 @@
 #define KX_VNNI 1
 #endif
 
+/* For functions whose constant arguments (a weight type, a tile shape, a
+ * batch size) must reach their loops: each call gets its own code. */
+#define KX_ALWAYS_INLINE static inline __attribute__((always_inline))
+
 /* ======================================================================
  * Integer primitives
  * ==================================================================== */
