@@ -439,27 +439,198 @@ KX_ALWAYS_INLINE void kx_rl_rows16(const uint8_t *x, const kx_rl_group *g, int64
         acc[t] = sum[t];
 }
 
-/* kx_rl_rows16 with nt (2..8) turned into a constant. */
-KX_ALWAYS_INLINE void kx_rl_rows16_nt(const uint8_t *x, const kx_rl_group *g, int64_t nb,
-                                      const uint8_t *y, size_t y_stride, const void *act, int nt,
-                                      kx_wtype type, __m512 acc[KX_RL_MAX_TOK])
+/* One function per weight type and batch size, nt a constant in each so
+ * that each gets its own unrolled code (and its own symbol in a profile),
+ * listed by type and batch size in kx_rl_kernels below. */
+typedef void (*kx_rl_rows16_fn)(const uint8_t *x, const kx_rl_group *g, int64_t nb,
+                                const uint8_t *y, size_t y_stride, const void *act,
+                                __m512 acc[KX_RL_MAX_TOK]);
+
+static void kx_rl_q4_0_2(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
 {
-    switch (nt) {
-    case 2: kx_rl_rows16(x, g, nb, y, y_stride, act, 2, type, acc); break;
-    case 3: kx_rl_rows16(x, g, nb, y, y_stride, act, 3, type, acc); break;
-    case 4: kx_rl_rows16(x, g, nb, y, y_stride, act, 4, type, acc); break;
-    case 5: kx_rl_rows16(x, g, nb, y, y_stride, act, 5, type, acc); break;
-    case 6: kx_rl_rows16(x, g, nb, y, y_stride, act, 6, type, acc); break;
-    case 7: kx_rl_rows16(x, g, nb, y, y_stride, act, 7, type, acc); break;
-    default: kx_rl_rows16(x, g, nb, y, y_stride, act, 8, type, acc); break;
-    }
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 2, KX_Q4_0, acc);
 }
+
+static void kx_rl_q4_0_3(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 3, KX_Q4_0, acc);
+}
+
+static void kx_rl_q4_0_4(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 4, KX_Q4_0, acc);
+}
+
+static void kx_rl_q4_0_5(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 5, KX_Q4_0, acc);
+}
+
+static void kx_rl_q4_0_6(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 6, KX_Q4_0, acc);
+}
+
+static void kx_rl_q4_0_7(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 7, KX_Q4_0, acc);
+}
+
+static void kx_rl_q4_0_8(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 8, KX_Q4_0, acc);
+}
+
+static void kx_rl_q8_0_2(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 2, KX_Q8_0, acc);
+}
+
+static void kx_rl_q8_0_3(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 3, KX_Q8_0, acc);
+}
+
+static void kx_rl_q8_0_4(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 4, KX_Q8_0, acc);
+}
+
+static void kx_rl_q8_0_5(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 5, KX_Q8_0, acc);
+}
+
+static void kx_rl_q8_0_6(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 6, KX_Q8_0, acc);
+}
+
+static void kx_rl_q8_0_7(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 7, KX_Q8_0, acc);
+}
+
+static void kx_rl_q8_0_8(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 8, KX_Q8_0, acc);
+}
+
+static void kx_rl_q4_K_2(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 2, KX_Q4_K, acc);
+}
+
+static void kx_rl_q4_K_3(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 3, KX_Q4_K, acc);
+}
+
+static void kx_rl_q4_K_4(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 4, KX_Q4_K, acc);
+}
+
+static void kx_rl_q4_K_5(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 5, KX_Q4_K, acc);
+}
+
+static void kx_rl_q4_K_6(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 6, KX_Q4_K, acc);
+}
+
+static void kx_rl_q4_K_7(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 7, KX_Q4_K, acc);
+}
+
+static void kx_rl_q4_K_8(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 8, KX_Q4_K, acc);
+}
+
+static void kx_rl_q6_K_2(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 2, KX_Q6_K, acc);
+}
+
+static void kx_rl_q6_K_3(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 3, KX_Q6_K, acc);
+}
+
+static void kx_rl_q6_K_4(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 4, KX_Q6_K, acc);
+}
+
+static void kx_rl_q6_K_5(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 5, KX_Q6_K, acc);
+}
+
+static void kx_rl_q6_K_6(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 6, KX_Q6_K, acc);
+}
+
+static void kx_rl_q6_K_7(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 7, KX_Q6_K, acc);
+}
+
+static void kx_rl_q6_K_8(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 8, KX_Q6_K, acc);
+}
+
+/* The kernels of each type by batch size (index nt, KX_RL_MIN_TOK..). */
+static const kx_rl_rows16_fn kx_rl_kernels[4][KX_RL_MAX_TOK + 1] = {
+    [KX_Q4_0] = { NULL, NULL, kx_rl_q4_0_2, kx_rl_q4_0_3, kx_rl_q4_0_4, kx_rl_q4_0_5,
+                  kx_rl_q4_0_6, kx_rl_q4_0_7, kx_rl_q4_0_8 },
+    [KX_Q8_0] = { NULL, NULL, kx_rl_q8_0_2, kx_rl_q8_0_3, kx_rl_q8_0_4, kx_rl_q8_0_5,
+                  kx_rl_q8_0_6, kx_rl_q8_0_7, kx_rl_q8_0_8 },
+    [KX_Q4_K] = { NULL, NULL, kx_rl_q4_K_2, kx_rl_q4_K_3, kx_rl_q4_K_4, kx_rl_q4_K_5,
+                  kx_rl_q4_K_6, kx_rl_q4_K_7, kx_rl_q4_K_8 },
+    [KX_Q6_K] = { NULL, NULL, kx_rl_q6_K_2, kx_rl_q6_K_3, kx_rl_q6_K_4, kx_rl_q6_K_5,
+                  kx_rl_q6_K_6, kx_rl_q6_K_7, kx_rl_q6_K_8 },
+};
 
 /* s[t][r] for all nr weight rows and nt (KX_RL_MIN_TOK..KX_RL_MAX_TOK)
  * activation rows, given the activation data `act`. Rows go 16 at a time;
  * a last group of fewer repeats its last row in the spare lanes (stored
  * once). */
-KX_ALWAYS_INLINE void kx_rl_groups(const kx_matmul *m, int64_t nb, const void *act, kx_wtype type)
+static void kx_rl_groups(const kx_matmul *m, int64_t nb, const void *act, kx_wtype type)
 {
     for (int r0 = 0; r0 < m->nr; r0 += 16) {
         const int rows = m->nr - r0 < 16 ? m->nr - r0 : 16;
@@ -467,7 +638,7 @@ KX_ALWAYS_INLINE void kx_rl_groups(const kx_matmul *m, int64_t nb, const void *a
         kx_rl_group g;
         kx_rl_group_set(&g, rows, m->x_stride, xg, nb);
         __m512 acc[KX_RL_MAX_TOK];
-        kx_rl_rows16_nt(xg, &g, nb, m->y, m->y_stride, act, m->nt, type, acc);
+        kx_rl_kernels[type][m->nt](xg, &g, nb, m->y, m->y_stride, act, acc);
         const __mmask16 keep = (__mmask16)((1u << rows) - 1);
         for (int t = 0; t < m->nt; t++)
             _mm512_mask_storeu_ps(m->s + (size_t)t * m->s_stride + (size_t)r0, keep, acc[t]);
@@ -480,9 +651,9 @@ static inline int64_t kx_rl_max_blocks(kx_wtype type)
     return kx_wtype_is_k(type) ? KX_RLK_MAX_SB : KX_TILE_MAX_BLOCKS;
 }
 
-/* The whole call of one type: the activation data into the scratch (nb
- * kx_rl_act or kx_rlk_act), then the groups of weight rows. */
-KX_ALWAYS_INLINE void kx_rl_matmul(const kx_matmul *m, kx_wtype type)
+/* The whole call: the activation data into the scratch (nb kx_rl_act or
+ * kx_rlk_act), then the groups of weight rows. */
+static void kx_rl_matmul(const kx_matmul *m, kx_wtype type)
 {
     const int64_t nb = m->n / kx_block_elems(type);
     if (kx_wtype_is_k(type))
@@ -491,12 +662,6 @@ KX_ALWAYS_INLINE void kx_rl_matmul(const kx_matmul *m, kx_wtype type)
         kx_rl_act_fill(m->scratch, nb, m->y, m->y_stride, m->nt, kx_bias_shift(type));
     kx_rl_groups(m, nb, m->scratch, type);
 }
-
-/* One function per weight type (each holds its seven batch sizes). */
-static void kx_rl_matmul_q4_0(const kx_matmul *m) { kx_rl_matmul(m, KX_Q4_0); }
-static void kx_rl_matmul_q8_0(const kx_matmul *m) { kx_rl_matmul(m, KX_Q8_0); }
-static void kx_rl_matmul_q4_K(const kx_matmul *m) { kx_rl_matmul(m, KX_Q4_K); }
-static void kx_rl_matmul_q6_K(const kx_matmul *m) { kx_rl_matmul(m, KX_Q6_K); }
 
 /* ======================================================================
  * The interface (kernels_avx512.h)
@@ -507,12 +672,7 @@ int avx512_rows16_matmul(const kx_matmul *m, kx_wtype type)
     if (m->nt < KX_RL_MIN_TOK || m->nt > KX_RL_MAX_TOK ||
         m->n / kx_block_elems(type) > kx_rl_max_blocks(type))
         return 0;
-    switch (type) {
-    case KX_Q4_0: kx_rl_matmul_q4_0(m); break;
-    case KX_Q8_0: kx_rl_matmul_q8_0(m); break;
-    case KX_Q4_K: kx_rl_matmul_q4_K(m); break;
-    case KX_Q6_K: kx_rl_matmul_q6_K(m); break;
-    }
+    kx_rl_matmul(m, type);
     return 1;
 }
 

@@ -464,8 +464,8 @@ KX_ALWAYS_INLINE void kx_k16_scaled_sums(const kx_krow16 *const w[KX_K16_ROWS],
         }
 #pragma GCC unroll 8
         for (int r = 0; r < KX_K16_ROWS; r++)
-            isum[r] = _mm512_add_epi32(isum[r],
-                                       _mm512_mullo_epi32(sums[r], _mm512_set1_epi32(w[r]->sc[b][grp])));
+            isum[r] = _mm512_add_epi32(
+                isum[r], _mm512_mullo_epi32(sums[r], _mm512_set1_epi32(w[r]->sc[b][grp])));
     }
 }
 

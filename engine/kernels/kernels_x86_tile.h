@@ -629,9 +629,10 @@ KX_ALWAYS_INLINE void kx_ktile_rows(const kx_matmul *m, int t0, kx_wtype type)
             tok[t] = t0 + (t < used ? t : 0);
             yr[t] = (const block_q8_K *)(m->y + (size_t)tok[t] * m->y_stride);
         }
-        for (int r = 0; r < m->nr; r++)
-            kx_tile_store(m->s, m->s_stride, kx_ktile_1x8(m->x + (size_t)r * m->x_stride, yr, nsb, type),
-                          r, 8, tok, used);
+        for (int r = 0; r < m->nr; r++) {
+            const __m256 v = kx_ktile_1x8(m->x + (size_t)r * m->x_stride, yr, nsb, type);
+            kx_tile_store(m->s, m->s_stride, v, r, 8, tok, used);
+        }
         t0 += used;
     }
 }
