@@ -50,8 +50,12 @@ SAN_CFLAGS  = $(BASE_CFLAGS) -O1 -g $(SAN_FLAGS)
 LDLIBS      = $(PKG_LIBS) -lm -pthread
 
 # Per-file instruction-set flags (runtime dispatch picks the kernel).
-ISA_engine/kernels/kernels_avx2.c   = -mavx2 -mfma -mf16c -ffp-contract=off
-ISA_engine/kernels/kernels_avx512.c = -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -ffp-contract=off
+ISA_AVX2   = -mavx2 -mfma -mf16c -ffp-contract=off
+ISA_AVX512 = $(ISA_AVX2) -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16
+ISA_engine/kernels/kernels_avx2.c          = $(ISA_AVX2)
+ISA_engine/kernels/kernels_avx512.c        = $(ISA_AVX512)
+ISA_engine/kernels/kernels_avx512_tile16.c = $(ISA_AVX512)
+ISA_engine/kernels/kernels_avx512_rows16.c = $(ISA_AVX512)
 
 # Every .c under the layer folders, at any depth (sorted: a stable link order).
 LAYERS   = common engine extractors store pipeline daemon cli tools

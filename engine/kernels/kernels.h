@@ -1,14 +1,18 @@
 /* kernels.h — the small interface between the kernel dispatcher (kernels.c)
  * and the kernel files, one per instruction set (engine-internal).
  *
- * Each instruction set gets one file, engine/kernels_<isa>.c, compiled with
- * that set's flags (see ISA_* in the Makefile), which defines
+ * Each instruction set owns its file, engine/kernels/kernels_<isa>.c,
+ * compiled with that set's flags (see ISA_* in the Makefile); a large set
+ * may add kernels_<isa>_*.c with the same flags behind an internal header
+ * (the AVX-512 set: kernels_avx512_tile16.c and kernels_avx512_rows16.c,
+ * kernels_avx512.h). Code both x86 sets use is in kernels_x86*.h. The
+ * set's file defines
  *     const type_traits *kernels_<isa>_traits(uint32_t type);
  * returning its own const traits for the types it accelerates (it may mix in
  * quant_ref_* functions for the operations it does not) and NULL for the
  * others. kernels.c lists the sets best first and, per type, picks the first
- * set the CPU supports that provides the type; the reference (quant_ref.c)
- * always terminates the list. CPU detection lives in kernels.c, which is
+ * set the CPU supports that provides the type; the reference (quant_ref.c,
+ * quant_ref_k.c) always terminates the list. CPU detection lives in kernels.c, which is
  * compiled without ISA flags, so it can never itself fault on an old CPU.
  *
  * Each set also provides the two attention kernels (attn_kernels below),

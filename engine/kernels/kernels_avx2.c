@@ -1,14 +1,68 @@
 /* kernels_avx2.c — the AVX2 + FMA + F16C kernel set (compiled with those
  * flags only; kernels.c calls in here only on CPUs that have them).
  *
- * The kernel bodies live in kernels_x86.h, shared with the AVX-512 set;
- * this file instantiates them with AVX2 primitives (vpmaddubsw + vpmaddwd)
- * and lists them. Every type has a SIMD vec_dot here; quantizers other than
- * the activation types (Q8_0, Q8_1, Q8_K, F16, BF16) and the quantized
- * dequantizers stay the reference's (they are not on the hot path).
+ * The quantized one-row dots, the activation quantizers and the tiles are
+ * the shared x86 code (kernels_x86.h, kernels_x86_quant.h,
+ * kernels_x86_tile.h) compiled here with AVX2 primitives (vpmaddubsw +
+ * vpmaddwd); this file owns the float dots, the attention and element-wise
+ * kernels, the tile entry points and the type table. Every type has a SIMD
+ * vec_dot here; quantizers other than the activation types (Q8_0, Q8_1,
+ * Q8_K, F16, BF16) and the quantized dequantizers stay the reference's
+ * (they are not on the hot path).
  */
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/kernels_x86.h"
+#include "engine/kernels/kernels_x86_quant.h"
+#include "engine/kernels/kernels_x86_tile.h"
+
+/* ---- float dots ------------------------------------------------------ */
+
+/* F32 / F16 / BF16 dots: float products (as the reference), summed in
+ * double with four independent accumulators, 8 elements per step. */
+
+static inline void add_products_pd(__m256d acc_lo_hi[2], __m256 prod)
+{
+    acc_lo_hi[0] = _mm256_add_pd(acc_lo_hi[0], _mm256_cvtps_pd(_mm256_castps256_ps128(prod)));
+    acc_lo_hi[1] = _mm256_add_pd(acc_lo_hi[1], _mm256_cvtps_pd(_mm256_extractf128_ps(prod, 1)));
+}
+
+static inline double hsum_pd(__m256d v)
+{
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+
+/* The loop shared by the three types: load8(x, i) gives 8 floats. */
+#define DOT_FLOAT_DOUBLE(name, elem, load8, scalar)                               \
+    static void name(int64_t n, float *s, const void *vx, const void *vy)         \
+    {                                                                             \
+        const elem *x = vx, *y = vy;                                              \
+        __m256d acc[4] = { _mm256_setzero_pd(), _mm256_setzero_pd(),              \
+                           _mm256_setzero_pd(), _mm256_setzero_pd() };            \
+        int64_t i = 0;                                                            \
+        for (; i + 16 <= n; i += 16) {                                            \
+            add_products_pd(&acc[0], _mm256_mul_ps(load8(x + i), load8(y + i)));  \
+            add_products_pd(&acc[2], _mm256_mul_ps(load8(x + i + 8),              \
+                                                   load8(y + i + 8)));            \
+        }                                                                         \
+        for (; i + 8 <= n; i += 8)                                                \
+            add_products_pd(&acc[0], _mm256_mul_ps(load8(x + i), load8(y + i)));  \
+        double sum = hsum_pd(_mm256_add_pd(_mm256_add_pd(acc[0], acc[1]),         \
+                                           _mm256_add_pd(acc[2], acc[3])));       \
+        for (; i < n; i++)                                                        \
+            sum += (double)(scalar(x[i]) * scalar(y[i]));                         \
+        *s = (float)sum;                                                          \
+    }
+
+static inline __m256 f32x8_load(const float *p) { return _mm256_loadu_ps(p); }
+static inline __m256 f16x8_load(const uint16_t *p)
+{
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+}
+
+DOT_FLOAT_DOUBLE(avx2_vec_dot_f32, float, f32x8_load, f32_ident)
+DOT_FLOAT_DOUBLE(avx2_vec_dot_f16, uint16_t, f16x8_load, half_to_float)
+DOT_FLOAT_DOUBLE(avx2_vec_dot_bf16, uint16_t, bf16x8_to_ps, bf16_to_f32)
 
 /* ---- attention (see attn_kernels in kernels.h) ------------------------ */
 
@@ -216,7 +270,101 @@ static const vec_kernels avx2_vec = { "avx2", avx2_softmax, avx2_swiglu };
 
 const vec_kernels *kernels_avx2_vec(void) { return &avx2_vec; }
 
-KX_TRAITS_TABLE(avx2_traits, kx_vec_dot_f32, kx_vec_dot_f16, kx_vec_dot_bf16)
+/* ---- tile entry points (type_traits.vec_dot_tile) --------------------- */
+
+/* Every activation row by the shared tiles of kernels_x86_tile.h. */
+static void avx2_vec_dot_tile_q4_0(int64_t n, int nr, int nt, float *s, size_t s_stride,
+                                   const void *x, size_t x_stride, const void *y, size_t y_stride,
+                                   void *scratch)
+{
+    const kx_matmul m = { n, nr, nt, s, s_stride, x, x_stride, y, y_stride, scratch };
+    kx_tile32_rows(&m, 0, KX_Q4_0);
+}
+
+static void avx2_vec_dot_tile_q8_0(int64_t n, int nr, int nt, float *s, size_t s_stride,
+                                   const void *x, size_t x_stride, const void *y, size_t y_stride,
+                                   void *scratch)
+{
+    const kx_matmul m = { n, nr, nt, s, s_stride, x, x_stride, y, y_stride, scratch };
+    kx_tile32_rows(&m, 0, KX_Q8_0);
+}
+
+static void avx2_vec_dot_tile_q4_K(int64_t n, int nr, int nt, float *s, size_t s_stride,
+                                   const void *x, size_t x_stride, const void *y, size_t y_stride,
+                                   void *scratch)
+{
+    const kx_matmul m = { n, nr, nt, s, s_stride, x, x_stride, y, y_stride, scratch };
+    kx_ktile_rows(&m, 0, KX_Q4_K);
+}
+
+static void avx2_vec_dot_tile_q6_K(int64_t n, int nr, int nt, float *s, size_t s_stride,
+                                   const void *x, size_t x_stride, const void *y, size_t y_stride,
+                                   void *scratch)
+{
+    const kx_matmul m = { n, nr, nt, s, s_stride, x, x_stride, y, y_stride, scratch };
+    kx_ktile_rows(&m, 0, KX_Q6_K);
+}
+
+static size_t avx2_vec_dot_tile_q4_0_scratch(int64_t n, int nt)
+{
+    return kx_tiles_scratch(n, nt, KX_Q4_0);
+}
+
+static size_t avx2_vec_dot_tile_q8_0_scratch(int64_t n, int nt)
+{
+    return kx_tiles_scratch(n, nt, KX_Q8_0);
+}
+
+static size_t avx2_vec_dot_tile_q4_K_scratch(int64_t n, int nt)
+{
+    return kx_tiles_scratch(n, nt, KX_Q4_K);
+}
+
+static size_t avx2_vec_dot_tile_q6_K_scratch(int64_t n, int nt)
+{
+    return kx_tiles_scratch(n, nt, KX_Q6_K);
+}
+
+/* The type table: quantized vec_dots and the activation quantizers are
+ * kernels_x86*.h's, the float dots and tile entry points this file's; the
+ * quantizers of the weight types and the quantized dequantizers are the
+ * reference's (not on the hot path). */
+static const type_traits avx2_traits[TT_COUNT] = {
+    [TT_F32]  = { "f32",  1, sizeof(float),    TT_F32,  quant_ref_to_float_f32,
+                  quant_ref_from_float_f32, avx2_vec_dot_f32, NULL, NULL },
+    [TT_F16]  = { "f16",  1, sizeof(uint16_t), TT_F16,  kx_to_float_f16,
+                  kx_from_float_f16, avx2_vec_dot_f16, NULL, NULL },
+    [TT_BF16] = { "bf16", 1, sizeof(uint16_t), TT_BF16, kx_to_float_bf16,
+                  kx_from_float_bf16, avx2_vec_dot_bf16, NULL, NULL },
+    [TT_Q4_0] = { "q4_0", QK4_0, sizeof(block_q4_0), TT_Q8_0, quant_ref_to_float_q4_0,
+                  quant_ref_from_float_q4_0, kx_vec_dot_q4_0, avx2_vec_dot_tile_q4_0,
+                  avx2_vec_dot_tile_q4_0_scratch },
+    [TT_Q4_1] = { "q4_1", QK4_1, sizeof(block_q4_1), TT_Q8_1, quant_ref_to_float_q4_1,
+                  quant_ref_from_float_q4_1, kx_vec_dot_q4_1, NULL, NULL },
+    [TT_Q5_0] = { "q5_0", QK5_0, sizeof(block_q5_0), TT_Q8_0, quant_ref_to_float_q5_0,
+                  quant_ref_from_float_q5_0, kx_vec_dot_q5_0, NULL, NULL },
+    [TT_Q5_1] = { "q5_1", QK5_1, sizeof(block_q5_1), TT_Q8_1, quant_ref_to_float_q5_1,
+                  quant_ref_from_float_q5_1, kx_vec_dot_q5_1, NULL, NULL },
+    [TT_Q8_0] = { "q8_0", QK8_0, sizeof(block_q8_0), TT_Q8_0, quant_ref_to_float_q8_0,
+                  kx_from_float_q8_0, kx_vec_dot_q8_0, avx2_vec_dot_tile_q8_0,
+                  avx2_vec_dot_tile_q8_0_scratch },
+    [TT_Q8_1] = { "q8_1", QK8_1, sizeof(block_q8_1), TT_Q8_1, quant_ref_to_float_q8_1,
+                  kx_from_float_q8_1, kx_vec_dot_q8_1, NULL, NULL },
+    [TT_Q2_K] = { "q2_K", QK_K, sizeof(block_q2_K), TT_Q8_K, quant_ref_to_float_q2_K,
+                  quant_ref_from_float_q2_K, kx_vec_dot_q2_K, NULL, NULL },
+    [TT_Q3_K] = { "q3_K", QK_K, sizeof(block_q3_K), TT_Q8_K, quant_ref_to_float_q3_K,
+                  quant_ref_from_float_q3_K, kx_vec_dot_q3_K, NULL, NULL },
+    [TT_Q4_K] = { "q4_K", QK_K, sizeof(block_q4_K), TT_Q8_K, quant_ref_to_float_q4_K,
+                  quant_ref_from_float_q4_K, kx_vec_dot_q4_K, avx2_vec_dot_tile_q4_K,
+                  avx2_vec_dot_tile_q4_K_scratch },
+    [TT_Q5_K] = { "q5_K", QK_K, sizeof(block_q5_K), TT_Q8_K, quant_ref_to_float_q5_K,
+                  quant_ref_from_float_q5_K, kx_vec_dot_q5_K, NULL, NULL },
+    [TT_Q6_K] = { "q6_K", QK_K, sizeof(block_q6_K), TT_Q8_K, quant_ref_to_float_q6_K,
+                  quant_ref_from_float_q6_K, kx_vec_dot_q6_K, avx2_vec_dot_tile_q6_K,
+                  avx2_vec_dot_tile_q6_K_scratch },
+    [TT_Q8_K] = { "q8_K", QK_K, sizeof(block_q8_K), TT_Q8_K, quant_ref_to_float_q8_K,
+                  kx_from_float_q8_K, kx_vec_dot_q8_K, NULL, NULL },
+};
 
 const type_traits *kernels_avx2_traits(uint32_t type)
 {

@@ -1,19 +1,22 @@
 /* kernels_avx512.c — the AVX-512 (F/BW/VL/DQ + VNNI + BF16) kernel set
  * (compiled with those flags; kernels.c calls in here only on CPUs that
- * have them all).
+ * have them all): its float dots, attention and element-wise kernels, its
+ * tile entry points and its type table.
  *
- * The quantized kernels are kernels_x86.h's bodies instantiated with the
- * VNNI primitives (vpdpbusd for u8 x s8 dot products, vpdpwssd for the
- * int16 scale multiply-accumulate). The one-row dots and the 8 x 1 decode
- * tiles use 256-bit vectors: on Zen 4 a 512-bit op costs two 256-bit ones,
- * the blocks are 32 bytes wide, and the exact per-block integer sums the
+ * The quantized one-row dots, the activation quantizers and the shared
+ * tiles are kernels_x86*.h's, compiled here with the VNNI primitives
+ * (vpdpbusd for u8 x s8 dot products, vpdpwssd for the int16 scale
+ * multiply-accumulate). The one-row dots and the 8 x 1 decode tiles use
+ * 256-bit vectors: on Zen 4 a 512-bit op costs two 256-bit ones, the
+ * blocks are 32 bytes wide, and the exact per-block integer sums the
  * bit-exact contract needs are cheaper to reduce from 256-bit vectors. The
- * kernels for two or more activation rows (16-row passes in
- * kernels_x86_tile.h, row-lane kernels in kernels_x86_rows16.h) and the
- * float dots below use 512-bit vectors, 16 independent sums per vector.
+ * kernels for two or more activation rows (kernels_avx512_rows16.c for
+ * 2..8, kernels_avx512_tile16.c for more) and the float dots below use
+ * 512-bit vectors, 16 independent sums per vector.
  */
 #include "engine/kernels/kernels.h"
-#include "engine/kernels/kernels_x86.h"
+#include "engine/kernels/kernels_avx512.h"
+#include "engine/kernels/kernels_x86_quant.h"
 
 /* Float dots, 16 elements per step: float products (exact for the half
  * types, rounded like the reference's for f32) added in double. */
@@ -221,7 +224,124 @@ static const vec_kernels avx512_vec = { "avx512", avx512_softmax, avx512_swiglu 
 
 const vec_kernels *kernels_avx512_vec(void) { return &avx512_vec; }
 
-KX_TRAITS_TABLE(avx512_traits, avx512_vec_dot_f32, avx512_vec_dot_f16, avx512_vec_dot_bf16)
+/* ---- tile entry points (type_traits.vec_dot_tile) --------------------- */
+
+/* Q4_0 / Q8_0: 2..8 activation rows take the row-lane kernels; more take
+ * the 16-row passes while two or more are left, and a last single row the
+ * shared 8x1 tile (rows too long for the AVX-512 passes: the shared
+ * tiles, or vec_dot). Q4_K / Q6_K: the same, the 16-row passes while nine
+ * or more rows are left, then the shared 1x8 and 8x1 tiles. */
+KX_ALWAYS_INLINE void avx512_tile(const kx_matmul *m, kx_wtype type)
+{
+    if (avx512_rows16_matmul(m, type))
+        return;
+    const int t0 = avx512_tile16_matmul(m, 0, type);
+    if (kx_wtype_is_k(type))
+        kx_ktile_rows(m, t0, type);
+    else
+        kx_tile32_rows(m, t0, type);
+}
+
+/* The largest scratch of the passes a call may run. */
+static size_t avx512_tile_scratch(int64_t n, int nt, kx_wtype type)
+{
+    return kx_size_max(kx_tiles_scratch(n, nt, type),
+                       kx_size_max(avx512_tile16_scratch(n, nt, type),
+                                   avx512_rows16_scratch(n, nt, type)));
+}
+
+static void avx512_vec_dot_tile_q4_0(int64_t n, int nr, int nt, float *s, size_t s_stride,
+                                     const void *x, size_t x_stride, const void *y,
+                                     size_t y_stride, void *scratch)
+{
+    const kx_matmul m = { n, nr, nt, s, s_stride, x, x_stride, y, y_stride, scratch };
+    avx512_tile(&m, KX_Q4_0);
+}
+
+static void avx512_vec_dot_tile_q8_0(int64_t n, int nr, int nt, float *s, size_t s_stride,
+                                     const void *x, size_t x_stride, const void *y,
+                                     size_t y_stride, void *scratch)
+{
+    const kx_matmul m = { n, nr, nt, s, s_stride, x, x_stride, y, y_stride, scratch };
+    avx512_tile(&m, KX_Q8_0);
+}
+
+static void avx512_vec_dot_tile_q4_K(int64_t n, int nr, int nt, float *s, size_t s_stride,
+                                     const void *x, size_t x_stride, const void *y,
+                                     size_t y_stride, void *scratch)
+{
+    const kx_matmul m = { n, nr, nt, s, s_stride, x, x_stride, y, y_stride, scratch };
+    avx512_tile(&m, KX_Q4_K);
+}
+
+static void avx512_vec_dot_tile_q6_K(int64_t n, int nr, int nt, float *s, size_t s_stride,
+                                     const void *x, size_t x_stride, const void *y,
+                                     size_t y_stride, void *scratch)
+{
+    const kx_matmul m = { n, nr, nt, s, s_stride, x, x_stride, y, y_stride, scratch };
+    avx512_tile(&m, KX_Q6_K);
+}
+
+static size_t avx512_vec_dot_tile_q4_0_scratch(int64_t n, int nt)
+{
+    return avx512_tile_scratch(n, nt, KX_Q4_0);
+}
+
+static size_t avx512_vec_dot_tile_q8_0_scratch(int64_t n, int nt)
+{
+    return avx512_tile_scratch(n, nt, KX_Q8_0);
+}
+
+static size_t avx512_vec_dot_tile_q4_K_scratch(int64_t n, int nt)
+{
+    return avx512_tile_scratch(n, nt, KX_Q4_K);
+}
+
+static size_t avx512_vec_dot_tile_q6_K_scratch(int64_t n, int nt)
+{
+    return avx512_tile_scratch(n, nt, KX_Q6_K);
+}
+
+/* The type table: quantized vec_dots and the activation quantizers are
+ * kernels_x86*.h's, the float dots and tile entry points this file's; the
+ * quantizers of the weight types and the quantized dequantizers are the
+ * reference's (not on the hot path). */
+static const type_traits avx512_traits[TT_COUNT] = {
+    [TT_F32]  = { "f32",  1, sizeof(float),    TT_F32,  quant_ref_to_float_f32,
+                  quant_ref_from_float_f32, avx512_vec_dot_f32, NULL, NULL },
+    [TT_F16]  = { "f16",  1, sizeof(uint16_t), TT_F16,  kx_to_float_f16,
+                  kx_from_float_f16, avx512_vec_dot_f16, NULL, NULL },
+    [TT_BF16] = { "bf16", 1, sizeof(uint16_t), TT_BF16, kx_to_float_bf16,
+                  kx_from_float_bf16, avx512_vec_dot_bf16, NULL, NULL },
+    [TT_Q4_0] = { "q4_0", QK4_0, sizeof(block_q4_0), TT_Q8_0, quant_ref_to_float_q4_0,
+                  quant_ref_from_float_q4_0, kx_vec_dot_q4_0, avx512_vec_dot_tile_q4_0,
+                  avx512_vec_dot_tile_q4_0_scratch },
+    [TT_Q4_1] = { "q4_1", QK4_1, sizeof(block_q4_1), TT_Q8_1, quant_ref_to_float_q4_1,
+                  quant_ref_from_float_q4_1, kx_vec_dot_q4_1, NULL, NULL },
+    [TT_Q5_0] = { "q5_0", QK5_0, sizeof(block_q5_0), TT_Q8_0, quant_ref_to_float_q5_0,
+                  quant_ref_from_float_q5_0, kx_vec_dot_q5_0, NULL, NULL },
+    [TT_Q5_1] = { "q5_1", QK5_1, sizeof(block_q5_1), TT_Q8_1, quant_ref_to_float_q5_1,
+                  quant_ref_from_float_q5_1, kx_vec_dot_q5_1, NULL, NULL },
+    [TT_Q8_0] = { "q8_0", QK8_0, sizeof(block_q8_0), TT_Q8_0, quant_ref_to_float_q8_0,
+                  kx_from_float_q8_0, kx_vec_dot_q8_0, avx512_vec_dot_tile_q8_0,
+                  avx512_vec_dot_tile_q8_0_scratch },
+    [TT_Q8_1] = { "q8_1", QK8_1, sizeof(block_q8_1), TT_Q8_1, quant_ref_to_float_q8_1,
+                  kx_from_float_q8_1, kx_vec_dot_q8_1, NULL, NULL },
+    [TT_Q2_K] = { "q2_K", QK_K, sizeof(block_q2_K), TT_Q8_K, quant_ref_to_float_q2_K,
+                  quant_ref_from_float_q2_K, kx_vec_dot_q2_K, NULL, NULL },
+    [TT_Q3_K] = { "q3_K", QK_K, sizeof(block_q3_K), TT_Q8_K, quant_ref_to_float_q3_K,
+                  quant_ref_from_float_q3_K, kx_vec_dot_q3_K, NULL, NULL },
+    [TT_Q4_K] = { "q4_K", QK_K, sizeof(block_q4_K), TT_Q8_K, quant_ref_to_float_q4_K,
+                  quant_ref_from_float_q4_K, kx_vec_dot_q4_K, avx512_vec_dot_tile_q4_K,
+                  avx512_vec_dot_tile_q4_K_scratch },
+    [TT_Q5_K] = { "q5_K", QK_K, sizeof(block_q5_K), TT_Q8_K, quant_ref_to_float_q5_K,
+                  quant_ref_from_float_q5_K, kx_vec_dot_q5_K, NULL, NULL },
+    [TT_Q6_K] = { "q6_K", QK_K, sizeof(block_q6_K), TT_Q8_K, quant_ref_to_float_q6_K,
+                  quant_ref_from_float_q6_K, kx_vec_dot_q6_K, avx512_vec_dot_tile_q6_K,
+                  avx512_vec_dot_tile_q6_K_scratch },
+    [TT_Q8_K] = { "q8_K", QK_K, sizeof(block_q8_K), TT_Q8_K, quant_ref_to_float_q8_K,
+                  kx_from_float_q8_K, kx_vec_dot_q8_K, NULL, NULL },
+};
 
 const type_traits *kernels_avx512_traits(uint32_t type)
 {

@@ -1,5 +1,9 @@
-/* kernels_x86.h — x86 SIMD kernel bodies shared by kernels_avx2.c and
- * kernels_avx512.c (engine-internal; include only from those two files).
+/* kernels_x86.h — the x86 SIMD primitives and one-row quantized dots
+ * (vec_dot) that both kernel sets use: kernels_avx2.c and the AVX-512 files
+ * (engine-internal; include only from kernels_avx2.c and kernels_avx512*.c).
+ * The activation quantizers are in kernels_x86_quant.h, the shared tiles in
+ * kernels_x86_tile.h; each set's own code (float dots, attention,
+ * element-wise kernels, its tile entry points) is in its own file.
  *
  * Each including file is compiled with its own instruction-set flags, so the
  * same source becomes two sets of machine code. The few primitives that
@@ -17,8 +21,9 @@
  *    codes. Files including this must be compiled with -ffp-contract=off so
  *    the compiler does not fuse the reference's separate mul and add.
  *  - Q8_0 / Q8_1 / Q8_K / F16 / BF16 from_float produce the reference's
- *    bytes exactly (same rounding rules, same NaN/inf/zero handling).
- *  - F32 / F16 / BF16 dots form the same float products as the reference
+ *    bytes exactly (same rounding rules, same NaN/inf/zero handling; see
+ *    kernels_x86_quant.h).
+ *  - F32 / F16 / BF16 dots (each set's own) form the same float products as the reference
  *    and add them in double, in a different order: the result equals the
  *    reference except when the double sums straddle a float rounding
  *    boundary (then 1 ulp), see the tolerance in the tests.
@@ -39,6 +44,10 @@
 #if defined(__AVX512VNNI__) && defined(__AVX512VL__)
 #define KX_VNNI 1
 #endif
+
+/* For functions whose constant arguments (a weight type, a tile shape, a
+ * batch size) must reach their loops: each call gets its own code. */
+#define KX_ALWAYS_INLINE static inline __attribute__((always_inline))
 
 /* ======================================================================
  * Integer primitives
@@ -518,309 +527,7 @@ DOT_SUPERBLOCKS(kx_vec_dot_q5_K, block_q5_K, q5_K_block_dot)
 DOT_SUPERBLOCKS(kx_vec_dot_q6_K, block_q6_K, q6_K_block_dot)
 DOT_SUPERBLOCKS(kx_vec_dot_q8_K, block_q8_K, q8_K_block_dot)
 
-/* ======================================================================
- * Activation quantizers, byte-exact with quant_ref.c.
- * ==================================================================== */
-
-static inline __m256 abs_ps(__m256 v)
-{
-    return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v);
-}
-
-static inline float hmax_ps(__m256 v)
-{
-    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-    m = _mm_max_ss(m, _mm_movehdup_ps(m));
-    return _mm_cvtss_f32(m);
-}
-
-/* max(|x[i]|) over 8*count floats; NaNs are ignored as fmaxf and the
- * reference's `amax < fabsf(x)` ignore them (maxps returns its second
- * operand when the first is NaN). */
-static inline float absmax_ps(const float *x, int count)
-{
-    __m256 amax = _mm256_setzero_ps();
-    for (int i = 0; i < count; i++)
-        amax = _mm256_max_ps(abs_ps(_mm256_loadu_ps(x + 8 * i)), amax);
-    return hmax_ps(amax);
-}
-
-/* NaN lanes -> 0, the others clamped into [lo, hi]. */
-static inline __m256 clamp_nan0_ps(__m256 v, float lo, float hi)
-{
-    v = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q));
-    return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(lo)), _mm256_set1_ps(hi));
-}
-
-/* roundf (half away from zero) of values with |v| < 2^23: truncate, then
- * step away from zero when the exact remainder is at least one half. */
-static inline __m256 round_half_away_ps(__m256 v)
-{
-    const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-    const __m256 frac = abs_ps(_mm256_sub_ps(v, t));
-    const __m256 away = _mm256_or_ps(_mm256_and_ps(v, _mm256_set1_ps(-0.0f)), _mm256_set1_ps(1.0f));
-    const __m256 step = _mm256_and_ps(_mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ), away);
-    return _mm256_add_ps(t, step);
-}
-
-/* Four int32x8 (32 values in order) -> 32 int8 (values already in range). */
-static inline __m256i pack_i32x32_to_i8(const __m256i v[4])
-{
-    const __m256i w01 = _mm256_packs_epi32(v[0], v[1]), w23 = _mm256_packs_epi32(v[2], v[3]);
-    const __m256i b = _mm256_packs_epi16(w01, w23);
-    /* The packs interleave 128-bit lanes: dwords come out as 0,2,4,6,1,3,5,7. */
-    return _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-}
-
-/* Q8_0/Q8_1 codes of 32 floats (round_clamp(x * id, -127, 127) with id =
- * 1/d, d = absmax/127); returns d, and the code sum in *code_sum. */
-static inline float q8_block_codes_simd(const float *x, int8_t qs[32], int *code_sum)
-{
-    const float d = absmax_ps(x, 4) / 127;
-    const float id = d != 0 ? 1.0f / d : 0.0f;
-    const __m256 idv = _mm256_set1_ps(id);
-    __m256i q[4];
-    for (int i = 0; i < 4; i++) {
-        __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + 8 * i), idv);
-        v = round_half_away_ps(clamp_nan0_ps(v, -127.f, 127.f));
-        q[i] = _mm256_cvttps_epi32(v);
-    }
-    _mm256_storeu_si256((__m256i *)qs, pack_i32x32_to_i8(q));
-    *code_sum = hsum_i32x8(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]),
-                                            _mm256_add_epi32(q[2], q[3])));
-    return d;
-}
-
-static inline uint16_t float_to_half(float f)
-{
-    return (uint16_t)_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT); /* as f32_to_fp16 */
-}
-
-static inline void kx_from_float_q8_0(const float *x, void *vy, int64_t n)
-{
-    block_q8_0 *y = vy;
-    for (int64_t b = 0; b < n / QK8_0; b++, x += QK8_0) {
-        int code_sum;
-        y[b].d = float_to_half(q8_block_codes_simd(x, y[b].qs, &code_sum));
-    }
-}
-
-static inline void kx_from_float_q8_1(const float *x, void *vy, int64_t n)
-{
-    block_q8_1 *y = vy;
-    for (int64_t b = 0; b < n / QK8_1; b++, x += QK8_1) {
-        int code_sum;
-        const float d = q8_block_codes_simd(x, y[b].qs, &code_sum);
-        y[b].d = float_to_half(d);
-        y[b].s = float_to_half((float)code_sum * d);
-    }
-}
-
-/* The signed value of largest magnitude among 256 floats, the first one
- * when several tie (as the reference's strict `<` scan); 0 if all are
- * zero or NaN. */
-static inline float q8_K_signed_absmax(const float *x)
-{
-    const float amax = absmax_ps(x, QK_K / 8);
-    if (amax == 0)
-        return 0;
-    const __m256 target = _mm256_set1_ps(amax);
-    for (int i = 0; i < QK_K / 8; i++) {
-        const __m256 hit = _mm256_cmp_ps(abs_ps(_mm256_loadu_ps(x + 8 * i)), target, _CMP_EQ_OQ);
-        const int mask = _mm256_movemask_ps(hit);
-        if (mask)
-            return x[8 * i + __builtin_ctz((unsigned)mask)];
-    }
-    return 0; /* unreachable: amax is one of the |x| */
-}
-
-/* Q8_K: iscale = -127/max (max signed), codes nearest_int(iscale * x)
- * (round half to even) clamped to [-128, 127], bsums per 16, d = 1/iscale. */
-static inline void kx_from_float_q8_K(const float *x, void *vy, int64_t n)
-{
-    block_q8_K *y = vy;
-    for (int64_t b = 0; b < n / QK_K; b++, x += QK_K) {
-        const float max = q8_K_signed_absmax(x);
-        if (max == 0) {
-            memset(&y[b], 0, sizeof y[b]);
-            continue;
-        }
-        const float iscale = -127.f / max;
-        const __m256 isv = _mm256_set1_ps(iscale);
-        for (int c = 0; c < QK_K / 32; c++) {
-            __m256i q[4];
-            for (int i = 0; i < 4; i++) {
-                __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + 32 * c + 8 * i), isv);
-                v = _mm256_round_ps(clamp_nan0_ps(v, -128.f, 127.f),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-                q[i] = _mm256_cvttps_epi32(v);
-            }
-            _mm256_storeu_si256((__m256i *)(y[b].qs + 32 * c), pack_i32x32_to_i8(q));
-            y[b].bsums[2 * c] = (int16_t)hsum_i32x8(_mm256_add_epi32(q[0], q[1]));
-            y[b].bsums[2 * c + 1] = (int16_t)hsum_i32x8(_mm256_add_epi32(q[2], q[3]));
-        }
-        y[b].d = 1 / iscale;
-    }
-}
-
-/* ======================================================================
- * F16 and BF16 conversions (F16C; bf16 with integer rounding, because
- * vcvtneps2bf16 flushes denormal inputs where the reference does not).
- * ==================================================================== */
-
-static inline void kx_from_float_f16(const float *x, void *vy, int64_t n)
-{
-    uint16_t *y = vy;
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm_storeu_si128((__m128i *)(y + i),
-                         _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
-    for (; i < n; i++)
-        y[i] = f32_to_fp16(x[i]);
-}
-
-static inline void kx_to_float_f16(const void *vx, float *y, int64_t n)
-{
-    const uint16_t *x = vx;
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))));
-    for (; i < n; i++)
-        y[i] = fp16_to_f32(x[i]);
-}
-
-/* Round to nearest even into the top 16 bits; NaNs keep their top bits with
- * the quiet bit forced (f32_to_bf16). */
-static inline void kx_from_float_bf16(const float *x, void *vy, int64_t n)
-{
-    uint16_t *y = vy;
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        const __m256i u = _mm256_castps_si256(_mm256_loadu_ps(x + i));
-        const __m256i mag = _mm256_and_si256(u, _mm256_set1_epi32(0x7fffffff));
-        const __m256i is_nan = _mm256_cmpgt_epi32(mag, _mm256_set1_epi32(0x7f800000));
-        const __m256i top = _mm256_srli_epi32(u, 16);
-        const __m256i lsb = _mm256_and_si256(top, _mm256_set1_epi32(1));
-        const __m256i bias = _mm256_add_epi32(_mm256_set1_epi32(0x7fff), lsb);
-        const __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(u, bias), 16);
-        const __m256i quiet = _mm256_or_si256(top, _mm256_set1_epi32(0x40));
-        const __m256i r = _mm256_blendv_epi8(rounded, quiet, is_nan);
-        const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(r, r), 0x08);
-        _mm_storeu_si128((__m128i *)(y + i), _mm256_castsi256_si128(packed));
-    }
-    for (; i < n; i++)
-        y[i] = f32_to_bf16(x[i]);
-}
-
-static inline __m256 bf16x8_to_ps(const uint16_t *p)
-{
-    const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
-}
-
-static inline void kx_to_float_bf16(const void *vx, float *y, int64_t n)
-{
-    const uint16_t *x = vx;
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(y + i, bf16x8_to_ps(x + i));
-    for (; i < n; i++)
-        y[i] = bf16_to_f32(x[i]);
-}
-
-/* ======================================================================
- * F32 / F16 / BF16 dots: float products (as the reference), summed in
- * double with four independent accumulators, 8 elements per step.
- * ==================================================================== */
-
-static inline void add_products_pd(__m256d acc_lo_hi[2], __m256 prod)
-{
-    acc_lo_hi[0] = _mm256_add_pd(acc_lo_hi[0], _mm256_cvtps_pd(_mm256_castps256_ps128(prod)));
-    acc_lo_hi[1] = _mm256_add_pd(acc_lo_hi[1], _mm256_cvtps_pd(_mm256_extractf128_ps(prod, 1)));
-}
-
-static inline double hsum_pd(__m256d v)
-{
-    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
-    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
-}
-
-/* The loop shared by the three types: load8(x, i) gives 8 floats. */
-#define DOT_FLOAT_DOUBLE(name, elem, load8, scalar)                               \
-    static inline void name(int64_t n, float *s, const void *vx, const void *vy)  \
-    {                                                                             \
-        const elem *x = vx, *y = vy;                                              \
-        __m256d acc[4] = { _mm256_setzero_pd(), _mm256_setzero_pd(),              \
-                           _mm256_setzero_pd(), _mm256_setzero_pd() };            \
-        int64_t i = 0;                                                            \
-        for (; i + 16 <= n; i += 16) {                                            \
-            add_products_pd(&acc[0], _mm256_mul_ps(load8(x + i), load8(y + i)));  \
-            add_products_pd(&acc[2], _mm256_mul_ps(load8(x + i + 8),              \
-                                                   load8(y + i + 8)));            \
-        }                                                                         \
-        for (; i + 8 <= n; i += 8)                                                \
-            add_products_pd(&acc[0], _mm256_mul_ps(load8(x + i), load8(y + i)));  \
-        double sum = hsum_pd(_mm256_add_pd(_mm256_add_pd(acc[0], acc[1]),         \
-                                           _mm256_add_pd(acc[2], acc[3])));       \
-        for (; i < n; i++)                                                        \
-            sum += (double)(scalar(x[i]) * scalar(y[i]));                         \
-        *s = (float)sum;                                                          \
-    }
-
-static inline __m256 f32x8_load(const float *p) { return _mm256_loadu_ps(p); }
-static inline __m256 f16x8_load(const uint16_t *p)
-{
-    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
-}
+/* The scalar conversion of an F32 element in the float dots' tails. */
 static inline float f32_ident(float f) { return f; }
-
-DOT_FLOAT_DOUBLE(kx_vec_dot_f32, float, f32x8_load, f32_ident)
-DOT_FLOAT_DOUBLE(kx_vec_dot_f16, uint16_t, f16x8_load, half_to_float)
-DOT_FLOAT_DOUBLE(kx_vec_dot_bf16, uint16_t, bf16x8_to_ps, bf16_to_f32)
-
-#include "engine/kernels/kernels_x86_tile.h"
-
-/* The type table of one kernel set: every quantized type uses the kernels
- * above; the float dots are the set's own (DOT_F32/F16/BF16). Quantizers
- * other than the activation types and the quantized dequantizers are the
- * reference's (not on the hot path). */
-#define KX_TRAITS_TABLE(NAME, DOT_F32, DOT_F16, DOT_BF16) \
-static const type_traits NAME[TT_COUNT] = {                                                       \
-    [TT_F32]  = { "f32",  1, sizeof(float),    TT_F32,  quant_ref_to_float_f32,                   \
-                  quant_ref_from_float_f32,  DOT_F32, NULL, NULL },                               \
-    [TT_F16]  = { "f16",  1, sizeof(uint16_t), TT_F16,  kx_to_float_f16,                          \
-                  kx_from_float_f16,  DOT_F16, NULL, NULL },                                      \
-    [TT_BF16] = { "bf16", 1, sizeof(uint16_t), TT_BF16, kx_to_float_bf16,                         \
-                  kx_from_float_bf16, DOT_BF16, NULL, NULL },                                     \
-    [TT_Q4_0] = { "q4_0", QK4_0, sizeof(block_q4_0), TT_Q8_0, quant_ref_to_float_q4_0,            \
-                  quant_ref_from_float_q4_0, kx_vec_dot_q4_0, kx_vec_dot_tile_q4_0,               \
-                  kx_vec_dot_tile_q4_0_scratch },                                                 \
-    [TT_Q4_1] = { "q4_1", QK4_1, sizeof(block_q4_1), TT_Q8_1, quant_ref_to_float_q4_1,            \
-                  quant_ref_from_float_q4_1, kx_vec_dot_q4_1, NULL, NULL },                       \
-    [TT_Q5_0] = { "q5_0", QK5_0, sizeof(block_q5_0), TT_Q8_0, quant_ref_to_float_q5_0,            \
-                  quant_ref_from_float_q5_0, kx_vec_dot_q5_0, NULL, NULL },                       \
-    [TT_Q5_1] = { "q5_1", QK5_1, sizeof(block_q5_1), TT_Q8_1, quant_ref_to_float_q5_1,            \
-                  quant_ref_from_float_q5_1, kx_vec_dot_q5_1, NULL, NULL },                       \
-    [TT_Q8_0] = { "q8_0", QK8_0, sizeof(block_q8_0), TT_Q8_0, quant_ref_to_float_q8_0,            \
-                  kx_from_float_q8_0, kx_vec_dot_q8_0, kx_vec_dot_tile_q8_0,                      \
-                  kx_vec_dot_tile_q8_0_scratch },                                                 \
-    [TT_Q8_1] = { "q8_1", QK8_1, sizeof(block_q8_1), TT_Q8_1, quant_ref_to_float_q8_1,            \
-                  kx_from_float_q8_1, kx_vec_dot_q8_1, NULL, NULL },                              \
-    [TT_Q2_K] = { "q2_K", QK_K, sizeof(block_q2_K), TT_Q8_K, quant_ref_to_float_q2_K,             \
-                  quant_ref_from_float_q2_K, kx_vec_dot_q2_K, NULL, NULL },                       \
-    [TT_Q3_K] = { "q3_K", QK_K, sizeof(block_q3_K), TT_Q8_K, quant_ref_to_float_q3_K,             \
-                  quant_ref_from_float_q3_K, kx_vec_dot_q3_K, NULL, NULL },                       \
-    [TT_Q4_K] = { "q4_K", QK_K, sizeof(block_q4_K), TT_Q8_K, quant_ref_to_float_q4_K,             \
-                  quant_ref_from_float_q4_K, kx_vec_dot_q4_K, kx_vec_dot_tile_q4_K,               \
-                  kx_vec_dot_tile_q4_K_scratch },                                                 \
-    [TT_Q5_K] = { "q5_K", QK_K, sizeof(block_q5_K), TT_Q8_K, quant_ref_to_float_q5_K,             \
-                  quant_ref_from_float_q5_K, kx_vec_dot_q5_K, NULL, NULL },                       \
-    [TT_Q6_K] = { "q6_K", QK_K, sizeof(block_q6_K), TT_Q8_K, quant_ref_to_float_q6_K,             \
-                  quant_ref_from_float_q6_K, kx_vec_dot_q6_K, kx_vec_dot_tile_q6_K,               \
-                  kx_vec_dot_tile_q6_K_scratch },                                                 \
-    [TT_Q8_K] = { "q8_K", QK_K, sizeof(block_q8_K), TT_Q8_K, quant_ref_to_float_q8_K,             \
-                  kx_from_float_q8_K, kx_vec_dot_q8_K, NULL, NULL },                              \
-};
 
 #endif

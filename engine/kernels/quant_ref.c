@@ -9,8 +9,8 @@
  * the quantizers follow ggml's *_ref algorithms step by step. Dot products
  * accumulate integers per block and scale once per block, as ggml does.
  *
- * This file: F32, F16, BF16 and the legacy block types (q4_0 .. q8_1);
- * quant_ref_k.c holds the K-quants.
+ * This file has the float and 32-element block types; the K-quants are in
+ * quant_ref_k.c, the helpers both use in quant_ref_scalar.h.
  *
  * Conventions: n is a multiple of the block size (callers check with
  * tensor_row_size()); rows never share blocks.
@@ -20,7 +20,42 @@
 #include <math.h>
 #include <string.h>
 
-#include "engine/kernels/quant_ref_internal.h"
+#include "engine/kernels/quant_ref_scalar.h"
+
+/* (int)v (truncation toward zero) clamped into [lo, hi]; NaN gives lo. */
+static int trunc_clamp(float v, int lo, int hi)
+{
+    if (!(v > (float)lo))
+        return lo;
+    if (v >= (float)hi)
+        return hi;
+    return (int)v;
+}
+
+/* roundf(v) (half away from zero) clamped into [lo, hi]; NaN gives 0. */
+static int round_clamp(float v, int lo, int hi)
+{
+    if (v != v)
+        return 0;
+    if (v <= (float)lo)
+        return lo;
+    if (v >= (float)hi)
+        return hi;
+    return (int)roundf(v);
+}
+
+static uint32_t load_u32le(const uint8_t b[4])
+{
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+static void store_u32le(uint8_t b[4], uint32_t v)
+{
+    b[0] = (uint8_t)v;
+    b[1] = (uint8_t)(v >> 8);
+    b[2] = (uint8_t)(v >> 16);
+    b[3] = (uint8_t)(v >> 24);
+}
 
 /* ======================================================================
  * F32, F16, BF16 — plain arrays. Dots accumulate in double, products in

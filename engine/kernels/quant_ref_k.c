@@ -1,13 +1,19 @@
-/* quant_ref_k.c — the scalar reference of the K-quants (q2_K .. q6_K):
- * dequantize, quantize with ggml's scale searches, and dot products, written
- * for clarity; the oracle of the SIMD kernels (see quant_ref.c for the
- * conventions). */
+/* quant_ref_k.c — the scalar reference of the K-quants (Q2_K, Q3_K, Q4_K,
+ * Q5_K, Q6_K and their activation type Q8_K): dequantize, quantize and dot
+ * product, written for clarity, the oracle the SIMD kernels are tested
+ * against (the float and 32-element types are in quant_ref.c, whose top
+ * comment says where the facts come from; the shared helpers are in
+ * quant_ref_scalar.h).
+ *
+ * Conventions: n is a multiple of QK_K (callers check with
+ * tensor_row_size()); rows never share blocks.
+ */
 #include "engine/kernels/quant_ref.h"
 
 #include <math.h>
 #include <string.h>
 
-#include "engine/kernels/quant_ref_internal.h"
+#include "engine/kernels/quant_ref_scalar.h"
 
 /* ======================================================================
  * K-quant helpers: ggml's scale searches (make_qx_quants with x^2 weights,

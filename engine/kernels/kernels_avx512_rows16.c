@@ -1,10 +1,10 @@
-/* kernels_x86_rows16.h — weight rows in lanes, for small batches (2..8
- * activation rows: batched decode of several documents, short prompts):
- * Q4_0 and Q8_0 weights against Q8_0 activations, Q4_K and Q6_K against
- * Q8_K, AVX-512 VNNI (engine-internal; included by kernels_x86_tile.h
- * only).
+/* kernels_avx512_rows16.c — the AVX-512 VNNI row-lane kernels, for small
+ * batches (2..8 activation rows: batched decode of several documents,
+ * short prompts): Q4_0 and Q8_0 weights against Q8_0 activations, Q4_K and
+ * Q6_K against Q8_K (part of the AVX-512 set; kernels_avx512.c's tile
+ * entry points call avx512_rows16_matmul, see kernels_avx512.h).
  *
- * The 16-row passes of kernels_x86_tile.h put activation rows in the
+ * The 16-row passes of kernels_avx512_tile16.c put activation rows in the
  * lanes and broadcast the weight codes, which pays off when a weight row
  * is unpacked once for 16..64 activation rows. With eight or fewer, the
  * unpacking (stored, then re-read as broadcasts) and the lane-group sums
@@ -18,13 +18,16 @@
  * are bit-identical to vec_dot, and each activation row's 16 results are
  * one contiguous store.
  */
-#ifndef PRECIS_KERNELS_X86_ROWS16_H
-#define PRECIS_KERNELS_X86_ROWS16_H
+#include "engine/kernels/kernels_avx512.h"
 
-#if defined(__AVX512F__) && defined(KX_VNNI)
-
-/* Most activation rows the row-lane kernels take at once. */
+/* Fewest and most activation rows the row-lane kernels take (one row is
+ * the 8 x 1 tile's). */
+#define KX_RL_MIN_TOK 2
 #define KX_RL_MAX_TOK 8
+
+/* ======================================================================
+ * Q4_0 and Q8_0 against Q8_0
+ * ==================================================================== */
 
 /* Per activation block, each activation row's scale and the integer
  * correction of the unsigned weight codes, -(sum of its codes << shift),
@@ -191,23 +194,18 @@ kx_rl_block_32(const uint8_t *p, const size_t off[16], __m512i off32, const uint
     }
 }
 
-/* ----------------------------------------------------------------------
- * K-quants (Q4_K, Q6_K against Q8_K), the same layout: per super-block
+/* ======================================================================
+ * Q4_K and Q6_K against Q8_K, the same layout: per super-block
  * the 16 rows' codes are transposed group by group, each scale group's
  * integer dot (vpdpbusd) is multiplied by the 16 rows' group scales
  * (vpmulld) and added; the mins (Q4_K) and the -32 offset (Q6_K) come from
  * the activation's bsums through vpdpwssd; then each lane does the
- * reference's float operations (as kx_ktile16_rows4).
- * -------------------------------------------------------------------- */
+ * reference's float operations (as kx_ktile16_rows in
+ * kernels_avx512_tile16.c).
+ * ==================================================================== */
 
 /* Longest K-quant row the row-lane kernels take (super-blocks). */
 #define KX_RLK_MAX_SB 128
-
-/* The int32 holding int16 lo in its low half and hi in its high half. */
-static inline int32_t kx_i16_pair(int lo, int hi)
-{
-    return (int32_t)((uint32_t)(uint16_t)(int16_t)lo | (uint32_t)(uint16_t)(int16_t)hi << 16);
-}
 
 /* Per super-block, each activation row's scale and the int16 pairs of its
  * bsums summed per 32 elements (sum of 64p..64p+31, of 64p+32..64p+63). */
@@ -401,39 +399,35 @@ kx_rlk_q6_K_block(const uint8_t *p, const size_t off[16], __m512i off32, const u
     }
 }
 
-/* ----------------------------------------------------------------------
- * One loop over the blocks for all four types, one instance per batch
- * size, and the matmul over groups of 16 weight rows.
- * -------------------------------------------------------------------- */
-
-/* The weight types of the row-lane kernels. */
-enum { KX_RL_Q4_0, KX_RL_Q8_0, KX_RL_Q4_K, KX_RL_Q6_K };
+/* ======================================================================
+ * One loop over the blocks for all four types, one instance per type and
+ * batch size, and the matmul over groups of 16 weight rows
+ * ==================================================================== */
 
 /* acc[t] (t < nt): the 16 rows' dots with activation row t over nb blocks
- * (super-blocks) of `bsize` bytes; act is the type's kx_rl_act or
- * kx_rlk_act array. nt and kind are constants at every call, so each
- * batch size and type gets its own unrolled code. */
-static inline __attribute__((always_inline)) void
-kx_rl_rows16(const uint8_t *x, const kx_rl_group *g, size_t bsize, int64_t nb, const uint8_t *y,
-             size_t y_stride, const void *act, int nt, int kind, __m512 acc[KX_RL_MAX_TOK])
+ * (super-blocks); act is the type's kx_rl_act or kx_rlk_act array. nt and
+ * type are constants at every call, so each batch size and type gets its
+ * own unrolled code. */
+KX_ALWAYS_INLINE void kx_rl_rows16(const uint8_t *x, const kx_rl_group *g, int64_t nb,
+                                   const uint8_t *y, size_t y_stride, const void *act, int nt,
+                                   kx_wtype type, __m512 acc[KX_RL_MAX_TOK])
 {
     const __m512i off32 = _mm512_loadu_si512(g->off32);
+    const size_t bsize = kx_block_bytes(type);
     __m512 sum[KX_RL_MAX_TOK];
 #pragma GCC unroll 16
     for (int t = 0; t < nt; t++)
         sum[t] = _mm512_setzero_ps();
-    /* the K-quant block size as a constant (bsize is a run-time copy) */
-    const size_t kblock = kind == KX_RL_Q4_K ? sizeof(block_q4_K) : sizeof(block_q6_K);
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *p = x + (size_t)b * bsize;
-        if (kind == KX_RL_Q4_K || kind == KX_RL_Q6_K)
-            kx_rlk_prefetch_block(p + kblock, kblock, g->off);
+        if (kx_wtype_is_k(type))
+            kx_rlk_prefetch_block(p + bsize, bsize, g->off);
         else
             kx_rl_prefetch_next(g, b);
-        if (kind == KX_RL_Q4_0 || kind == KX_RL_Q8_0)
+        if (type == KX_Q4_0 || type == KX_Q8_0)
             kx_rl_block_32(p, g->off, off32, y + (size_t)b * sizeof(block_q8_0), y_stride,
-                           &((const kx_rl_act *)act)[b], nt, kind == KX_RL_Q8_0, sum);
-        else if (kind == KX_RL_Q4_K)
+                           &((const kx_rl_act *)act)[b], nt, type == KX_Q8_0, sum);
+        else if (type == KX_Q4_K)
             kx_rlk_q4_K_block(p, g->off, y + (size_t)b * sizeof(block_q8_K), y_stride,
                               &((const kx_rlk_act *)act)[b], nt, sum);
         else
@@ -445,134 +439,249 @@ kx_rl_rows16(const uint8_t *x, const kx_rl_group *g, size_t bsize, int64_t nb, c
         acc[t] = sum[t];
 }
 
-/* The kernels of one weight type, one instance per batch size (the
- * activation data is the type family's: kx_rl_act or kx_rlk_act). */
-typedef void (*kx_rl_rows16_fn)(const uint8_t *x, const kx_rl_group *g, size_t bsize, int64_t nb,
+/* One function per weight type and batch size, nt a constant in each so
+ * that each gets its own unrolled code (and its own symbol in a profile),
+ * listed by type and batch size in kx_rl_kernels below. */
+typedef void (*kx_rl_rows16_fn)(const uint8_t *x, const kx_rl_group *g, int64_t nb,
                                 const uint8_t *y, size_t y_stride, const void *act,
                                 __m512 acc[KX_RL_MAX_TOK]);
 
-#define KX_RL_ROWS16_NT(name, NT, kind)                                           \
-    static void name(const uint8_t *x, const kx_rl_group *g, size_t bsize, int64_t nb, \
-                     const uint8_t *y, size_t y_stride, const void *act,          \
-                     __m512 acc[KX_RL_MAX_TOK])                                   \
-    {                                                                             \
-        kx_rl_rows16(x, g, bsize, nb, y, y_stride, act, NT, kind, acc);           \
-    }
-
-#define KX_RL_TYPE(prefix, kind)                                                  \
-    KX_RL_ROWS16_NT(prefix##_1, 1, kind)                                       \
-    KX_RL_ROWS16_NT(prefix##_2, 2, kind)                                       \
-    KX_RL_ROWS16_NT(prefix##_3, 3, kind)                                       \
-    KX_RL_ROWS16_NT(prefix##_4, 4, kind)                                       \
-    KX_RL_ROWS16_NT(prefix##_5, 5, kind)                                       \
-    KX_RL_ROWS16_NT(prefix##_6, 6, kind)                                       \
-    KX_RL_ROWS16_NT(prefix##_7, 7, kind)                                       \
-    KX_RL_ROWS16_NT(prefix##_8, 8, kind)                                       \
-    static const kx_rl_rows16_fn prefix[KX_RL_MAX_TOK + 1] = {                    \
-        NULL, prefix##_1, prefix##_2, prefix##_3, prefix##_4,                     \
-        prefix##_5, prefix##_6, prefix##_7, prefix##_8,                           \
-    };
-
-KX_RL_TYPE(kx_rl_q4_0, KX_RL_Q4_0)
-KX_RL_TYPE(kx_rl_q8_0, KX_RL_Q8_0)
-KX_RL_TYPE(kx_rl_q4_K, KX_RL_Q4_K)
-KX_RL_TYPE(kx_rl_q6_K, KX_RL_Q6_K)
-
-/* s[t][r] for all nr weight rows and nt (1..KX_RL_MAX_TOK) activation
- * rows, given the activation data `act`. Rows go 16 at a time; a last
- * group of fewer repeats its last row in the spare lanes (stored once). */
-static inline void kx_rl_groups(const kx_rl_rows16_fn *kernels, size_t bsize, int64_t nb, int nr,
-                                int nt, float *s, size_t s_stride, const uint8_t *x,
-                                size_t x_stride, const uint8_t *y, size_t y_stride,
-                                const void *act)
+static void kx_rl_q4_0_2(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
 {
-    for (int r0 = 0; r0 < nr; r0 += 16) {
-        const int rows = nr - r0 < 16 ? nr - r0 : 16;
-        const uint8_t *xg = x + (size_t)r0 * x_stride;
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 2, KX_Q4_0, acc);
+}
+
+static void kx_rl_q4_0_3(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 3, KX_Q4_0, acc);
+}
+
+static void kx_rl_q4_0_4(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 4, KX_Q4_0, acc);
+}
+
+static void kx_rl_q4_0_5(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 5, KX_Q4_0, acc);
+}
+
+static void kx_rl_q4_0_6(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 6, KX_Q4_0, acc);
+}
+
+static void kx_rl_q4_0_7(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 7, KX_Q4_0, acc);
+}
+
+static void kx_rl_q4_0_8(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 8, KX_Q4_0, acc);
+}
+
+static void kx_rl_q8_0_2(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 2, KX_Q8_0, acc);
+}
+
+static void kx_rl_q8_0_3(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 3, KX_Q8_0, acc);
+}
+
+static void kx_rl_q8_0_4(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 4, KX_Q8_0, acc);
+}
+
+static void kx_rl_q8_0_5(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 5, KX_Q8_0, acc);
+}
+
+static void kx_rl_q8_0_6(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 6, KX_Q8_0, acc);
+}
+
+static void kx_rl_q8_0_7(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 7, KX_Q8_0, acc);
+}
+
+static void kx_rl_q8_0_8(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 8, KX_Q8_0, acc);
+}
+
+static void kx_rl_q4_K_2(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 2, KX_Q4_K, acc);
+}
+
+static void kx_rl_q4_K_3(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 3, KX_Q4_K, acc);
+}
+
+static void kx_rl_q4_K_4(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 4, KX_Q4_K, acc);
+}
+
+static void kx_rl_q4_K_5(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 5, KX_Q4_K, acc);
+}
+
+static void kx_rl_q4_K_6(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 6, KX_Q4_K, acc);
+}
+
+static void kx_rl_q4_K_7(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 7, KX_Q4_K, acc);
+}
+
+static void kx_rl_q4_K_8(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 8, KX_Q4_K, acc);
+}
+
+static void kx_rl_q6_K_2(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 2, KX_Q6_K, acc);
+}
+
+static void kx_rl_q6_K_3(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 3, KX_Q6_K, acc);
+}
+
+static void kx_rl_q6_K_4(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 4, KX_Q6_K, acc);
+}
+
+static void kx_rl_q6_K_5(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 5, KX_Q6_K, acc);
+}
+
+static void kx_rl_q6_K_6(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 6, KX_Q6_K, acc);
+}
+
+static void kx_rl_q6_K_7(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 7, KX_Q6_K, acc);
+}
+
+static void kx_rl_q6_K_8(const uint8_t *x, const kx_rl_group *g, int64_t nb, const uint8_t *y,
+                         size_t y_stride, const void *act, __m512 acc[KX_RL_MAX_TOK])
+{
+    kx_rl_rows16(x, g, nb, y, y_stride, act, 8, KX_Q6_K, acc);
+}
+
+/* The kernels of each type by batch size (index nt, KX_RL_MIN_TOK..). */
+static const kx_rl_rows16_fn kx_rl_kernels[4][KX_RL_MAX_TOK + 1] = {
+    [KX_Q4_0] = { NULL, NULL, kx_rl_q4_0_2, kx_rl_q4_0_3, kx_rl_q4_0_4, kx_rl_q4_0_5,
+                  kx_rl_q4_0_6, kx_rl_q4_0_7, kx_rl_q4_0_8 },
+    [KX_Q8_0] = { NULL, NULL, kx_rl_q8_0_2, kx_rl_q8_0_3, kx_rl_q8_0_4, kx_rl_q8_0_5,
+                  kx_rl_q8_0_6, kx_rl_q8_0_7, kx_rl_q8_0_8 },
+    [KX_Q4_K] = { NULL, NULL, kx_rl_q4_K_2, kx_rl_q4_K_3, kx_rl_q4_K_4, kx_rl_q4_K_5,
+                  kx_rl_q4_K_6, kx_rl_q4_K_7, kx_rl_q4_K_8 },
+    [KX_Q6_K] = { NULL, NULL, kx_rl_q6_K_2, kx_rl_q6_K_3, kx_rl_q6_K_4, kx_rl_q6_K_5,
+                  kx_rl_q6_K_6, kx_rl_q6_K_7, kx_rl_q6_K_8 },
+};
+
+/* s[t][r] for all nr weight rows and nt (KX_RL_MIN_TOK..KX_RL_MAX_TOK)
+ * activation rows, given the activation data `act`. Rows go 16 at a time;
+ * a last group of fewer repeats its last row in the spare lanes (stored
+ * once). */
+static void kx_rl_groups(const kx_matmul *m, int64_t nb, const void *act, kx_wtype type)
+{
+    for (int r0 = 0; r0 < m->nr; r0 += 16) {
+        const int rows = m->nr - r0 < 16 ? m->nr - r0 : 16;
+        const uint8_t *xg = m->x + (size_t)r0 * m->x_stride;
         kx_rl_group g;
-        kx_rl_group_set(&g, rows, x_stride, xg, nb);
+        kx_rl_group_set(&g, rows, m->x_stride, xg, nb);
         __m512 acc[KX_RL_MAX_TOK];
-        kernels[nt](xg, &g, bsize, nb, y, y_stride, act, acc);
+        kx_rl_kernels[type][m->nt](xg, &g, nb, m->y, m->y_stride, act, acc);
         const __mmask16 keep = (__mmask16)((1u << rows) - 1);
-        for (int t = 0; t < nt; t++)
-            _mm512_mask_storeu_ps(s + (size_t)t * s_stride + (size_t)r0, keep, acc[t]);
+        for (int t = 0; t < m->nt; t++)
+            _mm512_mask_storeu_ps(m->s + (size_t)t * m->s_stride + (size_t)r0, keep, acc[t]);
     }
 }
 
-/* Fewest activation rows given to the row-lane kernels (one row is the
- * 8 x 1 tile's). */
-#define KX_RL_MIN_TOK 2
-
-/* The activation data of a call lives in the caller's scratch (see the
- * top of kernels_x86_tile.h): nb kx_rl_act (Q4_0/Q8_0) or nsb kx_rlk_act
- * (Q4_K/Q6_K), when the call has 2..8 activation rows. */
-static inline size_t kx_rl_scratch(int64_t nb, int nt)
+/* The longest row (blocks, super-blocks) the row-lane kernels take. */
+static inline int64_t kx_rl_max_blocks(kx_wtype type)
 {
-    if (nt < KX_RL_MIN_TOK || nb > KX_TILE_MAX_BLOCKS)
+    return kx_wtype_is_k(type) ? KX_RLK_MAX_SB : KX_TILE_MAX_BLOCKS;
+}
+
+/* The whole call: the activation data into the scratch (nb kx_rl_act or
+ * kx_rlk_act), then the groups of weight rows. */
+static void kx_rl_matmul(const kx_matmul *m, kx_wtype type)
+{
+    const int64_t nb = m->n / kx_block_elems(type);
+    if (kx_wtype_is_k(type))
+        kx_rlk_act_fill(m->scratch, nb, m->y, m->y_stride, m->nt);
+    else
+        kx_rl_act_fill(m->scratch, nb, m->y, m->y_stride, m->nt, kx_bias_shift(type));
+    kx_rl_groups(m, nb, m->scratch, type);
+}
+
+/* ======================================================================
+ * The interface (kernels_avx512.h)
+ * ==================================================================== */
+
+int avx512_rows16_matmul(const kx_matmul *m, kx_wtype type)
+{
+    if (m->nt < KX_RL_MIN_TOK || m->nt > KX_RL_MAX_TOK ||
+        m->n / kx_block_elems(type) > kx_rl_max_blocks(type))
         return 0;
-    return (size_t)nb * sizeof(kx_rl_act);
+    kx_rl_matmul(m, type);
+    return 1;
 }
 
-static inline size_t kx_rlk_scratch(int64_t nsb, int nt)
+/* The activation data of a call with 2..8 activation rows (counted for
+ * more rows too, as the scratch size must not fall as nt grows). */
+size_t avx512_rows16_scratch(int64_t n, int nt, kx_wtype type)
 {
-    if (nt < KX_RL_MIN_TOK || nsb > KX_RLK_MAX_SB)
+    const int64_t nb = n / kx_block_elems(type);
+    if (nt < KX_RL_MIN_TOK || nb > kx_rl_max_blocks(type))
         return 0;
-    return (size_t)nsb * sizeof(kx_rlk_act);
+    return (size_t)nb * (kx_wtype_is_k(type) ? sizeof(kx_rlk_act) : sizeof(kx_rl_act));
 }
-
-/* Q4_0/Q8_0: nb <= KX_TILE_MAX_BLOCKS blocks per row. */
-static inline void kx_rl_matmul(const kx_rl_rows16_fn *kernels, size_t bsize, int bias_shift,
-                                int64_t nb, int nr, int nt, float *s, size_t s_stride,
-                                const uint8_t *x, size_t x_stride, const uint8_t *y,
-                                size_t y_stride, void *scratch)
-{
-    kx_rl_act *act = scratch;
-    kx_rl_act_fill(act, nb, y, y_stride, nt, bias_shift);
-    kx_rl_groups(kernels, bsize, nb, nr, nt, s, s_stride, x, x_stride, y, y_stride, act);
-}
-
-/* Q4_K/Q6_K: nsb <= KX_RLK_MAX_SB super-blocks per row. */
-static inline void kx_rlk_matmul(const kx_rl_rows16_fn *kernels, size_t bsize, int64_t nsb,
-                                 int nr, int nt, float *s, size_t s_stride, const uint8_t *x,
-                                 size_t x_stride, const uint8_t *y, size_t y_stride,
-                                 void *scratch)
-{
-    kx_rlk_act *act = scratch;
-    kx_rlk_act_fill(act, nsb, y, y_stride, nt);
-    kx_rl_groups(kernels, bsize, nsb, nr, nt, s, s_stride, x, x_stride, y, y_stride, act);
-}
-
-#define KX_RLK_PASS(kernels, xtype)                                               \
-    if (nt <= KX_RL_MAX_TOK && nt >= KX_RL_MIN_TOK && nb <= KX_RLK_MAX_SB) {      \
-        kx_rlk_matmul(kernels, sizeof(xtype), nb, nr, nt, s, s_stride, x, x_stride, y, \
-                      y_stride, scratch);                                         \
-        return;                                                                   \
-    }
-
-#define KX_RL_PASS(kernels, xtype, bias_shift)                                     \
-    if (nt <= KX_RL_MAX_TOK && nt >= KX_RL_MIN_TOK && nb <= KX_TILE_MAX_BLOCKS) { \
-        kx_rl_matmul(kernels, sizeof(xtype), bias_shift, nb, nr, nt, s, s_stride, x, x_stride, \
-                     y, y_stride, scratch);                                       \
-        return;                                                                   \
-    }
-
-#else
-#define KX_RL_PASS(kernels, xtype, bias_shift)
-#define KX_RLK_PASS(kernels, xtype)
-
-static inline size_t kx_rl_scratch(int64_t nb, int nt)
-{
-    (void)nb;
-    (void)nt;
-    return 0;
-}
-
-static inline size_t kx_rlk_scratch(int64_t nsb, int nt)
-{
-    (void)nsb;
-    (void)nt;
-    return 0;
-}
-#endif
-
-#endif
