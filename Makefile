@@ -171,6 +171,7 @@ test: deps
 
 check: precis $(BUILD)/unit-tests $(BUILD)/ref-tests $(BUILD)/precis-stub
 	@tests/check_layers.sh
+	@tests/check_sizes.sh
 	@echo "== engine reference tests (optimized build)"
 	PRECIS_BIN=$(CURDIR)/precis $(BUILD)/ref-tests --jobs 2
 	@echo "== unit and integration tests (ASan+UBSan)"
