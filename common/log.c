@@ -15,6 +15,8 @@ static FILE *sink;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
+log_level log_get_level(void) { return threshold; }
+
 void log_set_level(log_level level) { threshold = level; }
 void log_set_stream(FILE *f) { sink = f; }
 

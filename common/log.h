@@ -17,6 +17,7 @@ typedef enum log_level { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERROR = 
 void log_set_level(log_level level);
 /* "debug" | "info" | "warn" | "warning" | "error"; -1 if unknown. */
 int log_set_level_name(const char *name);
+log_level log_get_level(void);
 /* Redirect output (tests); NULL restores stderr. */
 void log_set_stream(FILE *f);
 
