@@ -129,6 +129,14 @@ static void scrub_reason(const kafka_message_view *m, const job *j, char *reason
     free(masked);
 }
 
+/* store_job_failed through the handler's (lazily connected) store. */
+static int record_failure(job_handler_state *h, const char *job_id, const store_kafka_pos *pos,
+                          const char *error_class, const char *reason, int dead, perr *serr)
+{
+    int rc = ensure_store(h, serr);
+    return rc == 0 ? store_job_failed(h->store, job_id, pos, error_class, reason, dead, serr) : rc;
+}
+
 /* Record a permanent failure (dead); TRANSIENT when the database is away. */
 static job_outcome record_dead(job_handler_state *h, const kafka_message_view *m, const char *job_id,
                                const store_kafka_pos *pos, const char *error_class, const char *why,
@@ -138,9 +146,7 @@ static job_outcome record_dead(job_handler_state *h, const kafka_message_view *m
     snprintf(reason, sizeof reason, "%s", why);
     scrub_reason(m, j, reason);
     perr serr;
-    int rc = ensure_store(h, &serr);
-    if (rc == 0)
-        rc = store_job_failed(h->store, job_id, pos, error_class, reason, 1, &serr);
+    int rc = record_failure(h, job_id, pos, error_class, reason, 1, &serr);
     if (rc == STORE_TRANSIENT) {
         perr_set(err, "recording failure of job %s: %s", job_id, serr.msg);
         return JOB_TRANSIENT_FAILURE;
@@ -174,10 +180,7 @@ static job_outcome record_timeout(job_handler_state *h, const kafka_message_view
     if (message_attempts >= h->opt.max_attempts)
         return record_dead(h, m, j->job_id, pos, "timeout", reason, "precis.Timeout", j, err);
     perr serr;
-    int rc = ensure_store(h, &serr);
-    if (rc == 0)
-        rc = store_job_failed(h->store, j->job_id, pos, "timeout", reason, 0, &serr);
-    if (rc != 0)
+    if (record_failure(h, j->job_id, pos, "timeout", reason, 0, &serr) != 0)
         log_warn("cannot record the timed-out attempt", "job_id=%s error=%s", j->job_id, serr.msg);
     log_warn("job timed out; will retry", "job_id=%s attempt=%d", j->job_id, message_attempts);
     perr_set(err, "%s", reason);
