@@ -62,7 +62,7 @@ LAYERS   = common engine extractors store pipeline daemon cli tools
 LIB_SRC  = $(filter-out cli/main.c,$(sort $(shell find $(LAYERS) -name '*.c')))
 MAIN_SRC = cli/main.c
 TEST_SRC = $(wildcard tests/test_*.c) tests/support.c tests/pg_harness.c tests/pg_query.c tests/analysis_fixture.c \
-           tests/stub_step.c
+           tests/stub_analyzer.c
 REF_SRC  = $(wildcard tests/ref_*.c) tests/support.c tests/pg_harness.c tests/pg_query.c
 
 REL_OBJ      = $(LIB_SRC:%.c=$(BUILD)/rel/%.o)
@@ -123,9 +123,9 @@ $(BUILD)/unit-tests: $(TEST_OBJ) $(SAN_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS) -lcriterion
 
-# Test binary: `precis serve` around the stub step (tests/stub_precis.c), for
+# Test binary: `precis serve` around the stub analyzer (tests/stub_precis.c), for
 # tests that spawn whole daemons. Test doubles never go into ./precis.
-$(BUILD)/precis-stub: $(BUILD)/rel/tests/stub_precis.o $(BUILD)/rel/tests/stub_step.o $(REL_OBJ)
+$(BUILD)/precis-stub: $(BUILD)/rel/tests/stub_precis.o $(BUILD)/rel/tests/stub_analyzer.o $(REL_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) -o $@ $^ $(LDLIBS)
 
@@ -172,6 +172,7 @@ test: deps
 check: precis $(BUILD)/unit-tests $(BUILD)/ref-tests $(BUILD)/precis-stub
 	@tests/check_layers.sh
 	@tests/check_sizes.sh
+	@tests/check_status.sh
 	@echo "== engine reference tests (optimized build)"
 	PRECIS_BIN=$(CURDIR)/precis $(BUILD)/ref-tests --jobs 2
 	@echo "== unit and integration tests (ASan+UBSan)"

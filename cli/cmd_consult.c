@@ -209,10 +209,13 @@ static int run(const consult_args *a, config *cfg, perr *err)
         consultation_request rq = {.collection = a->collection, .source = a->file ? a->file : "collection",
                                    .source_sha256 = sha[0] ? sha : NULL, .question = question, .responses = &rs,
                                    .options = {.max_themes = a->max_themes, .batch_size = a->batch_size}};
-        consultation_result res;
+        consultation_result res = {0};
         long long run_id = 0;
         int store_rc = 0;
-        rc = consultation_execute(p, s, &rq, NULL, &res, &run_id, &store_rc, err);
+        analysis_input in;
+        rc = pipeline_analysis_input(p, "consultation", &in, err);
+        if (rc == 0)
+            rc = consultation_execute(&in, s, &rq, &res, &run_id, &store_rc, err);
         if (rc == 0 && store_rc != 0)
             rc = -1;
         if (rc == 0)

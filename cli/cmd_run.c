@@ -17,6 +17,7 @@
 #include "cli/job_message.h"
 #include "daemon/pipeline_setup.h"
 #include "pipeline/analyses/analysis.h"
+#include "pipeline/job_run.h"
 #include "pipeline/pipeline.h"
 #include "store/store.h"
 
@@ -233,22 +234,21 @@ static void print_failure(const char *file, const char *error_class, const char 
     cJSON_Delete(o);
 }
 
-/* Analyse (and store) a loaded job; 0 or the pipeline's failure code. */
+/* Analyse (and store) a loaded job through the job runner; 0 or the
+ * pipeline's failure code. */
 static int process_job(run_state *st, job *j, pipeline_report *rep, perr *err)
 {
     pipeline_hooks hooks = {.stage = progress_stage, .stage_ctx = &st->progress};
-    if (!st->store)
-        return pipeline_analyze(st->pipeline, j, &hooks, rep, err);
+    job_analyzer analyzer = job_analyzer_for_pipeline(st->pipeline);
     perr serr;
-    if (job_store_start(st->store, j, NULL, NULL, &serr) != 0) {
+    if (st->store && job_run_start(st->store, j, NULL, NULL, &serr) != 0) {
         progress_note(&st->progress, st->progress.file, "PostgreSQL failed; not storing from now on", serr.msg);
         store_close(st->store);
         st->store = NULL;
-        return pipeline_analyze(st->pipeline, j, &hooks, rep, err);
     }
-    int rc = pipeline_process(st->pipeline, st->store, j, &hooks, rep, err);
-    if (rc != 0 && store_job_failed(st->store, j->job_id, NULL, rep->error_class[0] ? rep->error_class : "pipeline",
-                                    err->msg, 0, &serr) != 0)
+    int rc = job_run_execute(&analyzer, st->store, j, &hooks, rep, err);
+    if (rc != 0 && st->store && job_run_fail(st->store, j->job_id, NULL,
+                                             rep->error_class[0] ? rep->error_class : "pipeline", err->msg, 0, &serr) != 0)
         progress_note(&st->progress, st->progress.file, "cannot record the failure", serr.msg);
     return rc;
 }

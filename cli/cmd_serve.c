@@ -18,7 +18,6 @@
 #include "daemon/metrics_http.h"
 #include "daemon/mock_broker.h"
 #include "daemon/pipeline_setup.h"
-#include "daemon/pipeline_step.h"
 #include "daemon/producer.h"
 #include "daemon/schedule.h"
 #include "daemon/scheduler.h"
@@ -189,7 +188,7 @@ static int fit_poll_interval(serve_state *st, long job_timeout, perr *err)
     return 0;
 }
 
-static int start_handler(serve_state *st, const serve_step_override *custom, perr *err)
+static int start_handler(serve_state *st, const serve_analyzer_override *custom, perr *err)
 {
     long max_attempts, job_timeout;
     if (config_long(st->cfg, "pipeline", "max_attempts", &max_attempts, err) != 0 ||
@@ -199,15 +198,17 @@ static int start_handler(serve_state *st, const serve_step_override *custom, per
     const char *results_topic = config_get(st->cfg, "kafka", "results_topic");
     if (results_topic && *results_topic && producer_new(&st->results, st->props, st->nprops, err) != 0)
         return -1;
-    if (!custom && pipeline_setup(st->cfg, NULL, &st->pipeline, err) != 0)
+    job_analyzer analyzer;
+    if (custom ? custom->setup(custom->ctx, st->cfg, &analyzer, err) != 0
+               : pipeline_setup(st->cfg, NULL, &st->pipeline, err) != 0)
         return -1;
+    if (!custom)
+        analyzer = job_analyzer_for_pipeline(st->pipeline);
     job_handler_options ho = {
         .conninfo = config_get(st->cfg, "postgres", "conninfo"),
-        .input_root = config_get(st->cfg, "pipeline", "input_root"),
         .max_attempts = max_attempts,
         .job_timeout_ms = job_timeout > 0 ? job_timeout * 1000 : 0,
-        .step = custom ? custom->step : pipeline_step,
-        .step_ctx = custom ? custom->ctx : st->pipeline,
+        .analyzer = analyzer,
         .results = st->results,
         .results_topic = results_topic,
         .metrics = st->metrics,
@@ -360,7 +361,7 @@ static void serve_teardown(serve_state *st)
     config_free(st->cfg);
 }
 
-static int serve_start(serve_state *st, serve_args *a, const serve_step_override *custom, perr *err)
+static int serve_start(serve_state *st, serve_args *a, const serve_analyzer_override *custom, perr *err)
 {
     st->config_path = a->config_path;
     if (config_load(&st->cfg, a->config_path, environ, err) != 0)
@@ -380,7 +381,7 @@ static int serve_run(int argc, char **argv)
     return serve_main(argc, argv, NULL);
 }
 
-int serve_main(int argc, char **argv, const serve_step_override *custom)
+int serve_main(int argc, char **argv, const serve_analyzer_override *custom)
 {
     if (cli_wants_help(argc, argv)) {
         cli_print_usage(&cmd_serve, stdout);

@@ -16,7 +16,6 @@
 struct job_handler_state {
     job_handler_options opt;
     char *conninfo;
-    char *input_root;
     char *results_topic;
     store *store;                 /* connected lazily; reconnects itself */
     const char *failure_class;    /* of the last PERMANENT outcome */
@@ -24,14 +23,13 @@ struct job_handler_state {
 
 int job_handler_new(job_handler_state **out, const job_handler_options *opt, perr *err)
 {
-    if (!opt->step)
-        return perr_set(err, "job handler: no pipeline step");
+    if (!opt->analyzer.analyze)
+        return perr_set(err, "job handler: no analyzer");
     job_handler_state *h = calloc(1, sizeof *h);
     if (!h)
         return perr_set(err, "out of memory");
     h->opt = *opt;
     h->conninfo = strdup(opt->conninfo ? opt->conninfo : "");
-    h->input_root = opt->input_root ? strdup(opt->input_root) : NULL;
     h->results_topic = opt->results_topic ? strdup(opt->results_topic) : NULL;
     *out = h;
     return 0;
@@ -43,7 +41,6 @@ void job_handler_free(job_handler_state *h)
         return;
     store_close(h->store);
     free(h->conninfo);
-    free(h->input_root);
     free(h->results_topic);
     free(h);
 }
@@ -129,12 +126,12 @@ static void scrub_reason(const kafka_message_view *m, const job *j, char *reason
     free(masked);
 }
 
-/* store_job_failed through the handler's (lazily connected) store. */
+/* job_run_fail through the handler's (lazily connected) store. */
 static int record_failure(job_handler_state *h, const char *job_id, const store_kafka_pos *pos,
                           const char *error_class, const char *reason, int dead, perr *serr)
 {
     int rc = ensure_store(h, serr);
-    return rc == 0 ? store_job_failed(h->store, job_id, pos, error_class, reason, dead, serr) : rc;
+    return rc == 0 ? job_run_fail(h->store, job_id, pos, error_class, reason, dead, serr) : rc;
 }
 
 /* Record a permanent failure (dead); TRANSIENT when the database is away. */
@@ -159,14 +156,14 @@ static job_outcome record_dead(job_handler_state *h, const kafka_message_view *m
     return JOB_PERMANENT_FAILURE;
 }
 
-int job_run_should_stop(void *ctx)
+int job_attempt_should_stop(void *ctx)
 {
-    job_run *run = ctx;
-    if (run->deadline_ms > 0 && monotonic_ms() >= run->deadline_ms) {
-        run->timed_out = 1;
+    job_attempt *a = ctx;
+    if (a->deadline_ms > 0 && monotonic_ms() >= a->deadline_ms) {
+        a->timed_out = 1;
         return 1;
     }
-    return run->consumer && consumer_job_cancelled(run->consumer);
+    return a->consumer && consumer_job_cancelled(a->consumer);
 }
 
 /* The attempt ran past job_timeout: failed and retried (after the
@@ -187,26 +184,58 @@ static job_outcome record_timeout(job_handler_state *h, const kafka_message_view
     return JOB_TRANSIENT_FAILURE;
 }
 
-static job_outcome run_step(job_handler_state *h, const kafka_message_view *m, const job *j,
-                            const store_kafka_pos *pos, const store_job_start_info *info, perr *err)
+static void observe(metrics *m, const pipeline_report *rep, int done)
 {
-    job_run run = {.job = j, .store = h->store, .input_root = h->input_root, .metrics = h->opt.metrics,
-                   .consumer = m->consumer, .attempts = info->attempts};
+    if (!m)
+        return;
+    metrics_observe_stage(m, "load", rep->load_seconds);
+    if (rep->doc)
+        metrics_observe_stage(m, "extract", rep->extract_seconds);
+    if (rep->n_results || rep->consultation) {
+        metrics_observe_stage(m, "analyze", rep->analyze_seconds);
+        metrics_add_tokens(m, (uint64_t)rep->tokens_in, (uint64_t)rep->tokens_out);
+        metrics_add_cached_tokens(m, (uint64_t)rep->tokens_cached);
+    }
+    if (done)
+        metrics_observe_stage(m, "store", rep->store_seconds);
+}
+
+static void log_done(const job *j, const pipeline_report *rep)
+{
+    log_info("job analysed", "job_id=%s source=%s sha256=%.12s title=%s tokens_in=%ld tokens_out=%ld "
+             "tokens_cached=%ld extract_ms=%.0f analyze_ms=%.0f", j->job_id, rep->source, rep->sha256,
+             rep->doc && rep->doc->title ? rep->doc->title : "", rep->tokens_in, rep->tokens_out, rep->tokens_cached,
+             rep->extract_seconds * 1000, rep->analyze_seconds * 1000);
+}
+
+/* The job's attempt through the runner, then its outcome. */
+static job_outcome run_job(job_handler_state *h, const kafka_message_view *m, const job *j,
+                           const store_kafka_pos *pos, const store_job_start_info *info, perr *err)
+{
+    job_attempt attempt = {.consumer = m->consumer};
     if (h->opt.job_timeout_ms > 0)
-        run.deadline_ms = monotonic_ms() + h->opt.job_timeout_ms;
+        attempt.deadline_ms = monotonic_ms() + h->opt.job_timeout_ms;
+    pipeline_hooks hooks = {.cancel = job_attempt_should_stop, .cancel_ctx = &attempt};
+    pipeline_report rep;
     perr serr = {{0}};
-    int rc = h->opt.step(h->opt.step_ctx, &run, &serr);
+    int rc = job_run_execute(&h->opt.analyzer, h->store, j, &hooks, &rep, &serr);
+    observe(h->opt.metrics, &rep, rc == 0);
+    char cls[sizeof rep.error_class], sha256[sizeof rep.sha256];
+    snprintf(cls, sizeof cls, "%s", rep.error_class[0] ? rep.error_class : "pipeline");
+    snprintf(sha256, sizeof sha256, "%s", rep.sha256);
+    if (rc == 0)
+        log_done(j, &rep);
+    pipeline_report_clear(&rep);
     if (rc == 0) {
-        publish_result(h, j->job_id, "done", run.document_sha256[0] ? run.document_sha256 : NULL, j, NULL);
+        publish_result(h, j->job_id, "done", sha256[0] ? sha256 : NULL, j, NULL);
         return JOB_OK;
     }
-    if (run.timed_out)
+    if (attempt.timed_out)
         return record_timeout(h, m, j, pos, info->message_attempts, err);
-    if (rc == STORE_TRANSIENT) {
+    if (rc == PIPELINE_TRANSIENT) {
         perr_set(err, "%s", serr.msg);
         return JOB_TRANSIENT_FAILURE;
     }
-    const char *cls = run.error_class[0] ? run.error_class : "pipeline";
     return record_dead(h, m, j->job_id, pos, cls, serr.msg, "precis.PipelineFailure", j, err);
 }
 
@@ -217,7 +246,7 @@ static job_outcome handle_job(job_handler_state *h, const kafka_message_view *m,
     store_job_start_info info = {0};
     int rc = ensure_store(h, &serr);
     if (rc == 0)
-        rc = job_store_start(h->store, j, pos, &info, &serr);
+        rc = job_run_start(h->store, j, pos, &info, &serr);
     if (rc != 0) {
         if (rc == STORE_TRANSIENT) {
             perr_set(err, "%s", serr.msg);
@@ -235,7 +264,7 @@ static job_outcome handle_job(job_handler_state *h, const kafka_message_view *m,
                  info.message_attempts - 1, h->opt.max_attempts);
         return record_dead(h, m, j->job_id, pos, "too_many_attempts", reason, "precis.TooManyAttempts", j, err);
     }
-    return run_step(h, m, j, pos, &info, err);
+    return run_job(h, m, j, pos, &info, err);
 }
 
 static job_outcome handle(void *ctx, const kafka_message_view *m, perr *err)

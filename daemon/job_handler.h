@@ -1,7 +1,7 @@
 /* job_handler.h — the consumer's handler for `precis serve`: one Kafka
  * message -> parsed job -> pipeline step -> outcome recorded in PostgreSQL.
  *
- *   invalid job JSON        store_job_failed(dead) under the job_id the message
+ *   invalid job JSON        job_run_fail(dead) under the job_id the message
  *                           carries when it is a usable id, else
  *                           "kafka:TOPIC:PARTITION:OFFSET" (never the message
  *                           key), class invalid_job -> PERMANENT (DLQ)
@@ -10,21 +10,22 @@
  *                           failed job runs it again (history kept)
  *   redelivered (first try in this process) with more than max_attempts
  *   attempts of this message  a job that keeps crashing the daemon ->
- *                           store_job_failed(dead), class too_many_attempts -> PERMANENT
- *   step returns 0          the step committed store_job_done -> OK (+ results event)
- *   step ran past job_timeout  store_job_failed, class timeout: while the
+ *                           job_run_fail(dead), class too_many_attempts -> PERMANENT
+ *   job runs (job_run_execute)  analysed and recorded done -> OK (+ results event)
+ *   ran past job_timeout    job_run_fail, class timeout: while the
  *                           message's attempts are below max_attempts the job
  *                           is 'failed' -> TRANSIENT (retried after backoff);
  *                           then dead -> PERMANENT (precis.Timeout)
- *   step STORE_TRANSIENT    -> TRANSIENT (paused, retried; nothing committed)
- *   step STORE_ERROR        store_job_failed(dead) with the step's class -> PERMANENT
+ *   run TRANSIENT           -> TRANSIENT (paused, retried; nothing committed)
+ *   run PERMANENT           job_run_fail(dead) with the report's class -> PERMANENT
  * Every failure reason is scrubbed of the message's secrets (the job
  * password) before it is stored, logged, dead-lettered or published.
  * A database that cannot be reached at any point -> TRANSIENT. The outcome
  * is in PostgreSQL before the handler returns, so the consumer may commit.
  *
- * The pipeline step (extract -> engine -> store) is a callback so the Kafka
- * side is testable without the engine.
+ * Every status is written through the job runner (pipeline/job_run.h); the
+ * analyzer is a parameter so the Kafka side is testable without the engine.
+ * Stage durations and token counts go to the metrics.
  */
 #ifndef PRECIS_JOB_HANDLER_H
 #define PRECIS_JOB_HANDLER_H
@@ -37,41 +38,25 @@
 #include "daemon/metrics.h"
 #include "daemon/producer.h"
 #include "pipeline/job.h"
+#include "pipeline/job_run.h"
 #include "store/store.h"
 
-/* What a step gets, and what it reports back. */
-typedef struct job_run {
-    const job *job;
-    store *store;                 /* connected; the step calls store_job_done */
-    const char *input_root;       /* for job_load_document */
-    metrics *metrics;             /* may be NULL: stage durations, tokens */
-    consumer *consumer;           /* consumer_job_cancelled(run->consumer): give up
-                                     (return STORE_TRANSIENT) when shutdown grace is over */
-    int attempts;                 /* recorded attempts including this one */
-    int64_t deadline_ms;          /* monotonic ms the attempt must end by ([pipeline]
-                                     job_timeout); 0: none. Steps poll job_run_should_stop */
-    int timed_out;                /* set by job_run_should_stop once the deadline passed */
-    /* Filled by the step: */
-    char error_class[32];         /* on STORE_ERROR, e.g. "extract", "engine" */
-    char document_sha256[65];     /* on success, for the results event */
-} job_run;
+/* For an analyzer's cancel hook: the attempt gives up (PIPELINE_TRANSIENT)
+ * once its deadline has passed or the shutdown grace is over. */
+typedef struct job_attempt {
+    consumer *consumer;           /* consumer_job_cancelled: shutdown grace over */
+    int64_t deadline_ms;          /* monotonic ms ([pipeline] job_timeout); 0: none */
+    int timed_out;                /* set once the deadline passed */
+} job_attempt;
 
-/* 0 (store_job_done committed), STORE_ERROR (permanent) or STORE_TRANSIENT. */
-typedef int (*job_step_fn)(void *ctx, job_run *run, perr *err);
-
-/* For steps to poll (an llm_cancel_fn for ctx = run): true once the job's
- * deadline has passed (run->timed_out set) or the shutdown grace is over.
- * The step then gives up (STORE_TRANSIENT); the handler turns a timeout
- * into a failure of class "timeout". */
-int job_run_should_stop(void *run);
+/* An llm_cancel_fn for ctx = a job_attempt. */
+int job_attempt_should_stop(void *attempt);
 
 typedef struct job_handler_options {
     const char *conninfo;         /* [postgres] conninfo */
-    const char *input_root;       /* [pipeline] input_root */
     long max_attempts;            /* [pipeline] max_attempts; <= 0: no limit */
     long job_timeout_ms;          /* [pipeline] job_timeout; <= 0: none */
-    job_step_fn step;
-    void *step_ctx;
+    job_analyzer analyzer;        /* the model pipeline, or a test double */
     producer *results;            /* optional: results events */
     const char *results_topic;
     metrics *metrics;             /* optional */

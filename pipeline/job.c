@@ -386,16 +386,3 @@ const char *job_source(const job *j)
     }
     return "text";
 }
-
-store_job_record job_record(const job *j)
-{
-    return (store_job_record){.job_id = j->job_id, .collection = j->collection, .analyses = j->analyses,
-                              .n_analyses = j->n_analyses, .source = job_source(j),
-                              .metadata_json = j->metadata_json};
-}
-
-int job_store_start(store *s, const job *j, const store_kafka_pos *pos, store_job_start_info *out, perr *err)
-{
-    store_job_record r = job_record(j);
-    return store_job_start(s, &r, pos, out, err);
-}

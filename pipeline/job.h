@@ -25,7 +25,6 @@
 #include <stddef.h>
 
 #include "common/error.h"
-#include "store/store.h"
 
 #define JOB_ID_MAX 200
 #define JOB_COLLECTION_MAX 200
@@ -68,12 +67,6 @@ void job_clear(job *j);
 /* What the document is called for the record: the path, the filename (or
  * "content" when none) or "text". */
 const char *job_source(const job *j);
-
-/* The job as its PostgreSQL row records it (pointers into j). */
-store_job_record job_record(const job *j);
-
-/* store_job_start for job j (its record, see store/store.h). */
-int job_store_start(store *s, const job *j, const store_kafka_pos *pos, store_job_start_info *out, perr *err);
 
 /* The document's bytes (malloc'd, plus a NUL after the last byte) for any
  * form: a file's content (path), the decoded content, or the text. A path

@@ -380,6 +380,7 @@ static int run_analysis(pipeline *p, const analysis_def *def, const pipeline_hoo
     pipeline_result *r = &rep->results[rep->n_results++];
     *r = (pipeline_result){
         .analysis = def->name, .prompt_name = prompt->name, .prompt_version = prompt->version,
+        .model_name = llm_model_name(p->llm), .model_sha256 = llm_model_sha256(p->llm),
         .sampling_json = strdup(p->ps.sampling_json[idx]), .output_json = out.output_json,
         .raw_text = out.raw_text, .timings_json = timings_json(&out, rep, seconds),
         .prompt_tokens = out.prompt_tokens, .completion_tokens = out.completion_tokens,
@@ -395,10 +396,43 @@ static int run_analysis(pipeline *p, const analysis_def *def, const pipeline_hoo
     return 0;
 }
 
+/* A consultation job: its document is a response file, not a document to
+ * extract; the outcome (rep->consultation) is stored by the job runner. */
+static int analyze_consultation(pipeline *p, const job *j, const pipeline_hooks *hooks, pipeline_report *rep,
+                                perr *err)
+{
+    enter_stage(hooks, "load");
+    unsigned char *bytes = NULL;
+    size_t len = 0;
+    if (job_load_document(j, p->input_root, &bytes, &len, err) != 0)
+        return fail(rep, "document");
+    enter_stage(hooks, "consultation");
+    analysis_input in;
+    int rc = pipeline_analysis_input(p, "consultation", &in, err);
+    if (rc == 0) {
+        in.cancel = hooks ? hooks->cancel : NULL;
+        in.cancel_ctx = hooks ? hooks->cancel_ctx : NULL;
+        rc = consultation_job_analyze(&in, j, bytes, len, &rep->consultation, rep->error_class, err);
+    }
+    free(bytes);
+    consultation_job_outcome *o = rep->consultation;
+    if (o) {
+        snprintf(rep->sha256, sizeof rep->sha256, "%s", o->sha256);
+        rep->analyze_seconds = o->seconds;
+        rep->tokens_in = o->res.out.prompt_tokens;
+        rep->tokens_out = o->res.out.completion_tokens;
+    }
+    if (rc == LLM_CANCELLED)
+        return PIPELINE_TRANSIENT;
+    return rc == 0 ? 0 : PIPELINE_PERMANENT;
+}
+
 int pipeline_analyze(pipeline *p, const job *j, const pipeline_hooks *hooks, pipeline_report *rep, perr *err)
 {
     memset(rep, 0, sizeof *rep);
     rep->source = job_source(j);
+    if (consultation_job_wanted(j))
+        return analyze_consultation(p, j, hooks, rep, err);
     const analysis_def *defs[PIPELINE_MAX_ANALYSES];
     size_t n_defs;
     if (resolve_analyses(p, j, defs, &n_defs, err) != 0)
@@ -413,67 +447,10 @@ int pipeline_analyze(pipeline *p, const job *j, const pipeline_hooks *hooks, pip
     return rc;
 }
 
-int pipeline_store(pipeline *p, store *s, const job *j, pipeline_report *rep, perr *err)
-{
-    const document *d = rep->doc;
-    store_document sd = {
-        .sha256 = rep->sha256, .source = rep->source, .media_type = d->media_type, .format = d->format,
-        .title = d->title, .language = d->language, .pages = d->pages, .metadata_json = rep->metadata_json,
-        .text = d->full_text, .structure_json = rep->structure_json,
-    };
-    store_result results[PIPELINE_MAX_ANALYSES];
-    for (size_t i = 0; i < rep->n_results; i++) {
-        const pipeline_result *r = &rep->results[i];
-        results[i] = (store_result){
-            .analysis = r->analysis, .prompt_name = r->prompt_name, .prompt_version = r->prompt_version,
-            .model_name = llm_model_name(p->llm), .model_sha256 = llm_model_sha256(p->llm),
-            .sampling_json = r->sampling_json, .output_json = r->output_json, .raw_text = r->raw_text,
-            .prompt_tokens = r->prompt_tokens, .completion_tokens = r->completion_tokens,
-            .prompt_ms = r->prompt_ms, .completion_ms = r->completion_ms, .timings_json = r->timings_json,
-            .trace_json = r->trace_json,
-        };
-    }
-    double t0 = monotonic_seconds();
-    int rc = store_job_done(s, j->job_id, &sd, results, rep->n_results, NULL, err);
-    rep->store_seconds = monotonic_seconds() - t0;
-    if (rc == STORE_ERROR)
-        fail(rep, "store");
-    return rc;
-}
-
-/* A consultation job: its document is a response file, not a document to extract. */
-static int process_consultation(pipeline *p, store *s, const job *j, const pipeline_hooks *hooks,
-                                pipeline_report *rep, perr *err)
-{
-    memset(rep, 0, sizeof *rep);
-    rep->source = job_source(j);
-    enter_stage(hooks, "load");
-    unsigned char *bytes = NULL;
-    size_t len = 0;
-    if (job_load_document(j, p->input_root, &bytes, &len, err) != 0)
-        return fail(rep, "document");
-    enter_stage(hooks, "consultation");
-    int rc = consultation_job_run(p, s, j, bytes, len, hooks, rep, err);
-    free(bytes);
-    return rc;
-}
-
-int pipeline_process(pipeline *p, store *s, const job *j, const pipeline_hooks *hooks, pipeline_report *rep,
-                     perr *err)
-{
-    if (consultation_job_wanted(j))
-        return process_consultation(p, s, j, hooks, rep, err);
-    int rc = pipeline_analyze(p, j, hooks, rep, err);
-    if (rc == 0) {
-        enter_stage(hooks, "store");
-        rc = pipeline_store(p, s, j, rep, err);
-    }
-    return rc;
-}
-
 void pipeline_report_clear(pipeline_report *rep)
 {
     document_free(rep->doc);
+    consultation_job_outcome_free(rep->consultation);
     free(rep->metadata_json);
     free(rep->structure_json);
     for (size_t i = 0; i < rep->n_results; i++) {

@@ -1,22 +1,23 @@
-/* pipeline.h — one job, end to end: document bytes -> SHA-256 -> sandboxed
- * extraction -> each requested analysis through the model -> PostgreSQL.
+/* pipeline.h — the analysing half of a job: document bytes -> SHA-256 ->
+ * sandboxed extraction -> each requested analysis through the model, into a
+ * report the job runner (pipeline/job_run.h) stores.
  *
  * A pipeline owns ONE model (pipeline/llm/llm.h), loaded by pipeline_new and
  * shared by every job it processes; jobs run one at a time (not
  * thread-safe). The prompts of every known analysis are loaded at start, so
  * a missing or broken prompt file stops the daemon instead of failing jobs.
  *
- * Return values follow the job step contract (daemon/job_handler.h):
- *   0                the outcome is committed (store_job_done)
+ * Return values of pipeline_analyze:
+ *   0                the job is analysed (the job runner stores it)
  *   PIPELINE_PERMANENT  (= STORE_ERROR) the job can never succeed: invalid
  *                    or unknown analysis, unreadable path, broken or
  *                    unsupported document, no text, engine error; the
  *                    report's error_class says which (see below)
- *   PIPELINE_TRANSIENT  (= STORE_TRANSIENT) retry later: the database is
- *                    unreachable, or the job was cancelled by shutdown
+ *   PIPELINE_TRANSIENT  (= STORE_TRANSIENT) retry later: the job was
+ *                    cancelled (shutdown, job_timeout)
  * Error classes: "unknown_analysis", "document" (cannot load), "extract"
  * (extraction failed: broken, encrypted, unsupported, limits), "empty_document"
- * (no text), "engine" (model error), "store" (the database refused the data).
+ * (no text), "invalid_job" (bad consultation options), "engine" (model error).
  */
 #ifndef PRECIS_PIPELINE_H
 #define PRECIS_PIPELINE_H
@@ -27,6 +28,7 @@
 #include "extractors/document.h"
 #include "extractors/sandbox.h"
 #include "pipeline/analyses/analysis.h"
+#include "pipeline/consultation/consultation_job.h"
 #include "pipeline/job.h"
 #include "pipeline/llm/llm.h"
 #include "store/store.h"
@@ -61,6 +63,7 @@ typedef struct pipeline_result {
     const char *analysis;        /* points into the pipeline's tables */
     const char *prompt_name;
     const char *prompt_version;
+    const char *model_name, *model_sha256;   /* the model's, valid while it is loaded */
     char *sampling_json, *output_json, *raw_text, *timings_json;
     char *trace_json;            /* steps taken (structured.h records); NULL = none */
     long prompt_tokens, completion_tokens;
@@ -72,6 +75,7 @@ typedef struct pipeline_report {
     char sha256[65];             /* of the document's bytes ("" before loading) */
     const char *source;          /* job_source() */
     document *doc;               /* extracted (NULL before extraction) */
+    consultation_job_outcome *consultation;  /* a consultation job's run (instead of doc and results) */
     char *metadata_json, *structure_json;
     pipeline_result results[PIPELINE_MAX_ANALYSES];
     size_t n_results;
@@ -115,16 +119,11 @@ int pipeline_analysis_input(pipeline *p, const char *analysis, analysis_input *i
 
 /* Load, hash, extract and analyse a job, without storing anything: 0,
  * PIPELINE_PERMANENT or PIPELINE_TRANSIENT (cancelled). rep is filled either
- * way; clear it with pipeline_report_clear. */
+ * way; clear it with pipeline_report_clear. A consultation job's response
+ * file is analysed as one consultation run (rep->consultation; also a run
+ * that failed in the model, to be stored as failed). The job runner
+ * (pipeline/job_run.h) stores what this produced. */
 int pipeline_analyze(pipeline *p, const job *j, const pipeline_hooks *hooks, pipeline_report *rep,
-                     perr *err);
-
-/* Record an analysed job as done (document + results, one transaction).
- * The job must have a row (store_job_start). */
-int pipeline_store(pipeline *p, store *s, const job *j, pipeline_report *rep, perr *err);
-
-/* pipeline_analyze then pipeline_store: the job step of `precis serve`. */
-int pipeline_process(pipeline *p, store *s, const job *j, const pipeline_hooks *hooks, pipeline_report *rep,
                      perr *err);
 
 void pipeline_report_clear(pipeline_report *rep);

@@ -172,7 +172,16 @@ static int insert_run(store *s, const store_consultation_run *run, char run_id[2
     return rc;
 }
 
-static int save_tx(store *s, const store_consultation_run *run, char run_id[24], perr *err)
+int store_consultation_check(const store_consultation_run *run, perr *err)
+{
+    if (!run->collection || !*run->collection || !run->prompt_version || !run->model_name || !run->model_sha256)
+        return perr_set(err, "consultation run: collection, prompt version and model are required");
+    if (!run->error && run->n_responses && !run->responses)
+        return perr_set(err, "consultation run: a done run needs its annotated responses");
+    return 0;
+}
+
+int store_consultation_save_tx(store *s, const store_consultation_run *run, char run_id[24], perr *err)
 {
     int rc = insert_run(s, run, run_id, err);
     if (rc != 0 || run->error)
@@ -182,26 +191,19 @@ static int save_tx(store *s, const store_consultation_run *run, char run_id[24],
         size_t to = from + BULK_ROWS < run->n_responses ? from + BULK_ROWS : run->n_responses;
         rc = save_responses(s, run_id, run, from, to, err);
     }
-    if (rc == 0 && run->job_id) {
-        const char *params[] = {run->job_id};
-        rc = store_exec(s, "UPDATE jobs SET status = 'done', finished_at = now(), error = NULL, error_class = NULL,"
-                           " updated_at = now() WHERE job_id = $1", 1, params, PGRES_COMMAND_OK, NULL, err);
-    }
     return rc;
 }
 
 int store_consultation_save(store *s, const store_consultation_run *run, long long *run_id, perr *err)
 {
-    if (!run->collection || !*run->collection || !run->prompt_version || !run->model_name || !run->model_sha256)
-        return perr_set(err, "consultation run: collection, prompt version and model are required");
-    if (!run->error && run->n_responses && !run->responses)
-        return perr_set(err, "consultation run: a done run needs its annotated responses");
+    int rc = store_consultation_check(run, err);
     char id[24] = "";
-    int rc = store_ready(s, err);
+    if (rc == 0)
+        rc = store_ready(s, err);
     if (rc == 0)
         rc = store_begin(s, err);
     if (rc == 0) {
-        rc = save_tx(s, run, id, err);
+        rc = store_consultation_save_tx(s, run, id, err);
         if (rc == 0)
             rc = store_commit(s, err);
         if (rc != 0)

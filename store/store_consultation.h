@@ -4,8 +4,9 @@
  *
  * Writes are staged in memory and made in ONE transaction when the run
  * ends: the run row, its themes, one annotation per response and the
- * response-theme rows (bulk, as JSON through jsonb_to_recordset), and, for
- * a run from a Kafka job, the job marked done. Nothing is written while the
+ * response-theme rows (bulk, as JSON through jsonb_to_recordset). A run
+ * that finishes a Kafka job is written with the job marked done, in the same
+ * transaction, by store_job_done_consultation (store.h). Nothing is written while the
  * model works, so a crash leaves no half run. Return codes as store.h.
  */
 #ifndef PRECIS_STORE_CONSULTATION_H
@@ -34,7 +35,7 @@ typedef struct store_consultation_response {
 
 typedef struct store_consultation_run {
     const char *collection;      /* required */
-    const char *job_id;          /* NULL unless from a job; a done run marks the job done too */
+    const char *job_id;          /* NULL unless from a job (recorded on the run; never changes the job) */
     const char *source;          /* file name or "collection" */
     const char *source_sha256;   /* of the response file; NULL = none */
     const char *question;
@@ -51,8 +52,15 @@ typedef struct store_consultation_run {
     const char *error;           /* NULL = done; else the run failed and only its row is written */
 } store_consultation_run;
 
-/* Write a run; *run_id (may be NULL) receives its id. */
+/* Write a run (never the job's status); *run_id (may be NULL) receives its id. */
 int store_consultation_save(store *s, const store_consultation_run *run, long long *run_id, perr *err);
+
+/* In ONE transaction: write a done run of job job_id (which must have a row,
+ * store_job_start) and mark the job done. *run_id (may be NULL) receives
+ * the run's id. A failed run is refused (write it with
+ * store_consultation_save and fail the job). */
+int store_job_done_consultation(store *s, const char *job_id, const store_consultation_run *run, long long *run_id,
+                                perr *err);
 
 /* The documents of a collection as responses (text = documents.text), in
  * the order they were added, each handed to add(ctx, id, text); id = the

@@ -6,6 +6,7 @@
 #include <libpq-fe.h>
 
 #include "store/store.h"
+#include "store/store_consultation.h"
 
 struct store {
     PGconn *conn;
@@ -34,5 +35,11 @@ void store_rollback(store *s);
  * acceptable here: returns NULL and sets *oom). */
 char *store_field(const PGresult *res, int row, int col, int *oom);
 long long store_field_ll(const PGresult *res, int row, int col, long long null_value);
+
+/* A consultation run's fields that are required (store_consultation.c). */
+int store_consultation_check(const store_consultation_run *run, perr *err);
+/* The rows of a consultation run inside an open transaction; a failed run
+ * (run->error) writes its run row only. run_id receives the run's id. */
+int store_consultation_save_tx(store *s, const store_consultation_run *run, char run_id[24], perr *err);
 
 #endif

@@ -266,6 +266,51 @@ int store_job_done(store *s, const char *job_id, const store_document *doc,
     return 0;
 }
 
+/* The consultation run, then the job done, inside the transaction. */
+static int consultation_done_tx(store *s, const char *job_id, const store_consultation_run *run, char run_id[24],
+                                perr *err)
+{
+    const char *params[] = {job_id};
+    PGresult *r;
+    int rc = store_exec(s, "SELECT 1 FROM jobs WHERE job_id = $1 FOR UPDATE", 1, params, PGRES_TUPLES_OK, &r, err);
+    if (rc != 0)
+        return rc;
+    int found = PQntuples(r) == 1;
+    PQclear(r);
+    if (!found)
+        return perr_set(err, "no such job (store_job_start was not called)");
+    rc = store_consultation_save_tx(s, run, run_id, err);
+    if (rc == 0)
+        rc = store_exec(s, "UPDATE jobs SET status = 'done', finished_at = now(), error = NULL, error_class = NULL,"
+                           " updated_at = now() WHERE job_id = $1", 1, params, PGRES_COMMAND_OK, NULL, err);
+    return rc;
+}
+
+int store_job_done_consultation(store *s, const char *job_id, const store_consultation_run *run, long long *run_id,
+                                perr *err)
+{
+    if (run->error)
+        return perr_set(err, "finishing job %s: the consultation run failed", job_id);
+    char id[24] = "";
+    int rc = store_consultation_check(run, err);
+    if (rc == 0)
+        rc = store_ready(s, err);
+    if (rc == 0)
+        rc = store_begin(s, err);
+    if (rc == 0) {
+        rc = consultation_done_tx(s, job_id, run, id, err);
+        if (rc == 0)
+            rc = store_commit(s, err);
+        if (rc != 0)
+            store_rollback(s);
+    }
+    if (rc != 0)
+        return perr_prefix(err, "finishing job %s", job_id), rc;
+    if (run_id)
+        *run_id = strtoll(id, NULL, 10);
+    return 0;
+}
+
 /* ---- failed ---------------------------------------------------------------- */
 
 /* A failure after store_job_start (status 'running') closes that attempt; a

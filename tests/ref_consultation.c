@@ -17,6 +17,7 @@
 #include "common/monotonic.h"
 #include "engine/json/json_schema.h"
 #include "pipeline/consultation/consultation_job.h"
+#include "pipeline/pipeline.h"
 #include "pipeline/consultation/responses.h"
 #include "store/store_consultation.h"
 #include "tests/pg_harness.h"
@@ -153,7 +154,9 @@ Test(consultation_ref, gambling_100_responses_end_to_end, .timeout = 1800)
     long long run_id = 0;
     int store_rc = -1;
     const double t0 = monotonic_seconds();
-    int rc = consultation_execute(p, s, &rq, NULL, &res, &run_id, &store_rc, &err);
+    analysis_input in;
+    cr_assert_eq(pipeline_analysis_input(p, "consultation", &in, &err), 0, "%s", err.msg);
+    int rc = consultation_execute(&in, s, &rq, &res, &run_id, &store_rc, &err);
     const double seconds = monotonic_seconds() - t0;
     cr_assert_eq(rc, 0, "%s", err.msg);
     cr_assert_eq(store_rc, 0, "%s", err.msg);

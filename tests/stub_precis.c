@@ -1,5 +1,5 @@
 /* stub_precis.c — the test binary precis-stub: `precis-stub serve [serve
- * options]` is the real `precis serve` with the stub step (tests/stub_step.h)
+ * options]` is the real `precis serve` with the stub analyzer (tests/stub_analyzer.h)
  * instead of the model pipeline, for tests that spawn a whole daemon (SIGKILL
  * mid-job, scale-out). PRECIS_STUB_DELAY_MS (0..600000) adds pretend work
  * per job; --log-level and PRECIS_LOG_LEVEL work as in precis. */
@@ -9,9 +9,10 @@
 
 #include "cli/cli.h"
 #include "cli/serve.h"
-#include "tests/stub_step.h"
+#include "daemon/config.h"
+#include "tests/stub_analyzer.h"
 
-static int read_delay(stub_step_options *o)
+static int read_delay(stub_analyzer_options *o)
 {
     const char *v = getenv("PRECIS_STUB_DELAY_MS");
     if (!v || !*v)
@@ -24,20 +25,30 @@ static int read_delay(stub_step_options *o)
     return 0;
 }
 
+/* The stub as serve's analyzer; its input root is the configuration's. */
+static int setup_stub(void *ctx, const config *cfg, job_analyzer *out, perr *err)
+{
+    (void)err;
+    stub_analyzer_options *o = ctx;
+    o->input_root = config_get(cfg, "pipeline", "input_root");
+    *out = (job_analyzer){.analyze = stub_analyze, .ctx = o};
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (cli_take_log_level(&argc, argv) != 0)
         return EXIT_USAGE;
     if (argc < 2 || strcmp(argv[1], "serve") != 0) {
-        fputs("usage: precis-stub serve [-c FILE] [--migrate]   (test binary: precis serve with the stub step)\n",
+        fputs("usage: precis-stub serve [-c FILE] [--migrate]   (test binary: precis serve with the stub analyzer)\n",
               stderr);
         return EXIT_USAGE;
     }
-    stub_step_options opts = {0};
+    stub_analyzer_options opts = {0};
     if (read_delay(&opts) != 0) {
         fputs("precis-stub: PRECIS_STUB_DELAY_MS must be 0..600000\n", stderr);
         return EXIT_USAGE;
     }
-    serve_step_override step = {.step = stub_step, .ctx = &opts};
-    return serve_main(argc - 1, argv + 1, &step);
+    serve_analyzer_override stub = {.setup = setup_stub, .ctx = &opts};
+    return serve_main(argc - 1, argv + 1, &stub);
 }

@@ -2,7 +2,7 @@
  * reader and the response file parsers (inline inputs and the corpus's
  * themefinder fixtures), the retry ladder with a fake call function (no
  * model), the prompt rule, and one small run through a Kafka-style job
- * (pipeline_process) with the synthetic model and a throwaway PostgreSQL:
+ * (job_run_execute) with the synthetic model and a throwaway PostgreSQL:
  * an empty response, a response longer than the context, integrity, rows.
  * The 100-response end-to-end run is in tests/ref_consultation.c (too slow
  * under ASan). */
@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "pipeline/job_run.h"
 #include "pipeline/consultation/consultation.h"
 #include "pipeline/consultation/consultation_job.h"
 #include "pipeline/consultation/csv.h"
@@ -27,6 +28,13 @@
 #include "tests/pg_harness.h"
 #include "tests/pg_query.h"
 #include "tests/support.h"
+
+/* The job runner around the pipeline (what serve and run do). */
+static int run_job(pipeline *p, store *s, const job *j, pipeline_report *rep, perr *err)
+{
+    job_analyzer a = job_analyzer_for_pipeline(p);
+    return job_run_execute(&a, s, j, NULL, rep, err);
+}
 
 #define MODEL "synth-d256-q8_0.gguf"
 
@@ -444,9 +452,9 @@ Test(consultation, job_runs_consultation_and_stores_it, .timeout = 900)
     job j = {.job_id = "consult-1", .doc_kind = JOB_DOC_CONTENT, .content = (unsigned char *)csv,
              .content_len = strlen(csv), .filename = "responses.csv", .analyses = names, .n_analyses = 1,
              .metadata_json = "{\"question\": \"Should gambling adverts be banned?\", \"max_themes\": 2}"};
-    cr_assert_eq(job_store_start(s, &j, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(job_run_start(s, &j, NULL, NULL, &err), 0, "%s", err.msg);
     pipeline_report rep;
-    int rc = pipeline_process(p, s, &j, NULL, &rep, &err);
+    int rc = run_job(p, s, &j, &rep, &err);
     cr_assert_eq(rc, 0, "%s (%s)", err.msg, rep.error_class);
     pipeline_report_clear(&rep);
 
@@ -498,14 +506,14 @@ Test(consultation, job_with_a_broken_file_fails_permanently, .timeout = 300)
              .content_len = strlen(csv), .filename = "r.csv", .analyses = names, .n_analyses = 1,
              .metadata_json = "{}"};
     pipeline_report rep;
-    cr_assert_eq(pipeline_process(p, NULL, &j, NULL, &rep, &err), PIPELINE_PERMANENT);
+    cr_assert_eq(run_job(p, NULL, &j, &rep, &err), PIPELINE_PERMANENT);
     cr_assert_str_eq(rep.error_class, "document");
     cr_assert(strstr(err.msg, "line 3: response id \"1\" is a duplicate"), "%s", err.msg);
     pipeline_report_clear(&rep);
     char *two[] = {"consultation", "summary"};
     j.analyses = two;
     j.n_analyses = 2;
-    cr_assert_eq(pipeline_process(p, NULL, &j, NULL, &rep, &err), PIPELINE_PERMANENT);
+    cr_assert_eq(run_job(p, NULL, &j, &rep, &err), PIPELINE_PERMANENT);
     cr_assert_str_eq(rep.error_class, "unknown_analysis");
     pipeline_report_clear(&rep);
     pipeline_free(p);

@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "engine/json/json_schema.h"
+#include "pipeline/job_run.h"
 #include "pipeline/analyses/analysis.h"
 #include "pipeline/analyses/legal_findings.h"
 #include "pipeline/pipeline.h"
@@ -26,6 +27,13 @@
 #include "tests/pg_harness.h"
 #include "tests/pg_query.h"
 #include "tests/support.h"
+
+/* The job runner around the pipeline (what serve and run do). */
+static int run_job(pipeline *p, store *s, const job *j, pipeline_report *rep, perr *err)
+{
+    job_analyzer a = job_analyzer_for_pipeline(p);
+    return job_run_execute(&a, s, j, NULL, rep, err);
+}
 
 #define MODEL "synth-d256-q8_0.gguf"
 /* Room for the shortest {"summary", "parties", "findings"} and some words. */
@@ -302,7 +310,7 @@ static void store_review(test_db *d, const char *job_id, const char *output)
 {
     job j = {.job_id = (char *)job_id, .doc_kind = JOB_DOC_TEXT, .text = "x", .text_len = 1, .metadata_json = "{}"};
     perr err;
-    cr_assert_eq(job_store_start(d->st, &j, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(job_run_start(d->st, &j, NULL, NULL, &err), 0, "%s", err.msg);
     store_document doc = {.sha256 = "ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12", .source = "s", .text = "x"};
     store_result r = {.analysis = "legal_review", .prompt_name = "legal_review", .prompt_version = "v1",
                       .model_name = "m", .model_sha256 = "cd34", .output_json = output, .prompt_tokens = -1,
@@ -378,9 +386,9 @@ Test(legal, job_stores_one_row_per_finding_with_its_verified_flag, .timeout = 90
     char *names[] = {"legal_review"};
     job j = {.job_id = "legal-job", .doc_kind = JOB_DOC_TEXT, .text = (char *)text, .text_len = strlen(text),
              .metadata_json = "{}", .analyses = names, .n_analyses = 1};
-    cr_assert_eq(job_store_start(d.st, &j, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(job_run_start(d.st, &j, NULL, NULL, &err), 0, "%s", err.msg);
     pipeline_report rep;
-    cr_assert_eq(pipeline_process(p, d.st, &j, NULL, &rep, &err), 0, "%s", err.msg);
+    cr_assert_eq(run_job(p, d.st, &j, &rep, &err), 0, "%s", err.msg);
     cr_assert_eq(rep.n_results, 1);
     cJSON *out = cJSON_Parse(rep.results[0].output_json);
     int n = cJSON_GetArraySize(cJSON_GetObjectItem(out, "findings"));

@@ -20,7 +20,7 @@
 #include "daemon/job_handler.h"
 #include "daemon/metrics.h"
 #include "daemon/metrics_http.h"
-#include "tests/stub_step.h"
+#include "tests/stub_analyzer.h"
 #include "tests/support.h"
 
 extern char **environ;
@@ -268,7 +268,7 @@ Test(metrics, healthz_never_waits_for_a_hung_database)
     snprintf(conninfo, sizeof conninfo, "host=127.0.0.1 port=%d user=precis dbname=precis", db_port);
     job_handler_state *h;
     perr err;
-    job_handler_options ho = {.conninfo = conninfo, .step = stub_step};
+    job_handler_options ho = {.conninfo = conninfo, .analyzer = {stub_analyze, NULL}};
     cr_assert_eq(job_handler_new(&h, &ho, &err), 0, "%s", err.msg);
     metrics *m = metrics_new();
     readiness_check checks[] = {{"kafka", always_ready, NULL}, {"postgres", job_handler_pg_ready, h}};

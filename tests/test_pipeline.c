@@ -24,7 +24,8 @@
 #include "daemon/job_handler.h"
 #include "daemon/mock_broker.h"
 #include "daemon/pipeline_setup.h"
-#include "daemon/pipeline_step.h"
+#include "daemon/job_handler.h"
+#include "pipeline/job_run.h"
 #include "pipeline/analyses/analysis.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/llm/prompt.h"
@@ -32,6 +33,13 @@
 #include "tests/pg_harness.h"
 #include "tests/pg_query.h"
 #include "tests/support.h"
+
+/* The job runner around the pipeline (what serve and run do). */
+static int run_job(pipeline *p, store *s, const job *j, pipeline_report *rep, perr *err)
+{
+    job_analyzer a = job_analyzer_for_pipeline(p);
+    return job_run_execute(&a, s, j, NULL, rep, err);
+}
 
 #define MODEL "synth-d256-q8_0.gguf"
 #define SMALL_PDF "pdf/normal/pdfjs_issue11913_IESC_2001_63.pdf"
@@ -81,8 +89,8 @@ static job content_job(const char *id, const char *filename, const void *bytes, 
 static int process(pipeline *p, test_db *d, const job *j, pipeline_report *rep, perr *err)
 {
     perr serr;
-    cr_assert_eq(job_store_start(d->st, j, NULL, NULL, &serr), 0, "%s", serr.msg);
-    return pipeline_process(p, d->st, j, NULL, rep, err);
+    cr_assert_eq(job_run_start(d->st, j, NULL, NULL, &serr), 0, "%s", serr.msg);
+    return run_job(p, d->st, j, rep, err);
 }
 
 static char *file_sha256(const char *path)
@@ -434,7 +442,7 @@ Test(pipeline, kafka_jobs_from_kcat_end_to_end, .timeout = 600)
     perr err;
     cr_assert_eq(mock_broker_start(&k.broker, &mo, &err), 0, "%s", err.msg);
     k.props[0] = (kafka_property){"bootstrap.servers", mock_broker_bootstraps(k.broker)};
-    job_handler_options ho = {.conninfo = d.conninfo, .max_attempts = 3, .step = pipeline_step, .step_ctx = p};
+    job_handler_options ho = {.conninfo = d.conninfo, .max_attempts = 3, .analyzer = job_analyzer_for_pipeline(p)};
     cr_assert_eq(job_handler_new(&k.handler, &ho, &err), 0, "%s", err.msg);
     consumer_options co = {.props = k.props, .nprops = 1, .handler = job_handler_for(k.handler), .poll_ms = 50,
                            .backoff_initial_ms = 100, .backoff_max_ms = 400, .shutdown_grace_ms = 5000};

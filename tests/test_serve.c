@@ -23,7 +23,7 @@
 #include "daemon/producer.h"
 #include "store/store.h"
 #include "tests/pg_harness.h"
-#include "tests/stub_step.h"
+#include "tests/stub_analyzer.h"
 #include "tests/support.h"
 
 #define JOBS "precis.jobs"
@@ -104,7 +104,7 @@ typedef struct daemon_under_test {
     producer *results;
     job_handler_state *handler;
     consumer *consumer;
-    stub_step_options stub;
+    stub_analyzer_options stub;
     pthread_t thread;
     int rc;
     perr err;
@@ -129,6 +129,7 @@ static void daemon_start_with(daemon_under_test *d, const char *conninfo, const 
 {
     memset(d, 0, sizeof *d);
     d->stub.delay_ms = set->stub_delay_ms;
+    d->stub.input_root = set->input_root;
     log_set_level(LOG_WARN);
     static const char *const topics[] = {JOBS, DLQ, RESULTS, NULL};
     mock_broker_options mo = {.partitions = 2, .topics = topics};
@@ -139,9 +140,8 @@ static void daemon_start_with(daemon_under_test *d, const char *conninfo, const 
     d->props[d->nprops++] = (kafka_property){"heartbeat.interval.ms", "300"};
     d->metrics = metrics_new();
     cr_assert_eq(producer_new(&d->results, d->props, 1, &err), 0, "%s", err.msg);
-    job_handler_options ho = {.conninfo = conninfo, .input_root = set->input_root,
-                              .max_attempts = set->max_attempts ? set->max_attempts : 3,
-                              .job_timeout_ms = set->job_timeout_ms, .step = stub_step, .step_ctx = &d->stub,
+    job_handler_options ho = {.conninfo = conninfo, .max_attempts = set->max_attempts ? set->max_attempts : 3,
+                              .job_timeout_ms = set->job_timeout_ms, .analyzer = {stub_analyze, &d->stub},
                               .metrics = d->metrics, .results = d->results, .results_topic = RESULTS};
     cr_assert_eq(job_handler_new(&d->handler, &ho, &err), 0, "%s", err.msg);
     consumer_options co = {.props = d->props, .nprops = d->nprops, .handler = job_handler_for(d->handler),

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/monotonic.h"
+#include "pipeline/job_run.h"
 #include "pipeline/job.h"
 #include "store/store.h"
 #include "tests/pg_harness.h"
@@ -104,7 +105,7 @@ static long long run_job(fixture *f, const char *id, const store_document *doc, 
     job j;
     parse_job(&j, json);
     perr err = {{0}};
-    cr_assert_eq(job_store_start(f->st, &j, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(job_run_start(f->st, &j, NULL, NULL, &err), 0, "%s", err.msg);
     int64_t doc_id = 0;
     cr_assert_eq(store_job_done(f->st, id, doc, res, n, &doc_id, &err), 0, "%s", err.msg);
     job_clear(&j);
@@ -288,7 +289,7 @@ Test(store, job_lifecycle_start_to_done)
                   "\"document\":{\"path\":\"in/report.pdf\"},\"password\":\"s3cret\",\"metadata\":{\"dept\":\"x\"}}");
     store_kafka_pos pos = {.topic = "precis.jobs", .partition = 2, .offset = 41};
     store_job_start_info info;
-    cr_assert_eq(job_store_start(f.st, &j, &pos, &info, &err), 0, "%s", err.msg);
+    cr_assert_eq(job_run_start(f.st, &j, &pos, &info, &err), 0, "%s", err.msg);
     cr_assert_eq(info.attempts, 1);
     cr_assert_eq(info.already_final, 0);
     cr_assert_str_eq(info.status, "running");
@@ -345,13 +346,13 @@ Test(store, redelivered_job_counts_attempts_and_done_job_is_final)
     job j;
     parse_job(&j, "{\"job_id\":\"again\",\"document\":{\"text\":\"hello\"}}");
     store_job_start_info info;
-    cr_assert_eq(job_store_start(f.st, &j, NULL, &info, &err), 0, "%s", err.msg);
-    cr_assert_eq(job_store_start(f.st, &j, NULL, &info, &err), 0, "%s", err.msg);
+    cr_assert_eq(job_run_start(f.st, &j, NULL, &info, &err), 0, "%s", err.msg);
+    cr_assert_eq(job_run_start(f.st, &j, NULL, &info, &err), 0, "%s", err.msg);
     cr_assert_eq(info.attempts, 2);
     cr_assert_eq(info.already_final, 0);
     store_document doc = doc_with_text(sha_a, NULL, "hello");
     cr_assert_eq(store_job_done(f.st, "again", &doc, NULL, 0, NULL, &err), 0, "%s", err.msg);
-    cr_assert_eq(job_store_start(f.st, &j, NULL, &info, &err), 0, "%s", err.msg);
+    cr_assert_eq(job_run_start(f.st, &j, NULL, &info, &err), 0, "%s", err.msg);
     cr_assert_eq(info.already_final, 1);
     cr_assert_eq(info.attempts, 2);
     cr_assert_str_eq(info.status, "done");
@@ -373,18 +374,18 @@ Test(store, dead_job_restarts_on_a_new_message_with_history)
     parse_job(&j, "{\"job_id\":\"phoenix\",\"document\":{\"text\":\"hello\"}}");
     store_kafka_pos first = {.topic = "precis.jobs", .partition = 1, .offset = 10};
     store_job_start_info info;
-    cr_assert_eq(job_store_start(f.st, &j, &first, &info, &err), 0, "%s", err.msg);
-    cr_assert_eq(job_store_start(f.st, &j, &first, &info, &err), 0, "%s", err.msg);   /* crash, redelivered */
+    cr_assert_eq(job_run_start(f.st, &j, &first, &info, &err), 0, "%s", err.msg);
+    cr_assert_eq(job_run_start(f.st, &j, &first, &info, &err), 0, "%s", err.msg);   /* crash, redelivered */
     cr_assert_eq(info.attempts, 2);
     cr_assert_eq(info.message_attempts, 2);
     cr_assert_eq(store_job_failed(f.st, "phoenix", &first, "extract", "wrong password", 1, &err), 0, "%s", err.msg);
 
-    cr_assert_eq(job_store_start(f.st, &j, &first, &info, &err), 0, "%s", err.msg);
+    cr_assert_eq(job_run_start(f.st, &j, &first, &info, &err), 0, "%s", err.msg);
     cr_assert_eq(info.already_final, 1, "the same message again is a redelivery");
     cr_assert_str_eq(info.status, "dead");
 
     store_kafka_pos second = {.topic = "precis.jobs", .partition = 1, .offset = 57};
-    cr_assert_eq(job_store_start(f.st, &j, &second, &info, &err), 0, "%s", err.msg);
+    cr_assert_eq(job_run_start(f.st, &j, &second, &info, &err), 0, "%s", err.msg);
     cr_assert_eq(info.already_final, 0, "a new message runs the dead job again");
     cr_assert_eq(info.attempts, 3);
     cr_assert_eq(info.message_attempts, 1);
@@ -403,7 +404,7 @@ Test(store, dead_job_restarts_on_a_new_message_with_history)
 
     /* Without a Kafka position (precis run) a dead job always runs again. */
     cr_assert_eq(store_job_failed(f.st, "phoenix", NULL, "engine", "boom", 1, &err), 0, "%s", err.msg);
-    cr_assert_eq(job_store_start(f.st, &j, NULL, &info, &err), 0, "%s", err.msg);
+    cr_assert_eq(job_run_start(f.st, &j, NULL, &info, &err), 0, "%s", err.msg);
     cr_assert_eq(info.already_final, 0);
     cr_assert_eq(info.message_attempts, 1);
 
@@ -458,7 +459,7 @@ Test(store, failed_and_dead_jobs_keep_their_reason)
     perr err = {{0}};
     job j;
     parse_job(&j, "{\"job_id\":\"bad-1\",\"document\":{\"text\":\"x\"}}");
-    cr_assert_eq(job_store_start(f.st, &j, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(job_run_start(f.st, &j, NULL, NULL, &err), 0, "%s", err.msg);
     cr_assert_eq(store_job_failed(f.st, "bad-1", NULL, "extract", "PDF is encrypted", 0, &err), 0, "%s", err.msg);
     store_job_info *got;
     cr_assert_eq(store_job_get(f.st, "bad-1", &got, &err), 0, "%s", err.msg);
@@ -487,7 +488,7 @@ Test(store, failed_and_dead_jobs_keep_their_reason)
     store_document doc = doc_with_text(sha_b, NULL, "t");
     job_clear(&j);
     parse_job(&j, "{\"job_id\":\"ok-1\",\"document\":{\"text\":\"x\"}}");
-    cr_assert_eq(job_store_start(f.st, &j, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(job_run_start(f.st, &j, NULL, NULL, &err), 0, "%s", err.msg);
     cr_assert_eq(store_job_done(f.st, "ok-1", &doc, NULL, 0, NULL, &err), 0, "%s", err.msg);
     cr_assert_eq(store_job_failed(f.st, "ok-1", NULL, "x", "late failure", 0, &err), 0, "%s", err.msg);
     status = query_text(f.raw, "SELECT status FROM jobs WHERE job_id = 'ok-1'", NULL);
@@ -509,7 +510,7 @@ Test(store, permanent_errors_commit_nothing)
     /* bad JSON in the second result: the whole job is rolled back */
     job j;
     parse_job(&j, "{\"job_id\":\"j\",\"document\":{\"text\":\"x\"}}");
-    cr_assert_eq(job_store_start(f.st, &j, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(job_run_start(f.st, &j, NULL, NULL, &err), 0, "%s", err.msg);
     store_result two[2] = {result_of("summary", "1", "r"), result_of("entities", "1", "r")};
     two[1].output_json = "{not json";
     cr_assert_eq(store_job_done(f.st, "j", &doc, two, 2, NULL, &err), STORE_ERROR);
@@ -544,7 +545,7 @@ Test(store, hostile_values_are_stored_verbatim)
              "\"metadata\":{\"q\":\"'; DELETE FROM documents; --\"}}", evil_id);
     job j;
     parse_job(&j, json);
-    cr_assert_eq(job_store_start(f.st, &j, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(job_run_start(f.st, &j, NULL, NULL, &err), 0, "%s", err.msg);
     const char *title = "O'Brien's \"report\"; DROP TABLE results; -- $1 \\ %s";
     store_document doc = doc_with_text(sha_a, title, "text with 'quotes' and $$dollars$$");
     store_result res = result_of("summary", "1'; --", "raw 'text'");
@@ -609,8 +610,8 @@ Test(store, lost_server_is_transient_and_reconnects, .timeout = 120)
     f.raw = NULL;
 
     pg_harness_stop(f.pg);
-    cr_assert_eq(job_store_start(f.st, &j, NULL, NULL, &err), STORE_TRANSIENT, "%s", err.msg);
-    cr_assert_eq(job_store_start(f.st, &j, NULL, NULL, &err), STORE_TRANSIENT, "%s", err.msg);
+    cr_assert_eq(job_run_start(f.st, &j, NULL, NULL, &err), STORE_TRANSIENT, "%s", err.msg);
+    cr_assert_eq(job_run_start(f.st, &j, NULL, NULL, &err), STORE_TRANSIENT, "%s", err.msg);
     cr_assert_eq(store_ping(f.st, &err), STORE_TRANSIENT);
     store *other;
     cr_assert_eq(store_connect(&other, f.conninfo, &err), STORE_TRANSIENT);
@@ -618,7 +619,7 @@ Test(store, lost_server_is_transient_and_reconnects, .timeout = 120)
 
     pg_harness_start(f.pg);
     store_job_start_info info;
-    cr_assert_eq(job_store_start(f.st, &j, NULL, &info, &err), 0, "after restart: %s", err.msg);
+    cr_assert_eq(job_run_start(f.st, &j, NULL, &info, &err), 0, "after restart: %s", err.msg);
     cr_assert_eq(info.attempts, 1, "the failed calls committed nothing");
     store_document doc = doc_with_text(sha_a, NULL, "x");
     cr_assert_eq(store_job_done(f.st, "survivor", &doc, NULL, 0, NULL, &err), 0, "%s", err.msg);
@@ -714,7 +715,7 @@ Test(store, list_jobs_newest_first)
         snprintf(json, sizeof json, "{\"job_id\":\"%s\",\"document\":{\"text\":\"x\"}}", ids[i]);
         job j;
         parse_job(&j, json);
-        cr_assert_eq(job_store_start(f.st, &j, NULL, NULL, &err), 0, "%s", err.msg);
+        cr_assert_eq(job_run_start(f.st, &j, NULL, NULL, &err), 0, "%s", err.msg);
         job_clear(&j);
     }
     store_job_info *list;

@@ -69,40 +69,60 @@ static void run_counters(const consultation_result *res, store_consultation_run 
     run->completion_tokens = res->out.completion_tokens;
 }
 
-int consultation_execute(pipeline *p, store *s, const consultation_request *rq, const pipeline_hooks *hooks,
+/* What the stored run says of itself (no rows yet). */
+typedef struct run_meta {
+    const char *prompt_version, *model_name, *model_sha256;
+    double started_at;
+    const char *error;           /* NULL: done */
+} run_meta;
+
+/* rq + res -> the stored form (rows malloc'd into *run; *trace too): free
+ * with free_run_rows and free(*trace). */
+static int run_record(const consultation_request *rq, const consultation_result *res, const run_meta *m,
+                      store_consultation_run *run, char **trace, perr *err)
+{
+    *run = (store_consultation_run){
+        .collection = rq->collection, .job_id = rq->job_id, .source = rq->source,
+        .source_sha256 = rq->source_sha256, .question = rq->question, .prompt_version = m->prompt_version,
+        .model_name = m->model_name, .model_sha256 = m->model_sha256,
+        .max_themes = rq->options.max_themes ? rq->options.max_themes : CONSULTATION_DEFAULT_MAX_THEMES,
+        .started_at = m->started_at, .n_responses = rq->responses->n, .error = m->error,
+    };
+    run_counters(res, run, trace);
+    return m->error ? 0 : run_rows(res, rq->responses, run, err);
+}
+
+/* Write the run (not a job's status): store_consultation_save. */
+static int save_run(store *s, const consultation_request *rq, const consultation_result *res, const run_meta *m,
+                    long long *run_id, perr *err)
+{
+    store_consultation_run run;
+    char *trace = NULL;
+    int rc = run_record(rq, res, m, &run, &trace, err);
+    if (rc == 0)
+        rc = store_consultation_save(s, &run, run_id, err);
+    free_run_rows(&run);
+    free(trace);
+    return rc;
+}
+
+int consultation_execute(const analysis_input *in, store *s, const consultation_request *rq,
                          consultation_result *res, long long *run_id, int *store_rc, perr *err)
 {
     memset(res, 0, sizeof *res);
     *store_rc = 0;
     if (run_id)
         *run_id = 0;
-    analysis_input in;
-    if (pipeline_analysis_input(p, "consultation", &in, err) != 0)
-        return -1;
-    in.cancel = hooks ? hooks->cancel : NULL;
-    in.cancel_ctx = hooks ? hooks->cancel_ctx : NULL;
     double started = wall_seconds();
-    int rc = consultation_run(&in, rq->question, rq->responses, &rq->options, res, err);
+    int rc = consultation_run(in, rq->question, rq->responses, &rq->options, res, err);
     if (rc == LLM_CANCELLED || !s)
         return rc;
-    const llm *m = pipeline_llm(p);
-    store_consultation_run run = {
-        .collection = rq->collection, .job_id = rq->job_id, .source = rq->source,
-        .source_sha256 = rq->source_sha256, .question = rq->question, .prompt_version = in.prompt->version,
-        .model_name = llm_model_name(m), .model_sha256 = llm_model_sha256(m),
-        .max_themes = rq->options.max_themes ? rq->options.max_themes : CONSULTATION_DEFAULT_MAX_THEMES,
-        .started_at = started, .n_responses = rq->responses->n, .error = rc == 0 ? NULL : err->msg,
-    };
-    char *trace = NULL;
-    run_counters(res, &run, &trace);
+    run_meta m = {.prompt_version = in->prompt->version, .model_name = llm_model_name(in->llm),
+                  .model_sha256 = llm_model_sha256(in->llm), .started_at = started, .error = rc == 0 ? NULL : err->msg};
     perr serr;
-    *store_rc = rc == 0 ? run_rows(res, rq->responses, &run, &serr) : 0;
-    if (*store_rc == 0)
-        *store_rc = store_consultation_save(s, &run, run_id, &serr);
+    *store_rc = save_run(s, rq, res, &m, run_id, &serr);
     if (*store_rc != 0 && rc == 0)
         *err = serr;
-    free_run_rows(&run);
-    free(trace);
     return rc;
 }
 
@@ -153,47 +173,97 @@ static int job_options(const job *j, char **question, consultation_options *o, p
     return rc;
 }
 
-static int fail_with(pipeline_report *rep, const char *error_class)
+static int fail_with(char error_class[32], const char *cls)
 {
-    snprintf(rep->error_class, sizeof rep->error_class, "%s", error_class);
-    return PIPELINE_PERMANENT;
+    snprintf(error_class, 32, "%s", cls);
+    return -1;
 }
 
-int consultation_job_run(pipeline *p, store *s, const job *j, const unsigned char *bytes, size_t len,
-                         const pipeline_hooks *hooks, pipeline_report *rep, perr *err)
+void consultation_job_outcome_free(consultation_job_outcome *o)
+{
+    if (!o)
+        return;
+    consultation_result_clear(&o->res);
+    responses_clear(&o->responses);
+    free(o->question);
+    free(o->error);
+    free(o);
+}
+
+/* The request of job j over o's parsed responses (o->rq). */
+static int job_request(const job *j, consultation_job_outcome *o, char error_class[32], perr *err)
+{
+    o->rq = (consultation_request){.collection = j->collection ? j->collection : j->job_id, .job_id = j->job_id,
+                                   .source = job_source(j), .source_sha256 = o->sha256, .responses = &o->responses};
+    if (job_options(j, &o->question, &o->rq.options, err) != 0)
+        return fail_with(error_class, "invalid_job");
+    o->rq.question = o->question;
+    return 0;
+}
+
+/* Parse the response file and the job's options into a fresh outcome. */
+static int prepare(const job *j, const unsigned char *bytes, size_t len, consultation_job_outcome **out,
+                   char error_class[32], perr *err)
 {
     if (j->n_analyses != 1)
-        return perr_set(err, "a consultation job must ask for \"consultation\" alone"), fail_with(rep, "unknown_analysis");
-    sha256_hex(bytes, len, rep->sha256);
+        return perr_set(err, "a consultation job must ask for \"consultation\" alone"),
+               fail_with(error_class, "unknown_analysis");
+    consultation_job_outcome *o = calloc(1, sizeof *o);
+    if (!o)
+        return perr_set(err, "out of memory"), fail_with(error_class, "engine");
+    sha256_hex(bytes, len, o->sha256);
     const char *name = j->doc_kind == JOB_DOC_PATH ? j->path : j->filename;
     responses_options ro = {.format = responses_format_for_name(name)};
-    response_set rs;
-    if (responses_parse((const char *)bytes, len, &ro, &rs, err) != 0)
-        return perr_prefix(err, "responses %s", job_source(j)), fail_with(rep, "document");
-    consultation_request rq = {.collection = j->collection ? j->collection : j->job_id, .job_id = j->job_id,
-                               .source = job_source(j), .source_sha256 = rep->sha256, .responses = &rs};
-    char *question = NULL;
-    int rc = job_options(j, &question, &rq.options, err);
-    if (rc != 0) {
-        responses_clear(&rs);
-        return fail_with(rep, "invalid_job");
-    }
-    rq.question = question;
-    consultation_result res;
-    int store_rc = 0;
-    double t0 = wall_seconds();
-    rc = consultation_execute(p, s, &rq, hooks, &res, NULL, &store_rc, err);
-    rep->analyze_seconds = wall_seconds() - t0;
-    rep->tokens_in = res.out.prompt_tokens;
-    rep->tokens_out = res.out.completion_tokens;
-    consultation_result_clear(&res);
-    responses_clear(&rs);
-    free(question);
-    if (rc == LLM_CANCELLED)
-        return PIPELINE_TRANSIENT;
+    int rc = responses_parse((const char *)bytes, len, &ro, &o->responses, err);
     if (rc != 0)
-        return perr_prefix(err, "consultation"), fail_with(rep, "engine");
-    if (store_rc == STORE_TRANSIENT)
-        return PIPELINE_TRANSIENT;
-    return store_rc == 0 ? 0 : fail_with(rep, "store");
+        rc = perr_prefix(err, "responses %s", job_source(j)), fail_with(error_class, "document");
+    if (rc == 0)
+        rc = job_request(j, o, error_class, err);
+    if (rc != 0) {
+        consultation_job_outcome_free(o);
+        return -1;
+    }
+    *out = o;
+    return 0;
+}
+
+int consultation_job_analyze(const analysis_input *in, const job *j, const unsigned char *bytes, size_t len,
+                             consultation_job_outcome **out, char error_class[32], perr *err)
+{
+    *out = NULL;
+    consultation_job_outcome *o;
+    if (prepare(j, bytes, len, &o, error_class, err) != 0)
+        return -1;
+    o->prompt_version = in->prompt->version;
+    o->model_name = llm_model_name(in->llm);
+    o->model_sha256 = llm_model_sha256(in->llm);
+    o->started_at = wall_seconds();
+    int rc = consultation_run(in, o->rq.question, o->rq.responses, &o->rq.options, &o->res, err);
+    o->seconds = wall_seconds() - o->started_at;
+    if (rc == LLM_CANCELLED) {
+        consultation_job_outcome_free(o);
+        return rc;
+    }
+    if (rc != 0 && !(o->error = strdup(err->msg))) {
+        consultation_job_outcome_free(o);
+        return perr_set(err, "out of memory"), fail_with(error_class, "engine");
+    }
+    *out = o;
+    return rc == 0 ? 0 : (perr_prefix(err, "consultation"), fail_with(error_class, "engine"));
+}
+
+int consultation_job_record(const consultation_job_outcome *o, store_consultation_run *run, char **trace, perr *err)
+{
+    run_meta m = {.prompt_version = o->prompt_version, .model_name = o->model_name,
+                  .model_sha256 = o->model_sha256, .started_at = o->started_at, .error = o->error};
+    int rc = run_record(&o->rq, &o->res, &m, run, trace, err);
+    if (rc != 0)
+        consultation_job_record_free(run, *trace);
+    return rc;
+}
+
+void consultation_job_record_free(store_consultation_run *run, char *trace)
+{
+    free_run_rows(run);
+    free(trace);
 }

@@ -1,19 +1,24 @@
-/* consultation_job.h — running a consultation with the pipeline's model and
- * prompt and storing it: for `precis consult` and for Kafka jobs
+/* consultation_job.h — a consultation run with a model and its prompt: for
+ * `precis consult` (run and stored here) and for Kafka jobs
  * {"collection": C, "analyses": ["consultation"], "document": <a CSV, JSONL
- * or JSON response file>} (pipeline_process routes those here).
+ * or JSON response file>} (the pipeline analyses them here; the job runner,
+ * pipeline/job_run.h, stores them and marks the job done in one transaction).
  *
  * A job's options come from its metadata: "question" (string) and
- * "max_themes" (integer 1..26); its collection defaults to the job id. The
- * job is marked done in the same transaction as the run; a failed run is
- * stored as a 'failed' run row and the job fails permanently (error class
- * "document" for an unreadable response file, "engine" otherwise).
+ * "max_themes" (integer 1..26); its collection defaults to the job id. A
+ * run that fails in the model is stored as a 'failed' run row and the job
+ * fails permanently (error class "document" for an unreadable response
+ * file, "invalid_job" for bad options, "engine" otherwise).
+ *
+ * Includes the analyses and the store, never pipeline.h: the pipeline calls
+ * in, nothing here calls back.
  */
 #ifndef PRECIS_CONSULTATION_JOB_H
 #define PRECIS_CONSULTATION_JOB_H
 
 #include "pipeline/consultation/consultation.h"
-#include "pipeline/pipeline.h"
+#include "pipeline/job.h"
+#include "store/store_consultation.h"
 
 typedef struct consultation_request {
     const char *collection;      /* required */
@@ -25,12 +30,13 @@ typedef struct consultation_request {
     const response_set *responses;
 } consultation_request;
 
-/* Run the consultation over rq->responses and, when s is not NULL, store it
- * (done or failed). Returns the analysis's outcome: 0, -1 (err) or
- * LLM_CANCELLED (nothing stored); *store_rc gets the store's (0,
+/* Run the consultation over rq->responses with in (model, the consultation
+ * prompt, cancel hook) and, when s is not NULL, store it as a run (done or
+ * failed; never a job's status). Returns the analysis's outcome: 0, -1
+ * (err) or LLM_CANCELLED (nothing stored); *store_rc gets the store's (0,
  * STORE_ERROR, STORE_TRANSIENT; 0 when s is NULL) and *run_id the stored
  * run's id. res is filled either way (consultation_result_clear it). */
-int consultation_execute(pipeline *p, store *s, const consultation_request *rq, const pipeline_hooks *hooks,
+int consultation_execute(const analysis_input *in, store *s, const consultation_request *rq,
                          consultation_result *res, long long *run_id, int *store_rc, perr *err);
 
 /* True when the job asks for the consultation analysis. */
@@ -41,9 +47,33 @@ int consultation_job_wanted(const job *j);
  * errors. *out is empty on error. */
 int consultation_collection_responses(store *s, const char *collection, response_set *out, perr *err);
 
-/* A consultation job whose document bytes are loaded: 0, PIPELINE_PERMANENT
- * (rep->error_class says why) or PIPELINE_TRANSIENT. */
-int consultation_job_run(pipeline *p, store *s, const job *j, const unsigned char *bytes, size_t len,
-                         const pipeline_hooks *hooks, pipeline_report *rep, perr *err);
+/* A consultation job analysed and not yet stored. */
+typedef struct consultation_job_outcome {
+    consultation_request rq;     /* points into the fields below and the job */
+    response_set responses;
+    char *question;
+    char sha256[65];             /* of the response file */
+    consultation_result res;
+    const char *prompt_version, *model_name, *model_sha256;
+    double started_at;           /* Unix time */
+    double seconds;              /* the run's wall time */
+    char *error;                 /* the run failed in the model: stored as a failed run */
+} consultation_job_outcome;
+
+/* Analyse a consultation job whose response file is loaded: 0, -1 (err;
+ * error_class says why) or LLM_CANCELLED. *out receives the outcome when
+ * there is one to store: a done run, or one that failed in the model (-1,
+ * class "engine"); else NULL. Free it with consultation_job_outcome_free. */
+int consultation_job_analyze(const analysis_input *in, const job *j, const unsigned char *bytes, size_t len,
+                             consultation_job_outcome **out, char error_class[32], perr *err);
+
+/* The stored form of an outcome (rows malloc'd into *run, *trace too; free
+ * both with consultation_job_record_free): a done run with its responses
+ * and themes, or a failed one (run->error) with its counters alone. The job
+ * runner writes it. */
+int consultation_job_record(const consultation_job_outcome *o, store_consultation_run *run, char **trace, perr *err);
+void consultation_job_record_free(store_consultation_run *run, char *trace);
+
+void consultation_job_outcome_free(consultation_job_outcome *o);
 
 #endif
