@@ -160,15 +160,19 @@ static int worth_waiting(const batch *b, const generate_request *r)
     return pending_best > held_best + DEFER_MIN_SHARED;
 }
 
-/* Fill idle slots from the queue, in order; *next_req advances. */
-static int fill_slots(batch *b, generate_request *reqs, size_t n, size_t *next_req, perr *err)
+/* Fill idle slots from the source, in its order. */
+static int fill_slots(batch *b, const generate_source *src, perr *err)
 {
     for (int s = 0; s < b->n_slots; s++) {
-        while (!b->slots[s].req && *next_req < n) {
-            if (worth_waiting(b, &reqs[*next_req]))
+        generate_request *r;
+        while (!b->slots[s].req && (r = src->peek(src->ctx)) != NULL) {
+            if (worth_waiting(b, r))
                 return 0;
-            if (start_request(b, s, &reqs[(*next_req)++], err) != 0)
+            src->take(src->ctx);
+            if (start_request(b, s, r, err) != 0)
                 return -1;
+            if (!b->slots[s].req)
+                src->finished(src->ctx, r);    /* it could not start */
         }
     }
     return 0;
@@ -196,8 +200,16 @@ static int eval_pass(batch *b, engine_batch_item *items, int *owner, int *n_item
     return engine_eval_batch(b->c, items, (size_t)n, err);
 }
 
+/* End slot sl's request and hand it back to the source. */
+static void end_slot(slot *sl, const generate_source *src, int failed, const char *msg)
+{
+    generate_request *r = sl->req;
+    finish_request(sl, failed, msg);
+    src->finished(src->ctx, r);
+}
+
 /* Sample each evaluated slot's next token; finished slots become idle. */
-static int sample_pass(batch *b, const int *owner, int n_items, perr *err)
+static int sample_pass(batch *b, const generate_source *src, const int *owner, int n_items, perr *err)
 {
     double t = monotonic_seconds();
     for (int i = 0; i < n_items; i++) {
@@ -208,11 +220,11 @@ static int sample_pass(batch *b, const int *owner, int n_items, perr *err)
         int done;
         perr serr;
         if (gen_seq_step(&sl->g, engine_logits(b->c, i), room, &sl->next, &done, &serr) != 0) {
-            finish_request(sl, 1, serr.msg);
+            end_slot(sl, src, 1, serr.msg);
             continue;
         }
         if (done) {
-            finish_request(sl, 0, NULL);
+            end_slot(sl, src, 0, NULL);
             continue;
         }
         sl->pending = &sl->next;
@@ -223,32 +235,46 @@ static int sample_pass(batch *b, const int *owner, int n_items, perr *err)
     return 0;
 }
 
-static void cancel_all(batch *b, generate_request *reqs, size_t n, size_t next_req)
+/* End every running request with msg, and every waiting one too. */
+static void end_all(batch *b, const generate_source *src, const char *msg)
 {
     for (int s = 0; s < b->n_slots; s++)
         if (b->slots[s].req)
-            finish_request(&b->slots[s], 1, "cancelled");
-    for (size_t i = next_req; i < n; i++)
-        fail_request(&reqs[i], "cancelled");
+            end_slot(&b->slots[s], src, 1, msg);
+    generate_request *r;
+    while ((r = src->peek(src->ctx)) != NULL) {
+        src->take(src->ctx);
+        fail_request(r, msg);
+        src->finished(src->ctx, r);
+    }
 }
 
-static int run_loop(batch *b, generate_request *reqs, size_t n, generate_cancel_fn cancel, void *cancel_ctx,
-                    engine_batch_item *items, int *owner, perr *err)
+/* Running requests the source abandons end "cancelled". */
+static void drop_abandoned(batch *b, const generate_source *src)
 {
-    size_t next_req = 0;
+    for (int s = 0; src->abandon && s < b->n_slots; s++)
+        if (b->slots[s].req && src->abandon(src->ctx, b->slots[s].req))
+            end_slot(&b->slots[s], src, 1, "cancelled");
+}
+
+static int run_loop(batch *b, const generate_source *src, generate_cancel_fn cancel, void *cancel_ctx, perr *err)
+{
     for (;;) {
         if (cancel && cancel(cancel_ctx)) {
-            cancel_all(b, reqs, n, next_req);
+            end_all(b, src, "cancelled");
             return 1;
         }
-        if (fill_slots(b, reqs, n, &next_req, err) != 0)
+        drop_abandoned(b, src);
+        if (fill_slots(b, src, err) != 0)
             return -1;
         int n_items;
-        if (eval_pass(b, items, owner, &n_items, err) != 0)
+        if (eval_pass(b, b->items, b->owner, &n_items, err) != 0)
             return -1;
         if (n_items == 0)
             return 0;
-        if (sample_pass(b, owner, n_items, err) != 0)
+        if (src->pass)
+            src->pass(src->ctx, n_items);
+        if (sample_pass(b, src, b->owner, n_items, err) != 0)
             return -1;
     }
 }
@@ -296,28 +322,54 @@ void generate_batcher_forget(generate_batcher *b)
     }
 }
 
-int generate_batcher_run(generate_batcher *b, generate_request *reqs, size_t n, generate_cancel_fn cancel,
-                         void *cancel_ctx, generate_batch_stats *stats, perr *err)
+int generate_batcher_run_source(generate_batcher *b, const generate_source *src, generate_cancel_fn cancel,
+                                void *cancel_ctx, generate_batch_stats *stats, perr *err)
 {
-    for (size_t i = 0; i < n; i++) {
-        reqs[i].status = -1;
-        reqs[i].error[0] = '\0';
-        reqs[i].text = NULL;
-        reqs[i].n_reused = 0;
-        memset(&reqs[i].result, 0, sizeof reqs[i].result);
-    }
     memset(&b->st, 0, sizeof b->st);
-    int rc = run_loop(b, reqs, n, cancel, cancel_ctx, b->items, b->owner, err);
+    int rc = run_loop(b, src, cancel, cancel_ctx, err);
     if (rc < 0) {
-        cancel_all(b, reqs, n, n);
-        for (size_t i = 0; i < n; i++)
-            if (reqs[i].status != 0 && !reqs[i].error[0])
-                fail_request(&reqs[i], err->msg);
+        if (src->engine_error)
+            src->engine_error(src->ctx, err->msg);
+        end_all(b, src, err->msg);
         generate_batcher_forget(b);  /* after an engine error the caches are unknown */
     }
     if (stats)
         *stats = b->st;
     return rc;
+}
+
+/* ---- one caller's array of requests --------------------------------------- */
+
+typedef struct array_source {
+    generate_request *reqs;
+    size_t n, next;
+} array_source;
+
+static generate_request *array_peek(void *ctx)
+{
+    array_source *a = ctx;
+    return a->next < a->n ? &a->reqs[a->next] : NULL;
+}
+
+static void array_take(void *ctx)
+{
+    ((array_source *)ctx)->next++;
+}
+
+static void array_finished(void *ctx, generate_request *r)
+{
+    (void)ctx;
+    (void)r;
+}
+
+int generate_batcher_run(generate_batcher *b, generate_request *reqs, size_t n, generate_cancel_fn cancel,
+                         void *cancel_ctx, generate_batch_stats *stats, perr *err)
+{
+    for (size_t i = 0; i < n; i++)
+        generate_request_reset(&reqs[i]);
+    array_source a = {.reqs = reqs, .n = n};
+    generate_source src = {.peek = array_peek, .take = array_take, .finished = array_finished, .ctx = &a};
+    return generate_batcher_run_source(b, &src, cancel, cancel_ctx, stats, err);
 }
 
 int generate_batch_run(engine_ctx *c, const tokenizer *tok, generate_request *reqs, size_t n,
@@ -329,6 +381,15 @@ int generate_batch_run(engine_ctx *c, const tokenizer *tok, generate_request *re
     int rc = generate_batcher_run(b, reqs, n, cancel, cancel_ctx, stats, err);
     generate_batcher_free(b);
     return rc;
+}
+
+void generate_request_reset(generate_request *r)
+{
+    r->status = -1;
+    r->error[0] = '\0';
+    r->text = NULL;
+    r->n_reused = 0;
+    memset(&r->result, 0, sizeof r->result);
 }
 
 void generate_request_clear(generate_request *r)

@@ -68,10 +68,41 @@ void generate_batcher_forget(generate_batcher *b);
 int generate_batcher_run(generate_batcher *b, generate_request *reqs, size_t n, generate_cancel_fn cancel,
                          void *cancel_ctx, generate_batch_stats *stats, perr *err);
 
+/* Where a run takes its requests from, for callers that feed a batcher
+ * while it runs (engine/generate_shared.h). Every function is called from
+ * the thread running the batcher, in this order per request: peek (maybe
+ * several times), take, finished. */
+typedef struct generate_source {
+    /* The next request to start, not yet taken; NULL: none waiting now. */
+    generate_request *(*peek)(void *ctx);
+    /* Take the request the last peek returned. */
+    void (*take)(void *ctx);
+    /* r, taken earlier, has ended (status, error, text and result final). */
+    void (*finished)(void *ctx, generate_request *r);
+    /* Optional: non-zero ends running request r as "cancelled" before the next pass. */
+    int (*abandon)(void *ctx, const generate_request *r);
+    /* Optional: a forward pass evaluated n_sequences sequences. */
+    void (*pass)(void *ctx, int n_sequences);
+    /* Optional: the engine failed with msg; every running and waiting
+     * request is about to end with it. */
+    void (*engine_error)(void *ctx, const char *msg);
+    void *ctx;
+} generate_source;
+
+/* Run requests from src until nothing runs and src has none waiting. The
+ * requests must be reset (generate_request_reset) before they are handed
+ * out. Returns as generate_batcher_run: 0, -1 on an engine error (every
+ * running and waiting request ends with it), 1 when cancel() asked to stop
+ * (every running and waiting request ends "cancelled"). */
+int generate_batcher_run_source(generate_batcher *b, const generate_source *src, generate_cancel_fn cancel,
+                                void *cancel_ctx, generate_batch_stats *stats, perr *err);
+
 /* One run on a fresh batcher (no prefix carried over from earlier runs). */
 int generate_batch_run(engine_ctx *c, const tokenizer *tok, generate_request *reqs, size_t n,
                        generate_cancel_fn cancel, void *cancel_ctx, generate_batch_stats *stats, perr *err);
 
+/* The out fields as a run starts: status -1, no error, no text. */
+void generate_request_reset(generate_request *r);
 void generate_request_clear(generate_request *r);
 
 #endif

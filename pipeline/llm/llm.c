@@ -3,6 +3,7 @@
 #include "pipeline/llm/llm.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,7 @@
 #include "common/utf8.h"
 #include "engine/tokenizer/chat_template.h"
 #include "engine/engine.h"
-#include "engine/generate_batch.h"
+#include "engine/generate_shared.h"
 #include "engine/json/json_constraint.h"
 #include "engine/model.h"
 #include "engine/tokenizer/tokenizer.h"
@@ -23,7 +24,8 @@ struct llm {
     model *model;
     tokenizer *tok;
     engine_ctx *ctx;
-    generate_batcher *batcher;   /* owns ctx's sequence slots */
+    generate_shared *batcher;    /* owns ctx's sequence slots; shared by every calling thread */
+    pthread_mutex_t vocab_mu;    /* guards the first build of json_vocab */
     json_vocab *json_vocab;      /* for constrained decoding; built on first use */
     chat_template_kind template_kind;
     char *name;
@@ -104,7 +106,7 @@ static int load_parts(llm *m, const llm_options *opt, perr *err)
     engine_params ep = {.n_ctx = n_ctx, .n_seq = n_seq, .n_threads = m->n_threads};
     if (engine_ctx_new(&m->ctx, m->model, &ep, err) != 0)
         return perr_prefix(err, "engine context of %d sequences of %d tokens", n_seq, n_ctx);
-    if (generate_batcher_new(&m->batcher, m->ctx, m->tok, err) != 0)
+    if (generate_shared_new(&m->batcher, m->ctx, m->tok, err) != 0)
         return -1;
     if (!(m->name = model_display_name(m->model)))
         return perr_set(err, "out of memory");
@@ -120,6 +122,7 @@ int llm_open(llm **out, const llm_options *opt, perr *err)
     llm *m = calloc(1, sizeof *m);
     if (!m)
         return perr_set(err, "out of memory");
+    pthread_mutex_init(&m->vocab_mu, NULL);
     if (load_parts(m, opt, err) != 0) {
         llm_free(m);
         return perr_prefix(err, "loading model");
@@ -132,12 +135,13 @@ void llm_free(llm *m)
 {
     if (!m)
         return;
-    generate_batcher_free(m->batcher);
+    generate_shared_free(m->batcher);
     engine_ctx_free(m->ctx);
     json_vocab_free(m->json_vocab);
     tokenizer_free(m->tok);
     model_free(m->model);
     free(m->name);
+    pthread_mutex_destroy(&m->vocab_mu);
     free(m);
 }
 
@@ -243,6 +247,15 @@ static generate_params request_params(const llm *m, const llm_chat_request *r)
                              .n_stop = count_strings(stops), .json_schema = r->schema, .json_vocab = m->json_vocab};
 }
 
+/* The vocabulary's JSON index, built by the first constrained call of any thread. */
+static int ensure_json_vocab(llm *m, perr *err)
+{
+    pthread_mutex_lock(&m->vocab_mu);
+    int rc = m->json_vocab ? 0 : json_vocab_new(&m->json_vocab, m->tok, err);
+    pthread_mutex_unlock(&m->vocab_mu);
+    return rc;
+}
+
 static void take_answer(llm_chat_request *r, generate_request *g)
 {
     r->status = g->status;
@@ -271,7 +284,7 @@ int llm_chat_many(llm *m, llm_chat_request *reqs, size_t n, llm_cancel_fn cancel
         reqs[i].error[0] = '\0';
         constrained |= reqs[i].schema != NULL;
     }
-    if (constrained && !m->json_vocab && json_vocab_new(&m->json_vocab, m->tok, err) != 0)
+    if (constrained && ensure_json_vocab(m, err) != 0)
         return perr_prefix(err, "indexing the vocabulary for JSON output");
     generate_params *params = calloc(n ? n : 1, sizeof *params);
     generate_request *gen = calloc(n ? n : 1, sizeof *gen);
@@ -284,7 +297,7 @@ int llm_chat_many(llm *m, llm_chat_request *reqs, size_t n, llm_cancel_fn cancel
         params[i] = request_params(m, &reqs[i]);
         gen[i] = (generate_request){.prompt = reqs[i].ids, .n_prompt = reqs[i].n_ids, .params = &params[i]};
     }
-    int rc = generate_batcher_run(m->batcher, gen, n, cancel, cancel_ctx, NULL, err);
+    int rc = generate_shared_run(m->batcher, gen, n, cancel, cancel_ctx, err);
     for (size_t i = 0; i < n; i++) {
         if (rc == 0)
             take_answer(&reqs[i], &gen[i]);
@@ -313,7 +326,15 @@ int llm_chat(llm *m, const int32_t *ids, size_t n_ids, int max_tokens, const sam
 
 void llm_forget(llm *m)
 {
-    generate_batcher_forget(m->batcher);
+    generate_shared_forget(m->batcher);
+}
+
+void llm_batch_totals(llm *m, uint64_t *passes, uint64_t *sequences)
+{
+    generate_shared_totals t;
+    generate_shared_get_totals(m->batcher, &t);
+    *passes = t.passes;
+    *sequences = t.sequences;
 }
 
 void llm_reply_clear(llm_reply *r)

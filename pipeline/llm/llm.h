@@ -5,7 +5,9 @@
  * batching: each step evaluates all active sequences in one forward pass);
  * every call reuses the longest prompt prefix still in any slot's cache
  * (the chat template and instructions shared by calls of one prompt).
- * Calls are not thread-safe: one at a time per llm.
+ * Calls are thread-safe: the calls of concurrent jobs join one continuous
+ * batch (engine/generate_shared.h), served round-robin between callers, and
+ * each answer is what the call would give alone.
  *
  * Identity recorded with every result: the model's name (GGUF general.name,
  * else the file's base name) and the SHA-256 of the whole file, computed
@@ -86,8 +88,13 @@ int llm_chat(llm *m, const int32_t *ids, size_t n_ids, int max_tokens, const sam
              perr *err);
 void llm_reply_clear(llm_reply *r);
 
-/* Drop every cached prompt prefix (benchmarks; answers do not change). */
+/* Drop every cached prompt prefix (benchmarks; answers do not change);
+ * waits until no call runs. */
 void llm_forget(llm *m);
+
+/* Forward passes since load and sequences evaluated in them (their ratio is
+ * the batch occupancy). Thread-safe. */
+void llm_batch_totals(llm *m, uint64_t *passes, uint64_t *sequences);
 
 /* One answer of a batch. */
 typedef struct llm_chat_request {
