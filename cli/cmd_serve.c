@@ -87,6 +87,7 @@ typedef struct serve_state {
     metrics *metrics;
     producer *results;
     pipeline *pipeline;
+    int jobs_in_flight;           /* [pipeline] jobs_in_flight resolved */
     job_handler_state *handler;
     schedule_set schedules;
     scheduler *scheduler;
@@ -193,6 +194,7 @@ static int start_handler(serve_state *st, const serve_analyzer_override *custom,
     long max_attempts, job_timeout;
     if (config_long(st->cfg, "pipeline", "max_attempts", &max_attempts, err) != 0 ||
         config_long(st->cfg, "pipeline", "job_timeout", &job_timeout, err) != 0 ||
+        pipeline_jobs_in_flight(st->cfg, &st->jobs_in_flight, err) != 0 ||
         fit_poll_interval(st, job_timeout, err) != 0)
         return -1;
     const char *results_topic = config_get(st->cfg, "kafka", "results_topic");
@@ -208,6 +210,7 @@ static int start_handler(serve_state *st, const serve_analyzer_override *custom,
         .conninfo = config_get(st->cfg, "postgres", "conninfo"),
         .max_attempts = max_attempts,
         .job_timeout_ms = job_timeout > 0 ? job_timeout * 1000 : 0,
+        .jobs_in_flight = st->jobs_in_flight,
         .analyzer = analyzer,
         .results = st->results,
         .results_topic = results_topic,
@@ -286,6 +289,7 @@ static int start_consumer(serve_state *st, perr *err)
         .dlq_topic = config_get(st->cfg, "kafka", "dlq_topic"),
         .handler = job_handler_for(st->handler),
         .metrics = st->metrics,
+        .jobs_in_flight = st->jobs_in_flight,
         .shutdown_grace_ms = grace * 1000,
         .on_reload = on_reload,
         .on_idle = on_idle,
@@ -403,9 +407,9 @@ int serve_main(int argc, char **argv, const serve_analyzer_override *custom)
         log_error("cannot start", "error=%s", err.msg);
         rc = EXIT_FAIL;
     } else {
-        log_info("serving", "jobs_topic=%s group=%s", config_get(st.cfg, "kafka", "jobs_topic"),
+        log_info("serving", "jobs_topic=%s group=%s jobs_in_flight=%d", config_get(st.cfg, "kafka", "jobs_topic"),
                  kafka_props_get(st.props, st.nprops, "group.id") ? kafka_props_get(st.props, st.nprops, "group.id")
-                                                                  : "precis");
+                                                                  : "precis", st.jobs_in_flight);
         lifecycle_notify_ready(st.life);
         if (consumer_run(st.consumer, &err) != 0) {
             log_error("consumer stopped", "error=%s", err.msg);

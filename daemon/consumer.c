@@ -10,6 +10,8 @@
 #include "common/monotonic.h"
 #include "daemon/consumer_lag.h"
 #include "daemon/dlq.h"
+#include "daemon/job_workers.h"
+#include "daemon/offset_tracker.h"
 #include "daemon/producer.h"
 #include "pipeline/job_redact.h"
 
@@ -44,11 +46,17 @@ struct consumer {
     atomic_int reload;
     atomic_llong stop_at;      /* monotonic ms of the stop request */
 
+    job_workers *workers;      /* handle messages, jobs_in_flight at once */
+    offset_tracker *offsets;   /* what may be committed while several run */
+    int jobs_in_flight;
+
     retry_state *retries;
     size_t nretries, cap_retries;
     int commit_pending;        /* stored offsets whose commit failed */
     int64_t next_commit_retry; /* monotonic ms */
 };
+
+static void drain_partitions(consumer *c, const rd_kafka_topic_partition_list_t *parts);
 
 /* ---- retry bookkeeping -------------------------------------------------- */
 
@@ -101,11 +109,15 @@ static int commit_stored(consumer *c, const char *why)
     return -1;
 }
 
-/* The message's outcome is durable: store offset+1 and commit it. */
+/* The message's outcome is durable: store and commit the partition's offset
+ * as far as every message before it is durable too. */
 static void mark_done(consumer *c, const rd_kafka_message_t *m)
 {
+    int64_t next = offset_tracker_done(c->offsets, m->partition, m->offset);
+    if (next < 0)
+        return;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, c->jobs_topic, m->partition)->offset = m->offset + 1;
+    rd_kafka_topic_partition_list_add(l, c->jobs_topic, m->partition)->offset = next;
     rd_kafka_resp_err_t rc = rd_kafka_offsets_store(c->rk, l);
     if (rc == RD_KAFKA_RESP_ERR_NO_ERROR)
         rc = l->elems[0].err;
@@ -114,7 +126,7 @@ static void mark_done(consumer *c, const rd_kafka_message_t *m)
         /* Partition no longer ours: the job will be redelivered elsewhere
          * and the store's idempotent upsert absorbs the repeat. */
         log_warn("cannot store offset", "partition=%" PRId32 " offset=%" PRId64 " error=%s", m->partition,
-                 m->offset, rd_kafka_err2str(rc));
+                 next, rd_kafka_err2str(rc));
         return;
     }
     commit_stored(c, "job done");
@@ -141,7 +153,15 @@ static int backoff_ms(const consumer *c, int attempt)
  * again once the backoff has passed. Nothing is committed. */
 static void schedule_retry(consumer *c, const rd_kafka_message_t *m, int attempt, const char *why)
 {
+    offset_tracker_retry(c->offsets, m->partition, m->offset);
     retry_state *r = retry_get(c, m->partition);
+    if (r && r->resume_at && r->offset >= 0 && r->offset < m->offset) {
+        /* An earlier message of the partition is already waiting: the seek
+         * back to it brings this one again too. */
+        log_warn("job failed transiently; will retry", "partition=%" PRId32 " offset=%" PRId64
+                 " attempt=%d error=%s", m->partition, m->offset, attempt, why);
+        return;
+    }
     int delay = backoff_ms(c, attempt);
     rd_kafka_topic_partition_list_t *l = one_partition(c, m->partition, m->offset);
     rd_kafka_pause_partitions(c->rk, l);
@@ -179,8 +199,10 @@ static void resume_due_partitions(consumer *c)
 static void forget_partitions(consumer *c, const rd_kafka_topic_partition_list_t *parts)
 {
     for (int i = 0; i < parts->cnt; i++)
-        if (strcmp(parts->elems[i].topic, c->jobs_topic) == 0)
+        if (strcmp(parts->elems[i].topic, c->jobs_topic) == 0) {
             retry_forget(c, parts->elems[i].partition);
+            offset_tracker_forget(c->offsets, parts->elems[i].partition);
+        }
 }
 
 /* Resume the revoked partitions that a retry backoff paused: librdkafka 2.0
@@ -244,7 +266,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
     int lost = rd_kafka_assignment_lost(rk);
     log_info("partitions revoked", "count=%d protocol=%s lost=%s", parts->cnt, cooperative ? "cooperative" : "eager",
              lost ? "true" : "false");
-    /* Commit what is done before the partitions go to another member. */
+    /* Their running jobs finish, and what is done is committed, before the
+     * partitions go to another member. */
+    drain_partitions(c, parts);
     if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && !lost)
         commit_stored(c, "revoke");
     resume_revoked(c, parts);
@@ -264,10 +288,20 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 
 /* ---- handling one message ----------------------------------------------- */
 
+/* One message on its way through a worker. */
+typedef struct job_task {
+    rd_kafka_message_t *m;     /* owned by the task */
+    int attempt;
+    job_outcome outcome;
+    const char *failure_class; /* of a permanent failure; NULL: the DLQ default */
+    perr err;
+} job_task;
+
 /* The dead-letter copy keeps the message as it came, except its secrets
  * (the job password): DLQ topics are kept for a long time. */
-static int dead_letter(consumer *c, const rd_kafka_message_t *m, int attempt, const char *reason, perr *err)
+static int dead_letter(consumer *c, const job_task *t, const char *reason, perr *err)
 {
+    const rd_kafka_message_t *m = t->m;
     rd_kafka_headers_t *hdrs = NULL;
     rd_kafka_message_headers(m, &hdrs);   /* stays owned by m */
     size_t masked_len = 0;
@@ -283,17 +317,21 @@ static int dead_letter(consumer *c, const rd_kafka_message_t *m, int attempt, co
         .payload = masked,
         .payload_len = masked_len,
         .headers = hdrs,
-        .exception_class = c->handler.failure_class ? c->handler.failure_class(c->handler.ctx) : NULL,
+        .exception_class = t->failure_class,
         .message = reason,
-        .attempts = attempt,
+        .attempts = t->attempt,
     };
     int rc = dlq_send(c->dlq, c->dlq_topic, &f, err);
     free(masked);
     return rc;
 }
 
-static job_outcome run_handler(consumer *c, const rd_kafka_message_t *m, int attempt, perr *herr)
+/* A worker thread: the handler decides the message's outcome. */
+static void run_handler(void *ctx, void *task, int worker)
 {
+    consumer *c = ctx;
+    job_task *t = task;
+    const rd_kafka_message_t *m = t->m;
     rd_kafka_headers_t *hdrs = NULL;
     rd_kafka_message_headers(m, &hdrs);
     kafka_message_view view = {
@@ -305,65 +343,161 @@ static job_outcome run_handler(consumer *c, const rd_kafka_message_t *m, int att
         .payload = m->payload,
         .payload_len = m->len,
         .headers = hdrs,
-        .attempt = attempt,
+        .attempt = t->attempt,
+        .worker = worker,
         .consumer = c,
+        .failure_class = &t->failure_class,
     };
-    herr->msg[0] = '\0';
+    t->err.msg[0] = '\0';
     int64_t t0 = monotonic_ms();
-    job_outcome outcome = c->handler.handle(c->handler.ctx, &view, herr);
+    t->outcome = c->handler.handle(c->handler.ctx, &view, &t->err);
     if (c->metrics)
         metrics_observe_job(c->metrics, (double)(monotonic_ms() - t0) / 1000.0);
-    return outcome;
 }
 
-static void handle_message(consumer *c, const rd_kafka_message_t *m)
+/* Back on the consumer's thread: dead-letter, retry or commit. */
+static void finish_task(consumer *c, job_task *t)
 {
-    retry_state *r = retry_find(c, m->partition);
-    int attempt = r && r->offset == m->offset ? r->attempts + 1 : 1;
-    if (attempt == 1 && c->metrics)
-        metrics_job_consumed(c->metrics);
-    perr herr;
-    job_outcome outcome = run_handler(c, m, attempt, &herr);
-    const char *reason = herr.msg[0] ? herr.msg : "no reason given";
-    if (outcome == JOB_PERMANENT_FAILURE) {
+    const rd_kafka_message_t *m = t->m;
+    const char *reason = t->err.msg[0] ? t->err.msg : "no reason given";
+    if (t->outcome == JOB_PERMANENT_FAILURE) {
         log_warn("job failed permanently; dead-lettering", "partition=%" PRId32 " offset=%" PRId64
-                 " attempt=%d error=%s", m->partition, m->offset, attempt, reason);
+                 " attempt=%d error=%s", m->partition, m->offset, t->attempt, reason);
         if (c->metrics)
             metrics_job_failed(c->metrics);
         perr derr;
-        if (dead_letter(c, m, attempt, reason, &derr) != 0) {
-            schedule_retry(c, m, attempt, derr.msg);
+        if (dead_letter(c, t, reason, &derr) != 0) {
+            schedule_retry(c, m, t->attempt, derr.msg);
             if (c->metrics)
                 metrics_job_retried(c->metrics);
             return;
         }
         if (c->metrics)
             metrics_job_dead_lettered(c->metrics);
-    } else if (outcome == JOB_TRANSIENT_FAILURE) {
+    } else if (t->outcome == JOB_TRANSIENT_FAILURE) {
         if (c->metrics)
             metrics_job_retried(c->metrics);
-        schedule_retry(c, m, attempt, reason);
+        schedule_retry(c, m, t->attempt, reason);
         return;
     } else {
-        log_info("job done", "partition=%" PRId32 " offset=%" PRId64 " attempt=%d", m->partition, m->offset, attempt);
+        log_info("job done", "partition=%" PRId32 " offset=%" PRId64 " attempt=%d", m->partition, m->offset,
+                 t->attempt);
         if (c->metrics)
             metrics_job_succeeded(c->metrics);
     }
-    retry_forget(c, m->partition);
+    retry_state *r = retry_find(c, m->partition);
+    if (r && r->offset == m->offset)
+        retry_forget(c, m->partition);
     mark_done(c, m);
+}
+
+/* Collect finished tasks (waiting up to timeout_ms for the first). */
+static void collect_finished(consumer *c, int timeout_ms)
+{
+    job_task *t;
+    while ((t = job_workers_collect(c->workers, timeout_ms)) != NULL) {
+        finish_task(c, t);
+        rd_kafka_message_destroy(t->m);
+        free(t);
+        timeout_ms = 0;
+    }
+}
+
+/* Hand a polled message to a free worker (the task takes m), unless it is
+ * a redelivery of one still running or done but not yet committed. */
+static void dispatch(consumer *c, rd_kafka_message_t *m)
+{
+    int state = offset_tracker_begin(c->offsets, m->partition, m->offset);
+    if (state == OFFSET_DUPLICATE) {
+        log_debug("redelivery of a message already handled; skipped", "partition=%" PRId32 " offset=%" PRId64,
+                  m->partition, m->offset);
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    retry_state *r = retry_find(c, m->partition);
+    int attempt = r && r->offset == m->offset ? r->attempts + 1 : 1;
+    if (attempt == 1 && c->metrics)
+        metrics_job_consumed(c->metrics);
+    job_task *t = calloc(1, sizeof *t);
+    if (state < 0 || !t || (t->m = m, t->attempt = attempt, job_workers_submit(c->workers, t) != 0)) {
+        /* Cannot take it now: run it again from this offset after a backoff. */
+        free(t);
+        schedule_retry(c, m, attempt, "out of memory or no free worker");
+        rd_kafka_message_destroy(m);
+    }
+}
+
+/* Wait until no running job belongs to one of parts, finishing jobs meanwhile. */
+static void drain_partitions(consumer *c, const rd_kafka_topic_partition_list_t *parts)
+{
+    for (;;) {
+        size_t running = 0;
+        for (int i = 0; i < parts->cnt; i++)
+            if (strcmp(parts->elems[i].topic, c->jobs_topic) == 0)
+                running += offset_tracker_running(c->offsets, parts->elems[i].partition);
+        if (running == 0)
+            return;
+        log_info("waiting for running jobs of revoked partitions", "jobs=%zu", running);
+        collect_finished(c, c->poll_ms);
+    }
 }
 
 /* ---- loop --------------------------------------------------------------- */
 
+/* A reload waits until no job runs, so none sees prompts change under it. */
 static void between_polls(consumer *c)
 {
-    if (atomic_exchange(&c->reload, 0) && c->on_reload)
+    if (atomic_load(&c->reload) && job_workers_busy(c->workers) == 0 && atomic_exchange(&c->reload, 0) &&
+        c->on_reload)
         c->on_reload(c->hook_ctx);
     if (c->on_idle)
         c->on_idle(c->hook_ctx);
     resume_due_partitions(c);
     if (c->commit_pending && monotonic_ms() >= c->next_commit_retry)
         commit_stored(c, "retry");
+}
+
+/* Whether to poll for another message now: a worker is free, and no stop
+ * or reload is waiting for the running jobs. */
+static int may_take_message(consumer *c)
+{
+    return !atomic_load(&c->reload) && job_workers_busy(c->workers) < c->jobs_in_flight;
+}
+
+static int check_fatal(consumer *c, perr *err)
+{
+    char fatal[256];
+    rd_kafka_resp_err_t ferr = rd_kafka_fatal_error(c->rk, fatal, sizeof fatal);
+    return ferr == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : perr_set(err, "fatal Kafka error: %s", fatal);
+}
+
+/* One turn of the loop: finish jobs, then take a message when one fits. */
+static int loop_turn(consumer *c, perr *err)
+{
+    between_polls(c);
+    collect_finished(c, 0);
+    if (!may_take_message(c)) {
+        collect_finished(c, c->poll_ms);
+        return 0;
+    }
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, c->poll_ms);
+    if (!m)
+        return 0;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        dispatch(c, m);
+    } else {
+        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            log_warn("consumer error", "error=%s", rd_kafka_message_errstr(m));
+        rd_kafka_message_destroy(m);
+    }
+    return check_fatal(c, err);
+}
+
+/* After a stop: the running jobs finish (or give up once the grace is over). */
+static void finish_running(consumer *c)
+{
+    while (job_workers_busy(c->workers) > 0)
+        collect_finished(c, c->poll_ms);
 }
 
 static int assigned_partitions(consumer *c)
@@ -404,23 +538,9 @@ int consumer_run(consumer *c, perr *err)
     if (c->metrics && consumer_lag_start(&c->lag, c->rk, c->metrics, c->lag_refresh_ms, &lerr) != 0)
         log_warn("the consumer lag gauge will not be refreshed", "error=%s", lerr.msg);
     int rc = 0;
-    while (!atomic_load(&c->stop)) {
-        between_polls(c);
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, c->poll_ms);
-        if (!m)
-            continue;
-        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
-            handle_message(c, m);
-        else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-            log_warn("consumer error", "error=%s", rd_kafka_message_errstr(m));
-        rd_kafka_message_destroy(m);
-        char fatal[256];
-        rd_kafka_resp_err_t ferr = rd_kafka_fatal_error(c->rk, fatal, sizeof fatal);
-        if (ferr != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            rc = perr_set(err, "fatal Kafka error: %s", fatal);
-            break;
-        }
-    }
+    while (!atomic_load(&c->stop) && rc == 0)
+        rc = loop_turn(c, err);
+    finish_running(c);
     consumer_lag_stop(c->lag);
     c->lag = NULL;
     log_info("consumer stopping", "committing=%s", "true");
@@ -538,6 +658,7 @@ static void copy_options(consumer *c, const consumer_options *opt)
     if (c->backoff_max_ms < c->backoff_initial_ms)
         c->backoff_max_ms = c->backoff_initial_ms;
     c->poll_ms = opt->poll_ms > 0 ? opt->poll_ms : 200;
+    c->jobs_in_flight = opt->jobs_in_flight > 0 ? opt->jobs_in_flight : 1;
     c->grace_ms = opt->shutdown_grace_ms;
     c->on_reload = opt->on_reload;
     c->on_idle = opt->on_idle;
@@ -562,7 +683,12 @@ int consumer_new(consumer **out, const consumer_options *opt, perr *err)
         consumer_free(c);
         return perr_set(err, "out of memory");
     }
-    if (producer_new(&c->dlq, opt->props, opt->nprops, err) != 0 || create_kafka_consumer(c, opt, err) != 0 ||
+    if (!(c->offsets = offset_tracker_new())) {
+        consumer_free(c);
+        return perr_set(err, "out of memory");
+    }
+    if (job_workers_new(&c->workers, c->jobs_in_flight, run_handler, c, err) != 0 ||
+        producer_new(&c->dlq, opt->props, opt->nprops, err) != 0 || create_kafka_consumer(c, opt, err) != 0 ||
         subscribe(c, err) != 0) {
         consumer_free(c);
         return -1;
@@ -575,6 +701,8 @@ void consumer_free(consumer *c)
 {
     if (!c)
         return;
+    job_workers_free(c->workers);
+    offset_tracker_free(c->offsets);
     if (c->rk)
         rd_kafka_destroy(c->rk);
     producer_free(c->dlq);

@@ -23,16 +23,25 @@
  * rebalance, stored offsets are committed synchronously before partitions are
  * revoked, for both the eager and the cooperative protocol.
  *
- * Jobs run on the thread that calls consumer_run, between polls: set
- * max.poll.interval.ms above the longest job you expect. With metrics, a
- * thread of the consumer's own keeps the lag gauge current meanwhile
+ * Up to jobs_in_flight messages are handled at once, each on a worker
+ * thread of its own (daemon/job_workers.h); every Kafka call stays on the
+ * thread that calls consumer_run. Messages of a partition may finish out of
+ * order: its offset is committed only up to the first message whose outcome
+ * is not yet durable (daemon/offset_tracker.h), so a crash redelivers every
+ * unfinished job. A message redelivered while it still runs (after a retry's
+ * seek) is not handled twice. While every worker is busy the consumer does
+ * not poll: set max.poll.interval.ms above the longest job you expect. With
+ * metrics, a thread of the consumer's own keeps the lag gauge current
  * (daemon/consumer_lag.h), from consumer_run's start until its loop ends.
+ * Before partitions are revoked, their running jobs finish and what is done
+ * is committed.
  *
  * Stop: consumer_request_stop (thread-safe, async-signal-safe) makes the loop
- * stop taking messages; the job in progress may finish within the grace
+ * stop taking messages; the jobs in progress may finish within the grace
  * period — a handler checks consumer_job_cancelled() to give up early (and
  * should then return JOB_TRANSIENT_FAILURE so the job is redelivered) — then
- * offsets are committed and the consumer leaves the group.
+ * offsets are committed and the consumer leaves the group. A reload request
+ * waits until no job runs (on_reload runs between jobs).
  */
 #ifndef PRECIS_CONSUMER_H
 #define PRECIS_CONSUMER_H
@@ -60,16 +69,17 @@ typedef struct kafka_message_view {
     size_t payload_len;
     const rd_kafka_headers_t *headers;   /* NULL when none */
     int attempt;            /* 1 on first delivery, +1 per transient retry in this process */
+    int worker;             /* 0..jobs_in_flight-1: the worker thread handling it */
     consumer *consumer;     /* for consumer_job_cancelled() and the metrics */
+    const char **failure_class;  /* out, optional: the DLQ exception class of a
+                                    permanent failure (left NULL: DLQ_DEFAULT_CLASS) */
 } kafka_message_view;
 
 typedef struct job_handler {
-    /* On failure fill err: its text becomes the DLQ exception message. */
+    /* On failure fill err: its text becomes the DLQ exception message.
+     * Called on the worker threads, up to jobs_in_flight at once. */
     job_outcome (*handle)(void *ctx, const kafka_message_view *msg, perr *err);
     void *ctx;
-    /* Optional: the DLQ exception class for a permanent failure (NULL:
-     * DLQ_DEFAULT_CLASS). Called right after handle() returned it. */
-    const char *(*failure_class)(void *ctx);
 } job_handler;
 
 typedef struct consumer_options {
@@ -82,6 +92,7 @@ typedef struct consumer_options {
     int backoff_initial_ms;        /* 0: 1000 */
     int backoff_max_ms;            /* 0: 30000 */
     int poll_ms;                   /* poll timeout between stop checks; 0: 200 */
+    int jobs_in_flight;            /* messages handled at once (worker threads); 0: 1 */
     int lag_refresh_ms;            /* lag gauge refresh period (consumer_lag.h); 0: 5000 */
     long shutdown_grace_ms;        /* after a stop request; <0: unlimited; 0: cancel at once */
     void (*on_reload)(void *ctx);  /* optional; run between jobs after consumer_request_reload */

@@ -17,8 +17,8 @@ struct job_handler_state {
     job_handler_options opt;
     char *conninfo;
     char *results_topic;
-    store *store;                 /* connected lazily; reconnects itself */
-    const char *failure_class;    /* of the last PERMANENT outcome */
+    store **stores;               /* one per worker, connected lazily; each reconnects itself */
+    int n_stores;
 };
 
 int job_handler_new(job_handler_state **out, const job_handler_options *opt, perr *err)
@@ -29,6 +29,11 @@ int job_handler_new(job_handler_state **out, const job_handler_options *opt, per
     if (!h)
         return perr_set(err, "out of memory");
     h->opt = *opt;
+    h->n_stores = opt->jobs_in_flight > 0 ? opt->jobs_in_flight : 1;
+    if (!(h->stores = calloc((size_t)h->n_stores, sizeof *h->stores))) {
+        free(h);
+        return perr_set(err, "out of memory");
+    }
     h->conninfo = strdup(opt->conninfo ? opt->conninfo : "");
     h->results_topic = opt->results_topic ? strdup(opt->results_topic) : NULL;
     *out = h;
@@ -39,7 +44,9 @@ void job_handler_free(job_handler_state *h)
 {
     if (!h)
         return;
-    store_close(h->store);
+    for (int i = 0; h->stores && i < h->n_stores; i++)
+        store_close(h->stores[i]);
+    free(h->stores);
     free(h->conninfo);
     free(h->results_topic);
     free(h);
@@ -51,11 +58,16 @@ int job_handler_pg_ready(void *ctx, perr *err)
     return store_probe(h->conninfo, PG_READY_TIMEOUT_S, err) == 0 ? 0 : -1;
 }
 
-static int ensure_store(job_handler_state *h, perr *err)
+/* The worker's own connection (workers run jobs at once). */
+static store *worker_store(job_handler_state *h, int worker, perr *err)
 {
-    if (h->store)
-        return 0;
-    return store_connect(&h->store, h->conninfo, err);
+    if (!h->stores || worker < 0 || worker >= h->n_stores) {
+        perr_set(err, "job handler: no connection for worker %d", worker);
+        return NULL;
+    }
+    if (!h->stores[worker] && store_connect(&h->stores[worker], h->conninfo, err) != 0)
+        return NULL;
+    return h->stores[worker];
 }
 
 char *results_event_json(const char *job_id, const char *status, const char *document_sha256,
@@ -126,12 +138,13 @@ static void scrub_reason(const kafka_message_view *m, const job *j, char *reason
     free(masked);
 }
 
-/* job_run_fail through the handler's (lazily connected) store. */
-static int record_failure(job_handler_state *h, const char *job_id, const store_kafka_pos *pos,
-                          const char *error_class, const char *reason, int dead, perr *serr)
+/* job_run_fail through the worker's (lazily connected) store. */
+static int record_failure(job_handler_state *h, const kafka_message_view *m, const char *job_id,
+                          const store_kafka_pos *pos, const char *error_class, const char *reason, int dead,
+                          perr *serr)
 {
-    int rc = ensure_store(h, serr);
-    return rc == 0 ? job_run_fail(h->store, job_id, pos, error_class, reason, dead, serr) : rc;
+    store *s = worker_store(h, m->worker, serr);
+    return s ? job_run_fail(s, job_id, pos, error_class, reason, dead, serr) : STORE_TRANSIENT;
 }
 
 /* Record a permanent failure (dead); TRANSIENT when the database is away. */
@@ -143,7 +156,7 @@ static job_outcome record_dead(job_handler_state *h, const kafka_message_view *m
     snprintf(reason, sizeof reason, "%s", why);
     scrub_reason(m, j, reason);
     perr serr;
-    int rc = record_failure(h, job_id, pos, error_class, reason, 1, &serr);
+    int rc = record_failure(h, m, job_id, pos, error_class, reason, 1, &serr);
     if (rc == STORE_TRANSIENT) {
         perr_set(err, "recording failure of job %s: %s", job_id, serr.msg);
         return JOB_TRANSIENT_FAILURE;
@@ -151,7 +164,8 @@ static job_outcome record_dead(job_handler_state *h, const kafka_message_view *m
     if (rc != 0)
         log_error("cannot record failed job; dead-lettering anyway", "job_id=%s error=%s", job_id, serr.msg);
     perr_set(err, "%s", reason);
-    h->failure_class = dlq_class;
+    if (m->failure_class)
+        *m->failure_class = dlq_class;
     publish_result(h, job_id, "dead", NULL, j, reason);
     return JOB_PERMANENT_FAILURE;
 }
@@ -177,7 +191,7 @@ static job_outcome record_timeout(job_handler_state *h, const kafka_message_view
     if (message_attempts >= h->opt.max_attempts)
         return record_dead(h, m, j->job_id, pos, "timeout", reason, "precis.Timeout", j, err);
     perr serr;
-    if (record_failure(h, j->job_id, pos, "timeout", reason, 0, &serr) != 0)
+    if (record_failure(h, m, j->job_id, pos, "timeout", reason, 0, &serr) != 0)
         log_warn("cannot record the timed-out attempt", "job_id=%s error=%s", j->job_id, serr.msg);
     log_warn("job timed out; will retry", "job_id=%s attempt=%d", j->job_id, message_attempts);
     perr_set(err, "%s", reason);
@@ -218,7 +232,7 @@ static job_outcome run_job(job_handler_state *h, const kafka_message_view *m, co
     pipeline_hooks hooks = {.cancel = job_attempt_should_stop, .cancel_ctx = &attempt};
     pipeline_report rep;
     perr serr = {{0}};
-    int rc = job_run_execute(&h->opt.analyzer, h->store, j, &hooks, &rep, &serr);
+    int rc = job_run_execute(&h->opt.analyzer, h->stores[m->worker], j, &hooks, &rep, &serr);
     observe(h->opt.metrics, &rep, rc == 0);
     char cls[sizeof rep.error_class], sha256[sizeof rep.sha256];
     snprintf(cls, sizeof cls, "%s", rep.error_class[0] ? rep.error_class : "pipeline");
@@ -244,9 +258,8 @@ static job_outcome handle_job(job_handler_state *h, const kafka_message_view *m,
 {
     perr serr;
     store_job_start_info info = {0};
-    int rc = ensure_store(h, &serr);
-    if (rc == 0)
-        rc = job_run_start(h->store, j, pos, &info, &serr);
+    store *s = worker_store(h, m->worker, &serr);
+    int rc = s ? job_run_start(s, j, pos, &info, &serr) : STORE_TRANSIENT;
     if (rc != 0) {
         if (rc == STORE_TRANSIENT) {
             perr_set(err, "%s", serr.msg);
@@ -270,7 +283,6 @@ static job_outcome handle_job(job_handler_state *h, const kafka_message_view *m,
 static job_outcome handle(void *ctx, const kafka_message_view *m, perr *err)
 {
     job_handler_state *h = ctx;
-    h->failure_class = NULL;
     store_kafka_pos pos = {.topic = m->topic, .partition = m->partition, .offset = m->offset};
     job j;
     perr perr_parse;
@@ -287,12 +299,7 @@ static job_outcome handle(void *ctx, const kafka_message_view *m, perr *err)
     return o;
 }
 
-static const char *failure_class(void *ctx)
-{
-    return ((job_handler_state *)ctx)->failure_class;
-}
-
 job_handler job_handler_for(job_handler_state *h)
 {
-    return (job_handler){.handle = handle, .ctx = h, .failure_class = failure_class};
+    return (job_handler){.handle = handle, .ctx = h};
 }

@@ -56,6 +56,7 @@ typedef struct job_handler_options {
     const char *conninfo;         /* [postgres] conninfo */
     long max_attempts;            /* [pipeline] max_attempts; <= 0: no limit */
     long job_timeout_ms;          /* [pipeline] job_timeout; <= 0: none */
+    int jobs_in_flight;           /* the consumer's workers (one connection each); <= 0: 1 */
     job_analyzer analyzer;        /* the model pipeline, or a test double */
     producer *results;            /* optional: results events */
     const char *results_topic;

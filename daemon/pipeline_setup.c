@@ -117,6 +117,16 @@ static int config_int(const config *cfg, const char *section, const char *key, i
     return 0;
 }
 
+int pipeline_jobs_in_flight(const config *cfg, int *out, perr *err)
+{
+    int jobs, parallel;
+    if (config_int(cfg, "pipeline", "jobs_in_flight", 0, PIPELINE_MAX_JOBS_IN_FLIGHT, &jobs, err) != 0 ||
+        config_int(cfg, "engine", "parallel", 1, 64, &parallel, err) != 0)
+        return -1;
+    *out = jobs > 0 ? jobs : parallel;
+    return 0;
+}
+
 static int read_limits(const config *cfg, pipeline_options *o, perr *err)
 {
     if (config_int(cfg, "engine", "threads", 0, 1024, &o->model.n_threads, err) != 0 ||

@@ -43,6 +43,12 @@ int pipeline_resolve_prompts(const config *cfg, char *dir, size_t cap, perr *err
  * build the pipeline. ov may be NULL. */
 int pipeline_setup(const config *cfg, const pipeline_setup_overrides *ov, pipeline **out, perr *err);
 
+#define PIPELINE_MAX_JOBS_IN_FLIGHT 256
+
+/* Jobs `serve` and `run` handle at once: [pipeline] jobs_in_flight, or
+ * with 0 (the default) [engine] parallel, enough to fill the slots. */
+int pipeline_jobs_in_flight(const config *cfg, int *out, perr *err);
+
 /* SIGHUP: apply the settings that are safe to change between jobs — the
  * [pipeline] extract_* limits — from cfg, and re-read the prompt files. */
 int pipeline_reload_settings(pipeline *p, const config *cfg, perr *err);

@@ -2,6 +2,7 @@
 #include "tests/stub_analyzer.h"
 
 #include <glib.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,10 +12,21 @@
 
 static const char stub_model_sha256[] = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/* Sleep delay_ms in small steps; 0, or -1 once the job must stop. */
-static int pretend_work(const stub_analyzer_options *o, const pipeline_hooks *hooks)
+/* The job's pretend work: delay_ms plus a share of jitter_ms fixed by its id. */
+static long work_ms(const stub_analyzer_options *o, const job *j)
 {
-    for (long waited = 0; o && waited < o->delay_ms; waited += 10) {
+    if (!o)
+        return 0;
+    uint32_t h = 2166136261u;   /* FNV-1a */
+    for (const char *p = j->job_id; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return o->delay_ms + (o->jitter_ms > 0 ? (long)(h % (uint32_t)(o->jitter_ms + 1)) : 0);
+}
+
+/* Sleep ms in small steps; 0, or -1 once the job must stop. */
+static int pretend_work(long ms, const pipeline_hooks *hooks)
+{
+    for (long waited = 0; waited < ms; waited += 10) {
         if (hooks && hooks->cancel && hooks->cancel(hooks->cancel_ctx))
             return -1;
         struct timespec ts = {0, 10 * 1000000L};
@@ -56,7 +68,7 @@ int stub_analyze(void *ctx, const job *j, const pipeline_hooks *hooks, pipeline_
     const stub_analyzer_options *o = ctx;
     memset(rep, 0, sizeof *rep);
     rep->source = job_source(j);
-    if (pretend_work(o, hooks) != 0)
+    if (pretend_work(work_ms(o, j), hooks) != 0)
         return perr_set(err, "cancelled (shutdown or job_timeout)"), PIPELINE_TRANSIENT;
     unsigned char *bytes = NULL;
     size_t len = 0;

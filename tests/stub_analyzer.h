@@ -12,6 +12,7 @@
 
 typedef struct stub_analyzer_options {
     long delay_ms;               /* pretend work per job (tests: a crash lands mid-job) */
+    long jitter_ms;              /* plus 0..jitter_ms, fixed per job id: jobs finish out of order */
     const char *input_root;      /* for job_load_document */
 } stub_analyzer_options;
 

@@ -2,7 +2,8 @@
  * options]` is the real `precis serve` with the stub analyzer (tests/stub_analyzer.h)
  * instead of the model pipeline, for tests that spawn a whole daemon (SIGKILL
  * mid-job, scale-out). PRECIS_STUB_DELAY_MS (0..600000) adds pretend work
- * per job; --log-level and PRECIS_LOG_LEVEL work as in precis. */
+ * per job, PRECIS_STUB_JITTER_MS up to that much more, fixed per job id (so
+ * jobs in flight together finish out of order); --log-level and PRECIS_LOG_LEVEL work as in precis. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,16 +13,17 @@
 #include "daemon/config.h"
 #include "tests/stub_analyzer.h"
 
-static int read_delay(stub_analyzer_options *o)
+/* PRECIS_STUB_DELAY_MS / PRECIS_STUB_JITTER_MS (0..600000) into *ms; 0 when unset. */
+static int read_ms(const char *name, long *ms)
 {
-    const char *v = getenv("PRECIS_STUB_DELAY_MS");
+    const char *v = getenv(name);
     if (!v || !*v)
         return 0;
     char *end;
-    long ms = strtol(v, &end, 10);
-    if (*end || ms < 0 || ms > 600000)
+    long n = strtol(v, &end, 10);
+    if (*end || n < 0 || n > 600000)
         return -1;
-    o->delay_ms = ms;
+    *ms = n;
     return 0;
 }
 
@@ -45,8 +47,8 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     stub_analyzer_options opts = {0};
-    if (read_delay(&opts) != 0) {
-        fputs("precis-stub: PRECIS_STUB_DELAY_MS must be 0..600000\n", stderr);
+    if (read_ms("PRECIS_STUB_DELAY_MS", &opts.delay_ms) != 0 || read_ms("PRECIS_STUB_JITTER_MS", &opts.jitter_ms) != 0) {
+        fputs("precis-stub: PRECIS_STUB_DELAY_MS and PRECIS_STUB_JITTER_MS must be 0..600000\n", stderr);
         return EXIT_USAGE;
     }
     serve_analyzer_override stub = {.setup = setup_stub, .ctx = &opts};

@@ -1,6 +1,7 @@
 /* test_consumer.c — the job consumer against librdkafka's mock cluster:
  * commits, dead-lettering, transient retries, broker outages, stop/grace,
- * group rebalances (eager and cooperative) and an outside producer (kcat). */
+ * group rebalances (eager and cooperative), an outside producer (kcat), and
+ * several jobs in flight finishing out of order. */
 #include <criterion/criterion.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -51,6 +52,7 @@ struct harness {
     int partitions;           /* of the jobs topic */
     int64_t committed_seen;   /* a committed offset looked up from inside the handler */
     int long_job;             /* lag test: 1 once the long job has begun, 2 once it ended */
+    atomic_int release;       /* in-flight tests: the held job may finish */
     kafka_log_hook log_hook;  /* given to the members' consumers */
 };
 
@@ -1035,5 +1037,93 @@ Test(consumer, lag_gauge_moves_while_a_job_runs)
     wait_for(&h, JOB_OK, 6);
     member_stop(&m);
     metrics_free(mt);
+    harness_stop(&h);
+}
+
+/* ---- several jobs in flight ------------------------------------------------ */
+
+/* "held" runs until the test releases it; "flaky" fails transiently once,
+ * 300 ms in; everything else is done at once. */
+static job_outcome hold_first(harness *h, const kafka_message_view *m, perr *err)
+{
+    if (m->payload_len == 4 && memcmp(m->payload, "held", 4) == 0) {
+        int64_t deadline = monotonic_ms() + WAIT_MS;
+        while (!atomic_load(&h->release) && monotonic_ms() < deadline)
+            test_sleep_ms(10);
+        return JOB_OK;
+    }
+    if (m->payload_len == 5 && memcmp(m->payload, "flaky", 5) == 0 && calls_for(h, "flaky") == 0) {
+        test_sleep_ms(300);   /* "after" is taken and done meanwhile */
+        perr_set(err, "database unreachable");
+        return JOB_TRANSIENT_FAILURE;
+    }
+    return JOB_OK;
+}
+
+static void start_in_flight(member *mb, harness *h, int jobs_in_flight)
+{
+    memset(mb, 0, sizeof *mb);
+    mb->h = h;
+    consumer_options o = {.props = h->props, .nprops = h->nprops, .handler = {.handle = handle_as_0, .ctx = h},
+                          .backoff_initial_ms = 100, .backoff_max_ms = 400, .poll_ms = 50,
+                          .shutdown_grace_ms = 10000, .jobs_in_flight = jobs_in_flight};
+    perr err;
+    cr_assert_eq(consumer_new(&mb->c, &o, &err), 0, "%s", err.msg);
+    cr_assert_eq(pthread_create(&mb->thread, NULL, run_member, mb), 0);
+}
+
+/* Three in flight on one partition: the two after "held" finish first, yet
+ * nothing at or after "held" is committed until it is done. */
+Test(consumer, out_of_order_completion_never_commits_an_unfinished_job)
+{
+    harness h;
+    harness_start(&h, 1);
+    h.decide = hold_first;
+    produce(&h, "k", "held", NULL);
+    produce(&h, "k", "next1", NULL);
+    produce(&h, "k", "next2", NULL);
+    member m;
+    start_in_flight(&m, &h, 3);
+    wait_done(&h, "next1");
+    wait_done(&h, "next2");
+    cr_assert_eq(times_done(&h, "held"), 0, "held still runs while the later two are done");
+    test_sleep_ms(300);   /* time for any (wrong) commit to land */
+    int64_t committed[1];
+    committed_offsets(&h, 1, committed);
+    cr_assert_lt(committed[0], 1, "committed %" PRId64 " while offset 0 still runs", committed[0]);
+    atomic_store(&h.release, 1);
+    wait_done(&h, "held");
+    member_stop(&m);
+    assert_all_committed(&h, 1);
+    harness_stop(&h);
+}
+
+/* A transient failure rewinds the partition to "flaky" while "held" (before
+ * it) still runs and "after" (after it) is done: the redelivered "after" is
+ * not handled again, "flaky" is, and everything is committed in the end. */
+Test(consumer, a_retry_while_jobs_run_handles_nothing_twice)
+{
+    harness h;
+    harness_start(&h, 1);
+    h.decide = hold_first;
+    produce(&h, "k", "held", NULL);
+    produce(&h, "k", "flaky", NULL);
+    produce(&h, "k", "after", NULL);
+    member m;
+    start_in_flight(&m, &h, 3);
+    wait_done(&h, "after");
+    cr_assert_eq(calls_for(&h, "flaky"), 0, "after was done before flaky failed");
+    wait_done(&h, "flaky");   /* its second attempt */
+    test_sleep_ms(300);
+    cr_assert_eq(calls_for(&h, "after"), 1, "after was handled %d times", calls_for(&h, "after"));
+    cr_assert_eq(calls_for(&h, "flaky"), 2);
+    int64_t committed[1];
+    committed_offsets(&h, 1, committed);
+    cr_assert_lt(committed[0], 1, "committed %" PRId64 " while offset 0 still runs", committed[0]);
+    atomic_store(&h.release, 1);
+    wait_done(&h, "held");
+    member_stop(&m);
+    cr_assert_eq(calls_for(&h, "held"), 1);
+    assert_all_committed(&h, 1);
     harness_stop(&h);
 }
