@@ -5,18 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
+
 static int append(gen_seq *g, const char *p, size_t n, perr *err)
 {
-    if (g->len + n + 1 > g->cap) {
-        size_t cap = g->cap ? g->cap : 256;
-        while (cap < g->len + n + 1)
-            cap *= 2;
-        char *b = realloc(g->text, cap);
-        if (!b)
-            return perr_set(err, "out of memory for generated text");
-        g->text = b;
-        g->cap = cap;
-    }
+    char *b = grow_to(g->text, &g->cap, g->len + n + 1, 1, 256);
+    if (!b)
+        return perr_set(err, "out of memory for generated text");
+    g->text = b;
     memcpy(g->text + g->len, p, n);
     g->len += n;
     g->text[g->len] = '\0';

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/grow.h"
 #include "common/monotonic.h"
 #include "common/utf8.h"
 
@@ -144,13 +145,7 @@ static void keep_result(child_output *o, const char *buf, size_t n)
         o->too_large = 1;
         return;
     }
-    if (o->result_len + n + 1 > o->result_cap) {
-        size_t cap = o->result_cap ? o->result_cap : 65536;
-        while (cap < o->result_len + n + 1)
-            cap *= 2;
-        o->result = xrealloc(o->result, cap);
-        o->result_cap = cap;
-    }
+    o->result = xgrow_to(o->result, &o->result_cap, o->result_len + n + 1, 1, 65536);
     memcpy(o->result + o->result_len, buf, n);
     o->result_len += n;
     o->result[o->result_len] = '\0';

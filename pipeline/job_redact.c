@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
+
 static const char *const secret_keys[] = {"password", NULL};
 
 typedef struct out_buf {
@@ -16,16 +18,12 @@ static void out_put(out_buf *o, const char *s, size_t n)
 {
     if (o->failed)
         return;
-    if (o->len + n + 1 > o->cap) {
-        size_t cap = (o->len + n + 1) * 2;
-        char *grown = realloc(o->data, cap);
-        if (!grown) {
-            o->failed = 1;
-            return;
-        }
-        o->data = grown;
-        o->cap = cap;
+    char *grown = grow_to(o->data, &o->cap, o->len + n + 1, 1, 256);
+    if (!grown) {
+        o->failed = 1;
+        return;
     }
+    o->data = grown;
     memcpy(o->data + o->len, s, n);
     o->len += n;
     o->data[o->len] = '\0';

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/grow.h"
 #include "engine/gguf/gguf_internal.h"
 
 /* A growable byte buffer; `failed` is sticky after an allocation failure. */
@@ -25,23 +26,12 @@ static void wb_put(wbuf *b, const void *src, size_t n)
 {
     if (b->failed || n == 0)
         return;
-    if (n > b->cap - b->len) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap - b->len < n) {
-            if (cap > SIZE_MAX / 2) {
-                b->failed = 1;
-                return;
-            }
-            cap *= 2;
-        }
-        uint8_t *p = realloc(b->p, cap);
-        if (!p) {
-            b->failed = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
+    uint8_t *p = n <= SIZE_MAX - b->len ? grow_to(b->p, &b->cap, b->len + n, 1, 64) : NULL;
+    if (!p) {
+        b->failed = 1;
+        return;
     }
+    b->p = p;
     memcpy(b->p + b->len, src, n);
     b->len += n;
 }
@@ -100,20 +90,6 @@ void gguf_writer_free(gguf_writer *w)
     free(w);
 }
 
-/* Grow an array of `size`-byte items to hold one more; -1 on failure. */
-static int grow(void **items, size_t *cap, size_t n, size_t size)
-{
-    if (n < *cap)
-        return 0;
-    size_t ncap = *cap ? *cap * 2 : 16;
-    void *p = reallocarray(*items, ncap, size);
-    if (!p)
-        return -1;
-    *items = p;
-    *cap = ncap;
-    return 0;
-}
-
 /* Set key (key_len bytes) to a value of `type` serialized in val (taken over). */
 static void writer_set(gguf_writer *w, const char *key, size_t key_len, uint32_t type, wbuf val)
 {
@@ -130,8 +106,10 @@ static void writer_set(gguf_writer *w, const char *key, size_t key_len, uint32_t
             return;
         }
     }
-    if (grow((void **)&w->kv, &w->cap_kv, w->n_kv, sizeof *w->kv))
+    writer_kv *kvs = grow_to(w->kv, &w->cap_kv, w->n_kv + 1, sizeof *kvs, 16);
+    if (!kvs)
         goto fail;
+    w->kv = kvs;
     char *copy = strndup(key, key_len);
     if (!copy)
         goto fail;
@@ -262,8 +240,10 @@ static int writer_append_tensor(gguf_writer *w, const char *name, tensor_type ty
                                 uint32_t n_dims, const int64_t *ne, const void *data,
                                 size_t nbytes, perr *err)
 {
-    if (grow((void **)&w->tensors, &w->cap_tensors, w->n_tensors, sizeof *w->tensors))
+    writer_tensor *tensors = grow_to(w->tensors, &w->cap_tensors, w->n_tensors + 1, sizeof *tensors, 16);
+    if (!tensors)
         return perr_set(err, "tensor '%s': out of memory", name);
+    w->tensors = tensors;
     writer_tensor t = {.type = type, .n_dims = n_dims, .nbytes = nbytes};
     for (uint32_t d = 0; d < GGUF_MAX_DIMS; d++)
         t.ne[d] = d < n_dims ? ne[d] : 1;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
+
 /* ------------------------------------------------------------ kinds */
 
 static const char *const KIND_NAMES[] = { "unknown", "llama2", "llama3", "chatml", "zephyr" };
@@ -67,18 +69,12 @@ static void put(builder *b, const char *s, size_t n)
 {
     if (b->failed)
         return;
-    if (b->p.len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->p.len + n + 1)
-            cap *= 2;
-        char *text = realloc(b->p.text, cap);
-        if (!text) {
-            b->failed = 1;
-            return;
-        }
-        b->p.text = text;
-        b->cap = cap;
+    char *text = grow_to(b->p.text, &b->cap, b->p.len + n + 1, 1, 256);
+    if (!text) {
+        b->failed = 1;
+        return;
     }
+    b->p.text = text;
     memcpy(b->p.text + b->p.len, s, n);
     b->p.len += n;
     b->p.text[b->p.len] = '\0';
@@ -94,16 +90,12 @@ static void put_special(builder *b, const char *s)
 {
     if (b->failed)
         return;
-    if (b->p.n_specials == b->span_cap) {
-        size_t cap = b->span_cap ? b->span_cap * 2 : 16;
-        tokenizer_span *v = realloc(b->p.specials, cap * sizeof *v);
-        if (!v) {
-            b->failed = 1;
-            return;
-        }
-        b->p.specials = v;
-        b->span_cap = cap;
+    tokenizer_span *v = grow_to(b->p.specials, &b->span_cap, b->p.n_specials + 1, sizeof *v, 16);
+    if (!v) {
+        b->failed = 1;
+        return;
     }
+    b->p.specials = v;
     size_t at = b->p.len;
     put_str(b, s);
     b->p.specials[b->p.n_specials++] = (tokenizer_span){ at, strlen(s) };

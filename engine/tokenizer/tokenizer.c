@@ -7,20 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
 #include "common/utf8.h"
 
 /* ---------------------------------------------------------------- helpers */
 
 int id_vec_push(id_vec *vec, int32_t id)
 {
-    if (vec->n == vec->cap) {
-        size_t cap = vec->cap ? vec->cap * 2 : 64;
-        int32_t *v = realloc(vec->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        vec->v = v;
-        vec->cap = cap;
-    }
+    int32_t *v = grow_to(vec->v, &vec->cap, vec->n + 1, sizeof *v, 64);
+    if (!v)
+        return -1;
+    vec->v = v;
     vec->v[vec->n++] = id;
     return 0;
 }
@@ -86,14 +83,10 @@ static int cand_before(const merge_cand *x, const merge_cand *y)
 
 int cand_heap_push(cand_heap *h, merge_cand c)
 {
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 64;
-        merge_cand *v = realloc(h->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        h->v = v;
-        h->cap = cap;
-    }
+    merge_cand *v = grow_to(h->v, &h->cap, h->n + 1, sizeof *v, 64);
+    if (!v)
+        return -1;
+    h->v = v;
     size_t i = h->n++;
     while (i > 0) {
         size_t parent = (i - 1) / 2;

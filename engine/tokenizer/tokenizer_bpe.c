@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
+
 /* ------------------------------------------------------------ byte alphabet */
 
 static int byte_is_printable(int b)
@@ -171,21 +173,6 @@ typedef struct bpe_work {
     cand_heap heap;
 } bpe_work;
 
-static int grow(void **buf, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t cap2 = *cap ? *cap : 64;
-    while (cap2 < need)
-        cap2 *= 2;
-    void *p = realloc(*buf, cap2 * elem);
-    if (!p)
-        return -1;
-    *buf = p;
-    *cap = cap2;
-    return 0;
-}
-
 static int try_add_pair(bpe_work *w, int32_t left, int32_t right)
 {
     if (left < 0 || right < 0 || w->sym[left].id < 0 || w->sym[right].id < 0)
@@ -226,9 +213,13 @@ static int encode_word(const char *word, size_t len, void *ctx)
     const tokenizer *t = w->t;
     if (len == 0)
         return 0;
-    if (grow((void **)&w->mapped, &w->mapped_cap, 2 * len, 1) < 0 ||
-        grow((void **)&w->sym, &w->sym_cap, len, sizeof *w->sym) < 0)
+    char *mapped = grow_to(w->mapped, &w->mapped_cap, 2 * len, 1, 64);
+    if (mapped)
+        w->mapped = mapped;
+    bpe_symbol *sym = mapped ? grow_to(w->sym, &w->sym_cap, len, sizeof *sym, 64) : NULL;
+    if (!sym)
         return -1;
+    w->sym = sym;
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char b = (unsigned char)word[i];

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
+
 #define GPT2_PATTERN \
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
 #define LLAMA3_PATTERN(digits)                                                   \
@@ -104,14 +106,10 @@ static int piece_push(piece_vec *pv, size_t off, size_t len, int fixed)
 {
     if (len == 0)
         return 0;
-    if (pv->n == pv->cap) {
-        size_t cap = pv->cap ? pv->cap * 2 : 64;
-        piece *v = realloc(pv->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        pv->v = v;
-        pv->cap = cap;
-    }
+    piece *v = grow_to(pv->v, &pv->cap, pv->n + 1, sizeof *v, 64);
+    if (!v)
+        return -1;
+    pv->v = v;
     pv->v[pv->n++] = (piece){ off, len, fixed };
     return 0;
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
 #include "common/utf8.h"
 
 /* ---- strbuf -------------------------------------------------------------- */
@@ -14,13 +15,7 @@ void sb_addn(strbuf *b, const char *s, size_t n)
 {
     if (n == 0)
         return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        b->s = xrealloc(b->s, cap);
-        b->cap = cap;
-    }
+    b->s = xgrow_to(b->s, &b->cap, b->len + n + 1, 1, 64);
     memcpy(b->s + b->len, s, n);
     b->len += n;
     b->s[b->len] = '\0';

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
+
 /* Tokens kept free in a piece of an over-long paragraph for its "[p12] " label. */
 #define LABEL_TOKENS 8
 /* Tokens counted for the blank line between two units of a chunk. */
@@ -21,14 +23,10 @@ typedef struct sbuf {
 
 static int sbuf_add(sbuf *b, const char *text, size_t len)
 {
-    if (b->len + len + 1 > b->cap) {
-        size_t cap = (b->len + len + 1) * 2;
-        char *grown = realloc(b->s, cap);
-        if (!grown)
-            return -1;
-        b->s = grown;
-        b->cap = cap;
-    }
+    char *grown = grow_to(b->s, &b->cap, b->len + len + 1, 1, 64);
+    if (!grown)
+        return -1;
+    b->s = grown;
     memcpy(b->s + b->len, text, len);
     b->len += len;
     b->s[b->len] = '\0';

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
 #include "pipeline/consultation/consultation_internal.h"
 
 /* Candidate themes one batch of responses may yield. */
@@ -21,14 +22,10 @@
 
 int theme_list_add(theme_list *l, const char *label, const char *description, const char *position)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        cand_theme *grown = realloc(l->items, cap * sizeof *grown);
-        if (!grown)
-            return -1;
-        l->items = grown;
-        l->cap = cap;
-    }
+    cand_theme *grown = grow_to(l->items, &l->cap, l->n + 1, sizeof *grown, 16);
+    if (!grown)
+        return -1;
+    l->items = grown;
     cand_theme *t = &l->items[l->n];
     *t = (cand_theme){.label = strdup(label), .description = strdup(description)};
     snprintf(t->position, sizeof t->position, "%s", position ? position : "");
