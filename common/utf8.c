@@ -146,6 +146,16 @@ int utf8_valid(const char *data, size_t len)
     return 1;
 }
 
+int utf8_is_space(uint32_t cp)
+{
+    if (cp <= 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0xA0))
+        return 1;
+    return cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
+           cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
+}
+
+int utf8_is_invisible(uint32_t cp) { return cp == 0x200B || cp == 0xFEFF; }
+
 size_t utf8_count(const char *s, size_t len)
 {
     size_t n = 0;

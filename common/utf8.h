@@ -34,6 +34,12 @@ size_t utf8_encode(uint32_t cp, char out[4]);
 /* True when data[0..len) is entirely valid UTF-8 without NUL bytes. */
 int utf8_valid(const char *data, size_t len);
 
+/* The white space a document's text collapses (and quotes are compared
+ * across): controls, NBSP and the Unicode spaces and line separators. */
+int utf8_is_space(uint32_t cp);
+/* Characters that show nothing and are dropped: zero-width space and BOM. */
+int utf8_is_invisible(uint32_t cp);
+
 /* Number of code points in a valid UTF-8 string of len bytes. */
 size_t utf8_count(const char *s, size_t len);
 

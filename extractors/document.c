@@ -21,16 +21,6 @@
 
 /* ---- text normalization ------------------------------------------------ */
 
-static int is_space_cp(uint32_t cp)
-{
-    if (cp <= 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0xA0))
-        return 1;
-    return cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
-           cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
-}
-
-static int is_invisible_cp(uint32_t cp) { return cp == 0x200B || cp == 0xFEFF; }
-
 /* Sanitized copy of s with whitespace collapsed and trimmed (never NULL). */
 static char *collapse_text(const char *s)
 {
@@ -42,9 +32,9 @@ static char *collapse_text(const char *s)
     while (i < len) {
         uint32_t cp;
         size_t n = utf8_decode((const unsigned char *)clean + i, len - i, &cp);
-        if (is_space_cp(cp)) {
+        if (utf8_is_space(cp)) {
             pending_space = o > 0;
-        } else if (!is_invisible_cp(cp)) {
+        } else if (!utf8_is_invisible(cp)) {
             if (pending_space)
                 out[o++] = ' ';
             pending_space = 0;

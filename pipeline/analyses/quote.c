@@ -59,17 +59,6 @@ const char *quote_method_name(quote_method m)
 
 /* ---- character classes ------------------------------------------------- */
 
-/* Same set document.c collapses: controls, NBSP and the Unicode spaces. */
-static int is_space_cp(uint32_t cp)
-{
-    if (cp <= 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0xA0))
-        return 1;
-    return cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
-           cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
-}
-
-static int is_invisible_cp(uint32_t cp) { return cp == 0x200B || cp == 0xFEFF; }
-
 /* Typographic fold of cp: its plain replacement ("" = drop it), or NULL when
  * cp stays as it is. No replacement is longer than cp's UTF-8 encoding. */
 static const char *typographic_fold(uint32_t cp)
@@ -158,12 +147,12 @@ static void normalize(const char *s, size_t len, int typographic, int with_map, 
         uint32_t cp;
         size_t n = utf8_decode((const unsigned char *)s + i, len - i, &cp);
         const char *fold = typographic ? typographic_fold(cp) : NULL;
-        if (is_space_cp(cp)) {
+        if (utf8_is_space(cp)) {
             if (!pending_space && nt->len > 0) {
                 pending_space = 1;
                 space_src = i;
             }
-        } else if (!is_invisible_cp(cp) && !(fold && !*fold)) {
+        } else if (!utf8_is_invisible(cp) && !(fold && !*fold)) {
             if (pending_space)
                 norm_emit(nt, " ", 1, space_src, 0);
             pending_space = 0;
@@ -358,7 +347,7 @@ static void trim_span(const char *s, size_t len, size_t *a, size_t *b)
     while (i < len) {
         uint32_t cp;
         size_t n = utf8_decode((const unsigned char *)s + i, len - i, &cp);
-        if (!is_space_cp(cp)) {
+        if (!utf8_is_space(cp)) {
             if (!seen)
                 *a = i;
             seen = 1;
