@@ -6,16 +6,20 @@
 #include <stdio.h>
 #include <string.h>
 
-/* err->msg = "<head>: <tail>", truncated to fit; tail may alias err->msg. */
-static void join_into(perr *err, const char *head, const char *tail)
+/* err->msg = "<context>: <tail>", context formatted from fmt and ap,
+ * truncated to fit; tail may alias err->msg. Returns -1. */
+static int join_into(perr *err, const char *tail, const char *fmt, va_list ap)
 {
+    char context[PERR_MSG_MAX];
+    vsnprintf(context, sizeof context, fmt, ap);
     char joined[2 * PERR_MSG_MAX + 4];
-    snprintf(joined, sizeof joined, "%s: %s", head, tail);
+    snprintf(joined, sizeof joined, "%s: %s", context, tail);
     size_t n = strlen(joined);
     if (n >= sizeof err->msg)
         n = sizeof err->msg - 1;
     memcpy(err->msg, joined, n);
     err->msg[n] = '\0';
+    return -1;
 }
 
 int perr_set(perr *err, const char *fmt, ...)
@@ -33,12 +37,10 @@ int perr_prefix(perr *err, const char *fmt, ...)
 {
     if (!err)
         return -1;
-    char context[PERR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(context, sizeof context, fmt, ap);
+    join_into(err, err->msg, fmt, ap);
     va_end(ap);
-    join_into(err, context, err->msg);
     return -1;
 }
 
@@ -47,11 +49,9 @@ int perr_errno(perr *err, const char *fmt, ...)
     int saved = errno;
     if (!err)
         return -1;
-    char context[PERR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(context, sizeof context, fmt, ap);
+    join_into(err, strerror(saved), fmt, ap);
     va_end(ap);
-    join_into(err, context, strerror(saved));
     return -1;
 }
