@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/rng.h"
+
 typedef struct candidate {
     int32_t id;
     float logit;
@@ -29,36 +31,8 @@ struct sampler {
     int32_t *history;    /* ring buffer of the last repeat_last_n tokens */
     int n_history;
     int history_next;
-    uint64_t rng[4];
+    rng rng;            /* the draws (engine/rng.h) */
 };
-
-/* ---- random numbers: xoshiro256** seeded with splitmix64 ----------------- */
-
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static uint64_t rng_next(uint64_t s[4])
-{
-    const uint64_t result = rotl(s[1] * 5, 7) * 9;
-    const uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
-/* Uniform in [0, 1). */
-static double rng_uniform(uint64_t s[4]) { return (double)(rng_next(s) >> 11) * 0x1.0p-53; }
 
 /* ---- lifecycle --------------------------------------------------------- */
 
@@ -92,9 +66,7 @@ int sampler_new(sampler **out, const sampler_params *p, int n_vocab, perr *err)
         sampler_free(s);
         return perr_set(err, "out of memory");
     }
-    uint64_t x = p->seed;
-    for (int i = 0; i < 4; i++)
-        s->rng[i] = splitmix64(&x);
+    rng_seed(&s->rng, p->seed);
     *out = s;
     return 0;
 }
@@ -317,7 +289,7 @@ static int min_p_cut(const candidate *c, int n, float min_p)
 
 static int32_t draw(sampler *s, const candidate *c, int n)
 {
-    double u = rng_uniform(s->rng), cum = 0.0;
+    double u = rng_uniform(&s->rng), cum = 0.0;
     for (int i = 0; i < n; i++) {
         cum += c[i].p;
         if (u < cum)

@@ -5,8 +5,8 @@
  * penalty, a negative one multiplied), then top-k, top-p and min-p on the
  * untempered distribution, then temperature and a draw from the remaining
  * candidates. temp <= 0 means greedy (argmax after the penalty; the lowest
- * id wins a tie). The random generator is the sampler's own (xoshiro256**
- * seeded through splitmix64): the same seed gives the same tokens.
+ * id wins a tie). Each sampler has its own random generator (engine/rng.h:
+ * xoshiro256** seeded through splitmix64): the same seed gives the same tokens.
  */
 #ifndef PRECIS_SAMPLER_H
 #define PRECIS_SAMPLER_H

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "engine/gguf/gguf.h"
+#include "engine/rng.h"
 
 static const synth_shape SHAPES[] = {
     /* name              embd  layer head kv   ff     vocab  ctx */
@@ -32,18 +33,10 @@ const synth_shape *synth_shape_find(const char *name)
 
 /* ---- Random numbers ---- */
 
-static uint64_t splitmix64(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
-
 /* Uniform in (0, 1]. */
 static double uniform(uint64_t *state)
 {
-    *state = splitmix64(*state);
+    *state = rng_hash64(*state);
     return ((*state >> 11) + 1) * (1.0 / 9007199254740992.0);
 }
 
@@ -110,11 +103,11 @@ static int fill_tensor(void *user, size_t index, void *dst, size_t nbytes, perr 
     const size_t unit_bytes = tensor_row_size(t->type, UNIT);
     const int64_t units_per_row = t->ne[0] / UNIT;
     uint8_t *out = dst;
-    const uint64_t key = splitmix64(j->p->seed ^ splitmix64(index + 1));
+    const uint64_t key = rng_hash64(j->p->seed ^ rng_hash64(index + 1));
     for (int64_t r = 0; r < t->ne[1]; r++) {
-        uint64_t row_key = splitmix64(key + (uint64_t)r);
+        uint64_t row_key = rng_hash64(key + (uint64_t)r);
         for (int64_t u = 0; u < units_per_row; u++) {
-            uint64_t pick = splitmix64(row_key + (uint64_t)u) & (POOL_UNITS - 1);
+            uint64_t pick = rng_hash64(row_key + (uint64_t)u) & (POOL_UNITS - 1);
             memcpy(out, pool + pick * unit_bytes, unit_bytes);
             out += unit_bytes;
         }
@@ -205,7 +198,7 @@ static int write_model(synth_job *j, gguf_file *vocab, const char *out_path, per
         gguf_writer_free(w);
         return perr_set(err, "out of memory");
     }
-    fill_normal(j->pool_f32, (int64_t)POOL_UNITS * UNIT, j->scale, splitmix64(j->p->seed));
+    fill_normal(j->pool_f32, (int64_t)POOL_UNITS * UNIT, j->scale, rng_hash64(j->p->seed));
     set_metadata(w, j->p);
     gguf_writer_copy_kv_prefix(w, vocab, "tokenizer.");
     list_tensors(j, &mi);

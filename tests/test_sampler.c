@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/rng.h"
 #include "engine/sampler.h"
 
 /* ---- oracle ------------------------------------------------------------ */
@@ -17,56 +18,30 @@ typedef struct ref_cand {
     float p;
 } ref_cand;
 
+/* The draws are the sampler's generator (engine/rng.h); the penalty looks
+ * at the last repeat_last_n (at most 64) of the tokens accepted so far,
+ * kept oldest first. */
 typedef struct ref_sampler {
     sampler_params p;
     int n_vocab;
-    uint64_t rng[4];
-    int32_t history[64];
-    int n_history, history_next;
+    rng rng;
+    int32_t accepted[64];
+    int n_accepted;
 } ref_sampler;
-
-static uint64_t ref_splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static uint64_t ref_rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static double ref_uniform(uint64_t s[4])
-{
-    const uint64_t result = ref_rotl(s[1] * 5, 7) * 9;
-    const uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = ref_rotl(s[3], 45);
-    return (double)(result >> 11) * 0x1.0p-53;
-}
 
 static void ref_init(ref_sampler *r, const sampler_params *p, int n_vocab)
 {
     memset(r, 0, sizeof *r);
     r->p = *p;
     r->n_vocab = n_vocab;
-    uint64_t x = p->seed;
-    for (int i = 0; i < 4; i++)
-        r->rng[i] = ref_splitmix(&x);
+    rng_seed(&r->rng, p->seed);
 }
 
 static void ref_accept(ref_sampler *r, int32_t t)
 {
-    int cap = r->p.repeat_last_n;
-    if (cap == 0)
-        return;
-    r->history[r->history_next] = t;
-    r->history_next = (r->history_next + 1) % cap;
-    if (r->n_history < cap)
-        r->n_history++;
+    if (r->n_accepted == 64)
+        memmove(r->accepted, r->accepted + 1, --r->n_accepted * sizeof *r->accepted);
+    r->accepted[r->n_accepted++] = t;
 }
 
 static int ref_cmp(const void *a, const void *b)
@@ -94,11 +69,13 @@ static int32_t ref_sample(ref_sampler *r, const float *logits, ref_cand *c)
     for (int i = 0; i < n_vocab; i++)
         c[i] = (ref_cand){ .id = i, .logit = logits[i] };
     if (r->p.repeat_penalty != 1.0f) {
-        for (int i = 0; i < r->n_history; i++) {
-            int32_t id = r->history[i];
+        const int last = r->n_accepted < r->p.repeat_last_n ? r->n_accepted : r->p.repeat_last_n;
+        const int32_t *history = r->accepted + r->n_accepted - last;
+        for (int i = 0; i < last; i++) {
+            int32_t id = history[i];
             int seen = 0;
             for (int j = 0; j < i; j++)
-                seen |= r->history[j] == id;
+                seen |= history[j] == id;
             if (!seen)
                 c[id].logit = c[id].logit > 0 ? c[id].logit / r->p.repeat_penalty
                                               : c[id].logit * r->p.repeat_penalty;
@@ -134,7 +111,7 @@ static int32_t ref_sample(ref_sampler *r, const float *logits, ref_cand *c)
         n = keep;
     }
     ref_softmax(c, n, r->p.temp);
-    double u = ref_uniform(r->rng), cum = 0.0;
+    double u = rng_uniform(&r->rng), cum = 0.0;
     for (int i = 0; i < n; i++) {
         cum += c[i].p;
         if (u < cum)
