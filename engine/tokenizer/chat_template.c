@@ -175,52 +175,56 @@ static int format_llama2(builder *b, const chat_message *msgs, size_t n, perr *e
     return 0;
 }
 
-static void format_llama3(builder *b, const chat_message *msgs, size_t n, int gen)
+/* The formats made of one header per message: the header (opening marker,
+ * role, closing text), the content, an end marker and a separator; a
+ * generation prompt is the assistant's header alone. A marker is written as
+ * a special token when its flag says so. */
+typedef struct turn_format {
+    const char *open;       /* before the role */
+    int open_special;
+    const char *close;      /* after the role */
+    int close_special;
+    const char *after;      /* after the header (plain) */
+    int trim;               /* content stripped of surrounding white space */
+    const char *end;        /* special, after the content */
+    const char *sep;        /* plain, after the end marker */
+} turn_format;
+
+static const turn_format LLAMA3 = { "<|start_header_id|>", 1, "<|end_header_id|>", 1, "\n\n", 1,
+                                    "<|eot_id|>", "" };
+static const turn_format CHATML = { "<|im_start|>", 1, "\n", 0, "", 0, "<|im_end|>", "\n" };
+static const turn_format ZEPHYR = { "<|", 0, "|>\n", 0, "", 0, "</s>", "\n" };
+
+static void put_marker(builder *b, const char *s, int special)
 {
-    for (size_t i = 0; i < n; i++) {
-        put_special(b, "<|start_header_id|>");
-        put_str(b, msgs[i].role);
-        put_special(b, "<|end_header_id|>");
-        put_str(b, "\n\n");
-        put_trimmed(b, content_of(&msgs[i]), strlen(content_of(&msgs[i])));
-        put_special(b, "<|eot_id|>");
-    }
-    if (gen) {
-        put_special(b, "<|start_header_id|>");
-        put_str(b, "assistant");
-        put_special(b, "<|end_header_id|>");
-        put_str(b, "\n\n");
-    }
+    if (special)
+        put_special(b, s);
+    else
+        put_str(b, s);
 }
 
-static void format_chatml(builder *b, const chat_message *msgs, size_t n, int gen)
+static void put_header(builder *b, const turn_format *f, const char *role)
 {
-    for (size_t i = 0; i < n; i++) {
-        put_special(b, "<|im_start|>");
-        put_str(b, msgs[i].role);
-        put_str(b, "\n");
-        put_str(b, content_of(&msgs[i]));
-        put_special(b, "<|im_end|>");
-        put_str(b, "\n");
-    }
-    if (gen) {
-        put_special(b, "<|im_start|>");
-        put_str(b, "assistant\n");
-    }
+    put_marker(b, f->open, f->open_special);
+    put_str(b, role);
+    put_marker(b, f->close, f->close_special);
+    put_str(b, f->after);
 }
 
-static void format_zephyr(builder *b, const chat_message *msgs, size_t n, int gen)
+static void format_turns(builder *b, const turn_format *f, const chat_message *msgs, size_t n, int gen)
 {
     for (size_t i = 0; i < n; i++) {
-        put_str(b, "<|");
-        put_str(b, msgs[i].role);
-        put_str(b, "|>\n");
-        put_str(b, content_of(&msgs[i]));
-        put_special(b, "</s>");
-        put_str(b, "\n");
+        const char *content = content_of(&msgs[i]);
+        put_header(b, f, msgs[i].role);
+        if (f->trim)
+            put_trimmed(b, content, strlen(content));
+        else
+            put_str(b, content);
+        put_special(b, f->end);
+        put_str(b, f->sep);
     }
     if (gen)
-        put_str(b, "<|assistant|>\n");
+        put_header(b, f, "assistant");
 }
 
 static int check_roles(const chat_message *msgs, size_t n, perr *err)
@@ -246,9 +250,9 @@ int chat_template_apply(chat_template_kind kind, const chat_message *msgs, size_
     int rc = 0;
     switch (kind) {
     case CHAT_TEMPLATE_LLAMA2: rc = format_llama2(&b, msgs, n_msgs, err); break;
-    case CHAT_TEMPLATE_LLAMA3: format_llama3(&b, msgs, n_msgs, add_generation_prompt); break;
-    case CHAT_TEMPLATE_CHATML: format_chatml(&b, msgs, n_msgs, add_generation_prompt); break;
-    case CHAT_TEMPLATE_ZEPHYR: format_zephyr(&b, msgs, n_msgs, add_generation_prompt); break;
+    case CHAT_TEMPLATE_LLAMA3: format_turns(&b, &LLAMA3, msgs, n_msgs, add_generation_prompt); break;
+    case CHAT_TEMPLATE_CHATML: format_turns(&b, &CHATML, msgs, n_msgs, add_generation_prompt); break;
+    case CHAT_TEMPLATE_ZEPHYR: format_turns(&b, &ZEPHYR, msgs, n_msgs, add_generation_prompt); break;
     default: rc = perr_set(err, "no chat template kind given"); break;
     }
     if (rc == 0 && b.failed)
