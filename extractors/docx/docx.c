@@ -375,11 +375,7 @@ static void core_properties(document *doc, const xmlDoc *core)
         } else if (xn_is(n, "created") || xn_is(n, "modified") || xn_is(n, "subject") || xn_is(n, "keywords")) {
             set_meta_text(doc, xn_name(n), n);
         } else if (xn_is(n, "language")) {
-            char *t = xn_text(n, NULL, NULL);
-            char *tag = xml_language_tag(t);
-            document_set_language(doc, tag);
-            free(tag);
-            free(t);
+            xml_set_language(doc, xn_text(n, NULL, NULL));
         }
     }
 }
@@ -388,11 +384,7 @@ static void set_default_language(document *doc, const xmlDoc *styles)
 {
     if (doc->language)
         return;
-    char *lang = docx_styles_language(styles);
-    char *tag = xml_language_tag(lang);
-    document_set_language(doc, tag);
-    free(tag);
-    free(lang);
+    xml_set_language(doc, docx_styles_language(styles));
 }
 
 static int read_package(package *pkg, const struct extract_options *opts, document *doc, perr *err)

@@ -304,10 +304,7 @@ static void metadata(xml_emit *e, const xmlNode *docel)
     set_meta_owned(e, "judges", joined_texts(front, "judge", 0));
 
     char *lang = attr_of(expr, "FRBRlanguage", "language");
-    char *tag = xml_language_tag(lang);
-    document_set_language(e->doc, tag);
-    free(tag);
-    free(lang);
+    xml_set_language(e->doc, lang);
 }
 
 static void title(xml_emit *e, const xmlNode *docel)

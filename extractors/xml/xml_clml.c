@@ -191,10 +191,7 @@ static void metadata(xml_emit *e, const xmlNode *root, const xmlNode *meta)
     char *lang = xn_attr(root, "lang", XN_NS_XML);
     if (!lang)
         lang = inline_text(xn_child(meta, "language"));
-    char *tag = xml_language_tag(lang);
-    document_set_language(e->doc, tag);
-    free(tag);
-    free(lang);
+    xml_set_language(e->doc, lang);
 
     set_meta_owned(e, "uri", inline_text(xn_child(meta, "identifier")));
     const xmlNode *pm = xn_child(meta, "PrimaryMetadata");

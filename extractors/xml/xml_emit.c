@@ -204,3 +204,11 @@ char *xml_language_tag(const char *code)
     }
     return c;
 }
+
+void xml_set_language(document *doc, char *code)
+{
+    char *tag = xml_language_tag(code);
+    document_set_language(doc, tag);
+    free(tag);
+    free(code);
+}

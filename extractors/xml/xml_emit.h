@@ -56,5 +56,7 @@ void xe_html_table(xml_emit *e, const xmlNode *table, xt_filter filter, void *us
 /* Turn an ISO 639-2/3 code ("eng", "swa") or a BCP 47 tag ("en-GB", "en_GB")
  * into a BCP 47 tag (malloc'd); NULL for blank input. */
 char *xml_language_tag(const char *code);
+/* Set doc's language to code's tag (nothing for blank code); frees code. */
+void xml_set_language(document *doc, char *code);
 
 #endif

@@ -73,10 +73,7 @@ void generic_xml_extract(const xmlNode *root, xml_emit *e)
     document_set_title(e->doc, t);
     free(t);
     char *lang = xn_attr(root, "lang", XN_NS_XML);
-    char *tag = xml_language_tag(lang);
-    document_set_language(e->doc, tag);
-    free(tag);
-    free(lang);
+    xml_set_language(e->doc, lang);
     generic_walk w = {.e = e, .paragraphs = 0, .capped = 0};
     walk(&w, root, 0);
 }

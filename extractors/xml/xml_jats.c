@@ -360,10 +360,7 @@ static void front_matter(xml_emit *e, const xmlNode *article)
         document_set_meta(e->doc, "article_type", type);
     free(type);
     char *lang = xn_attr(article, "lang", XN_NS_XML);
-    char *tag = xml_language_tag(lang);
-    document_set_language(e->doc, tag);
-    free(lang);
-    free(tag);
+    xml_set_language(e->doc, lang);
 }
 
 /* The main abstract (no abstract-type, or "abstract") first as "Abstract",

@@ -391,10 +391,7 @@ static void language(xml_emit *e, const xmlNode *root, const xmlNode *header, co
         lang = xn_attr(root, "lang", XN_NS_XML);
     if (!lang)
         lang = xn_attr(xn_path(header, "profileDesc/langUsage/language"), "ident", NULL);
-    char *tag = xml_language_tag(lang);
-    document_set_language(e->doc, tag);
-    free(tag);
-    free(lang);
+    xml_set_language(e->doc, lang);
 }
 
 void tei_extract(const xmlNode *root, xml_emit *e)

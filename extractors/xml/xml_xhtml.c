@@ -117,10 +117,7 @@ void xhtml_extract(const xmlNode *root, xml_emit *e)
     char *lang = xn_attr(root, "lang", NULL);
     if (!lang)
         lang = xn_attr(root, "lang", XN_NS_XML);
-    char *tag = xml_language_tag(lang);
-    document_set_language(e->doc, tag);
-    free(tag);
-    free(lang);
+    xml_set_language(e->doc, lang);
     head_meta(e, head);
     if (body)
         flow(e, body, 1);
