@@ -35,6 +35,30 @@ static const cJSON *document_entry(const cJSON *digest, long long id)
     return NULL;
 }
 
+/* One entry of "documents" as both renderings list it. */
+typedef struct doc_line {
+    long long id;
+    const char *title;  /* "(untitled)" when absent or empty */
+    const char *source; /* NULL when absent */
+    const char *note;   /* why it is not cited, NULL when it is */
+} doc_line;
+
+static doc_line doc_line_of(const cJSON *d)
+{
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(d, "id");
+    const char *title = string_of(d, "title");
+    doc_line l = {.id = cJSON_IsNumber(id) ? (long long)id->valuedouble : 0,
+                  .title = title && *title ? title : "(untitled)",
+                  .source = string_of(d, "source")};
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "unprocessable")))
+        l.note = "could not be digested";
+    else if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "summarized")))
+        l.note = "no summary yet";
+    else if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "cited")))
+        l.note = "not cited";
+    return l;
+}
+
 static cJSON *parse_digest(const char *output_json, perr *err)
 {
     cJSON *o = output_json ? cJSON_Parse(output_json) : NULL;
@@ -88,6 +112,65 @@ static void md_text(FILE *f, const char *s, int one_line)
     }
 }
 
+/* One line of Markdown text. */
+static void md_line(FILE *f, const char *s)
+{
+    md_text(f, s, 1);
+}
+
+/* ---- the documents list, in either markup ------------------------------------------- */
+
+/* How a rendering writes the list: printf formats take the document count
+ * (open), the id twice (item) and the note (note). */
+typedef struct docs_markup {
+    const char *open, *item, *source_open, *source_close, *note, *item_close, *close;
+    void (*text)(FILE *f, const char *s);
+} docs_markup;
+
+static const docs_markup html_docs = {
+    .open = "<h2>Documents (%d)</h2>\n<ol class=\"docs\">\n",
+    .item = "<li id=\"doc-%lld\"><strong>[%lld]</strong> ",
+    .source_open = " <span class=\"src\">&mdash; ",
+    .source_close = "</span>",
+    .note = " <span class=\"note\">(%s)</span>",
+    .item_close = "</li>\n",
+    .close = "</ol>\n",
+    .text = html_text,
+};
+
+static const docs_markup md_docs = {
+    .open = "## Documents (%d)\n\n",
+    .item = "- <a id=\"doc-%lld\"></a>**\\[%lld\\]** ",
+    .source_open = " — ",
+    .source_close = "",
+    .note = " *(%s)*",
+    .item_close = "\n",
+    .close = "",
+    .text = md_line,
+};
+
+static void write_documents(FILE *f, const cJSON *digest, const docs_markup *m)
+{
+    const cJSON *docs = cJSON_GetObjectItemCaseSensitive(digest, "documents");
+    fprintf(f, m->open, cJSON_GetArraySize(docs));
+    const cJSON *d;
+    cJSON_ArrayForEach(d, docs)
+    {
+        doc_line l = doc_line_of(d);
+        fprintf(f, m->item, l.id, l.id);
+        m->text(f, l.title);
+        if (l.source) {
+            fputs(m->source_open, f);
+            m->text(f, l.source);
+            fputs(m->source_close, f);
+        }
+        if (l.note)
+            fprintf(f, m->note, l.note);
+        fputs(m->item_close, f);
+    }
+    fputs(m->close, f);
+}
+
 /* ---- HTML -------------------------------------------------------------------------- */
 
 static void html_citations(FILE *f, const cJSON *theme, const cJSON *digest)
@@ -103,34 +186,6 @@ static void html_citations(FILE *f, const cJSON *theme, const cJSON *digest)
         fprintf(f, "\">[%lld]</a>", v);
     }
     fputs("</p>\n", f);
-}
-
-static void html_documents(FILE *f, const cJSON *digest)
-{
-    const cJSON *docs = cJSON_GetObjectItemCaseSensitive(digest, "documents");
-    fprintf(f, "<h2>Documents (%d)</h2>\n<ol class=\"docs\">\n", cJSON_GetArraySize(docs));
-    const cJSON *d;
-    cJSON_ArrayForEach(d, docs)
-    {
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(d, "id");
-        long long v = cJSON_IsNumber(id) ? (long long)id->valuedouble : 0;
-        const char *title = string_of(d, "title"), *source = string_of(d, "source");
-        fprintf(f, "<li id=\"doc-%lld\"><strong>[%lld]</strong> ", v, v);
-        html_text(f, title && *title ? title : "(untitled)");
-        if (source) {
-            fputs(" <span class=\"src\">&mdash; ", f);
-            html_text(f, source);
-            fputs("</span>", f);
-        }
-        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "unprocessable")))
-            fputs(" <span class=\"note\">(could not be digested)</span>", f);
-        else if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "summarized")))
-            fputs(" <span class=\"note\">(no summary yet)</span>", f);
-        else if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "cited")))
-            fputs(" <span class=\"note\">(not cited)</span>", f);
-        fputs("</li>\n", f);
-    }
-    fputs("</ol>\n", f);
 }
 
 static void html_body(FILE *f, const cJSON *digest, const digest_page *page)
@@ -162,7 +217,7 @@ static void html_body(FILE *f, const cJSON *digest, const digest_page *page)
         fputs("</p>\n", f);
         html_citations(f, theme, digest);
     }
-    html_documents(f, digest);
+    write_documents(f, digest, &html_docs);
 }
 
 /* The whole self-contained page: head with inline CSS, then the body. */
@@ -177,32 +232,6 @@ static void html_page(FILE *f, const cJSON *digest, const digest_page *page)
 }
 
 /* ---- Markdown ------------------------------------------------------------------------ */
-
-static void md_documents(FILE *f, const cJSON *digest)
-{
-    const cJSON *docs = cJSON_GetObjectItemCaseSensitive(digest, "documents");
-    fprintf(f, "## Documents (%d)\n\n", cJSON_GetArraySize(docs));
-    const cJSON *d;
-    cJSON_ArrayForEach(d, docs)
-    {
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(d, "id");
-        long long v = cJSON_IsNumber(id) ? (long long)id->valuedouble : 0;
-        const char *title = string_of(d, "title"), *source = string_of(d, "source");
-        fprintf(f, "- <a id=\"doc-%lld\"></a>**\\[%lld\\]** ", v, v);
-        md_text(f, title && *title ? title : "(untitled)", 1);
-        if (source) {
-            fputs(" — ", f);
-            md_text(f, source, 1);
-        }
-        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "unprocessable")))
-            fputs(" *(could not be digested)*", f);
-        else if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "summarized")))
-            fputs(" *(no summary yet)*", f);
-        else if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "cited")))
-            fputs(" *(not cited)*", f);
-        fputc('\n', f);
-    }
-}
 
 static void md_body(FILE *f, const cJSON *digest, const digest_page *page)
 {
@@ -236,7 +265,7 @@ static void md_body(FILE *f, const cJSON *digest, const digest_page *page)
         fprintf(f, " [\\[%lld\\]](#doc-%lld)", (long long)id->valuedouble, (long long)id->valuedouble);
         fputs("\n\n", f);
     }
-    md_documents(f, digest);
+    write_documents(f, digest, &md_docs);
 }
 
 typedef void (*render_fn)(FILE *f, const cJSON *digest, const digest_page *page);
