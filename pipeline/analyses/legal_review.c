@@ -226,38 +226,18 @@ static const char *string_of(const cJSON *o, const char *key)
     return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-static int append(char **buf, size_t *len, const char *a, const char *b, const char *c)
-{
-    size_t k = strlen(a) + strlen(b) + strlen(c);
-    char *grown = realloc(*buf, *len + k + 1);
-    if (!grown)
-        return -1;
-    *buf = grown;
-    snprintf(*buf + *len, k + 1, "%s%s%s", a, b, c);
-    *len += k;
-    return 0;
-}
-
 /* "Part 2:\nSummary: ...\nParties:\n- name (role)" */
 static char *render_part(const cJSON *part, size_t number, void *ctx)
 {
     (void)ctx;
-    char head[48];
-    snprintf(head, sizeof head, "Part %zu:\nSummary: ", number);
-    char *buf = NULL;
-    size_t len = 0;
-    int rc = append(&buf, &len, head, string_of(part, "summary"), "\nParties:");
+    part_text t = {0};
+    part_text_add(&t, "Part %zu:\nSummary: %s\nParties:", number, string_of(part, "summary"));
     const cJSON *parties = cJSON_GetObjectItemCaseSensitive(part, "parties");
-    for (const cJSON *p = parties ? parties->child : NULL; rc == 0 && p; p = p->next)
-        rc = append(&buf, &len, "\n- ", string_of(p, "name"), " (") |
-             append(&buf, &len, string_of(p, "role"), ")", "");
-    if (rc == 0 && !(parties && parties->child))
-        rc = append(&buf, &len, " none named", "", "");
-    if (rc != 0) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
+    for (const cJSON *p = parties ? parties->child : NULL; p; p = p->next)
+        part_text_add(&t, "\n- %s (%s)", string_of(p, "name"), string_of(p, "role"));
+    if (!(parties && parties->child))
+        part_text_add(&t, " none named");
+    return part_text_finish(&t);
 }
 
 static char *combine_schema(cJSON *const *parts, size_t n, void *ctx, perr *err)

@@ -276,18 +276,6 @@ static int map_chunks(const analysis_input *in, analysis_output *out, const cite
 
 /* ---- reduce ---------------------------------------------------------------------- */
 
-static int add_line(char **buf, size_t *len, const char *fmt, const char *a, const char *b)
-{
-    int k = snprintf(NULL, 0, fmt, a, b);
-    char *grown = k >= 0 ? realloc(*buf, *len + (size_t)k + 1) : NULL;
-    if (!grown)
-        return -1;
-    *buf = grown;
-    snprintf(*buf + *len, (size_t)k + 1, fmt, a, b);
-    *len += (size_t)k;
-    return 0;
-}
-
 static const char *string_of(const cJSON *o, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -298,26 +286,18 @@ static const char *string_of(const cJSON *o, const char *key)
 static char *render_part(const cJSON *part, size_t number, void *ctx)
 {
     (void)ctx;
-    char num[32];
-    snprintf(num, sizeof num, "%zu", number);
-    char *buf = NULL;
-    size_t len = 0;
-    int rc = add_line(&buf, &len, "Part %s:\nTitle: %s\n", num, string_of(part, "title"));
-    rc |= add_line(&buf, &len, "Summary: %s\n%s", string_of(part, "summary"), "Key points:");
+    part_text t = {0};
+    part_text_add(&t, "Part %zu:\nTitle: %s\nSummary: %s\nKey points:", number, string_of(part, "title"),
+                  string_of(part, "summary"));
     const cJSON *points = cJSON_GetObjectItemCaseSensitive(part, "key_points");
-    for (const cJSON *kp = points ? points->child : NULL; rc == 0 && kp; kp = kp->next) {
-        rc |= add_line(&buf, &len, "\n- %s%s", string_of(kp, "point"), " [");
+    for (const cJSON *kp = points ? points->child : NULL; kp; kp = kp->next) {
+        part_text_add(&t, "\n- %s [", string_of(kp, "point"));
         const cJSON *paragraphs = cJSON_GetObjectItemCaseSensitive(kp, "paragraphs");
-        for (const cJSON *id = paragraphs ? paragraphs->child : NULL; rc == 0 && id; id = id->next)
-            rc |= add_line(&buf, &len, "%s%s", id == paragraphs->child ? "" : ", ",
-                           cJSON_IsString(id) ? id->valuestring : "");
-        rc |= add_line(&buf, &len, "%s%s", "]", "");
+        for (const cJSON *id = paragraphs ? paragraphs->child : NULL; id; id = id->next)
+            part_text_add(&t, "%s%s", id == paragraphs->child ? "" : ", ", cJSON_IsString(id) ? id->valuestring : "");
+        part_text_add(&t, "]");
     }
-    if (rc != 0) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
+    return part_text_finish(&t);
 }
 
 /* The distinct ids cited by parts, in order of first citation. */
