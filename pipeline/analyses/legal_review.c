@@ -230,14 +230,14 @@ static const char *string_of(const cJSON *o, const char *key)
 static char *render_part(const cJSON *part, size_t number, void *ctx)
 {
     (void)ctx;
-    part_text t = {0};
-    part_text_add(&t, "Part %zu:\nSummary: %s\nParties:", number, string_of(part, "summary"));
+    prompt_text t = {0};
+    prompt_text_add(&t, "Part %zu:\nSummary: %s\nParties:", number, string_of(part, "summary"));
     const cJSON *parties = cJSON_GetObjectItemCaseSensitive(part, "parties");
     for (const cJSON *p = parties ? parties->child : NULL; p; p = p->next)
-        part_text_add(&t, "\n- %s (%s)", string_of(p, "name"), string_of(p, "role"));
+        prompt_text_add(&t, "\n- %s (%s)", string_of(p, "name"), string_of(p, "role"));
     if (!(parties && parties->child))
-        part_text_add(&t, " none named");
-    return part_text_finish(&t);
+        prompt_text_add(&t, " none named");
+    return prompt_text_finish(&t);
 }
 
 static char *combine_schema(cJSON *const *parts, size_t n, void *ctx, perr *err)

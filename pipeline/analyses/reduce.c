@@ -2,12 +2,8 @@
 #include "pipeline/analyses/reduce.h"
 
 #include <cjson/cJSON.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "common/grow.h"
 
 /* Tokens counted for the blank line between two parts. */
 #define JOIN_TOKENS 2
@@ -274,35 +270,4 @@ int reduce_run(const analysis_input *in, analysis_output *out, const reduce_spec
     else
         free(last_raw);
     return rc;
-}
-
-/* ---- a part's text ------------------------------------------------------------------ */
-
-void part_text_add(part_text *t, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int k = t->failed ? -1 : vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *grown = k >= 0 ? grow_to(t->s, &t->cap, t->len + (size_t)k + 1, 1, 256) : NULL;
-    if (!grown) {
-        t->failed = 1;
-        return;
-    }
-    t->s = grown;
-    va_start(ap, fmt);
-    vsnprintf(t->s + t->len, (size_t)k + 1, fmt, ap);
-    va_end(ap);
-    t->len += (size_t)k;
-}
-
-char *part_text_finish(part_text *t)
-{
-    if (!t->failed && !t->s)
-        t->s = strdup("");
-    if (t->failed || !t->s) {
-        free(t->s);
-        return NULL;
-    }
-    return t->s;
 }

@@ -71,17 +71,4 @@ int reduce_check_feasible(const analysis_input *in, const reduce_spec *spec, siz
 int reduce_run(const analysis_input *in, analysis_output *out, const reduce_spec *spec, cJSON **parts, size_t n,
                cJSON **result, char **raw, perr *err);
 
-/* The text a render_part callback builds: start zeroed, append with
- * part_text_add, end with part_text_finish. */
-typedef struct part_text {
-    char *s;
-    size_t len, cap;
-    int failed;        /* an append ran out of memory: the rest are ignored */
-} part_text;
-
-void part_text_add(part_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The text (malloc'd; "" when nothing was added), or NULL (all freed) when an
- * append failed. */
-char *part_text_finish(part_text *t);
-
 #endif

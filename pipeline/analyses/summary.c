@@ -286,18 +286,18 @@ static const char *string_of(const cJSON *o, const char *key)
 static char *render_part(const cJSON *part, size_t number, void *ctx)
 {
     (void)ctx;
-    part_text t = {0};
-    part_text_add(&t, "Part %zu:\nTitle: %s\nSummary: %s\nKey points:", number, string_of(part, "title"),
+    prompt_text t = {0};
+    prompt_text_add(&t, "Part %zu:\nTitle: %s\nSummary: %s\nKey points:", number, string_of(part, "title"),
                   string_of(part, "summary"));
     const cJSON *points = cJSON_GetObjectItemCaseSensitive(part, "key_points");
     for (const cJSON *kp = points ? points->child : NULL; kp; kp = kp->next) {
-        part_text_add(&t, "\n- %s [", string_of(kp, "point"));
+        prompt_text_add(&t, "\n- %s [", string_of(kp, "point"));
         const cJSON *paragraphs = cJSON_GetObjectItemCaseSensitive(kp, "paragraphs");
         for (const cJSON *id = paragraphs ? paragraphs->child : NULL; id; id = id->next)
-            part_text_add(&t, "%s%s", id == paragraphs->child ? "" : ", ", cJSON_IsString(id) ? id->valuestring : "");
-        part_text_add(&t, "]");
+            prompt_text_add(&t, "%s%s", id == paragraphs->child ? "" : ", ", cJSON_IsString(id) ? id->valuestring : "");
+        prompt_text_add(&t, "]");
     }
-    return part_text_finish(&t);
+    return prompt_text_finish(&t);
 }
 
 /* The distinct ids cited by parts, in order of first citation. */

@@ -61,18 +61,10 @@ static cJSON *mapping_item_schema(batch_step *bs)
 /* "A: label — description" lines (malloc'd). */
 static char *themes_text(const consultation_result *res)
 {
-    size_t total = 1;
+    prompt_text text = {0};
     for (size_t t = 0; t < res->n_themes; t++)
-        total += strlen(res->themes[t].label) + strlen(res->themes[t].description) + 16;
-    char *text = malloc(total);
-    if (!text)
-        return NULL;
-    size_t len = 0;
-    text[0] = '\0';
-    for (size_t t = 0; t < res->n_themes; t++)
-        len += (size_t)snprintf(text + len, total - len, "%s: %s - %s\n", res->themes[t].id, res->themes[t].label,
-                                res->themes[t].description);
-    return text;
+        prompt_text_add(&text, "%s: %s - %s\n", res->themes[t].id, res->themes[t].label, res->themes[t].description);
+    return prompt_text_finish(&text);
 }
 
 int consult_mapping(consult_ctx *cx, perr *err)

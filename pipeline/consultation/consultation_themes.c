@@ -48,6 +48,9 @@ void theme_list_clear(theme_list *l)
     *l = (theme_list){0};
 }
 
+/* Room for one theme's line: labels and descriptions are capped in characters. */
+#define THEME_LINE_MAX (CONSULTATION_LABEL_MAX * 4 + CONSULTATION_DESCRIPTION_MAX * 4 + 64)
+
 static size_t theme_line(char *out, size_t cap, size_t number, const cand_theme *t)
 {
     return (size_t)snprintf(out, cap, "%zu. %s: %s%s%s%s\n", number, t->label, t->description, *t->position ? " (" : "",
@@ -56,17 +59,13 @@ static size_t theme_line(char *out, size_t cap, size_t number, const cand_theme 
 
 char *theme_list_render(const theme_list *l, size_t from, size_t to)
 {
-    size_t total = 1;
-    for (size_t i = from; i < to; i++)
-        total += strlen(l->items[i].label) + strlen(l->items[i].description) + 48;
-    char *text = malloc(total);
-    if (!text)
-        return NULL;
-    size_t len = 0;
-    text[0] = '\0';
-    for (size_t i = from; i < to; i++)
-        len += theme_line(text + len, total - len, i - from + 1, &l->items[i]);
-    return text;
+    prompt_text text = {0};
+    for (size_t i = from; i < to; i++) {
+        char line[THEME_LINE_MAX];
+        theme_line(line, sizeof line, i - from + 1, &l->items[i]);
+        prompt_text_add(&text, "%s", line);
+    }
+    return prompt_text_finish(&text);
 }
 
 /* {"type":"object","properties":{"themes":{"type":"array","minItems":lo,"maxItems":hi,"items":{...}}},...}
@@ -180,7 +179,7 @@ static int group_budget(const group_call *g, const theme_list *l, size_t *costs,
                         g->name, llm_n_ctx(g->cx->in->llm));
     *avail = (size_t)room;
     for (size_t i = 0; i < l->n; i++) {
-        char line[CONSULTATION_LABEL_MAX * 4 + CONSULTATION_DESCRIPTION_MAX * 4 + 64];
+        char line[THEME_LINE_MAX];
         size_t len = theme_line(line, sizeof line, i + 1, &l->items[i]);
         if (llm_count_tokens(g->cx->in->llm, line, len < sizeof line ? len : sizeof line - 1, &costs[i], err) != 0)
             return -1;

@@ -3,10 +3,12 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
 #include "common/sha256.h"
 
 /* Every placeholder a template may use; which ones an analysis fills in is
@@ -405,4 +407,35 @@ char *prompt_sampling_json(const prompt_spec *p)
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return text;
+}
+
+/* ---- text for placeholders --------------------------------------------------------- */
+
+void prompt_text_add(prompt_text *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int k = t->failed ? -1 : vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *grown = k >= 0 ? grow_to(t->s, &t->cap, t->len + (size_t)k + 1, 1, 256) : NULL;
+    if (!grown) {
+        t->failed = 1;
+        return;
+    }
+    t->s = grown;
+    va_start(ap, fmt);
+    vsnprintf(t->s + t->len, (size_t)k + 1, fmt, ap);
+    va_end(ap);
+    t->len += (size_t)k;
+}
+
+char *prompt_text_finish(prompt_text *t)
+{
+    if (!t->failed && !t->s)
+        t->s = strdup("");
+    if (t->failed || !t->s) {
+        free(t->s);
+        return NULL;
+    }
+    return t->s;
 }

@@ -96,4 +96,18 @@ char *prompt_render(const char *tmpl, const char *title, const char *document);
 /* The sampling settings and max_tokens as a compact JSON object (malloc'd). */
 char *prompt_sampling_json(const prompt_spec *p);
 
+/* Text a caller builds to fill a placeholder (a list of themes, a combine
+ * call's parts): start zeroed, append with prompt_text_add, end with
+ * prompt_text_finish. */
+typedef struct prompt_text {
+    char *s;
+    size_t len, cap;
+    int failed;        /* an append ran out of memory: the rest are ignored */
+} prompt_text;
+
+void prompt_text_add(prompt_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The text (malloc'd; "" when nothing was added), or NULL (all freed) when an
+ * append failed. */
+char *prompt_text_finish(prompt_text *t);
+
 #endif
