@@ -32,37 +32,64 @@ static inline double hsum_pd(__m256d v)
     return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
 }
 
-/* The loop shared by the three types: load8(x, i) gives 8 floats. */
-#define DOT_FLOAT_DOUBLE(name, elem, load8, scalar)                               \
-    static void name(int64_t n, float *s, const void *vx, const void *vy)         \
-    {                                                                             \
-        const elem *x = vx, *y = vy;                                              \
-        __m256d acc[4] = { _mm256_setzero_pd(), _mm256_setzero_pd(),              \
-                           _mm256_setzero_pd(), _mm256_setzero_pd() };            \
-        int64_t i = 0;                                                            \
-        for (; i + 16 <= n; i += 16) {                                            \
-            add_products_pd(&acc[0], _mm256_mul_ps(load8(x + i), load8(y + i)));  \
-            add_products_pd(&acc[2], _mm256_mul_ps(load8(x + i + 8),              \
-                                                   load8(y + i + 8)));            \
-        }                                                                         \
-        for (; i + 8 <= n; i += 8)                                                \
-            add_products_pd(&acc[0], _mm256_mul_ps(load8(x + i), load8(y + i)));  \
-        double sum = hsum_pd(_mm256_add_pd(_mm256_add_pd(acc[0], acc[1]),         \
-                                           _mm256_add_pd(acc[2], acc[3])));       \
-        for (; i < n; i++)                                                        \
-            sum += (double)(scalar(x[i]) * scalar(y[i]));                         \
-        *s = (float)sum;                                                          \
-    }
-
-static inline __m256 f32x8_load(const float *p) { return _mm256_loadu_ps(p); }
 static inline __m256 f16x8_load(const uint16_t *p)
 {
     return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
 }
 
-DOT_FLOAT_DOUBLE(avx2_vec_dot_f32, float, f32x8_load, f32_ident)
-DOT_FLOAT_DOUBLE(avx2_vec_dot_f16, uint16_t, f16x8_load, half_to_float)
-DOT_FLOAT_DOUBLE(avx2_vec_dot_bf16, uint16_t, bf16x8_to_ps, bf16_to_f32)
+/* Elements i..i+7 of an F32, F16 or BF16 row as 8 floats. */
+typedef __m256 (*row_load8)(const void *row, int64_t i);
+
+static inline __m256 f32x8_at(const void *row, int64_t i)
+{
+    return _mm256_loadu_ps((const float *)row + i);
+}
+
+static inline __m256 f16x8_at(const void *row, int64_t i)
+{
+    return f16x8_load((const uint16_t *)row + i);
+}
+
+static inline __m256 bf16x8_at(const void *row, int64_t i)
+{
+    return bf16x8_to_ps((const uint16_t *)row + i);
+}
+
+/* The loop of the three types: load8 gives 8 elements of a row as floats,
+ * elem one element (the last n % 8). */
+KX_ALWAYS_INLINE void avx2_dot_float_double(int64_t n, float *s, const void *x, const void *y,
+                                            row_load8 load8, kx_elem_at elem)
+{
+    __m256d acc[4] = { _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
+                       _mm256_setzero_pd() };
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        add_products_pd(&acc[0], _mm256_mul_ps(load8(x, i), load8(y, i)));
+        add_products_pd(&acc[2], _mm256_mul_ps(load8(x, i + 8), load8(y, i + 8)));
+    }
+    for (; i + 8 <= n; i += 8)
+        add_products_pd(&acc[0], _mm256_mul_ps(load8(x, i), load8(y, i)));
+    double sum = hsum_pd(_mm256_add_pd(_mm256_add_pd(acc[0], acc[1]),
+                                       _mm256_add_pd(acc[2], acc[3])));
+    for (; i < n; i++)
+        sum += (double)(elem(x, i) * elem(y, i));
+    *s = (float)sum;
+}
+
+static void avx2_vec_dot_f32(int64_t n, float *s, const void *x, const void *y)
+{
+    avx2_dot_float_double(n, s, x, y, f32x8_at, kx_f32_at);
+}
+
+static void avx2_vec_dot_f16(int64_t n, float *s, const void *x, const void *y)
+{
+    avx2_dot_float_double(n, s, x, y, f16x8_at, kx_f16_at);
+}
+
+static void avx2_vec_dot_bf16(int64_t n, float *s, const void *x, const void *y)
+{
+    avx2_dot_float_double(n, s, x, y, bf16x8_at, kx_bf16_at);
+}
 
 /* ---- attention (see attn_kernels in kernels.h) ------------------------ */
 

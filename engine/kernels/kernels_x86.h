@@ -640,7 +640,23 @@ static inline void kx_vec_dot_q8_K(int64_t n, float *s, const void *x, const voi
     kx_dot_superblocks(n, s, x, sizeof(block_q8_K), y, q8_K_block_dot);
 }
 
-/* The scalar conversion of an F32 element in the float dots' tails. */
-static inline float f32_ident(float f) { return f; }
+/* Element i of an F32, F16 or BF16 row as a float: the last elements of
+ * each set's float dots, one at a time. */
+typedef float (*kx_elem_at)(const void *row, int64_t i);
+
+static inline float kx_f32_at(const void *row, int64_t i)
+{
+    return ((const float *)row)[i];
+}
+
+static inline float kx_f16_at(const void *row, int64_t i)
+{
+    return half_to_float(((const uint16_t *)row)[i]);
+}
+
+static inline float kx_bf16_at(const void *row, int64_t i)
+{
+    return bf16_to_f32(((const uint16_t *)row)[i]);
+}
 
 #endif
