@@ -3,9 +3,10 @@
  *
  * The quantized one-row dots, the activation quantizers and the tiles are
  * the shared x86 code (kernels_x86.h, kernels_x86_quant.h,
- * kernels_x86_tile.h) compiled here with AVX2 primitives (vpmaddubsw +
- * vpmaddwd); this file owns the float dots, the attention and element-wise
- * kernels, the tile entry points and the type table. Every type has a SIMD
+ * kernels_x86_tile.h) compiled here with this file's AVX2 primitives
+ * (vpmaddubsw + vpmaddwd); this file owns those primitives, the float dots,
+ * the attention and element-wise kernels, the tile entry points and the
+ * type table. Every type has a SIMD
  * vec_dot here; quantizers other than the activation types (Q8_0, Q8_1,
  * Q8_K, F16, BF16) and the quantized dequantizers stay the reference's
  * (they are not on the hot path).
@@ -14,6 +15,49 @@
 #include "engine/kernels/kernels_x86.h"
 #include "engine/kernels/kernels_x86_quant.h"
 #include "engine/kernels/kernels_x86_tile.h"
+
+/* ---- the primitives kernels_x86*.h declare ----------------------------- */
+
+/* vpmaddubsw's int16 pair sums cannot saturate for u <= 128, |s| <= 127
+ * (2 * 128 * 127 < 32768). */
+static inline __m256i mul_sum_u8s8(__m256i u, __m256i s)
+{
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+
+static inline __m256i madd_acc_i16(__m256i acc, __m256i a, __m256i b)
+{
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
+}
+
+/* Byte j gets byte j/8 of bits, ORed with all bits but bit j%8: it is all
+ * ones exactly when bit j is set. */
+static inline __m256i bytes_of_bits(uint32_t bits)
+{
+    const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits),
+                                          _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
+                                                            0x0101010101010101, 0));
+    const __m256i ored = _mm256_or_si256(v, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
+    return _mm256_cmpeq_epi8(ored, _mm256_set1_epi64x(-1));
+}
+
+/* The tiles' Q8_0 weights keep their signed codes: |x|, sign(y, x), no
+ * correction. */
+static inline __m256i q8_0_tile_prep(const block_q8_0 *x)
+{
+    return _mm256_loadu_si256((const __m256i *)x->qs);
+}
+
+static inline __m256i q8_0_tile_dot(__m256i w, __m256i y)
+{
+    return mul_sum_s8s8(w, y);
+}
+
+static inline __m256i q8_0_tile_correct(__m256i isum, __m256i ysum)
+{
+    (void)ysum;
+    return isum;
+}
 
 /* ---- float dots ------------------------------------------------------ */
 

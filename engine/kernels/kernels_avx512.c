@@ -261,6 +261,11 @@ KX_ALWAYS_INLINE void avx512_tile(const kx_matmul *m, kx_wtype type)
         kx_tile32_rows(m, t0, type);
 }
 
+static inline size_t kx_size_max(size_t a, size_t b)
+{
+    return a > b ? a : b;
+}
+
 /* The largest scratch of the passes a call may run. */
 static size_t avx512_tile_scratch(int64_t n, int nt, kx_wtype type)
 {

@@ -7,10 +7,12 @@
  *
  * Each including file is compiled with its own instruction-set flags, so the
  * same source becomes two sets of machine code. The few primitives that
- * differ are chosen here by the compiler's feature macros: with AVX-512 VNNI
- * the u8 x s8 dot is one vpdpbusd and the i16 x i16 multiply-accumulate one
- * vpdpwssd; with plain AVX2 they are vpmaddubsw + vpmaddwd (exact for our
- * operand ranges, see mul_sum_u8s8) — the integer results are identical.
+ * differ are only declared here (below, and the Q8_0 tile primitives in
+ * kernels_x86_tile.h); each set defines them with its own instructions:
+ * kernels_avx2.c with vpmaddubsw + vpmaddwd (exact for our operand ranges,
+ * see mul_sum_u8s8), kernels_avx512.h with AVX-512 VNNI (one vpdpbusd for
+ * the u8 x s8 dot, one vpdpwssd for the i16 x i16 multiply-accumulate) —
+ * the integer results are identical.
  *
  * Exactness contract (checked by tests/test_kernels.c against quant_ref.c):
  *  - quantized dots compute each block's integer sum exactly, then do the
@@ -42,10 +44,6 @@
 
 #include "engine/kernels/quant_ref.h"
 
-#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
-#define KX_VNNI 1
-#endif
-
 /* For functions whose constant arguments (a weight type, a tile shape, a
  * batch size) must reach their loops: each call gets its own code. */
 #define KX_ALWAYS_INLINE static inline __attribute__((always_inline))
@@ -67,32 +65,24 @@
 static const float kx_exp_taylor[8] = { 1.0f / 5040, 1.0f / 720, 1.0f / 120, 1.0f / 24,
                                         1.0f / 6,    0.5f,       1.0f,       1.0f };
 
-/* 8 int32: each the sum of 4 adjacent u[i]*s[i]. Exact when u <= 128 and
- * |s| <= 127 (vpmaddubsw's int16 pair sums cannot saturate: 2*128*127 <
- * 32768); vpdpbusd has no intermediate saturation at all. */
-static inline __m256i mul_sum_u8s8(__m256i u, __m256i s)
-{
-#ifdef KX_VNNI
-    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
-#else
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
-#endif
-}
+/* ---- defined by each set (kernels_avx2.c, kernels_avx512.h) ---------- */
+
+/* 8 int32: each the sum of 4 adjacent u[i]*s[i], u unsigned and s signed.
+ * Exact when u <= 128 and |s| <= 127. */
+static inline __m256i mul_sum_u8s8(__m256i u, __m256i s);
+
+/* acc + pairwise a*b of int16 lanes, into 8 int32. */
+static inline __m256i madd_acc_i16(__m256i acc, __m256i a, __m256i b);
+
+/* Byte j all ones where bit j of bits is set, else zero. */
+static inline __m256i bytes_of_bits(uint32_t bits);
+
+/* ---- shared --------------------------------------------------------- */
 
 /* Signed x signed via |x| and y with x's sign applied (y must not be -128). */
 static inline __m256i mul_sum_s8s8(__m256i x, __m256i y)
 {
     return mul_sum_u8s8(_mm256_abs_epi8(x), _mm256_sign_epi8(y, x));
-}
-
-/* acc + pairwise a*b of int16 lanes, into 8 int32. */
-static inline __m256i madd_acc_i16(__m256i acc, __m256i a, __m256i b)
-{
-#ifdef KX_VNNI
-    return _mm256_dpwssd_epi32(acc, a, b);
-#else
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
-#endif
 }
 
 static inline int hsum_i32x8(__m256i v)
@@ -134,18 +124,7 @@ static inline __m256i q5_high_bits(const uint8_t qh[4])
 {
     uint32_t bits;
     memcpy(&bits, qh, sizeof bits);
-#ifdef __AVX512BW__
-    const __m256i set = _mm256_movm_epi8((__mmask32)bits);
-#else
-    /* Byte j gets byte j/8 of bits, ORed with all bits but bit j%8: it is
-     * all ones exactly when bit j is set. */
-    __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits),
-                                    _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
-                                                      0x0101010101010101, 0));
-    v = _mm256_or_si256(v, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
-    const __m256i set = _mm256_cmpeq_epi8(v, _mm256_set1_epi64x(-1));
-#endif
-    return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+    return _mm256_and_si256(bytes_of_bits(bits), _mm256_set1_epi8(0x10));
 }
 
 /* ======================================================================

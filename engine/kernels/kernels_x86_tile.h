@@ -23,10 +23,11 @@
  * operations in its order, (d_x * d_y) * isum added to the lane's sum in
  * block order — the same IEEE single operations, only side by side.
  * The integer sums use unsigned x signed byte products: Q4_0 codes q in
- * 0..15 give sum((q - 8) * y) = sum(q * y) - 8 * sum(y); with VNNI, Q8_0
- * codes x give sum(x * y) = sum((x ^ 0x80) * y) - 128 * sum(y) (no
- * saturation in vpdpbusd); plain AVX2 keeps the |x|, sign(y, x) form. The
- * sums of the activation codes are computed once per activation block.
+ * 0..15 give sum((q - 8) * y) = sum(q * y) - 8 * sum(y); Q8_0 is each
+ * set's own (q8_0_tile_prep, _dot, _correct): with VNNI, codes x give
+ * sum(x * y) = sum((x ^ 0x80) * y) - 128 * sum(y) (no saturation in
+ * vpdpbusd); plain AVX2 keeps the |x|, sign(y, x) form. The sums of the
+ * activation codes are computed once per activation block.
  *
  * Work areas (activation blocks rearranged for the lanes, unpacked weight
  * rows) live in the caller's scratch (type_traits.vec_dot_tile_scratch
@@ -62,18 +63,13 @@ static inline int kx_wtype_is_k(kx_wtype type)
     return type == KX_Q4_K || type == KX_Q6_K;
 }
 
-/* Bytes and elements of one weight block (super-block for the K-quants). */
+/* Bytes of one weight block (super-block for the K-quants). */
 static inline size_t kx_block_bytes(kx_wtype type)
 {
     return type == KX_Q4_0   ? sizeof(block_q4_0)
            : type == KX_Q8_0 ? sizeof(block_q8_0)
            : type == KX_Q4_K ? sizeof(block_q4_K)
                              : sizeof(block_q6_K);
-}
-
-static inline int64_t kx_block_elems(kx_wtype type)
-{
-    return kx_wtype_is_k(type) ? QK_K : 32;
 }
 
 /* The type's one-row dot, for the rows outside whole tiles. */
@@ -110,11 +106,6 @@ static inline void kx_row_dots(const kx_matmul *m, int t0, kx_wtype type)
         for (int r = 0; r < m->nr; r++)
             kx_row_dot(type, m->n, &m->s[(size_t)t * m->s_stride + (size_t)r],
                        m->x + (size_t)r * m->x_stride, m->y + (size_t)t * m->y_stride);
-}
-
-static inline size_t kx_size_max(size_t a, size_t b)
-{
-    return a > b ? a : b;
 }
 
 /* ======================================================================
@@ -160,22 +151,18 @@ static inline void kx_act8_fill(kx_act8 *act, int64_t nb, const uint8_t *y, size
 }
 
 /* Weight block prep (once per block and tile) and the pair dot with an
- * activation block's codes; the correction turns the dot of the unsigned
- * codes into the signed codes' isum: dot - (sum(y) << 3) for Q4_0, and
- * with VNNI dot - (sum(y) << 7) for Q8_0. */
+ * activation block's codes; the correction turns the dot into the signed
+ * codes' isum. Q4_0 takes its unsigned codes q and corrects by
+ * dot - (sum(y) << 3). Q8_0 is each set's own (defined in kernels_avx2.c
+ * and kernels_avx512.h): AVX2 keeps the signed codes (no correction), VNNI
+ * flips them to unsigned x ^ 0x80 and corrects by dot - (sum(y) << 7). */
+static inline __m256i q8_0_tile_prep(const block_q8_0 *x);
+static inline __m256i q8_0_tile_dot(__m256i w, __m256i y);
+static inline __m256i q8_0_tile_correct(__m256i isum, __m256i ysum);
+
 static inline __m256i q4_0_tile_prep(const block_q4_0 *x)
 {
     return unpack_nibbles_16(x->qs);
-}
-
-static inline __m256i q8_0_tile_prep(const block_q8_0 *x)
-{
-    const __m256i v = _mm256_loadu_si256((const __m256i *)x->qs);
-#ifdef KX_VNNI
-    return _mm256_xor_si256(v, _mm256_set1_epi8((char)0x80));
-#else
-    return v;
-#endif
 }
 
 /* The weight codes of a Q4_0 or Q8_0 block (type a constant). */
@@ -187,23 +174,13 @@ KX_ALWAYS_INLINE __m256i kx_tile_prep(const uint8_t *block, kx_wtype type)
 
 KX_ALWAYS_INLINE __m256i kx_tile_dot(__m256i w, __m256i y, kx_wtype type)
 {
-#ifndef KX_VNNI
-    if (type == KX_Q8_0)
-        return mul_sum_s8s8(w, y);
-#endif
-    (void)type;
-    return mul_sum_u8s8(w, y);
+    return type == KX_Q8_0 ? q8_0_tile_dot(w, y) : mul_sum_u8s8(w, y);
 }
 
 KX_ALWAYS_INLINE __m256i kx_tile_correct(__m256i isum, __m256i ysum, kx_wtype type)
 {
-    if (type == KX_Q4_0)
-        return _mm256_sub_epi32(isum, _mm256_slli_epi32(ysum, 3));
-#ifdef KX_VNNI
-    return _mm256_sub_epi32(isum, _mm256_slli_epi32(ysum, 7));
-#else
-    return isum;
-#endif
+    return type == KX_Q8_0 ? q8_0_tile_correct(isum, ysum)
+                           : _mm256_sub_epi32(isum, _mm256_slli_epi32(ysum, 3));
 }
 
 /* Eight F16 fields of the tile's weight rows as 8 floats: lane l gets the
