@@ -5,8 +5,9 @@
  * compiled with that set's flags (see ISA_* in the Makefile); a large set
  * may add kernels_<isa>_*.c with the same flags behind an internal header
  * (the AVX-512 set: kernels_avx512_tile16.c and kernels_avx512_rows16.c,
- * kernels_avx512.h). Code both x86 sets use is in kernels_x86*.h. The
- * set's file defines
+ * kernels_avx512.h). Code both x86 sets use is in kernels_x86*.h; the
+ * few primitives it declares for them each x86 set defines with its own
+ * instructions. The set's file defines
  *     const type_traits *kernels_<isa>_traits(uint32_t type);
  * returning its own const traits for the types it accelerates (it may mix in
  * quant_ref_* functions for the operations it does not) and NULL for the

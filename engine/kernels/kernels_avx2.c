@@ -3,9 +3,10 @@
  *
  * The quantized one-row dots, the activation quantizers and the tiles are
  * the shared x86 code (kernels_x86.h, kernels_x86_quant.h,
- * kernels_x86_tile.h) compiled here with AVX2 primitives (vpmaddubsw +
- * vpmaddwd); this file owns the float dots, the attention and element-wise
- * kernels, the tile entry points and the type table. Every type has a SIMD
+ * kernels_x86_tile.h) compiled here with this file's AVX2 primitives
+ * (vpmaddubsw + vpmaddwd); this file owns those primitives, the float dots,
+ * the attention and element-wise kernels, the tile entry points and the
+ * type table. Every type has a SIMD
  * vec_dot here; quantizers other than the activation types (Q8_0, Q8_1,
  * Q8_K, F16, BF16) and the quantized dequantizers stay the reference's
  * (they are not on the hot path).
@@ -14,6 +15,49 @@
 #include "engine/kernels/kernels_x86.h"
 #include "engine/kernels/kernels_x86_quant.h"
 #include "engine/kernels/kernels_x86_tile.h"
+
+/* ---- the primitives kernels_x86*.h declare ----------------------------- */
+
+/* vpmaddubsw's int16 pair sums cannot saturate for u <= 128, |s| <= 127
+ * (2 * 128 * 127 < 32768). */
+static inline __m256i mul_sum_u8s8(__m256i u, __m256i s)
+{
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+
+static inline __m256i madd_acc_i16(__m256i acc, __m256i a, __m256i b)
+{
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
+}
+
+/* Byte j gets byte j/8 of bits, ORed with all bits but bit j%8: it is all
+ * ones exactly when bit j is set. */
+static inline __m256i bytes_of_bits(uint32_t bits)
+{
+    const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits),
+                                          _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
+                                                            0x0101010101010101, 0));
+    const __m256i ored = _mm256_or_si256(v, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
+    return _mm256_cmpeq_epi8(ored, _mm256_set1_epi64x(-1));
+}
+
+/* The tiles' Q8_0 weights keep their signed codes: |x|, sign(y, x), no
+ * correction. */
+static inline __m256i q8_0_tile_prep(const block_q8_0 *x)
+{
+    return _mm256_loadu_si256((const __m256i *)x->qs);
+}
+
+static inline __m256i q8_0_tile_dot(__m256i w, __m256i y)
+{
+    return mul_sum_s8s8(w, y);
+}
+
+static inline __m256i q8_0_tile_correct(__m256i isum, __m256i ysum)
+{
+    (void)ysum;
+    return isum;
+}
 
 /* ---- float dots ------------------------------------------------------ */
 
@@ -32,37 +76,64 @@ static inline double hsum_pd(__m256d v)
     return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
 }
 
-/* The loop shared by the three types: load8(x, i) gives 8 floats. */
-#define DOT_FLOAT_DOUBLE(name, elem, load8, scalar)                               \
-    static void name(int64_t n, float *s, const void *vx, const void *vy)         \
-    {                                                                             \
-        const elem *x = vx, *y = vy;                                              \
-        __m256d acc[4] = { _mm256_setzero_pd(), _mm256_setzero_pd(),              \
-                           _mm256_setzero_pd(), _mm256_setzero_pd() };            \
-        int64_t i = 0;                                                            \
-        for (; i + 16 <= n; i += 16) {                                            \
-            add_products_pd(&acc[0], _mm256_mul_ps(load8(x + i), load8(y + i)));  \
-            add_products_pd(&acc[2], _mm256_mul_ps(load8(x + i + 8),              \
-                                                   load8(y + i + 8)));            \
-        }                                                                         \
-        for (; i + 8 <= n; i += 8)                                                \
-            add_products_pd(&acc[0], _mm256_mul_ps(load8(x + i), load8(y + i)));  \
-        double sum = hsum_pd(_mm256_add_pd(_mm256_add_pd(acc[0], acc[1]),         \
-                                           _mm256_add_pd(acc[2], acc[3])));       \
-        for (; i < n; i++)                                                        \
-            sum += (double)(scalar(x[i]) * scalar(y[i]));                         \
-        *s = (float)sum;                                                          \
-    }
-
-static inline __m256 f32x8_load(const float *p) { return _mm256_loadu_ps(p); }
 static inline __m256 f16x8_load(const uint16_t *p)
 {
     return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
 }
 
-DOT_FLOAT_DOUBLE(avx2_vec_dot_f32, float, f32x8_load, f32_ident)
-DOT_FLOAT_DOUBLE(avx2_vec_dot_f16, uint16_t, f16x8_load, half_to_float)
-DOT_FLOAT_DOUBLE(avx2_vec_dot_bf16, uint16_t, bf16x8_to_ps, bf16_to_f32)
+/* Elements i..i+7 of an F32, F16 or BF16 row as 8 floats. */
+typedef __m256 (*row_load8)(const void *row, int64_t i);
+
+static inline __m256 f32x8_at(const void *row, int64_t i)
+{
+    return _mm256_loadu_ps((const float *)row + i);
+}
+
+static inline __m256 f16x8_at(const void *row, int64_t i)
+{
+    return f16x8_load((const uint16_t *)row + i);
+}
+
+static inline __m256 bf16x8_at(const void *row, int64_t i)
+{
+    return bf16x8_to_ps((const uint16_t *)row + i);
+}
+
+/* The loop of the three types: load8 gives 8 elements of a row as floats,
+ * elem one element (the last n % 8). */
+KX_ALWAYS_INLINE void avx2_dot_float_double(int64_t n, float *s, const void *x, const void *y,
+                                            row_load8 load8, kx_elem_at elem)
+{
+    __m256d acc[4] = { _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
+                       _mm256_setzero_pd() };
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        add_products_pd(&acc[0], _mm256_mul_ps(load8(x, i), load8(y, i)));
+        add_products_pd(&acc[2], _mm256_mul_ps(load8(x, i + 8), load8(y, i + 8)));
+    }
+    for (; i + 8 <= n; i += 8)
+        add_products_pd(&acc[0], _mm256_mul_ps(load8(x, i), load8(y, i)));
+    double sum = hsum_pd(_mm256_add_pd(_mm256_add_pd(acc[0], acc[1]),
+                                       _mm256_add_pd(acc[2], acc[3])));
+    for (; i < n; i++)
+        sum += (double)(elem(x, i) * elem(y, i));
+    *s = (float)sum;
+}
+
+static void avx2_vec_dot_f32(int64_t n, float *s, const void *x, const void *y)
+{
+    avx2_dot_float_double(n, s, x, y, f32x8_at, kx_f32_at);
+}
+
+static void avx2_vec_dot_f16(int64_t n, float *s, const void *x, const void *y)
+{
+    avx2_dot_float_double(n, s, x, y, f16x8_at, kx_f16_at);
+}
+
+static void avx2_vec_dot_bf16(int64_t n, float *s, const void *x, const void *y)
+{
+    avx2_dot_float_double(n, s, x, y, bf16x8_at, kx_bf16_at);
+}
 
 /* ---- attention (see attn_kernels in kernels.h) ------------------------ */
 

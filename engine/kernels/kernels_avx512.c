@@ -26,41 +26,60 @@ static inline void add_products_pd512(__m512d acc[2], __m512 prod)
     acc[1] = _mm512_add_pd(acc[1], _mm512_cvtps_pd(_mm512_extractf32x8_ps(prod, 1)));
 }
 
-#define DOT_FLOAT_DOUBLE_512(name, elem, load16, scalar)                          \
-    static void name(int64_t n, float *s, const void *vx, const void *vy)         \
-    {                                                                             \
-        const elem *x = vx, *y = vy;                                              \
-        __m512d acc[4] = { _mm512_setzero_pd(), _mm512_setzero_pd(),              \
-                           _mm512_setzero_pd(), _mm512_setzero_pd() };            \
-        int64_t i = 0;                                                            \
-        for (; i + 32 <= n; i += 32) {                                            \
-            add_products_pd512(&acc[0], _mm512_mul_ps(load16(x + i), load16(y + i))); \
-            add_products_pd512(&acc[2], _mm512_mul_ps(load16(x + i + 16),         \
-                                                      load16(y + i + 16)));       \
-        }                                                                         \
-        for (; i + 16 <= n; i += 16)                                              \
-            add_products_pd512(&acc[0], _mm512_mul_ps(load16(x + i), load16(y + i))); \
-        double sum = _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(acc[0], acc[1]), \
-                                                        _mm512_add_pd(acc[2], acc[3]))); \
-        for (; i < n; i++)                                                        \
-            sum += (double)(scalar(x[i]) * scalar(y[i]));                         \
-        *s = (float)sum;                                                          \
+/* Elements i..i+15 of an F32, F16 or BF16 row as 16 floats. */
+typedef __m512 (*row_load16)(const void *row, int64_t i);
+
+static inline __m512 f32x16_at(const void *row, int64_t i)
+{
+    return _mm512_loadu_ps((const float *)row + i);
+}
+
+static inline __m512 f16x16_at(const void *row, int64_t i)
+{
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)row + i)));
+}
+
+static inline __m512 bf16x16_at(const void *row, int64_t i)
+{
+    const __m256i h = _mm256_loadu_si256((const __m256i *)((const uint16_t *)row + i));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+/* The loop of the three types: load16 gives 16 elements of a row as
+ * floats, elem one element (the last n % 16). */
+KX_ALWAYS_INLINE void avx512_dot_float_double(int64_t n, float *s, const void *x, const void *y,
+                                              row_load16 load16, kx_elem_at elem)
+{
+    __m512d acc[4] = { _mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(),
+                       _mm512_setzero_pd() };
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        add_products_pd512(&acc[0], _mm512_mul_ps(load16(x, i), load16(y, i)));
+        add_products_pd512(&acc[2], _mm512_mul_ps(load16(x, i + 16), load16(y, i + 16)));
     }
-
-static inline __m512 f32x16_load(const float *p) { return _mm512_loadu_ps(p); }
-static inline __m512 f16x16_load(const uint16_t *p)
-{
-    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
-}
-static inline __m512 bf16x16_load(const uint16_t *p)
-{
-    const __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p));
-    return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+    for (; i + 16 <= n; i += 16)
+        add_products_pd512(&acc[0], _mm512_mul_ps(load16(x, i), load16(y, i)));
+    double sum = _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(acc[0], acc[1]),
+                                                    _mm512_add_pd(acc[2], acc[3])));
+    for (; i < n; i++)
+        sum += (double)(elem(x, i) * elem(y, i));
+    *s = (float)sum;
 }
 
-DOT_FLOAT_DOUBLE_512(avx512_vec_dot_f32, float, f32x16_load, f32_ident)
-DOT_FLOAT_DOUBLE_512(avx512_vec_dot_f16, uint16_t, f16x16_load, half_to_float)
-DOT_FLOAT_DOUBLE_512(avx512_vec_dot_bf16, uint16_t, bf16x16_load, bf16_to_f32)
+static void avx512_vec_dot_f32(int64_t n, float *s, const void *x, const void *y)
+{
+    avx512_dot_float_double(n, s, x, y, f32x16_at, kx_f32_at);
+}
+
+static void avx512_vec_dot_f16(int64_t n, float *s, const void *x, const void *y)
+{
+    avx512_dot_float_double(n, s, x, y, f16x16_at, kx_f16_at);
+}
+
+static void avx512_vec_dot_bf16(int64_t n, float *s, const void *x, const void *y)
+{
+    avx512_dot_float_double(n, s, x, y, bf16x16_at, kx_bf16_at);
+}
 
 /* ---- attention (see attn_kernels in kernels.h) ------------------------ */
 
@@ -240,6 +259,11 @@ KX_ALWAYS_INLINE void avx512_tile(const kx_matmul *m, kx_wtype type)
         kx_ktile_rows(m, t0, type);
     else
         kx_tile32_rows(m, t0, type);
+}
+
+static inline size_t kx_size_max(size_t a, size_t b)
+{
+    return a > b ? a : b;
 }
 
 /* The largest scratch of the passes a call may run. */

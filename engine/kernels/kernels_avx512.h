@@ -1,6 +1,7 @@
-/* kernels_avx512.h — the AVX-512 set's internal interface: the passes of
- * kernels_avx512_tile16.c (activation rows in lanes, 16 per pass) and
- * kernels_avx512_rows16.c (weight rows in lanes, 2..8 activation rows)
+/* kernels_avx512.h — the AVX-512 set's internal interface: its definitions
+ * of the primitives kernels_x86*.h declare (AVX-512 VNNI and BW), and the
+ * passes of kernels_avx512_tile16.c (activation rows in lanes, 16 per pass)
+ * and kernels_avx512_rows16.c (weight rows in lanes, 2..8 activation rows)
  * that the tile entry points in kernels_avx512.c run before the shared
  * tiles of kernels_x86_tile.h (engine-internal; include only from
  * kernels_avx512*.c, which are compiled with the AVX-512 flags).
@@ -13,6 +14,50 @@
 #endif
 
 #include "engine/kernels/kernels_x86_tile.h"
+
+/* ---- the primitives kernels_x86*.h declare ----------------------------- */
+
+/* vpdpbusd: no intermediate saturation at all. */
+static inline __m256i mul_sum_u8s8(__m256i u, __m256i s)
+{
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+}
+
+static inline __m256i madd_acc_i16(__m256i acc, __m256i a, __m256i b)
+{
+    return _mm256_dpwssd_epi32(acc, a, b);
+}
+
+static inline __m256i bytes_of_bits(uint32_t bits)
+{
+    return _mm256_movm_epi8((__mmask32)bits);
+}
+
+/* The tiles' Q8_0 weights as unsigned codes x ^ 0x80 (vpdpbusd), whose dot
+ * with y is the signed codes' dot + 128 * sum(y). */
+static inline __m256i q8_0_tile_prep(const block_q8_0 *x)
+{
+    const __m256i v = _mm256_loadu_si256((const __m256i *)x->qs);
+    return _mm256_xor_si256(v, _mm256_set1_epi8((char)0x80));
+}
+
+static inline __m256i q8_0_tile_dot(__m256i w, __m256i y)
+{
+    return mul_sum_u8s8(w, y);
+}
+
+static inline __m256i q8_0_tile_correct(__m256i isum, __m256i ysum)
+{
+    return _mm256_sub_epi32(isum, _mm256_slli_epi32(ysum, 7));
+}
+
+/* ---- the passes --------------------------------------------------------- */
+
+/* Elements of one weight block (super-block for the K-quants). */
+static inline int64_t kx_block_elems(kx_wtype type)
+{
+    return kx_wtype_is_k(type) ? QK_K : 32;
+}
 
 /* Weight rows in lanes, for a call with 2..8 activation rows
  * (KX_RL_MIN_TOK..KX_RL_MAX_TOK) and rows short enough: does the whole

@@ -144,7 +144,7 @@ KX_ALWAYS_INLINE void kx_row16_unpack(const uint8_t *x, const uint8_t *next, int
         const uint8_t *block = x + (size_t)b * bytes;
         _mm_prefetch((const char *)next + (size_t)b * bytes, _MM_HINT_T0);
         _mm256_storeu_si256((__m256i *)(out->codes + 32 * b), kx_tile_prep(block, type));
-        out->d[b] = half_to_float((uint16_t)kx_block_d(block));
+        out->d[b] = kx_half_at(block);
     }
 }
 

@@ -7,10 +7,12 @@
  *
  * Each including file is compiled with its own instruction-set flags, so the
  * same source becomes two sets of machine code. The few primitives that
- * differ are chosen here by the compiler's feature macros: with AVX-512 VNNI
- * the u8 x s8 dot is one vpdpbusd and the i16 x i16 multiply-accumulate one
- * vpdpwssd; with plain AVX2 they are vpmaddubsw + vpmaddwd (exact for our
- * operand ranges, see mul_sum_u8s8) — the integer results are identical.
+ * differ are only declared here (below, and the Q8_0 tile primitives in
+ * kernels_x86_tile.h); each set defines them with its own instructions:
+ * kernels_avx2.c with vpmaddubsw + vpmaddwd (exact for our operand ranges,
+ * see mul_sum_u8s8), kernels_avx512.h with AVX-512 VNNI (one vpdpbusd for
+ * the u8 x s8 dot, one vpdpwssd for the i16 x i16 multiply-accumulate) —
+ * the integer results are identical.
  *
  * Exactness contract (checked by tests/test_kernels.c against quant_ref.c):
  *  - quantized dots compute each block's integer sum exactly, then do the
@@ -37,13 +39,10 @@
 
 #include <immintrin.h>
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "engine/kernels/quant_ref.h"
-
-#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
-#define KX_VNNI 1
-#endif
 
 /* For functions whose constant arguments (a weight type, a tile shape, a
  * batch size) must reach their loops: each call gets its own code. */
@@ -66,32 +65,24 @@
 static const float kx_exp_taylor[8] = { 1.0f / 5040, 1.0f / 720, 1.0f / 120, 1.0f / 24,
                                         1.0f / 6,    0.5f,       1.0f,       1.0f };
 
-/* 8 int32: each the sum of 4 adjacent u[i]*s[i]. Exact when u <= 128 and
- * |s| <= 127 (vpmaddubsw's int16 pair sums cannot saturate: 2*128*127 <
- * 32768); vpdpbusd has no intermediate saturation at all. */
-static inline __m256i mul_sum_u8s8(__m256i u, __m256i s)
-{
-#ifdef KX_VNNI
-    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
-#else
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
-#endif
-}
+/* ---- defined by each set (kernels_avx2.c, kernels_avx512.h) ---------- */
+
+/* 8 int32: each the sum of 4 adjacent u[i]*s[i], u unsigned and s signed.
+ * Exact when u <= 128 and |s| <= 127. */
+static inline __m256i mul_sum_u8s8(__m256i u, __m256i s);
+
+/* acc + pairwise a*b of int16 lanes, into 8 int32. */
+static inline __m256i madd_acc_i16(__m256i acc, __m256i a, __m256i b);
+
+/* Byte j all ones where bit j of bits is set, else zero. */
+static inline __m256i bytes_of_bits(uint32_t bits);
+
+/* ---- shared --------------------------------------------------------- */
 
 /* Signed x signed via |x| and y with x's sign applied (y must not be -128). */
 static inline __m256i mul_sum_s8s8(__m256i x, __m256i y)
 {
     return mul_sum_u8s8(_mm256_abs_epi8(x), _mm256_sign_epi8(y, x));
-}
-
-/* acc + pairwise a*b of int16 lanes, into 8 int32. */
-static inline __m256i madd_acc_i16(__m256i acc, __m256i a, __m256i b)
-{
-#ifdef KX_VNNI
-    return _mm256_dpwssd_epi32(acc, a, b);
-#else
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
-#endif
 }
 
 static inline int hsum_i32x8(__m256i v)
@@ -133,18 +124,7 @@ static inline __m256i q5_high_bits(const uint8_t qh[4])
 {
     uint32_t bits;
     memcpy(&bits, qh, sizeof bits);
-#ifdef __AVX512BW__
-    const __m256i set = _mm256_movm_epi8((__mmask32)bits);
-#else
-    /* Byte j gets byte j/8 of bits, ORed with all bits but bit j%8: it is
-     * all ones exactly when bit j is set. */
-    __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits),
-                                    _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
-                                                      0x0101010101010101, 0));
-    v = _mm256_or_si256(v, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
-    const __m256i set = _mm256_cmpeq_epi8(v, _mm256_set1_epi64x(-1));
-#endif
-    return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+    return _mm256_and_si256(bytes_of_bits(bits), _mm256_set1_epi8(0x10));
 }
 
 /* ======================================================================
@@ -153,64 +133,103 @@ static inline __m256i q5_high_bits(const uint8_t qh[4])
  * scale arithmetic runs per block exactly as in quant_ref.c.
  * ==================================================================== */
 
-/* Q4_0 x Q8_0: codes q-8 (signed) against y. */
-static inline __m256i q4_0_block_dot(const block_q4_0 *x, const block_q8_0 *y)
+/* Every 32-element block starts with its F16 scale d (the loops below read
+ * it at byte 0 of a block). */
+_Static_assert(offsetof(block_q4_0, d) == 0 && offsetof(block_q4_1, d) == 0 &&
+                   offsetof(block_q5_0, d) == 0 && offsetof(block_q5_1, d) == 0 &&
+                   offsetof(block_q8_0, d) == 0 && offsetof(block_q8_1, d) == 0,
+               "32-element blocks start with their scale");
+
+/* The F16 at p (a field of a block, at any alignment): its bits. */
+static inline short kx_half_bits(const uint8_t *p)
 {
+    uint16_t h;
+    memcpy(&h, p, sizeof h);
+    return (short)h;
+}
+
+/* The F16 at p as a float. */
+static inline float kx_half_at(const uint8_t *p)
+{
+    return half_to_float((uint16_t)kx_half_bits(p));
+}
+
+/* The eight F16 at p, p + stride, ..., p + 7 * stride (one field of eight
+ * consecutive blocks of `stride` bytes) as 8 floats. */
+KX_ALWAYS_INLINE __m256 kx_halves_8(const uint8_t *p, size_t stride)
+{
+    return _mm256_cvtph_ps(_mm_setr_epi16(
+        kx_half_bits(p), kx_half_bits(p + stride), kx_half_bits(p + 2 * stride),
+        kx_half_bits(p + 3 * stride), kx_half_bits(p + 4 * stride), kx_half_bits(p + 5 * stride),
+        kx_half_bits(p + 6 * stride), kx_half_bits(p + 7 * stride)));
+}
+
+/* One 32-element block's integer dot, weight block x against activation
+ * block y, as 8 int32 partial sums. */
+typedef __m256i (*kx_block32_dot)(const void *x, const void *y);
+
+/* Q4_0 x Q8_0: codes q-8 (signed) against y. */
+static inline __m256i q4_0_block_dot(const void *vx, const void *vy)
+{
+    const block_q4_0 *x = vx;
+    const block_q8_0 *y = vy;
     const __m256i q = _mm256_sub_epi8(unpack_nibbles_16(x->qs), _mm256_set1_epi8(8));
     return mul_sum_s8s8(q, _mm256_loadu_si256((const __m256i *)y->qs));
 }
 
 /* Q4_1 x Q8_1: unsigned codes 0..15 against y; m is added via y's s. */
-static inline __m256i q4_1_block_dot(const block_q4_1 *x, const block_q8_1 *y)
+static inline __m256i q4_1_block_dot(const void *vx, const void *vy)
 {
+    const block_q4_1 *x = vx;
+    const block_q8_1 *y = vy;
     return mul_sum_u8s8(unpack_nibbles_16(x->qs), _mm256_loadu_si256((const __m256i *)y->qs));
 }
 
 /* Q5_0 x Q8_0: 5-bit code (nibble | qh bit << 4) - 16, signed. */
-static inline __m256i q5_0_block_dot(const block_q5_0 *x, const block_q8_0 *y)
+static inline __m256i q5_0_block_dot(const void *vx, const void *vy)
 {
+    const block_q5_0 *x = vx;
+    const block_q8_0 *y = vy;
     __m256i q = _mm256_or_si256(unpack_nibbles_16(x->qs), q5_high_bits(x->qh));
     q = _mm256_sub_epi8(q, _mm256_set1_epi8(16));
     return mul_sum_s8s8(q, _mm256_loadu_si256((const __m256i *)y->qs));
 }
 
 /* Q5_1 x Q8_1: unsigned 5-bit codes 0..31. */
-static inline __m256i q5_1_block_dot(const block_q5_1 *x, const block_q8_1 *y)
+static inline __m256i q5_1_block_dot(const void *vx, const void *vy)
 {
+    const block_q5_1 *x = vx;
+    const block_q8_1 *y = vy;
     const __m256i q = _mm256_or_si256(unpack_nibbles_16(x->qs), q5_high_bits(x->qh));
     return mul_sum_u8s8(q, _mm256_loadu_si256((const __m256i *)y->qs));
 }
 
 /* Q8_0 x Q8_0 (x may hold -128: |x| = 128 still fits, see mul_sum_u8s8). */
-static inline __m256i q8_0_block_dot(const block_q8_0 *x, const block_q8_0 *y)
+static inline __m256i q8_0_block_dot(const void *vx, const void *vy)
 {
+    const block_q8_0 *x = vx, *y = vy;
     return mul_sum_s8s8(_mm256_loadu_si256((const __m256i *)x->qs),
                         _mm256_loadu_si256((const __m256i *)y->qs));
 }
 
-static inline __m256i q8_1_block_dot(const block_q8_1 *x, const block_q8_1 *y)
+static inline __m256i q8_1_block_dot(const void *vx, const void *vy)
 {
+    const block_q8_1 *x = vx, *y = vy;
     return mul_sum_s8s8(_mm256_loadu_si256((const __m256i *)x->qs),
                         _mm256_loadu_si256((const __m256i *)y->qs));
 }
 
-/* Defines name(x, y): the integer dots of blocks x[0..7] with y[0..7], as
- * floats (exact: |isum| < 2^24). */
-#define DEFINE_BLOCK_ISUMS_8(name, xtype, ytype, block_dot)                       \
-    static inline __m256 name(const xtype *x, const ytype *y)                     \
-    {                                                                             \
-        __m256i p[8];                                                             \
-        for (int i = 0; i < 8; i++)                                               \
-            p[i] = block_dot(&x[i], &y[i]);                                       \
-        return _mm256_cvtepi32_ps(hsum_i32x8_x8(p));                              \
-    }
-
-/* The half `field` of blocks b[0..7] (any block struct) as 8 floats. */
-#define HALVES_8(b, field)                                                        \
-    _mm256_cvtph_ps(_mm_setr_epi16((short)(b)[0].field, (short)(b)[1].field,      \
-                                   (short)(b)[2].field, (short)(b)[3].field,      \
-                                   (short)(b)[4].field, (short)(b)[5].field,      \
-                                   (short)(b)[6].field, (short)(b)[7].field))
+/* The integer dots of the eight weight blocks from x (x_bytes each) with
+ * the eight activation blocks from y (y_bytes each), as floats (exact:
+ * |isum| < 2^24). */
+KX_ALWAYS_INLINE __m256 kx_block_isums_8(const uint8_t *x, size_t x_bytes, const uint8_t *y,
+                                         size_t y_bytes, kx_block32_dot block_dot)
+{
+    __m256i p[8];
+    for (int i = 0; i < 8; i++)
+        p[i] = block_dot(x + (size_t)i * x_bytes, y + (size_t)i * y_bytes);
+    return _mm256_cvtepi32_ps(hsum_i32x8_x8(p));
+}
 
 /* sum += terms[0], ..., terms[7], one at a time, as the reference does. */
 static inline float add_in_order_8(float sum, __m256 terms)
@@ -223,62 +242,97 @@ static inline float add_in_order_8(float sum, __m256 terms)
 }
 
 /* A dot over 32-element blocks whose per-block term is d_x * d_y * isum
- * (Q4_0, Q5_0, Q8_0, Q8_1), summed in block order like the reference.
+ * (Q4_0, Q5_0, Q8_0, Q8_1), summed in block order like the reference:
+ * weight blocks of x_bytes at vx, activation blocks of y_bytes at vy.
  * Eight terms are formed at once (each vector op rounds exactly as the
  * scalar one), then added one by one. */
-#define DOT_BLOCKS32_SYMMETRIC(name, xtype, ytype, block_dot)                    \
-    DEFINE_BLOCK_ISUMS_8(name##_isums_8, xtype, ytype, block_dot)                 \
-    static inline void name(int64_t n, float *s, const void *vx, const void *vy)  \
-    {                                                                             \
-        const xtype *x = vx;                                                      \
-        const ytype *y = vy;                                                      \
-        const int64_t nb = n / 32;                                                \
-        float sum = 0;                                                            \
-        int64_t b = 0;                                                            \
-        for (; b + 8 <= nb; b += 8) {                                             \
-            const __m256 dd = _mm256_mul_ps(HALVES_8(x + b, d), HALVES_8(y + b, d)); \
-            sum = add_in_order_8(sum, _mm256_mul_ps(dd, name##_isums_8(x + b, y + b))); \
-        }                                                                         \
-        for (; b < nb; b++)                                                       \
-            sum += half_to_float(x[b].d) * half_to_float(y[b].d) *                \
-                   (float)hsum_i32x8(block_dot(&x[b], &y[b]));                    \
-        *s = sum;                                                                 \
+KX_ALWAYS_INLINE void kx_dot_blocks32(int64_t n, float *s, const void *vx, size_t x_bytes,
+                                      const void *vy, size_t y_bytes, kx_block32_dot block_dot)
+{
+    const uint8_t *x = vx, *y = vy;
+    const int64_t nb = n / 32;
+    float sum = 0;
+    int64_t b = 0;
+    for (; b + 8 <= nb; b += 8) {
+        const uint8_t *xb = x + (size_t)b * x_bytes, *yb = y + (size_t)b * y_bytes;
+        const __m256 dd = _mm256_mul_ps(kx_halves_8(xb, x_bytes), kx_halves_8(yb, y_bytes));
+        sum = add_in_order_8(sum, _mm256_mul_ps(dd, kx_block_isums_8(xb, x_bytes, yb, y_bytes,
+                                                                     block_dot)));
     }
-
-/* The same for Q4_1 / Q5_1 against Q8_1: term d_x*d_y*isum + m_x*s_y. */
-#define DOT_BLOCKS32_WITH_MIN(name, xtype, block_dot)                             \
-    DEFINE_BLOCK_ISUMS_8(name##_isums_8, xtype, block_q8_1, block_dot)            \
-    static inline void name(int64_t n, float *s, const void *vx, const void *vy)  \
-    {                                                                             \
-        const xtype *x = vx;                                                      \
-        const block_q8_1 *y = vy;                                                 \
-        const int64_t nb = n / 32;                                                \
-        float sum = 0;                                                            \
-        int64_t b = 0;                                                            \
-        for (; b + 8 <= nb; b += 8) {                                             \
-            const __m256 dd = _mm256_mul_ps(HALVES_8(x + b, d), HALVES_8(y + b, d)); \
-            const __m256 ms = _mm256_mul_ps(HALVES_8(x + b, m), HALVES_8(y + b, s)); \
-            const __m256 dot = _mm256_mul_ps(dd, name##_isums_8(x + b, y + b));   \
-            sum = add_in_order_8(sum, _mm256_add_ps(dot, ms));                     \
-        }                                                                         \
-        for (; b < nb; b++)                                                       \
-            sum += half_to_float(x[b].d) * half_to_float(y[b].d) *                \
-                   (float)hsum_i32x8(block_dot(&x[b], &y[b])) +                   \
-                   half_to_float(x[b].m) * half_to_float(y[b].s);                 \
-        *s = sum;                                                                 \
+    for (; b < nb; b++) {
+        const uint8_t *xb = x + (size_t)b * x_bytes, *yb = y + (size_t)b * y_bytes;
+        sum += kx_half_at(xb) * kx_half_at(yb) * (float)hsum_i32x8(block_dot(xb, yb));
     }
+    *s = sum;
+}
 
-DOT_BLOCKS32_SYMMETRIC(kx_vec_dot_q4_0, block_q4_0, block_q8_0, q4_0_block_dot)
-DOT_BLOCKS32_SYMMETRIC(kx_vec_dot_q5_0, block_q5_0, block_q8_0, q5_0_block_dot)
-DOT_BLOCKS32_SYMMETRIC(kx_vec_dot_q8_0, block_q8_0, block_q8_0, q8_0_block_dot)
-DOT_BLOCKS32_SYMMETRIC(kx_vec_dot_q8_1, block_q8_1, block_q8_1, q8_1_block_dot)
-DOT_BLOCKS32_WITH_MIN(kx_vec_dot_q4_1, block_q4_1, q4_1_block_dot)
-DOT_BLOCKS32_WITH_MIN(kx_vec_dot_q5_1, block_q5_1, q5_1_block_dot)
+/* The same for Q4_1 / Q5_1 against Q8_1, whose term is d_x * d_y * isum
+ * + m_x * s_y; a weight block (x_bytes) has its min m at byte m_offset. */
+KX_ALWAYS_INLINE void kx_dot_blocks32_with_min(int64_t n, float *s, const void *vx, size_t x_bytes,
+                                               size_t m_offset, const void *vy,
+                                               kx_block32_dot block_dot)
+{
+    const size_t y_bytes = sizeof(block_q8_1), s_offset = offsetof(block_q8_1, s);
+    const uint8_t *x = vx, *y = vy;
+    const int64_t nb = n / 32;
+    float sum = 0;
+    int64_t b = 0;
+    for (; b + 8 <= nb; b += 8) {
+        const uint8_t *xb = x + (size_t)b * x_bytes, *yb = y + (size_t)b * y_bytes;
+        const __m256 dd = _mm256_mul_ps(kx_halves_8(xb, x_bytes), kx_halves_8(yb, y_bytes));
+        const __m256 ms = _mm256_mul_ps(kx_halves_8(xb + m_offset, x_bytes),
+                                        kx_halves_8(yb + s_offset, y_bytes));
+        const __m256 dot = _mm256_mul_ps(dd, kx_block_isums_8(xb, x_bytes, yb, y_bytes, block_dot));
+        sum = add_in_order_8(sum, _mm256_add_ps(dot, ms));
+    }
+    for (; b < nb; b++) {
+        const uint8_t *xb = x + (size_t)b * x_bytes, *yb = y + (size_t)b * y_bytes;
+        sum += kx_half_at(xb) * kx_half_at(yb) * (float)hsum_i32x8(block_dot(xb, yb)) +
+               kx_half_at(xb + m_offset) * kx_half_at(yb + s_offset);
+    }
+    *s = sum;
+}
+
+/* The one-row dots of the 32-element types (type_traits.vec_dot). */
+static inline void kx_vec_dot_q4_0(int64_t n, float *s, const void *x, const void *y)
+{
+    kx_dot_blocks32(n, s, x, sizeof(block_q4_0), y, sizeof(block_q8_0), q4_0_block_dot);
+}
+
+static inline void kx_vec_dot_q5_0(int64_t n, float *s, const void *x, const void *y)
+{
+    kx_dot_blocks32(n, s, x, sizeof(block_q5_0), y, sizeof(block_q8_0), q5_0_block_dot);
+}
+
+static inline void kx_vec_dot_q8_0(int64_t n, float *s, const void *x, const void *y)
+{
+    kx_dot_blocks32(n, s, x, sizeof(block_q8_0), y, sizeof(block_q8_0), q8_0_block_dot);
+}
+
+static inline void kx_vec_dot_q8_1(int64_t n, float *s, const void *x, const void *y)
+{
+    kx_dot_blocks32(n, s, x, sizeof(block_q8_1), y, sizeof(block_q8_1), q8_1_block_dot);
+}
+
+static inline void kx_vec_dot_q4_1(int64_t n, float *s, const void *x, const void *y)
+{
+    kx_dot_blocks32_with_min(n, s, x, sizeof(block_q4_1), offsetof(block_q4_1, m), y,
+                             q4_1_block_dot);
+}
+
+static inline void kx_vec_dot_q5_1(int64_t n, float *s, const void *x, const void *y)
+{
+    kx_dot_blocks32_with_min(n, s, x, sizeof(block_q5_1), offsetof(block_q5_1, m), y,
+                             q5_1_block_dot);
+}
 
 /* ======================================================================
  * K-quants against Q8_K (256 elements per super-block). The integer sums
  * over a super-block are exact int32; the float tail is the reference's.
  * ==================================================================== */
+
+/* One super-block's float term, weight block x against the Q8_K block y. */
+typedef float (*kx_superblock_dot)(const void *x, const void *y);
 
 static inline __m256i load_y32(const block_q8_K *y, int offset)
 {
@@ -309,8 +363,10 @@ static inline int scaled_bsums(__m128i scales_i8, const int16_t bsums[16])
  * in bits 2k..2k+1, so one 32-byte load serves four steps of 32 elements;
  * every 16 elements have their own 4-bit scale (low nibble) and min (high
  * nibble). isum = sum_g sc_g * dot_g, min_sum = sum_g m_g * bsums_g. */
-static inline float q2_K_block_dot(const block_q2_K *x, const block_q8_K *y)
+static inline float q2_K_block_dot(const void *vx, const void *vy)
 {
+    const block_q2_K *x = vx;
+    const block_q8_K *y = vy;
     const __m128i sc_bytes = _mm_loadu_si128((const __m128i *)x->scales);
     const __m128i nib = _mm_set1_epi8(0x0f);
     const __m256i scales = _mm256_broadcastsi128_si256(_mm_and_si128(sc_bytes, nib));
@@ -353,8 +409,10 @@ static inline __m128i q3_K_scales(const uint8_t s[12])
 /* Q3_K: low 2 bits as Q2_K; the high bit of element 128h + 32k + l is bit
  * 4h + k of hmask[l]. With u = low + 4*high (0..7) the code is u - 4, so
  * isum = sum_g sc_g * (dot(u, y)_g - 4 * bsums_g). */
-static inline float q3_K_block_dot(const block_q3_K *x, const block_q8_K *y)
+static inline float q3_K_block_dot(const void *vx, const void *vy)
 {
+    const block_q3_K *x = vx;
+    const block_q8_K *y = vy;
     const __m128i sc = q3_K_scales(x->scales);
     const __m256i scales = _mm256_broadcastsi128_si256(sc);
     const __m256i hmask = _mm256_loadu_si256((const __m256i *)x->hmask);
@@ -411,8 +469,10 @@ static inline __m256i k4_broadcast_scale(__m256i scales16, int j)
 
 /* Q4_K: sub-blocks 2p and 2p+1 are the low and high nibbles of
  * qs[32p .. 32p+31]; each sub-block of 32 has one 6-bit scale and min. */
-static inline float q4_K_block_dot(const block_q4_K *x, const block_q8_K *y)
+static inline float q4_K_block_dot(const void *vx, const void *vy)
 {
+    const block_q4_K *x = vx;
+    const block_q8_K *y = vy;
     const __m128i sm = k4_scales_mins(x->scales);
     const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));
     const __m256i nib = _mm256_set1_epi8(0x0f);
@@ -435,8 +495,10 @@ static inline float q4_K_block_dot(const block_q4_K *x, const block_q8_K *y)
 
 /* Q5_K: Q4_K's nibbles plus a 5th bit: bit `sub` of qh[l] for element
  * 32*sub + l, so one 32-byte qh load serves all eight sub-blocks. */
-static inline float q5_K_block_dot(const block_q5_K *x, const block_q8_K *y)
+static inline float q5_K_block_dot(const void *vx, const void *vy)
 {
+    const block_q5_K *x = vx;
+    const block_q8_K *y = vy;
     const __m128i sm = k4_scales_mins(x->scales);
     const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));
     const __m256i nib = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
@@ -466,8 +528,10 @@ static inline float q5_K_block_dot(const block_q5_K *x, const block_q8_K *y)
  * (k even) or ql1 (k odd) and bits 2k..2k+1 of qh as bits 4..5. The code
  * u is 0..63 and the value u - 32, so isum = sum_g sc_g * (dot(u, y)_g -
  * 32 * bsums_g). */
-static inline float q6_K_block_dot(const block_q6_K *x, const block_q8_K *y)
+static inline float q6_K_block_dot(const void *vx, const void *vy)
 {
+    const block_q6_K *x = vx;
+    const block_q8_K *y = vy;
     const __m128i sc = _mm_loadu_si128((const __m128i *)x->scales);
     const __m256i scales = _mm256_broadcastsi128_si256(sc);
     const __m256i nib = _mm256_set1_epi8(0x0f), bits45 = _mm256_set1_epi8(0x30);
@@ -500,8 +564,9 @@ static inline float q6_K_block_dot(const block_q6_K *x, const block_q8_K *y)
 }
 
 /* Q8_K x Q8_K (ours, for symmetry): eight 32-byte steps, signed x signed. */
-static inline float q8_K_block_dot(const block_q8_K *x, const block_q8_K *y)
+static inline float q8_K_block_dot(const void *vx, const void *vy)
 {
+    const block_q8_K *x = vx, *y = vy;
     __m256i acc = _mm256_setzero_si256();
     for (int k = 0; k < QK_K / 32; k++)
         acc = _mm256_add_epi32(acc, mul_sum_s8s8(_mm256_loadu_si256((const __m256i *)(x->qs + 32 * k)),
@@ -509,25 +574,68 @@ static inline float q8_K_block_dot(const block_q8_K *x, const block_q8_K *y)
     return x->d * y->d * (float)hsum_i32x8(acc);
 }
 
-#define DOT_SUPERBLOCKS(name, xtype, block_dot)                                   \
-    static inline void name(int64_t n, float *s, const void *vx, const void *vy)  \
-    {                                                                             \
-        const xtype *x = vx;                                                      \
-        const block_q8_K *y = vy;                                                 \
-        float sum = 0;                                                            \
-        for (int64_t b = 0; b < n / QK_K; b++)                                    \
-            sum += block_dot(&x[b], &y[b]);                                       \
-        *s = sum;                                                                 \
-    }
+/* A dot over super-blocks: weight blocks of x_bytes at vx against the
+ * Q8_K blocks at vy, each super-block's float term (block_dot) added in
+ * block order like the reference. */
+KX_ALWAYS_INLINE void kx_dot_superblocks(int64_t n, float *s, const void *vx, size_t x_bytes,
+                                         const void *vy, kx_superblock_dot block_dot)
+{
+    const uint8_t *x = vx;
+    const block_q8_K *y = vy;
+    float sum = 0;
+    for (int64_t b = 0; b < n / QK_K; b++)
+        sum += block_dot(x + (size_t)b * x_bytes, &y[b]);
+    *s = sum;
+}
 
-DOT_SUPERBLOCKS(kx_vec_dot_q2_K, block_q2_K, q2_K_block_dot)
-DOT_SUPERBLOCKS(kx_vec_dot_q3_K, block_q3_K, q3_K_block_dot)
-DOT_SUPERBLOCKS(kx_vec_dot_q4_K, block_q4_K, q4_K_block_dot)
-DOT_SUPERBLOCKS(kx_vec_dot_q5_K, block_q5_K, q5_K_block_dot)
-DOT_SUPERBLOCKS(kx_vec_dot_q6_K, block_q6_K, q6_K_block_dot)
-DOT_SUPERBLOCKS(kx_vec_dot_q8_K, block_q8_K, q8_K_block_dot)
+/* The one-row dots of the K-quants (type_traits.vec_dot). */
+static inline void kx_vec_dot_q2_K(int64_t n, float *s, const void *x, const void *y)
+{
+    kx_dot_superblocks(n, s, x, sizeof(block_q2_K), y, q2_K_block_dot);
+}
 
-/* The scalar conversion of an F32 element in the float dots' tails. */
-static inline float f32_ident(float f) { return f; }
+static inline void kx_vec_dot_q3_K(int64_t n, float *s, const void *x, const void *y)
+{
+    kx_dot_superblocks(n, s, x, sizeof(block_q3_K), y, q3_K_block_dot);
+}
+
+static inline void kx_vec_dot_q4_K(int64_t n, float *s, const void *x, const void *y)
+{
+    kx_dot_superblocks(n, s, x, sizeof(block_q4_K), y, q4_K_block_dot);
+}
+
+static inline void kx_vec_dot_q5_K(int64_t n, float *s, const void *x, const void *y)
+{
+    kx_dot_superblocks(n, s, x, sizeof(block_q5_K), y, q5_K_block_dot);
+}
+
+static inline void kx_vec_dot_q6_K(int64_t n, float *s, const void *x, const void *y)
+{
+    kx_dot_superblocks(n, s, x, sizeof(block_q6_K), y, q6_K_block_dot);
+}
+
+static inline void kx_vec_dot_q8_K(int64_t n, float *s, const void *x, const void *y)
+{
+    kx_dot_superblocks(n, s, x, sizeof(block_q8_K), y, q8_K_block_dot);
+}
+
+/* Element i of an F32, F16 or BF16 row as a float: the last elements of
+ * each set's float dots, one at a time. */
+typedef float (*kx_elem_at)(const void *row, int64_t i);
+
+static inline float kx_f32_at(const void *row, int64_t i)
+{
+    return ((const float *)row)[i];
+}
+
+static inline float kx_f16_at(const void *row, int64_t i)
+{
+    return half_to_float(((const uint16_t *)row)[i]);
+}
+
+static inline float kx_bf16_at(const void *row, int64_t i)
+{
+    return bf16_to_f32(((const uint16_t *)row)[i]);
+}
 
 #endif

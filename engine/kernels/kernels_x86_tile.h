@@ -23,10 +23,11 @@
  * operations in its order, (d_x * d_y) * isum added to the lane's sum in
  * block order — the same IEEE single operations, only side by side.
  * The integer sums use unsigned x signed byte products: Q4_0 codes q in
- * 0..15 give sum((q - 8) * y) = sum(q * y) - 8 * sum(y); with VNNI, Q8_0
- * codes x give sum(x * y) = sum((x ^ 0x80) * y) - 128 * sum(y) (no
- * saturation in vpdpbusd); plain AVX2 keeps the |x|, sign(y, x) form. The
- * sums of the activation codes are computed once per activation block.
+ * 0..15 give sum((q - 8) * y) = sum(q * y) - 8 * sum(y); Q8_0 is each
+ * set's own (q8_0_tile_prep, _dot, _correct): with VNNI, codes x give
+ * sum(x * y) = sum((x ^ 0x80) * y) - 128 * sum(y) (no saturation in
+ * vpdpbusd); plain AVX2 keeps the |x|, sign(y, x) form. The sums of the
+ * activation codes are computed once per activation block.
  *
  * Work areas (activation blocks rearranged for the lanes, unpacked weight
  * rows) live in the caller's scratch (type_traits.vec_dot_tile_scratch
@@ -62,18 +63,13 @@ static inline int kx_wtype_is_k(kx_wtype type)
     return type == KX_Q4_K || type == KX_Q6_K;
 }
 
-/* Bytes and elements of one weight block (super-block for the K-quants). */
+/* Bytes of one weight block (super-block for the K-quants). */
 static inline size_t kx_block_bytes(kx_wtype type)
 {
     return type == KX_Q4_0   ? sizeof(block_q4_0)
            : type == KX_Q8_0 ? sizeof(block_q8_0)
            : type == KX_Q4_K ? sizeof(block_q4_K)
                              : sizeof(block_q6_K);
-}
-
-static inline int64_t kx_block_elems(kx_wtype type)
-{
-    return kx_wtype_is_k(type) ? QK_K : 32;
 }
 
 /* The type's one-row dot, for the rows outside whole tiles. */
@@ -110,11 +106,6 @@ static inline void kx_row_dots(const kx_matmul *m, int t0, kx_wtype type)
         for (int r = 0; r < m->nr; r++)
             kx_row_dot(type, m->n, &m->s[(size_t)t * m->s_stride + (size_t)r],
                        m->x + (size_t)r * m->x_stride, m->y + (size_t)t * m->y_stride);
-}
-
-static inline size_t kx_size_max(size_t a, size_t b)
-{
-    return a > b ? a : b;
 }
 
 /* ======================================================================
@@ -160,22 +151,18 @@ static inline void kx_act8_fill(kx_act8 *act, int64_t nb, const uint8_t *y, size
 }
 
 /* Weight block prep (once per block and tile) and the pair dot with an
- * activation block's codes; the correction turns the dot of the unsigned
- * codes into the signed codes' isum: dot - (sum(y) << 3) for Q4_0, and
- * with VNNI dot - (sum(y) << 7) for Q8_0. */
+ * activation block's codes; the correction turns the dot into the signed
+ * codes' isum. Q4_0 takes its unsigned codes q and corrects by
+ * dot - (sum(y) << 3). Q8_0 is each set's own (defined in kernels_avx2.c
+ * and kernels_avx512.h): AVX2 keeps the signed codes (no correction), VNNI
+ * flips them to unsigned x ^ 0x80 and corrects by dot - (sum(y) << 7). */
+static inline __m256i q8_0_tile_prep(const block_q8_0 *x);
+static inline __m256i q8_0_tile_dot(__m256i w, __m256i y);
+static inline __m256i q8_0_tile_correct(__m256i isum, __m256i ysum);
+
 static inline __m256i q4_0_tile_prep(const block_q4_0 *x)
 {
     return unpack_nibbles_16(x->qs);
-}
-
-static inline __m256i q8_0_tile_prep(const block_q8_0 *x)
-{
-    const __m256i v = _mm256_loadu_si256((const __m256i *)x->qs);
-#ifdef KX_VNNI
-    return _mm256_xor_si256(v, _mm256_set1_epi8((char)0x80));
-#else
-    return v;
-#endif
 }
 
 /* The weight codes of a Q4_0 or Q8_0 block (type a constant). */
@@ -187,45 +174,25 @@ KX_ALWAYS_INLINE __m256i kx_tile_prep(const uint8_t *block, kx_wtype type)
 
 KX_ALWAYS_INLINE __m256i kx_tile_dot(__m256i w, __m256i y, kx_wtype type)
 {
-#ifndef KX_VNNI
-    if (type == KX_Q8_0)
-        return mul_sum_s8s8(w, y);
-#endif
-    (void)type;
-    return mul_sum_u8s8(w, y);
+    return type == KX_Q8_0 ? q8_0_tile_dot(w, y) : mul_sum_u8s8(w, y);
 }
 
 KX_ALWAYS_INLINE __m256i kx_tile_correct(__m256i isum, __m256i ysum, kx_wtype type)
 {
-    if (type == KX_Q4_0)
-        return _mm256_sub_epi32(isum, _mm256_slli_epi32(ysum, 3));
-#ifdef KX_VNNI
-    return _mm256_sub_epi32(isum, _mm256_slli_epi32(ysum, 7));
-#else
-    return isum;
-#endif
+    return type == KX_Q8_0 ? q8_0_tile_correct(isum, ysum)
+                           : _mm256_sub_epi32(isum, _mm256_slli_epi32(ysum, 3));
 }
 
-/* The F16 scale at the start of a Q4_0 or Q8_0 block. */
-_Static_assert(offsetof(block_q4_0, d) == 0 && offsetof(block_q8_0, d) == 0,
-               "Q4_0 and Q8_0 blocks start with their scale");
-
-static inline short kx_block_d(const uint8_t *block)
-{
-    uint16_t d;
-    memcpy(&d, block, sizeof d);
-    return (short)d;
-}
-
-/* The eight lanes' weight scales: lane l gets row xr[l / nt_shape]'s block
- * at byte offset `off`. */
-KX_ALWAYS_INLINE __m256 kx_tile_dx(const uint8_t *const xr[8], size_t off, int nt_shape)
+/* Eight F16 fields of the tile's weight rows as 8 floats: lane l gets the
+ * one at byte offset `off` of row xr[l / nt_shape] (a block's scale d at
+ * off = the block's offset: every 32-element block starts with it). */
+KX_ALWAYS_INLINE __m256 kx_rows_halves_8(const uint8_t *const xr[8], size_t off, int nt_shape)
 {
     return _mm256_cvtph_ps(_mm_setr_epi16(
-        kx_block_d(xr[0 / nt_shape] + off), kx_block_d(xr[1 / nt_shape] + off),
-        kx_block_d(xr[2 / nt_shape] + off), kx_block_d(xr[3 / nt_shape] + off),
-        kx_block_d(xr[4 / nt_shape] + off), kx_block_d(xr[5 / nt_shape] + off),
-        kx_block_d(xr[6 / nt_shape] + off), kx_block_d(xr[7 / nt_shape] + off)));
+        kx_half_bits(xr[0 / nt_shape] + off), kx_half_bits(xr[1 / nt_shape] + off),
+        kx_half_bits(xr[2 / nt_shape] + off), kx_half_bits(xr[3 / nt_shape] + off),
+        kx_half_bits(xr[4 / nt_shape] + off), kx_half_bits(xr[5 / nt_shape] + off),
+        kx_half_bits(xr[6 / nt_shape] + off), kx_half_bits(xr[7 / nt_shape] + off)));
 }
 
 /* The eight lane sums of an NR x NT tile over nb blocks, NT = nt_shape (1,
@@ -256,7 +223,7 @@ KX_ALWAYS_INLINE __m256 kx_tile_lanes(const uint8_t *const xr[8], const block_q8
         }
         const __m256i isum = kx_tile_correct(hsum_i32x8_x8(p),
                                              _mm256_loadu_si256((const __m256i *)act[b].sum), type);
-        const __m256 dd = _mm256_mul_ps(kx_tile_dx(xr, (size_t)b * bytes, nt_shape),
+        const __m256 dd = _mm256_mul_ps(kx_rows_halves_8(xr, (size_t)b * bytes, nt_shape),
                                         _mm256_loadu_ps(act[b].d));
         acc = _mm256_add_ps(acc, _mm256_mul_ps(dd, _mm256_cvtepi32_ps(isum)));
     }
@@ -450,39 +417,36 @@ static inline __m256 q4_K_tile_1x8(const block_q4_K *x, const block_q8_K *const 
 /* Decode tiles read eight whole rows, which lie next to each other: bring in
  * the same super-block of the next tile's row (eight rows on), every cache
  * line of it, so the loads of the next tile find it in cache. */
-static inline void kx_prefetch_next_tile(const void *const xr[8], int r, const void *block, size_t bytes)
+static inline void kx_prefetch_next_tile(const uint8_t *const xr[8], const void *block,
+                                         size_t bytes)
 {
-    const ptrdiff_t tile = 8 * ((const char *)xr[1] - (const char *)xr[0]);
+    const ptrdiff_t tile = 8 * (xr[1] - xr[0]);
     const char *p = (const char *)block + tile;
-    (void)r;
     for (size_t off = 0; off < bytes + 63; off += 64)
         _mm_prefetch(p + off, _MM_HINT_T0);
 }
 
-/* The half `field` of super-block b of eight rows, as 8 floats. */
-#define KX_ROWS_HALF8(xr, b, field)                                               \
-    _mm256_cvtph_ps(_mm_setr_epi16((short)(xr)[0][b].field, (short)(xr)[1][b].field, \
-                                   (short)(xr)[2][b].field, (short)(xr)[3][b].field, \
-                                   (short)(xr)[4][b].field, (short)(xr)[5][b].field, \
-                                   (short)(xr)[6][b].field, (short)(xr)[7][b].field))
-
-/* Q4_K, eight weight rows x one activation row (decode): eight
+/* Q4_K, eight weight rows xr[0..7] x one activation row (decode): eight
  * independent lane sums, one reduction tree per super-block. */
-static inline __m256 q4_K_tile_8x1(const block_q4_K *const xr[8], const block_q8_K *y, int64_t nb)
+static inline __m256 q4_K_tile_8x1(const uint8_t *const xr[8], const block_q8_K *y, int64_t nb)
 {
+    const size_t bytes = sizeof(block_q4_K);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
+        const size_t off = (size_t)b * bytes;
         __m256i pi[8], pm[8];
 #pragma GCC unroll 8
         for (int r = 0; r < 8; r++) {
-            kx_prefetch_next_tile((const void *const *)xr, r, &xr[r][b], sizeof xr[r][b]);
+            const block_q4_K *xb = (const block_q4_K *)(xr[r] + off);
+            kx_prefetch_next_tile(xr, xb, bytes);
             kx_q4_K_prep p;
-            q4_K_prep(&xr[r][b], &p);
+            q4_K_prep(xb, &p);
             q4_K_parts(&p, &y[b], &pi[r], &pm[r]);
         }
-        acc = _mm256_add_ps(acc, q4_K_lane_term(KX_ROWS_HALF8(xr, b, d), KX_ROWS_HALF8(xr, b, dmin),
-                                                _mm256_set1_ps(y[b].d), hsum_i32x8_x8(pi),
-                                                hsum_i32x8_x8(pm)));
+        const __m256 d = kx_rows_halves_8(xr, off + offsetof(block_q4_K, d), 1);
+        const __m256 dmin = kx_rows_halves_8(xr, off + offsetof(block_q4_K, dmin), 1);
+        acc = _mm256_add_ps(acc, q4_K_lane_term(d, dmin, _mm256_set1_ps(y[b].d),
+                                                hsum_i32x8_x8(pi), hsum_i32x8_x8(pm)));
     }
     return acc;
 }
@@ -554,21 +518,25 @@ static inline __m256 q6_K_tile_1x8(const block_q6_K *x, const block_q8_K *const 
     return acc;
 }
 
-/* Q6_K, eight weight rows x one activation row (decode). */
-static inline __m256 q6_K_tile_8x1(const block_q6_K *const xr[8], const block_q8_K *y, int64_t nb)
+/* Q6_K, eight weight rows xr[0..7] x one activation row (decode). */
+static inline __m256 q6_K_tile_8x1(const uint8_t *const xr[8], const block_q8_K *y, int64_t nb)
 {
+    const size_t bytes = sizeof(block_q6_K);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
+        const size_t off = (size_t)b * bytes;
         __m256i pi[8], pb[8];
 #pragma GCC unroll 8
         for (int r = 0; r < 8; r++) {
-            kx_prefetch_next_tile((const void *const *)xr, r, &xr[r][b], sizeof xr[r][b]);
+            const block_q6_K *xb = (const block_q6_K *)(xr[r] + off);
+            kx_prefetch_next_tile(xr, xb, bytes);
             kx_q6_K_prep p;
-            q6_K_prep(&xr[r][b], &p);
+            q6_K_prep(xb, &p);
             q6_K_parts(&p, &y[b], &pi[r], &pb[r]);
         }
-        acc = _mm256_add_ps(acc, q6_K_lane_term(KX_ROWS_HALF8(xr, b, d), _mm256_set1_ps(y[b].d),
-                                                hsum_i32x8_x8(pi), hsum_i32x8_x8(pb)));
+        const __m256 d = kx_rows_halves_8(xr, off + offsetof(block_q6_K, d), 1);
+        acc = _mm256_add_ps(acc, q6_K_lane_term(d, _mm256_set1_ps(y[b].d), hsum_i32x8_x8(pi),
+                                                hsum_i32x8_x8(pb)));
     }
     return acc;
 }
@@ -585,16 +553,10 @@ KX_ALWAYS_INLINE __m256 kx_ktile_1x8(const uint8_t *x, const block_q8_K *const y
 KX_ALWAYS_INLINE __m256 kx_ktile_8x1(const uint8_t *x, size_t x_stride, const block_q8_K *y,
                                      int64_t nsb, kx_wtype type)
 {
-    if (type == KX_Q6_K) {
-        const block_q6_K *xr[8];
-        for (int i = 0; i < 8; i++)
-            xr[i] = (const block_q6_K *)(x + (size_t)i * x_stride);
-        return q6_K_tile_8x1(xr, y, nsb);
-    }
-    const block_q4_K *xr[8];
+    const uint8_t *xr[8];
     for (int i = 0; i < 8; i++)
-        xr[i] = (const block_q4_K *)(x + (size_t)i * x_stride);
-    return q4_K_tile_8x1(xr, y, nsb);
+        xr[i] = x + (size_t)i * x_stride;
+    return type == KX_Q6_K ? q6_K_tile_8x1(xr, y, nsb) : q4_K_tile_8x1(xr, y, nsb);
 }
 
 /* Activation rows [t0, nt) of a Q4_K or Q6_K call (type): eight at a time

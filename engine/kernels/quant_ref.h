@@ -113,28 +113,65 @@ _Static_assert(sizeof(block_q6_K) == 210, "q6_K block size");
 _Static_assert(sizeof(block_q8_K) == 292, "q8_K block size");
 
 /* The reference kernels, one triple per type (signatures of type_traits). */
-#define QUANT_REF_DECLARE(t)                                                   \
-    void quant_ref_to_float_##t(const void *x, float *y, int64_t n);           \
-    void quant_ref_from_float_##t(const float *x, void *y, int64_t n);         \
-    void quant_ref_vec_dot_##t(int64_t n, float *s, const void *x, const void *y);
+void quant_ref_to_float_f32(const void *x, float *y, int64_t n);
+void quant_ref_from_float_f32(const float *x, void *y, int64_t n);
+void quant_ref_vec_dot_f32(int64_t n, float *s, const void *x, const void *y);
 
-QUANT_REF_DECLARE(f32)
-QUANT_REF_DECLARE(f16)
-QUANT_REF_DECLARE(bf16)
-QUANT_REF_DECLARE(q4_0)
-QUANT_REF_DECLARE(q4_1)
-QUANT_REF_DECLARE(q5_0)
-QUANT_REF_DECLARE(q5_1)
-QUANT_REF_DECLARE(q8_0)
-QUANT_REF_DECLARE(q8_1)
-QUANT_REF_DECLARE(q2_K)
-QUANT_REF_DECLARE(q3_K)
-QUANT_REF_DECLARE(q4_K)
-QUANT_REF_DECLARE(q5_K)
-QUANT_REF_DECLARE(q6_K)
-QUANT_REF_DECLARE(q8_K)
+void quant_ref_to_float_f16(const void *x, float *y, int64_t n);
+void quant_ref_from_float_f16(const float *x, void *y, int64_t n);
+void quant_ref_vec_dot_f16(int64_t n, float *s, const void *x, const void *y);
 
-#undef QUANT_REF_DECLARE
+void quant_ref_to_float_bf16(const void *x, float *y, int64_t n);
+void quant_ref_from_float_bf16(const float *x, void *y, int64_t n);
+void quant_ref_vec_dot_bf16(int64_t n, float *s, const void *x, const void *y);
+
+void quant_ref_to_float_q4_0(const void *x, float *y, int64_t n);
+void quant_ref_from_float_q4_0(const float *x, void *y, int64_t n);
+void quant_ref_vec_dot_q4_0(int64_t n, float *s, const void *x, const void *y);
+
+void quant_ref_to_float_q4_1(const void *x, float *y, int64_t n);
+void quant_ref_from_float_q4_1(const float *x, void *y, int64_t n);
+void quant_ref_vec_dot_q4_1(int64_t n, float *s, const void *x, const void *y);
+
+void quant_ref_to_float_q5_0(const void *x, float *y, int64_t n);
+void quant_ref_from_float_q5_0(const float *x, void *y, int64_t n);
+void quant_ref_vec_dot_q5_0(int64_t n, float *s, const void *x, const void *y);
+
+void quant_ref_to_float_q5_1(const void *x, float *y, int64_t n);
+void quant_ref_from_float_q5_1(const float *x, void *y, int64_t n);
+void quant_ref_vec_dot_q5_1(int64_t n, float *s, const void *x, const void *y);
+
+void quant_ref_to_float_q8_0(const void *x, float *y, int64_t n);
+void quant_ref_from_float_q8_0(const float *x, void *y, int64_t n);
+void quant_ref_vec_dot_q8_0(int64_t n, float *s, const void *x, const void *y);
+
+void quant_ref_to_float_q8_1(const void *x, float *y, int64_t n);
+void quant_ref_from_float_q8_1(const float *x, void *y, int64_t n);
+void quant_ref_vec_dot_q8_1(int64_t n, float *s, const void *x, const void *y);
+
+void quant_ref_to_float_q2_K(const void *x, float *y, int64_t n);
+void quant_ref_from_float_q2_K(const float *x, void *y, int64_t n);
+void quant_ref_vec_dot_q2_K(int64_t n, float *s, const void *x, const void *y);
+
+void quant_ref_to_float_q3_K(const void *x, float *y, int64_t n);
+void quant_ref_from_float_q3_K(const float *x, void *y, int64_t n);
+void quant_ref_vec_dot_q3_K(int64_t n, float *s, const void *x, const void *y);
+
+void quant_ref_to_float_q4_K(const void *x, float *y, int64_t n);
+void quant_ref_from_float_q4_K(const float *x, void *y, int64_t n);
+void quant_ref_vec_dot_q4_K(int64_t n, float *s, const void *x, const void *y);
+
+void quant_ref_to_float_q5_K(const void *x, float *y, int64_t n);
+void quant_ref_from_float_q5_K(const float *x, void *y, int64_t n);
+void quant_ref_vec_dot_q5_K(int64_t n, float *s, const void *x, const void *y);
+
+void quant_ref_to_float_q6_K(const void *x, float *y, int64_t n);
+void quant_ref_from_float_q6_K(const float *x, void *y, int64_t n);
+void quant_ref_vec_dot_q6_K(int64_t n, float *s, const void *x, const void *y);
+
+void quant_ref_to_float_q8_K(const void *x, float *y, int64_t n);
+void quant_ref_from_float_q8_K(const float *x, void *y, int64_t n);
+void quant_ref_vec_dot_q8_K(int64_t n, float *s, const void *x, const void *y);
 
 /* Unpack scale/min j (0..7) of a q4_K/q5_K `scales[12]` (6 bits each). */
 void quant_k4_scale_min(int j, const uint8_t *scales, uint8_t *sc, uint8_t *m);
