@@ -189,6 +189,15 @@ static int fit_poll_interval(serve_state *st, long job_timeout, perr *err)
     return 0;
 }
 
+/* The engine's totals for /metrics (thread-safe: llm_get_totals). */
+static void engine_probe(void *ctx, metrics_engine_totals *out)
+{
+    llm_totals t;
+    llm_get_totals(pipeline_llm(ctx), &t);
+    *out = (metrics_engine_totals){.passes = t.passes, .sequences = t.sequences, .prompt_tokens = t.prompt_tokens,
+                                   .generated_tokens = t.generated_tokens};
+}
+
 static int start_handler(serve_state *st, const serve_analyzer_override *custom, perr *err)
 {
     long max_attempts, job_timeout;
@@ -204,8 +213,10 @@ static int start_handler(serve_state *st, const serve_analyzer_override *custom,
     if (custom ? custom->setup(custom->ctx, st->cfg, &analyzer, err) != 0
                : pipeline_setup(st->cfg, NULL, &st->pipeline, err) != 0)
         return -1;
-    if (!custom)
+    if (!custom) {
         analyzer = job_analyzer_for_pipeline(st->pipeline);
+        metrics_set_engine_probe(st->metrics, engine_probe, st->pipeline);
+    }
     job_handler_options ho = {
         .conninfo = config_get(st->cfg, "postgres", "conninfo"),
         .max_attempts = max_attempts,

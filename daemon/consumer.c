@@ -350,9 +350,13 @@ static void run_handler(void *ctx, void *task, int worker)
     };
     t->err.msg[0] = '\0';
     int64_t t0 = monotonic_ms();
-    t->outcome = c->handler.handle(c->handler.ctx, &view, &t->err);
     if (c->metrics)
+        metrics_jobs_in_flight_add(c->metrics, 1);
+    t->outcome = c->handler.handle(c->handler.ctx, &view, &t->err);
+    if (c->metrics) {
+        metrics_jobs_in_flight_add(c->metrics, -1);
         metrics_observe_job(c->metrics, (double)(monotonic_ms() - t0) / 1000.0);
+    }
 }
 
 /* Back on the consumer's thread: dead-letter, retry or commit. */

@@ -12,6 +12,13 @@
  *   precis_tokens_in_total / precis_tokens_out_total
  *   precis_tokens_cached_total      prompt tokens reused, not evaluated
  *   precis_consumer_lag               gauge: messages behind the high watermark
+ *   precis_jobs_in_flight             gauge: jobs being handled right now
+ * and, read from the engine at each scrape (metrics_set_engine_probe):
+ *   precis_engine_forward_passes_total / precis_engine_sequences_total
+ *   precis_batch_occupancy            gauge: sequences per forward pass since start
+ *                                     (rate(sequences) / rate(passes) for a window)
+ *   precis_engine_prompt_tokens_total / precis_engine_generated_tokens_total
+ *                                     per model call as it ends (rate() = tokens per second)
  * metrics_render produces the text exposition format (version 0.0.4).
  */
 #ifndef PRECIS_METRICS_H
@@ -40,12 +47,24 @@ void metrics_observe_stage(metrics *m, const char *stage, double seconds);
 void metrics_add_tokens(metrics *m, uint64_t in, uint64_t out);
 void metrics_add_cached_tokens(metrics *m, uint64_t cached);
 void metrics_set_consumer_lag(metrics *m, int64_t lag);
+/* A job's handling starts (+1) or ends (-1). */
+void metrics_jobs_in_flight_add(metrics *m, int delta);
+
+/* The engine's running totals, read when metrics are rendered. */
+typedef struct metrics_engine_totals {
+    uint64_t passes, sequences, prompt_tokens, generated_tokens;
+} metrics_engine_totals;
+typedef void (*metrics_engine_probe)(void *ctx, metrics_engine_totals *out);
+/* Set before metrics are served (not thread-safe against metrics_render);
+ * without a probe the engine series read 0. The probe must be thread-safe. */
+void metrics_set_engine_probe(metrics *m, metrics_engine_probe probe, void *ctx);
 
 /* Read back (tests, logs). */
 uint64_t metrics_jobs_consumed(const metrics *m);
 uint64_t metrics_jobs_succeeded(const metrics *m);
 uint64_t metrics_jobs_failed(const metrics *m);
 int64_t metrics_consumer_lag(const metrics *m);
+int64_t metrics_jobs_in_flight(const metrics *m);
 
 /* Text exposition (malloc'd, NUL-terminated); NULL when out of memory. */
 char *metrics_render(metrics *m, size_t *len);

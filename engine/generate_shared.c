@@ -34,6 +34,7 @@ struct generate_shared {
     caller *peeked;
     int stop, forget;
     atomic_uint_fast64_t passes, sequences;
+    atomic_uint_fast64_t prompt_tokens, generated_tokens, requests;
 };
 
 static int has_waiting(const caller *c)
@@ -109,6 +110,11 @@ static void shared_finished(void *ctx, generate_request *r)
     generate_shared *s = ctx;
     pthread_mutex_lock(&s->mu);
     caller *c = owner_of(s, r);
+    atomic_fetch_add(&s->requests, 1);
+    if (r->status == 0) {
+        atomic_fetch_add(&s->prompt_tokens, (uint_fast64_t)r->result.n_prompt);
+        atomic_fetch_add(&s->generated_tokens, (uint_fast64_t)r->result.n_generated);
+    }
     if (c) {
         c->running--;
         pthread_cond_broadcast(&s->ended);
@@ -200,6 +206,9 @@ int generate_shared_new(generate_shared **out, engine_ctx *c, const tokenizer *t
     pthread_condattr_destroy(&ca);
     atomic_init(&s->passes, 0);
     atomic_init(&s->sequences, 0);
+    atomic_init(&s->prompt_tokens, 0);
+    atomic_init(&s->generated_tokens, 0);
+    atomic_init(&s->requests, 0);
     int rc = pthread_create(&s->thread, NULL, batcher_thread, s);
     if (rc != 0) {
         generate_batcher_free(s->batcher);
@@ -296,4 +305,7 @@ void generate_shared_get_totals(generate_shared *s, generate_shared_totals *out)
 {
     out->passes = atomic_load(&s->passes);
     out->sequences = atomic_load(&s->sequences);
+    out->prompt_tokens = atomic_load(&s->prompt_tokens);
+    out->generated_tokens = atomic_load(&s->generated_tokens);
+    out->requests = atomic_load(&s->requests);
 }

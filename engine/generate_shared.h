@@ -28,6 +28,9 @@ typedef struct generate_shared generate_shared;
 typedef struct generate_shared_totals {
     uint64_t passes;             /* forward passes */
     uint64_t sequences;          /* sequences evaluated over all passes (occupancy = sequences / passes) */
+    uint64_t prompt_tokens;      /* of the requests that ended: prompt tokens (computed or reused) */
+    uint64_t generated_tokens;   /* of the requests that ended: tokens sampled */
+    uint64_t requests;           /* requests that ended, answered or not */
 } generate_shared_totals;
 
 /* Start the batcher's thread; it owns every sequence slot of c (nobody else

@@ -147,6 +147,38 @@ static int never_ready(void *ctx, perr *err)
     return perr_set(err, "%s", (const char *)ctx);
 }
 
+static void fake_engine(void *ctx, metrics_engine_totals *out)
+{
+    (void)ctx;
+    *out = (metrics_engine_totals){.passes = 40, .sequences = 250, .prompt_tokens = 1200, .generated_tokens = 210};
+}
+
+Test(metrics, engine_totals_and_jobs_in_flight_are_exposed)
+{
+    metrics *m = metrics_new();
+    cr_assert(m);
+    char *text = metrics_render(m, NULL);
+    cr_assert(contains_line(text, "precis_batch_occupancy 0.000"), "no probe yet: %s", text);
+    cr_assert(contains_line(text, "precis_jobs_in_flight 0"), "%s", text);
+    free(text);
+    metrics_set_engine_probe(m, fake_engine, NULL);
+    metrics_jobs_in_flight_add(m, 1);
+    metrics_jobs_in_flight_add(m, 1);
+    metrics_jobs_in_flight_add(m, 1);
+    metrics_jobs_in_flight_add(m, -1);
+    text = metrics_render(m, NULL);
+    cr_assert(contains_line(text, "# TYPE precis_jobs_in_flight gauge"), "%s", text);
+    cr_assert(contains_line(text, "precis_jobs_in_flight 2"), "%s", text);
+    cr_assert(contains_line(text, "precis_engine_forward_passes_total 40"), "%s", text);
+    cr_assert(contains_line(text, "precis_engine_sequences_total 250"), "%s", text);
+    cr_assert(contains_line(text, "# TYPE precis_batch_occupancy gauge"), "%s", text);
+    cr_assert(contains_line(text, "precis_batch_occupancy 6.250"), "%s", text);
+    cr_assert(contains_line(text, "precis_engine_prompt_tokens_total 1200"), "%s", text);
+    cr_assert(contains_line(text, "precis_engine_generated_tokens_total 210"), "%s", text);
+    free(text);
+    metrics_free(m);
+}
+
 Test(metrics, scrape_over_loopback)
 {
     metrics *m = sample_metrics();

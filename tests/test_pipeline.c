@@ -483,6 +483,82 @@ Test(pipeline, kafka_jobs_from_kcat_end_to_end, .timeout = 600)
 
 /* ---- precis run ---------------------------------------------------------------- */
 
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    cr_assert(f, "cannot write %s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* The "N sequences per forward pass" of precis run's summary line. */
+static double occupancy_of(const char *log)
+{
+    const char *p = strstr(log, " sequences per forward pass");
+    cr_assert(p, "summary line with the batch occupancy: %s", log);
+    while (p > log && (p[-1] == '.' || (p[-1] >= '0' && p[-1] <= '9')))
+        p--;
+    return strtod(p, NULL);
+}
+
+Test(pipeline, precis_run_analyses_documents_at_once_and_prints_in_input_order, .timeout = 600)
+{
+    enum { N = 4 };
+    char *model = test_model_path(MODEL);
+    char files[N][512], *list = NULL;
+    for (int i = 0; i < N; i++) {
+        snprintf(files[i], sizeof files[i], "%s/doc-%d.txt", test_tmpdir(), i);
+        char *text = NULL;
+        /* The first document is the longest, so it finishes last. */
+        cr_assert(asprintf(&text, "Document %d.\n%s%s", i, sample_text, i == 0 ? sample_text : "") > 0);
+        write_text(files[i], text);
+        free(text);
+        char *grown = NULL;
+        cr_assert(asprintf(&grown, "%s %s", list ? list : "", files[i]) > 0);
+        free(list);
+        list = grown;
+    }
+    for (int jobs = 1; jobs <= N; jobs += N - 1) {
+        char *cmd, *out, *log;
+        cr_assert(asprintf(&cmd, "%s run --no-store -m %s -n 112 -j %d %s 2>%s/run-%d.log", test_precis_bin(), model,
+                           jobs, list, test_tmpdir(), jobs) > 0);
+        cr_assert_eq(test_run(cmd, &out), 0, "%s", out);
+        char *logpath = NULL;
+        cr_assert(asprintf(&logpath, "%s/run-%d.log", test_tmpdir(), jobs) > 0);
+        log = test_read_file(logpath, NULL);
+        double occupancy = occupancy_of(log);
+        if (jobs == 1)
+            cr_assert(occupancy <= 1.0, "one document at a time decodes alone: %.2f\n%s", occupancy, log);
+        else
+            cr_assert(occupancy >= 1.8, "%d documents share the batch: %.2f sequences per pass\n%s", jobs, occupancy,
+                      log);
+        char *save = NULL, *line = strtok_r(out, "\n", &save);
+        for (int i = 0; i < N; i++, line = strtok_r(NULL, "\n", &save)) {
+            cr_assert(line, "a line per document: -j %d", jobs);
+            cJSON *o = cJSON_Parse(line);
+            cr_assert(o, "JSON: %s", line);
+            cr_assert_str_eq(cJSON_GetObjectItem(o, "file")->valuestring, files[i], "input order with -j %d", jobs);
+            cr_assert(cJSON_IsObject(cJSON_GetObjectItem(o, "analyses")), "%s", line);
+            cJSON_Delete(o);
+        }
+        free(logpath);
+        free(log);
+        free(out);
+        free(cmd);
+    }
+    /* --unordered prints every document once, as each finishes. */
+    char *cmd, *out;
+    cr_assert(asprintf(&cmd, "%s run --no-store -m %s -n 112 -j %d --unordered %s 2>/dev/null", test_precis_bin(),
+                       model, N, list) > 0);
+    cr_assert_eq(test_run(cmd, &out), 0, "%s", out);
+    for (int i = 0; i < N; i++)
+        cr_assert(strstr(out, files[i]), "%s printed: %s", files[i], out);
+    free(out);
+    free(cmd);
+    free(list);
+    free(model);
+}
+
 Test(pipeline, precis_run_prints_json_and_stores, .timeout = 600)
 {
     test_db d = test_db_open();
@@ -533,13 +609,6 @@ Test(pipeline, precis_run_prints_json_and_stores, .timeout = 600)
     test_db_close(&d);
 }
 
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    cr_assert(f, "cannot write %s", path);
-    fputs(text, f);
-    fclose(f);
-}
 
 Test(pipeline, prompts_reload_all_or_nothing, .timeout = 600)
 {

@@ -329,12 +329,12 @@ void llm_forget(llm *m)
     generate_shared_forget(m->batcher);
 }
 
-void llm_batch_totals(llm *m, uint64_t *passes, uint64_t *sequences)
+void llm_get_totals(const llm *m, llm_totals *out)
 {
     generate_shared_totals t;
     generate_shared_get_totals(m->batcher, &t);
-    *passes = t.passes;
-    *sequences = t.sequences;
+    *out = (llm_totals){.passes = t.passes, .sequences = t.sequences, .prompt_tokens = t.prompt_tokens,
+                        .generated_tokens = t.generated_tokens, .calls = t.requests};
 }
 
 void llm_reply_clear(llm_reply *r)

@@ -92,9 +92,17 @@ void llm_reply_clear(llm_reply *r);
  * waits until no call runs. */
 void llm_forget(llm *m);
 
-/* Forward passes since load and sequences evaluated in them (their ratio is
- * the batch occupancy). Thread-safe. */
-void llm_batch_totals(llm *m, uint64_t *passes, uint64_t *sequences);
+/* What the model has done since load, for metrics and progress. */
+typedef struct llm_totals {
+    uint64_t passes;             /* forward passes */
+    uint64_t sequences;          /* sequences evaluated in them (sequences / passes = batch occupancy) */
+    uint64_t prompt_tokens;      /* of the model calls that ended: prompt tokens (computed or reused) */
+    uint64_t generated_tokens;   /* of the model calls that ended: tokens generated */
+    uint64_t calls;              /* model calls that ended */
+} llm_totals;
+
+/* Thread-safe. */
+void llm_get_totals(const llm *m, llm_totals *out);
 
 /* One answer of a batch. */
 typedef struct llm_chat_request {
