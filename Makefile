@@ -78,7 +78,7 @@ SAN_OBJ     += $(BUILD)/san/gen/sql_embedded.o
 
 VERSION_H = $(BUILD)/precis_version.h
 
-.PHONY: all test check unit-tests ref-tests fuzz bench bench-kernels bench-schema bench-batching demo model install uninstall clean deps FORCE
+.PHONY: all test check unit-tests ref-tests fuzz bench bench-kernels bench-schema bench-batching bench-pipeline demo model install uninstall clean deps FORCE
 
 all: precis
 
@@ -164,6 +164,11 @@ $(BUILD)/bench-schema: tests/bench/bench_schema.c $(REL_OBJ)
 BENCH_ARGS ?= -t 2
 bench: precis
 	tests/bench/bench.sh ./precis $(BUILD)/models $(BENCH_ARGS)
+
+# Documents per hour through `precis run` and `precis serve`, one document at
+# a time against many at once (and ik_llama.cpp's engine with IK_BATCHED_BENCH).
+bench-pipeline: precis
+	tests/bench/bench_pipeline.sh ./precis $(BUILD)/models
 
 # `make test` installs missing dependencies first, then runs the suites.
 test: deps
