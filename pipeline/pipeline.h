@@ -14,7 +14,8 @@
  *                    unsupported document, no text, engine error; the
  *                    report's error_class says which (see below)
  *   PIPELINE_TRANSIENT  (= STORE_TRANSIENT) retry later: the job was
- *                    cancelled (shutdown, job_timeout)
+ *                    cancelled (shutdown, job_timeout), or the extraction
+ *                    server is gone (class "extract")
  * Error classes: "unknown_analysis", "document" (cannot load), "extract"
  * (extraction failed: broken, encrypted, unsupported, limits), "empty_document"
  * (no text), "invalid_job" (bad consultation options), "engine" (model error).
@@ -26,6 +27,7 @@
 
 #include "common/error.h"
 #include "extractors/document.h"
+#include "extractors/extract_server.h"
 #include "extractors/sandbox.h"
 #include "pipeline/analyses/analysis.h"
 #include "pipeline/consultation/consultation_job.h"
@@ -43,6 +45,8 @@ typedef struct pipeline_options {
     const char *default_analyses;/* comma-separated, for jobs that name none; NULL = "summary" */
     const char *input_root;      /* for document paths; NULL refuses every path */
     sandbox_limits limits;       /* extraction limits (0 = defaults) */
+    extract_server *extract_server; /* extract through it (not owned; it must outlive the
+                                 * pipeline); NULL = sandbox_extract, a fork of this process */
     int max_tokens;              /* > 0: overrides every prompt's max_tokens (tests, demos) */
 } pipeline_options;
 
