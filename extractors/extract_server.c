@@ -74,9 +74,12 @@ void extract_server_stop(extract_server *s)
     free(s);
 }
 
-pid_t extract_server_pid(const extract_server *s)
+pid_t extract_server_pid(extract_server *s)
 {
-    return s->gone ? -1 : s->pid;
+    pthread_mutex_lock(&s->lock);
+    pid_t pid = s->gone ? -1 : s->pid;
+    pthread_mutex_unlock(&s->lock);
+    return pid;
 }
 
 /* Under the lock: the server cannot be reached; reap it if it has ended. */

@@ -77,6 +77,6 @@ int extract_server_call(extract_server *s, sandbox_worker worker, const void *ar
                         const sandbox_limits *limits, document **out, perr *err);
 
 /* The server's pid (tests, logs); -1 once it is known to be gone. */
-pid_t extract_server_pid(const extract_server *s);
+pid_t extract_server_pid(extract_server *s);
 
 #endif
