@@ -511,13 +511,16 @@ static int run_main(int argc, char **argv)
     config *cfg = NULL;
     perr err;
     run_state st = {.args = &a};
-    pipeline_setup_overrides ov = {.model_path = a.model, .max_tokens = a.max_tokens};
-    if (config_load(&cfg, a.config_path, environ, &err) != 0 || worker_count(&a, cfg, &st.n_workers, &err) != 0 ||
-        pipeline_setup(cfg, &ov, &st.pipeline, &err) != 0 ||
+    extract_server *server = NULL; /* first: the model's threads start in pipeline_setup */
+    int rc_server = pipeline_start_extract_server(&server, &err);
+    pipeline_setup_overrides ov = {.model_path = a.model, .max_tokens = a.max_tokens, .extract_server = server};
+    if (rc_server != 0 || config_load(&cfg, a.config_path, environ, &err) != 0 ||
+        worker_count(&a, cfg, &st.n_workers, &err) != 0 || pipeline_setup(cfg, &ov, &st.pipeline, &err) != 0 ||
         !(st.stores = calloc((size_t)st.n_workers, sizeof *st.stores))) {
         fprintf(stderr, "precis run: %s\n", st.pipeline ? "out of memory" : err.msg);
         pipeline_free(st.pipeline);
         config_free(cfg);
+        extract_server_stop(server);
         return EXIT_FAIL;
     }
     gchar **names = a.analyses ? g_strsplit(a.analyses, ",", -1) : NULL;
@@ -549,6 +552,7 @@ static int run_main(int argc, char **argv)
     pthread_mutex_destroy(&st.progress.mu);
     g_strfreev(names);
     pipeline_free(st.pipeline);
+    extract_server_stop(server);
     config_free(cfg);
     return st.progress.failed ? EXIT_FAIL : EXIT_OK;
 }

@@ -80,6 +80,7 @@ typedef struct serve_args {
 typedef struct serve_state {
     const char *config_path;
     config *cfg;
+    extract_server *extract;      /* forked before any thread; every extraction forks from it */
     kafka_property *props;
     size_t nprops;
     char poll_interval[24];       /* max.poll.interval.ms we set, when the user did not */
@@ -211,7 +212,8 @@ static int start_handler(serve_state *st, const serve_analyzer_override *custom,
         return -1;
     job_analyzer analyzer;
     if (custom ? custom->setup(custom->ctx, st->cfg, &analyzer, err) != 0
-               : pipeline_setup(st->cfg, NULL, &st->pipeline, err) != 0)
+               : pipeline_setup(st->cfg, &(pipeline_setup_overrides){.extract_server = st->extract}, &st->pipeline,
+                                err) != 0)
         return -1;
     if (!custom) {
         analyzer = job_analyzer_for_pipeline(st->pipeline);
@@ -369,6 +371,7 @@ static void serve_teardown(serve_state *st)
     consumer_free(st->consumer);
     job_handler_free(st->handler);
     pipeline_free(st->pipeline);
+    extract_server_stop(st->extract);
     producer_free(st->results);
     metrics_free(st->metrics);
     mock_broker_stop(st->mock);
@@ -379,6 +382,8 @@ static void serve_teardown(serve_state *st)
 static int serve_start(serve_state *st, serve_args *a, const serve_analyzer_override *custom, perr *err)
 {
     st->config_path = a->config_path;
+    if (pipeline_start_extract_server(&st->extract, err) != 0) /* before any thread */
+        return -1;
     if (config_load(&st->cfg, a->config_path, environ, err) != 0)
         return -1;
     if (!(st->props = kafka_props_from_config(st->cfg, &st->nprops)) || !(st->metrics = metrics_new()))

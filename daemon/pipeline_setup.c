@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "common/monotonic.h"
+#include "common/thread_count.h"
 
 static int is_regular_file(const char *path)
 {
@@ -174,6 +175,18 @@ static void log_budget_notes(pipeline *p)
         log_warn("cannot work out the answer budgets", "error=%s", err.msg);
 }
 
+int pipeline_start_extract_server(extract_server **out, perr *err)
+{
+    *out = NULL;
+    int threads = thread_count();
+    if (threads > 1)
+        return perr_set(err, "the extraction server must start before any thread (this process has %d)", threads);
+    if (extract_server_start(out, err) != 0)
+        return -1;
+    log_debug("extraction server started", "pid=%d", (int)extract_server_pid(*out));
+    return 0;
+}
+
 int pipeline_setup(const config *cfg, const pipeline_setup_overrides *ov, pipeline **out, perr *err)
 {
     *out = NULL;
@@ -185,6 +198,7 @@ int pipeline_setup(const config *cfg, const pipeline_setup_overrides *ov, pipeli
         .default_analyses = config_get(cfg, "pipeline", "analyses"),
         .input_root = config_get(cfg, "pipeline", "input_root"),
         .max_tokens = ov ? ov->max_tokens : 0,
+        .extract_server = ov ? ov->extract_server : NULL,
     };
     if (pipeline_resolve_model(cfg, ov ? ov->model_path : NULL, model_path, sizeof model_path, &source, err) != 0 ||
         pipeline_resolve_prompts(cfg, prompts_dir, sizeof prompts_dir, err) != 0 || read_limits(cfg, &o, err) != 0)

@@ -30,6 +30,8 @@
 typedef struct pipeline_setup_overrides {
     const char *model_path;   /* -m; NULL = resolve */
     int max_tokens;           /* > 0: per-call generation limit for every analysis */
+    extract_server *extract_server; /* started before any thread (extract_server.h);
+                               * NULL = each extraction forks this process */
 } pipeline_setup_overrides;
 
 /* Where the model comes from: the path and which rule chose it. */
@@ -38,6 +40,12 @@ int pipeline_resolve_model(const config *cfg, const char *override, char *path, 
 
 /* The prompts directory (see above) into dir. */
 int pipeline_resolve_prompts(const config *cfg, char *dir, size_t cap, perr *err);
+
+/* Start the extraction server (extractors/extract_server.h) for `serve` and
+ * `run`. Refuses while the process has more than one thread: call it
+ * before anything that starts one (the model, the consumer, the mock
+ * broker, the HTTP server, the lifecycle thread). */
+int pipeline_start_extract_server(extract_server **out, perr *err);
 
 /* Resolve, load the model (logged with its identity and load time) and
  * build the pipeline. ov may be NULL. */

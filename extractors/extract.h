@@ -7,7 +7,8 @@
  * "unsupported content type".
  *
  * It runs in-process: for untrusted input call it through sandbox_extract()
- * (sandbox.h), which adds memory, CPU and wall-clock limits.
+ * (sandbox.h) or, in a multi-threaded process, extract_server_run()
+ * (extract_server.h), which add memory, CPU and wall-clock limits.
  */
 #ifndef PRECIS_EXTRACT_H
 #define PRECIS_EXTRACT_H

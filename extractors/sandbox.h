@@ -15,8 +15,14 @@
  * or the extractor's own error ("encrypted PDF: password required"...).
  *
  * Caveat: fork() in a multi-threaded parent only copies the calling thread;
- * a lock held elsewhere at that moment could stall the child, which the
- * deadline then turns into a timeout error (never a hang of the parent).
+ * a lock held elsewhere at that moment (GLib's type lock, a library global)
+ * stays locked in the child, which would stall and be reported as "timed
+ * out" although the document is good. So call these only from a
+ * single-threaded process (precis extract, tests); a multi-threaded one
+ * (serve, run) extracts through the extraction server (extract_server.h),
+ * forked before any thread, which gives the same results and errors. The
+ * child's side is sandbox_child.h, the reading and classifying
+ * sandbox_result.h, both shared with the server.
  */
 #ifndef PRECIS_SANDBOX_H
 #define PRECIS_SANDBOX_H

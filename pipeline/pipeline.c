@@ -30,6 +30,7 @@ struct pipeline {
     size_t n_defaults;
     char *input_root;
     sandbox_limits limits;
+    extract_server *server;                       /* not owned; NULL = sandbox_extract */
     int max_tokens;
 };
 
@@ -145,6 +146,7 @@ int pipeline_new(pipeline **out, const pipeline_options *opt, perr *err)
     if (!p)
         return perr_set(err, "out of memory");
     p->limits = opt->limits;
+    p->server = opt->extract_server;
     p->max_tokens = opt->max_tokens;
     int rc = 0;
     if (opt->input_root && *opt->input_root && !(p->input_root = strdup(opt->input_root)))
@@ -327,9 +329,12 @@ static int load_and_extract(pipeline *p, const job *j, const pipeline_hooks *hoo
     rep->load_seconds = t1 - t0;
     enter_stage(hooks, "extract");
     extract_options eo = {.password = j->password};
-    int rc = sandbox_extract(bytes, len, &eo, &p->limits, &rep->doc, err);
+    int rc = p->server ? extract_server_run(p->server, bytes, len, &eo, &p->limits, &rep->doc, err)
+                       : sandbox_extract(bytes, len, &eo, &p->limits, &rep->doc, err);
     free(bytes);
     rep->extract_seconds = monotonic_seconds() - t1;
+    if (rc == EXTRACT_SERVER_GONE) /* not the document's fault: retry */
+        return perr_prefix(err, "extracting %s", rep->source), fail(rep, "extract"), PIPELINE_TRANSIENT;
     if (rc != 0)
         return perr_prefix(err, "extracting %s", rep->source), fail(rep, "extract");
     if (rep->doc->full_text_len == 0)

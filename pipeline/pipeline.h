@@ -3,8 +3,10 @@
  * report the job runner (pipeline/job_run.h) stores.
  *
  * A pipeline owns ONE model (pipeline/llm/llm.h), loaded by pipeline_new and
- * shared by every job it processes; jobs run one at a time (not
- * thread-safe). The prompts of every known analysis are loaded at start, so
+ * shared by every job it processes. pipeline_analyze is thread-safe: many
+ * jobs run at once (serve's and run's workers), their model calls sharing
+ * the model's batch; pipeline_reload_prompts and pipeline_set_limits only
+ * while no job runs. The prompts of every known analysis are loaded at start, so
  * a missing or broken prompt file stops the daemon instead of failing jobs.
  *
  * Return values of pipeline_analyze:
@@ -14,7 +16,8 @@
  *                    unsupported document, no text, engine error; the
  *                    report's error_class says which (see below)
  *   PIPELINE_TRANSIENT  (= STORE_TRANSIENT) retry later: the job was
- *                    cancelled (shutdown, job_timeout)
+ *                    cancelled (shutdown, job_timeout), or the extraction
+ *                    server is gone (class "extract")
  * Error classes: "unknown_analysis", "document" (cannot load), "extract"
  * (extraction failed: broken, encrypted, unsupported, limits), "empty_document"
  * (no text), "invalid_job" (bad consultation options), "engine" (model error).
@@ -26,6 +29,7 @@
 
 #include "common/error.h"
 #include "extractors/document.h"
+#include "extractors/extract_server.h"
 #include "extractors/sandbox.h"
 #include "pipeline/analyses/analysis.h"
 #include "pipeline/consultation/consultation_job.h"
@@ -43,6 +47,8 @@ typedef struct pipeline_options {
     const char *default_analyses;/* comma-separated, for jobs that name none; NULL = "summary" */
     const char *input_root;      /* for document paths; NULL refuses every path */
     sandbox_limits limits;       /* extraction limits (0 = defaults) */
+    extract_server *extract_server; /* extract through it (not owned; it must outlive the
+                                 * pipeline); NULL = sandbox_extract, a fork of this process */
     int max_tokens;              /* > 0: overrides every prompt's max_tokens (tests, demos) */
 } pipeline_options;
 

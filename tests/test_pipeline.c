@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "daemon/job_handler.h"
 #include "daemon/mock_broker.h"
 #include "daemon/pipeline_setup.h"
+#include "extractors/extract_server.h"
 #include "daemon/job_handler.h"
 #include "pipeline/job_run.h"
 #include "pipeline/analyses/analysis.h"
@@ -267,6 +269,36 @@ Test(pipeline, broken_pdf_fails_permanently_with_reason, .timeout = 600)
     pipeline_report_clear(&rep);
     pipeline_free(p);
     test_db_close(&d);
+}
+
+/* With an extraction server (started before the model's threads, as serve
+ * and run do) the job's document is extracted by it; when the server is
+ * gone the job fails transiently (retried), not as a broken document. */
+Test(pipeline, extraction_server_is_used_and_its_loss_is_transient, .timeout = 600)
+{
+    extract_server *server = NULL;
+    perr err = {{0}};
+    cr_assert_eq(extract_server_start(&server, &err), 0, "%s", err.msg);
+    char *path = test_model_path(MODEL);
+    pipeline_options o = {.model = {.model_path = path, .n_threads = 1}, .prompts_dir = prompts_dir(),
+                          .max_tokens = MAX_TOKENS, .extract_server = server};
+    pipeline *p;
+    cr_assert_eq(pipeline_new(&p, &o, &err), 0, "%s", err.msg);
+    free(path);
+    job j = text_job("served-1", sample_text);
+    pipeline_report rep;
+    cr_assert_eq(pipeline_analyze(p, &j, NULL, &rep, &err), 0, "%s", err.msg);
+    cr_assert_not_null(rep.doc);
+    cr_assert_gt(rep.doc->full_text_len, 0);
+    pipeline_report_clear(&rep);
+    cr_assert_eq(kill(extract_server_pid(server), SIGKILL), 0);
+    test_sleep_ms(100);
+    cr_assert_eq(pipeline_analyze(p, &j, NULL, &rep, &err), PIPELINE_TRANSIENT);
+    cr_assert_str_eq(rep.error_class, "extract");
+    cr_assert(strstr(err.msg, "extraction server is gone"), "%s", err.msg);
+    pipeline_report_clear(&rep);
+    pipeline_free(p);
+    extract_server_stop(server);
 }
 
 Test(pipeline, unknown_analysis_fails_before_any_work, .timeout = 600)
