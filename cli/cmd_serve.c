@@ -316,6 +316,15 @@ static int kafka_ready(void *ctx, perr *err)
     return consumer_kafka_ready(ctx, 1000, err);
 }
 
+/* Not ready once a request found the extraction server gone: every later
+ * job would fail transiently until the daemon is restarted. */
+static int extraction_ready(void *ctx, perr *err)
+{
+    if (extract_server_pid(ctx) > 0)
+        return 0;
+    return perr_set(err, "the extraction server is gone; restart precis serve");
+}
+
 static int start_http(serve_state *st, perr *err)
 {
     int enabled;
@@ -324,9 +333,10 @@ static int start_http(serve_state *st, perr *err)
     if (!enabled)
         return 0;
     readiness_check checks[] = {{"kafka", kafka_ready, st->consumer},
-                                {"postgres", job_handler_pg_ready, st->handler}};
+                                {"postgres", job_handler_pg_ready, st->handler},
+                                {"extraction", extraction_ready, st->extract}};
     metrics_server_options mo = {.listen = config_get(st->cfg, "metrics", "listen"), .metrics = st->metrics,
-                                 .checks = checks, .nchecks = 2};
+                                 .checks = checks, .nchecks = st->extract ? 3 : 2};
     if (metrics_server_start(&st->http, &mo, err) != 0)
         return -1;
     log_info("metrics endpoint listening", "listen=%s port=%d", mo.listen, metrics_server_port(st->http));
