@@ -483,9 +483,10 @@ static void print_summary(const run_state *st, const run_args *a, int stored)
             passes ? (double)(end.sequences - at->sequences) / (double)passes : 0.0,
             stored ? "stored in PostgreSQL" : "NOT stored in PostgreSQL");
     log_info("run finished", "documents=%d done=%d failed=%d seconds=%.3f jobs_in_flight=%d model_calls=%" PRIu64
-             " prompt_tokens=%" PRIu64 " generated_tokens=%" PRIu64 " forward_passes=%" PRIu64 " sequences=%" PRIu64,
-             a->nfiles, st->progress.done, st->progress.failed, seconds, st->n_workers, end.calls - at->calls,
-             end.prompt_tokens - at->prompt_tokens, generated, passes, end.sequences - at->sequences);
+             " prompt_tokens=%" PRIu64 " cached_tokens=%" PRIu64 " generated_tokens=%" PRIu64 " forward_passes=%" PRIu64
+             " sequences=%" PRIu64, a->nfiles, st->progress.done, st->progress.failed, seconds, st->n_workers,
+             end.calls - at->calls, end.prompt_tokens - at->prompt_tokens, end.cached_tokens - at->cached_tokens,
+             generated, passes, end.sequences - at->sequences);
 }
 
 /* Workers: -j, else [pipeline] jobs_in_flight; never more than files. */

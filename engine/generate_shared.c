@@ -34,7 +34,7 @@ struct generate_shared {
     caller *peeked;
     int stop, forget;
     atomic_uint_fast64_t passes, sequences;
-    atomic_uint_fast64_t prompt_tokens, generated_tokens, requests;
+    atomic_uint_fast64_t prompt_tokens, generated_tokens, reused_tokens, requests;
 };
 
 static int has_waiting(const caller *c)
@@ -114,6 +114,7 @@ static void shared_finished(void *ctx, generate_request *r)
     if (r->status == 0) {
         atomic_fetch_add(&s->prompt_tokens, (uint_fast64_t)r->result.n_prompt);
         atomic_fetch_add(&s->generated_tokens, (uint_fast64_t)r->result.n_generated);
+        atomic_fetch_add(&s->reused_tokens, (uint_fast64_t)r->n_reused);
     }
     if (c) {
         c->running--;
@@ -208,6 +209,7 @@ int generate_shared_new(generate_shared **out, engine_ctx *c, const tokenizer *t
     atomic_init(&s->sequences, 0);
     atomic_init(&s->prompt_tokens, 0);
     atomic_init(&s->generated_tokens, 0);
+    atomic_init(&s->reused_tokens, 0);
     atomic_init(&s->requests, 0);
     int rc = pthread_create(&s->thread, NULL, batcher_thread, s);
     if (rc != 0) {
@@ -307,5 +309,6 @@ void generate_shared_get_totals(generate_shared *s, generate_shared_totals *out)
     out->sequences = atomic_load(&s->sequences);
     out->prompt_tokens = atomic_load(&s->prompt_tokens);
     out->generated_tokens = atomic_load(&s->generated_tokens);
+    out->reused_tokens = atomic_load(&s->reused_tokens);
     out->requests = atomic_load(&s->requests);
 }

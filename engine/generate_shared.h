@@ -30,6 +30,7 @@ typedef struct generate_shared_totals {
     uint64_t sequences;          /* sequences evaluated over all passes (occupancy = sequences / passes) */
     uint64_t prompt_tokens;      /* of the requests that ended: prompt tokens (computed or reused) */
     uint64_t generated_tokens;   /* of the requests that ended: tokens sampled */
+    uint64_t reused_tokens;      /* of their prompt tokens, copied from a cached prefix, not computed */
     uint64_t requests;           /* requests that ended, answered or not */
 } generate_shared_totals;
 

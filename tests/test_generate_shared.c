@@ -141,6 +141,17 @@ Test(generate_shared, concurrent_callers_share_passes_and_get_their_own_answers,
     cr_assert_gt(t.passes, 0);
     cr_assert_gt(t.sequences, t.passes * 2, "passes held %.2f sequences on average (4 slots, 12 requests)",
                  (double)t.sequences / (double)t.passes);
+    uint64_t prompt = 0, generated = 0, reused = 0;
+    for (int i = 0; i < CALLERS; i++)
+        for (int k = 0; k < callers[i].n; k++) {
+            prompt += (uint64_t)callers[i].reqs[k].result.n_prompt;
+            generated += (uint64_t)callers[i].reqs[k].result.n_generated;
+            reused += (uint64_t)callers[i].reqs[k].n_reused;
+        }
+    cr_assert_eq(t.requests, CALLERS * 3);
+    cr_assert_eq(t.prompt_tokens, prompt, "totals count every prompt token");
+    cr_assert_eq(t.generated_tokens, generated, "totals count every generated token");
+    cr_assert_eq(t.reused_tokens, reused, "totals count the reused prefix tokens");
     for (int i = 0; i < CALLERS; i++) {
         cr_assert_eq(callers[i].rc, 0, "%s", callers[i].err.msg);
         for (int k = 0; k < callers[i].n; k++) {

@@ -334,7 +334,8 @@ void llm_get_totals(const llm *m, llm_totals *out)
     generate_shared_totals t;
     generate_shared_get_totals(m->batcher, &t);
     *out = (llm_totals){.passes = t.passes, .sequences = t.sequences, .prompt_tokens = t.prompt_tokens,
-                        .generated_tokens = t.generated_tokens, .calls = t.requests};
+                        .generated_tokens = t.generated_tokens, .cached_tokens = t.reused_tokens,
+                        .calls = t.requests};
 }
 
 void llm_reply_clear(llm_reply *r)

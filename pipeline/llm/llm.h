@@ -98,6 +98,7 @@ typedef struct llm_totals {
     uint64_t sequences;          /* sequences evaluated in them (sequences / passes = batch occupancy) */
     uint64_t prompt_tokens;      /* of the model calls that ended: prompt tokens (computed or reused) */
     uint64_t generated_tokens;   /* of the model calls that ended: tokens generated */
+    uint64_t cached_tokens;      /* of their prompt tokens, reused from a cached prefix */
     uint64_t calls;              /* model calls that ended */
 } llm_totals;
 

@@ -17,7 +17,9 @@
 #   IK_BATCHED_BENCH    ik_llama.cpp's llama-batched-bench binary (built outside
 #                       the repository); if set, it runs in each round with the
 #                       mean prompt and answer lengths precis measured:
-#                       -npp P -ntg G -npl 1,BENCH_DOCS
+#                       -npp P -ntg G -npl 1,BENCH_DOCS; and again with P the
+#                       prompt tokens precis computed (its cached instruction
+#                       prefix left out, as if ik's server cached it too)
 # Prints one line per measurement and a table; raw logs stay in MODELS_DIR/pipeline/.
 set -eu
 
@@ -78,7 +80,8 @@ run_precis() {   # run_precis JOBS ROUND
         "$precis" run --no-store -m "$model" -j "$1" "$docs"/*.txt >"$work/run-j$1-r$2.jsonl" 2>"$log" || die "precis run failed: $(tail -n 3 "$log")"
     s=$(value seconds "$log")
     record "precis-run jobs=$1 round=$2 seconds=$s docs_per_hour=$(echo "$ndocs * 3600 / $s" | bc -l | cut -d. -f1)" \
-        "prompt_tokens=$(value prompt_tokens "$log") generated_tokens=$(value generated_tokens "$log")" \
+        "prompt_tokens=$(value prompt_tokens "$log") cached_tokens=$(value cached_tokens "$log")" \
+        "generated_tokens=$(value generated_tokens "$log")" \
         "model_calls=$(value model_calls "$log") occupancy=$(echo "$(value sequences "$log") / $(value forward_passes "$log")" | bc -l | cut -c1-4)"
 }
 
@@ -145,15 +148,15 @@ EOF
 }
 
 # ---- ik_llama.cpp: the same token work -------------------------------------------------------
-run_ik() {   # run_ik PROMPT_TOKENS GENERATED_TOKENS ROUND
-    log=$work/ik-r$3.log
+run_ik() {   # run_ik PROMPT_TOKENS GENERATED_TOKENS ROUND LABEL
+    log=$work/ik-$4-r$3.log
     "$ik" -m "$model" -t "$threads" -c $(( ($1 + $2 + 64) * ndocs )) -b 2048 -ub 512 \
         -npp "$1" -ntg "$2" -npl "1,$ndocs" >"$log" 2>&1 || die "ik_llama.cpp failed: $(tail -n 3 "$log")"
     # |    PP |     TG |    B |   N_KV |   T_PP s | S_PP t/s |   T_TG s | S_TG t/s |      T s |    S t/s |
-    awk -F'|' -v n="$ndocs" -v r="$3" -v pp="$1" -v tg="$2" '$4 + 0 >= 1 && $2 + 0 == pp {
+    awk -F'|' -v n="$ndocs" -v r="$3" -v pp="$1" -v tg="$2" -v l="$4" '$4 + 0 >= 1 && $2 + 0 == pp {
         b = $4 + 0; t = $10 + 0; dph = b * 3600 / t;
-        if (b == 1) printf "ik-llama one-after-another round=%s seconds=%.2f docs_per_hour=%d\n", r, t * n, dph;
-        else printf "ik-llama parallel=%d round=%s seconds=%.2f docs_per_hour=%d\n", b, r, t, dph }' "$log" |
+        if (b == 1) printf "ik-llama%s one-after-another round=%s seconds=%.2f docs_per_hour=%d\n", l, r, t * n, dph;
+        else printf "ik-llama%s parallel=%d round=%s seconds=%.2f docs_per_hour=%d\n", l, b, r, t, dph }' "$log" |
         tee -a "$results"
 }
 
@@ -170,7 +173,10 @@ for r in $(seq "$rounds"); do
     if [ -n "$ik" ]; then
         log=$work/run-j$ndocs-r$r.log
         calls=$(value model_calls "$log")
-        run_ik $(( $(value prompt_tokens "$log") / calls )) $(( $(value generated_tokens "$log") / calls )) "$r"
+        gen=$(( $(value generated_tokens "$log") / calls ))
+        run_ik $(( $(value prompt_tokens "$log") / calls )) "$gen" "$r" ""
+        # As if ik's server kept the instructions cached too: only the prompt tokens precis computed.
+        run_ik $(( ($(value prompt_tokens "$log") - $(value cached_tokens "$log")) / calls )) "$gen" "$r" "-cached-prefix"
     fi
 done
 
