@@ -60,11 +60,11 @@ done | tr -s ' \t\n' '\n\n\n' | awk -v w="$words" -v n="$ndocs" -v d="$docs" '
     NF { i = int(c / w); if (i >= n) exit; f = sprintf("%s/doc-%02d.txt", d, i);
          printf "%s%s", (c % w ? " " : ""), $0 > f; c++ }'
 [ "$(ls "$docs" | wc -l)" -eq "$ndocs" ] || die "the corpus PDFs gave fewer than $ndocs documents of $words words"
-# The prompts as shipped, answers capped at BENCH_MAX_TOKENS (run and serve alike).
+# The prompts as shipped, the summary's answers capped at BENCH_MAX_TOKENS (run and serve alike).
 prompts=$work/prompts
 rm -rf "$prompts"
 cp -r prompts "$prompts"
-sed -i "s/\"max_tokens\": *[0-9]*/\"max_tokens\": $ntg/" "$prompts"/*.json
+sed -i "s/\"max_tokens\": *[0-9]*/\"max_tokens\": $ntg/" "$prompts"/summary.json
 
 # value KEY FILE: the last KEY=value of a log file
 value() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" "$2" | tail -n 1; }
@@ -149,14 +149,14 @@ EOF
 
 # ---- ik_llama.cpp: the same token work -------------------------------------------------------
 run_ik() {   # run_ik PROMPT_TOKENS GENERATED_TOKENS ROUND LABEL
-    log=$work/ik-$4-r$3.log
+    iklog=$work/ik$4-r$3.log
     "$ik" -m "$model" -t "$threads" -c $(( ($1 + $2 + 64) * ndocs )) -b 2048 -ub 512 \
-        -npp "$1" -ntg "$2" -npl "1,$ndocs" >"$log" 2>&1 || die "ik_llama.cpp failed: $(tail -n 3 "$log")"
+        -npp "$1" -ntg "$2" -npl "1,$ndocs" >"$iklog" 2>&1 || die "ik_llama.cpp failed: $(tail -n 3 "$iklog")"
     # |    PP |     TG |    B |   N_KV |   T_PP s | S_PP t/s |   T_TG s | S_TG t/s |      T s |    S t/s |
     awk -F'|' -v n="$ndocs" -v r="$3" -v pp="$1" -v tg="$2" -v l="$4" '$4 + 0 >= 1 && $2 + 0 == pp {
         b = $4 + 0; t = $10 + 0; dph = b * 3600 / t;
         if (b == 1) printf "ik-llama%s one-after-another round=%s seconds=%.2f docs_per_hour=%d\n", l, r, t * n, dph;
-        else printf "ik-llama%s parallel=%d round=%s seconds=%.2f docs_per_hour=%d\n", l, b, r, t, dph }' "$log" |
+        else printf "ik-llama%s parallel=%d round=%s seconds=%.2f docs_per_hour=%d\n", l, b, r, t, dph }' "$iklog" |
         tee -a "$results"
 }
 
