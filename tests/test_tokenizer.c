@@ -536,14 +536,7 @@ static tokenizer *synth_bpe_tokenizer(synth_bpe *v, const char *pre)
     bpe_merge(v, "c af");
     bpe_merge(v, "caf \xC3\x83\xC2\xA9");
     bpe_merge(v, "q nothere");                 /* halves not in the vocabulary: ignored */
-    tokenizer_spec spec;
-    tokenizer_spec_init(&spec, TOKENIZER_BPE);
-    spec.pre = pre;
-    spec.n_vocab = v->n;
-    spec.tokens = v->tokens;
-    spec.token_types = v->types;
-    spec.merges = v->merges;
-    spec.n_merges = v->n_merges;
+    tokenizer_spec spec = synth_bpe_spec(pre, v->n, v->tokens, v->types, v->merges, v->n_merges);
     spec.bos_id = -1;
     spec.eos_id = T_EOS;
     tokenizer *t;

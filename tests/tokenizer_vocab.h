@@ -37,6 +37,22 @@ static inline size_t gpt2_byte_text(int b, char out[3])
     return 2;
 }
 
+/* The spec of a byte-level BPE tokenizer with pre-tokenizer pre over n
+ * tokens and n_merges merges (no BOS or EOS yet). */
+static inline tokenizer_spec synth_bpe_spec(const char *pre, size_t n, const tokenizer_text *tokens,
+                                            const int32_t *types, const tokenizer_text *merges, size_t n_merges)
+{
+    tokenizer_spec spec;
+    tokenizer_spec_init(&spec, TOKENIZER_BPE);
+    spec.pre = pre;
+    spec.n_vocab = n;
+    spec.tokens = tokens;
+    spec.token_types = types;
+    spec.merges = merges;
+    spec.n_merges = n_merges;
+    return spec;
+}
+
 /* A SentencePiece tokenizer over n tokens whose first three are <unk>, <s>
  * and </s>; tokenizer_new's result. */
 static inline int synth_spm_new(tokenizer **t, size_t n, const tokenizer_text *tokens, const float *scores,

@@ -75,14 +75,7 @@ static tokenizer *build_bpe(vocab *v, const char *pre)
     add(v, "ab", 0, TOKEN_TYPE_NORMAL);
     add(v, "<|eot|>", 0, TOKEN_TYPE_CONTROL);
     add(v, "<sep>", 0, TOKEN_TYPE_USER_DEFINED);
-    tokenizer_spec spec;
-    tokenizer_spec_init(&spec, TOKENIZER_BPE);
-    spec.pre = pre;
-    spec.n_vocab = v->n;
-    spec.tokens = v->tokens;
-    spec.token_types = v->types;
-    spec.merges = merges;
-    spec.n_merges = sizeof merges / sizeof merges[0];
+    tokenizer_spec spec = synth_bpe_spec(pre, v->n, v->tokens, v->types, merges, sizeof merges / sizeof merges[0]);
     tokenizer *t;
     if (tokenizer_new(&t, &spec, NULL) != 0)
         abort();
