@@ -1,6 +1,7 @@
 /* cli.c — dispatch `precis <command> [options]`, global flags, help and version. */
 #include "cli/cli.h"
 
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,24 @@ int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
     fprintf(stderr, "\nTry 'precis %s --help'.\n", cmd->name);
     va_end(ap);
     return EXIT_USAGE;
+}
+
+int cli_parse_options(const cli_command *cmd, const cli_options *o, int argc, char **argv, void *args, int *first)
+{
+    optind = 0;
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, o->shortopts, o->longopts, NULL)) != -1) {
+        int rc = o->take(args, opt, optarg);
+        if (rc == CLI_OPTION_UNKNOWN)
+            return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        if (rc != 0)
+            return rc;
+    }
+    if (argc - optind > o->max_operands)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + o->max_operands]);
+    *first = optind;
+    return 0;
 }
 
 /* Remove `--log-level X` / `--log-level=X` from argv and apply it.

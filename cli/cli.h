@@ -38,4 +38,27 @@ void cli_print_usage(const cli_command *cmd, FILE *f);
 /* Report a usage error ("precis NAME: MSG" + hint) and return EXIT_USAGE. */
 int cli_usage_error(const cli_command *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+struct option; /* <getopt.h> */
+
+/* What a take function returns for an option it does not know (getopt_long's
+ * '?' or ':' included): cli_parse_options reports it. */
+enum { CLI_OPTION_UNKNOWN = -1 };
+
+/* How a command reads its options with getopt_long. */
+typedef struct cli_options {
+    const char *shortopts;           /* getopt_long's optstring ("+c:": stop at the first operand) */
+    const struct option *longopts;   /* {NULL, 0, NULL, 0}-terminated */
+    /* One option into args (opt as getopt_long returns it, arg its optarg):
+     * 0, the status of a cli_usage_error, or CLI_OPTION_UNKNOWN. */
+    int (*take)(void *args, int opt, const char *arg);
+    int max_operands;                /* arguments allowed after the options */
+} cli_options;
+
+/* Read argv's options from the start, getopt's own messages off, each
+ * through o->take. An unknown or incomplete option, or more than
+ * o->max_operands operands, is a usage error of cmd. Returns 0 with *first
+ * the index of the first operand (argc when none), or the usage error's
+ * status (printed). */
+int cli_parse_options(const cli_command *cmd, const cli_options *o, int argc, char **argv, void *args, int *first);
+
 #endif

@@ -73,6 +73,25 @@ static int parse_int(const char *opt, const char *arg, int lo, int hi, int *out)
     return 0;
 }
 
+static int take_option(void *args, int opt, const char *arg)
+{
+    consult_args *a = args;
+    switch (opt) {
+    case 'C': a->collection = arg; return 0;
+    case 'f': a->file = arg; return 0;
+    case 'q': a->question = arg; return 0;
+    case 'Q': a->question_file = arg; return 0;
+    case 'T': return parse_int("--max-themes", arg, 1, CONSULTATION_MAX_THEMES, &a->max_themes);
+    case 'B': return parse_int("--batch-size", arg, 1, 1000, &a->batch_size);
+    case 'I': a->id_column = arg; return 0;
+    case 'X': a->text_column = arg; return 0;
+    case 'S': a->no_store = 1; return 0;
+    case 'c': a->config_path = arg; return 0;
+    case 'm': a->model = arg; return 0;
+    default: return CLI_OPTION_UNKNOWN;
+    }
+}
+
 static int parse_args(int argc, char **argv, consult_args *a)
 {
     static const struct option options[] = {
@@ -83,30 +102,12 @@ static int parse_args(int argc, char **argv, consult_args *a)
         {"no-store", no_argument, NULL, 'S'},         {"config", required_argument, NULL, 'c'},
         {"model", required_argument, NULL, 'm'},      {NULL, 0, NULL, 0},
     };
+    static const cli_options parser = {.shortopts = "C:f:q:c:m:", .longopts = options, .take = take_option};
     *a = (consult_args){0};
-    optind = 0;
-    opterr = 0;
-    int opt, rc = 0;
-    while (rc == 0 && (opt = getopt_long(argc, argv, "C:f:q:c:m:", options, NULL)) != -1) {
-        switch (opt) {
-        case 'C': a->collection = optarg; break;
-        case 'f': a->file = optarg; break;
-        case 'q': a->question = optarg; break;
-        case 'Q': a->question_file = optarg; break;
-        case 'T': rc = parse_int("--max-themes", optarg, 1, CONSULTATION_MAX_THEMES, &a->max_themes); break;
-        case 'B': rc = parse_int("--batch-size", optarg, 1, 1000, &a->batch_size); break;
-        case 'I': a->id_column = optarg; break;
-        case 'X': a->text_column = optarg; break;
-        case 'S': a->no_store = 1; break;
-        case 'c': a->config_path = optarg; break;
-        case 'm': a->model = optarg; break;
-        default: return cli_usage_error(&cmd_consult, "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-    }
+    int first;
+    int rc = cli_parse_options(&cmd_consult, &parser, argc, argv, a, &first);
     if (rc != 0)
         return rc;
-    if (optind < argc)
-        return cli_usage_error(&cmd_consult, "unexpected argument '%s'", argv[optind]);
     if (!a->collection || !*a->collection || strlen(a->collection) > 200)
         return cli_usage_error(&cmd_consult, "--collection (1..200 bytes) is required");
     if (a->question && a->question_file)

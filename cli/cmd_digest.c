@@ -60,6 +60,27 @@ typedef struct digest_args {
     int max_tokens;
 } digest_args;
 
+static int take_option(void *args, int opt, const char *arg)
+{
+    digest_args *a = args;
+    char *end;
+    switch (opt) {
+    case 'C': a->collection = arg; return 0;
+    case 'S': a->since = arg; return 0;
+    case 'U': a->until = arg; return 0;
+    case 'o': a->out_dir = arg; return 0;
+    case 'c': a->config_path = arg; return 0;
+    case 'm': a->model = arg; return 0;
+    case 'n':
+        errno = 0;
+        a->max_tokens = (int)strtol(arg, &end, 10);
+        if (errno || !*arg || *end || a->max_tokens < 1 || a->max_tokens > PROMPT_MAX_TOKENS_LIMIT)
+            return cli_usage_error(&cmd_digest, "--max-tokens needs 1..%d, not '%s'", PROMPT_MAX_TOKENS_LIMIT, arg);
+        return 0;
+    default: return CLI_OPTION_UNKNOWN;
+    }
+}
+
 static int parse_args(int argc, char **argv, digest_args *a)
 {
     static const struct option options[] = {
@@ -68,32 +89,12 @@ static int parse_args(int argc, char **argv, digest_args *a)
         {"config", required_argument, NULL, 'c'},     {"model", required_argument, NULL, 'm'},
         {"max-tokens", required_argument, NULL, 'n'}, {NULL, 0, NULL, 0},
     };
+    static const cli_options parser = {.shortopts = "C:o:c:m:n:", .longopts = options, .take = take_option};
     *a = (digest_args){0};
-    optind = 0;
-    opterr = 0;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "C:o:c:m:n:", options, NULL)) != -1) {
-        char *end;
-        switch (opt) {
-        case 'C': a->collection = optarg; break;
-        case 'S': a->since = optarg; break;
-        case 'U': a->until = optarg; break;
-        case 'o': a->out_dir = optarg; break;
-        case 'c': a->config_path = optarg; break;
-        case 'm': a->model = optarg; break;
-        case 'n':
-            errno = 0;
-            a->max_tokens = (int)strtol(optarg, &end, 10);
-            if (errno || !*optarg || *end || a->max_tokens < 1 || a->max_tokens > PROMPT_MAX_TOKENS_LIMIT)
-                return cli_usage_error(&cmd_digest, "--max-tokens needs 1..%d, not '%s'", PROMPT_MAX_TOKENS_LIMIT,
-                                       optarg);
-            break;
-        default:
-            return cli_usage_error(&cmd_digest, "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error(&cmd_digest, "unexpected argument '%s'", argv[optind]);
+    int first;
+    int usage = cli_parse_options(&cmd_digest, &parser, argc, argv, a, &first);
+    if (usage != 0)
+        return usage;
     if (!a->collection || !*a->collection)
         return cli_usage_error(&cmd_digest, "--collection is required");
     return 0;

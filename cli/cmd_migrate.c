@@ -36,6 +36,17 @@ typedef struct migrate_args {
     int check;
 } migrate_args;
 
+static int take_option(void *args, int opt, const char *arg)
+{
+    migrate_args *a = args;
+    switch (opt) {
+    case 'c': a->config_path = arg; return 0;
+    case 'd': a->dir = arg; return 0;
+    case 'k': a->check = 1; return 0;
+    default: return CLI_OPTION_UNKNOWN;
+    }
+}
+
 static int parse_args(int argc, char **argv, migrate_args *a)
 {
     static const struct option options[] = {
@@ -44,22 +55,10 @@ static int parse_args(int argc, char **argv, migrate_args *a)
         {"check", no_argument, NULL, 'k'},
         {NULL, 0, NULL, 0},
     };
+    static const cli_options parser = {.shortopts = "+c:", .longopts = options, .take = take_option};
     *a = (migrate_args){0};
-    optind = 0;
-    opterr = 0;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "+c:", options, NULL)) != -1) {
-        switch (opt) {
-        case 'c': a->config_path = optarg; break;
-        case 'd': a->dir = optarg; break;
-        case 'k': a->check = 1; break;
-        default:
-            return cli_usage_error(&cmd_migrate, "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error(&cmd_migrate, "unexpected argument '%s'", argv[optind]);
-    return 0;
+    int first;
+    return cli_parse_options(&cmd_migrate, &parser, argc, argv, a, &first);
 }
 
 static void print_applied(const migration *m, void *ctx)

@@ -98,6 +98,22 @@ static int list_prompts(const char *dir, int as_json)
     return failed ? EXIT_FAIL : EXIT_OK;
 }
 
+typedef struct prompts_args {
+    const char *config_path, *dir;
+    int as_json;
+} prompts_args;
+
+static int take_option(void *args, int opt, const char *arg)
+{
+    prompts_args *a = args;
+    switch (opt) {
+    case 'c': a->config_path = arg; return 0;
+    case 'd': a->dir = arg; return 0;
+    case 'j': a->as_json = 1; return 0;
+    default: return CLI_OPTION_UNKNOWN;
+    }
+}
+
 static int prompts_run(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -106,28 +122,18 @@ static int prompts_run(int argc, char **argv)
         {"json", no_argument, NULL, 'j'},
         {NULL, 0, NULL, 0},
     };
-    const char *config_path = NULL, *dir = NULL;
-    int as_json = 0;
-    optind = 0;
-    opterr = 0;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "c:", options, NULL)) != -1) {
-        switch (opt) {
-        case 'c': config_path = optarg; break;
-        case 'd': dir = optarg; break;
-        case 'j': as_json = 1; break;
-        default:
-            return cli_usage_error(&cmd_prompts, "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error(&cmd_prompts, "unexpected argument '%s'", argv[optind]);
-    if (dir)
-        return list_prompts(dir, as_json);
+    static const cli_options parser = {.shortopts = "c:", .longopts = options, .take = take_option};
+    prompts_args a = {0};
+    int first;
+    int status = cli_parse_options(&cmd_prompts, &parser, argc, argv, &a, &first);
+    if (status != 0)
+        return status;
+    if (a.dir)
+        return list_prompts(a.dir, a.as_json);
     config *cfg;
     perr err;
     char resolved[4096];
-    if (config_load(&cfg, config_path, environ, &err) != 0) {
+    if (config_load(&cfg, a.config_path, environ, &err) != 0) {
         fprintf(stderr, "precis prompts: %s\n", err.msg);
         return EXIT_FAIL;
     }
@@ -137,5 +143,5 @@ static int prompts_run(int argc, char **argv)
         fprintf(stderr, "precis prompts: %s\n", err.msg);
         return EXIT_FAIL;
     }
-    return list_prompts(resolved, as_json);
+    return list_prompts(resolved, a.as_json);
 }

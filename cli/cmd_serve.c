@@ -97,6 +97,16 @@ typedef struct serve_state {
     lifecycle *life;
 } serve_state;
 
+static int take_option(void *args, int opt, const char *arg)
+{
+    serve_args *a = args;
+    switch (opt) {
+    case 'c': a->config_path = arg; return 0;
+    case 'm': a->migrate = 1; return 0;
+    default: return CLI_OPTION_UNKNOWN;
+    }
+}
+
 static int parse_args(int argc, char **argv, serve_args *a)
 {
     static const struct option options[] = {
@@ -104,21 +114,10 @@ static int parse_args(int argc, char **argv, serve_args *a)
         {"migrate", no_argument, NULL, 'm'},
         {NULL, 0, NULL, 0},
     };
+    static const cli_options parser = {.shortopts = "+c:", .longopts = options, .take = take_option};
     *a = (serve_args){0};
-    optind = 0;
-    opterr = 0;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "+c:", options, NULL)) != -1) {
-        switch (opt) {
-        case 'c': a->config_path = optarg; break;
-        case 'm': a->migrate = 1; break;
-        default:
-            return cli_usage_error(&cmd_serve, "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error(&cmd_serve, "unexpected argument '%s'", argv[optind]);
-    return 0;
+    int first;
+    return cli_parse_options(&cmd_serve, &parser, argc, argv, a, &first);
 }
 
 /* Without (or with an empty) bootstrap.servers: an in-process mock cluster,

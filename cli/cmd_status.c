@@ -193,6 +193,26 @@ static int show(store *s, const char *job_id, size_t limit)
     return EXIT_OK;
 }
 
+typedef struct status_args {
+    const char *config_path;
+    long limit;
+} status_args;
+
+static int take_option(void *args, int opt, const char *arg)
+{
+    status_args *a = args;
+    char *end;
+    switch (opt) {
+    case 'c': a->config_path = arg; return 0;
+    case 'n':
+        a->limit = strtol(arg, &end, 10);
+        if (*end || end == arg || a->limit < 1 || a->limit > 100000)
+            return cli_usage_error(&cmd_status, "--limit wants a number from 1 to 100000, not '%s'", arg);
+        return 0;
+    default: return CLI_OPTION_UNKNOWN;
+    }
+}
+
 static int status_run(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -200,39 +220,25 @@ static int status_run(int argc, char **argv)
         {"limit", required_argument, NULL, 'n'},
         {NULL, 0, NULL, 0},
     };
-    const char *config_path = NULL, *job_id = NULL;
-    long limit = 20;
-    optind = 0;
-    opterr = 0;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "c:n:", options, NULL)) != -1) {
-        char *end;
-        switch (opt) {
-        case 'c': config_path = optarg; break;
-        case 'n':
-            limit = strtol(optarg, &end, 10);
-            if (*end || end == optarg || limit < 1 || limit > 100000)
-                return cli_usage_error(&cmd_status, "--limit wants a number from 1 to 100000, not '%s'", optarg);
-            break;
-        default:
-            return cli_usage_error(&cmd_status, "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        job_id = argv[optind++];
-    if (optind < argc)
-        return cli_usage_error(&cmd_status, "unexpected argument '%s'", argv[optind]);
+    static const cli_options parser = {.shortopts = "c:n:", .longopts = options, .take = take_option,
+                                       .max_operands = 1};
+    status_args a = {.limit = 20};
+    int first;
+    int usage = cli_parse_options(&cmd_status, &parser, argc, argv, &a, &first);
+    if (usage != 0)
+        return usage;
+    const char *job_id = first < argc ? argv[first] : NULL;
 
     perr err;
     config *cfg;
-    if (config_load(&cfg, config_path, environ, &err) != 0)
+    if (config_load(&cfg, a.config_path, environ, &err) != 0)
         return fail(err.msg, STORE_ERROR);
     store *s;
     int rc = store_connect(&s, config_get(cfg, "postgres", "conninfo"), &err);
     config_free(cfg);
     if (rc != 0)
         return fail(err.msg, rc);
-    int status = show(s, job_id, (size_t)limit);
+    int status = show(s, job_id, (size_t)a.limit);
     store_close(s);
     return status;
 }

@@ -50,6 +50,22 @@ typedef struct submit_args {
     int nfiles;
 } submit_args;
 
+static int take_option(void *args, int opt, const char *arg)
+{
+    submit_args *a = args;
+    switch (opt) {
+    case 'c': a->config_path = arg; return 0;
+    case 'b': a->brokers = arg; return 0;
+    case 't': a->topic = arg; return 0;
+    case 'a': a->analyses = arg; return 0;
+    case 'C': a->collection = arg; return 0;
+    case 'P': a->password = arg; return 0;
+    case 'p': a->by_path = 1; return 0;
+    case 'J': a->job_id = arg; return 0;
+    default: return CLI_OPTION_UNKNOWN;
+    }
+}
+
 static int parse_args(int argc, char **argv, submit_args *a)
 {
     static const struct option options[] = {
@@ -59,28 +75,17 @@ static int parse_args(int argc, char **argv, submit_args *a)
         {"by-path", no_argument, NULL, 'p'},        {"job-id", required_argument, NULL, 'J'},
         {NULL, 0, NULL, 0},
     };
+    static const cli_options parser = {.shortopts = "c:b:t:a:", .longopts = options, .take = take_option,
+                                       .max_operands = INT_MAX};
     *a = (submit_args){0};
-    optind = 0;
-    opterr = 0;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "c:b:t:a:", options, NULL)) != -1) {
-        switch (opt) {
-        case 'c': a->config_path = optarg; break;
-        case 'b': a->brokers = optarg; break;
-        case 't': a->topic = optarg; break;
-        case 'a': a->analyses = optarg; break;
-        case 'C': a->collection = optarg; break;
-        case 'P': a->password = optarg; break;
-        case 'p': a->by_path = 1; break;
-        case 'J': a->job_id = optarg; break;
-        default:
-            return cli_usage_error(&cmd_submit, "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind >= argc)
+    int first;
+    int usage = cli_parse_options(&cmd_submit, &parser, argc, argv, a, &first);
+    if (usage != 0)
+        return usage;
+    if (first >= argc)
         return cli_usage_error(&cmd_submit, "no FILE given");
-    a->files = argv + optind;
-    a->nfiles = argc - optind;
+    a->files = argv + first;
+    a->nfiles = argc - first;
     if (a->job_id && a->nfiles != 1)
         return cli_usage_error(&cmd_submit, "--job-id takes exactly one FILE (got %d)", a->nfiles);
     if (a->job_id && !job_id_usable(a->job_id, strlen(a->job_id)))

@@ -137,6 +137,28 @@ static int show(const char *config_path, const char *collection, long long run_i
     return EXIT_OK;
 }
 
+typedef struct themes_args {
+    const char *config_path;
+    long long run_id;
+    int as_json;
+} themes_args;
+
+static int take_option(void *args, int opt, const char *arg)
+{
+    themes_args *a = args;
+    char *end;
+    switch (opt) {
+    case 'r':
+        a->run_id = strtoll(arg, &end, 10);
+        if (!*arg || *end || a->run_id < 1)
+            return cli_usage_error(&cmd_themes, "--run wants a run id (a positive number), not '%s'", arg);
+        return 0;
+    case 'j': a->as_json = 1; return 0;
+    case 'c': a->config_path = arg; return 0;
+    default: return CLI_OPTION_UNKNOWN;
+    }
+}
+
 static int themes_main(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -149,28 +171,15 @@ static int themes_main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {NULL, 0, NULL, 0},
     };
-    const char *config_path = NULL;
-    long long run_id = 0;
-    int as_json = 0, opt;
-    optind = 0;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, "r:c:", options, NULL)) != -1) {
-        char *end;
-        switch (opt) {
-        case 'r':
-            run_id = strtoll(optarg, &end, 10);
-            if (!*optarg || *end || run_id < 1)
-                return cli_usage_error(&cmd_themes, "--run wants a run id (a positive number), not '%s'", optarg);
-            break;
-        case 'j': as_json = 1; break;
-        case 'c': config_path = optarg; break;
-        default: return cli_usage_error(&cmd_themes, "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-    }
-    const char *collection = optind < argc ? argv[optind++] : NULL;
-    if (optind < argc)
-        return cli_usage_error(&cmd_themes, "unexpected argument '%s'", argv[optind]);
-    if (!collection && run_id == 0)
+    static const cli_options parser = {.shortopts = "r:c:", .longopts = options, .take = take_option,
+                                       .max_operands = 1};
+    themes_args a = {0};
+    int first;
+    int usage = cli_parse_options(&cmd_themes, &parser, argc, argv, &a, &first);
+    if (usage != 0)
+        return usage;
+    const char *collection = first < argc ? argv[first] : NULL;
+    if (!collection && a.run_id == 0)
         return cli_usage_error(&cmd_themes, "give a COLLECTION or --run ID");
-    return show(config_path, collection, run_id, as_json);
+    return show(a.config_path, collection, a.run_id, a.as_json);
 }

@@ -199,16 +199,9 @@ int store_consultation_save(store *s, const store_consultation_run *run, long lo
     int rc = store_consultation_check(run, err);
     char id[24] = "";
     if (rc == 0)
-        rc = store_ready(s, err);
+        rc = store_tx_open(s, err);
     if (rc == 0)
-        rc = store_begin(s, err);
-    if (rc == 0) {
-        rc = store_consultation_save_tx(s, run, id, err);
-        if (rc == 0)
-            rc = store_commit(s, err);
-        if (rc != 0)
-            store_rollback(s);
-    }
+        rc = store_tx_close(s, store_consultation_save_tx(s, run, id, err), err);
     if (rc != 0)
         return perr_prefix(err, "storing the consultation run of %s", run->collection), rc;
     if (run_id)

@@ -31,6 +31,25 @@ int store_commit(store *s, perr *err);
 /* Best effort; never fails the caller (a broken connection is reset later). */
 void store_rollback(store *s);
 
+/* The start of a write: store_ready, then BEGIN. */
+static inline int store_tx_open(store *s, perr *err)
+{
+    int rc = store_ready(s, err);
+    return rc == 0 ? store_begin(s, err) : rc;
+}
+
+/* The end of a write opened by store_tx_open whose statements returned rc:
+ * COMMIT when rc is 0, ROLLBACK when it or the COMMIT failed. Returns the
+ * final status. */
+static inline int store_tx_close(store *s, int rc, perr *err)
+{
+    if (rc == 0)
+        rc = store_commit(s, err);
+    if (rc != 0)
+        store_rollback(s);
+    return rc;
+}
+
 /* malloc'd copy of a result field, NULL when SQL NULL (abort on OOM is not
  * acceptable here: returns NULL and sets *oom). */
 char *store_field(const PGresult *res, int row, int col, int *oom);

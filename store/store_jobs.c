@@ -247,16 +247,9 @@ int store_job_done(store *s, const char *job_id, const store_document *doc,
         rc = check_result(&results[i], i, err);
     char id[24] = "";
     if (rc == 0)
-        rc = store_ready(s, err);
+        rc = store_tx_open(s, err);
     if (rc == 0)
-        rc = store_begin(s, err);
-    if (rc == 0) {
-        rc = job_done_tx(s, job_id, doc, results, n_results, id, err);
-        if (rc == 0)
-            rc = store_commit(s, err);
-        if (rc != 0)
-            store_rollback(s);
-    }
+        rc = store_tx_close(s, job_done_tx(s, job_id, doc, results, n_results, id, err), err);
     if (rc != 0) {
         perr_prefix(err, "finishing job %s", job_id);
         return rc;
@@ -294,16 +287,9 @@ int store_job_done_consultation(store *s, const char *job_id, const store_consul
     char id[24] = "";
     int rc = store_consultation_check(run, err);
     if (rc == 0)
-        rc = store_ready(s, err);
+        rc = store_tx_open(s, err);
     if (rc == 0)
-        rc = store_begin(s, err);
-    if (rc == 0) {
-        rc = consultation_done_tx(s, job_id, run, id, err);
-        if (rc == 0)
-            rc = store_commit(s, err);
-        if (rc != 0)
-            store_rollback(s);
-    }
+        rc = store_tx_close(s, consultation_done_tx(s, job_id, run, id, err), err);
     if (rc != 0)
         return perr_prefix(err, "finishing job %s", job_id), rc;
     if (run_id)

@@ -25,6 +25,25 @@ void test_db_close(test_db *d)
     pg_harness_free(d->pg);
 }
 
+char *test_migrated_db(pg_harness *pg)
+{
+    char *conninfo = pg_harness_new_db(pg);
+    store *s;
+    perr err;
+    cr_assert_eq(store_connect(&s, conninfo, &err), 0, "%s", err.msg);
+    cr_assert_eq(store_migrate(s, NULL, NULL, NULL, NULL, &err), 0, "%s", err.msg);
+    store_close(s);
+    return conninfo;
+}
+
+char *test_shared_migrated_db(void)
+{
+    pg_harness *pg = pg_harness_shared();
+    char *conninfo = test_migrated_db(pg);
+    pg_harness_free(pg);   /* the shared server keeps running */
+    return conninfo;
+}
+
 char *pg_query_text(PGconn *c, const char *sql)
 {
     PGresult *r = PQexec(c, sql);

@@ -20,6 +20,12 @@ typedef struct test_db {
 test_db test_db_open(void);
 void test_db_close(test_db *d);
 
+/* A new database on pg, migrated (no connection kept); its conninfo
+ * (malloc'd). */
+char *test_migrated_db(pg_harness *pg);
+/* The same on the run's shared server. */
+char *test_shared_migrated_db(void);
+
 /* First column of the single row of sql (malloc'd; NULL for SQL NULL).
  * Fails the test when the query fails or returns another number of rows. */
 char *pg_query_text(PGconn *c, const char *sql);

@@ -60,6 +60,17 @@ char *test_read_file(const char *path, size_t *len)
     return buf;
 }
 
+char *test_write_tmp(const char *name, const char *text)
+{
+    char *path = NULL;
+    cr_assert(asprintf(&path, "%s/%s", test_tmpdir(), name) > 0);
+    FILE *f = fopen(path, "w");
+    cr_assert(f, "cannot write %s", path);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
 /* The scratch directory of this test process, removed when it exits. */
 static char scratch_dir[256];
 

@@ -24,6 +24,10 @@ char *test_read_file(const char *path, size_t *len);
  * removed when the test process exits, unless PRECIS_TEST_KEEP_TMP is set). */
 const char *test_tmpdir(void);
 
+/* Write text to the file NAME of test_tmpdir(); returns its path (malloc'd).
+ * Fails the test on error. */
+char *test_write_tmp(const char *name, const char *text);
+
 /* Path of the built precis binary (PRECIS_BIN), for CLI tests. */
 const char *test_precis_bin(void);
 /* The test binary precis-stub (`precis serve` with the stub step):

@@ -9,6 +9,7 @@
 #include "engine/gguf/gguf.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "tests/support.h"
+#include "tests/tokenizer_vocab.h"
 
 /* The templates as published with the models (tokenizer_config.json). */
 static const char LLAMA2_CHAT_JINJA[] =
@@ -255,21 +256,7 @@ Test(chat_template, chatml_markers_become_tokens)
     tokenizer_text tokens[258];
     int32_t types[258];
     for (int b = 0; b < 256; b++) {
-        int printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174;
-        int cp = b;
-        if (!printable) {
-            cp = 256;
-            for (int x = 0; x < b; x++)
-                cp += !((x >= 33 && x <= 126) || (x >= 161 && x <= 172) || x >= 174);
-        }
-        if (cp < 0x80) {
-            bytes[b][0] = (char)cp;
-            tokens[b] = (tokenizer_text){ bytes[b], 1 };
-        } else {
-            bytes[b][0] = (char)(0xC0 | (cp >> 6));
-            bytes[b][1] = (char)(0x80 | (cp & 0x3F));
-            tokens[b] = (tokenizer_text){ bytes[b], 2 };
-        }
+        tokens[b] = (tokenizer_text){ bytes[b], gpt2_byte_text(b, bytes[b]) };
         types[b] = TOKEN_TYPE_NORMAL;
     }
     tokens[256] = (tokenizer_text){ "<|im_start|>", 12 };

@@ -7,17 +7,6 @@
 #include "daemon/config.h"
 #include "tests/support.h"
 
-static char *write_conf(const char *name, const char *text)
-{
-    char *path = NULL;
-    cr_assert(asprintf(&path, "%s/%s", test_tmpdir(), name) > 0);
-    FILE *f = fopen(path, "w");
-    cr_assert(f);
-    fputs(text, f);
-    fclose(f);
-    return path;
-}
-
 static char *print_to_string(const config *cfg)
 {
     char *buf = NULL;
@@ -32,18 +21,18 @@ static char *const no_env[] = {NULL};
 
 Test(config, good_file_and_defaults)
 {
-    char *path = write_conf("good.conf",
-                            "# comment\n"
-                            "[engine]\n"
-                            "model = /models/llama.gguf\n"
-                            "threads = 2\n"
-                            "\n"
-                            "[kafka]\n"
-                            "bootstrap.servers = broker:9092\n"
-                            "jobs_topic = my.jobs\n"
-                            "[schedule.nightly]\n"
-                            "cron = 0 2 * * *\n"
-                            "collection = research\n");
+    char *path = test_write_tmp("good.conf",
+                                "# comment\n"
+                                "[engine]\n"
+                                "model = /models/llama.gguf\n"
+                                "threads = 2\n"
+                                "\n"
+                                "[kafka]\n"
+                                "bootstrap.servers = broker:9092\n"
+                                "jobs_topic = my.jobs\n"
+                                "[schedule.nightly]\n"
+                                "cron = 0 2 * * *\n"
+                                "collection = research\n");
     config *cfg;
     perr err;
     cr_assert_eq(config_load(&cfg, path, no_env, &err), 0, "%s", err.msg);
@@ -80,7 +69,7 @@ Test(config, no_file_means_defaults)
 
 static void assert_load_fails(const char *text, const char *expect)
 {
-    char *path = write_conf("bad.conf", text);
+    char *path = test_write_tmp("bad.conf", text);
     config *cfg = NULL;
     perr err = {{0}};
     cr_assert_eq(config_load(&cfg, path, no_env, &err), -1, "loaded although bad: %s", text);
@@ -117,7 +106,7 @@ Test(config, bad_integer_and_malformed_line)
 
 Test(config, environment_overrides_file)
 {
-    char *path = write_conf("env.conf", "[engine]\nmodel = /from/file.gguf\n[schedule.daily]\ncron = 0 1 * * *\n");
+    char *path = test_write_tmp("env.conf", "[engine]\nmodel = /from/file.gguf\n[schedule.daily]\ncron = 0 1 * * *\n");
     char *env[] = {"PRECIS_ENGINE_MODEL=/from/env.gguf", "PRECIS_PIPELINE_MAX_ATTEMPTS=7",
                    "PRECIS_KAFKA_BOOTSTRAP_SERVERS=envbroker:9092", "PRECIS_KAFKA_JOBS_TOPIC=env.jobs",
                    "PRECIS_SCHEDULE_DAILY_COLLECTION=envcoll", "UNRELATED=1", NULL};
@@ -150,9 +139,9 @@ Test(config, bad_environment_value_is_an_error)
 
 Test(config, secrets_are_masked_when_printed)
 {
-    char *path = write_conf("secret.conf",
-                            "[postgres]\nconninfo = host=db user=precis password=hunter2 dbname=p\n"
-                            "[kafka]\nsasl.password = kafkapass\nsasl.username = alice\n");
+    char *path = test_write_tmp("secret.conf",
+                                "[postgres]\nconninfo = host=db user=precis password=hunter2 dbname=p\n"
+                                "[kafka]\nsasl.password = kafkapass\nsasl.username = alice\n");
     char *env[] = {"PRECIS_KAFKA_SSL_KEY_PASSWORD=keypass", NULL};
     config *cfg;
     perr err;
@@ -171,7 +160,7 @@ Test(config, secrets_are_masked_when_printed)
 
 Test(config, uri_conninfo_password_masked)
 {
-    char *path = write_conf("uri.conf", "[postgres]\nconninfo = postgresql://bob:topsecret@db:5433/precis\n");
+    char *path = test_write_tmp("uri.conf", "[postgres]\nconninfo = postgresql://bob:topsecret@db:5433/precis\n");
     config *cfg;
     perr err;
     cr_assert_eq(config_load(&cfg, path, no_env, &err), 0, "%s", err.msg);
@@ -186,8 +175,8 @@ Test(config, uri_conninfo_password_masked)
 /* Every libpq secret (PQconndefaults marks them), not only "password". */
 Test(config, every_libpq_secret_in_conninfo_masked)
 {
-    char *path = write_conf("ssl.conf", "[postgres]\nconninfo = host=db user=precis sslpassword=keyphrase "
-                                        "password='two words' sslmode=verify-full dbname=p\n");
+    char *path = test_write_tmp("ssl.conf", "[postgres]\nconninfo = host=db user=precis sslpassword=keyphrase "
+                                            "password='two words' sslmode=verify-full dbname=p\n");
     config *cfg;
     perr err;
     cr_assert_eq(config_load(&cfg, path, no_env, &err), 0, "%s", err.msg);

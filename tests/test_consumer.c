@@ -136,6 +136,14 @@ static void *run_member(void *arg)
     return NULL;
 }
 
+/* mb's consumer made from o, running on its own thread. */
+static void member_run(member *mb, const consumer_options *o)
+{
+    perr err;
+    cr_assert_eq(consumer_new(&mb->c, o, &err), 0, "%s", err.msg);
+    cr_assert_eq(pthread_create(&mb->thread, NULL, run_member, mb), 0);
+}
+
 static void member_start_with(member *mb, harness *h, int who, long grace_ms, int backoff_ms)
 {
     memset(mb, 0, sizeof *mb);
@@ -151,9 +159,7 @@ static void member_start_with(member *mb, harness *h, int who, long grace_ms, in
         .shutdown_grace_ms = grace_ms,
         .log_hook = h->log_hook,
     };
-    perr err;
-    cr_assert_eq(consumer_new(&mb->c, &o, &err), 0, "%s", err.msg);
-    cr_assert_eq(pthread_create(&mb->thread, NULL, run_member, mb), 0);
+    member_run(mb, &o);
 }
 
 static void member_start(member *mb, harness *h, int who)
@@ -623,21 +629,27 @@ static void stop_during_slow_job(harness *h, member *m)
     member_stop(m);
 }
 
-Test(consumer, stop_lets_current_job_finish_within_grace)
+/* One member handling the single message "slow", stopped once that job has
+ * begun, with grace_ms to finish it; returns the member's metrics. */
+static metrics *stop_slow_job(harness *h, int grace_ms)
 {
-    harness h;
-    harness_start(&h, 1);
-    h.decide = slow_job;
-    produce(&h, "k", "slow", NULL);
+    harness_start(h, 1);
+    h->decide = slow_job;
+    produce(h, "k", "slow", NULL);
     metrics *mt = metrics_new();
     member m;
     memset(&m, 0, sizeof m);
-    consumer_options o = {.props = h.props, .nprops = h.nprops, .handler = {.handle = handle_as_0, .ctx = &h},
-                          .metrics = mt, .poll_ms = 50, .shutdown_grace_ms = 10000};
-    perr err;
-    cr_assert_eq(consumer_new(&m.c, &o, &err), 0, "%s", err.msg);
-    cr_assert_eq(pthread_create(&m.thread, NULL, run_member, &m), 0);
-    stop_during_slow_job(&h, &m);
+    consumer_options o = {.props = h->props, .nprops = h->nprops, .handler = {.handle = handle_as_0, .ctx = h},
+                          .metrics = mt, .poll_ms = 50, .shutdown_grace_ms = grace_ms};
+    member_run(&m, &o);
+    stop_during_slow_job(h, &m);
+    return mt;
+}
+
+Test(consumer, stop_lets_current_job_finish_within_grace)
+{
+    harness h;
+    metrics *mt = stop_slow_job(&h, 10000);
     cr_assert_eq(count_calls(&h, JOB_OK), 1, "the job finished");
     assert_all_committed(&h, 1);
     metrics_free(mt);
@@ -647,18 +659,7 @@ Test(consumer, stop_lets_current_job_finish_within_grace)
 Test(consumer, grace_expiry_cancels_job_without_commit)
 {
     harness h;
-    harness_start(&h, 1);
-    h.decide = slow_job;
-    produce(&h, "k", "slow", NULL);
-    metrics *mt = metrics_new();
-    member m;
-    memset(&m, 0, sizeof m);
-    consumer_options o = {.props = h.props, .nprops = h.nprops, .handler = {.handle = handle_as_0, .ctx = &h},
-                          .metrics = mt, .poll_ms = 50, .shutdown_grace_ms = 0};
-    perr err;
-    cr_assert_eq(consumer_new(&m.c, &o, &err), 0, "%s", err.msg);
-    cr_assert_eq(pthread_create(&m.thread, NULL, run_member, &m), 0);
-    stop_during_slow_job(&h, &m);
+    metrics *mt = stop_slow_job(&h, 0);
     cr_assert_eq(count_calls(&h, JOB_TRANSIENT_FAILURE), 1, "the job gave up");
     int64_t committed[1];
     committed_offsets(&h, 1, committed);
@@ -962,9 +963,7 @@ Test(consumer, lag_gauge_counts_unfinished_messages)
     consumer_options o = {.props = h.props, .nprops = h.nprops, .handler = {.handle = handle_as_0, .ctx = &h},
                           .metrics = mt, .poll_ms = 50, .backoff_initial_ms = 20000, .backoff_max_ms = 20000,
                           .shutdown_grace_ms = 1000};
-    perr err;
-    cr_assert_eq(consumer_new(&m.c, &o, &err), 0, "%s", err.msg);
-    cr_assert_eq(pthread_create(&m.thread, NULL, run_member, &m), 0);
+    member_run(&m, &o);
     wait_for(&h, JOB_TRANSIENT_FAILURE, 1);
     /* The gauge refreshes every 5 s: the first message failed, all 5 remain. */
     int64_t deadline = monotonic_ms() + 15000;
@@ -1022,9 +1021,7 @@ Test(consumer, lag_gauge_moves_while_a_job_runs)
     memset(&m, 0, sizeof m);
     consumer_options o = {.props = h.props, .nprops = h.nprops, .handler = {.handle = handle_as_0, .ctx = &h},
                           .metrics = mt, .poll_ms = 50, .lag_refresh_ms = 500, .shutdown_grace_ms = 20000};
-    perr err;
-    cr_assert_eq(consumer_new(&m.c, &o, &err), 0, "%s", err.msg);
-    cr_assert_eq(pthread_create(&m.thread, NULL, run_member, &m), 0);
+    member_run(&m, &o);
     for (int64_t deadline = monotonic_ms() + WAIT_MS; long_job_state(&h) < 1; test_sleep_ms(10))
         cr_assert_lt(monotonic_ms(), deadline, "the long job never started");
     produce_n(&h, "behind", 5);
@@ -1067,9 +1064,7 @@ static void start_in_flight(member *mb, harness *h, int jobs_in_flight)
     consumer_options o = {.props = h->props, .nprops = h->nprops, .handler = {.handle = handle_as_0, .ctx = h},
                           .backoff_initial_ms = 100, .backoff_max_ms = 400, .poll_ms = 50,
                           .shutdown_grace_ms = 10000, .jobs_in_flight = jobs_in_flight};
-    perr err;
-    cr_assert_eq(consumer_new(&mb->c, &o, &err), 0, "%s", err.msg);
-    cr_assert_eq(pthread_create(&mb->thread, NULL, run_member, mb), 0);
+    member_run(mb, &o);
 }
 
 /* Three in flight on one partition: the two after "held" finish first, yet

@@ -20,6 +20,7 @@
 #include "store/store.h"
 #include "store/store_digest.h"
 #include "tests/pg_harness.h"
+#include "tests/pg_query.h"
 #include "tests/support.h"
 
 #define MODEL "synth-d256-q8_0.gguf"
@@ -363,14 +364,7 @@ static long add_document(PGconn *c, const char *collection, const char *title, c
 
 static char *migrated_db(PGconn **raw)
 {
-    pg_harness *pg = pg_harness_shared();
-    char *conninfo = pg_harness_new_db(pg);
-    pg_harness_free(pg);
-    store *s;
-    perr err;
-    cr_assert_eq(store_connect(&s, conninfo, &err), 0, "%s", err.msg);
-    cr_assert_eq(store_migrate(s, NULL, NULL, NULL, NULL, &err), 0, "%s", err.msg);
-    store_close(s);
+    char *conninfo = test_shared_migrated_db();
     *raw = PQconnectdb(conninfo);
     cr_assert_eq(PQstatus(*raw), CONNECTION_OK);
     return conninfo;

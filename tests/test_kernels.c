@@ -29,6 +29,7 @@
 #include "engine/kernels/kernels.h"
 #include "engine/kernels/quant_ref.h"
 #include "engine/kernels/tensor_types.h"
+#include "tests/test_rng.h"
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -61,33 +62,10 @@ static int set_usable(const simd_set *set)
     return 0;
 }
 
-typedef struct rng {
-    uint64_t s;
-} rng;
-
-static uint64_t rng_next(rng *r)
-{
-    r->s ^= r->s >> 12;
-    r->s ^= r->s << 25;
-    r->s ^= r->s >> 27;
-    return r->s * 0x2545F4914F6CDD1DULL;
-}
-
 static rng rng_seeded(uint64_t seed)
 {
     rng r = { seed * 0x9E3779B97F4A7C15ULL + 0x1234567 };
     return r;
-}
-
-static double rng_unit(rng *r) /* (0, 1) */
-{
-    return ((double)(rng_next(r) >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static float rng_gauss(rng *r)
-{
-    double u = rng_unit(r), v = rng_unit(r);
-    return (float)(sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v));
 }
 
 /* Gaussian floats with a per-row scale in 1e-3..1e3 and a few outliers. */

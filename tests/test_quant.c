@@ -15,6 +15,7 @@
 #include "engine/kernels/quant_ref.h"
 #include "engine/kernels/tensor_types.h"
 #include "tests/support.h"
+#include "tests/test_rng.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -22,30 +23,6 @@
 #endif
 
 /* ---------------------------------------------------------------- helpers */
-
-typedef struct rng {
-    uint64_t s;
-} rng;
-
-static uint64_t rng_next(rng *r)
-{
-    /* xorshift64* */
-    r->s ^= r->s >> 12;
-    r->s ^= r->s << 25;
-    r->s ^= r->s >> 27;
-    return r->s * 0x2545F4914F6CDD1DULL;
-}
-
-static double rng_uniform(rng *r) /* (0, 1) */
-{
-    return ((double)(rng_next(r) >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static float rng_gauss(rng *r)
-{
-    double u = rng_uniform(r), v = rng_uniform(r);
-    return (float)(sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v));
-}
 
 static float *gauss_vec(uint64_t seed, int64_t n)
 {

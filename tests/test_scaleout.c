@@ -25,6 +25,7 @@
 #include "common/monotonic.h"
 #include "store/store.h"
 #include "tests/pg_harness.h"
+#include "tests/pg_query.h"
 #include "tests/support.h"
 
 #define NJOBS 300
@@ -50,19 +51,6 @@ static char *scratch(const char *fmt, ...)
 }
 
 /* ---- PostgreSQL ----------------------------------------------------------- */
-
-static char *fresh_database(void)
-{
-    pg_harness *pg = pg_harness_shared();
-    char *conninfo = pg_harness_new_db(pg);
-    pg_harness_free(pg);   /* the shared server keeps running */
-    store *s;
-    perr err;
-    cr_assert_eq(store_connect(&s, conninfo, &err), 0, "%s", err.msg);
-    cr_assert_eq(store_migrate(s, NULL, NULL, NULL, NULL, &err), 0, "%s", err.msg);
-    store_close(s);
-    return conninfo;
-}
 
 /* First column of the first row (malloc'd), NULL when there is none. */
 static char *query_text(const char *conninfo, const char *sql)
@@ -239,7 +227,7 @@ static void check_exactly_once(const char *conninfo, char *killed_jobs, int n_ki
 
 Test(scaleout, three_daemons_six_partitions_one_killed_every_job_done_once, .timeout = 180)
 {
-    char *conninfo = fresh_database();
+    char *conninfo = test_shared_migrated_db();
     char *log = scratch("broker.log");
     pid_t broker;
     char *bootstrap = start_broker(&broker, log);
@@ -313,7 +301,7 @@ static void wait_both_assigned(const char *log_a, const char *log_b)
 Test(scaleout, replicas_stopped_together_exit_cleanly, .timeout = 280)
 {
     alarm(270);
-    char *conninfo = fresh_database();
+    char *conninfo = test_shared_migrated_db();
     char *log = scratch("broker.log");
     pid_t broker;
     char *bootstrap = start_broker(&broker, log);

@@ -24,6 +24,7 @@
 #include "store/store.h"
 #include "store/store_digest.h"
 #include "tests/pg_harness.h"
+#include "tests/pg_query.h"
 #include "tests/support.h"
 
 extern char **environ;
@@ -202,20 +203,9 @@ Test(schedule, durations_and_instants)
 
 /* ---- configuration ------------------------------------------------------------- */
 
-static char *write_conf(const char *name, const char *text)
-{
-    char *path = NULL;
-    cr_assert(asprintf(&path, "%s/%s", test_tmpdir(), name) > 0);
-    FILE *f = fopen(path, "w");
-    cr_assert(f);
-    fputs(text, f);
-    fclose(f);
-    return path;
-}
-
 static void assert_conf_fails(const char *text, const char *needle)
 {
-    char *path = write_conf("bad.conf", text);
+    char *path = test_write_tmp("bad.conf", text);
     char *const no_env[] = {NULL};
     config *cfg = NULL;
     perr err;
@@ -237,8 +227,8 @@ Test(schedule, config_validates_schedule_sections_with_file_line)
     assert_conf_fails("[schedule.n]\ncollection = c\n", "bad.conf:1: [schedule.n] needs cron");
     assert_conf_fails("[schedules]\ncron = 1\n", "unknown section [schedules]");
 
-    char *path = write_conf("good.conf", "[schedule.nightly]\ncron = 0 2 * * mon-fri\ncollection = c\nwindow = 7d\n"
-                                         "timezone = Europe/London\n[schedule.hourly]\ncron = @hourly\ncollection = d\n");
+    char *path = test_write_tmp("good.conf", "[schedule.nightly]\ncron = 0 2 * * mon-fri\ncollection = c\nwindow = 7d\n"
+                                             "timezone = Europe/London\n[schedule.hourly]\ncron = @hourly\ncollection = d\n");
     char *const no_env[] = {NULL};
     config *cfg;
     perr err;
@@ -263,19 +253,6 @@ Test(schedule, config_validates_schedule_sections_with_file_line)
 }
 
 /* ---- exactly once --------------------------------------------------------------- */
-
-static char *migrated_db(void)
-{
-    pg_harness *pg = pg_harness_shared();
-    char *conninfo = pg_harness_new_db(pg);
-    pg_harness_free(pg);
-    store *s;
-    perr err;
-    cr_assert_eq(store_connect(&s, conninfo, &err), 0, "%s", err.msg);
-    cr_assert_eq(store_migrate(s, NULL, NULL, NULL, NULL, &err), 0, "%s", err.msg);
-    store_close(s);
-    return conninfo;
-}
 
 static long query_long(const char *conninfo, const char *sql)
 {
@@ -321,7 +298,7 @@ static void *race(void *arg)
 
 Test(schedule, two_connections_racing_claim_each_period_once, .timeout = 120)
 {
-    char *conninfo = migrated_db();
+    char *conninfo = test_shared_migrated_db();
     pthread_barrier_t start;
     pthread_barrier_init(&start, NULL, 2);
     racer a = {.conninfo = conninfo, .name = "a:1", .start = &start}, b = {.conninfo = conninfo, .name = "b:2", .start = &start};
@@ -362,7 +339,7 @@ Test(schedule, two_connections_racing_claim_each_period_once, .timeout = 120)
  * one replica; a live claimer's is not; a finished one is never retaken. */
 Test(schedule, a_dead_replicas_claim_is_taken_over_and_a_live_ones_is_not, .timeout = 120)
 {
-    char *conninfo = migrated_db();
+    char *conninfo = test_shared_migrated_db();
     const char *period = "2026-03-01T02:00Z";
     store *a, *b, *c;
     perr err;
@@ -544,7 +521,7 @@ static void serve_env_stop(serve_env *e)
 Test(schedule, two_daemons_run_each_period_once, .timeout = 300)
 {
     alarm(280);
-    char *conninfo = migrated_db();
+    char *conninfo = test_shared_migrated_db();
     seed_summaries(conninfo);
     char log_a[512], log_b[512];
     snprintf(log_a, sizeof log_a, "%s/serve-a.log", test_tmpdir());
@@ -624,7 +601,7 @@ static void exec_sql(const char *conninfo, const char *sql)
 Test(schedule, serve_runs_again_a_period_whose_replica_died, .timeout = 300)
 {
     alarm(280);
-    char *conninfo = migrated_db();
+    char *conninfo = test_shared_migrated_db();
     seed_summaries(conninfo);
     const int64_t fire = prev_utc("0 0 1 * *", (int64_t)time(NULL) + 1);
     const time_t ft = (time_t)fire;

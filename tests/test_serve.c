@@ -23,6 +23,7 @@
 #include "daemon/producer.h"
 #include "store/store.h"
 #include "tests/pg_harness.h"
+#include "tests/pg_query.h"
 #include "tests/stub_analyzer.h"
 #include "tests/support.h"
 
@@ -39,13 +40,7 @@ static char *migrated_db(pg_harness *pg)
      * (With Criterion's .timeout on these tests, its runner leaked 48 bytes
      * per run under LeakSanitizer with --jobs 2, failing the suite.) */
     alarm(170);
-    char *conninfo = pg_harness_new_db(pg);
-    store *s;
-    perr err;
-    cr_assert_eq(store_connect(&s, conninfo, &err), 0, "%s", err.msg);
-    cr_assert_eq(store_migrate(s, NULL, NULL, NULL, NULL, &err), 0, "%s", err.msg);
-    store_close(s);
-    return conninfo;
+    return test_migrated_db(pg);
 }
 
 static char *shared_migrated_db(void)

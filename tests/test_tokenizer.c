@@ -13,6 +13,7 @@
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/tokenizer/tokenizer_internal.h"
 #include "tests/support.h"
+#include "tests/tokenizer_vocab.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -358,18 +359,9 @@ static void synth_spm_base(synth_vocab *v, int with_bytes)
 
 static tokenizer *synth_spm(synth_vocab *v)
 {
-    tokenizer_spec spec;
-    tokenizer_spec_init(&spec, TOKENIZER_SPM);
-    spec.n_vocab = v->n;
-    spec.tokens = v->tokens;
-    spec.scores = v->scores;
-    spec.token_types = v->types;
-    spec.bos_id = 1;
-    spec.eos_id = 2;
-    spec.unk_id = 0;
     tokenizer *t;
     perr err;
-    cr_assert_eq(tokenizer_new(&t, &spec, &err), 0, "%s", err.msg);
+    cr_assert_eq(synth_spm_new(&t, v->n, v->tokens, v->scores, v->types, &err), 0, "%s", err.msg);
     return t;
 }
 
@@ -487,18 +479,6 @@ Test(tokenizer, spm_without_space_prefix)
 
 /* ------------------------------------------- hand-built byte-level BPE */
 
-/* GPT-2's byte alphabet, written independently of the engine's. */
-static int gpt2_byte_cp(int b)
-{
-    if ((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174)
-        return b;
-    int n = 0;
-    for (int x = 0; x < b; x++)
-        if (!((x >= 33 && x <= 126) || (x >= 161 && x <= 172) || x >= 174))
-            n++;
-    return 256 + n;
-}
-
 typedef struct synth_bpe {
     char byte_text[256][4];
     tokenizer_text tokens[320];
@@ -529,15 +509,8 @@ static tokenizer *synth_bpe_tokenizer(synth_bpe *v, const char *pre)
 {
     memset(v, 0, sizeof *v);
     for (int b = 0; b < 256; b++) {
-        int cp = gpt2_byte_cp(b);
-        char *s = v->byte_text[b];
-        if (cp < 0x80) {
-            s[0] = (char)cp;
-        } else {
-            s[0] = (char)(0xC0 | (cp >> 6));
-            s[1] = (char)(0x80 | (cp & 0x3F));
-        }
-        bpe_add(v, s, 1);
+        gpt2_byte_text(b, v->byte_text[b]);
+        bpe_add(v, v->byte_text[b], 1);
     }
     const char *merged[] = { "he", "ll", "el", "llo", "hello", G "t", G "the", G "hello", "'s",
                              "12", "123", "\xC4\x8A\xC4\x8A", "\xC3\x83\xC2\xA9", "af", "caf",
@@ -563,14 +536,7 @@ static tokenizer *synth_bpe_tokenizer(synth_bpe *v, const char *pre)
     bpe_merge(v, "c af");
     bpe_merge(v, "caf \xC3\x83\xC2\xA9");
     bpe_merge(v, "q nothere");                 /* halves not in the vocabulary: ignored */
-    tokenizer_spec spec;
-    tokenizer_spec_init(&spec, TOKENIZER_BPE);
-    spec.pre = pre;
-    spec.n_vocab = v->n;
-    spec.tokens = v->tokens;
-    spec.token_types = v->types;
-    spec.merges = v->merges;
-    spec.n_merges = v->n_merges;
+    tokenizer_spec spec = synth_bpe_spec(pre, v->n, v->tokens, v->types, v->merges, v->n_merges);
     spec.bos_id = -1;
     spec.eos_id = T_EOS;
     tokenizer *t;

@@ -173,17 +173,6 @@ Test(xml_hostile, every_hostile_file_is_contained)
 
 /* ---- crafted XXE against a secret file --------------------------------------- */
 
-static char *secret_file(const char *name, const char *content)
-{
-    char *path = NULL;
-    cr_assert_geq(asprintf(&path, "%s/%s", test_tmpdir(), name), 0);
-    FILE *f = fopen(path, "w");
-    cr_assert(f);
-    fputs(content, f);
-    fclose(f);
-    return path;
-}
-
 static void expect_xml_without_secret(const char *xml)
 {
     outcome o = run_string(xml);
@@ -195,8 +184,8 @@ static void expect_xml_without_secret(const char *xml)
 
 Test(xml_hostile, xxe_never_reads_local_files)
 {
-    char *secret = secret_file("secret.txt", SECRET_MARKER "\n");
-    char *dtd = secret_file("secret.dtd", "<!ENTITY leak \"" SECRET_MARKER "\">");
+    char *secret = test_write_tmp("secret.txt", SECRET_MARKER "\n");
+    char *dtd = test_write_tmp("secret.dtd", "<!ENTITY leak \"" SECRET_MARKER "\">");
     char *xml = NULL;
 
     /* general external entity in content: parses, entity dropped */
@@ -267,7 +256,7 @@ Test(xml_hostile, xxe_etc_passwd_and_network)
 /* The process-wide loader refuses what libxml2's default loader would read. */
 Test(xml_hostile, entity_loader_refuses)
 {
-    char *secret = secret_file("loader.txt", SECRET_MARKER);
+    char *secret = test_write_tmp("loader.txt", SECRET_MARKER);
     xml_safe_init();
     xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
     cr_assert(ctxt);
@@ -490,7 +479,7 @@ Test(xml_hostile, docx_not_a_zip_or_not_word)
 
 Test(xml_hostile, docx_xxe_in_document_part)
 {
-    char *secret = secret_file("docx-secret.txt", SECRET_MARKER);
+    char *secret = test_write_tmp("docx-secret.txt", SECRET_MARKER);
     char *part = NULL;
     cr_assert_geq(asprintf(&part,
                            "<!DOCTYPE w:document [<!ENTITY x SYSTEM \"file://%s\">]><w:document xmlns:w=\"" DOCX_W_NS

@@ -50,6 +50,23 @@ static int parse_count(const char *s, long lo, long hi, long *out)
     return 0;
 }
 
+static int take_option(void *args, int opt, const char *arg)
+{
+    broker_args *a = args;
+    switch (opt) {
+    case 'c': a->config_path = arg; return 0;
+    case 'p':
+        if (parse_count(arg, 1, 1000, &a->partitions) != 0)
+            return cli_usage_error(&cmd_broker, "--partitions must be 1..1000, not '%s'", arg);
+        return 0;
+    case 'b':
+        if (parse_count(arg, 1, 16, &a->brokers) != 0)
+            return cli_usage_error(&cmd_broker, "--brokers must be 1..16, not '%s'", arg);
+        return 0;
+    default: return CLI_OPTION_UNKNOWN;
+    }
+}
+
 static int parse_args(int argc, char **argv, broker_args *a)
 {
     static const struct option options[] = {
@@ -58,28 +75,10 @@ static int parse_args(int argc, char **argv, broker_args *a)
         {"brokers", required_argument, NULL, 'b'},
         {NULL, 0, NULL, 0},
     };
+    static const cli_options parser = {.shortopts = "+c:", .longopts = options, .take = take_option};
     *a = (broker_args){.partitions = 3, .brokers = 1};
-    optind = 0;
-    opterr = 0;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "+c:", options, NULL)) != -1) {
-        switch (opt) {
-        case 'c': a->config_path = optarg; break;
-        case 'p':
-            if (parse_count(optarg, 1, 1000, &a->partitions) != 0)
-                return cli_usage_error(&cmd_broker, "--partitions must be 1..1000, not '%s'", optarg);
-            break;
-        case 'b':
-            if (parse_count(optarg, 1, 16, &a->brokers) != 0)
-                return cli_usage_error(&cmd_broker, "--brokers must be 1..16, not '%s'", optarg);
-            break;
-        default:
-            return cli_usage_error(&cmd_broker, "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error(&cmd_broker, "unexpected argument '%s'", argv[optind]);
-    return 0;
+    int first;
+    return cli_parse_options(&cmd_broker, &parser, argc, argv, a, &first);
 }
 
 /* Waits for SIGTERM or SIGINT (blocked beforehand, so no handler runs). */

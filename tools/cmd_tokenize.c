@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "tools/engine_cli.h"
 #include "engine/gguf/gguf.h"
 #include "engine/tokenizer/tokenizer.h"
 
@@ -37,35 +38,12 @@ static const struct option long_options[] = {
     { NULL, 0, NULL, 0 },
 };
 
+/* FILE, or standard input for "-". */
 static int read_all(const char *path, char **text, size_t *len, perr *err)
 {
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f)
-        return perr_errno(err, "cannot open %s", path);
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap)
-            break;
-        char *bigger = realloc(buf, cap * 2);
-        if (!bigger)
-            free(buf);
-        buf = bigger;
-        cap *= 2;
-    }
-    int failed = ferror(f);
-    if (f != stdin)
-        fclose(f);
-    if (!buf)
-        return perr_set(err, "out of memory reading %s", path);
-    if (failed) {
-        free(buf);
-        return perr_set(err, "error reading %s", path);
-    }
-    *text = buf;
-    *len = n;
-    return 0;
+    if (strcmp(path, "-") == 0)
+        return cli_read_text_stream(stdin, path, text, len, err);
+    return cli_read_text_file(path, text, len, err);
 }
 
 static int load_tokenizer(const char *path, tokenizer **tok, perr *err)

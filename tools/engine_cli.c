@@ -48,6 +48,14 @@ int cli_read_text_file(const char *path, char **text, size_t *len, perr *err)
     FILE *f = fopen(path, "rb");
     if (!f)
         return perr_errno(err, "cannot open %s", path);
+    int rc = cli_read_text_stream(f, path, text, len, err);
+    fclose(f);
+    return rc;
+}
+
+int cli_read_text_stream(FILE *f, const char *path, char **text, size_t *len, perr *err)
+{
+    *text = NULL;
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
     while (buf) {
@@ -61,7 +69,6 @@ int cli_read_text_file(const char *path, char **text, size_t *len, perr *err)
         buf = bigger;
     }
     int failed = ferror(f);
-    fclose(f);
     if (!buf)
         return perr_set(err, "out of memory reading %s", path);
     if (failed) {

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/llm/structured.h"
+
 static void set_item(cJSON *o, const char *key, cJSON *value)
 {
     if (!value)
@@ -63,12 +65,6 @@ long legal_findings_verify(const document *doc, cJSON *findings, perr *err)
 
 /* ---- merging ---------------------------------------------------------------- */
 
-static const char *text_of(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
-
 static int is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -111,12 +107,12 @@ static int same_span(const cJSON *a, const cJSON *b)
 
 static int duplicates(const cJSON *a, const cJSON *b)
 {
-    if (strcmp(text_of(a, "category"), text_of(b, "category")) != 0)
+    if (strcmp(structured_string(a, "category"), structured_string(b, "category")) != 0)
         return 0;
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "verified")) &&
         cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(b, "verified")))
         return same_span(a, b);
-    return same_text(text_of(a, "quote"), text_of(b, "quote"));
+    return same_text(structured_string(a, "quote"), structured_string(b, "quote"));
 }
 
 static int level_rank(const char *level)
@@ -127,7 +123,7 @@ static int level_rank(const char *level)
 /* keep's key takes other's value when other's is the higher level. */
 static void keep_higher(cJSON *keep, const cJSON *other, const char *key)
 {
-    const char *mine = text_of(keep, key), *theirs = text_of(other, key);
+    const char *mine = structured_string(keep, key), *theirs = structured_string(other, key);
     if (level_rank(theirs) > level_rank(mine))
         set_item(keep, key, cJSON_CreateString(theirs));
 }

@@ -187,54 +187,34 @@ static int map_chunks(legal_run *run, analysis_output *out, const cited_chunks *
 {
     size_t n = chunks->n;
     structured_call *calls = calloc(n ? n : 1, sizeof *calls);
-    char **raws = calloc(n ? n : 1, sizeof *raws);
-    int *rcs = calloc(n ? n : 1, sizeof *rcs);
-    perr *errs = calloc(n ? n : 1, sizeof *errs);
-    int rc = calls && raws && rcs && errs ? 0 : perr_set(err, "out of memory");
+    int rc = calls ? 0 : perr_set(err, "out of memory");
     for (size_t i = 0; rc == 0 && i < n; i++) {
         structured_trace(out, "chunk", "planned", NULL, cited_chunk_provenance(&chunks->items[i], i));
         rc = chunk_call(run, &chunks->items[i], &calls[i], err);
     }
     if (rc == 0)
-        rc = salvage_run_many(run->in, out, calls, n, map_repair, run, parts, raws, rcs, errs, err);
-    if (rc == 0)
-        rc = structured_first_failure(rcs, errs, chunks->n, "part", err);
+        rc = salvage_run_parts(run->in, out, calls, n, map_repair, run, parts, raw, err);
     for (size_t i = 0; i < n; i++) {
         if (rc == 0)
             take_findings(parts[i], findings);
         if (calls)
             free((char *)calls[i].user);
-        if (raws && rc == 0 && i + 1 == n) {
-            free(*raw);
-            *raw = raws[i];
-        } else if (raws) {
-            free(raws[i]);
-        }
     }
     free(calls);
-    free(raws);
-    free(rcs);
-    free(errs);
     return rc;
 }
 
 /* ---- combine --------------------------------------------------------------------- */
-
-static const char *string_of(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
 
 /* "Part 2:\nSummary: ...\nParties:\n- name (role)" */
 static char *render_part(const cJSON *part, size_t number, void *ctx)
 {
     (void)ctx;
     prompt_text t = {0};
-    prompt_text_add(&t, "Part %zu:\nSummary: %s\nParties:", number, string_of(part, "summary"));
+    prompt_text_add(&t, "Part %zu:\nSummary: %s\nParties:", number, structured_string(part, "summary"));
     const cJSON *parties = cJSON_GetObjectItemCaseSensitive(part, "parties");
     for (const cJSON *p = parties ? parties->child : NULL; p; p = p->next)
-        prompt_text_add(&t, "\n- %s (%s)", string_of(p, "name"), string_of(p, "role"));
+        prompt_text_add(&t, "\n- %s (%s)", structured_string(p, "name"), structured_string(p, "role"));
     if (!(parties && parties->child))
         prompt_text_add(&t, " none named");
     return prompt_text_finish(&t);

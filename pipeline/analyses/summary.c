@@ -242,56 +242,34 @@ static int map_chunks(const analysis_input *in, analysis_output *out, const cite
 {
     size_t n = chunks->n;
     structured_call *calls = calloc(n ? n : 1, sizeof *calls);
-    char **raws = calloc(n ? n : 1, sizeof *raws);
-    int *rcs = calloc(n ? n : 1, sizeof *rcs);
-    perr *errs = calloc(n ? n : 1, sizeof *errs);
     *parts = calloc(n ? n : 1, sizeof **parts);
-    int rc = calls && raws && rcs && errs && *parts ? 0 : perr_set(err, "out of memory");
+    int rc = calls && *parts ? 0 : perr_set(err, "out of memory");
     for (size_t i = 0; rc == 0 && i < n; i++) {
         structured_trace(out, "chunk", "planned", NULL, cited_chunk_provenance(&chunks->items[i], i));
         rc = chunk_call(in, &chunks->items[i], &calls[i], err);
     }
     if (rc == 0)
-        rc = salvage_run_many(in, out, calls, n, summary_repair, NULL, *parts, raws, rcs, errs, err);
-    if (rc == 0)
-        rc = structured_first_failure(rcs, errs, chunks->n, "part", err);
-    for (size_t i = 0; raws && i < n; i++) {
-        if (rc == 0 && i + 1 == n) {
-            free(*raw);
-            *raw = raws[i];
-        } else {
-            free(raws[i]);
-        }
-    }
+        rc = salvage_run_parts(in, out, calls, n, summary_repair, NULL, *parts, raw, err);
     if (rc != 0) {
         free_parts(*parts, n);
         *parts = NULL;
     }
     free_calls(calls, n);
-    free(raws);
-    free(rcs);
-    free(errs);
     return rc;
 }
 
 /* ---- reduce ---------------------------------------------------------------------- */
-
-static const char *string_of(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
 
 /* "Part 2:\nTitle: ...\nSummary: ...\nKey points:\n- ... [p3, p5]" */
 static char *render_part(const cJSON *part, size_t number, void *ctx)
 {
     (void)ctx;
     prompt_text t = {0};
-    prompt_text_add(&t, "Part %zu:\nTitle: %s\nSummary: %s\nKey points:", number, string_of(part, "title"),
-                  string_of(part, "summary"));
+    prompt_text_add(&t, "Part %zu:\nTitle: %s\nSummary: %s\nKey points:", number, structured_string(part, "title"),
+                  structured_string(part, "summary"));
     const cJSON *points = cJSON_GetObjectItemCaseSensitive(part, "key_points");
     for (const cJSON *kp = points ? points->child : NULL; kp; kp = kp->next) {
-        prompt_text_add(&t, "\n- %s [", string_of(kp, "point"));
+        prompt_text_add(&t, "\n- %s [", structured_string(kp, "point"));
         const cJSON *paragraphs = cJSON_GetObjectItemCaseSensitive(kp, "paragraphs");
         for (const cJSON *id = paragraphs ? paragraphs->child : NULL; id; id = id->next)
             prompt_text_add(&t, "%s%s", id == paragraphs->child ? "" : ", ", cJSON_IsString(id) ? id->valuestring : "");

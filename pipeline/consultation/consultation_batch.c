@@ -304,9 +304,3 @@ int consult_unprocessable(consult_ctx *cx, size_t i, const char *step, const cha
     a->unprocessable = 1;
     return 0;
 }
-
-const char *json_str(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : "";
-}

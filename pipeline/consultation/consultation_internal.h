@@ -102,7 +102,4 @@ void theme_list_clear(theme_list *l);
 /* "- label: description (position)" lines of l->items[from..to) (malloc'd). */
 char *theme_list_render(const theme_list *l, size_t from, size_t to);
 
-/* A JSON string value of o[key], "" when absent. */
-const char *json_str(const cJSON *o, const char *key);
-
 #endif

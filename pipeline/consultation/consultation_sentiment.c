@@ -23,8 +23,8 @@ static int keep_answer(batch_step *bs, const ladder_item *items, size_t n, const
     for (size_t i = 0; i < n; i++) {
         const cJSON *o = cJSON_GetObjectItemCaseSensitive(answer, items[i].id);
         consultation_annotation *a = &bs->cx->res->annotations[batch_index(bs, &items[i])];
-        snprintf(a->position, sizeof a->position, "%s", json_str(o, "position"));
-        snprintf(a->evidence_rich, sizeof a->evidence_rich, "%s", json_str(o, "evidence_rich"));
+        snprintf(a->position, sizeof a->position, "%s", structured_string(o, "position"));
+        snprintf(a->evidence_rich, sizeof a->evidence_rich, "%s", structured_string(o, "evidence_rich"));
     }
     return 0;
 }

@@ -94,7 +94,7 @@ static int keep_themes(theme_list *l, const cJSON *answer, perr *err)
     const cJSON *t;
     cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(answer, "themes"))
     {
-        if (theme_list_add(l, json_str(t, "label"), json_str(t, "description"), json_str(t, "position")) != 0)
+        if (theme_list_add(l, structured_string(t, "label"), structured_string(t, "description"), structured_string(t, "position")) != 0)
             return perr_set(err, "out of memory");
     }
     return 0;
@@ -306,7 +306,7 @@ static int refine_group(const group_call *g, theme_list *l, size_t from, size_t 
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(answer, "themes");
     t = t ? t->child : NULL;
     for (size_t i = from; rc == 0 && t && i < to; i++, t = t->next) {
-        char *label = strdup(json_str(t, "label")), *description = strdup(json_str(t, "description"));
+        char *label = strdup(structured_string(t, "label")), *description = strdup(structured_string(t, "description"));
         if (!label || !description) {
             free(label);
             free(description);

@@ -67,6 +67,31 @@ int salvage_run_many(const analysis_input *in, analysis_output *out, const struc
     return rc;
 }
 
+int salvage_run_parts(const analysis_input *in, analysis_output *out, const structured_call *calls, size_t n,
+                      salvage_repair_fn repair, void *repair_ctx, cJSON **answers, char **raw, perr *err)
+{
+    char **raws = calloc(n ? n : 1, sizeof *raws);
+    int *rcs = calloc(n ? n : 1, sizeof *rcs);
+    perr *errs = calloc(n ? n : 1, sizeof *errs);
+    int rc = raws && rcs && errs ? 0 : perr_set(err, "out of memory");
+    if (rc == 0)
+        rc = salvage_run_many(in, out, calls, n, repair, repair_ctx, answers, raws, rcs, errs, err);
+    if (rc == 0)
+        rc = structured_first_failure(rcs, errs, n, "part", err);
+    for (size_t i = 0; raws && i < n; i++) {
+        if (rc == 0 && i + 1 == n) {
+            free(*raw);
+            *raw = raws[i];
+        } else {
+            free(raws[i]);
+        }
+    }
+    free(raws);
+    free(rcs);
+    free(errs);
+    return rc;
+}
+
 int salvage_run(const analysis_input *in, analysis_output *out, const structured_call *c, salvage_repair_fn repair,
                 void *repair_ctx, cJSON **answer, char **raw, perr *err)
 {

@@ -31,4 +31,12 @@ int salvage_run_many(const analysis_input *in, analysis_output *out, const struc
                      salvage_repair_fn repair, void *repair_ctx, cJSON **answers, char **raws, int *rcs, perr *errs,
                      perr *err);
 
+/* The map step of a chunked analysis: salvage_run_many over the calls of
+ * the n parts, answers[i] for each. Returns 0 when every call succeeded,
+ * then *raw (freed first) is the last call's text; else -1 with the first
+ * failure as structured_first_failure words it ("part i of n: ..."), or
+ * LLM_CANCELLED. */
+int salvage_run_parts(const analysis_input *in, analysis_output *out, const structured_call *calls, size_t n,
+                      salvage_repair_fn repair, void *repair_ctx, cJSON **answers, char **raw, perr *err);
+
 #endif

@@ -21,10 +21,20 @@
 #ifndef PRECIS_STRUCTURED_H
 #define PRECIS_STRUCTURED_H
 
+#include <cjson/cJSON.h>
+
 #include "common/error.h"
 #include "pipeline/analyses/analysis.h"
 
 enum { STRUCTURED_TOO_LONG = -3, STRUCTURED_INVALID = -4 };
+
+/* The string member key of an answer's object o: "" when o has none or it
+ * is not a string. */
+static inline const char *structured_string(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
 
 /* The semantic check: 0 when the answer is acceptable, else -1 with err
  * saying what is wrong in words the model can act on. */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "engine/tokenizer/tokenizer.h"
+#include "tests/tokenizer_vocab.h"
 
 #define SP "\xE2\x96\x81"
 
@@ -50,38 +51,10 @@ static tokenizer *build_spm(vocab *v)
         add(v, pieces[i], -(float)i, TOKEN_TYPE_NORMAL);
     add(v, "<sep>", 0, TOKEN_TYPE_USER_DEFINED);
     add(v, "bb", 1, TOKEN_TYPE_UNUSED);
-    tokenizer_spec spec;
-    tokenizer_spec_init(&spec, TOKENIZER_SPM);
-    spec.n_vocab = v->n;
-    spec.tokens = v->tokens;
-    spec.scores = v->scores;
-    spec.token_types = v->types;
-    spec.bos_id = 1;
-    spec.eos_id = 2;
-    spec.unk_id = 0;
     tokenizer *t;
-    if (tokenizer_new(&t, &spec, NULL) != 0)
+    if (synth_spm_new(&t, v->n, v->tokens, v->scores, v->types, NULL) != 0)
         abort();
     return t;
-}
-
-static void byte_char(int b, char *out)
-{
-    int printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174;
-    int cp = b;
-    if (!printable) {
-        cp = 256;
-        for (int x = 0; x < b; x++)
-            cp += !((x >= 33 && x <= 126) || (x >= 161 && x <= 172) || x >= 174);
-    }
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        out[1] = '\0';
-    } else {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        out[2] = '\0';
-    }
 }
 
 static tokenizer *build_bpe(vocab *v, const char *pre)
@@ -92,7 +65,7 @@ static tokenizer *build_bpe(vocab *v, const char *pre)
     v->n = 0;
     for (int b = 0; b < 256; b++) {
         char s[4];
-        byte_char(b, s);
+        gpt2_byte_text(b, s);
         add(v, s, 0, TOKEN_TYPE_NORMAL);
     }
     add(v, "he", 0, TOKEN_TYPE_NORMAL);
@@ -102,14 +75,7 @@ static tokenizer *build_bpe(vocab *v, const char *pre)
     add(v, "ab", 0, TOKEN_TYPE_NORMAL);
     add(v, "<|eot|>", 0, TOKEN_TYPE_CONTROL);
     add(v, "<sep>", 0, TOKEN_TYPE_USER_DEFINED);
-    tokenizer_spec spec;
-    tokenizer_spec_init(&spec, TOKENIZER_BPE);
-    spec.pre = pre;
-    spec.n_vocab = v->n;
-    spec.tokens = v->tokens;
-    spec.token_types = v->types;
-    spec.merges = merges;
-    spec.n_merges = sizeof merges / sizeof merges[0];
+    tokenizer_spec spec = synth_bpe_spec(pre, v->n, v->tokens, v->types, merges, sizeof merges / sizeof merges[0]);
     tokenizer *t;
     if (tokenizer_new(&t, &spec, NULL) != 0)
         abort();
