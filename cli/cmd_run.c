@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <glib.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -89,6 +90,33 @@ static int check_analyses(const char *list)
     return rc;
 }
 
+/* "N" within lo..hi into *out, or a usage error naming the option. */
+static int take_count(const char *option, const char *arg, int lo, int hi, int *out)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+    if (!*arg || *end || v < lo || v > hi)
+        return cli_usage_error(&cmd_run, "--%s needs %d..%d, not '%s'", option, lo, hi, arg);
+    *out = (int)v;
+    return 0;
+}
+
+static int take_option(void *args, int opt, const char *arg)
+{
+    run_args *a = args;
+    switch (opt) {
+    case 'c': a->config_path = arg; return 0;
+    case 'm': a->model = arg; return 0;
+    case 'a': a->analyses = arg; return 0;
+    case 'P': a->password = arg; return 0;
+    case 'S': a->no_store = 1; return 0;
+    case 'U': a->unordered = 1; return 0;
+    case 'j': return take_count("jobs", arg, 1, PIPELINE_MAX_JOBS_IN_FLIGHT, &a->jobs);
+    case 'n': return take_count("max-tokens", arg, 1, PROMPT_MAX_TOKENS_LIMIT, &a->max_tokens);
+    default: return CLI_OPTION_UNKNOWN;
+    }
+}
+
 static int parse_args(int argc, char **argv, run_args *a)
 {
     static const struct option options[] = {
@@ -98,37 +126,17 @@ static int parse_args(int argc, char **argv, run_args *a)
         {"jobs", required_argument, NULL, 'j'},       {"unordered", no_argument, NULL, 'U'},
         {NULL, 0, NULL, 0},
     };
+    static const cli_options parser = {.shortopts = "c:m:a:n:j:", .longopts = options, .take = take_option,
+                                       .max_operands = INT_MAX};
     *a = (run_args){0};
-    optind = 0;
-    opterr = 0;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "c:m:a:n:j:", options, NULL)) != -1) {
-        char *end;
-        switch (opt) {
-        case 'c': a->config_path = optarg; break;
-        case 'm': a->model = optarg; break;
-        case 'a': a->analyses = optarg; break;
-        case 'P': a->password = optarg; break;
-        case 'S': a->no_store = 1; break;
-        case 'U': a->unordered = 1; break;
-        case 'j':
-            a->jobs = (int)strtol(optarg, &end, 10);
-            if (!*optarg || *end || a->jobs < 1 || a->jobs > PIPELINE_MAX_JOBS_IN_FLIGHT)
-                return cli_usage_error(&cmd_run, "--jobs needs 1..%d, not '%s'", PIPELINE_MAX_JOBS_IN_FLIGHT, optarg);
-            break;
-        case 'n':
-            a->max_tokens = (int)strtol(optarg, &end, 10);
-            if (!*optarg || *end || a->max_tokens < 1 || a->max_tokens > PROMPT_MAX_TOKENS_LIMIT)
-                return cli_usage_error(&cmd_run, "--max-tokens needs 1..%d, not '%s'", PROMPT_MAX_TOKENS_LIMIT, optarg);
-            break;
-        default:
-            return cli_usage_error(&cmd_run, "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind >= argc)
+    int first;
+    int usage = cli_parse_options(&cmd_run, &parser, argc, argv, a, &first);
+    if (usage != 0)
+        return usage;
+    if (first >= argc)
         return cli_usage_error(&cmd_run, "no FILE given");
-    a->files = argv + optind;
-    a->nfiles = argc - optind;
+    a->files = argv + first;
+    a->nfiles = argc - first;
     return a->analyses ? check_analyses(a->analyses) : 0;
 }
 
