@@ -18,74 +18,10 @@
 #include "common/utf8.h"
 #include "common/monotonic.h"
 #include "extractors/extract_server.h"
+#include "tests/sandbox_workers.h"
 #include "tests/support.h"
 
 /* ---- workers (run in the server's children) ------------------------------------ */
-
-static int good_worker(void *arg, document **out, perr *err)
-{
-    (void)err;
-    document *doc = document_new("text", "text/plain");
-    document_set_title(doc, arg);
-    document_add_paragraph(doc, "hello from the child", 0);
-    *out = doc;
-    return 0;
-}
-
-static int crashing_worker(void *arg, document **out, perr *err)
-{
-    (void)arg, (void)out, (void)err;
-    signal(SIGSEGV, SIG_DFL); /* bypass the sanitizer's own handler */
-    raise(SIGSEGV);
-    return -1;
-}
-
-static int sleeping_worker(void *arg, document **out, perr *err)
-{
-    (void)arg, (void)out, (void)err;
-    for (;;)
-        pause();
-    return -1;
-}
-
-static int looping_worker(void *arg, document **out, perr *err)
-{
-    (void)arg, (void)out, (void)err;
-    volatile unsigned long spin = 0;
-    for (;;)
-        spin++;
-    return -1;
-}
-
-static int hungry_worker(void *arg, document **out, perr *err)
-{
-    (void)arg, (void)out, (void)err;
-    for (int i = 0; i < 256; i++) { /* up to 16 GB in 64 MB steps */
-        char *p = xmalloc((size_t)64 << 20);
-        memset(p, 1, (size_t)64 << 20);
-    }
-    return -1;
-}
-
-static int exiting_worker(void *arg, document **out, perr *err)
-{
-    (void)arg, (void)out, (void)err;
-    fprintf(stderr, "something went wrong inside\n");
-    fflush(stderr);
-    _exit(7);
-}
-
-/* Reports whether descriptor *arg is open in the child. */
-static int fd_probe_worker(void *arg, document **out, perr *err)
-{
-    (void)err;
-    int fd;
-    memcpy(&fd, arg, sizeof fd);
-    document *doc = document_new("text", "text/plain");
-    document_add_paragraph(doc, fcntl(fd, F_GETFD) == -1 ? "closed" : "open", 0);
-    *out = doc;
-    return 0;
-}
 
 /* ---- helpers -------------------------------------------------------------------- */
 
@@ -241,7 +177,7 @@ Test(extract_server, result_and_title_come_back)
     extract_server *s = start_server();
     document *doc = NULL;
     perr err = { { 0 } };
-    cr_assert_eq(extract_server_call(s, good_worker, "Child title", 12, NULL, &doc, &err), 0, "%s", err.msg);
+    cr_assert_eq(extract_server_call(s, sandbox_test_good, "Child title", 12, NULL, &doc, &err), 0, "%s", err.msg);
     cr_assert_str_eq(doc->title, "Child title");
     cr_assert_str_eq(doc->full_text, "hello from the child");
     document_free(doc);
@@ -251,7 +187,7 @@ Test(extract_server, result_and_title_come_back)
 Test(extract_server, crash)
 {
     extract_server *s = start_server();
-    expect_call_error(s, crashing_worker, NULL, "extractor crashed (signal 11)");
+    expect_call_error(s, sandbox_test_crashing, NULL, "extractor crashed (signal 11)");
     assert_no_zombies(s);
     extract_server_stop(s);
 }
@@ -261,8 +197,8 @@ Test(extract_server, wall_clock_limit)
     extract_server *s = start_server();
     sandbox_limits lim = { .wall_seconds = 1 };
     double t0 = monotonic_seconds();
-    expect_call_error(s, sleeping_worker, &lim, "extractor timed out after 1 s");
-    expect_call_error(s, looping_worker, &lim, "extractor timed out after 1 s");
+    expect_call_error(s, sandbox_test_sleeping, &lim, "extractor timed out after 1 s");
+    expect_call_error(s, sandbox_test_looping, &lim, "extractor timed out after 1 s");
     cr_assert_lt(monotonic_seconds() - t0, 4.0);
     assert_no_zombies(s);
     extract_server_stop(s);
@@ -272,9 +208,9 @@ Test(extract_server, cpu_and_memory_limits)
 {
     extract_server *s = start_server();
     sandbox_limits cpu = { .cpu_seconds = 1, .wall_seconds = 20 };
-    expect_call_error(s, looping_worker, &cpu, "extractor exceeded CPU limit (1 s)");
+    expect_call_error(s, sandbox_test_looping, &cpu, "extractor exceeded CPU limit (1 s)");
     sandbox_limits mem = { .memory_mb = 256, .wall_seconds = 20 };
-    expect_call_error(s, hungry_worker, &mem, "extractor exceeded memory limit (256 MB)");
+    expect_call_error(s, sandbox_test_hungry, &mem, "extractor exceeded memory limit (256 MB)");
     assert_no_zombies(s);
     extract_server_stop(s);
 }
@@ -282,7 +218,7 @@ Test(extract_server, cpu_and_memory_limits)
 Test(extract_server, nonzero_exit_reports_stderr)
 {
     extract_server *s = start_server();
-    expect_call_error(s, exiting_worker, NULL, "extractor exited with status 7: something went wrong inside");
+    expect_call_error(s, sandbox_test_exiting, NULL, "extractor exited with status 7: something went wrong inside");
     extract_server_stop(s);
 }
 
@@ -293,7 +229,7 @@ Test(extract_server, inherited_descriptors_are_closed)
     extract_server *s = start_server();
     document *doc = NULL;
     perr err = { { 0 } };
-    cr_assert_eq(extract_server_call(s, fd_probe_worker, &fds[1], sizeof fds[1], NULL, &doc, &err), 0, "%s",
+    cr_assert_eq(extract_server_call(s, sandbox_test_fd_probe, &fds[1], sizeof fds[1], NULL, &doc, &err), 0, "%s",
                  err.msg);
     cr_assert_str_eq(doc->full_text, "closed");
     document_free(doc);
@@ -324,7 +260,7 @@ static void *call_thread(void *arg)
     perr err = { { 0 } };
     sandbox_limits slow = { .wall_seconds = 3 };
     double t0 = monotonic_seconds();
-    j->rc = j->slow ? extract_server_call(j->s, sleeping_worker, NULL, 0, &slow, &doc, &err)
+    j->rc = j->slow ? extract_server_call(j->s, sandbox_test_sleeping, NULL, 0, &slow, &doc, &err)
                     : extract_server_run(j->s, j->text, strlen(j->text), NULL, NULL, &doc, &err);
     j->seconds = monotonic_seconds() - t0;
     snprintf(j->msg, sizeof j->msg, "%s", err.msg);
@@ -483,7 +419,7 @@ Test(extract_server, stop_ends_running_children_and_the_server, .timeout = 60)
     pid_t pid = extract_server_pid(s);
     document *doc = NULL;
     perr err = { { 0 } };
-    cr_assert_eq(extract_server_call(s, good_worker, "x", 2, NULL, &doc, &err), 0, "%s", err.msg);
+    cr_assert_eq(extract_server_call(s, sandbox_test_good, "x", 2, NULL, &doc, &err), 0, "%s", err.msg);
     document_free(doc);
     extract_server_stop(s);
     assert_stopped(pid);

@@ -13,57 +13,13 @@
 
 #include "common/utf8.h"
 #include "extractors/sandbox.h"
-
-static int good_worker(void *arg, document **out, perr *err)
-{
-    (void)err;
-    document *doc = document_new("text", "text/plain");
-    document_set_title(doc, arg);
-    document_add_paragraph(doc, "hello from the child", 0);
-    *out = doc;
-    return 0;
-}
+#include "tests/sandbox_workers.h"
 
 static int failing_worker(void *arg, document **out, perr *err)
 {
     (void)arg;
     *out = NULL;
     return perr_set(err, "encrypted PDF: password required");
-}
-
-static int crashing_worker(void *arg, document **out, perr *err)
-{
-    (void)arg, (void)out, (void)err;
-    signal(SIGSEGV, SIG_DFL); /* bypass the sanitizer's own handler */
-    raise(SIGSEGV);
-    return -1;
-}
-
-static int looping_worker(void *arg, document **out, perr *err)
-{
-    (void)arg, (void)out, (void)err;
-    volatile unsigned long spin = 0;
-    for (;;)
-        spin++;
-    return -1;
-}
-
-static int sleeping_worker(void *arg, document **out, perr *err)
-{
-    (void)arg, (void)out, (void)err;
-    for (;;)
-        pause();
-    return -1;
-}
-
-static int hungry_worker(void *arg, document **out, perr *err)
-{
-    (void)arg, (void)out, (void)err;
-    for (int i = 0; i < 256; i++) { /* up to 16 GB in 64 MB steps */
-        char *p = xmalloc((size_t)64 << 20);
-        memset(p, 1, (size_t)64 << 20);
-    }
-    return -1;
 }
 
 static int noisy_worker(void *arg, document **out, perr *err)
@@ -75,7 +31,7 @@ static int noisy_worker(void *arg, document **out, perr *err)
         if (write(2, line, sizeof line) < 0 || write(1, line, sizeof line) < 0)
             break;
     }
-    return good_worker(arg, out, err);
+    return sandbox_test_good(arg, out, err);
 }
 
 static int big_worker(void *arg, document **out, perr *err)
@@ -88,25 +44,6 @@ static int big_worker(void *arg, document **out, perr *err)
         para[1000] = '\0';
         document_add_paragraph(doc, para, 1);
     }
-    *out = doc;
-    return 0;
-}
-
-static int exiting_worker(void *arg, document **out, perr *err)
-{
-    (void)arg, (void)out, (void)err;
-    fprintf(stderr, "something went wrong inside\n");
-    fflush(stderr);
-    _exit(7);
-}
-
-/* Reports whether descriptor *arg is open in the child. */
-static int fd_probe_worker(void *arg, document **out, perr *err)
-{
-    (void)err;
-    int fd = *(int *)arg;
-    document *doc = document_new("text", "text/plain");
-    document_add_paragraph(doc, fcntl(fd, F_GETFD) == -1 ? "closed" : "open", 0);
     *out = doc;
     return 0;
 }
@@ -134,7 +71,7 @@ Test(sandbox, result_comes_back)
     document *doc = NULL;
     perr err = { { 0 } };
     int before = count_open_fds();
-    cr_assert_eq(sandbox_run(good_worker, "Child title", NULL, &doc, &err), 0, "%s", err.msg);
+    cr_assert_eq(sandbox_run(sandbox_test_good, "Child title", NULL, &doc, &err), 0, "%s", err.msg);
     cr_assert_str_eq(doc->title, "Child title");
     cr_assert_str_eq(doc->full_text, "hello from the child");
     cr_assert_str_eq(doc->sections[0].paragraphs[0].id, "p1");
@@ -157,7 +94,7 @@ Test(sandbox, crash_is_a_clean_error)
 {
     document *doc = NULL;
     perr err = { { 0 } };
-    cr_assert_eq(sandbox_run(crashing_worker, NULL, NULL, &doc, &err), -1);
+    cr_assert_eq(sandbox_run(sandbox_test_crashing, NULL, NULL, &doc, &err), -1);
     cr_assert_null(doc);
     cr_assert_str_eq(err.msg, "extractor crashed (signal 11)");
     assert_no_children();
@@ -168,7 +105,7 @@ Test(sandbox, endless_loop_hits_wall_clock_limit)
     sandbox_limits lim = { .wall_seconds = 1 };
     document *doc = NULL;
     perr err = { { 0 } };
-    cr_assert_eq(sandbox_run(looping_worker, NULL, &lim, &doc, &err), -1);
+    cr_assert_eq(sandbox_run(sandbox_test_looping, NULL, &lim, &doc, &err), -1);
     cr_assert_str_eq(err.msg, "extractor timed out after 1 s");
     assert_no_children();
 }
@@ -178,7 +115,7 @@ Test(sandbox, sleeping_child_hits_wall_clock_limit)
     sandbox_limits lim = { .wall_seconds = 1 };
     document *doc = NULL;
     perr err = { { 0 } };
-    cr_assert_eq(sandbox_run(sleeping_worker, NULL, &lim, &doc, &err), -1);
+    cr_assert_eq(sandbox_run(sandbox_test_sleeping, NULL, &lim, &doc, &err), -1);
     cr_assert_str_eq(err.msg, "extractor timed out after 1 s");
     assert_no_children();
 }
@@ -188,7 +125,7 @@ Test(sandbox, cpu_limit)
     sandbox_limits lim = { .cpu_seconds = 1, .wall_seconds = 20 };
     document *doc = NULL;
     perr err = { { 0 } };
-    cr_assert_eq(sandbox_run(looping_worker, NULL, &lim, &doc, &err), -1);
+    cr_assert_eq(sandbox_run(sandbox_test_looping, NULL, &lim, &doc, &err), -1);
     cr_assert_str_eq(err.msg, "extractor exceeded CPU limit (1 s)");
     assert_no_children();
 }
@@ -198,7 +135,7 @@ Test(sandbox, memory_limit)
     sandbox_limits lim = { .memory_mb = 256, .wall_seconds = 20 };
     document *doc = NULL;
     perr err = { { 0 } };
-    cr_assert_eq(sandbox_run(hungry_worker, NULL, &lim, &doc, &err), -1);
+    cr_assert_eq(sandbox_run(sandbox_test_hungry, NULL, &lim, &doc, &err), -1);
     cr_assert_str_eq(err.msg, "extractor exceeded memory limit (256 MB)");
     assert_no_children();
 }
@@ -227,7 +164,7 @@ Test(sandbox, nonzero_exit_reports_stderr)
 {
     document *doc = NULL;
     perr err = { { 0 } };
-    cr_assert_eq(sandbox_run(exiting_worker, NULL, NULL, &doc, &err), -1);
+    cr_assert_eq(sandbox_run(sandbox_test_exiting, NULL, NULL, &doc, &err), -1);
     cr_assert_str_eq(err.msg, "extractor exited with status 7: something went wrong inside");
     assert_no_children();
 }
@@ -238,7 +175,7 @@ Test(sandbox, child_closes_inherited_descriptors)
     cr_assert_eq(pipe(fds), 0); /* deliberately without O_CLOEXEC */
     document *doc = NULL;
     perr err = { { 0 } };
-    cr_assert_eq(sandbox_run(fd_probe_worker, &fds[1], NULL, &doc, &err), 0, "%s", err.msg);
+    cr_assert_eq(sandbox_run(sandbox_test_fd_probe, &fds[1], NULL, &doc, &err), 0, "%s", err.msg);
     cr_assert_str_eq(doc->full_text, "closed");
     document_free(doc);
     close(fds[0]);
