@@ -20,7 +20,7 @@ const config_key_spec config_keys[] = {
     {"pipeline", "extract_timeout", CFG_INT, "30", "wall-clock seconds an extraction may take"},
     {"pipeline", "extract_cpu", CFG_INT, "60", "CPU seconds an extraction may use"},
     {"pipeline", "extract_memory_mb", CFG_INT, "1024", "address-space limit of the extraction process (MiB)"},
-    {"pipeline", "shutdown_grace", CFG_INT, "60", "seconds to finish the current job after SIGTERM"},
+    {"pipeline", "shutdown_grace", CFG_INT, "60", "seconds the running jobs may take to finish after SIGTERM"},
     {"pipeline", "jobs_in_flight", CFG_INT, "0", "jobs serve and run handle at once, their model calls sharing the engine's batch; 0 = [engine] parallel"},
     {"pipeline", "max_attempts", CFG_INT, "3", "attempts before a job is dead-lettered"},
     {"pipeline", "job_timeout", CFG_INT, "1800", "seconds one attempt of a job may take (0 = no limit); past it the job fails with class timeout and is retried while attempts are below max_attempts"},
