@@ -84,6 +84,7 @@ typedef struct serve_state {
     const char *config_path;
     config *cfg;
     extract_server *extract;      /* forked before any thread; every extraction forks from it */
+    int extraction_lost;          /* it died: stop and exit non-zero */
     kafka_property *props;
     size_t nprops;
     char poll_interval[24];       /* max.poll.interval.ms we set, when the user did not */
@@ -263,10 +264,19 @@ static int consumer_cancelled(void *ctx)
     return consumer_job_cancelled(ctx);
 }
 
-/* Between jobs, on the consumer's thread: due scheduled digests. */
+/* On the consumer's thread between polls: a dead extraction server, due
+ * scheduled digests. */
 static void on_idle(void *ctx)
 {
     serve_state *st = ctx;
+    if (st->extract && !st->extraction_lost && !extract_server_alive(st->extract)) {
+        /* No new server can be forked safely from this threaded process:
+         * stop (the running jobs finish or are redelivered) and exit
+         * non-zero, so the service manager starts a fresh process. */
+        log_error("the extraction server is gone; stopping so that precis serve is restarted", "%s", "");
+        st->extraction_lost = 1;
+        consumer_request_stop(st->consumer);
+    }
     if (st->scheduler)
         scheduler_tick(st->scheduler, (int64_t)time(NULL));
 }
@@ -318,11 +328,11 @@ static int kafka_ready(void *ctx, perr *err)
     return consumer_kafka_ready(ctx, 1000, err);
 }
 
-/* Not ready once a request found the extraction server gone: every later
- * job would fail transiently until the daemon is restarted. */
+/* Not ready once the extraction server is gone: every later job would fail
+ * transiently until the daemon is restarted. */
 static int extraction_ready(void *ctx, perr *err)
 {
-    if (extract_server_pid(ctx) > 0)
+    if (extract_server_alive(ctx))
         return 0;
     return perr_set(err, "the extraction server is gone; restart precis serve");
 }
@@ -443,6 +453,8 @@ int serve_main(int argc, char **argv, const serve_analyzer_override *custom)
             log_error("consumer stopped", "error=%s", err.msg);
             rc = EXIT_FAIL;
         }
+        if (st.extraction_lost)
+            rc = EXIT_FAIL;
         lifecycle_notify_stopping(st.life);
         log_info("stopped", "exit=%d", rc);
     }

@@ -82,6 +82,18 @@ pid_t extract_server_pid(extract_server *s)
     return pid;
 }
 
+int extract_server_alive(extract_server *s)
+{
+    pthread_mutex_lock(&s->lock);
+    if (!s->gone && s->pid > 0 && waitpid(s->pid, NULL, WNOHANG) == s->pid) {
+        s->gone = 1;
+        s->pid = -1;
+    }
+    int alive = !s->gone;
+    pthread_mutex_unlock(&s->lock);
+    return alive;
+}
+
 /* Under the lock: the server cannot be reached; reap it if it has ended. */
 static int gone_locked(extract_server *s, perr *err)
 {

@@ -79,4 +79,8 @@ int extract_server_call(extract_server *s, sandbox_worker worker, const void *ar
 /* The server's pid (tests, logs); -1 once it is known to be gone. */
 pid_t extract_server_pid(extract_server *s);
 
+/* Whether the server still runs: 0 (and reaped, known gone) once it has
+ * ended, whether or not a request noticed. Thread-safe. */
+int extract_server_alive(extract_server *s);
+
 #endif

@@ -3,6 +3,7 @@
  * a database outage paused and retried, and `precis serve` killed with
  * SIGKILL mid-job and restarted: every job done exactly once. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -554,6 +555,66 @@ Test(serve, sigkill_mid_job_then_restart_finishes_every_job_once)
     free(ids);
     free(cmd);
     free(files);
+    free(bootstrap);
+    free(conninfo);
+}
+
+/* The pid of a child of parent (the first found in /proc), or -1. */
+static pid_t child_of(pid_t parent)
+{
+    DIR *d = opendir("/proc");
+    cr_assert(d);
+    pid_t found = -1;
+    struct dirent *e;
+    while (found < 0 && (e = readdir(d)) != NULL) {
+        char path[300], buf[512];
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        const char *close_paren = strrchr(buf, ')');
+        int ppid = 0;
+        if (close_paren && sscanf(close_paren + 1, " %*c %d", &ppid) == 1 && ppid == parent)
+            found = (pid_t)atoi(e->d_name);
+    }
+    closedir(d);
+    return found;
+}
+
+/* A killed extraction server cannot be replaced from the threaded daemon:
+ * serve stops and exits non-zero so the service manager restarts it. */
+Test(serve, a_killed_extraction_server_stops_serve_with_a_failure)
+{
+    char *conninfo = shared_migrated_db();
+    char log[512], conf[512];
+    snprintf(log, sizeof log, "%s/daemon.log", test_tmpdir());
+    snprintf(conf, sizeof conf, "%s/precis.conf", test_tmpdir());
+    pid_t broker_pid;
+    char *bootstrap = start_broker(&broker_pid, log);
+    FILE *f = fopen(conf, "w");
+    cr_assert(f);
+    fprintf(f, "[kafka]\nbootstrap.servers = %s\n[postgres]\nconninfo = %s\n[metrics]\nenabled = false\n",
+            bootstrap, conninfo);
+    fclose(f);
+    char *serve_argv[] = {(char *)test_precis_stub_bin(), "serve", "-c", conf, NULL};
+    pid_t serve_pid = test_spawn(serve_argv, NULL, log, environ);
+    pid_t server = -1;
+    for (int i = 0; i < 200 && server < 0; i++) {
+        test_sleep_ms(50);
+        server = child_of(serve_pid);
+    }
+    cr_assert_gt(server, 0, "serve forked its extraction server (see %s)", log);
+    test_sleep_ms(1000);
+    kill(server, SIGKILL);
+    cr_assert_eq(test_wait_exit(serve_pid), 1, "serve exits 1 once its extraction server is gone (see %s)", log);
+    char *text = test_read_file(log, NULL);
+    cr_assert(strstr(text, "the extraction server is gone"), "the reason is logged: %s", text);
+    free(text);
+    kill(broker_pid, SIGTERM);
+    cr_assert_eq(test_wait_exit(broker_pid), 0);
     free(bootstrap);
     free(conninfo);
 }
