@@ -559,6 +559,7 @@ Test(consumer, broker_down_then_up_loses_nothing)
 {
     harness h;
     harness_start(&h, 2);
+    h.jobs_in_flight = 3;   /* the outage hits several running jobs */
     h.decide = take_broker_down;
     produce_n(&h, "before", 4);
     produce(&h, "d", "down-now", NULL);

@@ -106,6 +106,9 @@ typedef struct daemon_under_test {
     perr err;
 } daemon_under_test;
 
+/* The in-process daemon handles several jobs at once, as serve does. */
+#define DAEMON_JOBS_IN_FLIGHT 4
+
 /* What a test changes of the in-process daemon (zero: the defaults). */
 typedef struct daemon_settings {
     const char *input_root;
@@ -138,11 +141,12 @@ static void daemon_start_with(daemon_under_test *d, const char *conninfo, const 
     cr_assert_eq(producer_new(&d->results, d->props, 1, &err), 0, "%s", err.msg);
     job_handler_options ho = {.conninfo = conninfo, .max_attempts = set->max_attempts ? set->max_attempts : 3,
                               .job_timeout_ms = set->job_timeout_ms, .analyzer = {stub_analyze, &d->stub},
-                              .metrics = d->metrics, .results = d->results, .results_topic = RESULTS};
+                              .metrics = d->metrics, .results = d->results, .results_topic = RESULTS,
+                              .jobs_in_flight = DAEMON_JOBS_IN_FLIGHT};
     cr_assert_eq(job_handler_new(&d->handler, &ho, &err), 0, "%s", err.msg);
     consumer_options co = {.props = d->props, .nprops = d->nprops, .handler = job_handler_for(d->handler),
                            .metrics = d->metrics, .backoff_initial_ms = 100, .backoff_max_ms = 400,
-                           .poll_ms = 50, .shutdown_grace_ms = 5000};
+                           .poll_ms = 50, .shutdown_grace_ms = 5000, .jobs_in_flight = DAEMON_JOBS_IN_FLIGHT};
     cr_assert_eq(consumer_new(&d->consumer, &co, &err), 0, "%s", err.msg);
     cr_assert_eq(pthread_create(&d->thread, NULL, run_consumer, d), 0);
 }
