@@ -96,11 +96,6 @@ void job_workers_free(job_workers *w)
     free(w);
 }
 
-int job_workers_size(const job_workers *w)
-{
-    return w->n;
-}
-
 int job_workers_busy(job_workers *w)
 {
     pthread_mutex_lock(&w->mu);

@@ -24,7 +24,6 @@ int job_workers_new(job_workers **out, int n, job_work_fn work, void *ctx, perr 
  * not, tasks stay the caller's. NULL is ignored. */
 void job_workers_free(job_workers *w);
 
-int job_workers_size(const job_workers *w);
 /* Tasks submitted and not yet collected. */
 int job_workers_busy(job_workers *w);
 

@@ -169,6 +169,7 @@ Test(metrics, engine_totals_and_jobs_in_flight_are_exposed)
     text = metrics_render(m, NULL);
     cr_assert(contains_line(text, "# TYPE precis_jobs_in_flight gauge"), "%s", text);
     cr_assert(contains_line(text, "precis_jobs_in_flight 2"), "%s", text);
+    cr_assert_eq(metrics_jobs_in_flight(m), 2);
     cr_assert(contains_line(text, "precis_engine_forward_passes_total 40"), "%s", text);
     cr_assert(contains_line(text, "precis_engine_sequences_total 250"), "%s", text);
     cr_assert(contains_line(text, "# TYPE precis_batch_occupancy gauge"), "%s", text);
