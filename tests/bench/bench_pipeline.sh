@@ -39,6 +39,7 @@ work=$dir/pipeline
 mkdir -p "$work"
 case $work in /*) ;; *) work=$(pwd)/$work ;; esac
 case $precis in /*) ;; *) precis=$(pwd)/$precis ;; esac
+case $ik in "" | /*) ;; *) ik=$(pwd)/$ik ;; esac
 
 die() { echo "bench-pipeline: $*" >&2; exit 1; }
 
@@ -153,8 +154,9 @@ EOF
 # ---- ik_llama.cpp: the same token work -------------------------------------------------------
 run_ik() {   # run_ik PROMPT_TOKENS GENERATED_TOKENS ROUND LABEL
     iklog=$work/ik$4-r$3.log
-    "$ik" -m "$model" -t "$threads" -c $(( ($1 + $2 + 64) * ndocs )) -b 2048 -ub 512 \
-        -npp "$1" -ntg "$2" -npl "1,$ndocs" >"$iklog" 2>&1 || die "ik_llama.cpp failed: $(tail -n 3 "$iklog")"
+    # (in the work directory: it writes llama.log into the current one)
+    (cd "$work" && "$ik" -m "$model" -t "$threads" -c $(( ($1 + $2 + 64) * ndocs )) -b 2048 -ub 512 \
+        -npp "$1" -ntg "$2" -npl "1,$ndocs") >"$iklog" 2>&1 || die "ik_llama.cpp failed: $(tail -n 3 "$iklog")"
     # |    PP |     TG |    B |   N_KV |   T_PP s | S_PP t/s |   T_TG s | S_TG t/s |      T s |    S t/s |
     awk -F'|' -v n="$ndocs" -v r="$3" -v pp="$1" -v tg="$2" -v l="$4" '$4 + 0 >= 1 && $2 + 0 == pp {
         b = $4 + 0; t = $10 + 0; dph = b * 3600 / t;
