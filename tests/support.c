@@ -2,6 +2,7 @@
 #include "tests/support.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
@@ -122,6 +123,38 @@ void test_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
+}
+
+int test_children_of(pid_t parent, char state, pid_t *first)
+{
+    int n = 0;
+    if (first)
+        *first = -1;
+    DIR *d = opendir("/proc");
+    cr_assert_not_null(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        char path[300], buf[512];
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t len = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+        const char *rp = strrchr(buf, ')');
+        char st;
+        int ppid;
+        if (!rp || sscanf(rp + 1, " %c %d", &st, &ppid) != 2 || ppid != parent || (state && st != state))
+            continue;
+        if (first && *first < 0)
+            *first = (pid_t)atoi(e->d_name);
+        n++;
+    }
+    closedir(d);
+    return n;
 }
 
 pid_t test_spawn(char *const argv[], int *out_fd, const char *log, char *const env[])

@@ -37,6 +37,11 @@ const char *test_precis_stub_bin(void);
 /* Sleep for ms milliseconds. */
 void test_sleep_ms(int ms);
 
+/* How many processes have parent as their parent and are in state (a
+ * /proc/PID/stat letter such as 'Z'; 0: any), read from /proc; *first (may be
+ * NULL) gets one of their pids, or -1. */
+int test_children_of(pid_t parent, char state, pid_t *first);
+
 /* Start argv[0] (a path) with stderr appended to log; stdout goes to a pipe
  * returned in *out_fd, or to log when out_fd is NULL. */
 pid_t test_spawn(char *const argv[], int *out_fd, const char *log, char *const env[]);

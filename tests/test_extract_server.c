@@ -3,7 +3,6 @@
  * by another thread (which stalls a plain fork), no zombies, a clean stop,
  * a server that is gone. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glib-object.h>
@@ -43,40 +42,12 @@ static void expect_call_error(extract_server *s, sandbox_worker w, const sandbox
     cr_assert_str_eq(err.msg, msg);
 }
 
-/* Children of pid in state Z (read from /proc/PID/stat). */
-static int zombies_of(pid_t parent)
-{
-    int n = 0;
-    DIR *d = opendir("/proc");
-    cr_assert_not_null(d);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] < '0' || e->d_name[0] > '9')
-            continue;
-        char path[300], buf[512];
-        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
-        size_t len = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[len] = '\0';
-        char *rp = strrchr(buf, ')');
-        char state;
-        int ppid;
-        if (rp && sscanf(rp + 1, " %c %d", &state, &ppid) == 2 && ppid == parent && state == 'Z')
-            n++;
-    }
-    closedir(d);
-    return n;
-}
-
 static void assert_no_zombies(extract_server *s)
 {
     test_sleep_ms(100); /* the server reaps on SIGCHLD, asynchronously */
-    cr_assert_eq(zombies_of(getpid()), 0, "a zombie child of the test process");
+    cr_assert_eq(test_children_of(getpid(), 'Z', NULL), 0, "a zombie child of the test process");
     if (extract_server_pid(s) > 0)
-        cr_assert_eq(zombies_of(extract_server_pid(s)), 0, "a zombie child of the server");
+        cr_assert_eq(test_children_of(extract_server_pid(s), 'Z', NULL), 0, "a zombie child of the server");
 }
 
 /* The server has exited and been reaped: no child of ours is left. */

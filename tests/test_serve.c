@@ -3,7 +3,6 @@
  * a database outage paused and retried, and `precis serve` killed with
  * SIGKILL mid-job and restarted: every job done exactly once. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -563,31 +562,6 @@ Test(serve, sigkill_mid_job_then_restart_finishes_every_job_once)
     free(conninfo);
 }
 
-/* The pid of a child of parent (the first found in /proc), or -1. */
-static pid_t child_of(pid_t parent)
-{
-    DIR *d = opendir("/proc");
-    cr_assert(d);
-    pid_t found = -1;
-    struct dirent *e;
-    while (found < 0 && (e = readdir(d)) != NULL) {
-        char path[300], buf[512];
-        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        const char *close_paren = strrchr(buf, ')');
-        int ppid = 0;
-        if (close_paren && sscanf(close_paren + 1, " %*c %d", &ppid) == 1 && ppid == parent)
-            found = (pid_t)atoi(e->d_name);
-    }
-    closedir(d);
-    return found;
-}
-
 /* A killed extraction server cannot be replaced from the threaded daemon:
  * serve stops and exits non-zero so the service manager restarts it. */
 Test(serve, a_killed_extraction_server_stops_serve_with_a_failure)
@@ -608,7 +582,7 @@ Test(serve, a_killed_extraction_server_stops_serve_with_a_failure)
     pid_t server = -1;
     for (int i = 0; i < 200 && server < 0; i++) {
         test_sleep_ms(50);
-        server = child_of(serve_pid);
+        test_children_of(serve_pid, 0, &server);
     }
     cr_assert_gt(server, 0, "serve forked its extraction server (see %s)", log);
     test_sleep_ms(1000);
