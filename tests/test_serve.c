@@ -493,20 +493,41 @@ static char **serve_env(void)
     return env;
 }
 
-Test(serve, sigkill_mid_job_then_restart_finishes_every_job_once)
-{
-    char *conninfo = shared_migrated_db();
+/* What a test of the serve binary needs: the migrated database, a broker
+ * process, and a config naming both (plus `extra` lines) in conf. */
+typedef struct spawned_world {
+    char *conninfo, *bootstrap;
     char log[512], conf[512];
-    snprintf(log, sizeof log, "%s/daemon.log", test_tmpdir());
-    snprintf(conf, sizeof conf, "%s/precis.conf", test_tmpdir());
     pid_t broker_pid;
-    char *bootstrap = start_broker(&broker_pid, log);
-    FILE *f = fopen(conf, "w");
+} spawned_world;
+
+static void spawned_world_start(spawned_world *w, const char *extra)
+{
+    w->conninfo = shared_migrated_db();
+    snprintf(w->log, sizeof w->log, "%s/daemon.log", test_tmpdir());
+    snprintf(w->conf, sizeof w->conf, "%s/precis.conf", test_tmpdir());
+    w->bootstrap = start_broker(&w->broker_pid, w->log);
+    FILE *f = fopen(w->conf, "w");
     cr_assert(f);
     fprintf(f, "[kafka]\nbootstrap.servers = %s\nsession.timeout.ms = 6000\nheartbeat.interval.ms = 300\n"
-               "[postgres]\nconninfo = %s\n[metrics]\nenabled = false\n[pipeline]\nshutdown_grace = 5\n",
-            bootstrap, conninfo);
+               "[postgres]\nconninfo = %s\n[metrics]\nenabled = false\n%s",
+            w->bootstrap, w->conninfo, extra);
     fclose(f);
+}
+
+static void spawned_world_stop(spawned_world *w)
+{
+    kill(w->broker_pid, SIGTERM);
+    cr_assert_eq(test_wait_exit(w->broker_pid), 0);
+    free(w->bootstrap);
+    free(w->conninfo);
+}
+
+Test(serve, sigkill_mid_job_then_restart_finishes_every_job_once)
+{
+    spawned_world w;
+    spawned_world_start(&w, "[pipeline]\nshutdown_grace = 5\n");
+    const char *conninfo = w.conninfo, *conf = w.conf, *log = w.log;
 
     enum { NJOBS = 24 };
     char *cmd = NULL;
@@ -532,7 +553,7 @@ Test(serve, sigkill_mid_job_then_restart_finishes_every_job_once)
     cr_assert_eq(nids, NJOBS);
 
     char **env = serve_env();
-    char *serve_argv[] = {(char *)test_precis_stub_bin(), "serve", "-c", conf, NULL};
+    char *serve_argv[] = {(char *)test_precis_stub_bin(), "serve", "-c", w.conf, NULL};
     pid_t serve_pid = test_spawn(serve_argv, NULL, log, env);
     /* Kill it while a job runs: some done, one started and not finished. */
     wait_query(conninfo, "SELECT count(*) FROM jobs WHERE status = 'done'", 5);
@@ -546,8 +567,6 @@ Test(serve, sigkill_mid_job_then_restart_finishes_every_job_once)
     wait_query(conninfo, "SELECT count(*) FROM jobs WHERE status = 'done'", NJOBS);
     kill(serve_pid, SIGTERM);
     cr_assert_eq(test_wait_exit(serve_pid), 0, "serve exits 0 on SIGTERM (see %s)", log);
-    kill(broker_pid, SIGTERM);
-    cr_assert_eq(test_wait_exit(broker_pid), 0);
 
     cr_assert_eq(query_long(conninfo, "SELECT count(*) FROM jobs"), NJOBS);
     cr_assert_eq(query_long(conninfo, "SELECT count(*) FROM documents"), NJOBS, "no duplicate documents");
@@ -558,41 +577,28 @@ Test(serve, sigkill_mid_job_then_restart_finishes_every_job_once)
     free(ids);
     free(cmd);
     free(files);
-    free(bootstrap);
-    free(conninfo);
+    spawned_world_stop(&w);
 }
 
 /* A killed extraction server cannot be replaced from the threaded daemon:
  * serve stops and exits non-zero so the service manager restarts it. */
 Test(serve, a_killed_extraction_server_stops_serve_with_a_failure)
 {
-    char *conninfo = shared_migrated_db();
-    char log[512], conf[512];
-    snprintf(log, sizeof log, "%s/daemon.log", test_tmpdir());
-    snprintf(conf, sizeof conf, "%s/precis.conf", test_tmpdir());
-    pid_t broker_pid;
-    char *bootstrap = start_broker(&broker_pid, log);
-    FILE *f = fopen(conf, "w");
-    cr_assert(f);
-    fprintf(f, "[kafka]\nbootstrap.servers = %s\n[postgres]\nconninfo = %s\n[metrics]\nenabled = false\n",
-            bootstrap, conninfo);
-    fclose(f);
-    char *serve_argv[] = {(char *)test_precis_stub_bin(), "serve", "-c", conf, NULL};
-    pid_t serve_pid = test_spawn(serve_argv, NULL, log, environ);
+    spawned_world w;
+    spawned_world_start(&w, "");
+    char *serve_argv[] = {(char *)test_precis_stub_bin(), "serve", "-c", w.conf, NULL};
+    pid_t serve_pid = test_spawn(serve_argv, NULL, w.log, environ);
     pid_t server = -1;
     for (int i = 0; i < 200 && server < 0; i++) {
         test_sleep_ms(50);
         test_children_of(serve_pid, 0, &server);
     }
-    cr_assert_gt(server, 0, "serve forked its extraction server (see %s)", log);
+    cr_assert_gt(server, 0, "serve forked its extraction server (see %s)", w.log);
     test_sleep_ms(1000);
     kill(server, SIGKILL);
-    cr_assert_eq(test_wait_exit(serve_pid), 1, "serve exits 1 once its extraction server is gone (see %s)", log);
-    char *text = test_read_file(log, NULL);
+    cr_assert_eq(test_wait_exit(serve_pid), 1, "serve exits 1 once its extraction server is gone (see %s)", w.log);
+    char *text = test_read_file(w.log, NULL);
     cr_assert(strstr(text, "the extraction server is gone"), "the reason is logged: %s", text);
     free(text);
-    kill(broker_pid, SIGTERM);
-    cr_assert_eq(test_wait_exit(broker_pid), 0);
-    free(bootstrap);
-    free(conninfo);
+    spawned_world_stop(&w);
 }
