@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
+
 typedef enum entry_state { ENTRY_RUNNING, ENTRY_RETRY, ENTRY_DONE } entry_state;
 
 typedef struct entry {
@@ -41,14 +43,10 @@ static entry *find(const offset_tracker *t, int32_t partition, int64_t offset)
 
 static int append(offset_tracker *t, int32_t partition, int64_t offset)
 {
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16;
-        entry *grown = realloc(t->e, cap * sizeof *grown);
-        if (!grown)
-            return -2;
-        t->e = grown;
-        t->cap = cap;
-    }
+    entry *grown = grow_to(t->e, &t->cap, t->n + 1, sizeof *grown, 16);
+    if (!grown)
+        return -2;
+    t->e = grown;
     t->e[t->n++] = (entry){.partition = partition, .offset = offset, .state = ENTRY_RUNNING};
     return OFFSET_NEW;
 }

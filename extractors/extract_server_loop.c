@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/grow.h"
 #include "extractors/extract_server_wire.h"
 #include "extractors/sandbox_child.h"
 
@@ -86,17 +87,13 @@ static _Noreturn void run_child(int fds[ES_N_FDS], pid_t server)
 
 static void add_child(es_server *s, pid_t pid, int status_fd)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 16;
-        es_child *grown = realloc(s->children, cap * sizeof *grown);
-        if (!grown) { /* cannot track it: kill it, its caller sees EOF */
-            kill(pid, SIGKILL);
-            close(status_fd);
-            return;
-        }
-        s->children = grown;
-        s->cap = cap;
+    es_child *grown = grow_to(s->children, &s->cap, s->n + 1, sizeof *grown, 16);
+    if (!grown) { /* cannot track it: kill it, its caller sees EOF */
+        kill(pid, SIGKILL);
+        close(status_fd);
+        return;
     }
+    s->children = grown;
     s->children[s->n++] = (es_child){ .pid = pid, .status_fd = status_fd, .watching = 1 };
 }
 
