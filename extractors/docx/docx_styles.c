@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/grow.h"
 #include "common/utf8.h"
 #include "extractors/xml/xml_node.h"
 
@@ -62,10 +63,7 @@ docx_styles *docx_styles_load(const xmlDoc *tree)
         char *id = docx_attr(st, "styleId");
         if (!id)
             continue;
-        if (s->n == cap) {
-            cap = cap ? cap * 2 : 64;
-            s->items = xrealloc(s->items, cap * sizeof *s->items);
-        }
+        s->items = xgrow_to(s->items, &cap, s->n + 1, sizeof *s->items, 64);
         style_entry *e = &s->items[s->n++];
         e->id = id;
         e->name = docx_attr(w_child(st, "name"), "val");

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
 #include "common/utf8.h"
 
 #define SOFT_HYPHEN 0x00ADu
@@ -355,10 +356,7 @@ static void flush_paragraph(GString *buf, int page, pdf_para_list *out)
         g_string_free(clean, TRUE);
         return;
     }
-    if (out->n == out->cap) {
-        out->cap = out->cap ? out->cap * 2 : 64;
-        out->items = xrealloc(out->items, out->cap * sizeof *out->items);
-    }
+    out->items = xgrow_to(out->items, &out->cap, out->n + 1, sizeof *out->items, 64);
     out->items[out->n].text = xstrdup(clean->str);
     out->items[out->n].page = page;
     out->n++;

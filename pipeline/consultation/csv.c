@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
+
 typedef struct field_buf {
     char *data;
     size_t len, cap;
@@ -11,14 +13,10 @@ typedef struct field_buf {
 
 static int buf_push(field_buf *b, char c)
 {
-    if (b->len + 2 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 64;
-        char *grown = realloc(b->data, cap);
-        if (!grown)
-            return -1;
-        b->data = grown;
-        b->cap = cap;
-    }
+    char *grown = grow_to(b->data, &b->cap, b->len + 2, 1, 64);
+    if (!grown)
+        return -1;
+    b->data = grown;
     b->data[b->len++] = c;
     b->data[b->len] = '\0';
     return 0;

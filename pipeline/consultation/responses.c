@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/grow.h"
 #include "common/utf8.h"
 #include "pipeline/consultation/csv.h"
 
@@ -48,14 +49,10 @@ int responses_add(response_set *set, const char *id, const char *text, size_t li
         return perr_set(err, "%sresponse \"%.40s\" is longer than %u bytes", where, id, RESPONSES_MAX_TEXT_BYTES);
     if (set->n >= RESPONSES_MAX_ROWS)
         return perr_set(err, "%smore than %d responses", where, RESPONSES_MAX_ROWS);
-    if (set->n == set->cap) {
-        size_t cap = set->cap ? set->cap * 2 : 64;
-        response *grown = realloc(set->items, cap * sizeof *grown);
-        if (!grown)
-            return perr_set(err, "out of memory");
-        set->items = grown;
-        set->cap = cap;
-    }
+    response *grown = grow_to(set->items, &set->cap, set->n + 1, sizeof *grown, 64);
+    if (!grown)
+        return perr_set(err, "out of memory");
+    set->items = grown;
     response *r = &set->items[set->n];
     *r = (response){.id = strdup(id), .text = strdup(text), .line = line};
     if (!r->id || !r->text) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
 #include "pipeline/llm/structured.h"
 
 /* Tokens counted for the blank line between two entries of a batch. */
@@ -101,16 +102,12 @@ int analysis_digest_check(const prompt_spec *p, perr *err)
 
 static int parts_add(part_list *l, cJSON *answer, perr *err)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        cJSON **grown = realloc(l->items, cap * sizeof *grown);
-        if (!grown) {
-            cJSON_Delete(answer);
-            return perr_set(err, "out of memory");
-        }
-        l->items = grown;
-        l->cap = cap;
+    cJSON **grown = grow_to(l->items, &l->cap, l->n + 1, sizeof *grown, 8);
+    if (!grown) {
+        cJSON_Delete(answer);
+        return perr_set(err, "out of memory");
     }
+    l->items = grown;
     l->items[l->n++] = answer;
     return 0;
 }
