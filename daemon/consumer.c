@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
 #include "common/log.h"
 #include "common/monotonic.h"
 #include "daemon/consumer_lag.h"
@@ -73,14 +74,10 @@ static retry_state *retry_get(consumer *c, int32_t partition)
     retry_state *r = retry_find(c, partition);
     if (r)
         return r;
-    if (c->nretries == c->cap_retries) {
-        size_t cap = c->cap_retries ? c->cap_retries * 2 : 8;
-        retry_state *grown = realloc(c->retries, cap * sizeof *grown);
-        if (!grown)
-            return NULL;
-        c->retries = grown;
-        c->cap_retries = cap;
-    }
+    retry_state *grown = grow_to(c->retries, &c->cap_retries, c->nretries + 1, sizeof *grown, 8);
+    if (!grown)
+        return NULL;
+    c->retries = grown;
     r = &c->retries[c->nretries++];
     *r = (retry_state){.partition = partition, .offset = -1};
     return r;

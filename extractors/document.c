@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
 #include "common/utf8.h"
 
 /* ---- text normalization ------------------------------------------------ */
@@ -263,10 +264,8 @@ const doc_paragraph *document_add_paragraph(document *doc, const char *text, int
     if (doc->n_sections == 0)
         document_add_section(doc, NULL, 0);
     doc_section *sec = &doc->sections[doc->n_sections - 1];
-    if (sec->n_paragraphs == sec->cap_paragraphs) {
-        sec->cap_paragraphs = sec->cap_paragraphs ? sec->cap_paragraphs * 2 : 8;
-        sec->paragraphs = xrealloc(sec->paragraphs, sec->cap_paragraphs * sizeof *sec->paragraphs);
-    }
+    sec->paragraphs =
+        xgrow_to(sec->paragraphs, &sec->cap_paragraphs, sec->n_paragraphs + 1, sizeof *sec->paragraphs, 8);
     doc_paragraph *p = &sec->paragraphs[sec->n_paragraphs++];
     memset(p, 0, sizeof *p);
     char id[32];

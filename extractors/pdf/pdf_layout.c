@@ -18,10 +18,7 @@
 
 void pdf_page_add_line(pdf_page_text *page, const char *text, size_t len, const double *box)
 {
-    if (page->n_lines == page->cap_lines) {
-        page->cap_lines = page->cap_lines ? page->cap_lines * 2 : 64;
-        page->lines = xrealloc(page->lines, page->cap_lines * sizeof *page->lines);
-    }
+    page->lines = xgrow_to(page->lines, &page->cap_lines, page->n_lines + 1, sizeof *page->lines, 64);
     pdf_line *line = &page->lines[page->n_lines++];
     memset(line, 0, sizeof *line);
     line->text = utf8_sanitize(text, len, NULL);

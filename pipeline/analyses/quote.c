@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
 #include "common/utf8.h"
 
 /* One entry of the code-point table every CHAR_STEP bytes. */
@@ -95,10 +96,7 @@ static void norm_add_piece(norm_text *nt, size_t src, int verbatim)
         if (verbatim && last->verbatim && last->src + (nt->len - last->norm) == src)
             return;   /* continues the previous verbatim piece */
     }
-    if (nt->n_pieces == nt->cap_pieces) {
-        nt->cap_pieces = nt->cap_pieces ? nt->cap_pieces * 2 : 64;
-        nt->pieces = xrealloc(nt->pieces, nt->cap_pieces * sizeof *nt->pieces);
-    }
+    nt->pieces = xgrow_to(nt->pieces, &nt->cap_pieces, nt->n_pieces + 1, sizeof *nt->pieces, 64);
     nt->pieces[nt->n_pieces++] = (norm_piece){nt->len, src, verbatim};
 }
 
