@@ -287,6 +287,21 @@ void json_constraint_reset(json_constraint *c) { json_matcher_init(&c->m, c->sch
 
 void json_constraint_set_budget(json_constraint *c, long tokens) { c->budget = tokens; }
 
+/* Placeholder until the forced-token queue lands: nothing is ever forced. */
+size_t json_constraint_forced(const json_constraint *c, int32_t *out, size_t max)
+{
+    (void)c;
+    (void)out;
+    (void)max;
+    return 0;
+}
+
+int json_constraint_must_end(const json_constraint *c)
+{
+    (void)c;
+    return 0;
+}
+
 int json_constraint_is_complete(const json_constraint *c) { return json_matcher_is_complete(&c->m); }
 
 size_t json_constraint_min_remaining(const json_constraint *c)

@@ -68,6 +68,19 @@ int json_constraint_accept(json_constraint *c, int32_t id, perr *err);
 int json_constraint_sample(json_constraint *c, sampler *smp, const float *logits,
                            long tokens_left, int32_t *id, perr *err);
 
+/* Forced tokens (jump-forward decoding). When only one text can follow
+ * the text so far (keys and punctuation of a compact schema, the rest of an
+ * enum value once its prefix is unique, closing brackets), the constraint
+ * allows exactly one tokenization of that text, fixed when the text begins,
+ * one token at a time. json_constraint_forced copies up to max of the
+ * tokens still to come into out and returns how many there are in all (0:
+ * the next token is not forced). */
+size_t json_constraint_forced(const json_constraint *c, int32_t *out, size_t max);
+
+/* The value is complete and nothing can follow it: only an
+ * end-of-generation token may come next. */
+int json_constraint_must_end(const json_constraint *c);
+
 /* The text so far is a complete value of the schema. */
 int json_constraint_is_complete(const json_constraint *c);
 
