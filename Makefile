@@ -56,6 +56,7 @@ ISA_engine/kernels/kernels_avx2.c          = $(ISA_AVX2)
 ISA_engine/kernels/kernels_avx512.c        = $(ISA_AVX512)
 ISA_engine/kernels/kernels_avx512_tile16.c = $(ISA_AVX512)
 ISA_engine/kernels/kernels_avx512_rows16.c = $(ISA_AVX512)
+ISA_engine/kernels/kernels_avx512_packed.c = $(ISA_AVX512)
 
 # Every .c under the layer folders, at any depth (sorted: a stable link order).
 LAYERS   = common engine extractors store pipeline daemon cli tools

@@ -13,6 +13,7 @@ const config_key_spec config_keys[] = {
     {"engine", "threads", CFG_INT, "0", "compute threads; 0 = one per core"},
     {"engine", "ctx_size", CFG_INT, "4096", "context length in tokens (capped by the model's)"},
     {"engine", "chat_template", CFG_STRING, "auto", "auto (from the model) or llama2, llama3, chatml, zephyr"},
+    {"engine", "pack_weights", CFG_STRING, "auto", "auto, on or off: weights repacked at load for batched decode (as much memory again as the weights; auto: when that fits in half the free memory)"},
     {"engine", "parallel", CFG_INT, "4", "answers generated at once (sequence slots, continuous batching); each slot has its own KV cache"},
     {"pipeline", "input_root", CFG_STRING, NULL, "jobs may only read document paths under this directory"},
     {"pipeline", "analyses", CFG_STRING, "summary", "analyses run when a job names none (comma-separated)"},

@@ -154,8 +154,9 @@ int pipeline_reload_settings(pipeline *p, const config *cfg, perr *err)
 static void log_model(const llm *m, const char *source, double seconds)
 {
     log_info("model loaded", "name=%s path=%s chosen_by=%s sha256=%s params=%lld ctx=%d threads=%d "
-             "chat_template=%s load_s=%.2f", llm_model_name(m), llm_model_path(m), source, llm_model_sha256(m),
-             llm_n_params(m), llm_n_ctx(m), llm_n_threads(m), llm_chat_template_name(m), seconds);
+             "chat_template=%s packed_mib=%.1f load_s=%.2f", llm_model_name(m), llm_model_path(m), source,
+             llm_model_sha256(m), llm_n_params(m), llm_n_ctx(m), llm_n_threads(m), llm_chat_template_name(m),
+             (double)llm_packed_bytes(m) / 1048576.0, seconds);
     if (llm_is_toy(m))
         log_warn("TINY TEST MODEL: its output text is not meaningful; use a real instruction-tuned GGUF "
                  "([engine] model) for real summaries", "name=%s params=%lld", llm_model_name(m), llm_n_params(m));
@@ -193,7 +194,8 @@ int pipeline_setup(const config *cfg, const pipeline_setup_overrides *ov, pipeli
     char model_path[4096], prompts_dir[4096];
     const char *source = NULL;
     pipeline_options o = {
-        .model = {.model_path = model_path, .chat_template = config_get(cfg, "engine", "chat_template")},
+        .model = {.model_path = model_path, .chat_template = config_get(cfg, "engine", "chat_template"),
+                  .pack_weights = config_get(cfg, "engine", "pack_weights")},
         .prompts_dir = prompts_dir,
         .default_analyses = config_get(cfg, "pipeline", "analyses"),
         .input_root = config_get(cfg, "pipeline", "input_root"),

@@ -128,6 +128,7 @@ typedef struct matmul_part {
     const type_traits *tr;
     int tiled;               /* vec_dot_tile, its scratch fitting the threads' */
     const uint8_t *w;        /* weight rows */
+    const uint8_t *wp;       /* the packed rows, when this call's token count suits them */
     size_t w_row_bytes;
     int64_t rows;
     int64_t unit0;           /* first scheduling unit of this matrix */
@@ -164,6 +165,12 @@ typedef struct matmul_job {
 static void matmul_part_rows(const matmul_job *j, const matmul_part *p, int64_t r0, int64_t r1,
                              int thread)
 {
+    if (p->wp) {
+        p->tr->pack->vec_dot(j->cols, (int)(r1 - r0), j->n_tok, p->y + r0, (size_t)p->rows,
+                             p->wp + p->tr->pack->size(r0, j->cols), j->xq, j->xq_row_bytes,
+                             j->scratch[thread].tile);
+        return;
+    }
     if (p->tiled) {
         p->tr->vec_dot_tile(j->cols, (int)(r1 - r0), j->n_tok, p->y + r0, (size_t)p->rows,
                             p->w + (size_t)r0 * p->w_row_bytes, p->w_row_bytes, j->xq,
@@ -193,6 +200,18 @@ static void matmul_rows(void *arg, int64_t begin, int64_t end, int thread)
     }
 }
 
+/* The packed rows of w for a call with n_tok activation rows, or NULL
+ * (not packed, or a token count the packed kernel does not take). Row
+ * units must not split a packed group. */
+static const uint8_t *packed_rows(const engine_ctx *c, const type_traits *tr, const gguf_tensor *w,
+                                  int n_tok)
+{
+    const type_pack *pk = tr->pack;
+    if (!pk || n_tok < pk->min_tok || n_tok > pk->max_tok || MATMUL_ROW_UNIT % pk->rows != 0)
+        return NULL;
+    return model_packed(c->m, w);
+}
+
 /* y[i][t][r] = W_i[r] · x[t] for the n_tok rows of x (each cols long) and
  * the n weight matrices w[i], which must share their column count and
  * activation type (matmul_many checks). */
@@ -206,7 +225,7 @@ static void matmul_job_run(engine_ctx *c, float *const y[], const gguf_tensor *c
     for (int i = 0; i < n; i++) {
         const type_traits *tri = tensor_types_get(w[i]->type);
         j.part[i] = (matmul_part){
-            .tr = tri, .w = w[i]->data,
+            .tr = tri, .w = w[i]->data, .wp = packed_rows(c, tri, w[i], n_tok),
             .tiled = tri->vec_dot_tile && tri->vec_dot_tile_scratch(cols, n_tok) <= c->tile_bytes,
             .w_row_bytes = tensor_row_size(w[i]->type, cols), .rows = w[i]->ne[1],
             .unit0 = units, .y = y[i],

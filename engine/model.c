@@ -325,6 +325,7 @@ void model_free(model *m)
 {
     if (!m)
         return;
+    model_unpack_weights(m);
     gguf_close(m->gguf);
     free(m->layers);
     free(m->norms);

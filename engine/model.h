@@ -52,12 +52,34 @@ typedef struct model {
     int output_tied;
     model_layer *layers;         /* n_layer entries */
     float *norms;                /* storage behind every norm pointer */
+    struct model_packed_weight *packed; /* model_pack_weights: n_packed matrices */
+    size_t n_packed;
+    size_t packed_bytes;
 } model;
 
 int model_load(model **out, const char *path, perr *err);
 /* Takes ownership of f (closed by model_free, or here on failure). */
 int model_from_gguf(model **out, gguf_file *f, const char *name, perr *err);
 void model_free(model *m);
+
+/* Packed weights: the weight matrices repacked into the kernel set's
+ * layout for small batches (type_pack in engine/kernels/tensor_types.h),
+ * which batched decode (2..16 tokens a pass) reads instead of the GGUF
+ * layout: no transposing or gathering per step. The packed copies take as
+ * much memory again as those matrices (the mapping still serves prefill
+ * and single-token decode). AUTO packs when that fits in half the memory
+ * available now; ON always; OFF never. Types the kernel set has no layout
+ * for stay as they are. Call before any context evaluates (not thread-safe
+ * with evaluation). */
+typedef enum model_pack_mode { MODEL_PACK_AUTO = 0, MODEL_PACK_ON = 1, MODEL_PACK_OFF = 2 } model_pack_mode;
+
+int model_pack_weights(model *m, model_pack_mode mode, perr *err);
+/* Drop the packed copies (also done by model_free). */
+void model_unpack_weights(model *m);
+/* The packed copy of weight matrix t, or NULL. */
+const void *model_packed(const model *m, const gguf_tensor *t);
+/* "auto", "on", "off" (any case); -1 otherwise. */
+int model_pack_mode_parse(const char *s, model_pack_mode *out);
 
 /* Count of weight tensors of each type (tensor_type id < TT_COUNT). */
 void model_type_counts(const model *m, int64_t counts[TT_COUNT]);

@@ -287,6 +287,47 @@ Test(kernels, quant_vec_dot_odd_cases)
 /* The types whose tile kernel must exist in every SIMD set. */
 static const tensor_type tiled_types[] = { TT_Q4_0, TT_Q8_0, TT_Q4_K, TT_Q6_K };
 
+/* The set's packed layout (type_pack), when it has one for this shape:
+ * pack the nr rows into exactly the bytes it asks for (ASan sees any
+ * access past them), run its vec_dot and hold every result to want's
+ * bits, the guard column untouched. Returns 1 if it ran. */
+static int check_packed(const type_traits *tr, const char *set, int64_t n, int nr, int nt,
+                        const uint8_t *x, size_t xb, const uint8_t *y, size_t yb,
+                        const float *want, float *got, size_t stride)
+{
+    const type_pack *pk = tr->pack;
+    if (!pk || nt < pk->min_tok || nt > pk->max_tok || pk->size(nr, n) == 0)
+        return 0;
+    const size_t bytes = pk->size(nr, n);
+    void *packed = NULL, *scratch = NULL;
+    const size_t scratch_bytes = tr->vec_dot_tile_scratch(n, nt);
+    cr_assert_eq(posix_memalign(&packed, 64, bytes), 0);
+    cr_assert_eq(posix_memalign(&scratch, 64, scratch_bytes ? scratch_bytes : 1), 0);
+    pk->pack(x, xb, nr, n, packed);
+    for (size_t i = 0; i < stride * (size_t)nt; i++)
+        got[i] = -777.f;
+    pk->vec_dot(n, nr, nt, got, stride, packed, y, yb, scratch);
+    /* a group in the middle, as the forward pass calls it */
+    if (nr > pk->rows) {
+        const size_t off = pk->size(pk->rows, n);
+        pk->vec_dot(n, nr - pk->rows, nt, got + pk->rows, stride, (const uint8_t *)packed + off, y,
+                    yb, scratch);
+    }
+    free(packed);
+    free(scratch);
+    for (int ti = 0; ti < nt; ti++) {
+        for (int ri = 0; ri < nr; ri++) {
+            const size_t k = (size_t)ti * stride + (size_t)ri;
+            cr_assert(same_float(got[k], want[k]),
+                      "%s %s packed n=%lld nr=%d nt=%d: row %d x act %d got %a want %a", set,
+                      tr->name, (long long)n, nr, nt, ri, ti, (double)got[k], (double)want[k]);
+        }
+        cr_assert_eq(got[(size_t)ti * stride + (size_t)nr], -777.f, "%s %s packed wrote past row nr",
+                     set, tr->name);
+    }
+    return 1;
+}
+
 /* nr weight rows x nt activation rows of length n (quantized random rows,
  * or random weight bytes when raw): every tile result (written into a
  * strided output with a guard column) must be the reference vec_dot's
@@ -352,12 +393,30 @@ static int check_tile(tensor_type t, int64_t n, int nr, int nt, uint64_t seed, i
                          "%s %s tile wrote past row nr", simd_sets[si].name, ref->name);
         }
         ran++;
+        check_packed(tr, simd_sets[si].name, n, nr, nt, x, xb, y, yb, want, got, stride);
     }
     free(x);
     free(y);
     free(want);
     free(got);
     return ran;
+}
+
+Test(kernels, packed_layouts_exist_and_run)
+{
+    /* The AVX-512 set packs Q4_0 and Q8_0; the checks above must have
+     * something to check. */
+    if (!kernels_cpu_supports("avx512")) {
+        cr_log_warn("avx512 not supported: packed layouts not checked");
+        return;
+    }
+    static const tensor_type packed_types[] = { TT_Q4_0, TT_Q8_0 };
+    for (size_t i = 0; i < sizeof packed_types / sizeof packed_types[0]; i++) {
+        const type_traits *tr = kernels_avx512_traits((uint32_t)packed_types[i]);
+        cr_assert(tr->pack, "avx512 has no packed %s", tr->name);
+        cr_assert(tr->pack->size(16, 2048) > 0);
+        cr_assert_eq(tr->pack->size(32, 2048), 2 * tr->pack->size(16, 2048));
+    }
 }
 
 Test(kernels, tile_kernels_exist_for_the_tiled_types)
@@ -382,7 +441,7 @@ Test(kernels, tile_bit_exact_every_shape)
      * of the 16-row passes; 21, 24, 34: a group of 8 or 4 after groups of
      * 16), and weight-row counts that leave rows outside
      * whole tiles; every type that has a tile kernel. */
-    static const int nts[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 21, 24, 34, 33, 41, 75, 130 };
+    static const int nts[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 16, 21, 24, 34, 33, 41, 75, 130 };
     static const int nrs[] = { 1, 3, 8, 13, 40, 67 };
     int ran = 0;
     for (size_t i = 0; i < N_QUANT_TYPES; i++) {
@@ -409,6 +468,8 @@ Test(kernels, tile_bit_exact_long_rows_and_random_bytes)
             ran += check_tile(t, lens[l], 16, 1, 950 + l + 10 * (uint64_t)t, 1);
             ran += check_tile(t, lens[l], 8, 9, 990 + l + 10 * (uint64_t)t, 2);
             ran += check_tile(t, lens[l], 3, 32, 970 + l + 10 * (uint64_t)t, 0);
+            ran += check_tile(t, lens[l], 37, 8, 1010 + l + 10 * (uint64_t)t, 1);
+            ran += check_tile(t, lens[l], 32, 16, 1050 + l + 10 * (uint64_t)t, 2);
         }
     }
     cr_assert(ran >= 1, "no tile kernel ran");

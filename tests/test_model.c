@@ -10,6 +10,7 @@
 #include "engine/engine_impl.h"
 #include "engine/generate.h"
 #include "engine/gguf/gguf.h"
+#include "engine/kernels/tensor_types.h"
 #include "engine/model.h"
 #include "engine/sampler.h"
 #include "engine/tokenizer/tokenizer.h"
@@ -329,6 +330,11 @@ static void check_batch_on(const char *name, int max_threads)
     float *want = separate_logits(m, &n_rows);
     for (int t = 1; t <= max_threads; t++)
         check_batch_is_bit_identical(m, want, t);
+    /* again with the weights packed for batched decode (where the kernel
+     * set has a packed layout for the model's types) */
+    cr_assert_eq(model_pack_weights(m, MODEL_PACK_ON, &err), 0, "%s", err.msg);
+    for (int t = 1; t <= max_threads; t++)
+        check_batch_is_bit_identical(m, want, t);
     free(want);
     model_free(m);
     free(path);
@@ -342,6 +348,37 @@ Test(model, eval_batch_matches_separate_evals_bit_for_bit)
 Test(model, eval_batch_matches_separate_evals_quantized)
 {
     check_batch_on("synth-d256-q8_0.gguf", 3);
+}
+
+Test(model, eval_batch_matches_separate_evals_q4_0)
+{
+    check_batch_on("synth-d256-q4_0.gguf", 2);
+}
+
+Test(model, packed_weights_follow_the_mode)
+{
+    char *path = test_model_path("synth-d256-q4_0.gguf");
+    model *m;
+    perr err;
+    cr_assert_eq(model_load(&m, path, &err), 0, "%s", err.msg);
+    cr_assert_eq(model_pack_weights(m, MODEL_PACK_OFF, &err), 0, "%s", err.msg);
+    cr_assert_eq(m->packed_bytes, 0);
+    cr_assert_null(model_packed(m, m->layers[0].wq));
+    cr_assert_eq(model_pack_weights(m, MODEL_PACK_ON, &err), 0, "%s", err.msg);
+    if (tensor_types_get(m->layers[0].wq->type)->pack) {
+        cr_assert_not_null(model_packed(m, m->layers[0].wq));
+        cr_assert_gt(m->packed_bytes, 0);
+    }
+    model_unpack_weights(m);
+    cr_assert_null(model_packed(m, m->layers[0].wq));
+    model_pack_mode mode;
+    cr_assert_eq(model_pack_mode_parse("Auto", &mode), 0);
+    cr_assert_eq(mode, MODEL_PACK_AUTO);
+    cr_assert_eq(model_pack_mode_parse("off", &mode), 0);
+    cr_assert_eq(mode, MODEL_PACK_OFF);
+    cr_assert_neq(model_pack_mode_parse("maybe", &mode), 0);
+    model_free(m);
+    free(path);
 }
 
 Test(model, eval_batch_rejects_bad_items_and_evaluates_nothing)

@@ -45,6 +45,8 @@ const cli_command cmd_bench = {
         "  -B, --batch LIST   comma-separated sequence counts (default 1,4,8; 0 = skip)\n"
         "  -t, --threads N    threads (default: CPUs online)\n"
         "  -r, --reps N       repetitions (default 1)\n"
+        "      --pack MODE    auto|on|off: weights repacked for batched decode\n"
+        "                     (default auto: when they fit in half the free memory)\n"
         "      --json         one JSON object on standard output\n",
     .run = bench_main,
 };
@@ -56,6 +58,7 @@ const cli_command cmd_bench = {
 typedef struct bench_opts {
     const char *model_path;
     int n_prompt, n_gen, n_threads, reps, json;
+    model_pack_mode pack;
     int batch[MAX_BATCHES];
     int n_batch;
 } bench_opts;
@@ -251,7 +254,7 @@ static int bench_batch(const model *m, const bench_opts *o, int k, rate *out, pe
 static int run_bench(const bench_opts *o, model **m, bench_result *r, perr *err)
 {
     double t0 = now_s();
-    if (model_load(m, o->model_path, err))
+    if (model_load(m, o->model_path, err) || model_pack_weights(*m, o->pack, err))
         return -1;
     r->load_s = now_s() - t0;
     r->rss_load_mib = rss_mib();
@@ -295,6 +298,7 @@ static void print_json(const bench_opts *o, const model *m, const bench_result *
     cJSON_AddNumberToObject(root, "threads", o->n_threads);
     cJSON_AddNumberToObject(root, "reps", o->reps);
     cJSON_AddNumberToObject(root, "load_s", r->load_s);
+    cJSON_AddNumberToObject(root, "packed_mib", (double)m->packed_bytes / 1048576.0);
     cJSON_AddNumberToObject(root, "n_prompt", o->n_prompt);
     cJSON_AddNumberToObject(root, "pp_tok_s", r->pp.tps);
     cJSON_AddNumberToObject(root, "pp_tok_per_cpu_s", r->pp.cpu_tps);
@@ -330,7 +334,8 @@ static void print_text(const bench_opts *o, const model *m, const bench_result *
     for (int t = 0; t < TT_COUNT; t++)
         if (counts[t])
             printf(" %s x%lld", tensor_type_name((uint32_t)t), (long long)counts[t]);
-    printf("\nthreads   %d, repetitions %d, load %.2f s\n", o->n_threads, o->reps, r->load_s);
+    printf("\nthreads   %d, repetitions %d, load %.2f s, packed weights %.1f MiB\n", o->n_threads,
+           o->reps, r->load_s, (double)m->packed_bytes / 1048576.0);
     printf("            tok/s   tok/CPU-s\n");
     printf("pp%-6d  %10.2f  %10.2f   prefill, one eval\n", o->n_prompt, r->pp.tps, r->pp.cpu_tps);
     printf("tg%-6d  %10.2f  %10.2f   decode, one token per eval\n", o->n_gen, r->tg.tps,
@@ -353,6 +358,7 @@ static const struct option long_options[] = {
     { "threads", required_argument, NULL, 't' },
     { "reps", required_argument, NULL, 'r' },
     { "json", no_argument, NULL, 'j' },
+    { "pack", required_argument, NULL, 'P' },
     { NULL, 0, NULL, 0 },
 };
 
@@ -388,6 +394,7 @@ static int parse_opts(int argc, char **argv, bench_opts *o)
         case 't': bad = cli_parse_int(optarg, 1, 1024, &o->n_threads); break;
         case 'r': bad = cli_parse_int(optarg, 1, 1000, &o->reps); break;
         case 'j': o->json = 1; break;
+        case 'P': bad = model_pack_mode_parse(optarg, &o->pack); break;
         default: return cli_usage_error(&cmd_bench, "unknown option");
         }
         if (bad)

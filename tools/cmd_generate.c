@@ -292,7 +292,8 @@ static int generate_main(int argc, char **argv)
     }
     model *m;
     tokenizer *tok;
-    if (cli_load_model(o.model_path, &m, &tok, &err) != 0) {
+    if (cli_load_model(o.model_path, &m, &tok, &err) != 0 ||
+        model_pack_weights(m, MODEL_PACK_AUTO, &err) != 0) {
         fprintf(stderr, "precis generate: %s\n", err.msg);
         free(file_text);
         return EXIT_FAIL;

@@ -269,7 +269,7 @@ static inline size_t kx_size_max(size_t a, size_t b)
 /* The largest scratch of the passes a call may run. */
 static size_t avx512_tile_scratch(int64_t n, int nt, kx_wtype type)
 {
-    return kx_size_max(kx_tiles_scratch(n, nt, type),
+    return kx_size_max(kx_size_max(kx_tiles_scratch(n, nt, type), avx512_pack_scratch(n, nt, type)),
                        kx_size_max(avx512_tile16_scratch(n, nt, type),
                                    avx512_rows16_scratch(n, nt, type)));
 }
@@ -339,7 +339,7 @@ static const type_traits avx512_traits[TT_COUNT] = {
                   kx_from_float_bf16, avx512_vec_dot_bf16, NULL, NULL },
     [TT_Q4_0] = { "q4_0", QK4_0, sizeof(block_q4_0), TT_Q8_0, quant_ref_to_float_q4_0,
                   quant_ref_from_float_q4_0, kx_vec_dot_q4_0, avx512_vec_dot_tile_q4_0,
-                  avx512_vec_dot_tile_q4_0_scratch },
+                  avx512_vec_dot_tile_q4_0_scratch, &avx512_pack_q4_0 },
     [TT_Q4_1] = { "q4_1", QK4_1, sizeof(block_q4_1), TT_Q8_1, quant_ref_to_float_q4_1,
                   quant_ref_from_float_q4_1, kx_vec_dot_q4_1, NULL, NULL },
     [TT_Q5_0] = { "q5_0", QK5_0, sizeof(block_q5_0), TT_Q8_0, quant_ref_to_float_q5_0,
@@ -348,7 +348,7 @@ static const type_traits avx512_traits[TT_COUNT] = {
                   quant_ref_from_float_q5_1, kx_vec_dot_q5_1, NULL, NULL },
     [TT_Q8_0] = { "q8_0", QK8_0, sizeof(block_q8_0), TT_Q8_0, quant_ref_to_float_q8_0,
                   kx_from_float_q8_0, kx_vec_dot_q8_0, avx512_vec_dot_tile_q8_0,
-                  avx512_vec_dot_tile_q8_0_scratch },
+                  avx512_vec_dot_tile_q8_0_scratch, &avx512_pack_q8_0 },
     [TT_Q8_1] = { "q8_1", QK8_1, sizeof(block_q8_1), TT_Q8_1, quant_ref_to_float_q8_1,
                   kx_from_float_q8_1, kx_vec_dot_q8_1, NULL, NULL },
     [TT_Q2_K] = { "q2_K", QK_K, sizeof(block_q2_K), TT_Q8_K, quant_ref_to_float_q2_K,

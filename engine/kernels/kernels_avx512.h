@@ -59,6 +59,61 @@ static inline int64_t kx_block_elems(kx_wtype type)
     return kx_wtype_is_k(type) ? QK_K : 32;
 }
 
+/* The int32 holding int16 lo in its low half and hi in its high half. */
+static inline int32_t kx_i16_pair(int lo, int hi)
+{
+    return (int32_t)((uint32_t)(uint16_t)(int16_t)lo | (uint32_t)(uint16_t)(int16_t)hi << 16);
+}
+
+/* ---- the row-lane kernels' activation data (rows16 and packed) -------- */
+
+/* Fewest and most activation rows the row-lane kernels take (one row is
+ * the 8 x 1 tile's). */
+#define KX_RL_MIN_TOK 2
+#define KX_RL_MAX_TOK 8
+
+/* Per activation block, each activation row's scale and the integer
+ * correction of the unsigned weight codes, -(sum of its codes << shift),
+ * which starts that row's dot. */
+typedef struct kx_rl_act {
+    float d[KX_RL_MAX_TOK];
+    int32_t bias[KX_RL_MAX_TOK];
+} kx_rl_act;
+
+static inline void kx_rl_act_fill(kx_rl_act *act, int64_t nb, const uint8_t *y, size_t y_stride,
+                                  int nt, int bias_shift)
+{
+    for (int t = 0; t < nt; t++) {
+        const block_q8_0 *yr = (const block_q8_0 *)(y + (size_t)t * y_stride);
+        for (int64_t b = 0; b < nb; b++) {
+            act[b].d[t] = half_to_float(yr[b].d);
+            act[b].bias[t] = -(int32_t)((uint32_t)q8_0_code_sum(&yr[b]) << bias_shift);
+        }
+    }
+}
+
+/* Per super-block, each activation row's scale and the int16 pairs of its
+ * bsums summed per 32 elements (sum of 64p..64p+31, of 64p+32..64p+63). */
+typedef struct kx_rlk_act {
+    float d[KX_RL_MAX_TOK];
+    int32_t bs4[4][KX_RL_MAX_TOK];
+} kx_rlk_act;
+
+static inline void kx_rlk_act_fill(kx_rlk_act *act, int64_t nsb, const uint8_t *y,
+                                   size_t y_stride, int nt)
+{
+    for (int t = 0; t < nt; t++) {
+        const block_q8_K *yr = (const block_q8_K *)(y + (size_t)t * y_stride);
+        for (int64_t b = 0; b < nsb; b++) {
+            const int16_t *bs = yr[b].bsums;
+            act[b].d[t] = yr[b].d;
+            for (int p = 0; p < 4; p++)
+                act[b].bs4[p][t] = kx_i16_pair(bs[4 * p] + bs[4 * p + 1],
+                                               bs[4 * p + 2] + bs[4 * p + 3]);
+        }
+    }
+}
+
 /* Weight rows in lanes, for a call with 2..8 activation rows
  * (KX_RL_MIN_TOK..KX_RL_MAX_TOK) and rows short enough: does the whole
  * call and returns 1; else does nothing and returns 0. */
@@ -71,17 +126,16 @@ size_t avx512_rows16_scratch(int64_t n, int nt, kx_wtype type);
 int avx512_tile16_matmul(const kx_matmul *m, int t0, kx_wtype type);
 size_t avx512_tile16_scratch(int64_t n, int nt, kx_wtype type);
 
+/* The packed layouts (kernels_avx512_packed.c) and the scratch their
+ * vec_dot needs (0 for a type without one). */
+extern const type_pack avx512_pack_q4_0, avx512_pack_q8_0;
+size_t avx512_pack_scratch(int64_t n, int nt, kx_wtype type);
+
 /* The shift of the activation code sum that corrects the dot of unsigned
  * weight codes: Q4_0 codes q - 8 (<< 3), Q8_0 codes x ^ 0x80 (<< 7). */
 static inline int kx_bias_shift(kx_wtype type)
 {
     return type == KX_Q8_0 ? 7 : 3;
-}
-
-/* The int32 holding int16 lo in its low half and hi in its high half. */
-static inline int32_t kx_i16_pair(int lo, int hi)
-{
-    return (int32_t)((uint32_t)(uint16_t)(int16_t)lo | (uint32_t)(uint16_t)(int16_t)hi << 16);
 }
 
 #endif

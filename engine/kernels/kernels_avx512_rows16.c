@@ -20,34 +20,9 @@
  */
 #include "engine/kernels/kernels_avx512.h"
 
-/* Fewest and most activation rows the row-lane kernels take (one row is
- * the 8 x 1 tile's). */
-#define KX_RL_MIN_TOK 2
-#define KX_RL_MAX_TOK 8
-
 /* ======================================================================
  * Q4_0 and Q8_0 against Q8_0
  * ==================================================================== */
-
-/* Per activation block, each activation row's scale and the integer
- * correction of the unsigned weight codes, -(sum of its codes << shift),
- * which starts that row's dot. */
-typedef struct kx_rl_act {
-    float d[KX_RL_MAX_TOK];
-    int32_t bias[KX_RL_MAX_TOK];
-} kx_rl_act;
-
-static inline void kx_rl_act_fill(kx_rl_act *act, int64_t nb, const uint8_t *y, size_t y_stride,
-                                  int nt, int bias_shift)
-{
-    for (int t = 0; t < nt; t++) {
-        const block_q8_0 *yr = (const block_q8_0 *)(y + (size_t)t * y_stride);
-        for (int64_t b = 0; b < nb; b++) {
-            act[b].d[t] = half_to_float(yr[b].d);
-            act[b].bias[t] = -(int32_t)((uint32_t)q8_0_code_sum(&yr[b]) << bias_shift);
-        }
-    }
-}
 
 /* A group of 16 weight rows: row r at x + off[r], and the next group's
  * bytes from `next`, which the Q4_0/Q8_0 kernels prefetch meanwhile, in
@@ -206,28 +181,6 @@ kx_rl_block_32(const uint8_t *p, const size_t off[16], __m512i off32, const uint
 
 /* Longest K-quant row the row-lane kernels take (super-blocks). */
 #define KX_RLK_MAX_SB 128
-
-/* Per super-block, each activation row's scale and the int16 pairs of its
- * bsums summed per 32 elements (sum of 64p..64p+31, of 64p+32..64p+63). */
-typedef struct kx_rlk_act {
-    float d[KX_RL_MAX_TOK];
-    int32_t bs4[4][KX_RL_MAX_TOK];
-} kx_rlk_act;
-
-static inline void kx_rlk_act_fill(kx_rlk_act *act, int64_t nsb, const uint8_t *y,
-                                   size_t y_stride, int nt)
-{
-    for (int t = 0; t < nt; t++) {
-        const block_q8_K *yr = (const block_q8_K *)(y + (size_t)t * y_stride);
-        for (int64_t b = 0; b < nsb; b++) {
-            const int16_t *bs = yr[b].bsums;
-            act[b].d[t] = yr[b].d;
-            for (int p = 0; p < 4; p++)
-                act[b].bs4[p][t] = kx_i16_pair(bs[4 * p] + bs[4 * p + 1],
-                                               bs[4 * p + 2] + bs[4 * p + 3]);
-        }
-    }
-}
 
 /* Lane r of the result: byte k of dword v's lane r, zero- or sign-extended. */
 static inline __m512i kx_rl_byte_u(__m512i v, int k)

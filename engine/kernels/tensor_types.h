@@ -29,6 +29,31 @@ typedef enum tensor_type {
     TT_COUNT = 40  /* upper bound for tables indexed by type id */
 } tensor_type;
 
+/* A kernel set's own layout of weight rows for small batches (batched
+ * decode): the rows in groups of `rows`, each group's blocks rearranged so
+ * that one SIMD lane holds one weight row and the codes need no gathering
+ * or transposing at run time. Weights are packed once, when the model is
+ * loaded (model_pack_weights), into memory of the model's own; the GGUF
+ * mapping keeps serving single-row decode and prefill. vec_dot does for
+ * min_tok..max_tok activation rows what vec_dot_tile does, bit-identical
+ * to vec_dot, reading the packed rows. */
+typedef struct type_pack {
+    int rows;                /* weight rows per group */
+    int min_tok, max_tok;    /* activation rows vec_dot takes */
+    /* Bytes of `rows` weight rows of n elements packed (whole groups; a
+     * last group of fewer rows is padded); 0 if n is not supported. The
+     * group of row r (a multiple of `rows`) starts at size(r, n). */
+    size_t (*size)(int64_t rows, int64_t n);
+    /* Pack `rows` rows (x_stride bytes apart) into out (size(rows, n)
+     * bytes, 64-byte aligned). */
+    void (*pack)(const void *x, size_t x_stride, int64_t rows, int64_t n, void *out);
+    /* s[t * s_stride + r] = vec_dot(n, weight row r, y row t) for r < nr,
+     * t < nt, the weight rows packed from xp on (a group's start); scratch
+     * as vec_dot_tile's (vec_dot_tile_scratch(n, nt) bytes). */
+    void (*vec_dot)(int64_t n, int nr, int nt, float *s, size_t s_stride, const void *xp,
+                    const void *y, size_t y_stride, void *scratch);
+} type_pack;
+
 typedef struct type_traits {
     const char *name;         /* "q4_K", as ggml names it */
     int64_t blck;             /* elements per block */
@@ -55,6 +80,9 @@ typedef struct type_traits {
      * most nt activation rows (non-decreasing in nt; 0 if it needs none).
      * Set exactly when vec_dot_tile is. */
     size_t (*vec_dot_tile_scratch)(int64_t n, int nt);
+    /* Optional (NULL: none): the set's packed layout for small batches.
+     * Set only with vec_dot_tile. */
+    const type_pack *pack;
 } type_traits;
 
 /* NULL for an id we do not support (also for ids >= TT_COUNT). */

@@ -89,7 +89,10 @@ static long long count_params(const model *m)
 
 static int load_parts(llm *m, const llm_options *opt, perr *err)
 {
-    if (model_load(&m->model, opt->model_path, err) != 0)
+    model_pack_mode pack = MODEL_PACK_AUTO;
+    if (opt->pack_weights && model_pack_mode_parse(opt->pack_weights, &pack) != 0)
+        return perr_set(err, "[engine] pack_weights: '%s' is not auto, on or off", opt->pack_weights);
+    if (model_load(&m->model, opt->model_path, err) != 0 || model_pack_weights(m->model, pack, err) != 0)
         return -1;
     if (tokenizer_from_gguf(&m->tok, m->model->gguf, err) != 0)
         return perr_prefix(err, "vocabulary of %s", opt->model_path);
@@ -151,6 +154,7 @@ const char *llm_model_path(const llm *m) { return m->model->path; }
 const char *llm_chat_template_name(const llm *m) { return chat_template_name(m->template_kind); }
 int llm_n_ctx(const llm *m) { return engine_n_ctx(m->ctx); }
 int llm_n_threads(const llm *m) { return m->n_threads; }
+size_t llm_packed_bytes(const llm *m) { return m->model->packed_bytes; }
 long long llm_n_params(const llm *m) { return m->n_params; }
 int llm_is_toy(const llm *m) { return m->n_params < LLM_TOY_PARAMS; }
 

@@ -32,6 +32,7 @@ typedef struct llm_options {
     int n_threads;              /* <= 0: one per online CPU */
     const char *chat_template;  /* NULL or "auto": from the model; else llama2, llama3, chatml, zephyr */
     int n_parallel;             /* sequence slots (answers generated at once); <= 0: 1 */
+    const char *pack_weights;   /* NULL or "auto", "on", "off": model_pack_weights (engine/model.h) */
 } llm_options;
 
 /* Models below this many parameters are test toys: their text means nothing. */
@@ -46,6 +47,8 @@ const char *llm_model_path(const llm *m);
 const char *llm_chat_template_name(const llm *m);
 int llm_n_ctx(const llm *m);
 int llm_n_threads(const llm *m);
+/* Bytes of weights packed for batched decode (0: none). */
+size_t llm_packed_bytes(const llm *m);
 long long llm_n_params(const llm *m);
 /* True for tiny test or random-weight models (fewer than LLM_TOY_PARAMS). */
 int llm_is_toy(const llm *m);
