@@ -103,6 +103,19 @@ KX_ALWAYS_INLINE void pk_codes(const uint8_t *codes, kx_wtype type, __m512i w[8]
     }
 }
 
+/* How far ahead the codes are prefetched, in bytes (rounded to whole
+ * blocks): the hardware prefetcher alone leaves the loads waiting on
+ * memory. (Past the group's codes this touches its scales or the next
+ * group: harmless.) */
+#define PK_PREFETCH_BYTES 2048
+
+KX_ALWAYS_INLINE void pk_prefetch(const uint8_t *p, size_t bytes)
+{
+#pragma GCC unroll 8
+    for (size_t l = 0; l < bytes; l += 64)
+        _mm_prefetch((const char *)p + l, _MM_HINT_T0);
+}
+
 /* acc[t] (t < nt): the group's 16 rows against activation rows t over
  * the nb blocks; act holds the activation rows' scales and biases. nt
  * and type are constants at every call. */
@@ -112,11 +125,13 @@ KX_ALWAYS_INLINE void pk_group_dots(const uint8_t *g, int64_t nb, const uint8_t 
 {
     const size_t cbytes = pk_code_bytes(type);
     const uint16_t *scales = (const uint16_t *)(g + (size_t)nb * cbytes);
+    const size_t ahead = (PK_PREFETCH_BYTES + cbytes - 1) / cbytes * cbytes;
 #pragma GCC unroll 8
     for (int t = 0; t < nt; t++)
         acc[t] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         __m512i w[8];
+        pk_prefetch(g + (size_t)b * cbytes + ahead, cbytes);
         pk_codes(g + (size_t)b * cbytes, type, w);
         const __m512 dx = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(scales + b * PK_ROWS)));
         const kx_rl_act *a = &act[b];
