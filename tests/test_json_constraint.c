@@ -450,6 +450,7 @@ Test(json_constraint, only_the_head_is_allowed_masked_sampled_and_accepted)
     cr_assert_eq(json_constraint_forced(f->c, one, 1), total, "returns the count in all");
     cr_assert_eq(one[0], ids[0]);
     cr_assert_eq(one[1], -7, "writes at most max tokens");
+    cr_assert_eq(json_constraint_forced(f->c, NULL, 0), total, "only the count");
     expect_mask_is_queue(f);
     /* A token the matcher would take but the queue does not hold: the
      * byte-fallback token for " (the queue uses the normal one). */

@@ -363,7 +363,8 @@ void json_constraint_set_budget(json_constraint *c, long tokens) { c->budget = t
 size_t json_constraint_forced(const json_constraint *c, int32_t *out, size_t max)
 {
     size_t n = c->n_forced - c->forced_at;
-    memcpy(out, c->forced + c->forced_at, (n < max ? n : max) * sizeof *out);
+    if (n && max)
+        memcpy(out, c->forced + c->forced_at, (n < max ? n : max) * sizeof *out);
     return n;
 }
 

@@ -81,7 +81,7 @@ int json_constraint_sample(json_constraint *c, sampler *smp, const float *logits
  * allows exactly one tokenization of that text, fixed when the text begins,
  * one token at a time. json_constraint_forced copies up to max of the
  * tokens still to come into out and returns how many there are in all (0:
- * the next token is not forced).
+ * the next token is not forced; out may be NULL when max is 0).
  *
  * The text begins at json_constraint_new, at json_constraint_reset and
  * after every accepted token that leaves the queue empty. Its tokenization
