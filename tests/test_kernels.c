@@ -404,18 +404,20 @@ static int check_tile(tensor_type t, int64_t n, int nr, int nt, uint64_t seed, i
 
 Test(kernels, packed_layouts_exist_and_run)
 {
-    /* The AVX-512 set packs Q4_0 and Q8_0; the checks above must have
-     * something to check. */
+    /* The AVX-512 set packs Q4_0, Q8_0, Q4_K and Q6_K; the checks above
+     * must have something to check. */
     if (!kernels_cpu_supports("avx512")) {
         cr_log_warn("avx512 not supported: packed layouts not checked");
         return;
     }
-    static const tensor_type packed_types[] = { TT_Q4_0, TT_Q8_0 };
+    static const tensor_type packed_types[] = { TT_Q4_0, TT_Q8_0, TT_Q4_K, TT_Q6_K };
     for (size_t i = 0; i < sizeof packed_types / sizeof packed_types[0]; i++) {
         const type_traits *tr = kernels_avx512_traits((uint32_t)packed_types[i]);
         cr_assert(tr->pack, "avx512 has no packed %s", tr->name);
         cr_assert(tr->pack->size(16, 2048) > 0);
         cr_assert_eq(tr->pack->size(32, 2048), 2 * tr->pack->size(16, 2048));
+        cr_assert_eq(tr->pack->size(16, 2048), 16 * tensor_row_size(packed_types[i], 2048),
+                     "packed %s takes more room than the rows", tr->name);
     }
 }
 

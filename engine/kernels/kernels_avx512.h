@@ -128,7 +128,7 @@ size_t avx512_tile16_scratch(int64_t n, int nt, kx_wtype type);
 
 /* The packed layouts (kernels_avx512_packed.c) and the scratch their
  * vec_dot needs (0 for a type without one). */
-extern const type_pack avx512_pack_q4_0, avx512_pack_q8_0;
+extern const type_pack avx512_pack_q4_0, avx512_pack_q8_0, avx512_pack_q4_K, avx512_pack_q6_K;
 size_t avx512_pack_scratch(int64_t n, int nt, kx_wtype type);
 
 /* The shift of the activation code sum that corrects the dot of unsigned

@@ -1,22 +1,27 @@
 /* kernels_avx512_packed.c — the AVX-512 set's packed weight layout for
- * small batches (type_pack, tensor_types.h): Q4_0 and Q8_0 rows in groups
- * of 16, one row per 32-bit lane, packed once when the model loads (part
- * of the AVX-512 set; kernels_avx512.c lists these in its type table).
+ * small batches (type_pack, tensor_types.h): Q4_0, Q8_0, Q4_K and Q6_K rows
+ * in groups of 16, one row per 32-bit lane, packed once when the model
+ * loads (part of the AVX-512 set; kernels_avx512.c lists these in its type
+ * table).
  *
  * The row-lane kernels of kernels_avx512_rows16.c read 16 weight rows from
- * the GGUF layout: per block, sixteen 128-bit loads, a 4x4 dword transpose
- * per 128-bit lane and a gather of the sixteen F16 scales, which costs
- * more than the dot products of an 8-row batch. Here that rearrangement is
- * done once: a group's block b is its codes exactly as those kernels hold
- * them in registers after the transpose (Q4_0: 4 vectors of packed
- * nibbles; Q8_0: 8 vectors of codes already ^ 0x80), then, after all the
- * blocks' codes, the blocks' sixteen scales as F16 (32 bytes a block). The
- * group takes as many bytes as its 16 rows do in the GGUF (blocks are not
- * always 64-byte aligned in it: unaligned loads). The arithmetic
- * per lane is the row-lane kernels', so results are bit-identical to
- * vec_dot: (d_x * d_y) * isum added in block order.
+ * the GGUF layout: per 16 bytes of a block, sixteen 128-bit loads and a 4x4
+ * dword transpose per 128-bit lane, and a gather of the sixteen F16
+ * scales, which costs more than the dot products of an 8-row batch. Here
+ * that rearrangement is done once, and a group takes as many bytes as its
+ * 16 rows do in the GGUF:
+ *  - Q4_0, Q8_0: block b's codes exactly as the row-lane kernels hold them
+ *    after the transpose (Q4_0: 4 vectors of packed nibbles; Q8_0: 8
+ *    vectors of codes already ^ 0x80), then, after all the blocks' codes,
+ *    the blocks' sixteen scales as F16 (32 bytes a block);
+ *  - Q4_K, Q6_K: each super-block as its 16-byte chunks' transposed vectors
+ *    (kx_rl_src in kernels_avx512_rowlane.h), then for Q6_K the sixteen
+ *    F16 scales d.
+ * Blocks are not always 64-byte aligned (unaligned loads). The arithmetic
+ * per lane is the row-lane kernels' (the same block functions), so the
+ * results are bit-identical to vec_dot.
  */
-#include "engine/kernels/kernels_avx512.h"
+#include "engine/kernels/kernels_avx512_rowlane.h"
 
 /* Weight rows per group (lanes of a 512-bit vector of int32). */
 #define PK_ROWS 16
@@ -25,67 +30,115 @@
  * group in chunks (the group's bytes are then still in the cache). */
 #define PK_MAX_TOK 16
 
-/* Bytes of one block's codes for 16 rows. */
-static inline size_t pk_code_bytes(kx_wtype type)
+/* How far ahead the weights are prefetched, in bytes (rounded to whole
+ * blocks): the hardware prefetcher alone leaves the loads waiting on
+ * memory. (Past a group's codes this touches its scales or the next
+ * group: harmless.) */
+#define PK_PREFETCH_BYTES 2048
+
+/* Bytes of one block (super-block) of 16 rows, codes only for Q4_0/Q8_0. */
+static inline size_t pk_block_bytes(kx_wtype type)
 {
-    return type == KX_Q8_0 ? 512 : 256;
+    switch (type) {
+    case KX_Q4_0: return 256;
+    case KX_Q8_0: return 512;
+    default: return kx_rl_packed_k_bytes(type);
+    }
 }
 
 static inline size_t pk_group_bytes(int64_t nb, kx_wtype type)
 {
-    return (size_t)nb * (pk_code_bytes(type) + 32);
+    return (size_t)nb * (pk_block_bytes(type) + (kx_wtype_is_k(type) ? 0 : 32));
+}
+
+static inline int64_t pk_max_blocks(kx_wtype type)
+{
+    return kx_wtype_is_k(type) ? KX_RLK_MAX_SB : KX_TILE_MAX_BLOCKS;
 }
 
 /* ---- packing ------------------------------------------------------------ */
 
-/* One group: rows r < rows from x (row r at x + r * x_stride), the spare
- * lanes repeating the last row. Dword j of row r's codes lands in lane r
- * of code vector j. */
-static void pk_pack_group(const uint8_t *x, size_t x_stride, int rows, int64_t nb, kx_wtype type,
-                          uint8_t *out)
+/* Row r of a group of `rows` (the spare lanes repeat the last row). */
+static inline const uint8_t *pk_row(const uint8_t *x, size_t x_stride, int rows, int r)
 {
-    const size_t bsize = kx_block_bytes(type), cbytes = pk_code_bytes(type);
+    return x + (size_t)(r < rows ? r : rows - 1) * x_stride;
+}
+
+/* Q4_0/Q8_0: dword j of row r's codes lands in lane r of code vector j. */
+static void pk_pack_group_32(const uint8_t *x, size_t x_stride, int rows, int64_t nb, kx_wtype type,
+                             uint8_t *out)
+{
+    const size_t bsize = kx_block_bytes(type), cbytes = pk_block_bytes(type);
     const size_t qs_off = type == KX_Q8_0 ? offsetof(block_q8_0, qs) : offsetof(block_q4_0, qs);
-    const int ndw = (int)(cbytes / 64);
     uint16_t *scales = (uint16_t *)(out + (size_t)nb * cbytes);
-    for (int64_t b = 0; b < nb; b++) {
-        uint8_t *codes = out + (size_t)b * cbytes;
+    for (int64_t b = 0; b < nb; b++)
         for (int r = 0; r < PK_ROWS; r++) {
-            const uint8_t *blk = x + (size_t)(r < rows ? r : rows - 1) * x_stride + (size_t)b * bsize;
-            uint16_t d;
-            memcpy(&d, blk, sizeof d);
-            scales[b * PK_ROWS + r] = d;
-            for (int j = 0; j < ndw; j++) {
+            const uint8_t *blk = pk_row(x, x_stride, rows, r) + (size_t)b * bsize;
+            memcpy(&scales[b * PK_ROWS + r], blk, sizeof(uint16_t));
+            for (size_t j = 0; j < cbytes / 64; j++) {
                 uint32_t dw;
                 memcpy(&dw, blk + qs_off + 4 * j, sizeof dw);
                 if (type == KX_Q8_0)
                     dw ^= 0x80808080u;
-                memcpy(codes + 64 * j + 4 * r, &dw, sizeof dw);
+                memcpy(out + (size_t)b * cbytes + 64 * j + 4 * (size_t)r, &dw, sizeof dw);
             }
+        }
+}
+
+/* Q4_K/Q6_K: dword j of the 16-byte chunk k of row r's super-block lands
+ * at 256 k + 64 j + 4 r; then (Q6_K) the rows' scales d. */
+static void pk_pack_group_k(const uint8_t *x, size_t x_stride, int rows, int64_t nb, kx_wtype type,
+                            uint8_t *out)
+{
+    const size_t bsize = kx_block_bytes(type), chunks = bsize / 16;
+    for (int64_t b = 0; b < nb; b++) {
+        uint8_t *o = out + (size_t)b * pk_block_bytes(type);
+        for (int r = 0; r < PK_ROWS; r++) {
+            const uint8_t *blk = pk_row(x, x_stride, rows, r) + (size_t)b * bsize;
+            for (size_t k = 0; k < chunks; k++)
+                for (size_t j = 0; j < 4; j++)
+                    memcpy(o + 256 * k + 64 * j + 4 * (size_t)r, blk + 16 * k + 4 * j, 4);
+            if (type == KX_Q6_K)
+                memcpy(o + 16 * offsetof(block_q6_K, d) + 2 * (size_t)r, blk + offsetof(block_q6_K, d),
+                       sizeof(uint16_t));
         }
     }
 }
 
 static size_t pk_size(int64_t rows, int64_t n, kx_wtype type)
 {
-    if (n % 32 != 0 || n / 32 > KX_TILE_MAX_BLOCKS)
+    const int64_t elems = kx_block_elems(type);
+    if (n % elems != 0 || n / elems > pk_max_blocks(type))
         return 0;
-    return (size_t)((rows + PK_ROWS - 1) / PK_ROWS) * pk_group_bytes(n / 32, type);
+    return (size_t)((rows + PK_ROWS - 1) / PK_ROWS) * pk_group_bytes(n / elems, type);
 }
 
 static void pk_pack(const void *x, size_t x_stride, int64_t rows, int64_t n, void *out,
                     kx_wtype type)
 {
-    const int64_t nb = n / 32;
-    for (int64_t r0 = 0; r0 < rows; r0 += PK_ROWS)
-        pk_pack_group((const uint8_t *)x + (size_t)r0 * x_stride, x_stride,
-                      (int)(rows - r0 < PK_ROWS ? rows - r0 : PK_ROWS), nb, type,
-                      (uint8_t *)out + (size_t)(r0 / PK_ROWS) * pk_group_bytes(nb, type));
+    const int64_t nb = n / kx_block_elems(type);
+    for (int64_t r0 = 0; r0 < rows; r0 += PK_ROWS) {
+        const uint8_t *xg = (const uint8_t *)x + (size_t)r0 * x_stride;
+        const int rows_here = (int)(rows - r0 < PK_ROWS ? rows - r0 : PK_ROWS);
+        uint8_t *og = (uint8_t *)out + (size_t)(r0 / PK_ROWS) * pk_group_bytes(nb, type);
+        if (kx_wtype_is_k(type))
+            pk_pack_group_k(xg, x_stride, rows_here, nb, type, og);
+        else
+            pk_pack_group_32(xg, x_stride, rows_here, nb, type, og);
+    }
 }
 
 /* ---- the dots ------------------------------------------------------------- */
 
-/* The code vectors of one block: w[j] = codes 4j..4j+3 of the 16 rows. */
+KX_ALWAYS_INLINE void pk_prefetch(const uint8_t *p, size_t bytes)
+{
+#pragma GCC unroll 64
+    for (size_t l = 0; l < bytes; l += 64)
+        _mm_prefetch((const char *)p + l, _MM_HINT_T0);
+}
+
+/* Q4_0/Q8_0: the code vectors of one block, w[j] = codes 4j..4j+3 of the
+ * 16 rows. */
 KX_ALWAYS_INLINE void pk_codes(const uint8_t *codes, kx_wtype type, __m512i w[8])
 {
     if (type == KX_Q8_0) {
@@ -103,58 +156,44 @@ KX_ALWAYS_INLINE void pk_codes(const uint8_t *codes, kx_wtype type, __m512i w[8]
     }
 }
 
-/* How far ahead the codes are prefetched, in bytes (rounded to whole
- * blocks): the hardware prefetcher alone leaves the loads waiting on
- * memory. (Past the group's codes this touches its scales or the next
- * group: harmless.) */
-#define PK_PREFETCH_BYTES 2048
-
-KX_ALWAYS_INLINE void pk_prefetch(const uint8_t *p, size_t bytes)
-{
-#pragma GCC unroll 8
-    for (size_t l = 0; l < bytes; l += 64)
-        _mm_prefetch((const char *)p + l, _MM_HINT_T0);
-}
-
 /* acc[t] (t < nt): the group's 16 rows against activation rows t over
- * the nb blocks; act holds the activation rows' scales and biases. nt
- * and type are constants at every call. */
+ * the nb blocks; act is the type's kx_rl_act or kx_rlk_act array. nt and
+ * type are constants at every call. */
 KX_ALWAYS_INLINE void pk_group_dots(const uint8_t *g, int64_t nb, const uint8_t *y,
-                                    size_t y_stride, const kx_rl_act *act, int nt, kx_wtype type,
+                                    size_t y_stride, const void *act, int nt, kx_wtype type,
                                     __m512 acc[KX_RL_MAX_TOK])
 {
-    const size_t cbytes = pk_code_bytes(type);
-    const uint16_t *scales = (const uint16_t *)(g + (size_t)nb * cbytes);
-    const size_t ahead = (PK_PREFETCH_BYTES + cbytes - 1) / cbytes * cbytes;
+    const size_t bbytes = pk_block_bytes(type);
+    const size_t ahead = (PK_PREFETCH_BYTES + bbytes - 1) / bbytes * bbytes;
+    const uint16_t *scales = (const uint16_t *)(g + (size_t)nb * bbytes);
 #pragma GCC unroll 8
     for (int t = 0; t < nt; t++)
         acc[t] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
-        __m512i w[8];
-        pk_prefetch(g + (size_t)b * cbytes + ahead, cbytes);
-        pk_codes(g + (size_t)b * cbytes, type, w);
-        const __m512 dx = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(scales + b * PK_ROWS)));
-        const kx_rl_act *a = &act[b];
-#pragma GCC unroll 8
-        for (int t = 0; t < nt; t++) {
-            const block_q8_0 *yb = (const block_q8_0 *)(y + (size_t)t * y_stride) + b;
-            __m512i isum = _mm512_set1_epi32(a->bias[t]);
-#pragma GCC unroll 8
-            for (int j = 0; j < 8; j++) {
-                int32_t quad;
-                memcpy(&quad, yb->qs + 4 * j, sizeof quad);
-                isum = _mm512_dpbusd_epi32(isum, w[j], _mm512_set1_epi32(quad));
-            }
-            const __m512 dd = _mm512_mul_ps(dx, _mm512_set1_ps(a->d[t]));
-            acc[t] = _mm512_add_ps(acc[t], _mm512_mul_ps(dd, _mm512_cvtepi32_ps(isum)));
+        const uint8_t *p = g + (size_t)b * bbytes;
+        pk_prefetch(p + ahead, bbytes);
+        if (kx_wtype_is_k(type)) {
+            const kx_rl_src src = { p, NULL, _mm512_setzero_si512(), 1 };
+            const uint8_t *yb = y + (size_t)b * sizeof(block_q8_K);
+            const kx_rlk_act *a = &((const kx_rlk_act *)act)[b];
+            if (type == KX_Q4_K)
+                kx_rlk_q4_K_block(&src, yb, y_stride, a, nt, acc);
+            else
+                kx_rlk_q6_K_block(&src, yb, y_stride, a, nt, acc);
+            continue;
         }
+        __m512i w[8];
+        pk_codes(p, type, w);
+        const __m512 dx = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(scales + b * PK_ROWS)));
+        kx_rl_block_dots(w, dx, y + (size_t)b * sizeof(block_q8_0), y_stride,
+                         &((const kx_rl_act *)act)[b], nt, acc);
     }
 }
 
 /* One group for nt (1..KX_RL_MAX_TOK) activation rows: each nt its own
  * unrolled code. */
 KX_ALWAYS_INLINE void pk_group_any(const uint8_t *g, int64_t nb, const uint8_t *y, size_t y_stride,
-                                   const kx_rl_act *act, int nt, kx_wtype type,
+                                   const void *act, int nt, kx_wtype type,
                                    __m512 acc[KX_RL_MAX_TOK])
 {
     switch (nt) {
@@ -169,37 +208,53 @@ KX_ALWAYS_INLINE void pk_group_any(const uint8_t *g, int64_t nb, const uint8_t *
     }
 }
 
-/* Activation rows [t0, t0 + nt) of the call: their scales and biases. */
-static const kx_rl_act *pk_act(void *scratch, int64_t nb, const uint8_t *y, size_t y_stride,
-                               int nt, kx_wtype type)
+/* Bytes of one chunk's activation data (scales, biases or bsums). */
+static inline size_t pk_act_bytes(int64_t nb, kx_wtype type)
 {
-    kx_rl_act *act = scratch;
-    kx_rl_act_fill(act, nb, y, y_stride, nt, kx_bias_shift(type));
-    return act;
+    return (size_t)nb * (kx_wtype_is_k(type) ? sizeof(kx_rlk_act) : sizeof(kx_rl_act));
 }
 
+/* The activation data of nt rows from y into act. */
+static void pk_act_fill(void *act, int64_t nb, const uint8_t *y, size_t y_stride, int nt,
+                        kx_wtype type)
+{
+    if (kx_wtype_is_k(type))
+        kx_rlk_act_fill(act, nb, y, y_stride, nt);
+    else
+        kx_rl_act_fill(act, nb, y, y_stride, nt, kx_bias_shift(type));
+}
+
+/* Activation rows per pass over a group (measured: passes of 2 or 4
+ * rows for the K-quants, with fewer registers live, are slower). */
+static inline int pk_chunk(kx_wtype type)
+{
+    (void)type;
+    return KX_RL_MAX_TOK;
+}
+
+/* Activation rows in chunks of at most pk_chunk, each group's dots for
+ * every chunk before the next group. */
 KX_ALWAYS_INLINE void pk_vec_dot(int64_t n, int nr, int nt, float *s, size_t s_stride,
                                  const void *xp, const void *y, size_t y_stride, void *scratch,
                                  kx_wtype type)
 {
-    const int64_t nb = n / 32;
-    const size_t gbytes = pk_group_bytes(nb, type);
-    const kx_rl_act *act[PK_MAX_TOK / KX_RL_MAX_TOK];
-    for (int c = 0; c * KX_RL_MAX_TOK < nt; c++)
-        act[c] = pk_act((uint8_t *)scratch + (size_t)c * (size_t)nb * sizeof(kx_rl_act), nb,
-                        (const uint8_t *)y + (size_t)(c * KX_RL_MAX_TOK) * y_stride, y_stride,
-                        nt - c * KX_RL_MAX_TOK < KX_RL_MAX_TOK ? nt - c * KX_RL_MAX_TOK
-                                                               : KX_RL_MAX_TOK,
-                        type);
+    const int64_t nb = n / kx_block_elems(type);
+    const size_t gbytes = pk_group_bytes(nb, type), abytes = pk_act_bytes(nb, type);
+    const int cs = pk_chunk(type), chunks = (nt + cs - 1) / cs;
+    for (int c = 0; c < chunks; c++) {
+        const int t0 = c * cs;
+        pk_act_fill((uint8_t *)scratch + (size_t)c * abytes, nb, (const uint8_t *)y + (size_t)t0 * y_stride,
+                    y_stride, nt - t0 < cs ? nt - t0 : cs, type);
+    }
     for (int r0 = 0; r0 < nr; r0 += PK_ROWS) {
         const uint8_t *g = (const uint8_t *)xp + (size_t)(r0 / PK_ROWS) * gbytes;
         const __mmask16 keep = (__mmask16)((1u << (nr - r0 < PK_ROWS ? nr - r0 : PK_ROWS)) - 1);
-        for (int c = 0; c * KX_RL_MAX_TOK < nt; c++) {
-            const int t0 = c * KX_RL_MAX_TOK;
-            const int ct = nt - t0 < KX_RL_MAX_TOK ? nt - t0 : KX_RL_MAX_TOK;
+        for (int c = 0; c < chunks; c++) {
+            const int t0 = c * cs;
+            const int ct = nt - t0 < cs ? nt - t0 : cs;
             __m512 acc[KX_RL_MAX_TOK];
-            pk_group_any(g, nb, (const uint8_t *)y + (size_t)t0 * y_stride, y_stride, act[c], ct,
-                         type, acc);
+            pk_group_any(g, nb, (const uint8_t *)y + (size_t)t0 * y_stride, y_stride,
+                         (const uint8_t *)scratch + (size_t)c * abytes, ct, type, acc);
             for (int t = 0; t < ct; t++)
                 _mm512_mask_storeu_ps(s + (size_t)(t0 + t) * s_stride + (size_t)r0, keep, acc[t]);
         }
@@ -210,6 +265,8 @@ KX_ALWAYS_INLINE void pk_vec_dot(int64_t n, int nr, int nt, float *s, size_t s_s
 
 static size_t pk_size_q4_0(int64_t rows, int64_t n) { return pk_size(rows, n, KX_Q4_0); }
 static size_t pk_size_q8_0(int64_t rows, int64_t n) { return pk_size(rows, n, KX_Q8_0); }
+static size_t pk_size_q4_K(int64_t rows, int64_t n) { return pk_size(rows, n, KX_Q4_K); }
+static size_t pk_size_q6_K(int64_t rows, int64_t n) { return pk_size(rows, n, KX_Q6_K); }
 
 static void pk_pack_q4_0(const void *x, size_t x_stride, int64_t rows, int64_t n, void *out)
 {
@@ -219,6 +276,16 @@ static void pk_pack_q4_0(const void *x, size_t x_stride, int64_t rows, int64_t n
 static void pk_pack_q8_0(const void *x, size_t x_stride, int64_t rows, int64_t n, void *out)
 {
     pk_pack(x, x_stride, rows, n, out, KX_Q8_0);
+}
+
+static void pk_pack_q4_K(const void *x, size_t x_stride, int64_t rows, int64_t n, void *out)
+{
+    pk_pack(x, x_stride, rows, n, out, KX_Q4_K);
+}
+
+static void pk_pack_q6_K(const void *x, size_t x_stride, int64_t rows, int64_t n, void *out)
+{
+    pk_pack(x, x_stride, rows, n, out, KX_Q6_K);
 }
 
 static void pk_vec_dot_q4_0(int64_t n, int nr, int nt, float *s, size_t s_stride, const void *xp,
@@ -233,15 +300,32 @@ static void pk_vec_dot_q8_0(int64_t n, int nr, int nt, float *s, size_t s_stride
     pk_vec_dot(n, nr, nt, s, s_stride, xp, y, y_stride, scratch, KX_Q8_0);
 }
 
+static void pk_vec_dot_q4_K(int64_t n, int nr, int nt, float *s, size_t s_stride, const void *xp,
+                            const void *y, size_t y_stride, void *scratch)
+{
+    pk_vec_dot(n, nr, nt, s, s_stride, xp, y, y_stride, scratch, KX_Q4_K);
+}
+
+static void pk_vec_dot_q6_K(int64_t n, int nr, int nt, float *s, size_t s_stride, const void *xp,
+                            const void *y, size_t y_stride, void *scratch)
+{
+    pk_vec_dot(n, nr, nt, s, s_stride, xp, y, y_stride, scratch, KX_Q6_K);
+}
+
 const type_pack avx512_pack_q4_0 = { PK_ROWS, 2, PK_MAX_TOK, pk_size_q4_0, pk_pack_q4_0,
                                      pk_vec_dot_q4_0 };
 const type_pack avx512_pack_q8_0 = { PK_ROWS, 2, PK_MAX_TOK, pk_size_q8_0, pk_pack_q8_0,
                                      pk_vec_dot_q8_0 };
+const type_pack avx512_pack_q4_K = { PK_ROWS, 2, PK_MAX_TOK, pk_size_q4_K, pk_pack_q4_K,
+                                     pk_vec_dot_q4_K };
+const type_pack avx512_pack_q6_K = { PK_ROWS, 2, PK_MAX_TOK, pk_size_q6_K, pk_pack_q6_K,
+                                     pk_vec_dot_q6_K };
 
 size_t avx512_pack_scratch(int64_t n, int nt, kx_wtype type)
 {
-    if (kx_wtype_is_k(type) || nt < 2)
+    const int64_t nb = n / kx_block_elems(type);
+    if (nt < 2 || nb > pk_max_blocks(type))
         return 0;
-    const int chunks = (nt < PK_MAX_TOK ? nt : PK_MAX_TOK) + KX_RL_MAX_TOK - 1;
-    return (size_t)(chunks / KX_RL_MAX_TOK) * (size_t)(n / 32) * sizeof(kx_rl_act);
+    const int chunks = ((nt < PK_MAX_TOK ? nt : PK_MAX_TOK) + pk_chunk(type) - 1) / pk_chunk(type);
+    return (size_t)chunks * pk_act_bytes(nb, type);
 }
