@@ -312,19 +312,19 @@ static void pk_vec_dot_q6_K(int64_t n, int nr, int nt, float *s, size_t s_stride
     pk_vec_dot(n, nr, nt, s, s_stride, xp, y, y_stride, scratch, KX_Q6_K);
 }
 
-const type_pack avx512_pack_q4_0 = { PK_ROWS, 2, PK_MAX_TOK, pk_size_q4_0, pk_pack_q4_0,
+const type_pack avx512_pack_q4_0 = { PK_ROWS, 1, PK_MAX_TOK, pk_size_q4_0, pk_pack_q4_0,
                                      pk_vec_dot_q4_0 };
-const type_pack avx512_pack_q8_0 = { PK_ROWS, 2, PK_MAX_TOK, pk_size_q8_0, pk_pack_q8_0,
+const type_pack avx512_pack_q8_0 = { PK_ROWS, 1, PK_MAX_TOK, pk_size_q8_0, pk_pack_q8_0,
                                      pk_vec_dot_q8_0 };
-const type_pack avx512_pack_q4_K = { PK_ROWS, 2, PK_MAX_TOK, pk_size_q4_K, pk_pack_q4_K,
+const type_pack avx512_pack_q4_K = { PK_ROWS, 1, PK_MAX_TOK, pk_size_q4_K, pk_pack_q4_K,
                                      pk_vec_dot_q4_K };
-const type_pack avx512_pack_q6_K = { PK_ROWS, 2, PK_MAX_TOK, pk_size_q6_K, pk_pack_q6_K,
+const type_pack avx512_pack_q6_K = { PK_ROWS, 1, PK_MAX_TOK, pk_size_q6_K, pk_pack_q6_K,
                                      pk_vec_dot_q6_K };
 
 size_t avx512_pack_scratch(int64_t n, int nt, kx_wtype type)
 {
     const int64_t nb = n / kx_block_elems(type);
-    if (nt < 2 || nb > pk_max_blocks(type))
+    if (nt < 1 || nb > pk_max_blocks(type))
         return 0;
     const int chunks = ((nt < PK_MAX_TOK ? nt : PK_MAX_TOK) + pk_chunk(type) - 1) / pk_chunk(type);
     return (size_t)chunks * pk_act_bytes(nb, type);
