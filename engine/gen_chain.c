@@ -2,17 +2,14 @@
  * one forward pass (see gen_chain.h). */
 #include "engine/gen_chain.h"
 
-/* Drafts a generation's first chain may carry; the cap then doubles while
- * whole drafts are accepted and drops to one more than the accepted part
- * of a rejected one, so a generation that never repeats its prompt pays
- * for one draft token per pass that finds a match, at most. */
+/* Drafts a generation's first chain may carry (then see gen_chain.h). */
 #define DRAFT_FIRST_CAP 4
+/* Chains without drafts after a draft rejected outright, at most. */
+#define DRAFT_PAUSE_MAX 16
 
 void gen_chain_init(gen_chain *ch)
 {
-    ch->n = 0;
-    ch->n_draft = 0;
-    ch->draft_cap = DRAFT_FIRST_CAP;
+    *ch = (gen_chain){.draft_limit = DRAFT_MAX, .draft_cap = DRAFT_FIRST_CAP};
 }
 
 int gen_chain_logits_from(const gen_chain *ch)
@@ -30,6 +27,14 @@ static void count_drafts(gen_chain *ch, gen_seq *g, int accepted)
         ch->draft_cap = 2 * ch->draft_cap < DRAFT_MAX ? 2 * ch->draft_cap : DRAFT_MAX;
     else
         ch->draft_cap = accepted + 1;
+    if (accepted > 0) {
+        ch->draft_backoff = 0;
+        return;
+    }
+    ch->draft_backoff = ch->draft_backoff ? 2 * ch->draft_backoff : 1;
+    if (ch->draft_backoff > DRAFT_PAUSE_MAX)
+        ch->draft_backoff = DRAFT_PAUSE_MAX;
+    ch->draft_pause = ch->draft_backoff;
 }
 
 int gen_chain_verify(gen_chain *ch, gen_seq *g, engine_ctx *c, int seq, int first_row, int32_t *next, int *done,
@@ -57,7 +62,7 @@ int gen_chain_verify(gen_chain *ch, gen_seq *g, engine_ctx *c, int seq, int firs
  * token is sampled after it). */
 static int draft_room(const gen_chain *ch, const gen_seq *g, int held, int n_ctx)
 {
-    int max = ch->draft_cap;
+    int max = ch->draft_cap < ch->draft_limit ? ch->draft_cap : ch->draft_limit;
     int in_ctx = n_ctx - held - ch->n;     /* the last draft's position stays below n_ctx */
     long left = gen_seq_left(g);
     if (max > in_ctx)
@@ -85,6 +90,10 @@ int gen_chain_build(gen_chain *ch, gen_seq *g, int32_t next, int held, int n_ctx
     }
     if (*done || g->p->no_draft)
         return 0;
+    if (ch->draft_pause > 0) {
+        ch->draft_pause--;
+        return 0;
+    }
     ch->n_draft = draft_lookup(g->hist, (int)g->n_hist, ch->tok + ch->n, draft_room(ch, g, held, n_ctx));
     ch->n += ch->n_draft;
     return 0;

@@ -41,7 +41,13 @@ typedef struct gen_chain {
     int32_t tok[GEN_CHAIN_MAX];  /* next, forced tokens, drafts */
     int n;                       /* tokens to evaluate */
     int n_draft;                 /* the last n_draft of them are drafts */
-    int draft_cap;               /* drafts the next chain may carry (adapts to how many were accepted) */
+    int draft_limit;             /* set by the driver: drafts a chain may carry at most (DRAFT_MAX) */
+    /* How drafts have fared: the cap doubles while whole drafts are
+     * accepted and drops to one more than the accepted part of a rejected
+     * one; a draft rejected outright pauses drafting for 1, 2, 4 ... 16
+     * chains (a generation that never repeats its prompt pays for one
+     * draft token now and then, at most). */
+    int draft_cap, draft_pause, draft_backoff;
 } gen_chain;
 
 /* A generation's first chain: nothing pending (its prompt's last row is

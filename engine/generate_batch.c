@@ -219,9 +219,22 @@ static void end_slot(batch *b, slot *sl, const generate_source *src, int failed,
     src->finished(src->ctx, r);
 }
 
-/* Slot s after its pass: verify and sample (the KV cache and the slot's
- * token list keep the accepted tokens), then queue its next chain. */
-static int advance_slot(batch *b, int s, int first_row, const generate_source *src, perr *err)
+/* Draft tokens in a pass, shared by its sequences: a pass costs a fixed
+ * part (reading the weights) and a part per token, so drafts are cheap next
+ * to one sequence and dear in a full batch, where a wrong one costs about
+ * what a generated token does. */
+#define PASS_DRAFT_TOKENS 16
+
+static int draft_share(int n_active)
+{
+    int k = PASS_DRAFT_TOKENS / (n_active > 0 ? n_active : 1);
+    return k < 1 ? 1 : k > DRAFT_MAX ? DRAFT_MAX : k;
+}
+
+/* Slot s after a pass of n_active sequences: verify and sample (the KV
+ * cache and the slot's token list keep the accepted tokens), then queue its
+ * next chain. */
+static int advance_slot(batch *b, int s, int first_row, int n_active, const generate_source *src, perr *err)
 {
     slot *sl = &b->slots[s];
     int32_t next;
@@ -229,6 +242,7 @@ static int advance_slot(batch *b, int s, int first_row, const generate_source *s
     perr serr;
     int rc = gen_chain_verify(&sl->ch, &sl->g, b->c, s, first_row, &next, &done, &serr);
     sl->n_tokens = engine_seq_len(b->c, s);
+    sl->ch.draft_limit = draft_share(n_active);
     if (rc == 0 && !done)
         rc = gen_chain_build(&sl->ch, &sl->g, next, sl->n_tokens, engine_n_ctx(b->c), &done, &serr);
     if (rc != 0 || done) {
@@ -248,7 +262,7 @@ static int sample_pass(batch *b, const generate_source *src, int n_items, perr *
         slot *sl = &b->slots[b->owner[i]];
         if (sl->t_prompt < 0)
             sl->t_prompt = t;
-        if (advance_slot(b, b->owner[i], b->first_row[i], src, err) != 0)
+        if (advance_slot(b, b->owner[i], b->first_row[i], n_items, src, err) != 0)
             return -1;
     }
     return 0;

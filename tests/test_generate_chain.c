@@ -345,7 +345,7 @@ Test(generate_chain, n_predict_stop_strings_caller_and_context_end_mid_chain_as_
     }
     cr_log_info("mid-chain ends: %ld tokens in %ld passes (%ld one per pass); drafts %ld proposed, %ld accepted",
                 t.generated, t.passes_on, t.passes_off, t.proposed, t.accepted);
-    cr_assert_lt(t.passes_on * 2, t.passes_off, "the chains were long");
+    cr_assert_lt(t.passes_on * 3, t.passes_off * 2, "the chains were long");
     free(ids);
     free(prompt);
     unload(&f);
@@ -506,3 +506,4 @@ Test(generate_chain, a_prompt_extending_an_answer_reuses_its_cut_cache, .timeout
     engine_ctx_free(c);
     unload(&f);
 }
+
