@@ -247,6 +247,8 @@ int engine_eval_from(engine_ctx *c, int seq, const int32_t *tokens, int n, int l
 int engine_eval(engine_ctx *c, int seq, const int32_t *tokens, int n,
                 engine_logits_mode mode, perr *err)
 {
+    if (mode == ENGINE_LOGITS_FROM)
+        return perr_set(err, "engine_eval takes no ENGINE_LOGITS_FROM (engine_eval_from does)");
     int from = mode == ENGINE_LOGITS_ALL ? 0 : mode == ENGINE_LOGITS_LAST ? n - 1 : n;
     return engine_eval_from(c, seq, tokens, n, from < 0 ? 0 : from, err);
 }
