@@ -413,5 +413,7 @@ int32_t sampler_sample_filtered(sampler *s, const float *logits, const sampler_f
     }
     sort_all(s, penalized_logits(s, logits));
     int n = keep_allowed(s, f);
+    if (n == 1)
+        return s->cand[0].id; /* one candidate: no draw (see sampler.h) */
     return n > 0 ? sample_sorted(s, n) : -1;
 }

@@ -52,7 +52,16 @@ typedef struct sampler_filter {
  * allowed token; sampling runs top-k/top-p/min-p/temperature over the
  * allowed tokens only. Candidates are tested best first, so allow() is
  * usually called a few times; mask() when that is not enough. Returns -1
- * when no token is allowed. */
+ * when no token is allowed.
+ *
+ * A single candidate draws no random number: when the filter leaves one
+ * token (or top-k 1 leaves one of the allowed ones), it is returned at any
+ * temperature without touching the generator. So a step whose token is
+ * forced (json_constraint_forced) consumes nothing, and a decoding loop
+ * that appends forced tokens without calling the sampler gives the same
+ * tokens, seed for seed, as one that samples every step. (sampler_sample
+ * has no filter and always draws at temp > 0; its single-candidate cases,
+ * top-k 1 or a one-token vocabulary, give the same token either way.) */
 int32_t sampler_sample_filtered(sampler *s, const float *logits, const sampler_filter *f);
 
 /* Index of the largest logit (lowest index on ties). */

@@ -103,7 +103,7 @@ static int load_prompts(prompt_set *ps, const char *dir, int max_tokens, perr *e
         if (!(ps->sampling_json[i] = prompt_sampling_json(ps->prompts[i])))
             return perr_set(err, "out of memory");
         const char *schema = ps->prompts[i]->schema_json;
-        if (schema && json_schema_compile(&ps->schemas[i], schema, strlen(schema), NULL, err) != 0)
+        if (analysis_schema_compile(&ps->schemas[i], schema, err) != 0)
             return perr_prefix(err, "prompt %s/%s.json: \"schema\"", dir, analysis_at(i)->prompt);
     }
     return 0;

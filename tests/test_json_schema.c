@@ -624,7 +624,8 @@ static void check_mask(json_constraint *c, int n_vocab, const char *what)
 }
 
 /* Accept text as the longest vocabulary pieces, left to right (each must
- * be allowed). */
+ * be allowed); where the constraint forces a token, that one (its piece
+ * must be the text's next bytes). */
 static void feed(json_constraint *c, const tokenizer *t, const char *text)
 {
     perr err = { { 0 } };
@@ -632,7 +633,14 @@ static void feed(json_constraint *c, const tokenizer *t, const char *text)
     while (at < len) {
         int32_t best = -1;
         size_t best_len = 0;
-        for (size_t i = 0; i < n_vocab; i++) {
+        int forced = json_constraint_forced(c, &best, 1) > 0;
+        if (forced) {
+            const char *p = tokenizer_token_piece(t, best, &best_len);
+            cr_assert(best_len <= len - at && memcmp(p, text + at, best_len) == 0,
+                      "forced token %d ('%.*s') is not next in '%s'", best, (int)best_len, p,
+                      text + at);
+        }
+        for (size_t i = 0; i < n_vocab && !forced; i++) {
             size_t pl = 0;
             const char *p = tokenizer_token_piece(t, (int32_t)i, &pl);
             int type = tokenizer_token_type_of(t, (int32_t)i);

@@ -248,3 +248,79 @@ Test(sampler, argmax_is_the_first_maximum_like_a_plain_scan)
     cr_assert_gt(nan_first, 0);
     cr_assert_gt(tail_max, 0, "the maximum sometimes sits past the last full lane group");
 }
+
+/* ---- a single candidate ------------------------------------------------- */
+
+/* A filter that allows the tokens of a set. */
+typedef struct only_set {
+    const int32_t *ids;
+    int n, n_vocab;
+} only_set;
+
+static int set_allow(void *user, int32_t id)
+{
+    const only_set *o = user;
+    for (int i = 0; i < o->n; i++)
+        if (o->ids[i] == id)
+            return 1;
+    return 0;
+}
+
+static int set_mask(void *user, uint8_t *mask)
+{
+    const only_set *o = user;
+    memset(mask, 0, (size_t)o->n_vocab);
+    for (int i = 0; i < o->n; i++)
+        mask[o->ids[i]] = 1;
+    return o->n;
+}
+
+/* The tokens sampler_sample draws next, after a filtered pick from
+ * allowed (n of them) or after nothing (n < 0). */
+static void draws_after(const sampler_params *p, const float *logits, int n_vocab,
+                        const int32_t *allowed, int n, int32_t *out, int n_out)
+{
+    sampler *s;
+    perr err;
+    cr_assert_eq(sampler_new(&s, p, n_vocab, &err), 0, "%s", err.msg);
+    if (n >= 0) {
+        const only_set o = { allowed, n, n_vocab };
+        const sampler_filter f = { .user = (void *)&o, .allow = set_allow, .mask = set_mask };
+        int32_t id = sampler_sample_filtered(s, logits, &f);
+        cr_assert(set_allow((void *)&o, id), "picked %d, which the filter refuses", id);
+    }
+    for (int i = 0; i < n_out; i++)
+        out[i] = sampler_sample(s, logits);
+    sampler_free(s);
+}
+
+/* With a temperature, a filter that leaves one token draws no random
+ * number: the generator is where a fresh one with the same seed is (so a
+ * decoding loop may append forced tokens without the sampler). Two allowed
+ * tokens still draw. */
+Test(sampler, one_allowed_token_draws_no_random_number)
+{
+    enum { V = 64, N = 24 };
+    float logits[V];
+    uint64_t x = 5;
+    random_logits(logits, V, &x, 0);
+    static const int ks[] = { 0, 1, 40 };
+    static const float mins[] = { 0.0f, 0.05f };
+    for (int k = 0; k < 3; k++)
+        for (int m = 0; m < 2; m++) {
+            sampler_params p = { .temp = 3.0f, .top_k = ks[k], .top_p = 0.95f,
+                                 .min_p = mins[m], .repeat_penalty = 1.0f,
+                                 .repeat_last_n = 0, .seed = 77 };
+            int32_t fresh[N], after_one[N], after_two[N];
+            const int32_t one[] = { 17 }, two[] = { 17, 3 };
+            draws_after(&p, logits, V, NULL, -1, fresh, N);
+            draws_after(&p, logits, V, one, 1, after_one, N);
+            cr_assert_arr_eq(after_one, fresh, sizeof fresh, "top-k %d, min-p %.2f: the single "
+                             "allowed token consumed random numbers", ks[k], mins[m]);
+            if (ks[k] == 1)
+                continue; /* top-k 1 leaves one candidate of any two */
+            draws_after(&p, logits, V, two, 2, after_two, N);
+            cr_assert(memcmp(after_two, fresh, sizeof fresh) != 0,
+                      "top-k %d: two allowed tokens should draw", ks[k]);
+        }
+}

@@ -2,7 +2,8 @@
  * structured call (pipeline/llm/structured.h): a semantic check that fails once
  * is retried with the error quoted, one that always fails ends
  * STRUCTURED_INVALID, a prompt too long for the context is
- * STRUCTURED_TOO_LONG, and every attempt is in the trace. Model:
+ * STRUCTURED_TOO_LONG, every attempt is in the trace, and answers are
+ * compact JSON. Model:
  * synth-d256-q8_0 (random weights, Llama 2 vocabulary, context 2048). */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -256,5 +257,40 @@ Test(structured, many_calls_run_together_with_their_own_outcomes, .timeout = 300
     analysis_output_clear(&out);
     free(huge);
     llm_free(single);
+    llm_free(m);
+}
+
+/* Answers are compact JSON (analysis_schema_compile, max_whitespace 0):
+ * the raw text is its value printed unformatted, whatever the sampling. */
+Test(structured, answers_are_compact_json, .timeout = 300)
+{
+    json_schema *s;
+    perr err;
+    cr_assert_eq(analysis_schema_compile(&s, pair_schema, &err), 0, "%s", err.msg);
+    perr verr;
+    cr_assert_eq(json_schema_validate_text(s, "{\"ids\":[\"r1\",\"r2\"]}", 19, &verr), 0, "%s", verr.msg);
+    json_schema_free(s);
+    cr_assert_eq(analysis_schema_compile(&s, NULL, &err), 0);
+    cr_assert_null(s, "no schema: free text");
+    llm *m = open_model();
+    analysis_input in = {.llm = m};
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        sampler_params sp = sampler_default_params();
+        sp.temp = 1.5f;
+        sp.top_k = 0;
+        sp.seed = seed;
+        analysis_output out = {0};
+        structured_call c = {.step = "map", .system = "S", .user = "Map r1 and r2.", .schema_json = pair_schema,
+                             .max_tokens = 40, .sampling = &sp};
+        cJSON *answer;
+        char *raw;
+        cr_assert_eq(structured_run(&in, &out, &c, &answer, &raw, &err), 0, "%s", err.msg);
+        char *compact = cJSON_PrintUnformatted(answer);
+        cr_assert_str_eq(raw, compact, "seed %lu: the answer has whitespace", (unsigned long)seed);
+        free(compact);
+        cJSON_Delete(answer);
+        free(raw);
+        analysis_output_clear(&out);
+    }
     llm_free(m);
 }

@@ -1,12 +1,14 @@
 /* json_constraint.c — token-level JSON schema constraint: the vocabulary
- * trie, per-token tests, whole-vocabulary masks and the closing budget
- * (see json_constraint.h).
+ * trie, per-token tests, whole-vocabulary masks, the closing budget and the
+ * queue of forced tokens (see json_constraint.h; the forced text itself is
+ * json_forced.c's).
  */
 #include "engine/json/json_constraint.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/json/json_forced.h"
 #include "engine/json/json_matcher.h"
 #include "engine/json/json_schema_internal.h"
 
@@ -27,7 +29,8 @@ struct json_vocab {
     uint8_t *kind;            /* TOK_* per token */
     size_t *off, *len;        /* piece of token i: arena[off[i] .. +len[i]) */
     char *arena;
-    int32_t *ids;             /* TOK_TEXT tokens sorted by piece */
+    int32_t *ids;             /* TOK_TEXT tokens sorted by piece, then byte-fallback
+                                 tokens last, then id */
     int32_t *plain, *other;   /* TOK_TEXT tokens that are / are not plain text */
     uint32_t n_plain, n_other;
     uint16_t *cps;            /* code points of each plain token */
@@ -43,17 +46,23 @@ struct json_constraint {
     long budget;              /* < 0: none */
     json_matcher *scratch;    /* [max_len + 2]: trie walk states */
     uint32_t *walk_node, *walk_child;
+    int32_t forced[JSON_FORCED_MAX]; /* forced tokens; [forced_at, n_forced) to come */
+    size_t n_forced, forced_at;
 };
 
 /* ---------------------------------------------------------------- vocabulary */
 
 typedef struct sort_ctx {
     const json_vocab *v;
+    const uint8_t *byte_tok;  /* 1 for byte-fallback tokens (<0x22>) */
 } sort_ctx;
 
+/* By piece; on equal pieces a byte-fallback token after the others, then
+ * by id: the first token of a trie node is the one forced text uses. */
 static int piece_cmp(const void *a, const void *b, void *arg)
 {
-    const json_vocab *v = ((const sort_ctx *)arg)->v;
+    const sort_ctx *sc = arg;
+    const json_vocab *v = sc->v;
     int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
     size_t n = v->len[x] < v->len[y] ? v->len[x] : v->len[y];
     int c = memcmp(v->arena + v->off[x], v->arena + v->off[y], n);
@@ -61,10 +70,12 @@ static int piece_cmp(const void *a, const void *b, void *arg)
         return c;
     if (v->len[x] != v->len[y])
         return v->len[x] < v->len[y] ? -1 : 1;
+    if (sc->byte_tok[x] != sc->byte_tok[y])
+        return sc->byte_tok[x] < sc->byte_tok[y] ? -1 : 1;
     return (x > y) - (x < y);
 }
 
-static int copy_pieces(json_vocab *v, const tokenizer *tok, size_t *n_text)
+static int copy_pieces(json_vocab *v, const tokenizer *tok, uint8_t *byte_tok, size_t *n_text)
 {
     size_t total = 0, n = (size_t)v->n_vocab;
     for (size_t i = 0; i < n; i++) {
@@ -81,6 +92,7 @@ static int copy_pieces(json_vocab *v, const tokenizer *tok, size_t *n_text)
         size_t len = 0;
         const char *p = tokenizer_token_piece(tok, (int32_t)i, &len);
         int type = tokenizer_token_type_of(tok, (int32_t)i);
+        byte_tok[i] = type == TOKEN_TYPE_BYTE;
         memcpy(v->arena + at, p, len);
         v->off[i] = at;
         v->len[i] = len;
@@ -213,15 +225,18 @@ int json_vocab_new(json_vocab **out, const tokenizer *tok, perr *err)
     v->plain = malloc(n * sizeof *v->plain);
     v->other = malloc(n * sizeof *v->other);
     v->cps = calloc(n, sizeof *v->cps);
+    uint8_t *byte_tok = malloc(n);
     size_t n_text = 0;
     if (!v->kind || !v->off || !v->len || !v->ids || !v->plain || !v->other || !v->cps ||
-        copy_pieces(v, tok, &n_text) != 0) {
+        !byte_tok || copy_pieces(v, tok, byte_tok, &n_text) != 0) {
+        free(byte_tok);
         json_vocab_free(v);
         return perr_set(err, "out of memory building the json token index");
     }
     classify_plain(v);
-    sort_ctx sc = { v };
+    sort_ctx sc = { v, byte_tok };
     qsort_r(v->ids, n_text, sizeof *v->ids, piece_cmp, &sc);
+    free(byte_tok);
     if (build_trie(v, n_text) != 0) {
         json_vocab_free(v);
         return perr_set(err, "out of memory building the json token index");
@@ -248,7 +263,60 @@ void json_vocab_free(json_vocab *v)
 
 int json_vocab_n_vocab(const json_vocab *v) { return v->n_vocab; }
 
+/* The child of trie node k for byte b, or 0 (the root is nobody's child);
+ * children are in byte order. */
+static uint32_t trie_child(const json_vocab *v, uint32_t k, unsigned char b)
+{
+    const trie_node *nd = &v->nodes[k];
+    uint32_t lo = nd->first_child, hi = lo + nd->n_children, end = hi;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (v->nodes[mid].byte < b)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < end && v->nodes[lo].byte == b ? lo : 0;
+}
+
+/* The longest token piece that p[0..n) begins with: its length (0: none)
+ * and in *id the node's first token (see piece_cmp). */
+static size_t longest_piece(const json_vocab *v, const char *p, size_t n, int32_t *id)
+{
+    size_t best = 0;
+    uint32_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        k = trie_child(v, k, (unsigned char)p[i]);
+        if (k == 0)
+            break;
+        if (v->nodes[k].n_end) {
+            best = i + 1;
+            *id = v->ids[v->nodes[k].end_at];
+        }
+    }
+    return best;
+}
+
 /* ---------------------------------------------------------------- constraint */
+
+/* A forced text begins at the current state: tokenize it once, longest
+ * piece first; the queue stops where no token begins. */
+static void plan_forced(json_constraint *c)
+{
+    char text[JSON_FORCED_MAX];
+    size_t n = json_forced_text(&c->m, text, sizeof text), at = 0;
+    c->n_forced = c->forced_at = 0;
+    while (at < n) {
+        int32_t id = -1;
+        size_t len = longest_piece(c->v, text + at, n - at, &id);
+        if (len == 0)
+            break;
+        c->forced[c->n_forced++] = id;
+        at += len;
+    }
+}
+
+static int forcing(const json_constraint *c) { return c->forced_at < c->n_forced; }
 
 int json_constraint_new(json_constraint **out, const json_schema *s, const json_vocab *v,
                         perr *err)
@@ -269,6 +337,7 @@ int json_constraint_new(json_constraint **out, const json_schema *s, const json_
         return perr_set(err, "out of memory for a json constraint");
     }
     json_matcher_init(&c->m, s);
+    plan_forced(c);
     *out = c;
     return 0;
 }
@@ -283,24 +352,23 @@ void json_constraint_free(json_constraint *c)
     free(c);
 }
 
-void json_constraint_reset(json_constraint *c) { json_matcher_init(&c->m, c->schema); }
+void json_constraint_reset(json_constraint *c)
+{
+    json_matcher_init(&c->m, c->schema);
+    plan_forced(c);
+}
 
 void json_constraint_set_budget(json_constraint *c, long tokens) { c->budget = tokens; }
 
-/* Placeholder until the forced-token queue lands: nothing is ever forced. */
 size_t json_constraint_forced(const json_constraint *c, int32_t *out, size_t max)
 {
-    (void)c;
-    (void)out;
-    (void)max;
-    return 0;
+    size_t n = c->n_forced - c->forced_at;
+    if (n && max)
+        memcpy(out, c->forced + c->forced_at, (n < max ? n : max) * sizeof *out);
+    return n;
 }
 
-int json_constraint_must_end(const json_constraint *c)
-{
-    (void)c;
-    return 0;
-}
+int json_constraint_must_end(const json_constraint *c) { return json_forced_must_end(&c->m); }
 
 int json_constraint_is_complete(const json_constraint *c) { return json_matcher_is_complete(&c->m); }
 
@@ -323,6 +391,8 @@ int json_constraint_allows(json_constraint *c, int32_t id)
 {
     const json_vocab *v = c->v;
     if (id < 0 || id >= v->n_vocab)
+        return 0;
+    if (forcing(c) && id != c->forced[c->forced_at])
         return 0;
     if (v->kind[id] == TOK_EOG)
         return json_matcher_is_complete(&c->m);
@@ -366,6 +436,11 @@ int json_constraint_mask(json_constraint *c, uint8_t *mask)
     const json_vocab *v = c->v;
     int count = 0;
     memset(mask, 0, (size_t)v->n_vocab);
+    if (forcing(c)) {
+        int32_t head = c->forced[c->forced_at];
+        mask[head] = (uint8_t)json_constraint_allows(c, head);
+        return mask[head];
+    }
     int complete = json_matcher_is_complete(&c->m);
     for (int i = 0; i < v->n_vocab; i++)
         if (v->kind[i] == TOK_EOG && complete) {
@@ -413,6 +488,9 @@ int json_constraint_accept(json_constraint *c, int32_t id, perr *err)
     const json_vocab *v = c->v;
     if (id < 0 || id >= v->n_vocab)
         return perr_set(err, "json constraint: token %d is outside the vocabulary", id);
+    if (forcing(c) && id != c->forced[c->forced_at])
+        return perr_set(err, "json constraint: token %d given where token %d is forced", id,
+                        c->forced[c->forced_at]);
     if (v->kind[id] == TOK_EOG) {
         if (!json_matcher_is_complete(&c->m))
             return perr_set(err, "json constraint: generation ended before the JSON value "
@@ -426,6 +504,10 @@ int json_constraint_accept(json_constraint *c, int32_t id, perr *err)
     if (json_matcher_advance_bytes(t, v->arena + v->off[id], v->len[id]) != 0)
         return perr_set(err, "json constraint: token %d does not fit the schema here", id);
     json_matcher_copy(&c->m, t);
+    if (forcing(c))
+        c->forced_at++;
+    if (!forcing(c))
+        plan_forced(c);
     return 0;
 }
 

@@ -20,6 +20,12 @@
  * vocabularies with byte fallback and byte-level BPE do); so a generation
  * given enough tokens for the schema's shortest value always ends with a
  * complete value.
+ *
+ * Forced tokens: when only one text can follow (engine/json/json_forced.h:
+ * the bytes while exactly one is acceptable, up to JSON_FORCED_MAX), that
+ * text is tokenized once, when it begins, into a queue, and while the queue
+ * is not empty its head is the only token allowed (by allows, mask and
+ * sample alike, the budget rule still applied). See json_constraint_forced.
  */
 #ifndef PRECIS_JSON_CONSTRAINT_H
 #define PRECIS_JSON_CONSTRAINT_H
@@ -58,7 +64,8 @@ int json_constraint_allows(json_constraint *c, int32_t id);
  * how many may. */
 int json_constraint_mask(json_constraint *c, uint8_t *mask);
 
-/* Commit token id (which must be allowed, budget aside). */
+/* Commit token id (which must be allowed, budget aside; while tokens are
+ * forced, anything but the head is an error and changes nothing). */
 int json_constraint_accept(json_constraint *c, int32_t id, perr *err);
 
 /* Pick the next token with smp among the allowed ones, with a closing
@@ -74,11 +81,25 @@ int json_constraint_sample(json_constraint *c, sampler *smp, const float *logits
  * allows exactly one tokenization of that text, fixed when the text begins,
  * one token at a time. json_constraint_forced copies up to max of the
  * tokens still to come into out and returns how many there are in all (0:
- * the next token is not forced). */
+ * the next token is not forced; out may be NULL when max is 0).
+ *
+ * The text begins at json_constraint_new, at json_constraint_reset and
+ * after every accepted token that leaves the queue empty. Its tokenization
+ * is a deterministic longest match, left to right: at each point the token
+ * with the longest piece the rest of the text begins with; among tokens
+ * with the same piece one that is not a byte-fallback token (<0x22>) if
+ * there is one (the tokenizer itself emits those only for bytes nothing
+ * else covers), then the lowest id; control, unknown and end-of-generation
+ * tokens and empty pieces never count. The queue ends early where no piece
+ * begins (normal choice resumes there). Each queued token has at least one
+ * byte, so a satisfiable closing budget stays satisfiable. A text longer
+ * than JSON_FORCED_MAX bytes is queued in parts: the next part is
+ * tokenized when the queue empties. */
 size_t json_constraint_forced(const json_constraint *c, int32_t *out, size_t max);
 
 /* The value is complete and nothing can follow it: only an
- * end-of-generation token may come next. */
+ * end-of-generation token may come next. (A complete top-level number that
+ * may still grow is not "must end".) */
 int json_constraint_must_end(const json_constraint *c);
 
 /* The text so far is a complete value of the schema. */

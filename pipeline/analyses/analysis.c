@@ -38,10 +38,20 @@ const analysis_def *analysis_at(size_t i)
     return i < N_ANALYSES ? &analysis_table[i] : NULL;
 }
 
+int analysis_schema_compile(json_schema **out, const char *text, perr *err)
+{
+    *out = NULL;
+    if (!text)
+        return 0;
+    json_schema_options o = json_schema_default_options();
+    o.max_whitespace = 0;
+    return json_schema_compile(out, text, strlen(text), &o, err);
+}
+
 static int schema_compiles(const char *text, perr *err)
 {
     json_schema *s = NULL;
-    if (text && json_schema_compile(&s, text, strlen(text), NULL, err) != 0)
+    if (analysis_schema_compile(&s, text, err) != 0)
         return -1;
     json_schema_free(s);
     return 0;

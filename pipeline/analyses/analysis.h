@@ -82,6 +82,12 @@ void analysis_output_clear(analysis_output *o);
  * are loaded this way. */
 int analysis_load_prompt(const analysis_def *def, const char *dir, prompt_spec **out, perr *err);
 
+/* Compile an answer schema (NULL text: *out = NULL) as every model call of
+ * the pipeline uses it: compact JSON (max_whitespace 0), so an answer has
+ * no whitespace between JSON tokens and its keys and punctuation are forced
+ * tokens (engine/json/json_constraint.h). */
+int analysis_schema_compile(json_schema **out, const char *text, perr *err);
+
 /* The "summary" analysis (summary.c). */
 int analysis_summary(const analysis_input *in, analysis_output *out, perr *err);
 int analysis_summary_check(const prompt_spec *p, perr *err);

@@ -7,7 +7,8 @@
 
 #include "pipeline/consultation/consultation_internal.h"
 
-/* Longest answer for one response beyond its id: "ID":["A","B","C"], with whitespace. */
+/* Longest answer for one response beyond its id: "ID":["A","B","C"], (compact JSON, with
+ * room to spare). */
 #define MAPPING_ANSWER_BYTES 32
 
 /* {"type": "array", "items": {"enum": [ids]}, "minItems": 1, "maxItems": k}. */

@@ -8,7 +8,8 @@
 #include "pipeline/consultation/consultation_internal.h"
 
 /* Longest answer for one response beyond its id:
- * "ID":{"position":"DISAGREE","evidence_rich":"YES"}, with some whitespace. */
+ * "ID":{"position":"DISAGREE","evidence_rich":"YES"}, (compact JSON, see
+ * analysis_schema_compile; the rest is room to spare). */
 #define SENTIMENT_ANSWER_BYTES 64
 
 static const char item_schema[] =

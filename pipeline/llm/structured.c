@@ -220,7 +220,7 @@ static int compile_schemas(round_ctx *r, perr *err)
 {
     for (size_t i = 0; i < r->n; i++) {
         const char *text = r->calls[i].schema_json;
-        if (text && json_schema_compile(&r->schemas[i], text, strlen(text), NULL, err) != 0)
+        if (analysis_schema_compile(&r->schemas[i], text, err) != 0)
             return perr_prefix(err, "step %s: schema", r->calls[i].step);
     }
     return 0;

@@ -113,7 +113,8 @@ static void micro(bench *b, const json_schema *s, const char *prefix, const char
     json_constraint *c;
     if (json_constraint_new(&c, s, b->vocab, &err) != 0)
         die("constraint", &err);
-    /* Feed the prefix byte by byte through single-byte pieces. */
+    /* Feed the prefix byte by byte through single-byte pieces, or through
+     * the forced tokens where the constraint forces them. */
     json_matcher m;
     json_matcher_init(&m, s);
     if (json_matcher_advance_bytes(&m, prefix, strlen(prefix)) != 0) {
@@ -121,16 +122,22 @@ static void micro(bench *b, const json_schema *s, const char *prefix, const char
         exit(1);
     }
     int n_vocab = json_vocab_n_vocab(b->vocab);
-    for (size_t i = 0; prefix[i]; i++) {
+    for (size_t i = 0; prefix[i];) {
         int32_t id = -1;
+        size_t len = 1;
+        if (json_constraint_forced(c, &id, 1) > 0) {
+            const char *p = tokenizer_token_piece(b->tok, id, &len);
+            if (len > strlen(prefix + i) || memcmp(p, prefix + i, len) != 0)
+                id = -1; /* the forced token runs past the prefix */
+        }
         for (int t = 0; t < n_vocab && id < 0; t++) {
-            size_t len;
             const char *p = tokenizer_token_piece(b->tok, t, &len);
             if (len == 1 && p[0] == prefix[i] && json_constraint_allows(c, t))
                 id = t;
         }
         if (id < 0 || json_constraint_accept(c, id, &err) != 0)
             die("feeding the prefix", &err);
+        i += len;
     }
     uint8_t *mask = malloc((size_t)n_vocab);
     int allowed = 0, reps = 20;

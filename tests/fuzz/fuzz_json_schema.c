@@ -1,13 +1,15 @@
 /* fuzz_json_schema.c — libFuzzer target: the JSON schema compiler, the byte
- * matcher and the validator. Input: schema text, a NUL byte, then bytes
- * offered to the matcher. Never a crash, leak or hang; and whatever the
- * matcher accepts as a complete value must parse and validate. */
+ * matcher, the forced text and the validator. Input: schema text, a NUL
+ * byte, then bytes offered to the matcher. Never a crash, leak or hang;
+ * whatever the matcher accepts as a complete value must parse and
+ * validate; the forced text at an accepted state is accepted. */
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/json/json_forced.h"
 #include "engine/json/json_matcher.h"
 #include "engine/json/json_schema.h"
 
@@ -32,6 +34,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         while (accepted < len && json_matcher_advance(&m, (unsigned char)text[accepted]) == 0)
             accepted++;
         (void)json_matcher_min_remaining(&m);
+        if (accepted == len) {
+            char forced[JSON_FORCED_MAX];
+            size_t n_forced = json_forced_text(&m, forced, sizeof forced);
+            json_matcher t;
+            json_matcher_copy(&t, &m);
+            if (json_matcher_advance_bytes(&t, forced, n_forced) != 0)
+                abort(); /* the forced text does not fit */
+            (void)json_forced_must_end(&m);
+        }
         if (accepted == len && json_matcher_is_complete(&m) &&
             json_schema_validate_text(s, text, len, &err) != 0)
             abort(); /* the matcher accepted what the validator refuses */
