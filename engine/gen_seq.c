@@ -240,6 +240,7 @@ int gen_seq_forced(gen_seq *g, long room, int32_t *id, int *done, perr *err)
     }
     if (json_constraint_accept(g->jc, t, err) != 0 || take(g, t, room, done, err) != 0)
         return -1;
+    g->res.n_forced++;
     *id = t;
     return 1;
 }

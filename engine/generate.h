@@ -58,6 +58,7 @@ typedef struct generate_result {
     int n_passes;               /* forward passes that evaluated its tokens, the prompt's included */
     int n_draft_proposed;       /* draft tokens evaluated to be verified */
     int n_draft_accepted;       /* of them, tokens the sampler then chose */
+    int n_forced;               /* tokens the JSON schema forced, taken without sampling (jump-forward) */
     double prompt_seconds;      /* wall time evaluating the prompt */
     double gen_seconds;         /* wall time of the generation steps */
 } generate_result;

@@ -76,12 +76,13 @@ static int collect(void *user, const char *text, size_t len)
     return o->stop_after && o->len >= o->stop_after;
 }
 
-/* generate_run with multi-token steps on (both) or off (neither). */
+/* generate_run with multi-token steps on (both, or jump-forward alone when
+ * p says no_draft) or off (neither). */
 static outcome run(engine_ctx *c, const fixture *f, const int32_t *ids, size_t n, const generate_params *p,
                    int multi, size_t stop_after)
 {
     generate_params q = *p;
-    q.no_draft = !multi;
+    q.no_draft = !multi || p->no_draft;
     q.no_jump_forward = !multi;
     outcome o = {.stop_after = stop_after};
     perr err = {{0}};
@@ -105,7 +106,7 @@ static void expect_same(const outcome *on, const outcome *off, const char *what)
 
 /* Totals over many comparisons: proof that the chains were exercised. */
 typedef struct tally {
-    long passes_on, passes_off, generated, proposed, accepted;
+    long passes_on, passes_off, generated, proposed, accepted, forced;
 } tally;
 
 static void count(tally *t, const outcome *on, const outcome *off)
@@ -117,6 +118,8 @@ static void count(tally *t, const outcome *on, const outcome *off)
     t->generated += on->res.n_generated;
     t->proposed += on->res.n_draft_proposed;
     t->accepted += on->res.n_draft_accepted;
+    t->forced += on->res.n_forced;
+    cr_assert_eq(off->res.n_forced, 0);
     cr_assert_eq(off->res.n_passes, off->res.n_generated, "one pass per token without chains (the prompt's included)");
 }
 
@@ -225,8 +228,9 @@ static void identity_on(const char *model_name, const char *const *prompts, size
                 cr_assert(s < 0 || on.rc != 0 || on.text[0] == '{' || on.text[0] == '[' || on.text[1] == '{' ||
                           on.text[1] == '[', "%s: JSON: %s", what, on.text);
             }
-    cr_log_info("%s: %ld tokens in %ld passes with chains, %ld without; drafts %ld proposed, %ld accepted",
-                model_name, t.generated, t.passes_on, t.passes_off, t.proposed, t.accepted);
+    cr_log_info("%s: %ld tokens in %ld passes with chains, %ld without; drafts %ld proposed, %ld accepted; "
+                "%ld forced", model_name, t.generated, t.passes_on, t.passes_off, t.proposed, t.accepted, t.forced);
+    cr_assert_gt(t.forced, t.generated / 5, "%s: the schemas forced tokens", model_name);
     cr_assert_lt(t.passes_on, t.passes_off, "%s: chains saved passes", model_name);
     cr_assert_gt(t.accepted, 0, "%s: some drafts were accepted", model_name);
     cr_assert_gt(t.proposed, t.accepted, "%s: some drafts were rejected (and cut from the cache)", model_name);
@@ -429,8 +433,9 @@ Test(generate_chain, batcher_gives_the_same_tokens_with_several_requests_at_once
     tally t = {0};
     batch_identity(&f, cases, n, 4, &t);
     batch_identity(&f, cases, n, 1, &t);
-    cr_log_info("batcher: %ld tokens in %ld request-passes (%ld one per pass); drafts %ld proposed, %ld accepted",
-                t.generated, t.passes_on, t.passes_off, t.proposed, t.accepted);
+    cr_log_info("batcher: %ld tokens in %ld request-passes (%ld one per pass); drafts %ld proposed, %ld accepted; "
+                "%ld forced", t.generated, t.passes_on, t.passes_off, t.proposed, t.accepted, t.forced);
+    cr_assert_gt(t.forced, 0);
     cr_assert_lt(t.passes_on, t.passes_off);
     cr_assert_gt(t.accepted, 0);
     cr_assert_gt(t.proposed, t.accepted);
@@ -507,3 +512,158 @@ Test(generate_chain, a_prompt_extending_an_answer_reuses_its_cut_cache, .timeout
     unload(&f);
 }
 
+/* ---- jump-forward: tokens a JSON schema forces ---------------------------- */
+
+/* {"id1":SENTIMENT,...} over n ids, compact. */
+static json_schema *keyed_sentiments(int n)
+{
+    char *props = NULL, *req = NULL, *text = NULL;
+    size_t pcap = 0, rcap = 0;
+    FILE *p = open_memstream(&props, &pcap), *r = open_memstream(&req, &rcap);
+    for (int i = 0; i < n; i++) {
+        fprintf(p, "%s\"resp-%d\":" SENTIMENT, i ? "," : "", 101 + i);
+        fprintf(r, "%s\"resp-%d\"", i ? "," : "", 101 + i);
+    }
+    fclose(p);
+    fclose(r);
+    cr_assert(asprintf(&text, "{\"type\":\"object\",\"properties\":{%s},\"required\":[%s],\"additionalProperties\":false}",
+                       props, req) > 0);
+    json_schema *s;
+    perr err;
+    json_schema_options o = json_schema_default_options();
+    o.max_whitespace = 0;
+    cr_assert_eq(json_schema_compile(&s, text, strlen(text), &o, &err), 0, "%s", err.msg);
+    free(props);
+    free(req);
+    free(text);
+    return s;
+}
+
+static const char sentiment_prompt[] =
+    "Classify each response to the consultation on bus fares: does it agree, and does it give evidence? "
+    "resp-101: The fare cap helped me get to work. resp-102: No. resp-103: The early bus is always late, "
+    "I have counted eleven late buses in May. resp-104: Fine. resp-105: Raise fares and I will drive.";
+
+Test(generate_chain, jump_forward_needs_few_passes_for_keyed_sentiments, .timeout = 600)
+{
+    fixture f = load("synth-d256-q8_0.gguf", 1024);
+    json_schema *schema = keyed_sentiments(5);
+    tally t = {0};
+    for (int sampled = 0; sampled < 2; sampled++) {
+        generate_params p = sampled ? seeded(400, 42) : greedy(400);
+        p.json_schema = schema;
+        outcome on = compare(&f, sentiment_prompt, &p, sampled ? "keyed, seeded" : "keyed, greedy", &t);
+        cr_assert_eq(on.rc, 0, "%s", on.error);
+        cr_assert_eq(on.res.reason, GENERATE_STOP_EOG);
+        double ratio = (double)on.res.n_passes / on.res.n_generated;
+        cr_log_info("keyed sentiments (%s): %d tokens in %d passes (%.2f per token), %d forced: %s",
+                    sampled ? "seeded" : "greedy", on.res.n_generated, on.res.n_passes, ratio, on.res.n_forced,
+                    on.text);
+        cr_assert_leq(ratio, 0.6, "passes per generated token %.2f", ratio);
+        /* jump-forward alone (no drafts) */
+        p.no_draft = 1;
+        outcome jump = compare(&f, sentiment_prompt, &p, sampled ? "jump only, seeded" : "jump only, greedy", &t);
+        cr_assert_eq(jump.res.n_draft_proposed, 0);
+        cr_assert_str_eq(jump.text, on.text);
+        ratio = (double)jump.res.n_passes / jump.res.n_generated;
+        cr_log_info("jump-forward alone: %d passes (%.2f per token)", jump.res.n_passes, ratio);
+        cr_assert_leq(ratio, 0.6, "passes per generated token %.2f without drafts", ratio);
+    }
+    /* the batcher: several such requests at once */
+    batch_case cases[4];
+    for (int i = 0; i < 4; i++) {
+        cases[i].prompt = (char *)sentiment_prompt;
+        cases[i].p = i % 2 ? seeded(400, 9 + (uint64_t)i) : greedy(400 - i);
+        cases[i].p.json_schema = schema;
+    }
+    tally bt = {0};
+    batch_identity(&f, cases, 4, 4, &bt);
+    cr_log_info("batched keyed sentiments: %ld tokens in %ld request-passes", bt.generated, bt.passes_on);
+    cr_assert_leq((double)bt.passes_on / (double)bt.generated, 0.6);
+    json_schema_free(schema);
+    unload(&f);
+}
+
+/* A compact schema's output is mostly forced, so stop strings and the
+ * caller end it inside forced runs; n_predict and the context cannot (a
+ * schema's closing budget counts a token per byte) but decide, near the
+ * shortest value's length, which choices still fit. */
+Test(generate_chain, forced_tokens_end_mid_chain_as_one_per_pass, .timeout = 900)
+{
+    fixture f = load("stories260K.gguf", 512);
+    json_schema *schema = keyed_sentiments(2);
+    size_t n;
+    int32_t *ids = tokenize(&f, "resp-101: the bus is late. resp-102: fine.", &n);
+    generate_params whole = greedy(300);
+    whole.json_schema = schema;
+    outcome ref = run(f.c, &f, ids, n, &whole, 0, 0);
+    cr_assert_eq(ref.rc, 0, "%s", ref.error);
+    tally t = {0};
+    char what[64];
+    int shortest = (int)json_schema_min_length(schema);
+    for (int k = shortest - 2; k <= shortest + 6; k++) {
+        generate_params p = whole;
+        p.n_predict = k;
+        snprintf(what, sizeof what, "schema, n_predict %d", k);
+        outcome on = run(f.c, &f, ids, n, &p, 1, 0), off = run(f.c, &f, ids, n, &p, 0, 0);
+        expect_same(&on, &off, what);
+        count(&t, &on, &off);
+        engine_ctx *small;
+        perr err;
+        engine_params ep = {.n_ctx = (int)n + k, .n_seq = 1, .n_threads = 2};
+        cr_assert_eq(engine_ctx_new(&small, f.m, &ep, &err), 0, "%s", err.msg);
+        snprintf(what, sizeof what, "schema, context of prompt + %d", k);
+        on = run(small, &f, ids, n, &whole, 1, 0);
+        off = run(small, &f, ids, n, &whole, 0, 0);
+        expect_same(&on, &off, what);
+        count(&t, &on, &off);
+        engine_ctx_free(small);
+    }
+    for (size_t k = 1; k < ref.len; k++) {
+        snprintf(what, sizeof what, "schema, caller stops after %zu bytes", k);
+        outcome on = run(f.c, &f, ids, n, &whole, 1, k), off = run(f.c, &f, ids, n, &whole, 0, k);
+        expect_same(&on, &off, what);
+        cr_assert_eq(on.res.reason, GENERATE_STOP_CALLER, "%s", what);
+        count(&t, &on, &off);
+        char stop[3] = {ref.text[k - 1], ref.text[k], '\0'};
+        const char *const stops[] = {stop};
+        generate_params p = whole;
+        p.stop = stops;
+        p.n_stop = 1;
+        snprintf(what, sizeof what, "schema, stop string \"%s\"", stop);
+        on = run(f.c, &f, ids, n, &p, 1, 0);
+        off = run(f.c, &f, ids, n, &p, 0, 0);
+        expect_same(&on, &off, what);
+    }
+    /* A value forced to its end in one-byte tokens: the closing budget
+     * (a token per byte) lets the context end exactly at its last token. */
+    json_schema *array;
+    perr aerr;
+    json_schema_options ao = json_schema_default_options();
+    ao.max_whitespace = 0;
+    const char *qq = "{\"type\":\"array\",\"items\":{\"enum\":[\"Q\"]},\"minItems\":2,\"maxItems\":2}";
+    cr_assert_eq(json_schema_compile(&array, qq, strlen(qq), &ao, &aerr), 0, "%s", aerr.msg);
+    for (int k = 1; k <= 16; k++) {
+        engine_ctx *small;
+        perr err;
+        engine_params ep = {.n_ctx = (int)n + k, .n_seq = 1, .n_threads = 2};
+        cr_assert_eq(engine_ctx_new(&small, f.m, &ep, &err), 0, "%s", err.msg);
+        for (int qs = 0; qs < 2; qs++) {
+            generate_params p = greedy(-1);
+            p.json_schema = qs ? array : schema;
+            snprintf(what, sizeof what, "%s, context of prompt + %d", qs ? "[\"Q\",\"Q\"]" : "keyed", k);
+            outcome on = run(small, &f, ids, n, &p, 1, 0), off = run(small, &f, ids, n, &p, 0, 0);
+            expect_same(&on, &off, what);
+            count(&t, &on, &off);
+        }
+        engine_ctx_free(small);
+    }
+    json_schema_free(array);
+    cr_log_info("forced ends: %ld tokens in %ld passes (%ld one per pass), %ld forced", t.generated, t.passes_on,
+                t.passes_off, t.forced);
+    cr_assert_gt(t.forced, t.generated / 2);
+    cr_assert_lt(t.passes_on * 2, t.passes_off, "forced tokens were taken without passes");
+    free(ids);
+    json_schema_free(schema);
+    unload(&f);
+}

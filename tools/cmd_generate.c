@@ -54,8 +54,10 @@ const cli_command cmd_generate = {
         "                          tokens a JSON schema forces (the text is the same)\n"
         "\n"
         "The last line on standard error ends with generated_tokens=N forward_passes=M\n"
-        "draft_proposed=P draft_accepted=A: the passes include the prompt's, drafts are\n"
-        "tokens guessed from the prompt and verified by the next samples.\n",
+        "draft_proposed=P draft_accepted=A forced_tokens=F: the passes include the\n"
+        "prompt's, drafts are tokens guessed from the prompt and verified by the next\n"
+        "samples, forced tokens those a JSON schema leaves no choice about (taken in the\n"
+        "pass of the token before them).\n",
     .run = generate_main,
 };
 
@@ -208,11 +210,11 @@ static void print_stats(const gen_options *o, const generate_result *r)
     double gen_tokens = r->n_generated > 1 ? r->n_generated - 1 : 0;
     fprintf(stderr, "\nprecis generate: prompt %d tokens in %.3f s (%.1f tok/s); generated %d "
             "tokens in %.3f s (%.1f tok/s); stop: %s; seed %llu; generated_tokens=%d forward_passes=%d "
-            "draft_proposed=%d draft_accepted=%d\n", r->n_prompt,
+            "draft_proposed=%d draft_accepted=%d forced_tokens=%d\n", r->n_prompt,
             r->prompt_seconds, r->prompt_seconds > 0 ? r->n_prompt / r->prompt_seconds : 0,
             r->n_generated, r->gen_seconds, r->gen_seconds > 0 ? gen_tokens / r->gen_seconds : 0,
             generate_stop_reason_name(r->reason), (unsigned long long)o->gen.sampling.seed, r->n_generated,
-            r->n_passes, r->n_draft_proposed, r->n_draft_accepted);
+            r->n_passes, r->n_draft_proposed, r->n_draft_accepted, r->n_forced);
 }
 
 static int load_schema(const char *path, json_schema **out, perr *err)
