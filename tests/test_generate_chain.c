@@ -6,7 +6,8 @@
  * keyed, enum-array and string schemas, and when n_predict, a stop string,
  * the caller or the context ends the generation in the middle of a chain;
  * and the forward passes per generated token drop where the answer repeats
- * its prompt. Models: stories260K (real weights), synth-d256-q8_0 and
+ * its prompt (drafts) or its schema leaves no choice (jump-forward);
+ * precis generate reports both. Models: stories260K (real weights), synth-d256-q8_0 and
  * llama-2-tiny-random (random weights). */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -666,4 +667,47 @@ Test(generate_chain, forced_tokens_end_mid_chain_as_one_per_pass, .timeout = 900
     free(ids);
     json_schema_free(schema);
     unload(&f);
+}
+
+/* ---- precis generate's report --------------------------------------------- */
+
+/* KEY=N on precis generate's stats line. */
+static long stat_of(const char *err_text, const char *key)
+{
+    char *k = NULL;
+    cr_assert(asprintf(&k, " %s=", key) > 0);
+    const char *p = strstr(err_text, k);
+    cr_assert(p, "%s in: %s", k, err_text);
+    long v = strtol(p + strlen(k), NULL, 10);
+    free(k);
+    return v;
+}
+
+Test(generate_chain, precis_generate_reports_passes_drafts_and_forced_tokens, .timeout = 300)
+{
+    char *model = test_model_path("stories260K.gguf");
+    char *texts[2], *errs[2];
+    for (int off = 0; off < 2; off++) {
+        char *cmd = NULL, *errpath = NULL;
+        cr_assert(asprintf(&errpath, "%s/generate-%d.err", test_tmpdir(), off) > 0);
+        cr_assert(asprintf(&cmd, "%s generate -m %s -n 200 --temp 0 -t 1 %s 2>%s", test_precis_bin(), model,
+                           off ? "--no-draft" : "", errpath) > 0);
+        cr_assert_eq(test_run(cmd, &texts[off]), 0, "%s", texts[off]);
+        errs[off] = test_read_file(errpath, NULL);
+        cr_assert_eq(stat_of(errs[off], "generated_tokens"), 200, "%s", errs[off]);
+        cr_assert_eq(stat_of(errs[off], "forced_tokens"), 0);
+        free(cmd);
+        free(errpath);
+    }
+    cr_assert_str_eq(texts[0], texts[1]);
+    cr_assert_lt(stat_of(errs[0], "forward_passes"), 200, "%s", errs[0]);
+    cr_assert_gt(stat_of(errs[0], "draft_accepted"), 0, "%s", errs[0]);
+    cr_assert_geq(stat_of(errs[0], "draft_proposed"), stat_of(errs[0], "draft_accepted"));
+    cr_assert_eq(stat_of(errs[1], "forward_passes"), 200, "%s", errs[1]);
+    cr_assert_eq(stat_of(errs[1], "draft_proposed"), 0, "%s", errs[1]);
+    for (int i = 0; i < 2; i++) {
+        free(texts[i]);
+        free(errs[i]);
+    }
+    free(model);
 }
