@@ -7,8 +7,8 @@
  * the caller or the context ends the generation in the middle of a chain;
  * and the forward passes per generated token drop where the answer repeats
  * its prompt (drafts) or its schema leaves no choice (jump-forward);
- * precis generate reports both. Models: stories260K (real weights), synth-d256-q8_0 and
- * llama-2-tiny-random (random weights). */
+ * precis generate reports both. Models: stories260K (real weights),
+ * synth-d256-q8_0 and llama-2-tiny-random (random weights). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
