@@ -53,7 +53,7 @@ typedef enum generate_stop_reason {
 
 typedef struct generate_result {
     int n_prompt;
-    int n_generated;            /* tokens sampled (including a final EOG token) */
+    int n_generated;            /* tokens sampled or forced (including a final EOG token) */
     generate_stop_reason reason;
     int n_passes;               /* forward passes that evaluated its tokens, the prompt's included */
     int n_draft_proposed;       /* draft tokens evaluated to be verified */

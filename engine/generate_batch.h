@@ -10,17 +10,20 @@
  * logits are computed only for the rows verification reads.
  *
  * Shared prefixes: a slot remembers the tokens in its KV cache (rejected
- * drafts are cut from both), also between runs (a generate_batcher lives as long as its context). A new
- * prompt first copies the longest prefix it shares with any slot's tokens
- * (engine_seq_copy_prefix; the chat template and instructions of prompts
- * built from one template) and evaluates only the rest. A prompt that
+ * drafts are cut from both), also between runs (a generate_batcher lives as
+ * long as its context). A new prompt first copies the longest prefix it
+ * shares with any slot's tokens (engine_seq_copy_prefix; the chat template
+ * and instructions of prompts built from one template) and evaluates only
+ * the rest. A prompt that
  * shares much more with a prompt still being evaluated waits one pass for
  * it, so prompts of one template started together compute their common
  * part once.
  *
  * Every request's text and result are exactly those of generate_run on the
  * same prompt with the same parameters (engine_eval_batch is bit-identical
- * to single evaluation, and each request has its own sampler and seed).
+ * to single evaluation, and each request has its own sampler and seed),
+ * apart from the pass and draft counts: the sequences of a pass share its
+ * draft tokens.
  */
 #ifndef PRECIS_GENERATE_BATCH_H
 #define PRECIS_GENERATE_BATCH_H
