@@ -65,6 +65,8 @@ const cli_command cmd_run = {
         "      --unordered        print each result as it finishes, not in FILE order\n"
         "      --password PW      password of encrypted PDFs\n"
         "      --no-store         do not write to PostgreSQL\n"
+        "      --no-draft         no prompt-lookup drafts (as [engine] draft = false;\n"
+        "                         the answers are the same, the passes more)\n"
         "\n"
         "Exit status: 0 every document done, 1 some failed, 2 usage error.\n",
     .run = run_main,
@@ -72,7 +74,7 @@ const cli_command cmd_run = {
 
 typedef struct run_args {
     const char *config_path, *model, *analyses, *password;
-    int max_tokens, no_store, jobs, unordered;
+    int max_tokens, no_store, jobs, unordered, no_draft;
     char **files;
     int nfiles;
 } run_args;
@@ -111,6 +113,7 @@ static int take_option(void *args, int opt, const char *arg)
     case 'P': a->password = arg; return 0;
     case 'S': a->no_store = 1; return 0;
     case 'U': a->unordered = 1; return 0;
+    case 'D': a->no_draft = 1; return 0;
     case 'j': return take_count("jobs", arg, 1, PIPELINE_MAX_JOBS_IN_FLIGHT, &a->jobs);
     case 'n': return take_count("max-tokens", arg, 1, PROMPT_MAX_TOKENS_LIMIT, &a->max_tokens);
     default: return CLI_OPTION_UNKNOWN;
@@ -124,6 +127,7 @@ static int parse_args(int argc, char **argv, run_args *a)
         {"analyses", required_argument, NULL, 'a'},   {"max-tokens", required_argument, NULL, 'n'},
         {"password", required_argument, NULL, 'P'},   {"no-store", no_argument, NULL, 'S'},
         {"jobs", required_argument, NULL, 'j'},       {"unordered", no_argument, NULL, 'U'},
+        {"no-draft", no_argument, NULL, 'D'},
         {NULL, 0, NULL, 0},
     };
     static const cli_options parser = {.shortopts = "c:m:a:n:j:", .longopts = options, .take = take_option,
@@ -492,9 +496,10 @@ static void print_summary(const run_state *st, const run_args *a, int stored)
             stored ? "stored in PostgreSQL" : "NOT stored in PostgreSQL");
     log_info("run finished", "documents=%d done=%d failed=%d seconds=%.3f jobs_in_flight=%d model_calls=%" PRIu64
              " prompt_tokens=%" PRIu64 " cached_tokens=%" PRIu64 " generated_tokens=%" PRIu64 " forward_passes=%" PRIu64
-             " sequences=%" PRIu64, a->nfiles, st->progress.done, st->progress.failed, seconds, st->n_workers,
-             end.calls - at->calls, end.prompt_tokens - at->prompt_tokens, end.cached_tokens - at->cached_tokens,
-             generated, passes, end.sequences - at->sequences);
+             " sequences=%" PRIu64 " draft_proposed=%" PRIu64 " draft_accepted=%" PRIu64, a->nfiles, st->progress.done,
+             st->progress.failed, seconds, st->n_workers, end.calls - at->calls, end.prompt_tokens - at->prompt_tokens,
+             end.cached_tokens - at->cached_tokens, generated, passes, end.sequences - at->sequences,
+             end.draft_proposed - at->draft_proposed, end.draft_accepted - at->draft_accepted);
 }
 
 /* Workers: -j, else [pipeline] jobs_in_flight; never more than files. */
@@ -522,7 +527,8 @@ static int run_main(int argc, char **argv)
     run_state st = {.args = &a};
     extract_server *server = NULL; /* first: the model's threads start in pipeline_setup */
     int rc_server = pipeline_start_extract_server(&server, &err);
-    pipeline_setup_overrides ov = {.model_path = a.model, .max_tokens = a.max_tokens, .extract_server = server};
+    pipeline_setup_overrides ov = {.model_path = a.model, .max_tokens = a.max_tokens, .extract_server = server,
+                                   .no_draft = a.no_draft};
     if (rc_server != 0 || config_load(&cfg, a.config_path, environ, &err) != 0 ||
         worker_count(&a, cfg, &st.n_workers, &err) != 0 || pipeline_setup(cfg, &ov, &st.pipeline, &err) != 0 ||
         !(st.stores = calloc((size_t)st.n_workers, sizeof *st.stores))) {

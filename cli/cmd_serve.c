@@ -32,7 +32,7 @@ const cli_command cmd_serve = {
     .name = "serve",
     .summary = "run the daemon: consume jobs from Kafka, record results in PostgreSQL",
     .usage =
-        "usage: precis serve [-c FILE] [--migrate]\n"
+        "usage: precis serve [-c FILE] [--migrate] [--no-draft]\n"
         "\n"
         "Join the Kafka consumer group of [kafka] (group.id, default \"precis\"), take\n"
         "jobs from jobs_topic, run each and record its outcome in PostgreSQL; only\n"
@@ -70,13 +70,15 @@ const cli_command cmd_serve = {
         "\n"
         "  -c, --config FILE   configuration file (default /etc/precis/precis.conf)\n"
         "      --migrate       apply pending SQL migrations first (otherwise refuse to\n"
-        "                      start when a migration is pending)\n",
+        "                      start when a migration is pending)\n"
+        "      --no-draft      no prompt-lookup drafts (as [engine] draft = false; the\n"
+        "                      answers are the same, the forward passes more)\n",
     .run = serve_run,
 };
 
 typedef struct serve_args {
     const char *config_path;
-    int migrate;
+    int migrate, no_draft;
 } serve_args;
 
 /* Everything the daemon owns, torn down in reverse order. */
@@ -93,6 +95,7 @@ typedef struct serve_state {
     producer *results;
     pipeline *pipeline;
     int jobs_in_flight;           /* [pipeline] jobs_in_flight resolved */
+    int no_draft;                 /* --no-draft */
     job_handler_state *handler;
     schedule_set schedules;
     scheduler *scheduler;
@@ -107,6 +110,7 @@ static int take_option(void *args, int opt, const char *arg)
     switch (opt) {
     case 'c': a->config_path = arg; return 0;
     case 'm': a->migrate = 1; return 0;
+    case 'D': a->no_draft = 1; return 0;
     default: return CLI_OPTION_UNKNOWN;
     }
 }
@@ -116,6 +120,7 @@ static int parse_args(int argc, char **argv, serve_args *a)
     static const struct option options[] = {
         {"config", required_argument, NULL, 'c'},
         {"migrate", no_argument, NULL, 'm'},
+        {"no-draft", no_argument, NULL, 'D'},
         {NULL, 0, NULL, 0},
     };
     static const cli_options parser = {.shortopts = "+c:", .longopts = options, .take = take_option};
@@ -199,7 +204,8 @@ static void engine_probe(void *ctx, metrics_engine_totals *out)
     llm_totals t;
     llm_get_totals(pipeline_llm(ctx), &t);
     *out = (metrics_engine_totals){.passes = t.passes, .sequences = t.sequences, .prompt_tokens = t.prompt_tokens,
-                                   .generated_tokens = t.generated_tokens};
+                                   .generated_tokens = t.generated_tokens, .draft_proposed = t.draft_proposed,
+                                   .draft_accepted = t.draft_accepted};
 }
 
 static int start_handler(serve_state *st, const serve_analyzer_override *custom, perr *err)
@@ -215,8 +221,9 @@ static int start_handler(serve_state *st, const serve_analyzer_override *custom,
         return -1;
     job_analyzer analyzer;
     if (custom ? custom->setup(custom->ctx, st->cfg, &analyzer, err) != 0
-               : pipeline_setup(st->cfg, &(pipeline_setup_overrides){.extract_server = st->extract}, &st->pipeline,
-                                err) != 0)
+               : pipeline_setup(st->cfg, &(pipeline_setup_overrides){.extract_server = st->extract,
+                                                                     .no_draft = st->no_draft},
+                                &st->pipeline, err) != 0)
         return -1;
     if (!custom) {
         analyzer = job_analyzer_for_pipeline(st->pipeline);
@@ -404,6 +411,7 @@ static void serve_teardown(serve_state *st)
 static int serve_start(serve_state *st, serve_args *a, const serve_analyzer_override *custom, perr *err)
 {
     st->config_path = a->config_path;
+    st->no_draft = a->no_draft;
     if (pipeline_start_extract_server(&st->extract, err) != 0) /* before any thread */
         return -1;
     if (config_load(&st->cfg, a->config_path, environ, err) != 0)

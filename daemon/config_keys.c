@@ -15,6 +15,7 @@ const config_key_spec config_keys[] = {
     {"engine", "chat_template", CFG_STRING, "auto", "auto (from the model) or llama2, llama3, chatml, zephyr"},
     {"engine", "pack_weights", CFG_STRING, "auto", "auto, on or off: weights repacked at load for batched decode (as much memory again as the weights; auto: when that fits in half the free memory)"},
     {"engine", "parallel", CFG_INT, "4", "answers generated at once (sequence slots, continuous batching); each slot has its own KV cache"},
+    {"engine", "draft", CFG_BOOL, "true", "prompt-lookup drafts: a forward pass also checks tokens guessed from the prompt (same answers, fewer passes when they repeat it); false = off, as --no-draft"},
     {"pipeline", "input_root", CFG_STRING, NULL, "jobs may only read document paths under this directory"},
     {"pipeline", "analyses", CFG_STRING, "summary", "analyses run when a job names none (comma-separated)"},
     {"pipeline", "prompts_dir", CFG_STRING, NULL, "directory of the prompt files (NAME.json); unset = prompts/ next to the binary, else PREFIX/share/precis/prompts"},

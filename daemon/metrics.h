@@ -19,6 +19,8 @@
  *                                     (rate(sequences) / rate(passes) for a window)
  *   precis_engine_prompt_tokens_total / precis_engine_generated_tokens_total
  *                                     per model call as it ends (rate() = tokens per second)
+ *   precis_engine_draft_tokens_proposed_total / _accepted_total
+ *                                     prompt-lookup drafts verified / kept, per model call as it ends
  * metrics_render produces the text exposition format (version 0.0.4).
  */
 #ifndef PRECIS_METRICS_H
@@ -53,6 +55,7 @@ void metrics_jobs_in_flight_add(metrics *m, int delta);
 /* The engine's running totals, read when metrics are rendered. */
 typedef struct metrics_engine_totals {
     uint64_t passes, sequences, prompt_tokens, generated_tokens;
+    uint64_t draft_proposed, draft_accepted;
 } metrics_engine_totals;
 typedef void (*metrics_engine_probe)(void *ctx, metrics_engine_totals *out);
 /* Set before metrics are served (not thread-safe against metrics_render);

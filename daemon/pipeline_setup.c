@@ -202,10 +202,14 @@ int pipeline_setup(const config *cfg, const pipeline_setup_overrides *ov, pipeli
         .max_tokens = ov ? ov->max_tokens : 0,
         .extract_server = ov ? ov->extract_server : NULL,
     };
+    int draft;
     if (pipeline_resolve_model(cfg, ov ? ov->model_path : NULL, model_path, sizeof model_path, &source, err) != 0 ||
-        pipeline_resolve_prompts(cfg, prompts_dir, sizeof prompts_dir, err) != 0 || read_limits(cfg, &o, err) != 0)
+        pipeline_resolve_prompts(cfg, prompts_dir, sizeof prompts_dir, err) != 0 || read_limits(cfg, &o, err) != 0 ||
+        config_get_bool(cfg, "engine", "draft", &draft, err) != 0)
         return -1;
-    log_info("loading model", "path=%s chosen_by=%s prompts=%s", model_path, source, prompts_dir);
+    o.model.no_draft = !draft || (ov && ov->no_draft);
+    log_info("loading model", "path=%s chosen_by=%s prompts=%s drafts=%s", model_path, source, prompts_dir,
+             o.model.no_draft ? "off" : "on");
     double t0 = monotonic_seconds();
     if (pipeline_new(out, &o, err) != 0)
         return -1;

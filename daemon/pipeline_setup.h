@@ -32,6 +32,7 @@ typedef struct pipeline_setup_overrides {
     int max_tokens;           /* > 0: per-call generation limit for every analysis */
     extract_server *extract_server; /* started before any thread (extract_server.h);
                                * NULL = each extraction forks this process */
+    int no_draft;             /* --no-draft: 1 turns [engine] draft off */
 } pipeline_setup_overrides;
 
 /* Where the model comes from: the path and which rule chose it. */

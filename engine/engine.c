@@ -247,6 +247,8 @@ int engine_eval_from(engine_ctx *c, int seq, const int32_t *tokens, int n, int l
 int engine_eval(engine_ctx *c, int seq, const int32_t *tokens, int n,
                 engine_logits_mode mode, perr *err)
 {
+    if (mode == ENGINE_LOGITS_FROM)
+        return perr_set(err, "engine_eval takes no ENGINE_LOGITS_FROM (engine_eval_from does)");
     int from = mode == ENGINE_LOGITS_ALL ? 0 : mode == ENGINE_LOGITS_LAST ? n - 1 : n;
     return engine_eval_from(c, seq, tokens, n, from < 0 ? 0 : from, err);
 }
@@ -254,6 +256,8 @@ int engine_eval(engine_ctx *c, int seq, const int32_t *tokens, int n,
 /* Logit rows an item wants, and the index of its first token with logits. */
 static int item_logits_from(const engine_batch_item *it)
 {
+    if (it->logits == ENGINE_LOGITS_FROM)
+        return it->logits_from;
     if (it->logits == ENGINE_LOGITS_ALL)
         return 0;
     return it->logits == ENGINE_LOGITS_LAST ? it->n_tokens - 1 : it->n_tokens;
@@ -273,8 +277,11 @@ static int check_batch(const engine_ctx *c, const engine_batch_item *items, size
         if (check_eval_args(c, it->seq, it->tokens, it->n_tokens, err) != 0)
             return perr_prefix(err, "batch item %zu", j);
         if (it->logits != ENGINE_LOGITS_NONE && it->logits != ENGINE_LOGITS_LAST &&
-            it->logits != ENGINE_LOGITS_ALL)
+            it->logits != ENGINE_LOGITS_ALL && it->logits != ENGINE_LOGITS_FROM)
             return perr_set(err, "batch item %zu: unknown logits mode %d", j, (int)it->logits);
+        if (it->logits == ENGINE_LOGITS_FROM && (it->logits_from < 0 || it->logits_from > it->n_tokens))
+            return perr_set(err, "batch item %zu: logits wanted from token %d of %d", j, it->logits_from,
+                            it->n_tokens);
         for (size_t i = 0; i < j; i++)
             if (items[i].seq == it->seq)
                 return perr_set(err, "batch items %zu and %zu both extend sequence %d", i, j,

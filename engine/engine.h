@@ -37,6 +37,7 @@ typedef enum engine_logits_mode {
     ENGINE_LOGITS_NONE = 0, /* just fill the KV cache */
     ENGINE_LOGITS_LAST = 1, /* logits of the last token only: engine_logits(ctx, 0) */
     ENGINE_LOGITS_ALL = 2,  /* logits of every token: engine_logits(ctx, i), i < n */
+    ENGINE_LOGITS_FROM = 3, /* engine_eval_batch only: logits of tokens logits_from..n-1 */
 } engine_logits_mode;
 
 int engine_ctx_new(engine_ctx **out, const model *m, const engine_params *p, perr *err);
@@ -65,11 +66,14 @@ typedef struct engine_batch_item {
     const int32_t *tokens;
     int n_tokens;
     engine_logits_mode logits;
+    int logits_from;            /* ENGINE_LOGITS_FROM: 0..n_tokens (n_tokens = none) */
 } engine_batch_item;
 
 /* Evaluate n items. Logit rows are laid out in item order: item j's rows
- * (LAST: 1, ALL: n_tokens, NONE: 0) follow those of items 0..j-1, read with
- * engine_logits(c, row). Nothing is evaluated when an item is invalid. */
+ * (LAST: 1, ALL: n_tokens, NONE: 0, FROM: n_tokens - logits_from) follow
+ * those of items 0..j-1, read with engine_logits(c, row). Only those rows
+ * are computed (the output matmul over the vocabulary is the dearest part
+ * of a small model's token). Nothing is evaluated when an item is invalid. */
 int engine_eval_batch(engine_ctx *c, const engine_batch_item *items, size_t n, perr *err);
 
 /* Row i of the last eval's logits (n_vocab floats), or NULL if not computed. */

@@ -1,5 +1,5 @@
-/* gen_seq.c — one generation's sampling, constraint and stop-string state
- * (see gen_seq.h). */
+/* gen_seq.c — one generation's sampling, constraint, stop-string and
+ * history state (see gen_seq.h). */
 #include "engine/gen_seq.h"
 
 #include <stdlib.h>
@@ -93,6 +93,30 @@ static int prompt_is_blank(const tokenizer *tok, const int32_t *prompt, size_t n
     return 0;
 }
 
+static int remember(gen_seq *g, const int32_t *ids, size_t n, perr *err)
+{
+    int32_t *h = grow_to(g->hist, &g->hist_cap, g->n_hist + n, sizeof *h, 256);
+    if (!h)
+        return perr_set(err, "out of memory for the token history");
+    g->hist = h;
+    memcpy(g->hist + g->n_hist, ids, n * sizeof *ids);
+    g->n_hist += n;
+    return 0;
+}
+
+/* The token a forced end takes: EOS, else EOT, else any EOG token. */
+static int32_t eog_token(const tokenizer *tok)
+{
+    if (tokenizer_is_eog(tok, tokenizer_eos(tok)))
+        return tokenizer_eos(tok);
+    if (tokenizer_is_eog(tok, tokenizer_eot(tok)))
+        return tokenizer_eot(tok);
+    for (size_t i = 0; i < tokenizer_n_vocab(tok); i++)
+        if (tokenizer_is_eog(tok, (int32_t)i))
+            return (int32_t)i;
+    return -1;
+}
+
 static int constraint_new(gen_seq *g, perr *err)
 {
     const json_vocab *v = g->p->json_vocab;
@@ -110,8 +134,10 @@ int gen_seq_init(gen_seq *g, const tokenizer *tok, int n_vocab, const int32_t *p
     g->emit = emit;
     g->user = user;
     g->res.n_prompt = (int)n_prompt;
+    g->eog = p->json_schema && !p->no_jump_forward ? eog_token(tok) : -1;
     if (prompt_is_blank(tok, prompt, n_prompt, &g->strip_first, err) != 0 ||
-        sampler_new(&g->smp, &p->sampling, n_vocab, err) != 0 || (p->json_schema && constraint_new(g, err) != 0)) {
+        sampler_new(&g->smp, &p->sampling, n_vocab, err) != 0 || (p->json_schema && constraint_new(g, err) != 0) ||
+        (n_prompt > 0 && remember(g, prompt, n_prompt, err) != 0)) {
         gen_seq_free(g);
         return -1;
     }
@@ -125,23 +151,20 @@ static long predict_left(const gen_seq *g)
     return g->p->n_predict >= 0 ? g->p->n_predict - g->res.n_generated : -1;
 }
 
-int gen_seq_step(gen_seq *g, const float *logits, long room, int32_t *next, int *done, perr *err)
+long gen_seq_left(const gen_seq *g)
+{
+    return predict_left(g);
+}
+
+/* Record token id (chosen by the sampler or forced), append its text and
+ * check every end; *done = 0 when the generation goes on. */
+static int take(gen_seq *g, int32_t id, long room, int *done, perr *err)
 {
     *done = 1;
-    long left = predict_left(g);
-    if (left == 0) {
-        g->res.reason = GENERATE_STOP_LENGTH;
-        return 0;
-    }
-    if (left < 0 || room < left)
-        left = room;
-    int32_t id;
-    if (!g->jc)
-        id = sampler_sample(g->smp, logits);
-    else if (json_constraint_sample(g->jc, g->smp, logits, left, &id, err) != 0)
-        return -1;
     sampler_accept(g->smp, id);
     g->res.n_generated++;
+    if (remember(g, &id, 1, err) != 0)
+        return -1;
     if (tokenizer_is_eog(g->tok, id)) {
         g->res.reason = GENERATE_STOP_EOG;
         return 0;
@@ -168,9 +191,58 @@ int gen_seq_step(gen_seq *g, const float *logits, long room, int32_t *next, int 
         g->res.reason = GENERATE_STOP_CONTEXT;
         return 0;
     }
-    *next = id;
     *done = 0;
     return 0;
+}
+
+/* Tokens the next one may be chosen within: n_predict's and the context's. */
+static long budget(const gen_seq *g, long room)
+{
+    long left = predict_left(g);
+    return left < 0 || room < left ? room : left;
+}
+
+int gen_seq_step(gen_seq *g, const float *logits, long room, int32_t *next, int *done, perr *err)
+{
+    *done = 1;
+    if (predict_left(g) == 0) {
+        g->res.reason = GENERATE_STOP_LENGTH;
+        return 0;
+    }
+    int32_t id;
+    if (!g->jc)
+        id = sampler_sample(g->smp, logits);
+    else if (json_constraint_sample(g->jc, g->smp, logits, budget(g, room), &id, err) != 0)
+        return -1;
+    if (take(g, id, room, done, err) != 0)
+        return -1;
+    *next = id;
+    return 0;
+}
+
+int gen_seq_forced(gen_seq *g, long room, int32_t *id, int *done, perr *err)
+{
+    *done = 0;
+    if (!g->jc || g->p->no_jump_forward || predict_left(g) == 0)
+        return 0;
+    int32_t t;
+    if (json_constraint_must_end(g->jc)) {
+        if (g->eog < 0)
+            return 0;
+        t = g->eog;
+    } else {
+        if (json_constraint_forced(g->jc, &t, 1) == 0)
+            return 0;
+        /* Out of budget the sampler would find no token: let it say so. */
+        json_constraint_set_budget(g->jc, budget(g, room));
+        if (!json_constraint_allows(g->jc, t))
+            return 0;
+    }
+    if (json_constraint_accept(g->jc, t, err) != 0 || take(g, t, room, done, err) != 0)
+        return -1;
+    g->res.n_forced++;
+    *id = t;
+    return 1;
 }
 
 int gen_seq_finish(gen_seq *g, perr *err)
@@ -186,6 +258,7 @@ int gen_seq_finish(gen_seq *g, perr *err)
 void gen_seq_free(gen_seq *g)
 {
     free(g->text);
+    free(g->hist);
     json_constraint_free(g->jc);
     json_vocab_free(g->own_vocab);
     sampler_free(g->smp);

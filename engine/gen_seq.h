@@ -1,8 +1,10 @@
 /* gen_seq.h — the state of one generation between forward passes: its
- * sampler, JSON constraint, text and stop strings. A driver evaluates
- * tokens (one sequence: generate.c; many at once: generate_batch.c) and
- * hands each new row of logits to gen_seq_step, which picks the next token,
- * appends its text and says whether the generation is over.
+ * sampler, JSON constraint, text, stop strings and token history. A driver
+ * evaluates tokens (one sequence: generate.c; many at once:
+ * generate_batch.c; several per pass: gen_chain.h) and hands each new row
+ * of logits to gen_seq_step, which picks the next token, appends its text
+ * and says whether the generation is over. gen_seq_forced takes a token
+ * the JSON constraint forces without any logits (jump-forward).
  */
 #ifndef PRECIS_GEN_SEQ_H
 #define PRECIS_GEN_SEQ_H
@@ -24,6 +26,9 @@ typedef struct gen_seq {
     int strip_first;            /* drop the first piece's leading space */
     generate_emit_fn emit;
     void *user;
+    int32_t *hist;              /* prompt, then every token taken */
+    size_t n_hist, hist_cap;
+    int32_t eog;                /* the end-of-generation token a forced end takes; -1 = none */
     generate_result res;
 } gen_seq;
 
@@ -36,6 +41,18 @@ int gen_seq_init(gen_seq *g, const tokenizer *tok, int n_vocab, const int32_t *p
  * n_predict, stop string, caller, or room exhausted after this token);
  * else *next is the token to evaluate before the next step. */
 int gen_seq_step(gen_seq *g, const float *logits, long room, int32_t *next, int *done, perr *err);
+
+/* Jump-forward: when the JSON constraint (unless p->no_jump_forward) allows
+ * exactly one next token — a forced token within the closing budget, or an
+ * end-of-generation token once the value must end — take it as
+ * gen_seq_step would have sampled it (with one candidate the sampler draws
+ * nothing), with `room` as for gen_seq_step. Returns 1 with *id and *done
+ * as gen_seq_step, 0 when the next token is not forced (nothing changed),
+ * -1 on error. */
+int gen_seq_forced(gen_seq *g, long room, int32_t *id, int *done, perr *err);
+
+/* Tokens the generation may still take (n_predict); < 0 = no limit. */
+long gen_seq_left(const gen_seq *g);
 
 /* After the last step: emit what is held back; fails when a JSON
  * constraint's value is incomplete. */

@@ -1,7 +1,8 @@
-/* generate.c — prompt evaluation, the sampling loop and stop strings
- * (see generate.h). */
+/* generate.c — prompt evaluation and the decoding loop of one sequence,
+ * a chain of tokens per pass (see generate.h, gen_chain.h). */
 #include "engine/generate.h"
 
+#include "engine/gen_chain.h"
 #include "engine/gen_seq.h"
 
 #include <stdlib.h>
@@ -9,19 +10,24 @@
 
 #include "common/monotonic.h"
 
-/* Sample, evaluate the sampled token, repeat until the generation ends. */
+/* Sample (verifying drafts), evaluate the next chain, repeat until the
+ * generation ends. */
 static int sample_loop(engine_ctx *c, int seq, gen_seq *g, perr *err)
 {
+    gen_chain ch;
+    gen_chain_init(&ch);
     for (;;) {
-        long room = (long)engine_n_ctx(c) - engine_seq_len(c, seq) + 1;
         int32_t next;
         int done;
-        if (gen_seq_step(g, engine_logits(c, 0), room, &next, &done, err) != 0)
+        if (gen_chain_verify(&ch, g, c, seq, 0, &next, &done, err) != 0)
+            return -1;
+        if (!done && gen_chain_build(&ch, g, next, engine_seq_len(c, seq), engine_n_ctx(c), &done, err) != 0)
             return -1;
         if (done)
             return 0;
-        if (engine_eval(c, seq, &next, 1, ENGINE_LOGITS_LAST, err) != 0)
+        if (engine_eval_from(c, seq, ch.tok, ch.n, gen_chain_logits_from(&ch), err) != 0)
             return -1;
+        g->res.n_passes++;
     }
 }
 
@@ -42,6 +48,7 @@ int generate_run(engine_ctx *c, int seq, const tokenizer *tok, const int32_t *pr
     double t0 = monotonic_seconds();
     int rc = engine_eval(c, seq, prompt, (int)n_prompt, ENGINE_LOGITS_LAST, err);
     double t1 = monotonic_seconds();
+    g.res.n_passes = 1;
     if (rc == 0)
         rc = sample_loop(c, seq, &g, err);
     if (rc == 0)

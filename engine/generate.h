@@ -8,6 +8,11 @@
  * emitted. Text is the concatenation of the tokens' pieces; when the prompt
  * renders to nothing (just BOS) the first piece loses its leading space, as
  * SentencePiece's decoder does.
+ *
+ * A forward pass may append several tokens (engine/gen_chain.h): the
+ * sampled one, the tokens a JSON schema forces after it, and drafts guessed
+ * from the prompt that the next samples verify. The tokens and text are
+ * exactly those of one token per pass, greedy or seeded.
  */
 #ifndef PRECIS_GENERATE_H
 #define PRECIS_GENERATE_H
@@ -32,6 +37,10 @@ typedef struct generate_params {
      * n_predict too small for the schema) fails. NULL = off. */
     const json_schema *json_schema;
     const json_vocab *json_vocab; /* the tokenizer's index; NULL = built per run */
+    /* Multi-token steps (engine/gen_chain.h); the tokens and text are the
+     * same with or without them, only the forward passes differ. */
+    int no_draft;               /* 1: no prompt-lookup drafts */
+    int no_jump_forward;        /* 1: tokens the JSON schema forces get a pass each */
 } generate_params;
 
 typedef enum generate_stop_reason {
@@ -44,8 +53,12 @@ typedef enum generate_stop_reason {
 
 typedef struct generate_result {
     int n_prompt;
-    int n_generated;            /* tokens sampled (including a final EOG token) */
+    int n_generated;            /* tokens sampled or forced (including a final EOG token) */
     generate_stop_reason reason;
+    int n_passes;               /* forward passes that evaluated its tokens, the prompt's included */
+    int n_draft_proposed;       /* draft tokens evaluated to be verified */
+    int n_draft_accepted;       /* of them, tokens the sampler then chose */
+    int n_forced;               /* tokens the JSON schema forced, taken without sampling (jump-forward) */
     double prompt_seconds;      /* wall time evaluating the prompt */
     double gen_seconds;         /* wall time of the generation steps */
 } generate_result;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/monotonic.h"
+#include "engine/gen_chain.h"
 #include "engine/gen_seq.h"
 
 typedef struct slot {
@@ -14,9 +15,9 @@ typedef struct slot {
     gen_seq g;
     int32_t *tokens;            /* what the slot's KV cache holds (or will, once pending is evaluated) */
     int n_tokens;
-    const int32_t *pending;     /* tokens to evaluate in the next pass */
+    const int32_t *pending;     /* tokens to evaluate in the next pass: the prompt's rest, or ch's */
     int n_pending;
-    int32_t next;               /* storage for a single sampled token */
+    gen_chain ch;               /* the chain after the prompt (ch.n = 0 while the prompt is pending) */
     double t_start, t_prompt;
 } slot;
 
@@ -27,6 +28,7 @@ struct generate_batcher {
     int n_slots;
     engine_batch_item *items;   /* one per slot, for each pass */
     int *owner;                 /* items[i] belongs to slots[owner[i]] */
+    int *first_row;             /* items[i]'s first row of logits */
     generate_batch_stats st;    /* of the current run */
 };
 
@@ -108,6 +110,7 @@ static int start_request(batch *b, int s, generate_request *r, perr *err)
     sl->n_pending = (int)r->n_prompt - keep;
     sl->t_start = monotonic_seconds();
     sl->t_prompt = -1;
+    gen_chain_init(&sl->ch);
     /* The whole prompt: the first `keep` may have come from another slot. */
     return remember(sl, r->prompt, (int)r->n_prompt, 0, err);
 }
@@ -178,18 +181,23 @@ static int fill_slots(batch *b, const generate_source *src, perr *err)
     return 0;
 }
 
-/* One forward pass over every slot with pending tokens. */
-static int eval_pass(batch *b, engine_batch_item *items, int *owner, int *n_items, perr *err)
+/* One forward pass over every slot with pending tokens: logits from the
+ * prompt's last token, or from the chain's verifying tail. */
+static int eval_pass(batch *b, int *n_items, perr *err)
 {
-    int n = 0;
+    int n = 0, rows = 0;
     for (int s = 0; s < b->n_slots; s++) {
         slot *sl = &b->slots[s];
         if (!sl->req || sl->n_pending == 0)
             continue;
-        items[n] = (engine_batch_item){.seq = s, .tokens = sl->pending, .n_tokens = sl->n_pending,
-                                       .logits = ENGINE_LOGITS_LAST};
-        owner[n++] = s;
+        int from = sl->ch.n ? gen_chain_logits_from(&sl->ch) : sl->n_pending - 1;
+        b->items[n] = (engine_batch_item){.seq = s, .tokens = sl->pending, .n_tokens = sl->n_pending,
+                                          .logits = ENGINE_LOGITS_FROM, .logits_from = from};
+        b->first_row[n] = rows;
+        rows += sl->n_pending - from;
+        b->owner[n++] = s;
         b->st.tokens_evaluated += sl->n_pending;
+        sl->g.res.n_passes++;
     }
     *n_items = n;
     if (n == 0)
@@ -197,39 +205,64 @@ static int eval_pass(batch *b, engine_batch_item *items, int *owner, int *n_item
     b->st.steps++;
     if (n > b->st.max_active)
         b->st.max_active = n;
-    return engine_eval_batch(b->c, items, (size_t)n, err);
+    return engine_eval_batch(b->c, b->items, (size_t)n, err);
 }
 
 /* End slot sl's request and hand it back to the source. */
-static void end_slot(slot *sl, const generate_source *src, int failed, const char *msg)
+static void end_slot(batch *b, slot *sl, const generate_source *src, int failed, const char *msg)
 {
     generate_request *r = sl->req;
+    b->st.tokens_generated += sl->g.res.n_generated;
+    b->st.draft_proposed += sl->g.res.n_draft_proposed;
+    b->st.draft_accepted += sl->g.res.n_draft_accepted;
     finish_request(sl, failed, msg);
     src->finished(src->ctx, r);
 }
 
-/* Sample each evaluated slot's next token; finished slots become idle. */
-static int sample_pass(batch *b, const generate_source *src, const int *owner, int n_items, perr *err)
+/* Draft tokens in a pass, shared by its sequences: a pass costs a fixed
+ * part (reading the weights) and a part per token, so drafts are cheap next
+ * to one sequence and dear in a full batch, where a wrong one costs about
+ * what a generated token does. */
+#define PASS_DRAFT_TOKENS 16
+
+static int draft_share(int n_active)
+{
+    int k = PASS_DRAFT_TOKENS / (n_active > 0 ? n_active : 1);
+    return k < 1 ? 1 : k > DRAFT_MAX ? DRAFT_MAX : k;
+}
+
+/* Slot s after a pass of n_active sequences: verify and sample (the KV
+ * cache and the slot's token list keep the accepted tokens), then queue its
+ * next chain. */
+static int advance_slot(batch *b, int s, int first_row, int n_active, const generate_source *src, perr *err)
+{
+    slot *sl = &b->slots[s];
+    int32_t next;
+    int done;
+    perr serr;
+    int rc = gen_chain_verify(&sl->ch, &sl->g, b->c, s, first_row, &next, &done, &serr);
+    sl->n_tokens = engine_seq_len(b->c, s);
+    sl->ch.draft_limit = draft_share(n_active);
+    if (rc == 0 && !done)
+        rc = gen_chain_build(&sl->ch, &sl->g, next, sl->n_tokens, engine_n_ctx(b->c), &done, &serr);
+    if (rc != 0 || done) {
+        end_slot(b, sl, src, rc != 0, serr.msg);
+        return 0;
+    }
+    sl->pending = sl->ch.tok;
+    sl->n_pending = sl->ch.n;
+    return remember(sl, sl->ch.tok, sl->ch.n, sl->n_tokens, err);
+}
+
+/* Sample each evaluated slot's next tokens; finished slots become idle. */
+static int sample_pass(batch *b, const generate_source *src, int n_items, perr *err)
 {
     double t = monotonic_seconds();
     for (int i = 0; i < n_items; i++) {
-        slot *sl = &b->slots[owner[i]];
+        slot *sl = &b->slots[b->owner[i]];
         if (sl->t_prompt < 0)
             sl->t_prompt = t;
-        long room = (long)engine_n_ctx(b->c) - engine_seq_len(b->c, owner[i]) + 1;
-        int done;
-        perr serr;
-        if (gen_seq_step(&sl->g, engine_logits(b->c, i), room, &sl->next, &done, &serr) != 0) {
-            end_slot(sl, src, 1, serr.msg);
-            continue;
-        }
-        if (done) {
-            end_slot(sl, src, 0, NULL);
-            continue;
-        }
-        sl->pending = &sl->next;
-        sl->n_pending = 1;
-        if (remember(sl, &sl->next, 1, sl->n_tokens, err) != 0)
+        if (advance_slot(b, b->owner[i], b->first_row[i], n_items, src, err) != 0)
             return -1;
     }
     return 0;
@@ -240,7 +273,7 @@ static void end_all(batch *b, const generate_source *src, const char *msg)
 {
     for (int s = 0; s < b->n_slots; s++)
         if (b->slots[s].req)
-            end_slot(&b->slots[s], src, 1, msg);
+            end_slot(b, &b->slots[s], src, 1, msg);
     generate_request *r;
     while ((r = src->peek(src->ctx)) != NULL) {
         src->take(src->ctx);
@@ -254,7 +287,7 @@ static void drop_abandoned(batch *b, const generate_source *src)
 {
     for (int s = 0; src->abandon && s < b->n_slots; s++)
         if (b->slots[s].req && src->abandon(src->ctx, b->slots[s].req))
-            end_slot(&b->slots[s], src, 1, "cancelled");
+            end_slot(b, &b->slots[s], src, 1, "cancelled");
 }
 
 static int run_loop(batch *b, const generate_source *src, generate_cancel_fn cancel, void *cancel_ctx, perr *err)
@@ -268,13 +301,13 @@ static int run_loop(batch *b, const generate_source *src, generate_cancel_fn can
         if (fill_slots(b, src, err) != 0)
             return -1;
         int n_items;
-        if (eval_pass(b, b->items, b->owner, &n_items, err) != 0)
+        if (eval_pass(b, &n_items, err) != 0)
             return -1;
         if (n_items == 0)
             return 0;
         if (src->pass)
             src->pass(src->ctx, n_items);
-        if (sample_pass(b, src, b->owner, n_items, err) != 0)
+        if (sample_pass(b, src, n_items, err) != 0)
             return -1;
     }
 }
@@ -290,7 +323,8 @@ int generate_batcher_new(generate_batcher **out, engine_ctx *c, const tokenizer 
     b->slots = calloc((size_t)b->n_slots, sizeof *b->slots);
     b->items = calloc((size_t)b->n_slots, sizeof *b->items);
     b->owner = calloc((size_t)b->n_slots, sizeof *b->owner);
-    if (!b->slots || !b->items || !b->owner) {
+    b->first_row = calloc((size_t)b->n_slots, sizeof *b->first_row);
+    if (!b->slots || !b->items || !b->owner || !b->first_row) {
         generate_batcher_free(b);
         return perr_set(err, "out of memory");
     }
@@ -311,6 +345,7 @@ void generate_batcher_free(generate_batcher *b)
     free(b->slots);
     free(b->items);
     free(b->owner);
+    free(b->first_row);
     free(b);
 }
 

@@ -5,18 +5,25 @@
  * its slot takes the next waiting request at once; its prompt is evaluated
  * in the same pass as the others' next tokens.
  *
- * Shared prefixes: a slot remembers the tokens in its KV cache, also
- * between runs (a generate_batcher lives as long as its context). A new
- * prompt first copies the longest prefix it shares with any slot's tokens
- * (engine_seq_copy_prefix; the chat template and instructions of prompts
- * built from one template) and evaluates only the rest. A prompt that
+ * A step may append several tokens of one sequence (engine/gen_chain.h:
+ * the sampled token, tokens a JSON schema forces, drafts to verify); its
+ * logits are computed only for the rows verification reads.
+ *
+ * Shared prefixes: a slot remembers the tokens in its KV cache (rejected
+ * drafts are cut from both), also between runs (a generate_batcher lives as
+ * long as its context). A new prompt first copies the longest prefix it
+ * shares with any slot's tokens (engine_seq_copy_prefix; the chat template
+ * and instructions of prompts built from one template) and evaluates only
+ * the rest. A prompt that
  * shares much more with a prompt still being evaluated waits one pass for
  * it, so prompts of one template started together compute their common
  * part once.
  *
  * Every request's text and result are exactly those of generate_run on the
  * same prompt with the same parameters (engine_eval_batch is bit-identical
- * to single evaluation, and each request has its own sampler and seed).
+ * to single evaluation, and each request has its own sampler and seed),
+ * apart from the pass and draft counts: the sequences of a pass share its
+ * draft tokens.
  */
 #ifndef PRECIS_GENERATE_BATCH_H
 #define PRECIS_GENERATE_BATCH_H
@@ -45,6 +52,8 @@ typedef struct generate_batch_stats {
     long tokens_evaluated;              /* prompt + generated tokens run through the model */
     long tokens_reused;                 /* prompt tokens copied from a shared prefix */
     int max_active;                     /* most sequences in one pass */
+    long tokens_generated;              /* of the requests that ended: tokens sampled or forced */
+    long draft_proposed, draft_accepted; /* of the requests that ended: draft tokens (gen_chain.h) */
 } generate_batch_stats;
 
 /* Return non-zero to abandon the whole batch (shutdown). */

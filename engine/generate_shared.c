@@ -35,6 +35,7 @@ struct generate_shared {
     int stop, forget;
     atomic_uint_fast64_t passes, sequences;
     atomic_uint_fast64_t prompt_tokens, generated_tokens, reused_tokens, requests;
+    atomic_uint_fast64_t draft_proposed, draft_accepted;
 };
 
 static int has_waiting(const caller *c)
@@ -115,6 +116,8 @@ static void shared_finished(void *ctx, generate_request *r)
         atomic_fetch_add(&s->prompt_tokens, (uint_fast64_t)r->result.n_prompt);
         atomic_fetch_add(&s->generated_tokens, (uint_fast64_t)r->result.n_generated);
         atomic_fetch_add(&s->reused_tokens, (uint_fast64_t)r->n_reused);
+        atomic_fetch_add(&s->draft_proposed, (uint_fast64_t)r->result.n_draft_proposed);
+        atomic_fetch_add(&s->draft_accepted, (uint_fast64_t)r->result.n_draft_accepted);
     }
     if (c) {
         c->running--;
@@ -211,6 +214,8 @@ int generate_shared_new(generate_shared **out, engine_ctx *c, const tokenizer *t
     atomic_init(&s->generated_tokens, 0);
     atomic_init(&s->reused_tokens, 0);
     atomic_init(&s->requests, 0);
+    atomic_init(&s->draft_proposed, 0);
+    atomic_init(&s->draft_accepted, 0);
     int rc = pthread_create(&s->thread, NULL, batcher_thread, s);
     if (rc != 0) {
         generate_batcher_free(s->batcher);
@@ -311,4 +316,6 @@ void generate_shared_get_totals(generate_shared *s, generate_shared_totals *out)
     out->generated_tokens = atomic_load(&s->generated_tokens);
     out->reused_tokens = atomic_load(&s->reused_tokens);
     out->requests = atomic_load(&s->requests);
+    out->draft_proposed = atomic_load(&s->draft_proposed);
+    out->draft_accepted = atomic_load(&s->draft_accepted);
 }

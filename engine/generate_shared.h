@@ -32,6 +32,8 @@ typedef struct generate_shared_totals {
     uint64_t generated_tokens;   /* of the requests that ended: tokens sampled */
     uint64_t reused_tokens;      /* of their prompt tokens, copied from a cached prefix, not computed */
     uint64_t requests;           /* requests that ended, answered or not */
+    uint64_t draft_proposed;     /* of the requests that ended: draft tokens evaluated (gen_chain.h) */
+    uint64_t draft_accepted;     /* of them, tokens the sampler then chose */
 } generate_shared_totals;
 
 /* Start the batcher's thread; it owns every sequence slot of c (nobody else

@@ -50,6 +50,25 @@ Test(bench, json_report_has_every_measurement)
     cr_assert_gt(number(cJSON_GetArrayItem(b, 1), "decode_tok_s"), 0);
     cr_assert_gt(number(cJSON_GetArrayItem(b, 1), "decode_tok_per_cpu_s"), 0);
     cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(j, "batch_mode")->valuestring, "batched");
+    cr_assert_gt(number(j, "gen_tok_s"), 0);
+    cr_assert_eq(number(j, "gen_tokens"), 4);
+    cr_assert_gt(number(j, "gen_forward_passes"), 0);
+    cr_assert_leq(number(j, "gen_forward_passes"), 4);
+    cr_assert_eq(number(j, "gen_passes_per_token"), number(j, "gen_forward_passes") / 4);
+    cr_assert_geq(number(j, "gen_draft_proposed"), number(j, "gen_draft_accepted"));
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "draft")));
+    cJSON_Delete(j);
+    free(out);
+    free(args);
+    /* --no-draft: one pass per generated token */
+    cr_assert(asprintf(&args, "bench -m %s -p 8 -n 6 -B 0 -t 1 --no-draft --json", model) > 0);
+    cr_assert_eq(run_cli(args, &out), 0, "%s", out);
+    j = cJSON_Parse(out);
+    cr_assert(j, "not JSON: %s", out);
+    cr_assert_eq(number(j, "gen_tokens"), 6);
+    cr_assert_eq(number(j, "gen_passes_per_token"), 1);
+    cr_assert_eq(number(j, "gen_draft_proposed"), 0);
+    cr_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "draft")));
     cJSON_Delete(j);
     free(out);
     free(args);
@@ -63,6 +82,7 @@ Test(bench, text_report_and_usage_errors)
     cr_assert(asprintf(&args, "bench -m %s -p 8 -n 2 -B 0 -t 1", model) > 0);
     cr_assert_eq(run_cli(args, &out), 0, "%s", out);
     cr_assert(strstr(out, "pp8 ") && strstr(out, "tg2 ") && !strstr(out, "B="), "%s", out);
+    cr_assert(strstr(out, "gen2 ") && strstr(out, "forward passes per token"), "%s", out);
     cr_assert(strstr(out, "q8_0 x30"), "%s", out);
     free(out);
     free(args);

@@ -150,7 +150,8 @@ static int never_ready(void *ctx, perr *err)
 static void fake_engine(void *ctx, metrics_engine_totals *out)
 {
     (void)ctx;
-    *out = (metrics_engine_totals){.passes = 40, .sequences = 250, .prompt_tokens = 1200, .generated_tokens = 210};
+    *out = (metrics_engine_totals){.passes = 40, .sequences = 250, .prompt_tokens = 1200, .generated_tokens = 210,
+                                   .draft_proposed = 90, .draft_accepted = 55};
 }
 
 Test(metrics, engine_totals_and_jobs_in_flight_are_exposed)
@@ -176,6 +177,8 @@ Test(metrics, engine_totals_and_jobs_in_flight_are_exposed)
     cr_assert(contains_line(text, "precis_batch_occupancy 6.250"), "%s", text);
     cr_assert(contains_line(text, "precis_engine_prompt_tokens_total 1200"), "%s", text);
     cr_assert(contains_line(text, "precis_engine_generated_tokens_total 210"), "%s", text);
+    cr_assert(contains_line(text, "precis_engine_draft_tokens_proposed_total 90"), "%s", text);
+    cr_assert(contains_line(text, "precis_engine_draft_tokens_accepted_total 55"), "%s", text);
     free(text);
     metrics_free(m);
 }

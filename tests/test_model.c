@@ -415,6 +415,43 @@ Test(model, eval_batch_rejects_bad_items_and_evaluates_nothing)
     unload(&l);
 }
 
+/* ENGINE_LOGITS_FROM: only the rows from logits_from on, bit-identical to
+ * those of ENGINE_LOGITS_ALL, laid out after the other items' rows. */
+Test(model, eval_batch_logits_from_gives_the_tail_rows_only)
+{
+    loaded l = load_stories();
+    engine_ctx *c = new_ctx(l.m, 128, 3, 1);
+    perr err;
+    float *want = eval_all(c, 2, some_tokens, N_SOME);
+    const size_t row = 512 * sizeof(float);
+    engine_batch_item items[2] = {
+        { .seq = 0, .tokens = some_tokens, .n_tokens = 30, .logits = ENGINE_LOGITS_LAST },
+        { .seq = 1, .tokens = some_tokens, .n_tokens = 30, .logits = ENGINE_LOGITS_FROM, .logits_from = 26 },
+    };
+    cr_assert_eq(engine_eval_batch(c, items, 2, &err), 0, "%s", err.msg);
+    cr_assert_eq(memcmp(engine_logits(c, 0), want + 29 * 512, row), 0);
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(memcmp(engine_logits(c, 1 + i), want + (size_t)(26 + i) * 512, row), 0, "row %d", i);
+    cr_assert_null(engine_logits(c, 5));
+    /* a chain after a prefix: logits of its last two tokens */
+    items[0] = (engine_batch_item){ .seq = 1, .tokens = some_tokens + 30, .n_tokens = 5,
+                                    .logits = ENGINE_LOGITS_FROM, .logits_from = 3 };
+    cr_assert_eq(engine_eval_batch(c, items, 1, &err), 0, "%s", err.msg);
+    cr_assert_eq(memcmp(engine_logits(c, 0), want + 33 * 512, 2 * row), 0);
+    cr_assert_null(engine_logits(c, 2));
+    items[0].logits_from = 5;   /* none */
+    items[0].seq = 0;
+    items[0].tokens = some_tokens + 30;
+    cr_assert_eq(engine_eval_batch(c, items, 1, &err), 0, "%s", err.msg);
+    cr_assert_null(engine_logits(c, 0));
+    items[0].logits_from = 6;
+    cr_assert_neq(engine_eval_batch(c, items, 1, &err), 0);
+    cr_assert(strstr(err.msg, "logits wanted from token 6 of 5"), "%s", err.msg);
+    free(want);
+    engine_ctx_free(c);
+    unload(&l);
+}
+
 Test(model, copied_prefix_continues_like_the_original)
 {
     loaded l = load_stories();

@@ -591,6 +591,61 @@ Test(pipeline, precis_run_analyses_documents_at_once_and_prints_in_input_order, 
     free(model);
 }
 
+/* KEY=N of precis run's "run finished" log line. */
+static long logged(const char *log, const char *key)
+{
+    char *k = NULL;
+    cr_assert(asprintf(&k, " %s=", key) > 0);
+    const char *p = strstr(log, "msg=\"run finished\"");
+    cr_assert(p, "the run finished line: %s", log);
+    p = strstr(p, k);
+    cr_assert(p, "%s in: %s", k, log);
+    long v = strtol(p + strlen(k), NULL, 10);
+    free(k);
+    return v;
+}
+
+/* Drafts on (the default), --no-draft and [engine] draft = false: the same
+ * results; only the forward passes and the draft counts differ. */
+Test(pipeline, precis_run_drafts_change_the_passes_not_the_results, .timeout = 600)
+{
+    char *model = test_model_path(MODEL);
+    char doc[512];
+    snprintf(doc, sizeof doc, "%s/quoting.txt", test_tmpdir());
+    write_text(doc, sample_text);
+    char *conf = test_write_tmp("nodraft.conf", "[engine]\ndraft = false\n");
+    const char *variants[] = {"", "--no-draft", NULL};
+    char *first = NULL;
+    for (int v = 0; v < 3; v++) {
+        char *cmd, *out, *logpath;
+        cr_assert(asprintf(&logpath, "%s/drafts-%d.log", test_tmpdir(), v) > 0);
+        cr_assert(asprintf(&cmd, "%s run --no-store -m %s -n 112 -j 1 %s%s %s %s 2>%s", test_precis_bin(), model,
+                           v == 2 ? "-c " : "", v == 2 ? conf : "", v < 2 ? variants[v] : "", doc, logpath) > 0);
+        cr_assert_eq(test_run(cmd, &out), 0, "%s", out);
+        char *log = test_read_file(logpath, NULL);
+        long generated = logged(log, "generated_tokens"), passes = logged(log, "forward_passes");
+        long proposed = logged(log, "draft_proposed"), accepted = logged(log, "draft_accepted");
+        cr_assert_gt(generated, 0, "%s", log);
+        if (v == 0) {
+            cr_assert_gt(proposed, 0, "drafts by default: %s", log);
+            cr_assert_lt(passes, generated, "%s", log);
+            first = strdup(out);
+        } else {
+            cr_assert_eq(proposed, 0, "variant %d: %s", v, log);
+            cr_assert_eq(accepted, 0);
+            cr_assert_str_eq(out, first, "the same results with drafts off (variant %d)", v);
+        }
+        cr_assert_geq(proposed, accepted);
+        free(log);
+        free(out);
+        free(cmd);
+        free(logpath);
+    }
+    free(first);
+    free(conf);
+    free(model);
+}
+
 Test(pipeline, precis_run_prints_json_and_stores, .timeout = 600)
 {
     test_db d = test_db_open();

@@ -15,7 +15,9 @@
 #include "cli/cli.h"
 #include "tools/engine_cli.h"
 #include "engine/engine.h"
+#include "engine/generate.h"
 #include "engine/model.h"
+#include "engine/tokenizer/tokenizer.h"
 
 static int bench_main(int argc, char **argv);
 
@@ -23,10 +25,15 @@ const cli_command cmd_bench = {
     .name = "bench",
     .summary = "measure prefill, decode and batched decode speed on a model",
     .usage =
-        "usage: precis bench -m MODEL [-p N] [-n N] [-B LIST] [-t N] [-r N] [--json]\n"
+        "usage: precis bench -m MODEL [-p N] [-n N] [-B LIST] [-t N] [-r N] [--no-draft] [--json]\n"
         "\n"
         "  pp   prefill: one eval of an N-token prompt (tokens per second)\n"
         "  tg   decode: N single-token evals from an empty context, greedy\n"
+        "  gen  the generation loop (generate_run: sampler, prompt-lookup drafts) for\n"
+        "       N greedy tokens after a 16-token prompt, timed whole; also forward\n"
+        "       passes per generated token (1.00 with --no-draft; below 1 only where\n"
+        "       the output repeats itself or its pseudo-random prompt; for real\n"
+        "       documents see make bench-pipeline)\n"
         "  B=k  aggregate decode of k sequences: a 128-token prompt is evaluated\n"
         "       once and copied to the k sequences (untimed), then 64 tokens are\n"
         "       generated per sequence; reports k*64 / decode time. Each step\n"
@@ -45,19 +52,21 @@ const cli_command cmd_bench = {
         "  -B, --batch LIST   comma-separated sequence counts (default 1,4,8; 0 = skip)\n"
         "  -t, --threads N    threads (default: CPUs online)\n"
         "  -r, --reps N       repetitions (default 1)\n"
-        "      --pack MODE    auto|on|off: weights repacked for batched decode\n"
+        "      --pack MODE    auto|on|off: weights repacked for decode (packed kernels)\n"
         "                     (default auto: when they fit in half the free memory)\n"
+        "      --no-draft     no prompt-lookup drafts in gen\n"
         "      --json         one JSON object on standard output\n",
     .run = bench_main,
 };
 
 #define BATCH_PROMPT 128
 #define BATCH_GEN 64
+#define GEN_PROMPT 16
 #define MAX_BATCHES 16
 
 typedef struct bench_opts {
     const char *model_path;
-    int n_prompt, n_gen, n_threads, reps, json;
+    int n_prompt, n_gen, n_threads, reps, json, no_draft;
     model_pack_mode pack;
     int batch[MAX_BATCHES];
     int n_batch;
@@ -74,7 +83,9 @@ typedef struct rate {
 
 typedef struct bench_result {
     double load_s, rss_load_mib, peak_rss_mib;
-    rate pp, tg;
+    rate pp, tg, gen;
+    double gen_passes_per_token;
+    long gen_tokens, gen_passes, gen_draft_proposed, gen_draft_accepted;
     rate batch[MAX_BATCHES];
 } bench_result;
 
@@ -200,6 +211,51 @@ static int bench_single(const model *m, const bench_opts *o, bench_result *r, pe
     return rc;
 }
 
+/* generate_run, greedy, n_gen tokens after a GEN_PROMPT-token prompt (BOS
+ * first): the loop a generation really runs, drafts included. */
+static int gen_runs(engine_ctx *c, const tokenizer *tok, const bench_opts *o, bench_result *r, perr *err)
+{
+    int32_t prompt[GEN_PROMPT];
+    generate_params p = {.n_predict = o->n_gen, .sampling = sampler_default_params(), .no_draft = o->no_draft};
+    p.sampling.temp = 0;
+    stamp t = {0};
+    for (int rep = 0; rep < o->reps; rep++) {
+        fill_tokens(prompt, GEN_PROMPT, engine_n_vocab(c), (uint32_t)(500 + rep));
+        if (tokenizer_bos(tok) >= 0)
+            prompt[0] = tokenizer_bos(tok);
+        generate_result res;
+        stamp t0 = stamp_now();
+        if (generate_run(c, 0, tok, prompt, GEN_PROMPT, &p, NULL, NULL, &res, err))
+            return -1;
+        add_since(&t, t0);
+        r->gen_tokens += res.n_generated;
+        r->gen_passes += res.n_passes;
+        r->gen_draft_proposed += res.n_draft_proposed;
+        r->gen_draft_accepted += res.n_draft_accepted;
+    }
+    r->gen = rate_of((double)r->gen_tokens, t);
+    r->gen_passes_per_token = r->gen_tokens ? (double)r->gen_passes / (double)r->gen_tokens : 0;
+    return 0;
+}
+
+static int bench_gen(const model *m, const bench_opts *o, bench_result *r, perr *err)
+{
+    if (o->n_gen == 0)
+        return 0;
+    tokenizer *tok;
+    if (tokenizer_from_gguf(&tok, m->gguf, err))
+        return -1;
+    engine_params ep = {.n_ctx = GEN_PROMPT + o->n_gen + 8, .n_seq = 1, .n_threads = o->n_threads};
+    engine_ctx *c;
+    int rc = engine_ctx_new(&c, m, &ep, err);
+    if (rc == 0) {
+        rc = warm_up(c, err) || gen_runs(c, tok, o, r, err) ? -1 : 0;
+        engine_ctx_free(c);
+    }
+    tokenizer_free(tok);
+    return rc;
+}
+
 /* One greedy decode step of k sequences in one batched eval: next[s] is
  * sequence s's token, replaced by its argmax. */
 static int batch_step(engine_ctx *c, engine_batch_item *items, int32_t *next, int k, perr *err)
@@ -258,7 +314,7 @@ static int run_bench(const bench_opts *o, model **m, bench_result *r, perr *err)
         return -1;
     r->load_s = now_s() - t0;
     r->rss_load_mib = rss_mib();
-    if (bench_single(*m, o, r, err))
+    if (bench_single(*m, o, r, err) || bench_gen(*m, o, r, err))
         return -1;
     for (int i = 0; i < o->n_batch; i++)
         if (bench_batch(*m, o, o->batch[i], &r->batch[i], err))
@@ -305,6 +361,14 @@ static void print_json(const bench_opts *o, const model *m, const bench_result *
     cJSON_AddNumberToObject(root, "n_gen", o->n_gen);
     cJSON_AddNumberToObject(root, "tg_tok_s", r->tg.tps);
     cJSON_AddNumberToObject(root, "tg_tok_per_cpu_s", r->tg.cpu_tps);
+    cJSON_AddNumberToObject(root, "gen_tok_s", r->gen.tps);
+    cJSON_AddNumberToObject(root, "gen_tok_per_cpu_s", r->gen.cpu_tps);
+    cJSON_AddNumberToObject(root, "gen_tokens", (double)r->gen_tokens);
+    cJSON_AddNumberToObject(root, "gen_forward_passes", (double)r->gen_passes);
+    cJSON_AddNumberToObject(root, "gen_passes_per_token", r->gen_passes_per_token);
+    cJSON_AddNumberToObject(root, "gen_draft_proposed", (double)r->gen_draft_proposed);
+    cJSON_AddNumberToObject(root, "gen_draft_accepted", (double)r->gen_draft_accepted);
+    cJSON_AddBoolToObject(root, "draft", !o->no_draft);
     cJSON_AddStringToObject(root, "batch_mode", "batched");
     cJSON *arr = cJSON_AddArrayToObject(root, "batched");
     for (int i = 0; i < o->n_batch; i++) {
@@ -340,6 +404,9 @@ static void print_text(const bench_opts *o, const model *m, const bench_result *
     printf("pp%-6d  %10.2f  %10.2f   prefill, one eval\n", o->n_prompt, r->pp.tps, r->pp.cpu_tps);
     printf("tg%-6d  %10.2f  %10.2f   decode, one token per eval\n", o->n_gen, r->tg.tps,
            r->tg.cpu_tps);
+    if (o->n_gen > 0)
+        printf("gen%-5d  %10.2f  %10.2f   generation loop, drafts %s: %.2f forward passes per token\n", o->n_gen,
+               r->gen.tps, r->gen.cpu_tps, o->no_draft ? "off" : "on", r->gen_passes_per_token);
     for (int i = 0; i < o->n_batch; i++)
         printf("B=%-6d  %10.2f  %10.2f   aggregate decode, %d x %d tokens after a shared "
                "%d-token prompt, batched\n", o->batch[i], r->batch[i].tps, r->batch[i].cpu_tps,
@@ -359,6 +426,7 @@ static const struct option long_options[] = {
     { "reps", required_argument, NULL, 'r' },
     { "json", no_argument, NULL, 'j' },
     { "pack", required_argument, NULL, 'P' },
+    { "no-draft", no_argument, NULL, 'D' },
     { NULL, 0, NULL, 0 },
 };
 
@@ -395,6 +463,7 @@ static int parse_opts(int argc, char **argv, bench_opts *o)
         case 'r': bad = cli_parse_int(optarg, 1, 1000, &o->reps); break;
         case 'j': o->json = 1; break;
         case 'P': bad = model_pack_mode_parse(optarg, &o->pack); break;
+        case 'D': o->no_draft = 1; break;
         default: return cli_usage_error(&cmd_bench, "unknown option");
         }
         if (bad)

@@ -49,7 +49,15 @@ const cli_command cmd_generate = {
         "                          (closed in time for -n and the context, then EOS)\n"
         "  -t, --threads N         threads (default: CPUs online)\n"
         "  -c, --ctx N             context size (default: the model's, at most 4096)\n"
-        "      --echo              print the prompt before the generated text\n",
+        "      --echo              print the prompt before the generated text\n"
+        "      --no-draft          no prompt-lookup drafts: one pass per token, apart from\n"
+        "                          tokens a JSON schema forces (the text is the same)\n"
+        "\n"
+        "The last line on standard error ends with generated_tokens=N forward_passes=M\n"
+        "draft_proposed=P draft_accepted=A forced_tokens=F: the passes include the\n"
+        "prompt's, drafts are tokens guessed from the prompt and verified by the next\n"
+        "samples, forced tokens those a JSON schema leaves no choice about (taken in the\n"
+        "pass of the token before them).\n",
     .run = generate_main,
 };
 
@@ -64,7 +72,7 @@ typedef struct gen_options {
 
 enum { OPT_TEMP = 256, OPT_TOP_K, OPT_TOP_P, OPT_MIN_P, OPT_REPEAT_PENALTY,
        OPT_REPEAT_LAST_N, OPT_SEED, OPT_STOP, OPT_ECHO, OPT_JSON_SCHEMA, OPT_CHAT,
-       OPT_SYSTEM, OPT_CHAT_TEMPLATE };
+       OPT_SYSTEM, OPT_CHAT_TEMPLATE, OPT_NO_DRAFT };
 
 static const struct option long_options[] = {
     { "model", required_argument, NULL, 'm' },
@@ -86,6 +94,7 @@ static const struct option long_options[] = {
     { "system", required_argument, NULL, OPT_SYSTEM },
     { "chat-template", required_argument, NULL, OPT_CHAT_TEMPLATE },
     { "json-schema", required_argument, NULL, OPT_JSON_SCHEMA },
+    { "no-draft", no_argument, NULL, OPT_NO_DRAFT },
     { NULL, 0, NULL, 0 },
 };
 
@@ -103,6 +112,7 @@ static int take_option(gen_options *o, int c, const char *arg)
     case OPT_SYSTEM: o->system = arg; return 0;
     case OPT_CHAT_TEMPLATE: o->chat_template = arg; return 0;
     case OPT_JSON_SCHEMA: o->schema_file = arg; return 0;
+    case OPT_NO_DRAFT: o->gen.no_draft = 1; return 0;
     case 'n':
         return cli_parse_int(arg, -1, 1 << 24, &o->gen.n_predict) ?
                cli_usage_error(cmd, "-n needs an integer >= -1, not '%s'", arg) : 0;
@@ -199,10 +209,12 @@ static void print_stats(const gen_options *o, const generate_result *r)
 {
     double gen_tokens = r->n_generated > 1 ? r->n_generated - 1 : 0;
     fprintf(stderr, "\nprecis generate: prompt %d tokens in %.3f s (%.1f tok/s); generated %d "
-            "tokens in %.3f s (%.1f tok/s); stop: %s; seed %llu\n", r->n_prompt,
+            "tokens in %.3f s (%.1f tok/s); stop: %s; seed %llu; generated_tokens=%d forward_passes=%d "
+            "draft_proposed=%d draft_accepted=%d forced_tokens=%d\n", r->n_prompt,
             r->prompt_seconds, r->prompt_seconds > 0 ? r->n_prompt / r->prompt_seconds : 0,
             r->n_generated, r->gen_seconds, r->gen_seconds > 0 ? gen_tokens / r->gen_seconds : 0,
-            generate_stop_reason_name(r->reason), (unsigned long long)o->gen.sampling.seed);
+            generate_stop_reason_name(r->reason), (unsigned long long)o->gen.sampling.seed, r->n_generated,
+            r->n_passes, r->n_draft_proposed, r->n_draft_accepted, r->n_forced);
 }
 
 static int load_schema(const char *path, json_schema **out, perr *err)

@@ -32,6 +32,7 @@ struct llm {
     char sha256[SHA256_HEX_LEN + 1];
     long long n_params;
     int n_threads;
+    int no_draft;                /* llm_options.no_draft */
 };
 
 /* SHA-256 of a whole file, read through a private read-only mapping. */
@@ -103,6 +104,7 @@ static int load_parts(llm *m, const llm_options *opt, perr *err)
         return perr_prefix(err, "[engine] chat_template");
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     m->n_threads = opt->n_threads > 0 ? opt->n_threads : cpus > 0 && cpus <= 256 ? (int)cpus : 1;
+    m->no_draft = opt->no_draft;
     int64_t train = m->model->hp.n_ctx_train > 0 ? m->model->hp.n_ctx_train : 2048;
     int n_ctx = opt->n_ctx > 0 && opt->n_ctx < train ? opt->n_ctx : (int)(train < (1 << 20) ? train : (1 << 20));
     int n_seq = opt->n_parallel > 0 ? opt->n_parallel : 1;
@@ -248,7 +250,8 @@ static generate_params request_params(const llm *m, const llm_chat_request *r)
 {
     const char *const *stops = r->schema ? NULL : chat_template_stop_strings(m->template_kind);
     return (generate_params){.n_predict = r->max_tokens, .sampling = *r->sampling, .stop = stops,
-                             .n_stop = count_strings(stops), .json_schema = r->schema, .json_vocab = m->json_vocab};
+                             .n_stop = count_strings(stops), .json_schema = r->schema, .json_vocab = m->json_vocab,
+                             .no_draft = m->no_draft};
 }
 
 /* The vocabulary's JSON index, built by the first constrained call of any thread. */
@@ -339,7 +342,8 @@ void llm_get_totals(const llm *m, llm_totals *out)
     generate_shared_get_totals(m->batcher, &t);
     *out = (llm_totals){.passes = t.passes, .sequences = t.sequences, .prompt_tokens = t.prompt_tokens,
                         .generated_tokens = t.generated_tokens, .cached_tokens = t.reused_tokens,
-                        .calls = t.requests};
+                        .calls = t.requests, .draft_proposed = t.draft_proposed,
+                        .draft_accepted = t.draft_accepted};
 }
 
 void llm_reply_clear(llm_reply *r)

@@ -33,6 +33,7 @@ typedef struct llm_options {
     const char *chat_template;  /* NULL or "auto": from the model; else llama2, llama3, chatml, zephyr */
     int n_parallel;             /* sequence slots (answers generated at once); <= 0: 1 */
     const char *pack_weights;   /* NULL or "auto", "on", "off": model_pack_weights (engine/model.h) */
+    int no_draft;               /* 1: no prompt-lookup drafts (generate_params.no_draft; answers unchanged) */
 } llm_options;
 
 /* Models below this many parameters are test toys: their text means nothing. */
@@ -103,6 +104,8 @@ typedef struct llm_totals {
     uint64_t generated_tokens;   /* of the model calls that ended: tokens generated */
     uint64_t cached_tokens;      /* of their prompt tokens, reused from a cached prefix */
     uint64_t calls;              /* model calls that ended */
+    uint64_t draft_proposed;     /* of the model calls that ended: draft tokens evaluated to be verified */
+    uint64_t draft_accepted;     /* of them, tokens the sampler then chose */
 } llm_totals;
 
 /* Thread-safe. */

@@ -65,6 +65,10 @@ for t in types:
     rate = lambda wall, cpu: "%.2f tok/s (%.2f tok/CPU-s)" % (wall, cpu)
     rows.append((name, "prefill pp%d" % r["n_prompt"], rate(r["pp_tok_s"], r["pp_tok_per_cpu_s"])))
     rows.append((name, "decode tg%d" % r["n_gen"], rate(r["tg_tok_s"], r["tg_tok_per_cpu_s"])))
+    if "gen_tok_s" in r and r["n_gen"] > 0:
+        rows.append((name, "generation loop gen%d, drafts %s" % (r["n_gen"], "on" if r["draft"] else "off"),
+                     rate(r["gen_tok_s"], r["gen_tok_per_cpu_s"]) +
+                     ", %.2f passes per token" % r["gen_passes_per_token"]))
     for b in r["batched"]:
         rows.append((name, "decode B=%d (%s), aggregate" % (b["n_seq"], r["batch_mode"]),
                      rate(b["decode_tok_s"], b["decode_tok_per_cpu_s"])))

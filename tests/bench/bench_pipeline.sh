@@ -12,6 +12,8 @@
 #   BENCH_MAX_TOKENS    answer cap per model call (default 128)
 #   BENCH_ROUNDS        interleaved rounds (default 2)
 #   BENCH_THREADS       engine threads (default 2)
+#   BENCH_DRAFT         false: run and serve without prompt-lookup drafts
+#                       ([engine] draft; default true)
 #   BENCH_SERVE         1: also time `precis serve` (mock broker + throwaway
 #                       PostgreSQL, as `make demo`); default 1 when psql exists
 #   IK_BATCHED_BENCH    ik_llama.cpp's llama-batched-bench binary (built outside
@@ -31,6 +33,7 @@ words=${BENCH_WORDS:-360}
 ntg=${BENCH_MAX_TOKENS:-128}
 rounds=${BENCH_ROUNDS:-2}
 threads=${BENCH_THREADS:-2}
+draft=${BENCH_DRAFT:-true}
 serve=${BENCH_SERVE:-$(command -v psql >/dev/null 2>&1 && echo 1 || echo 0)}
 ik=${IK_BATCHED_BENCH:-}
 vocab=${PRECIS_TEST_MODELS:-}/llama-2-tiny-random.gguf
@@ -69,6 +72,9 @@ sed -i "s/\"max_tokens\": *[0-9]*/\"max_tokens\": $ntg/" "$prompts"/summary.json
 
 # value KEY FILE: the last KEY=value of a log file
 value() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" "$2" | tail -n 1; }
+# passes_per_token FILE: forward passes per generated token of a run (each
+# sequence's passes: the prompt's and its decoding steps, over its tokens)
+passes_per_token() { echo "$(value sequences "$1") / $(value generated_tokens "$1")" | bc -l | sed 's/^\./0./' | cut -c1-4; }
 
 results=$work/results.txt
 : >"$results"
@@ -77,13 +83,14 @@ record() { echo "$*" | tee -a "$results"; }
 # ---- precis run --------------------------------------------------------------------------
 run_precis() {   # run_precis JOBS ROUND
     log=$work/run-j$1-r$2.log
-    PRECIS_ENGINE_PARALLEL=$ndocs PRECIS_ENGINE_THREADS=$threads PRECIS_PIPELINE_PROMPTS_DIR=$prompts \
+    PRECIS_ENGINE_PARALLEL=$ndocs PRECIS_ENGINE_THREADS=$threads PRECIS_ENGINE_DRAFT=$draft PRECIS_PIPELINE_PROMPTS_DIR=$prompts \
         "$precis" run --no-store -m "$model" -j "$1" "$docs"/*.txt >"$work/run-j$1-r$2.jsonl" 2>"$log" || die "precis run failed: $(tail -n 3 "$log")"
     s=$(value seconds "$log")
     record "precis-run jobs=$1 round=$2 seconds=$s docs_per_hour=$(echo "$ndocs * 3600 / $s" | bc -l | cut -d. -f1)" \
         "prompt_tokens=$(value prompt_tokens "$log") cached_tokens=$(value cached_tokens "$log")" \
         "generated_tokens=$(value generated_tokens "$log")" \
-        "model_calls=$(value model_calls "$log") occupancy=$(echo "$(value sequences "$log") / $(value forward_passes "$log")" | bc -l | cut -c1-4)"
+        "model_calls=$(value model_calls "$log") occupancy=$(echo "$(value sequences "$log") / $(value forward_passes "$log")" | bc -l | cut -c1-4)" \
+        "passes_per_token=$(passes_per_token "$log") draft_proposed=$(value draft_proposed "$log") draft_accepted=$(value draft_accepted "$log")"
 }
 
 # ---- precis serve (mock broker, throwaway PostgreSQL) ---------------------------------------
@@ -120,6 +127,7 @@ conninfo = $conninfo
 model = $model
 threads = $threads
 parallel = $ndocs
+draft = $draft
 [pipeline]
 jobs_in_flight = $1
 prompts_dir = $prompts
@@ -166,7 +174,7 @@ run_ik() {   # run_ik PROMPT_TOKENS GENERATED_TOKENS ROUND LABEL
 }
 
 if [ "$serve" = 1 ]; then serve_setup; fi
-echo "== bench-pipeline: $ndocs documents of $words words, answers capped at $ntg tokens, $type, $threads threads" >&2
+echo "== bench-pipeline: $ndocs documents of $words words, answers capped at $ntg tokens, $type, $threads threads, draft=$draft" >&2
 echo "== host: $(lscpu | sed -n 's/^Model name: *//p' | head -n 1)" >&2
 for r in $(seq "$rounds"); do
     run_precis 1 "$r"
