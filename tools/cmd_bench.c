@@ -25,7 +25,8 @@ const cli_command cmd_bench = {
     .name = "bench",
     .summary = "measure prefill, decode and batched decode speed on a model",
     .usage =
-        "usage: precis bench -m MODEL [-p N] [-n N] [-B LIST] [-t N] [-r N] [--no-draft] [--json]\n"
+        "usage: precis bench -m MODEL [-p N] [-n N] [-B LIST] [-t N] [-r N] [--pack MODE]\n"
+        "                    [--no-draft] [--json]\n"
         "\n"
         "  pp   prefill: one eval of an N-token prompt (tokens per second)\n"
         "  tg   decode: N single-token evals from an empty context, greedy\n"
@@ -42,9 +43,9 @@ const cli_command cmd_bench = {
         "Rates are tokens per wall-clock second and per second of process CPU\n"
         "time (all threads): on a busy machine the first drops, the second\n"
         "(work per token) hardly moves.\n"
-        "Also reports RSS after loading (weights are mmap'd, so this is small)\n"
-        "and the peak RSS. Each measurement runs after a short warm-up; with\n"
-        "-r it is repeated and the mean is reported.\n"
+        "Also reports RSS after loading (weights are mmap'd; the packed copies,\n"
+        "--pack, are the process's own) and the peak RSS. Each measurement runs\n"
+        "after a short warm-up; with -r it is repeated and the mean is reported.\n"
         "\n"
         "  -m, --model FILE   llama-architecture GGUF (required)\n"
         "  -p, --prompt N     prefill prompt length (default 512)\n"
