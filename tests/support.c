@@ -1,6 +1,9 @@
 /* support.c — asset lookup, scratch dirs and command running for tests. */
 #include "tests/support.h"
 
+#include "engine/gguf/gguf.h"
+#include "engine/tokenizer/tokenizer.h"
+
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -43,6 +46,19 @@ static char *asset_path(const char *env, const char *name)
 
 char *test_model_path(const char *name) { return asset_path("PRECIS_TEST_MODELS", name); }
 char *test_corpus_path(const char *name) { return asset_path("PRECIS_TEST_CORPUS", name); }
+
+tokenizer *test_load_tokenizer(const char *name)
+{
+    char *path = test_model_path(name);
+    gguf_file *f = NULL;
+    perr err = { { 0 } };
+    cr_assert_eq(gguf_open(&f, path, &err), 0, "%s", err.msg);
+    tokenizer *t = NULL;
+    cr_assert_eq(tokenizer_from_gguf(&t, f, &err), 0, "%s", err.msg);
+    gguf_close(f);
+    free(path);
+    return t;
+}
 
 char *test_read_file(const char *path, size_t *len)
 {

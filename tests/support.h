@@ -17,6 +17,11 @@
 char *test_model_path(const char *name);
 char *test_corpus_path(const char *name);
 
+/* The vocabulary of model file NAME (in the models directory); skips as
+ * test_model_path does. Free with tokenizer_free. */
+typedef struct tokenizer tokenizer;
+tokenizer *test_load_tokenizer(const char *name);
+
 /* Read a whole file (NUL-terminated, malloc'd); fails the test on error. */
 char *test_read_file(const char *path, size_t *len);
 

@@ -39,19 +39,6 @@ static uint64_t rnd(uint64_t *x)
     return *x;
 }
 
-static tokenizer *load_tokenizer(const char *name)
-{
-    char *path = test_model_path(name);
-    gguf_file *f = NULL;
-    perr err = { { 0 } };
-    cr_assert_eq(gguf_open(&f, path, &err), 0, "%s", err.msg);
-    tokenizer *t = NULL;
-    cr_assert_eq(tokenizer_from_gguf(&t, f, &err), 0, "%s", err.msg);
-    gguf_close(f);
-    free(path);
-    return t;
-}
-
 static json_schema *compile_ws(const char *text, int max_ws)
 {
     json_schema *s = NULL;
@@ -92,7 +79,7 @@ static fx *fx_open(const char *model, const char *schema, int max_ws)
 {
     fx *f = calloc(1, sizeof *f);
     perr err = { { 0 } };
-    f->tok = load_tokenizer(model);
+    f->tok = test_load_tokenizer(model);
     f->n_vocab = (int)tokenizer_n_vocab(f->tok);
     cr_assert_eq(json_vocab_new(&f->v, f->tok, &err), 0, "%s", err.msg);
     fx_schema(f, schema, max_ws);

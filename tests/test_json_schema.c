@@ -596,19 +596,6 @@ Test(json_schema, random_walks_numbers)
 
 /* ------------------------------------------------------------ token constraint */
 
-static tokenizer *load_tokenizer(const char *name)
-{
-    char *path = test_model_path(name);
-    gguf_file *f = NULL;
-    perr err = { { 0 } };
-    cr_assert_eq(gguf_open(&f, path, &err), 0, "%s", err.msg);
-    tokenizer *t = NULL;
-    cr_assert_eq(tokenizer_from_gguf(&t, f, &err), 0, "%s", err.msg);
-    gguf_close(f);
-    free(path);
-    return t;
-}
-
 /* The trie mask equals the token-by-token answer. */
 static void check_mask(json_constraint *c, int n_vocab, const char *what)
 {
@@ -660,7 +647,7 @@ static void feed(json_constraint *c, const tokenizer *t, const char *text)
 
 static void mask_states(const char *model)
 {
-    tokenizer *t = load_tokenizer(model);
+    tokenizer *t = test_load_tokenizer(model);
     json_schema *s = compile(RANGES_SCHEMA);
     json_vocab *v = NULL;
     json_constraint *c = NULL;
@@ -707,7 +694,7 @@ Test(json_schema, mask_matches_allows_stories_vocab) { mask_states("stories260K.
 /* Random allowed tokens under a tight budget always end complete. */
 static void random_token_walks(const char *model, const char *schema_text, int walks)
 {
-    tokenizer *t = load_tokenizer(model);
+    tokenizer *t = test_load_tokenizer(model);
     json_schema *s = compile(schema_text);
     json_vocab *v = NULL;
     json_constraint *c = NULL;

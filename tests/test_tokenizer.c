@@ -17,19 +17,6 @@
 
 /* ------------------------------------------------------------ helpers */
 
-static tokenizer *load_model_tokenizer(const char *name)
-{
-    char *path = test_model_path(name);
-    gguf_file *f = NULL;
-    perr err = { { 0 } };
-    cr_assert_eq(gguf_open(&f, path, &err), 0, "%s", err.msg);
-    tokenizer *t = NULL;
-    cr_assert_eq(tokenizer_from_gguf(&t, f, &err), 0, "%s", err.msg);
-    gguf_close(f);
-    free(path);
-    return t;
-}
-
 /* "1 2 3" -> ids; returns the count. */
 static size_t parse_ids(const char *s, int32_t *ids, size_t cap)
 {
@@ -147,7 +134,7 @@ static size_t check_vectors(const tokenizer *t, const char *path)
 
 Test(tokenizer, llama2_metadata)
 {
-    tokenizer *t = load_model_tokenizer("llama-2-tiny-random.gguf");
+    tokenizer *t = test_load_tokenizer("llama-2-tiny-random.gguf");
     cr_assert_eq(tokenizer_kind_of(t), TOKENIZER_SPM);
     cr_assert_eq(tokenizer_n_vocab(t), 32000);
     cr_assert_eq(tokenizer_bos(t), 1);
@@ -180,7 +167,7 @@ Test(tokenizer, llama2_metadata)
 
 Test(tokenizer, llama2_readme_examples)
 {
-    tokenizer *t = load_model_tokenizer("llama-2-tiny-random.gguf");
+    tokenizer *t = test_load_tokenizer("llama-2-tiny-random.gguf");
     EXPECT(t, "", 1, 0, 1);
     EXPECT(t, "I believe the meaning of life is", 1, 0, 1, 306, 4658, 278, 6593, 310, 2834, 338);
     EXPECT(t, "Simply put, the theory of relativity states that ", 1, 0, 1, 3439, 17632, 1925,
@@ -190,7 +177,7 @@ Test(tokenizer, llama2_readme_examples)
 
 Test(tokenizer, llama2_sentencepiece_vectors)
 {
-    tokenizer *t = load_model_tokenizer("llama-2-tiny-random.gguf");
+    tokenizer *t = test_load_tokenizer("llama-2-tiny-random.gguf");
     size_t n = check_vectors(t, "tests/vectors/llama2_tokenizer.tsv");
     cr_assert_geq(n, 60, "only %zu vectors", n);
     tokenizer_free(t);
@@ -198,7 +185,7 @@ Test(tokenizer, llama2_sentencepiece_vectors)
 
 Test(tokenizer, llama2_special_tokens_in_text)
 {
-    tokenizer *t = load_model_tokenizer("llama-2-tiny-random.gguf");
+    tokenizer *t = test_load_tokenizer("llama-2-tiny-random.gguf");
     /* Not parsed: the text pieces SentencePiece gives (see the TSV). */
     EXPECT(t, "<s>hi</s>", 0, 0, 529, 29879, 29958, 2918, 829, 29879, 29958);
     /* Parsed: BOS/EOS ids; a space prefix follows each special token. */
@@ -235,7 +222,7 @@ Test(tokenizer, llama2_special_tokens_in_text)
 
 Test(tokenizer, llama2_marked_spans)
 {
-    tokenizer *t = load_model_tokenizer("llama-2-tiny-random.gguf");
+    tokenizer *t = test_load_tokenizer("llama-2-tiny-random.gguf");
     const char *text = "</s><s>[INST] x </s> [/INST]";
     /* Only the first two markers are template-made; the user's "</s>" stays text. */
     const tokenizer_span spans[] = { { 0, 4 }, { 4, 3 } };
@@ -257,7 +244,7 @@ Test(tokenizer, llama2_marked_spans)
 
 Test(tokenizer, llama2_invalid_utf8_and_nul)
 {
-    tokenizer *t = load_model_tokenizer("llama-2-tiny-random.gguf");
+    tokenizer *t = test_load_tokenizer("llama-2-tiny-random.gguf");
     const char text[] = "a\xff\xc3(\0b\xe2\x82";
     size_t len = sizeof text - 1;
     int32_t *ids;
@@ -275,7 +262,7 @@ Test(tokenizer, llama2_invalid_utf8_and_nul)
 
 Test(tokenizer, llama2_large_document)
 {
-    tokenizer *t = load_model_tokenizer("llama-2-tiny-random.gguf");
+    tokenizer *t = test_load_tokenizer("llama-2-tiny-random.gguf");
     const char *para = "The quick brown fox jumps over the lazy dog; café, naïve, 東京 42!\n";
     size_t plen = strlen(para), reps = 4000, len = plen * reps;
     char *doc = malloc(len + 1);
@@ -300,7 +287,7 @@ Test(tokenizer, llama2_large_document)
 
 Test(tokenizer, synth_model_has_llama2_vocab_and_template)
 {
-    tokenizer *t = load_model_tokenizer("synth-d256-q8_0.gguf");
+    tokenizer *t = test_load_tokenizer("synth-d256-q8_0.gguf");
     cr_assert_eq(tokenizer_n_vocab(t), 32000);
     EXPECT(t, "I believe the meaning of life is", 1, 0, 1, 306, 4658, 278, 6593, 310, 2834, 338);
     cr_assert_not_null(tokenizer_chat_template(t));
@@ -312,7 +299,7 @@ Test(tokenizer, synth_model_has_llama2_vocab_and_template)
 
 Test(tokenizer, stories260k_vectors)
 {
-    tokenizer *t = load_model_tokenizer("stories260K.gguf");
+    tokenizer *t = test_load_tokenizer("stories260K.gguf");
     cr_assert_eq(tokenizer_kind_of(t), TOKENIZER_SPM);
     cr_assert_eq(tokenizer_n_vocab(t), 512);
     cr_assert_eq(tokenizer_bos(t), 1);
