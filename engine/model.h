@@ -55,6 +55,8 @@ typedef struct model {
     struct model_packed_weight *packed; /* model_pack_weights: n_packed matrices */
     size_t n_packed;
     size_t packed_bytes;
+    void *packed_region;         /* one mapping holding them, packed_mapped bytes */
+    size_t packed_mapped;
 } model;
 
 int model_load(model **out, const char *path, perr *err);
