@@ -65,11 +65,11 @@ int model_from_gguf(model **out, gguf_file *f, const char *name, perr *err);
 void model_free(model *m);
 
 /* Packed weights: the weight matrices repacked into the kernel set's
- * layout for small batches (type_pack in engine/kernels/tensor_types.h),
- * which batched decode (2..16 tokens a pass) reads instead of the GGUF
- * layout: no transposing or gathering per step. The packed copies take as
- * much memory again as those matrices (the mapping still serves prefill
- * and single-token decode). AUTO packs when that fits in half the memory
+ * layout for decode (type_pack in engine/kernels/tensor_types.h), which
+ * passes of 1..16 tokens (one answer, several at once, drafts) read
+ * instead of the GGUF layout: no transposing or gathering per step, one
+ * stream per thread. The packed copies take as much memory again as those
+ * matrices (the mapping still serves prefill). AUTO packs when that fits in half the memory
  * available now; ON always; OFF never. Types the kernel set has no layout
  * for stay as they are. Call before any context evaluates (not thread-safe
  * with evaluation). */

@@ -1,5 +1,5 @@
 /* model_pack.c — the model's weight matrices repacked into the kernel
- * set's layout for small batches (type_pack in engine/kernels/tensor_types.h),
+ * set's layout for decode (type_pack in engine/kernels/tensor_types.h),
  * once, at load, in memory of the model's own (see model.h): one anonymous
  * mapping for all of them, in huge pages where the kernel gives them
  * (decode streams through every byte once per token; with 4 KiB pages

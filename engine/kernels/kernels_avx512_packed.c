@@ -1,5 +1,5 @@
 /* kernels_avx512_packed.c — the AVX-512 set's packed weight layout for
- * small batches (type_pack, tensor_types.h): Q4_0, Q8_0, Q4_K and Q6_K rows
+ * decode, 1..16 tokens a pass (type_pack, tensor_types.h): Q4_0, Q8_0, Q4_K and Q6_K rows
  * in groups of 16, one row per 32-bit lane, packed once when the model
  * loads (part of the AVX-512 set; kernels_avx512.c lists these in its type
  * table).

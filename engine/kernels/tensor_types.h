@@ -29,12 +29,12 @@ typedef enum tensor_type {
     TT_COUNT = 40  /* upper bound for tables indexed by type id */
 } tensor_type;
 
-/* A kernel set's own layout of weight rows for small batches (batched
- * decode): the rows in groups of `rows`, each group's blocks rearranged so
+/* A kernel set's own layout of weight rows for decode (passes of a few
+ * tokens): the rows in groups of `rows`, each group's blocks rearranged so
  * that one SIMD lane holds one weight row and the codes need no gathering
  * or transposing at run time. Weights are packed once, when the model is
  * loaded (model_pack_weights), into memory of the model's own; the GGUF
- * mapping keeps serving single-row decode and prefill. vec_dot does for
+ * mapping keeps serving prefill. vec_dot does for
  * min_tok..max_tok activation rows what vec_dot_tile does, bit-identical
  * to vec_dot, reading the packed rows. */
 typedef struct type_pack {
@@ -80,7 +80,7 @@ typedef struct type_traits {
      * most nt activation rows (non-decreasing in nt; 0 if it needs none).
      * Set exactly when vec_dot_tile is. */
     size_t (*vec_dot_tile_scratch)(int64_t n, int nt);
-    /* Optional (NULL: none): the set's packed layout for small batches.
+    /* Optional (NULL: none): the set's packed layout for decode.
      * Set only with vec_dot_tile. */
     const type_pack *pack;
 } type_traits;
