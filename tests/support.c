@@ -2,6 +2,7 @@
 #include "tests/support.h"
 
 #include "engine/gguf/gguf.h"
+#include "engine/json/json_schema.h"
 #include "engine/tokenizer/tokenizer.h"
 
 #include <criterion/criterion.h>
@@ -46,6 +47,17 @@ static char *asset_path(const char *env, const char *name)
 
 char *test_model_path(const char *name) { return asset_path("PRECIS_TEST_MODELS", name); }
 char *test_corpus_path(const char *name) { return asset_path("PRECIS_TEST_CORPUS", name); }
+
+json_schema *test_compile_schema(const char *text, int max_ws)
+{
+    json_schema *s = NULL;
+    perr err = { { 0 } };
+    json_schema_options o = json_schema_default_options();
+    o.max_whitespace = max_ws;
+    cr_assert_eq(json_schema_compile(&s, text, strlen(text), &o, &err), 0, "%s: %s", text,
+                 err.msg);
+    return s;
+}
 
 tokenizer *test_load_tokenizer(const char *name)
 {

@@ -22,6 +22,10 @@ char *test_corpus_path(const char *name);
 typedef struct tokenizer tokenizer;
 tokenizer *test_load_tokenizer(const char *name);
 
+/* Schema text compiled with max_whitespace max_ws; fails the test on error. */
+typedef struct json_schema json_schema;
+json_schema *test_compile_schema(const char *text, int max_ws);
+
 /* Read a whole file (NUL-terminated, malloc'd); fails the test on error. */
 char *test_read_file(const char *path, size_t *len);
 

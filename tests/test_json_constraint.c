@@ -39,17 +39,6 @@ static uint64_t rnd(uint64_t *x)
     return *x;
 }
 
-static json_schema *compile_ws(const char *text, int max_ws)
-{
-    json_schema *s = NULL;
-    perr err = { { 0 } };
-    json_schema_options o = json_schema_default_options();
-    o.max_whitespace = max_ws;
-    cr_assert_eq(json_schema_compile(&s, text, strlen(text), &o, &err), 0, "%s: %s", text,
-                 err.msg);
-    return s;
-}
-
 /* A constraint and, beside it, a matcher over the same text (the oracle's
  * view of the state). */
 typedef struct fx {
@@ -68,7 +57,7 @@ static void fx_schema(fx *f, const char *schema, int max_ws)
     perr err = { { 0 } };
     json_constraint_free(f->c);
     json_schema_free(f->s);
-    f->s = compile_ws(schema, max_ws);
+    f->s = test_compile_schema(schema, max_ws);
     cr_assert_eq(json_constraint_new(&f->c, f->s, f->v, &err), 0, "%s", err.msg);
     json_matcher_init(&f->m, f->s);
     f->len = 0;

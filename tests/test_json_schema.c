@@ -20,18 +20,7 @@
 
 /* ------------------------------------------------------------ helpers */
 
-static json_schema *compile_ws(const char *text, int max_ws)
-{
-    json_schema *s = NULL;
-    perr err = { { 0 } };
-    json_schema_options o = json_schema_default_options();
-    o.max_whitespace = max_ws;
-    cr_assert_eq(json_schema_compile(&s, text, strlen(text), &o, &err), 0, "%s: %s", text,
-                 err.msg);
-    return s;
-}
-
-static json_schema *compile(const char *text) { return compile_ws(text, 1); }
+static json_schema *compile(const char *text) { return test_compile_schema(text, 1); }
 
 /* The error message of a schema that must not compile. */
 static void compile_error(const char *text, char *msg, size_t cap)
@@ -337,7 +326,7 @@ Test(json_schema, nested_summary_shape)
 
 Test(json_schema, whitespace_is_bounded)
 {
-    json_schema *s = compile_ws(ORDER_SCHEMA, 1);
+    json_schema *s = test_compile_schema(ORDER_SCHEMA, 1);
     expect_match(s, "{ \"a\": \"x\", \"c\": true }");
     expect_match(s, "{\n\"a\" :\n\"x\"\n,\"c\":true\n}");
     expect_no_match(s, "{  \"a\":\"x\",\"c\":true}");
@@ -347,14 +336,14 @@ Test(json_schema, whitespace_is_bounded)
     expect_no_match(s, "{\t\"a\":\"x\",\"c\":true}");
     json_schema_free(s);
 
-    s = compile_ws(ORDER_SCHEMA, 0);
+    s = test_compile_schema(ORDER_SCHEMA, 0);
     expect_match(s, "{\"a\":\"x\",\"c\":true}");
     expect_match(s, " {\"a\":\"x\",\"c\":true}"); /* one leading space is always allowed */
     expect_no_match(s, "{ \"a\":\"x\",\"c\":true}");
     expect_no_match(s, "  {\"a\":\"x\",\"c\":true}");
     json_schema_free(s);
 
-    s = compile_ws("{\"type\":\"array\",\"items\":{\"type\":\"integer\"}}", 3);
+    s = test_compile_schema("{\"type\":\"array\",\"items\":{\"type\":\"integer\"}}", 3);
     expect_match(s, "[\n  1,\n  2\n]");
     expect_no_match(s, "[\n   1]");
     json_schema_free(s);
