@@ -515,14 +515,14 @@ Test(generate_chain, a_prompt_extending_an_answer_reuses_its_cut_cache, .timeout
 
 /* ---- jump-forward: tokens a JSON schema forces ---------------------------- */
 
-/* {"id1":SENTIMENT,...} over n ids, compact. */
-static json_schema *keyed_sentiments(int n)
+/* {"id1":ITEM,...} over n ids, compact. */
+static json_schema *keyed_items(int n, const char *item)
 {
     char *props = NULL, *req = NULL, *text = NULL;
     size_t pcap = 0, rcap = 0;
     FILE *p = open_memstream(&props, &pcap), *r = open_memstream(&req, &rcap);
     for (int i = 0; i < n; i++) {
-        fprintf(p, "%s\"resp-%d\":" SENTIMENT, i ? "," : "", 101 + i);
+        fprintf(p, "%s\"resp-%d\":%s", i ? "," : "", 101 + i, item);
         fprintf(r, "%s\"resp-%d\"", i ? "," : "", 101 + i);
     }
     fclose(p);
@@ -539,6 +539,15 @@ static json_schema *keyed_sentiments(int n)
     free(text);
     return s;
 }
+
+static json_schema *keyed_sentiments(int n)
+{
+    return keyed_items(n, SENTIMENT);
+}
+
+/* The consultation's mapping step: each response's themes, 1..3 of A..F. */
+#define MAPPING "{\"type\":\"array\",\"items\":{\"enum\":[\"A\",\"B\",\"C\",\"D\",\"E\",\"F\"]}," \
+                "\"minItems\":1,\"maxItems\":3}"
 
 static const char sentiment_prompt[] =
     "Classify each response to the consultation on bus fares: does it agree, and does it give evidence? "
@@ -581,6 +590,27 @@ Test(generate_chain, jump_forward_needs_few_passes_for_keyed_sentiments, .timeou
     batch_identity(&f, cases, 4, 4, &bt);
     cr_log_info("batched keyed sentiments: %ld tokens in %ld request-passes", bt.generated, bt.passes_on);
     cr_assert_leq((double)bt.passes_on / (double)bt.generated, 0.6);
+    json_schema_free(schema);
+    unload(&f);
+}
+
+Test(generate_chain, jump_forward_needs_few_passes_for_keyed_mappings, .timeout = 600)
+{
+    fixture f = load("synth-d256-q8_0.gguf", 1024);
+    json_schema *schema = keyed_items(5, MAPPING);
+    tally t = {0};
+    for (int sampled = 0; sampled < 2; sampled++) {
+        generate_params p = sampled ? seeded(400, 7) : greedy(400);
+        p.json_schema = schema;
+        outcome on = compare(&f, sentiment_prompt, &p, sampled ? "mapping, seeded" : "mapping, greedy", &t);
+        cr_assert_eq(on.rc, 0, "%s", on.error);
+        cr_assert_eq(on.res.reason, GENERATE_STOP_EOG);
+        double ratio = (double)on.res.n_passes / on.res.n_generated;
+        cr_log_info("keyed mappings (%s): %d tokens in %d passes (%.2f per token), %d forced: %s",
+                    sampled ? "seeded" : "greedy", on.res.n_generated, on.res.n_passes, ratio, on.res.n_forced,
+                    on.text);
+        cr_assert_leq(ratio, 0.6, "passes per generated token %.2f", ratio);
+    }
     json_schema_free(schema);
     unload(&f);
 }
