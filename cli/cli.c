@@ -149,3 +149,13 @@ int cli_main(int argc, char **argv)
     }
     return cmd->run(argc - 1, argv + 1);
 }
+
+int cli_option_int(const cli_command *cmd, const char *option, const char *arg, int lo, int hi, int *out)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+    if (!*arg || *end || v < lo || v > hi)
+        return cli_usage_error(cmd, "%s needs %d..%d, not '%s'", option, lo, hi, arg);
+    *out = (int)v;
+    return 0;
+}

@@ -61,4 +61,8 @@ typedef struct cli_options {
  * status (printed). */
 int cli_parse_options(const cli_command *cmd, const cli_options *o, int argc, char **argv, void *args, int *first);
 
+/* A take function's integer option: arg within lo..hi into *out (0), or a
+ * usage error of cmd naming the option ("--jobs needs 1..64, not 'x'"). */
+int cli_option_int(const cli_command *cmd, const char *option, const char *arg, int lo, int hi, int *out);
+
 #endif

@@ -63,16 +63,6 @@ typedef struct consult_args {
     int max_themes, batch_size, no_store;
 } consult_args;
 
-static int parse_int(const char *opt, const char *arg, int lo, int hi, int *out)
-{
-    char *end;
-    long v = strtol(arg, &end, 10);
-    if (!*arg || *end || v < lo || v > hi)
-        return cli_usage_error(&cmd_consult, "%s needs %d..%d, not '%s'", opt, lo, hi, arg);
-    *out = (int)v;
-    return 0;
-}
-
 static int take_option(void *args, int opt, const char *arg)
 {
     consult_args *a = args;
@@ -81,8 +71,8 @@ static int take_option(void *args, int opt, const char *arg)
     case 'f': a->file = arg; return 0;
     case 'q': a->question = arg; return 0;
     case 'Q': a->question_file = arg; return 0;
-    case 'T': return parse_int("--max-themes", arg, 1, CONSULTATION_MAX_THEMES, &a->max_themes);
-    case 'B': return parse_int("--batch-size", arg, 1, 1000, &a->batch_size);
+    case 'T': return cli_option_int(&cmd_consult, "--max-themes", arg, 1, CONSULTATION_MAX_THEMES, &a->max_themes);
+    case 'B': return cli_option_int(&cmd_consult, "--batch-size", arg, 1, 1000, &a->batch_size);
     case 'I': a->id_column = arg; return 0;
     case 'X': a->text_column = arg; return 0;
     case 'S': a->no_store = 1; return 0;

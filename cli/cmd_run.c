@@ -92,17 +92,6 @@ static int check_analyses(const char *list)
     return rc;
 }
 
-/* "N" within lo..hi into *out, or a usage error naming the option. */
-static int take_count(const char *option, const char *arg, int lo, int hi, int *out)
-{
-    char *end;
-    long v = strtol(arg, &end, 10);
-    if (!*arg || *end || v < lo || v > hi)
-        return cli_usage_error(&cmd_run, "--%s needs %d..%d, not '%s'", option, lo, hi, arg);
-    *out = (int)v;
-    return 0;
-}
-
 static int take_option(void *args, int opt, const char *arg)
 {
     run_args *a = args;
@@ -114,8 +103,8 @@ static int take_option(void *args, int opt, const char *arg)
     case 'S': a->no_store = 1; return 0;
     case 'U': a->unordered = 1; return 0;
     case 'D': a->no_draft = 1; return 0;
-    case 'j': return take_count("jobs", arg, 1, PIPELINE_MAX_JOBS_IN_FLIGHT, &a->jobs);
-    case 'n': return take_count("max-tokens", arg, 1, PROMPT_MAX_TOKENS_LIMIT, &a->max_tokens);
+    case 'j': return cli_option_int(&cmd_run, "--jobs", arg, 1, PIPELINE_MAX_JOBS_IN_FLIGHT, &a->jobs);
+    case 'n': return cli_option_int(&cmd_run, "--max-tokens", arg, 1, PROMPT_MAX_TOKENS_LIMIT, &a->max_tokens);
     default: return CLI_OPTION_UNKNOWN;
     }
 }
