@@ -52,8 +52,7 @@ typedef struct model {
     int output_tied;
     model_layer *layers;         /* n_layer entries */
     float *norms;                /* storage behind every norm pointer */
-    struct model_packed_weight *packed; /* model_pack_weights: n_packed matrices */
-    size_t n_packed;
+    const void **packed;         /* model_pack_weights: per GGUF tensor index, its packed copy or NULL */
     size_t packed_bytes;
     void *packed_region;         /* one mapping holding them, packed_mapped bytes */
     size_t packed_mapped;

@@ -15,11 +15,6 @@
 
 #include "engine/kernels/tensor_types.h"
 
-struct model_packed_weight {
-    const gguf_tensor *t;
-    const void *data;
-};
-
 /* Bytes of memory available for new allocations (MemAvailable), or 0 if
  * unknown. */
 static size_t mem_available(void)
@@ -83,7 +78,7 @@ static void *map_region(size_t total, size_t *mapped, perr *err)
 /* Every packable matrix of ts, each 64-byte aligned in one mapping. */
 static int pack_all(model *m, const gguf_tensor **ts, size_t n, size_t total, perr *err)
 {
-    m->packed = calloc(n, sizeof *m->packed);
+    m->packed = calloc((size_t)gguf_n_tensors(m->gguf), sizeof *m->packed);
     if (!m->packed)
         return perr_set(err, "packing the weights: out of memory");
     uint8_t *region = map_region(total, &m->packed_mapped, err);
@@ -98,7 +93,7 @@ static int pack_all(model *m, const gguf_tensor **ts, size_t n, size_t total, pe
             continue;
         pk->pack(ts[i]->data, tensor_row_size(ts[i]->type, ts[i]->ne[0]), ts[i]->ne[1], ts[i]->ne[0],
                  region + at);
-        m->packed[m->n_packed++] = (struct model_packed_weight){ .t = ts[i], .data = region + at };
+        m->packed[gguf_tensor_index(m->gguf, ts[i])] = region + at;
         m->packed_bytes += bytes;
         at += (bytes + 63) / 64 * 64;
     }
@@ -135,16 +130,13 @@ void model_unpack_weights(model *m)
     m->packed_mapped = 0;
     free(m->packed);
     m->packed = NULL;
-    m->n_packed = 0;
     m->packed_bytes = 0;
 }
 
 const void *model_packed(const model *m, const gguf_tensor *t)
 {
-    for (size_t i = 0; i < m->n_packed; i++)
-        if (m->packed[i].t == t)
-            return m->packed[i].data;
-    return NULL;
+    const int64_t i = m->packed ? gguf_tensor_index(m->gguf, t) : -1;
+    return i >= 0 ? m->packed[i] : NULL;
 }
 
 int model_pack_mode_parse(const char *s, model_pack_mode *out)

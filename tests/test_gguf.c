@@ -366,6 +366,7 @@ Test(gguf, round_trip_tensors_are_aligned_and_found_by_name)
         const gguf_tensor *t = gguf_find_tensor(f, name);
         cr_assert(t, "tensor %s not found", name);
         cr_assert_eq(t, gguf_tensor_at(f, i));
+        cr_assert_eq(gguf_tensor_index(f, t), i);
         cr_assert(gguf_str_eq(t->name, name));
         cr_assert_eq(t->n_dims, 2);
         cr_assert_eq(t->ne[0], 1 + i % 7);
@@ -384,6 +385,9 @@ Test(gguf, round_trip_tensors_are_aligned_and_found_by_name)
     cr_assert_null(gguf_find_tensor(f, ""));
     cr_assert_null(gguf_tensor_at(f, 300));
     cr_assert_null(gguf_tensor_at(f, -1));
+    const gguf_tensor outside = *gguf_tensor_at(f, 0);
+    cr_assert_eq(gguf_tensor_index(f, &outside), -1);
+    cr_assert_eq(gguf_tensor_index(f, (const gguf_tensor *)((const char *)gguf_tensor_at(f, 1) + 1)), -1);
     gguf_close(f);
     free(data);
 }

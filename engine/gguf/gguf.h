@@ -76,6 +76,9 @@ int64_t gguf_arr_int(const gguf_file *f, const char *key, uint64_t i);
 /* Tensors. */
 int64_t gguf_n_tensors(const gguf_file *f);
 const gguf_tensor *gguf_tensor_at(const gguf_file *f, int64_t i);
+/* The index i of f's tensor t (gguf_tensor_at(f, i) == t), or -1 if t is
+ * not one of f's. */
+int64_t gguf_tensor_index(const gguf_file *f, const gguf_tensor *t);
 const gguf_tensor *gguf_find_tensor(const gguf_file *f, const char *name);
 
 /* True when s equals the NUL-terminated c. */

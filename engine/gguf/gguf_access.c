@@ -205,6 +205,15 @@ const gguf_tensor *gguf_tensor_at(const gguf_file *f, int64_t i)
     return i >= 0 && i < f->n_tensors ? &f->tensors[i] : NULL;
 }
 
+int64_t gguf_tensor_index(const gguf_file *f, const gguf_tensor *t)
+{
+    /* as addresses, so a pointer from elsewhere is no undefined comparison */
+    const uintptr_t base = (uintptr_t)f->tensors, at = (uintptr_t)t;
+    if (at < base || at >= base + (uintptr_t)f->n_tensors * sizeof *t || (at - base) % sizeof *t != 0)
+        return -1;
+    return (int64_t)((at - base) / sizeof *t);
+}
+
 const gguf_tensor *gguf_find_tensor(const gguf_file *f, const char *name)
 {
     int64_t i = gguf_name_index_find(f->tensor_sorted, f->n_tensors, f->tensors, gguf_tensor_name_of, name);
