@@ -146,14 +146,9 @@ int gen_seq_init(gen_seq *g, const tokenizer *tok, int n_vocab, const int32_t *p
     return 0;
 }
 
-static long predict_left(const gen_seq *g)
-{
-    return g->p->n_predict >= 0 ? g->p->n_predict - g->res.n_generated : -1;
-}
-
 long gen_seq_left(const gen_seq *g)
 {
-    return predict_left(g);
+    return g->p->n_predict >= 0 ? g->p->n_predict - g->res.n_generated : -1;
 }
 
 /* Record token id (chosen by the sampler or forced), append its text and
@@ -183,7 +178,7 @@ static int take(gen_seq *g, int32_t id, long room, int *done, perr *err)
         g->res.reason = GENERATE_STOP_CALLER;
         return 0;
     }
-    if (predict_left(g) == 0) {
+    if (gen_seq_left(g) == 0) {
         g->res.reason = GENERATE_STOP_LENGTH;
         return 0;
     }
@@ -198,14 +193,14 @@ static int take(gen_seq *g, int32_t id, long room, int *done, perr *err)
 /* Tokens the next one may be chosen within: n_predict's and the context's. */
 static long budget(const gen_seq *g, long room)
 {
-    long left = predict_left(g);
+    long left = gen_seq_left(g);
     return left < 0 || room < left ? room : left;
 }
 
 int gen_seq_step(gen_seq *g, const float *logits, long room, int32_t *next, int *done, perr *err)
 {
     *done = 1;
-    if (predict_left(g) == 0) {
+    if (gen_seq_left(g) == 0) {
         g->res.reason = GENERATE_STOP_LENGTH;
         return 0;
     }
@@ -223,7 +218,7 @@ int gen_seq_step(gen_seq *g, const float *logits, long room, int32_t *next, int 
 int gen_seq_forced(gen_seq *g, long room, int32_t *id, int *done, perr *err)
 {
     *done = 0;
-    if (!g->jc || g->p->no_jump_forward || predict_left(g) == 0)
+    if (!g->jc || g->p->no_jump_forward || gen_seq_left(g) == 0)
         return 0;
     int32_t t;
     if (json_constraint_must_end(g->jc)) {

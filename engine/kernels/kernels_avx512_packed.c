@@ -240,23 +240,16 @@ static void pk_act_fill(void *act, int64_t nb, const uint8_t *y, size_t y_stride
         kx_rl_act_fill(act, nb, y, y_stride, nt, kx_bias_shift(type));
 }
 
-/* Activation rows per pass over a group (measured: passes of 2 or 4
- * rows for the K-quants, with fewer registers live, are slower). */
-static inline int pk_chunk(kx_wtype type)
-{
-    (void)type;
-    return KX_RL_MAX_TOK;
-}
-
-/* Activation rows in chunks of at most pk_chunk, each group's dots for
- * every chunk before the next group. */
+/* Activation rows in chunks of at most KX_RL_MAX_TOK, each group's dots
+ * for every chunk before the next group (measured: chunks of 2 or 4 rows
+ * for the K-quants, with fewer registers live, are slower). */
 KX_ALWAYS_INLINE void pk_vec_dot(int64_t n, int nr, int nt, float *s, size_t s_stride,
                                  const void *xp, const void *y, size_t y_stride, void *scratch,
                                  kx_wtype type)
 {
     const int64_t nb = n / kx_block_elems(type);
     const size_t gbytes = pk_group_bytes(nb, type), abytes = pk_act_bytes(nb, type);
-    const int cs = pk_chunk(type), chunks = (nt + cs - 1) / cs;
+    const int cs = KX_RL_MAX_TOK, chunks = (nt + cs - 1) / cs;
     for (int c = 0; c < chunks; c++) {
         const int t0 = c * cs;
         pk_act_fill((uint8_t *)scratch + (size_t)c * abytes, nb, (const uint8_t *)y + (size_t)t0 * y_stride,
@@ -342,6 +335,6 @@ size_t avx512_pack_scratch(int64_t n, int nt, kx_wtype type)
     const int64_t nb = n / kx_block_elems(type);
     if (nt < 1 || nb > pk_max_blocks(type))
         return 0;
-    const int chunks = ((nt < PK_MAX_TOK ? nt : PK_MAX_TOK) + pk_chunk(type) - 1) / pk_chunk(type);
+    const int chunks = ((nt < PK_MAX_TOK ? nt : PK_MAX_TOK) + KX_RL_MAX_TOK - 1) / KX_RL_MAX_TOK;
     return (size_t)chunks * pk_act_bytes(nb, type);
 }
