@@ -554,28 +554,38 @@ static const char sentiment_prompt[] =
     "resp-101: The fare cap helped me get to work. resp-102: No. resp-103: The early bus is always late, "
     "I have counted eleven late buses in May. resp-104: Fine. resp-105: Raise fares and I will drive.";
 
+/* One keyed answer under the schema (seed 0: greedy), the same with
+ * multi-token steps as without (compare), complete, in at most 0.6
+ * forward passes per generated token. */
+static outcome few_passes(const fixture *f, const json_schema *schema, uint64_t seed, const char *what, tally *t)
+{
+    generate_params p = seed ? seeded(400, seed) : greedy(400);
+    p.json_schema = schema;
+    outcome on = compare(f, sentiment_prompt, &p, what, t);
+    cr_assert_eq(on.rc, 0, "%s", on.error);
+    cr_assert_eq(on.res.reason, GENERATE_STOP_EOG);
+    double ratio = (double)on.res.n_passes / on.res.n_generated;
+    cr_log_info("%s: %d tokens in %d passes (%.2f per token), %d forced: %s", what, on.res.n_generated,
+                on.res.n_passes, ratio, on.res.n_forced, on.text);
+    cr_assert_leq(ratio, 0.6, "%s: passes per generated token %.2f", what, ratio);
+    return on;
+}
+
 Test(generate_chain, jump_forward_needs_few_passes_for_keyed_sentiments, .timeout = 600)
 {
     fixture f = load("synth-d256-q8_0.gguf", 1024);
     json_schema *schema = keyed_sentiments(5);
     tally t = {0};
     for (int sampled = 0; sampled < 2; sampled++) {
+        outcome on = few_passes(&f, schema, sampled ? 42 : 0, sampled ? "keyed, seeded" : "keyed, greedy", &t);
         generate_params p = sampled ? seeded(400, 42) : greedy(400);
         p.json_schema = schema;
-        outcome on = compare(&f, sentiment_prompt, &p, sampled ? "keyed, seeded" : "keyed, greedy", &t);
-        cr_assert_eq(on.rc, 0, "%s", on.error);
-        cr_assert_eq(on.res.reason, GENERATE_STOP_EOG);
-        double ratio = (double)on.res.n_passes / on.res.n_generated;
-        cr_log_info("keyed sentiments (%s): %d tokens in %d passes (%.2f per token), %d forced: %s",
-                    sampled ? "seeded" : "greedy", on.res.n_generated, on.res.n_passes, ratio, on.res.n_forced,
-                    on.text);
-        cr_assert_leq(ratio, 0.6, "passes per generated token %.2f", ratio);
         /* jump-forward alone (no drafts) */
         p.no_draft = 1;
         outcome jump = compare(&f, sentiment_prompt, &p, sampled ? "jump only, seeded" : "jump only, greedy", &t);
         cr_assert_eq(jump.res.n_draft_proposed, 0);
         cr_assert_str_eq(jump.text, on.text);
-        ratio = (double)jump.res.n_passes / jump.res.n_generated;
+        double ratio = (double)jump.res.n_passes / jump.res.n_generated;
         cr_log_info("jump-forward alone: %d passes (%.2f per token)", jump.res.n_passes, ratio);
         cr_assert_leq(ratio, 0.6, "passes per generated token %.2f without drafts", ratio);
     }
@@ -599,18 +609,8 @@ Test(generate_chain, jump_forward_needs_few_passes_for_keyed_mappings, .timeout 
     fixture f = load("synth-d256-q8_0.gguf", 1024);
     json_schema *schema = keyed_items(5, MAPPING);
     tally t = {0};
-    for (int sampled = 0; sampled < 2; sampled++) {
-        generate_params p = sampled ? seeded(400, 7) : greedy(400);
-        p.json_schema = schema;
-        outcome on = compare(&f, sentiment_prompt, &p, sampled ? "mapping, seeded" : "mapping, greedy", &t);
-        cr_assert_eq(on.rc, 0, "%s", on.error);
-        cr_assert_eq(on.res.reason, GENERATE_STOP_EOG);
-        double ratio = (double)on.res.n_passes / on.res.n_generated;
-        cr_log_info("keyed mappings (%s): %d tokens in %d passes (%.2f per token), %d forced: %s",
-                    sampled ? "seeded" : "greedy", on.res.n_generated, on.res.n_passes, ratio, on.res.n_forced,
-                    on.text);
-        cr_assert_leq(ratio, 0.6, "passes per generated token %.2f", ratio);
-    }
+    few_passes(&f, schema, 0, "mapping, greedy", &t);
+    few_passes(&f, schema, 7, "mapping, seeded", &t);
     json_schema_free(schema);
     unload(&f);
 }

@@ -114,6 +114,19 @@ static void fx_accept(fx *f, int32_t id)
     f->text[f->len] = 0;
 }
 
+/* Token i's piece if the constraint may force it (not a control,
+ * unknown or end-of-generation token, not empty), else NULL; *is_byte
+ * for a byte-fallback token. */
+static const char *forcible_piece(const fx *f, int i, size_t *len, int *is_byte)
+{
+    int type = tokenizer_token_type_of(f->tok, i);
+    if (type == TOKEN_TYPE_CONTROL || type == TOKEN_TYPE_UNKNOWN || tokenizer_is_eog(f->tok, i))
+        return NULL;
+    *is_byte = type == TOKEN_TYPE_BYTE;
+    const char *p = piece(f, i, len);
+    return *len > 0 ? p : NULL;
+}
+
 /* The token for exactly this piece: not a byte-fallback token when
  * another has the piece, then the lowest id; -1 if none. */
 static int32_t piece_id(const fx *f, const char *want, size_t want_len)
@@ -121,15 +134,11 @@ static int32_t piece_id(const fx *f, const char *want, size_t want_len)
     int32_t best = -1;
     int best_byte = 1;
     for (int i = 0; i < f->n_vocab; i++) {
-        int type = tokenizer_token_type_of(f->tok, i);
-        if (type == TOKEN_TYPE_CONTROL || type == TOKEN_TYPE_UNKNOWN ||
-            tokenizer_is_eog(f->tok, i))
-            continue;
         size_t len = 0;
-        const char *p = piece(f, i, &len);
-        if (len != want_len || len == 0 || memcmp(p, want, len) != 0)
+        int is_byte;
+        const char *p = forcible_piece(f, i, &len, &is_byte);
+        if (!p || len != want_len || memcmp(p, want, len) != 0)
             continue;
-        int is_byte = type == TOKEN_TYPE_BYTE;
         if (best < 0 || (best_byte && !is_byte)) {
             best = i;
             best_byte = is_byte;
@@ -194,15 +203,11 @@ static size_t oracle_tokens(const fx *f, const char *text, size_t len, int32_t *
         size_t best_len = 0;
         int best_byte = 1;
         for (int i = 0; i < f->n_vocab; i++) {
-            int type = tokenizer_token_type_of(f->tok, i);
-            if (type == TOKEN_TYPE_CONTROL || type == TOKEN_TYPE_UNKNOWN ||
-                tokenizer_is_eog(f->tok, i))
-                continue;
             size_t pl = 0;
-            const char *p = piece(f, i, &pl);
-            if (pl == 0 || pl > len - at || pl < best_len || memcmp(p, text + at, pl) != 0)
+            int is_byte;
+            const char *p = forcible_piece(f, i, &pl, &is_byte);
+            if (!p || pl > len - at || pl < best_len || memcmp(p, text + at, pl) != 0)
                 continue;
-            int is_byte = type == TOKEN_TYPE_BYTE;
             if (pl > best_len || (best_byte && !is_byte)) {
                 best = i;
                 best_len = pl;
