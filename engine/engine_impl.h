@@ -13,7 +13,7 @@
 #include "engine/threadpool.h"
 
 /* Tokens per forward micro-batch: every weight row is read once per batch. */
-#define ENGINE_UBATCH 64
+#define ENGINE_UBATCH 256
 
 /* One micro-batch: token i sits at position pos[i] of sequence seq[i]; when
  * logits[i] is non-NULL the model's output for it is written there. */

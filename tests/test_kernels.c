@@ -439,11 +439,13 @@ Test(kernels, tile_kernels_exist_for_the_tiled_types)
 Test(kernels, tile_bit_exact_every_shape)
 {
     /* Every activation-row count 1..9 (each tile shape, padded groups),
-     * more than one pass (33, 41; 75 and 130: more than one 64-row chunk
-     * of the 16-row passes; 21, 24, 34: a group of 8 or 4 after groups of
-     * 16), and weight-row counts that leave rows outside
-     * whole tiles; every type that has a tile kernel. */
-    static const int nts[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 16, 21, 24, 34, 33, 41, 75, 130 };
+     * more than one pass (33, 41; 75, 130 and 250: several groups of 16 in
+     * one pass over the weight rows; 270: more than the 16 groups one pass
+     * takes; 21, 24, 34: a group of 8 or 4 after groups of 16), and
+     * weight-row counts that leave rows outside whole tiles; every type
+     * that has a tile kernel. */
+    static const int nts[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 16, 21, 24, 34, 33, 41, 75, 130,
+                               250, 270 };
     static const int nrs[] = { 1, 3, 8, 13, 40, 67 };
     int ran = 0;
     for (size_t i = 0; i < N_QUANT_TYPES; i++) {
@@ -472,6 +474,9 @@ Test(kernels, tile_bit_exact_long_rows_and_random_bytes)
             ran += check_tile(t, lens[l], 3, 32, 970 + l + 10 * (uint64_t)t, 0);
             ran += check_tile(t, lens[l], 37, 8, 1010 + l + 10 * (uint64_t)t, 1);
             ran += check_tile(t, lens[l], 32, 16, 1050 + l + 10 * (uint64_t)t, 2);
+            /* long rows take fewer groups per pass (their activation blocks
+             * must stay in L2): 100 rows are several passes */
+            ran += check_tile(t, lens[l], 9, 100, 1090 + l + 10 * (uint64_t)t, 0);
         }
     }
     cr_assert(ran >= 1, "no tile kernel ran");

@@ -79,8 +79,20 @@ static inline void kx_rows_store(float *s, size_t s_stride, const __m512 v[8], i
 }
 
 /* Activation groups per pass over the weight rows: each weight row is
- * unpacked once for up to 64 activation rows. */
-#define KX_TILE16_GROUPS 4
+ * unpacked once for up to 256 activation rows, as many groups as keep their
+ * interleaved blocks within KX_TILE16_ACT_BUDGET bytes (they are read again
+ * for every eight weight rows, so they must stay in L2). */
+#define KX_TILE16_GROUPS 16
+#define KX_TILE16_ACT_BUDGET (480 * 1024)
+
+/* Groups per pass for activation rows whose interleaved blocks take
+ * group_bytes per group of 16, given at most max_groups by the rows. */
+static inline int kx_tile16_groups(size_t group_bytes, int max_groups)
+{
+    size_t fit = group_bytes ? KX_TILE16_ACT_BUDGET / group_bytes : KX_TILE16_GROUPS;
+    int g = fit < 1 ? 1 : fit > KX_TILE16_GROUPS ? KX_TILE16_GROUPS : (int)fit;
+    return max_groups < g ? max_groups : g;
+}
 
 /* ======================================================================
  * Q4_0 and Q8_0 against Q8_0
@@ -233,7 +245,7 @@ static inline kx_act16 *kx_tile16_act_area(void *scratch, int64_t nb, int g)
 
 static size_t kx_tile16_scratch(int64_t nb, int nt)
 {
-    const int groups = nt / 2 < KX_TILE16_GROUPS ? nt / 2 : KX_TILE16_GROUPS;
+    const int groups = kx_tile16_groups((size_t)nb * sizeof(kx_act16), nt / 2);
     if (nb > KX_TILE16_MAX_BLOCKS || groups < 1)
         return 0;
     return 8 * sizeof(kx_row16) + (size_t)groups * (size_t)nb * sizeof(kx_act16);
@@ -266,10 +278,11 @@ KX_ALWAYS_INLINE int kx_tile16_pass(const kx_matmul *m, int t0, kx_wtype type)
     if (nb > KX_TILE16_MAX_BLOCKS)
         return t0;
     kx_row16 *rows = kx_tile16_rows_area(m->scratch);
+    const int max_groups = kx_tile16_groups((size_t)nb * sizeof(kx_act16), KX_TILE16_GROUPS);
     while (m->nt - t0 >= 2) {
         int tok[KX_TILE16_GROUPS][16], used[KX_TILE16_GROUPS], width[KX_TILE16_GROUPS];
         int ng = 0;
-        while (ng < KX_TILE16_GROUPS && m->nt - t0 >= 2) {
+        while (ng < max_groups && m->nt - t0 >= 2) {
             const int left = m->nt - t0;
             width[ng] = left >= 9 ? 16 : left >= 5 ? 8 : 4;
             used[ng] = left < width[ng] ? left : width[ng];
@@ -371,7 +384,7 @@ static inline kx_kact16 *kx_ktile16_act_area(void *scratch, int64_t nsb, int g)
 
 static size_t kx_ktile16_scratch(int64_t nsb, int nt)
 {
-    const int groups = nt / 9 < KX_TILE16_GROUPS ? nt / 9 : KX_TILE16_GROUPS;
+    const int groups = kx_tile16_groups((size_t)nsb * sizeof(kx_kact16), nt / 9);
     if (nsb > KX_K16_MAX_SB || groups < 1)
         return 0;
     return KX_K16_ROWS * sizeof(kx_krow16) + (size_t)groups * (size_t)nsb * sizeof(kx_kact16);
@@ -553,9 +566,10 @@ KX_ALWAYS_INLINE int kx_ktile16_pass(const kx_matmul *m, int t0, kx_wtype type)
     if (nsb > KX_K16_MAX_SB)
         return t0;
     kx_krow16 *rows = kx_ktile16_rows_area(m->scratch);
+    const int max_groups = kx_tile16_groups((size_t)nsb * sizeof(kx_kact16), KX_TILE16_GROUPS);
     while (m->nt - t0 >= 9) {
         int tok[KX_TILE16_GROUPS][16], used[KX_TILE16_GROUPS], ng = 0;
-        while (ng < KX_TILE16_GROUPS && m->nt - t0 >= 9) {
+        while (ng < max_groups && m->nt - t0 >= 9) {
             used[ng] = m->nt - t0 < 16 ? m->nt - t0 : 16;
             for (int t = 0; t < 16; t++)
                 tok[ng][t] = t0 + (t < used[ng] ? t : 0);
