@@ -159,3 +159,13 @@ int cli_option_int(const cli_command *cmd, const char *option, const char *arg, 
     *out = (int)v;
     return 0;
 }
+
+int cli_write_file(const char *path, const char *text, perr *err)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return perr_errno(err, "cannot write %s", path);
+    int failed = fputs(text, f) < 0;
+    failed |= fclose(f) != 0;
+    return failed ? perr_errno(err, "writing %s", path) : 0;
+}

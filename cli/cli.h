@@ -12,6 +12,8 @@
 
 #include <stdio.h>
 
+#include "common/error.h"
+
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 typedef struct cli_command {
@@ -64,5 +66,9 @@ int cli_parse_options(const cli_command *cmd, const cli_options *o, int argc, ch
 /* A take function's integer option: arg within lo..hi into *out (0), or a
  * usage error of cmd naming the option ("--jobs needs 1..64, not 'x'"). */
 int cli_option_int(const cli_command *cmd, const char *option, const char *arg, int lo, int hi, int *out);
+
+/* Write text to the file at path (created or truncated): 0, or -1 with err
+ * naming the path. */
+int cli_write_file(const char *path, const char *text, perr *err);
 
 #endif

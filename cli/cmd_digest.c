@@ -126,16 +126,6 @@ static void file_safe(const char *in, char *out, size_t cap)
     out[n] = '\0';
 }
 
-static int write_file(const char *path, const char *text, perr *err)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return perr_errno(err, "cannot write %s", path);
-    int failed = fputs(text, f) < 0;
-    failed |= fclose(f) != 0;
-    return failed ? perr_errno(err, "writing %s", path) : 0;
-}
-
 static int write_outputs(const digest_args *a, int64_t end, const digest_outcome *o, char *html_path,
                          size_t cap, perr *err)
 {
@@ -149,7 +139,7 @@ static int write_outputs(const digest_args *a, int64_t end, const digest_outcome
     if ((size_t)snprintf(html_path, cap, "%s/digest-%s-%s.html", a->out_dir, name, date) >= cap ||
         (size_t)snprintf(md_path, sizeof md_path, "%s/digest-%s-%s.md", a->out_dir, name, date) >= sizeof md_path)
         return perr_set(err, "--out path too long");
-    return write_file(html_path, o->html, err) == 0 && write_file(md_path, o->markdown, err) == 0 ? 0 : -1;
+    return cli_write_file(html_path, o->html, err) == 0 && cli_write_file(md_path, o->markdown, err) == 0 ? 0 : -1;
 }
 
 /* --out must be a directory we can create files in: checked by creating

@@ -2,6 +2,8 @@
  * collection_digest_render.h). */
 #include "pipeline/digest/collection_digest_render.h"
 
+#include "common/html.h"
+
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,20 +73,6 @@ static cJSON *parse_digest(const char *output_json, perr *err)
 }
 
 /* ---- escaping ---------------------------------------------------------------------- */
-
-static void html_text(FILE *f, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&#39;", f); break;
-        default: fputc(*s, f);
-        }
-    }
-}
 
 /* Markdown: entities for & < >, a backslash before punctuation Markdown
  * gives meaning to; one_line turns line breaks into spaces. */
