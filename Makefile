@@ -62,9 +62,9 @@ ISA_engine/kernels/kernels_avx512_packed.c = $(ISA_AVX512)
 LAYERS   = common engine extractors store pipeline daemon cli tools
 LIB_SRC  = $(filter-out cli/main.c,$(sort $(shell find $(LAYERS) -name '*.c')))
 MAIN_SRC = cli/main.c
-TEST_SRC = $(wildcard tests/test_*.c) tests/support.c tests/pg_harness.c tests/pg_query.c tests/analysis_fixture.c tests/sandbox_workers.c \
+TEST_SRC = $(wildcard tests/test_*.c) tests/support.c tests/browser.c tests/pg_harness.c tests/pg_query.c tests/analysis_fixture.c tests/sandbox_workers.c \
            tests/stub_analyzer.c
-REF_SRC  = $(wildcard tests/ref_*.c) tests/support.c tests/pg_harness.c tests/pg_query.c
+REF_SRC  = $(wildcard tests/ref_*.c) tests/support.c tests/browser.c tests/pg_harness.c tests/pg_query.c
 
 REL_OBJ      = $(LIB_SRC:%.c=$(BUILD)/rel/%.o)
 SAN_OBJ      = $(LIB_SRC:%.c=$(BUILD)/san/%.o)

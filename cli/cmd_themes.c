@@ -11,6 +11,7 @@
 #include "common/utf8.h"
 #include "cli/cli.h"
 #include "daemon/config.h"
+#include "pipeline/consultation/themes_html.h"
 #include "store/store_consultation.h"
 
 extern char **environ;
@@ -32,6 +33,10 @@ const cli_command cmd_themes = {
         "\n"
         "  -r, --run ID        a given run instead of the newest\n"
         "      --json          the report as one JSON object\n"
+        "      --html FILE     also write the report as one self-contained HTML page\n"
+        "                      (a bar per theme split by position, flags, examples,\n"
+        "                      unassigned and unprocessable responses; no script, no\n"
+        "                      network: open it from a file or send it on)\n"
         "  -c, --config FILE   configuration file (for [postgres] conninfo)\n"
         "\n"
         "Exit status: 0 shown, 1 no such run or database error, 2 usage error.\n",
@@ -103,7 +108,17 @@ static void print_table(const cJSON *r)
     }
 }
 
-static int show(const char *config_path, const char *collection, long long run_id, int as_json)
+/* The report as an HTML page at path. */
+static int write_html(const char *path, const char *json, perr *err)
+{
+    char *html = themes_html(json, err);
+    int rc = html ? cli_write_file(path, html, err) : -1;
+    free(html);
+    return rc;
+}
+
+static int show(const char *config_path, const char *collection, long long run_id, int as_json,
+                const char *html_path)
 {
     perr err;
     config *cfg = NULL;
@@ -127,6 +142,11 @@ static int show(const char *config_path, const char *collection, long long run_i
         fprintf(stderr, "precis themes: %s\n", err.msg);
         return EXIT_FAIL;
     }
+    if (html_path && write_html(html_path, json, &err) != 0) {
+        fprintf(stderr, "precis themes: %s\n", err.msg);
+        free(json);
+        return EXIT_FAIL;
+    }
     cJSON *r = as_json ? NULL : cJSON_Parse(json);
     if (as_json)
         printf("%s\n", json);
@@ -141,6 +161,7 @@ typedef struct themes_args {
     const char *config_path;
     long long run_id;
     int as_json;
+    const char *html_path;
 } themes_args;
 
 static int take_option(void *args, int opt, const char *arg)
@@ -154,6 +175,7 @@ static int take_option(void *args, int opt, const char *arg)
             return cli_usage_error(&cmd_themes, "--run wants a run id (a positive number), not '%s'", arg);
         return 0;
     case 'j': a->as_json = 1; return 0;
+    case 'H': a->html_path = arg; return 0;
     case 'c': a->config_path = arg; return 0;
     default: return CLI_OPTION_UNKNOWN;
     }
@@ -168,6 +190,7 @@ static int themes_main(int argc, char **argv)
     static const struct option options[] = {
         {"run", required_argument, NULL, 'r'},
         {"json", no_argument, NULL, 'j'},
+        {"html", required_argument, NULL, 'H'},
         {"config", required_argument, NULL, 'c'},
         {NULL, 0, NULL, 0},
     };
@@ -181,5 +204,5 @@ static int themes_main(int argc, char **argv)
     const char *collection = first < argc ? argv[first] : NULL;
     if (!collection && a.run_id == 0)
         return cli_usage_error(&cmd_themes, "give a COLLECTION or --run ID");
-    return show(a.config_path, collection, a.run_id, a.as_json);
+    return show(a.config_path, collection, a.run_id, a.as_json, a.html_path);
 }

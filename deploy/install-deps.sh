@@ -12,6 +12,7 @@ PACKAGES=(
   libcriterion-dev clang
   postgresql kcat poppler-utils python3 python3-sentencepiece
   systemd python3-yaml
+  chromium
 )
 
 missing=()

@@ -20,6 +20,7 @@
 #include "pipeline/pipeline.h"
 #include "pipeline/consultation/responses.h"
 #include "store/store_consultation.h"
+#include "tests/browser.h"
 #include "tests/pg_harness.h"
 #include "tests/pg_query.h"
 #include "tests/support.h"
@@ -105,6 +106,27 @@ static void check_tables(const char *conninfo)
     PQfinish(c);
 }
 
+/* `precis themes --html` on the run: the page opens in headless Chromium,
+ * not blank, with no console message. */
+static void check_themes_page(const char *conninfo)
+{
+    char cmd[8192], page[4096], png[4096], *out = NULL;
+    snprintf(page, sizeof page, "%s/gambling.html", test_tmpdir());
+    snprintf(png, sizeof png, "%s/gambling.png", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "PRECIS_POSTGRES_CONNINFO='%s' %s themes --html '%s' gambling 2>&1", conninfo,
+             test_precis_bin(), page);
+    cr_assert_eq(test_run(cmd, &out), 0, "%s", out);
+    free(out);
+    char *html = test_read_file(page, NULL);
+    cr_assert(strstr(html, "<svg") && strstr(html, "id=\"theme-A\""), "the chart and the first theme");
+    free(html);
+    browser_shot shot;
+    browser_render(page, png, &shot);
+    cr_assert(shot.ink > (size_t)shot.width * (size_t)shot.height / 100, "blank page");
+    cr_assert_str_empty(shot.console, "console messages:\n%s", shot.console);
+    free(shot.console);
+}
+
 static void check_themes_command(const char *conninfo)
 {
     char cmd[1024], *out = NULL;
@@ -129,6 +151,7 @@ static void check_themes_command(const char *conninfo)
     }
     cJSON_Delete(r);
     free(out);
+    check_themes_page(conninfo);
 }
 
 Test(consultation_ref, gambling_100_responses_end_to_end, .timeout = 1800)
