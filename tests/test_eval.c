@@ -1,7 +1,8 @@
 /* test_eval.c — evaluation arithmetic (pipeline/eval/): set F1, precision and
  * recall, type-7 percentiles, the seeded bootstrap; the consultation scores
  * on tiny files computed by hand; and `precis eval consultation --predicted`
- * end to end on files derived from the corpus's themefinder expectations. */
+ * end to end on files derived from the corpus's themefinder expectations;
+ * a consultation run turned into predictions (what model mode will score). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "pipeline/consultation/consultation_eval.h"
 #include "pipeline/eval/eval_bootstrap.h"
 #include "pipeline/eval/eval_consultation.h"
 #include "pipeline/eval/eval_metrics.h"
@@ -389,4 +391,39 @@ Test(eval, cli_errors, .timeout = 60)
     cr_assert(strstr(out, "--predicted FILE") && strstr(out, "type 7"), "%s", out);
     free(out);
     free(dir);
+}
+
+/* ---- a consultation run as predictions (the model mode's input) ------------------- */
+
+Test(eval, consultation_run_becomes_predictions)
+{
+    /* A run over three responses with themes A, B numbered by the run, which
+     * the approved set calls "G" and "X"; r3 could not be processed. */
+    consultation_theme themes[2] = {{.id = "A"}, {.id = "B"}};
+    consultation_annotation ann[3] = {
+        {.response_id = "r1", .position = "AGREE", .themes = "AB"},
+        {.response_id = "r2", .position = "DISAGREE", .themes = "B"},
+        {.response_id = "r3", .unprocessable = 1, .reason = (char *)"mapping: gave up"},
+    };
+    consultation_result res = {.annotations = ann, .n = 3, .themes = themes, .n_themes = 2};
+    const char *const ids[] = {"G", "X"};
+    eval_items items = {0};
+    perr err;
+    cr_assert_eq(consultation_eval_predictions(&res, ids, &items, &err), 0, "%s", err.msg);
+    cr_assert_eq(items.n, 3);
+    cr_assert_str_eq(items.items[0].id, "r1");
+    cr_assert_eq(items.items[0].n_labels, 2);
+    cr_assert_str_eq(items.items[0].labels[0], "G");
+    cr_assert_str_eq(items.items[0].labels[1], "X");
+    cr_assert_str_eq(items.items[0].position, "AGREE");
+    cr_assert_str_eq(items.items[1].labels[0], "X");
+    cr_assert_eq(items.items[2].has_labels, 0, "unprocessable: scored as missing");
+    cr_assert_str_eq(items.items[2].position, "");
+    cr_assert_eq(consultation_eval_predictions(&res, NULL, &items, &err), 0, "%s", err.msg);
+    cr_assert_str_eq(items.items[0].labels[1], "B", "the run's own ids");
+    ann[1].themes[0] = 'C';
+    cr_assert_eq(consultation_eval_predictions(&res, NULL, &items, &err), -1);
+    cr_assert(strstr(err.msg, "unknown theme C"), "%s", err.msg);
+    cr_assert_eq(items.n, 0);
+    eval_items_clear(&items);
 }
