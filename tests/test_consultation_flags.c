@@ -1,0 +1,166 @@
+/* test_consultation_flags.c — nothing dropped: a run's themes counted by
+ * position, small themes flagged minority (never removed), near-duplicate
+ * themes named to each other, each theme's evidence — on crafted themes and
+ * mappings computed by hand (pipeline/consultation/consultation_flags.h). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "pipeline/consultation/consultation_flags.h"
+
+#define NEAR(a, b) (fabs((a) - (b)) < 1e-12)
+
+/* Six themes over ten responses:
+ *   r1 A AGREE   r2 AC DISAGREE   r3 CD DISAGREE   r4 CD DISAGREE   r5 CD UNCLEAR
+ *   r6 CD AGREE  r7 CDE (no position: its sentiment step failed)
+ *   r8 B AGREE   r9 AB AGREE      r10 A AGREE
+ * A 4 (AGREE 3, DISAGREE 1); B 2 (AGREE 2); C 6 (DISAGREE 3, UNCLEAR 1,
+ * AGREE 1, none 1); D 5 (DISAGREE 2, UNCLEAR 1, AGREE 1, none 1); E 1
+ * (none 1); F 0.
+ * A, B: labels {complete, ban, support} both: label overlap 1; responses
+ *   {r1 r2 r9 r10} and {r8 r9}: 1/5.
+ * C, D: labels share nothing; responses {r2..r7} and {r3..r7}: 5/6 >= 0.8.
+ * Every other pair shares at most 1 of 5 responses and no label word. */
+typedef struct fixture {
+    consultation_theme themes[6];
+    consultation_annotation ann[10];
+    consultation_result res;
+} fixture;
+
+static void fixture_init(fixture *f)
+{
+    static const char *const labels[] = {"Complete Ban Support", "Support for a complete ban",
+                                         "Economic Impact Concerns", "Jobs and wages", "Rare niche point", "Unused"};
+    static const struct {
+        const char *id, *position, *themes;
+    } rows[] = {
+        {"r1", "AGREE", "A"},   {"r2", "DISAGREE", "AC"}, {"r3", "DISAGREE", "CD"}, {"r4", "DISAGREE", "CD"},
+        {"r5", "UNCLEAR", "CD"}, {"r6", "AGREE", "CD"},   {"r7", "", "CDE"},        {"r8", "AGREE", "B"},
+        {"r9", "AGREE", "AB"},  {"r10", "AGREE", "A"},
+    };
+    memset(f, 0, sizeof *f);
+    for (size_t k = 0; k < 6; k++) {
+        f->themes[k].id[0] = (char)('A' + k);
+        f->themes[k].label = (char *)labels[k];
+        f->themes[k].description = (char *)"d";
+    }
+    for (size_t i = 0; i < 10; i++) {
+        f->ann[i].response_id = rows[i].id;
+        snprintf(f->ann[i].position, sizeof f->ann[i].position, "%s", rows[i].position);
+        snprintf(f->ann[i].themes, sizeof f->ann[i].themes, "%s", rows[i].themes);
+    }
+    f->res = (consultation_result){.annotations = f->ann, .n = 10, .themes = f->themes, .n_themes = 6};
+}
+
+static void assert_counts(const consultation_theme *t, size_t n, size_t agree, size_t disagree, size_t unclear,
+                          size_t none)
+{
+    cr_assert_eq(t->response_count, n, "%s responses %zu", t->id, t->response_count);
+    cr_assert_eq(t->agree, agree, "%s AGREE", t->id);
+    cr_assert_eq(t->disagree, disagree, "%s DISAGREE", t->id);
+    cr_assert_eq(t->unclear, unclear, "%s UNCLEAR", t->id);
+    cr_assert_eq(t->no_position, none, "%s no position", t->id);
+}
+
+Test(consultation_flags, counts_by_position)
+{
+    fixture f;
+    fixture_init(&f);
+    consultation_flag_themes(&f.res, NULL);
+    assert_counts(&f.themes[0], 4, 3, 1, 0, 0);
+    assert_counts(&f.themes[1], 2, 2, 0, 0, 0);
+    assert_counts(&f.themes[2], 6, 1, 3, 1, 1);
+    assert_counts(&f.themes[3], 5, 1, 2, 1, 1);
+    assert_counts(&f.themes[4], 1, 0, 0, 0, 1);
+    assert_counts(&f.themes[5], 0, 0, 0, 0, 0);
+    cr_assert_eq(f.res.n_themes, 6, "no theme removed");
+}
+
+Test(consultation_flags, minority_by_count_and_by_share)
+{
+    fixture f;
+    fixture_init(&f);
+    /* Defaults: fewer than 5, or under 0.1 % of 10 responses. */
+    consultation_flag_themes(&f.res, NULL);
+    int want[] = {1, 1, 0, 0, 1, 1};
+    for (size_t k = 0; k < 6; k++)
+        cr_assert_eq(f.themes[k].minority, want[k], "theme %c (defaults)", (int)('A' + k));
+    cr_assert_eq(f.res.flags.minority_min_responses, 5, "the options used are recorded");
+    /* By share alone: under 30 % of 10 = fewer than 3. */
+    consultation_flag_options o = consultation_flag_defaults();
+    o.minority_min_responses = 0;
+    o.minority_min_share = 0.3;
+    consultation_flag_themes(&f.res, &o);
+    int by_share[] = {0, 1, 0, 0, 1, 1};
+    for (size_t k = 0; k < 6; k++)
+        cr_assert_eq(f.themes[k].minority, by_share[k], "theme %c (share)", (int)('A' + k));
+    cr_assert_eq(f.res.n_themes, 6, "flagged, not removed");
+}
+
+Test(consultation_flags, near_duplicates_name_each_other)
+{
+    fixture f;
+    fixture_init(&f);
+    consultation_flag_themes(&f.res, NULL);
+    const consultation_theme *a = &f.themes[0], *b = &f.themes[1], *c = &f.themes[2], *d = &f.themes[3];
+    cr_assert_eq(a->n_duplicates, 1);
+    cr_assert_str_eq(a->duplicates[0].id, "B");
+    cr_assert(NEAR(a->duplicates[0].label_overlap, 1.0), "%g", a->duplicates[0].label_overlap);
+    cr_assert(NEAR(a->duplicates[0].response_overlap, 0.2), "%g", a->duplicates[0].response_overlap);
+    cr_assert_eq(b->n_duplicates, 1);
+    cr_assert_str_eq(b->duplicates[0].id, "A");
+    cr_assert_eq(c->n_duplicates, 1);
+    cr_assert_str_eq(c->duplicates[0].id, "D");
+    cr_assert(NEAR(c->duplicates[0].response_overlap, 5.0 / 6), "%g", c->duplicates[0].response_overlap);
+    cr_assert_eq(c->duplicates[0].label_overlap, 0.0);
+    cr_assert_eq(d->n_duplicates, 1);
+    cr_assert_str_eq(d->duplicates[0].id, "C");
+    cr_assert_eq(f.themes[4].n_duplicates + f.themes[5].n_duplicates, 0);
+    /* Thresholds are the caller's: 5/6 is under 0.9; a label threshold over 1 never matches. */
+    consultation_flag_options o = consultation_flag_defaults();
+    o.duplicate_response_overlap = 0.9;
+    o.duplicate_label_overlap = 1.01;
+    consultation_flag_themes(&f.res, &o);
+    for (size_t k = 0; k < 6; k++)
+        cr_assert_eq(f.themes[k].n_duplicates, 0, "theme %c", (int)('A' + k));
+}
+
+Test(consultation_flags, label_overlap_words)
+{
+    /* {economic, impact, concern} and {concern, about, economic, impact}: 3/4. */
+    cr_assert(NEAR(consultation_label_overlap("Economic Impact Concerns", "Concerns about economic impact"), 0.75));
+    cr_assert(NEAR(consultation_label_overlap("Ban Support", "Complete Ban Support"), 2.0 / 3));
+    cr_assert(NEAR(consultation_label_overlap("The ban", "ban"), 1.0), "function words do not count");
+    cr_assert(NEAR(consultation_label_overlap("Class sizes", "class size"), 1.0), "plural s; class keeps its ss");
+    cr_assert_eq(consultation_label_overlap("", "of the"), 0.0, "no words: no match");
+    cr_assert_eq(consultation_label_overlap("Jobs", "Wages"), 0.0);
+}
+
+Test(consultation_flags, result_json_keeps_every_theme_with_its_evidence)
+{
+    fixture f;
+    fixture_init(&f);
+    consultation_flag_themes(&f.res, NULL);
+    char *json = consultation_result_json(&f.res);
+    cJSON *j = cJSON_Parse(json);
+    cr_assert(j, "%s", json);
+    cJSON *themes = cJSON_GetObjectItem(j, "themes");
+    cr_assert_eq(cJSON_GetArraySize(themes), 6, "%s", json);
+    cJSON *c = cJSON_GetArrayItem(themes, 2), *fth = cJSON_GetArrayItem(themes, 5);
+    char *evidence = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "evidence"));
+    cr_assert_str_eq(evidence, "[\"r2\",\"r3\",\"r4\",\"r5\",\"r6\",\"r7\"]");
+    free(evidence);
+    cJSON *pos = cJSON_GetObjectItem(c, "positions");
+    cr_assert_eq(cJSON_GetObjectItem(pos, "DISAGREE")->valueint, 3);
+    cr_assert_eq(cJSON_GetObjectItem(pos, "NONE")->valueint, 1);
+    cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(c, "near_duplicates"), 0), "id")->valuestring,
+                     "D");
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(fth, "minority")), "%s", json);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(fth, "evidence")), 0);
+    cJSON_Delete(j);
+    free(json);
+}
