@@ -1,8 +1,10 @@
 /* test_consultation_flags.c — nothing dropped: a run's themes counted by
  * position, small themes flagged minority (never removed), near-duplicate
  * themes named to each other, each theme's evidence — on crafted themes and
- * mappings computed by hand (pipeline/consultation/consultation_flags.h). */
+ * mappings computed by hand (pipeline/consultation/consultation_flags.h);
+ * then stored (sql/0009), reported and shown by `precis themes`. */
 #include <criterion/criterion.h>
+#include <libpq-fe.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,12 +13,18 @@
 #include <cjson/cJSON.h>
 
 #include "pipeline/consultation/consultation_flags.h"
+#include "pipeline/consultation/consultation_job.h"
+#include "store/migrations.h"
+#include "store/store_consultation.h"
+#include "tests/pg_harness.h"
+#include "tests/pg_query.h"
+#include "tests/support.h"
 
 #define NEAR(a, b) (fabs((a) - (b)) < 1e-12)
 
 /* Six themes over ten responses:
  *   r1 A AGREE   r2 AC DISAGREE   r3 CD DISAGREE   r4 CD DISAGREE   r5 CD UNCLEAR
- *   r6 CD AGREE  r7 CDE (no position: its sentiment step failed)
+ *   r6 CD AGREE  r7 CDE (no position: unprocessable in the sentiment step, still mapped)
  *   r8 B AGREE   r9 AB AGREE      r10 A AGREE
  * A 4 (AGREE 3, DISAGREE 1); B 2 (AGREE 2); C 6 (DISAGREE 3, UNCLEAR 1,
  * AGREE 1, none 1); D 5 (DISAGREE 2, UNCLEAR 1, AGREE 1, none 1); E 1
@@ -52,6 +60,10 @@ static void fixture_init(fixture *f)
         f->ann[i].response_id = rows[i].id;
         snprintf(f->ann[i].position, sizeof f->ann[i].position, "%s", rows[i].position);
         snprintf(f->ann[i].themes, sizeof f->ann[i].themes, "%s", rows[i].themes);
+        if (!rows[i].position[0]) {
+            f->ann[i].unprocessable = 1;
+            f->ann[i].reason = (char *)"sentiment: gave up";
+        }
     }
     f->res = (consultation_result){.annotations = f->ann, .n = 10, .themes = f->themes, .n_themes = 6};
 }
@@ -163,4 +175,133 @@ Test(consultation_flags, result_json_keeps_every_theme_with_its_evidence)
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(fth, "evidence")), 0);
     cJSON_Delete(j);
     free(json);
+}
+
+/* ---- stored, reported and shown ---------------------------------------------------- */
+
+
+/* The fixture as a finished run of collection "flags", stored. */
+static void store_fixture(store *s, fixture *f, response_set *rs, long long *run_id)
+{
+    perr err;
+    *rs = (response_set){0};
+    for (size_t i = 0; i < f->res.n; i++)
+        cr_assert_eq(responses_add(rs, f->ann[i].response_id, "a response", 0, &err), 0, "%s", err.msg);
+    consultation_flag_themes(&f->res, NULL);
+    consultation_job_outcome o = {.rq = {.collection = "flags", .source = "test", .responses = rs},
+                                  .res = f->res, .prompt_version = "v1", .model_name = "m",
+                                  .model_sha256 = "0000", .started_at = 1e9};
+    store_consultation_run run;
+    char *trace = NULL;
+    cr_assert_eq(consultation_job_record(&o, &run, &trace, &err), 0, "%s", err.msg);
+    cr_assert_eq(store_consultation_save(s, &run, run_id, &err), 0, "%s", err.msg);
+    consultation_job_record_free(&run, trace);
+}
+
+Test(consultation_flags, stored_reported_and_shown_by_themes, .timeout = 120)
+{
+    pg_harness *pg = pg_harness_shared();
+    char *conninfo = pg_harness_new_db(pg);
+    store *s;
+    perr err;
+    cr_assert_eq(store_connect(&s, conninfo, &err), 0, "%s", err.msg);
+    cr_assert_eq(store_migrate(s, NULL, NULL, NULL, NULL, &err), 0, "%s", err.msg);
+    fixture f;
+    fixture_init(&f);
+    response_set rs;
+    long long run_id;
+    store_fixture(s, &f, &rs, &run_id);
+
+    PGconn *c = PQconnectdb(conninfo);
+    cr_assert_eq(PQstatus(c), CONNECTION_OK);
+    pg_assert_query(c, "SELECT string_agg(theme_id || response_count || ':' || agree_count || disagree_count ||"
+                    " unclear_count || no_position_count || ':' || minority, ' ' ORDER BY theme_id) FROM themes",
+                    "A4:3100:true B2:2000:true C6:1311:false D5:1211:false E1:0001:true F0:0000:true");
+    pg_assert_query(c, "SELECT near_duplicates->0->>'id' FROM themes WHERE theme_id = 'C'", "D");
+    pg_assert_query(c, "SELECT minority_min_responses || ' ' || duplicate_response_overlap FROM consultation_runs",
+                    "5 0.8");
+    PQfinish(c);
+
+    char *json = NULL;
+    cr_assert_eq(store_consultation_report(s, "flags", 0, &json, &err), 0, "%s", err.msg);
+    cJSON *r = cJSON_Parse(json);
+    cr_assert(r, "%s", json);
+    cJSON *themes = cJSON_GetObjectItem(r, "themes");
+    cr_assert_eq(cJSON_GetArraySize(themes), 6, "nothing dropped: %s", json);
+    char *evidence = cJSON_PrintUnformatted(cJSON_GetObjectItem(cJSON_GetArrayItem(themes, 0), "evidence"));
+    cr_assert_str_eq(evidence, "[\"r1\",\"r2\",\"r9\",\"r10\"]", "shorter ids first, then by id");
+    free(evidence);
+    cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "flags"), "minority_min_responses")->valueint, 5);
+    cJSON_Delete(r);
+    free(json);
+
+    char cmd[1024], *out = NULL;
+    snprintf(cmd, sizeof cmd, "PRECIS_POSTGRES_CONNINFO='%s' %s themes flags 2>&1", conninfo, test_precis_bin());
+    cr_assert_eq(test_run(cmd, &out), 0, "%s", out);
+    cr_assert(strstr(out, "    positions: AGREE 1, DISAGREE 3, UNCLEAR 1, no position 1\n"), "%s", out);
+    cr_assert(strstr(out, "F           0  "), "the empty theme is shown: %s", out);
+    cr_assert(strstr(out, "    MINORITY: fewer than 5 responses or under 0.1 % of them"), "%s", out);
+    cr_assert(strstr(out, "    NEAR DUPLICATE of D: label words 0.00, responses 0.83 (Jaccard)\n"), "%s", out);
+    cr_assert(strstr(out, "    NEAR DUPLICATE of B: label words 1.00, responses 0.20"), "%s", out);
+    cr_assert(strstr(out, "    evidence (6): r2, r3, r4, r5, r6, r7\n"), "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, "PRECIS_POSTGRES_CONNINFO='%s' %s themes --json flags", conninfo, test_precis_bin());
+    cr_assert_eq(test_run(cmd, &out), 0, "%s", out);
+    r = cJSON_Parse(out);
+    cr_assert(r, "%s", out);
+    cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "themes"), 4);
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(e, "minority")), "%s", out);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(e, "evidence")), 1);
+    cJSON_Delete(r);
+    free(out);
+    responses_clear(&rs);
+    store_close(s);
+    free(conninfo);
+    pg_harness_free(pg);
+}
+
+Test(consultation_flags, migration_counts_older_runs_and_leaves_their_flags_unassessed, .timeout = 120)
+{
+    pg_harness *pg = pg_harness_shared();
+    char *conninfo = pg_harness_new_db(pg);
+    store *s;
+    perr err;
+    cr_assert_eq(store_connect(&s, conninfo, &err), 0, "%s", err.msg);
+    migration_set all, before = {0};
+    cr_assert_eq(migrations_embedded(&all, &err), 0, "%s", err.msg);
+    for (size_t i = 0; i < all.n; i++)
+        if (all.items[i].version < 9)
+            cr_assert_eq(migrations_add(&before, all.items[i].name, all.items[i].sql, all.items[i].len, &err), 0);
+    cr_assert_eq(store_migrate(s, &before, NULL, NULL, NULL, &err), 0, "%s", err.msg);
+    PGconn *c = PQconnectdb(conninfo);
+    cr_assert_eq(PQstatus(c), CONNECTION_OK);
+    static const char older_run[] =
+        "INSERT INTO consultation_runs (collection, source, prompt_version, model_name, model_sha256, max_themes,"
+        " status, started_at, responses) VALUES ('old', 'f', 'v', 'm', 's', 2, 'done', now(), 3);"
+        "INSERT INTO themes (run_id, theme_id, label, description, response_count) VALUES (1, 'A', 'a', 'd', 3),"
+        " (1, 'B', 'b', 'd', 0);"
+        "INSERT INTO response_annotations (run_id, response_id, position, unprocessable, reason) VALUES"
+        " (1, 'x', 'AGREE', false, NULL), (1, 'y', 'DISAGREE', false, NULL), (1, 'z', NULL, true, 'sentiment: no');"
+        "INSERT INTO response_themes VALUES (1, 'x', 'A'), (1, 'y', 'A'), (1, 'z', 'A');";
+    PGresult *res = PQexec(c, older_run);
+    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
+    PQclear(res);
+    cr_assert_eq(store_migrate(s, NULL, NULL, NULL, NULL, &err), 0, "%s", err.msg);
+    pg_assert_query(c, "SELECT string_agg(theme_id || agree_count || disagree_count || unclear_count ||"
+                    " no_position_count || coalesce(minority::text, '?'), ' ' ORDER BY theme_id) FROM themes",
+                    "A1101? B0000?");
+    PQfinish(c);
+    char *json = NULL;
+    cr_assert_eq(store_consultation_report(s, "old", 0, &json, &err), 0, "%s", err.msg);
+    cJSON *r = cJSON_Parse(json);
+    cr_assert(cJSON_IsNull(cJSON_GetObjectItem(r, "flags")), "%s", json);
+    cr_assert(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(r, "themes"), 0), "minority")),
+              "not assessed: %s", json);
+    cJSON_Delete(r);
+    free(json);
+    migrations_clear(&all);
+    migrations_clear(&before);
+    store_close(s);
+    free(conninfo);
+    pg_harness_free(pg);
 }
