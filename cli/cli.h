@@ -65,4 +65,7 @@ int cli_parse_options(const cli_command *cmd, const cli_options *o, int argc, ch
  * usage error of cmd naming the option ("--jobs needs 1..64, not 'x'"). */
 int cli_option_int(const cli_command *cmd, const char *option, const char *arg, int lo, int hi, int *out);
 
+/* The same for a number lo..hi (strtod's syntax). */
+int cli_option_double(const cli_command *cmd, const char *option, const char *arg, double lo, double hi, double *out);
+
 #endif

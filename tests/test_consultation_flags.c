@@ -305,3 +305,63 @@ Test(consultation_flags, migration_counts_older_runs_and_leaves_their_flags_unas
     free(conninfo);
     pg_harness_free(pg);
 }
+
+/* ---- the thresholds from `precis consult` ------------------------------------------- */
+
+/* The themes of `precis consult --no-store` over three responses with extra options. */
+static cJSON *consult_themes(const char *options)
+{
+    char *csv = test_write_tmp("three.csv", "id,text\n1,\"Ban the adverts, they target children.\"\n"
+                                            "2,\"Sport needs the sponsorship money.\"\n"
+                                            "3,\"Adverts normalise betting for kids.\"\n");
+    char *model = test_model_path("synth-d256-q8_0.gguf");
+    char cmd[4096], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s consult -C t --no-store -f '%s' --max-themes 3 -m '%s' %s 2>/dev/null",
+             test_precis_bin(), csv, model, options);
+    cr_assert_eq(test_run(cmd, &out), 0, "%s: %s", cmd, out);
+    cJSON *r = cJSON_Parse(out);
+    cr_assert(r, "%s", out);
+    cJSON *themes = cJSON_DetachItemFromObject(r, "themes");
+    cr_assert(cJSON_GetArraySize(themes) >= 1, "%s", out);
+    cJSON_Delete(r);
+    free(out);
+    free(model);
+    free(csv);
+    return themes;
+}
+
+Test(consultation_flags, consult_takes_the_thresholds, .timeout = 300)
+{
+    /* Every theme under 1000 responses; every label overlap >= 0. */
+    cJSON *themes = consult_themes("--minority-below 1000 --duplicate-labels 0");
+    int n = cJSON_GetArraySize(themes);
+    const cJSON *t;
+    cJSON_ArrayForEach(t, themes)
+    {
+        cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(t, "minority")));
+        cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(t, "near_duplicates")), n - 1, "names every other theme");
+    }
+    cJSON_Delete(themes);
+    /* Nothing is small or alike any more. */
+    themes = consult_themes("--minority-below 0 --minority-share 0 --duplicate-labels 2 --duplicate-responses 2");
+    cJSON_ArrayForEach(t, themes)
+    {
+        cr_assert(cJSON_IsFalse(cJSON_GetObjectItem(t, "minority")));
+        cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(t, "near_duplicates")), 0);
+    }
+    cJSON_Delete(themes);
+    static const struct {
+        const char *args, *needle;
+    } bad[] = {
+        {"--minority-share 1.5", "--minority-share needs 0..1, not '1.5'"},
+        {"--duplicate-labels x", "--duplicate-labels needs 0..2, not 'x'"},
+        {"--minority-below -1", "--minority-below needs 0..100000"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char cmd[512], *out = NULL;
+        snprintf(cmd, sizeof cmd, "%s consult -C x --no-store -f r.csv %s 2>&1", test_precis_bin(), bad[i].args);
+        cr_assert_eq(test_run(cmd, &out), 2, "%s: %s", bad[i].args, out);
+        cr_assert(strstr(out, bad[i].needle), "%s: '%s' lacks '%s'", bad[i].args, out, bad[i].needle);
+        free(out);
+    }
+}
