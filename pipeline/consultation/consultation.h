@@ -11,7 +11,9 @@
  *   3. condense   candidate themes merged, in groups that fit the context,
  *                 round after round until at most max_themes remain;
  *   4. refine     short labels and one-sentence descriptions; ids A, B, C...
- *   5. mapping    batches of responses -> one to three theme ids each.
+ *   5. mapping    batches of responses -> one to three theme ids each;
+ * then, without the model, every theme counted by position and flagged
+ * (minority, near duplicates: consultation_flags.h) — flagged, never removed.
  * Batch answers are JSON objects keyed by response id, built per batch with
  * every id of the batch required in order: the grammar itself guarantees
  * every id once and no other (a model cannot drop, repeat or invent one);
