@@ -427,3 +427,34 @@ Test(eval, consultation_run_becomes_predictions)
     cr_assert_eq(items.n, 0);
     eval_items_clear(&items);
 }
+
+Test(eval, large_files_are_read_whole)
+{
+    /* 6,000 responses, about 300 KiB: more than the reader's first buffers
+     * (no sentiment file: this test process has its own scratch directory). */
+    size_t cap = 6000 * 64, len = 0;
+    char *lines = malloc(cap);
+    for (int i = 0; i < 6000; i++)
+        len += (size_t)snprintf(lines + len, cap - len, "{\"response_id\": %d, \"labels\": [\"A\", \"B\"]}\n", 100000 + i);
+    char *expected = test_write_tmp("q1_expected_mapping.jsonl", lines);
+    char *predicted = test_write_tmp("large_predicted.jsonl", lines);
+    free(test_write_tmp("q1_expected_themes.json", "[{\"topic_id\": \"A\"}, {\"topic_id\": \"B\"}]"));
+    *strrchr(expected, '/') = '\0';
+    eval_consultation_set set;
+    eval_items pred = {0};
+    eval_consultation_report rep;
+    perr err;
+    cr_assert_eq(eval_consultation_load(expected, 1, &set, &err), 0, "%s", err.msg);
+    cr_assert_eq(eval_items_read(predicted, EVAL_NEED_LABELS, &pred, &err), 0, "%s", err.msg);
+    cr_assert_eq(set.expected.n, 6000);
+    cr_assert_eq(pred.n, 6000);
+    cr_assert_eq(eval_consultation_score(&set, &pred, NULL, &rep, &err), 0, "%s", err.msg);
+    cr_assert_eq(rep.mapping_f1, 1.0);
+    cr_assert_eq(rep.missing, 0);
+    eval_consultation_report_clear(&rep);
+    eval_items_clear(&pred);
+    eval_consultation_set_clear(&set);
+    free(lines);
+    free(expected);
+    free(predicted);
+}

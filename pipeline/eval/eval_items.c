@@ -21,7 +21,8 @@ static char *read_all(const char *path, size_t *len, perr *err)
     size_t n = 0, cap = 0;
     int rc = 0;
     for (;;) {
-        char *grown = n == cap ? grow_to(buf, &cap, n + 1 + 65536, 1, 65536) : buf;
+        /* Always room for more than the terminating NUL: a full buffer is grown, not taken for the end. */
+        char *grown = n + 1 >= cap ? grow_to(buf, &cap, n + 1 + 65536, 1, 65536) : buf;
         if (!grown) {
             rc = perr_set(err, "%s: out of memory", path);
             break;
