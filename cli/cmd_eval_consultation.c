@@ -114,6 +114,11 @@ int eval_consultation_main(int argc, char **argv)
     eval_consultation_set set;
     perr err;
     rc = eval_consultation_load(a.expected, a.question, &set, &err);
+    /* Model mode plugs in here once the approved-theme-set consultation exists
+     * (#22 part 1): the responses of set.responses_path and the question of
+     * set.question_path run with set.themes as the approved themes, the result
+     * turned into predictions by consultation_eval_predictions
+     * (pipeline/consultation/consultation_eval.h), then scored as a file is. */
     if (rc == 0 && !a.predicted)
         rc = perr_set(&err, "model mode needs the approved-theme-set consultation (the expected themes given to "
                             "the mapping step), which this build does not have yet; give --predicted FILE");

@@ -133,7 +133,8 @@ Test(eval, bootstrap_of_equal_values_is_a_point)
 static void write_tiny_case(char **dir, char **predicted)
 {
     char *themes = test_write_tmp("q1_expected_themes.json",
-                                  "[{\"topic_id\": \"A\", \"topic_label\": \"Alpha\"}, {\"topic_id\": \"B\", "
+                                  "[{\"topic_id\": \"A\", \"topic_label\": \"Alpha\", \"topic_description\": \"The first\"},"
+                                  " {\"topic_id\": \"B\", "
                                   "\"topic_label\": \"Beta\"}, {\"topic_id\": \"C\", \"topic_label\": \"Gamma\"}, "
                                   "{\"topic_id\": \"D\", \"topic_label\": \"Delta\"}]");
     free(test_write_tmp("q1_expected_mapping.jsonl", "{\"response_id\": 1, \"labels\": [\"A\", \"B\"]}\n"
@@ -191,6 +192,8 @@ Test(eval, consultation_scores_by_hand)
     assert_theme(&rep.themes[4], "Z", 0, 1, 0, 0, NAN);
     cr_assert_str_eq(rep.themes[1].label, "Beta");
     cr_assert_str_eq(rep.themes[4].label, "", "not in the themes file");
+    cr_assert_str_eq(set.themes[0].description, "The first", "kept for model mode's approved themes");
+    cr_assert_str_eq(set.themes[1].description, "");
     char *json = eval_consultation_report_json(&rep);
     cJSON *j = cJSON_Parse(json);
     cr_assert(j, "%s", json);

@@ -43,7 +43,7 @@
 #include "pipeline/eval/eval_items.h"
 
 typedef struct eval_theme {
-    char *id, *label;
+    char *id, *label, *description;   /* label, description "" when the file has none */
 } eval_theme;
 
 /* One question's expected answers. */
@@ -60,7 +60,8 @@ typedef struct eval_consultation_set {
 int eval_consultation_load(const char *dir, int question, eval_consultation_set *set, perr *err);
 void eval_consultation_set_clear(eval_consultation_set *set);
 
-/* [{"topic_id", "topic_label"}] (or "id"/"label") from path. */
+/* [{"topic_id", "topic_label", "topic_description"}] (or "id", "label",
+ * "description") from path; ids unique. */
 int eval_themes_read(const char *path, eval_theme **themes, size_t *n, perr *err);
 
 typedef struct eval_theme_score {

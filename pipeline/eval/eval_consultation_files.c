@@ -33,6 +33,7 @@ static void themes_free(eval_theme *themes, size_t n)
     for (size_t i = 0; i < n; i++) {
         free(themes[i].id);
         free(themes[i].label);
+        free(themes[i].description);
     }
     free(themes);
 }
@@ -50,13 +51,15 @@ static int themes_from(const cJSON *root, eval_theme **out, size_t *n, perr *err
     cJSON_ArrayForEach(t, root)
     {
         const char *id = theme_string(t, "topic_id", "id"), *label = theme_string(t, "topic_label", "label");
+        const char *description = theme_string(t, "topic_description", "description");
         if (!id || !*id) {
             rc = perr_set(err, "theme %zu: no \"topic_id\" string", i + 1);
             break;
         }
         eval_theme *th = &themes[i++];
-        *th = (eval_theme){.id = strdup(id), .label = strdup(label ? label : "")};
-        if (!th->id || !th->label) {
+        *th = (eval_theme){.id = strdup(id), .label = strdup(label ? label : ""),
+                           .description = strdup(description ? description : "")};
+        if (!th->id || !th->label || !th->description) {
             rc = perr_set(err, "out of memory");
             break;
         }
