@@ -169,3 +169,13 @@ int cli_write_file(const char *path, const char *text, perr *err)
     failed |= fclose(f) != 0;
     return failed ? perr_errno(err, "writing %s", path) : 0;
 }
+
+int cli_option_double(const cli_command *cmd, const char *option, const char *arg, double lo, double hi, double *out)
+{
+    char *end;
+    double v = strtod(arg, &end);
+    if (!*arg || *end || !(v >= lo && v <= hi))
+        return cli_usage_error(cmd, "%s needs %g..%g, not '%s'", option, lo, hi, arg);
+    *out = v;
+    return 0;
+}

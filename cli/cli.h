@@ -71,4 +71,7 @@ int cli_option_int(const cli_command *cmd, const char *option, const char *arg, 
  * naming the path. */
 int cli_write_file(const char *path, const char *text, perr *err);
 
+/* The same for a number lo..hi (strtod's syntax). */
+int cli_option_double(const cli_command *cmd, const char *option, const char *arg, double lo, double hi, double *out);
+
 #endif

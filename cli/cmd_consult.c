@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "daemon/config.h"
 #include "daemon/pipeline_setup.h"
+#include "pipeline/consultation/consultation_flags.h"
 #include "pipeline/consultation/consultation_job.h"
 #include "store/store_consultation.h"
 
@@ -48,6 +49,12 @@ const cli_command cmd_consult = {
         "                           \"question\") or a plain text file\n"
         "      --max-themes N       at most N themes, 1..26 (default 12)\n"
         "      --batch-size N       at most N responses per model call (default 20)\n"
+        "      --minority-below N   flag a theme with fewer than N responses as minority\n"
+        "                           (default 5; flagged, never removed)\n"
+        "      --minority-share S   ... or with a share of all responses under S (default 0.001)\n"
+        "      --duplicate-labels J flag two themes as near duplicates when their labels'\n"
+        "                           word sets have a Jaccard overlap >= J (default 0.6)\n"
+        "      --duplicate-responses J  ... or their response sets do (default 0.8)\n"
         "      --id-column NAME     CSV id column (\"@row\": row numbers)\n"
         "      --text-column NAME   CSV text column\n"
         "      --no-store           do not store; print the full result (--file only)\n"
@@ -61,7 +68,17 @@ const cli_command cmd_consult = {
 typedef struct consult_args {
     const char *config_path, *model, *collection, *file, *question, *question_file, *id_column, *text_column;
     int max_themes, batch_size, no_store;
+    consultation_flag_options flags;
 } consult_args;
+
+static int take_minority(consult_args *a, const char *arg)
+{
+    int n;
+    int rc = cli_option_int(&cmd_consult, "--minority-below", arg, 0, RESPONSES_MAX_ROWS, &n);
+    if (rc == 0)
+        a->flags.minority_min_responses = (size_t)n;
+    return rc;
+}
 
 static int take_option(void *args, int opt, const char *arg)
 {
@@ -76,6 +93,11 @@ static int take_option(void *args, int opt, const char *arg)
     case 'I': a->id_column = arg; return 0;
     case 'X': a->text_column = arg; return 0;
     case 'S': a->no_store = 1; return 0;
+    case 'M': return take_minority(a, arg);
+    case 'H': return cli_option_double(&cmd_consult, "--minority-share", arg, 0, 1, &a->flags.minority_min_share);
+    case 'L': return cli_option_double(&cmd_consult, "--duplicate-labels", arg, 0, 2, &a->flags.duplicate_label_overlap);
+    case 'R':
+        return cli_option_double(&cmd_consult, "--duplicate-responses", arg, 0, 2, &a->flags.duplicate_response_overlap);
     case 'c': a->config_path = arg; return 0;
     case 'm': a->model = arg; return 0;
     default: return CLI_OPTION_UNKNOWN;
@@ -90,10 +112,12 @@ static int parse_args(int argc, char **argv, consult_args *a)
         {"max-themes", required_argument, NULL, 'T'}, {"batch-size", required_argument, NULL, 'B'},
         {"id-column", required_argument, NULL, 'I'},  {"text-column", required_argument, NULL, 'X'},
         {"no-store", no_argument, NULL, 'S'},         {"config", required_argument, NULL, 'c'},
-        {"model", required_argument, NULL, 'm'},      {NULL, 0, NULL, 0},
+        {"model", required_argument, NULL, 'm'},      {"minority-below", required_argument, NULL, 'M'},
+        {"minority-share", required_argument, NULL, 'H'}, {"duplicate-labels", required_argument, NULL, 'L'},
+        {"duplicate-responses", required_argument, NULL, 'R'}, {NULL, 0, NULL, 0},
     };
     static const cli_options parser = {.shortopts = "C:f:q:c:m:", .longopts = options, .take = take_option};
-    *a = (consult_args){0};
+    *a = (consult_args){.flags = consultation_flag_defaults()};
     int first;
     int rc = cli_parse_options(&cmd_consult, &parser, argc, argv, a, &first);
     if (rc != 0)
@@ -199,7 +223,8 @@ static int run(const consult_args *a, config *cfg, perr *err)
     if (rc == 0) {
         consultation_request rq = {.collection = a->collection, .source = a->file ? a->file : "collection",
                                    .source_sha256 = sha[0] ? sha : NULL, .question = question, .responses = &rs,
-                                   .options = {.max_themes = a->max_themes, .batch_size = a->batch_size}};
+                                   .options = {.max_themes = a->max_themes, .batch_size = a->batch_size,
+                                               .flags = &a->flags}};
         consultation_result res = {0};
         long long run_id = 0;
         int store_rc = 0;

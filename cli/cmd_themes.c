@@ -27,9 +27,13 @@ const cli_command cmd_themes = {
         "\n"
         "Print the themes of the newest consultation run of COLLECTION (see\n"
         "`precis consult`), or of run ID: each theme's id, number of responses,\n"
-        "label and description, with up to three example responses (evidence-rich\n"
-        "first, then the longest); then the positions and the responses that could\n"
-        "not be processed, with the reason.\n"
+        "label and description; its responses by position (AGREE, DISAGREE,\n"
+        "UNCLEAR); MINORITY when it has few responses (kept, never removed: fewer\n"
+        "than 5 or under 0.1 % of all responses by default); NEAR DUPLICATE of each\n"
+        "other theme whose label shares most words or whose responses are mostly the\n"
+        "same (Jaccard); its evidence, the ids of every response mapped to it; and up\n"
+        "to three example responses (evidence-rich first, then the longest). Then the\n"
+        "positions and the responses that could not be processed, with the reason.\n"
         "\n"
         "  -r, --run ID        a given run instead of the newest\n"
         "      --json          the report as one JSON object\n"
@@ -65,10 +69,58 @@ static void print_excerpt(const char *text)
     printf("%s\"\n", text[n] ? "..." : "");
 }
 
-static void print_theme(const cJSON *t)
+/* "positions: AGREE 7, DISAGREE 3, UNCLEAR 2" (and responses without one, when there are). */
+static void print_positions(const cJSON *t)
+{
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(t, "positions");
+    if (!p)
+        return;
+    printf("    positions: AGREE %.0f, DISAGREE %.0f, UNCLEAR %.0f", num(p, "AGREE"), num(p, "DISAGREE"),
+           num(p, "UNCLEAR"));
+    if (num(p, "NONE") > 0)
+        printf(", no position %.0f", num(p, "NONE"));
+    printf("\n");
+}
+
+/* The analyst's flags: minority, near duplicates. */
+static void print_flags(const cJSON *t, const cJSON *settings)
+{
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "minority")))
+        printf("    MINORITY: fewer than %.0f responses or under %g %% of them (kept, not removed)\n",
+               num(settings, "minority_min_responses"), 100 * num(settings, "minority_min_share"));
+    const cJSON *d;
+    cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(t, "near_duplicates"))
+    {
+        printf("    NEAR DUPLICATE of %s: label words %.2f, responses %.2f (Jaccard)\n", str(d, "id"),
+               num(d, "label_overlap"), num(d, "response_overlap"));
+    }
+}
+
+/* "evidence (N): id, id, ..." wrapped at about 100 columns. */
+static void print_evidence(const cJSON *t)
+{
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(t, "evidence");
+    if (!ids)
+        return;
+    int col = printf("    evidence (%d):", cJSON_GetArraySize(ids));
+    const cJSON *id;
+    cJSON_ArrayForEach(id, ids)
+    {
+        const char *text = cJSON_IsString(id) ? id->valuestring : "";
+        if (col + (int)strlen(text) + 2 > 100)
+            col = printf("\n     ") - 1;
+        col += printf(" %s%s", text, id->next ? "," : "");
+    }
+    printf("\n");
+}
+
+static void print_theme(const cJSON *t, const cJSON *settings)
 {
     printf("%-3s %9.0f  %-9s %s\n", str(t, "id"), num(t, "responses"), str(t, "position"), str(t, "label"));
     printf("    %s\n", str(t, "description"));
+    print_positions(t);
+    print_flags(t, settings);
+    print_evidence(t);
     const cJSON *e;
     cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(t, "examples"))
     {
@@ -97,7 +149,7 @@ static void print_table(const cJSON *r)
     const cJSON *t;
     cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(r, "themes"))
     {
-        print_theme(t);
+        print_theme(t, cJSON_GetObjectItemCaseSensitive(r, "flags"));
     }
     const cJSON *u = cJSON_GetObjectItemCaseSensitive(r, "unprocessable_responses");
     if (cJSON_GetArraySize(u) > 0)

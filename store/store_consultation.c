@@ -15,16 +15,19 @@
 static const char run_sql[] =
     "INSERT INTO consultation_runs (collection, job_id, source, source_sha256, question, prompt_version, model_name,"
     "  model_sha256, max_themes, status, started_at, responses, unprocessable, truncated, candidate_themes, calls,"
-    "  prompt_tokens, completion_tokens, trace, error)"
+    "  prompt_tokens, completion_tokens, trace, error, minority_min_responses, minority_min_share,"
+    "  duplicate_label_overlap, duplicate_response_overlap)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::integer, $10, to_timestamp($11::double precision),"
     "  $12::integer, $13::integer, $14::integer, $15::integer, $16::integer, $17::bigint, $18::bigint,"
-    "  $19::jsonb, $20)"
+    "  $19::jsonb, $20, $21::integer, $22::double precision, $23::double precision, $24::double precision)"
     " RETURNING id";
 
 static const char themes_sql[] =
-    "INSERT INTO themes (run_id, theme_id, label, description, position, response_count)"
-    " SELECT $1::bigint, t.id, t.label, t.description, nullif(t.position, ''), t.n"
-    " FROM jsonb_to_recordset($2::jsonb) AS t(id text, label text, description text, position text, n integer)";
+    "INSERT INTO themes (run_id, theme_id, label, description, position, response_count, agree_count, disagree_count,"
+    "  unclear_count, no_position_count, minority, near_duplicates)"
+    " SELECT $1::bigint, t.id, t.label, t.description, nullif(t.position, ''), t.n, t.a, t.d, t.u, t.np, t.m, t.dup"
+    " FROM jsonb_to_recordset($2::jsonb) AS t(id text, label text, description text, position text, n integer,"
+    "  a integer, d integer, u integer, np integer, m boolean, dup jsonb)";
 
 static const char annotations_sql[] =
     "INSERT INTO response_annotations (run_id, response_id, position, evidence_rich, unprocessable, reason,"
@@ -65,6 +68,26 @@ static int exec_json(store *s, const char *sql, const char *run_id, cJSON *rows,
     return rc;
 }
 
+/* A theme row's counts by position, minority flag and near duplicates. */
+static void add_theme_flags(cJSON *o, const store_consultation_theme *t)
+{
+    cJSON_AddNumberToObject(o, "a", (double)t->agree);
+    cJSON_AddNumberToObject(o, "d", (double)t->disagree);
+    cJSON_AddNumberToObject(o, "u", (double)t->unclear);
+    cJSON_AddNumberToObject(o, "np", (double)t->no_position);
+    cJSON_AddBoolToObject(o, "m", t->minority);
+    cJSON *dups = cJSON_AddArrayToObject(o, "dup");
+    for (size_t i = 0; dups && i < t->n_duplicates; i++) {
+        cJSON *d = cJSON_CreateObject();
+        if (!d)
+            break;
+        cJSON_AddStringToObject(d, "id", t->duplicates[i].id);
+        cJSON_AddNumberToObject(d, "label_overlap", t->duplicates[i].label_overlap);
+        cJSON_AddNumberToObject(d, "response_overlap", t->duplicates[i].response_overlap);
+        cJSON_AddItemToArray(dups, d);
+    }
+}
+
 static int save_themes(store *s, const char *run_id, const store_consultation_run *run, perr *err)
 {
     cJSON *rows = cJSON_CreateArray();
@@ -78,6 +101,7 @@ static int save_themes(store *s, const char *run_id, const store_consultation_ru
             cJSON_AddStringToObject(o, "description", description ? description : "");
             cJSON_AddStringToObject(o, "position", t->position ? t->position : "");
             cJSON_AddNumberToObject(o, "n", (double)t->response_count);
+            add_theme_flags(o, t);
             cJSON_AddItemToArray(rows, o);
         }
         free(label);
@@ -149,8 +173,11 @@ static int insert_run(store *s, const store_consultation_run *run, char run_id[2
     char *trace_clean = clean(run->trace_json ? run->trace_json : "[]");
     char *question = clean(run->question ? run->question : ""), *error = clean(run->error);
     num_buf b[9];
-    char started[40];
+    char started[40], share[40], label[40], responses[40];
     snprintf(started, sizeof started, "%.3f", run->started_at);
+    snprintf(share, sizeof share, "%.17g", run->flags.minority_min_share);
+    snprintf(label, sizeof label, "%.17g", run->flags.duplicate_label_overlap);
+    snprintf(responses, sizeof responses, "%.17g", run->flags.duplicate_response_overlap);
     const char *params[] = {
         run->collection, run->job_id, run->source ? run->source : "collection", run->source_sha256, question,
         run->prompt_version, run->model_name, run->model_sha256, num(&b[0], run->max_themes),
@@ -159,9 +186,12 @@ static int insert_run(store *s, const store_consultation_run *run, char run_id[2
         num(&b[3], (double)run->n_truncated), num(&b[4], (double)run->n_candidates),
         num(&b[5], (double)run->calls), num(&b[6], (double)run->prompt_tokens),
         num(&b[7], (double)run->completion_tokens), trace_clean, error,
+        /* A failed run has no themes to have flagged. */
+        run->error ? NULL : num(&b[8], (double)run->flags.minority_min_responses), run->error ? NULL : share,
+        run->error ? NULL : label, run->error ? NULL : responses,
     };
     PGresult *r = NULL;
-    int rc = store_exec(s, run_sql, 20, params, PGRES_TUPLES_OK, &r, err);
+    int rc = store_exec(s, run_sql, 24, params, PGRES_TUPLES_OK, &r, err);
     if (rc == 0) {
         snprintf(run_id, 24, "%s", PQgetvalue(r, 0, 0));
         PQclear(r);
@@ -243,12 +273,21 @@ static const char report_sql[] =
     "  'finished_at', to_char(r.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
     "  'error', r.error, 'max_themes', r.max_themes, 'responses', r.responses, 'unprocessable', r.unprocessable,"
     "  'truncated', r.truncated, 'candidate_themes', r.candidate_themes, 'calls', r.calls,"
+    "  'flags', CASE WHEN r.minority_min_responses IS NULL THEN NULL ELSE jsonb_build_object("
+    "      'minority_min_responses', r.minority_min_responses, 'minority_min_share', r.minority_min_share,"
+    "      'duplicate_label_overlap', r.duplicate_label_overlap,"
+    "      'duplicate_response_overlap', r.duplicate_response_overlap) END,"
     "  'positions', coalesce((SELECT jsonb_object_agg(p.pos, p.n) FROM"
     "      (SELECT coalesce(a.position, 'NONE') AS pos, count(*) AS n FROM response_annotations a"
     "       WHERE a.run_id = r.id GROUP BY 1) p), '{}'::jsonb),"
     "  'themes', coalesce((SELECT jsonb_agg(jsonb_build_object("
     "      'id', t.theme_id, 'label', t.label, 'description', t.description, 'position', t.position,"
     "      'responses', t.response_count,"
+    "      'positions', jsonb_build_object('AGREE', t.agree_count, 'DISAGREE', t.disagree_count,"
+    "          'UNCLEAR', t.unclear_count, 'NONE', t.no_position_count),"
+    "      'minority', t.minority, 'near_duplicates', t.near_duplicates,"
+    "      'evidence', coalesce((SELECT jsonb_agg(rt.response_id ORDER BY length(rt.response_id), rt.response_id)"
+    "          FROM response_themes rt WHERE rt.run_id = t.run_id AND rt.theme_id = t.theme_id), '[]'::jsonb),"
     "      'examples', coalesce((SELECT jsonb_agg(jsonb_build_object('response_id', e.response_id,"
     "            'excerpt', e.excerpt, 'position', e.position, 'evidence_rich', e.evidence_rich) ORDER BY e.k)"
     "          FROM (SELECT a.*, row_number() OVER (ORDER BY (a.evidence_rich = 'YES') DESC NULLS LAST,"

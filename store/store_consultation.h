@@ -17,12 +17,28 @@
 /* Characters of each response kept in response_annotations.excerpt. */
 #define STORE_CONSULTATION_EXCERPT 300
 
-/* One theme of a run, as stored. */
+/* Another theme a theme nearly duplicates. */
+typedef struct store_consultation_duplicate {
+    const char *id;
+    double label_overlap, response_overlap;
+} store_consultation_duplicate;
+
+/* One theme of a run, as stored (sql/0009_theme_flags.sql for the flags). */
 typedef struct store_consultation_theme {
     const char *id, *label, *description;
     const char *position;        /* "" = none */
     size_t response_count;
+    size_t agree, disagree, unclear, no_position;   /* its responses by position */
+    int minority;
+    const store_consultation_duplicate *duplicates;
+    size_t n_duplicates;
 } store_consultation_theme;
+
+/* The thresholds a run's themes were flagged with. */
+typedef struct store_consultation_flags {
+    size_t minority_min_responses;
+    double minority_min_share, duplicate_label_overlap, duplicate_response_overlap;
+} store_consultation_flags;
 
 /* One response of a run with its annotation, as stored. */
 typedef struct store_consultation_response {
@@ -47,6 +63,7 @@ typedef struct store_consultation_run {
     const store_consultation_theme *themes;
     size_t n_themes;
     size_t n_unprocessable, n_truncated, n_candidates;
+    store_consultation_flags flags;
     long calls, prompt_tokens, completion_tokens;
     const char *trace_json;      /* the steps taken; NULL = [] */
     const char *error;           /* NULL = done; else the run failed and only its row is written */
@@ -77,11 +94,19 @@ int store_consultation_responses(store *s, const char *collection, store_respons
  *    "prompt_version", "started_at", "finished_at", "error", "max_themes",
  *    "responses", "unprocessable", "truncated", "candidate_themes", "calls",
  *    "positions": {"AGREE": n, ...},
+ *    "flags": {"minority_min_responses", "minority_min_share",
+ *              "duplicate_label_overlap", "duplicate_response_overlap"} or null,
  *    "themes": [{"id", "label", "description", "position", "responses",
+ *                "positions": {"AGREE", "DISAGREE", "UNCLEAR", "NONE"},
+ *                "minority" (null: not assessed, a run stored before 0009),
+ *                "near_duplicates": [{"id", "label_overlap", "response_overlap"}],
+ *                "evidence": [response ids],
  *                "examples": [{"response_id", "excerpt", "position", "evidence_rich"}]}],
  *    "unprocessable_responses": [{"response_id", "reason"}]}
  * Examples: up to three per theme, evidence-rich first, then the longest
- * excerpt, then by response id (deterministic). */
+ * excerpt, then by response id (deterministic). Evidence: every response
+ * mapped to the theme, shorter ids first, then by id (numeric ids in
+ * numeric order). */
 int store_consultation_report(store *s, const char *collection, long long run_id, char **json, perr *err);
 
 #endif

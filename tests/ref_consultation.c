@@ -32,12 +32,24 @@
 static const char result_schema[] =
     "{\"type\": \"object\", \"required\": [\"themes\", \"responses\", \"counts\"], \"properties\": {"
     " \"themes\": {\"type\": \"array\", \"minItems\": 1, \"maxItems\": 6, \"items\": {\"type\": \"object\","
-    "   \"required\": [\"id\", \"label\", \"description\", \"position\", \"responses\"], \"properties\": {"
+    "   \"required\": [\"id\", \"label\", \"description\", \"position\", \"responses\", \"positions\", \"minority\","
+    "     \"near_duplicates\", \"evidence\"], \"properties\": {"
     "   \"id\": {\"enum\": [\"A\", \"B\", \"C\", \"D\", \"E\", \"F\"]},"
     "   \"label\": {\"type\": \"string\", \"minLength\": 1, \"maxLength\": 60},"
     "   \"description\": {\"type\": \"string\", \"minLength\": 1, \"maxLength\": 200},"
     "   \"position\": {\"enum\": [\"AGREE\", \"DISAGREE\", \"UNCLEAR\"]},"
-    "   \"responses\": {\"type\": \"integer\", \"minimum\": 0, \"maximum\": 100}}, \"additionalProperties\": false}},"
+    "   \"responses\": {\"type\": \"integer\", \"minimum\": 0, \"maximum\": 100},"
+    "   \"positions\": {\"type\": \"object\", \"required\": [\"AGREE\", \"DISAGREE\", \"UNCLEAR\", \"NONE\"],"
+    "     \"properties\": {\"AGREE\": {\"type\": \"integer\", \"minimum\": 0}, \"DISAGREE\": {\"type\": \"integer\", \"minimum\": 0},"
+    "     \"UNCLEAR\": {\"type\": \"integer\", \"minimum\": 0}, \"NONE\": {\"type\": \"integer\", \"minimum\": 0}},"
+    "     \"additionalProperties\": false},"
+    "   \"minority\": {\"type\": \"boolean\"},"
+    "   \"near_duplicates\": {\"type\": \"array\", \"items\": {\"type\": \"object\", \"required\": [\"id\","
+    "     \"label_overlap\", \"response_overlap\"], \"properties\": {\"id\": {\"enum\": [\"A\", \"B\", \"C\", \"D\", \"E\", \"F\"]},"
+    "     \"label_overlap\": {\"type\": \"number\", \"minimum\": 0, \"maximum\": 1},"
+    "     \"response_overlap\": {\"type\": \"number\", \"minimum\": 0, \"maximum\": 1}}, \"additionalProperties\": false}},"
+    "   \"evidence\": {\"type\": \"array\", \"maxItems\": 100, \"items\": {\"type\": \"string\"}}},"
+    "   \"additionalProperties\": false}},"
     " \"responses\": {\"type\": \"array\", \"minItems\": 100, \"maxItems\": 100, \"items\": {\"type\": \"object\","
     "   \"required\": [\"response_id\", \"themes\", \"truncated\", \"unprocessable\"], \"properties\": {"
     "   \"response_id\": {\"type\": \"string\"},"
@@ -148,6 +160,14 @@ static void check_themes_command(const char *conninfo)
         int examples = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(t, "examples"));
         double n = cJSON_GetObjectItemCaseSensitive(t, "responses")->valuedouble;
         cr_assert_eq(examples, n < 3 ? (int)n : 3, "up to three examples per theme");
+        cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(t, "evidence")), (int)n,
+                     "every response behind the theme is its evidence");
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(t, "positions");
+        double by_position = 0;
+        for (const cJSON *k = p ? p->child : NULL; k; k = k->next)
+            by_position += k->valuedouble;
+        cr_assert_eq(by_position, n, "every response of the theme counted by position");
+        cr_assert(cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(t, "minority")));
     }
     cJSON_Delete(r);
     free(out);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/consultation/consultation_flags.h"
 #include "pipeline/consultation/consultation_internal.h"
 
 static const char *const step_names[] = {"sentiment", "themes", "condense", "refine", "mapping", NULL};
@@ -117,6 +118,8 @@ int consultation_run(const analysis_input *in, const char *question, const respo
     int rc = run_steps(&cx, err);
     theme_list_clear(&cx.candidates);
     if (rc == 0)
+        consultation_flag_themes(res, opt ? opt->flags : NULL);
+    if (rc == 0)
         rc = consultation_integrity(res, err);
     if (rc == 0)
         structured_trace(&res->out, "integrity", "ok", NULL, NULL);
@@ -176,6 +179,7 @@ char *consultation_result_json(const consultation_result *res)
         cJSON_AddStringToObject(to, "description", t->description);
         cJSON_AddStringToObject(to, "position", t->position);
         cJSON_AddNumberToObject(to, "responses", (double)t->response_count);
+        consultation_theme_flags_json(res, i, to);
     }
     cJSON *responses = o ? cJSON_AddArrayToObject(o, "responses") : NULL;
     for (size_t i = 0; responses && i < res->n; i++)

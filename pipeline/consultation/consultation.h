@@ -11,7 +11,9 @@
  *   3. condense   candidate themes merged, in groups that fit the context,
  *                 round after round until at most max_themes remain;
  *   4. refine     short labels and one-sentence descriptions; ids A, B, C...
- *   5. mapping    batches of responses -> one to three theme ids each.
+ *   5. mapping    batches of responses -> one to three theme ids each;
+ * then, without the model, every theme counted by position and flagged
+ * (minority, near duplicates: consultation_flags.h) — flagged, never removed.
  * Batch answers are JSON objects keyed by response id, built per batch with
  * every id of the batch required in order: the grammar itself guarantees
  * every id once and no other (a model cannot drop, repeat or invent one);
@@ -43,9 +45,19 @@
 #define CONSULTATION_REFINED_LABEL_MAX 40
 #define CONSULTATION_DESCRIPTION_MAX 200
 
+/* Which themes are flagged for the analyst (pipeline/consultation/consultation_flags.h).
+ * Flags never remove a theme. */
+typedef struct consultation_flag_options {
+    size_t minority_min_responses;      /* minority: fewer responses than this (default 5), */
+    double minority_min_share;          /* or a smaller share of all responses (default 0.001) */
+    double duplicate_label_overlap;     /* near duplicate: label word Jaccard >= this (default 0.6), */
+    double duplicate_response_overlap;  /* or response-set Jaccard >= this (default 0.8); > 1: never */
+} consultation_flag_options;
+
 typedef struct consultation_options {
     int max_themes;              /* 1..CONSULTATION_MAX_THEMES; 0 = default */
     int batch_size;              /* most responses per call; 0 = 20 */
+    const consultation_flag_options *flags;   /* NULL = consultation_flag_defaults() */
 } consultation_options;
 
 typedef struct consultation_annotation {
@@ -58,11 +70,23 @@ typedef struct consultation_annotation {
     char *reason;                /* why unprocessable ("step: reason; ..."), malloc'd */
 } consultation_annotation;
 
+/* Another theme that looks like the same theme (see consultation_flags.h). */
+typedef struct consultation_duplicate {
+    char id[2];                  /* the other theme */
+    double label_overlap;        /* Jaccard of the labels' words */
+    double response_overlap;     /* Jaccard of the two themes' response sets (0 when both are empty) */
+} consultation_duplicate;
+
 typedef struct consultation_theme {
     char id[2];                  /* "A".. */
     char *label, *description;
     char position[10];           /* the theme's stance; "" = none */
     size_t response_count;       /* responses mapped to it */
+    /* Set by consultation_flag_themes: */
+    size_t agree, disagree, unclear, no_position;   /* its responses by position */
+    int minority;                /* few responses: flagged, never removed */
+    consultation_duplicate duplicates[CONSULTATION_MAX_THEMES - 1];  /* near-duplicate themes */
+    size_t n_duplicates;
 } consultation_theme;
 
 typedef struct consultation_result {
@@ -71,6 +95,7 @@ typedef struct consultation_result {
     consultation_theme *themes;
     size_t n_themes;
     size_t n_unprocessable, n_truncated, n_candidates;
+    consultation_flag_options flags;   /* the thresholds the themes were flagged with */
     analysis_output out;         /* tokens, times, calls and the trace */
 } consultation_result;
 
@@ -84,7 +109,10 @@ int consultation_run(const analysis_input *in, const char *question, const respo
 /* Every response has a position and a theme, or is unprocessable with a reason. */
 int consultation_integrity(const consultation_result *res, perr *err);
 
-/* {"themes": [{"id", "label", "description", "position", "responses"}],
+/* {"themes": [{"id", "label", "description", "position", "responses",
+ *              "positions": {"AGREE", "DISAGREE", "UNCLEAR", "NONE"}, "minority",
+ *              "near_duplicates": [{"id", "label_overlap", "response_overlap"}],
+ *              "evidence": [response ids]}],
  *  "responses": [{"response_id", "position", "evidence_rich", "themes": [..],
  *  "truncated", "unprocessable", "reason"?}], "counts": {...}} (malloc'd). */
 char *consultation_result_json(const consultation_result *res);

@@ -19,6 +19,24 @@ static double wall_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* A theme as stored, with its counts and flags (duplicates malloc'd into row). */
+static int theme_row(const consultation_theme *t, store_consultation_theme *row)
+{
+    store_consultation_duplicate *dups = calloc(t->n_duplicates ? t->n_duplicates : 1, sizeof *dups);
+    if (!dups)
+        return -1;
+    for (size_t k = 0; k < t->n_duplicates; k++)
+        dups[k] = (store_consultation_duplicate){.id = t->duplicates[k].id,
+                                                 .label_overlap = t->duplicates[k].label_overlap,
+                                                 .response_overlap = t->duplicates[k].response_overlap};
+    *row = (store_consultation_theme){.id = t->id, .label = t->label, .description = t->description,
+                                      .position = t->position, .response_count = t->response_count,
+                                      .agree = t->agree, .disagree = t->disagree, .unclear = t->unclear,
+                                      .no_position = t->no_position, .minority = t->minority,
+                                      .duplicates = dups, .n_duplicates = t->n_duplicates};
+    return 0;
+}
+
 /* The stored form of a run: its responses with their annotations and its
  * themes (arrays malloc'd into *run; free with free_run_rows). */
 static int run_rows(const consultation_result *res, const response_set *rs, store_consultation_run *run, perr *err)
@@ -39,21 +57,23 @@ static int run_rows(const consultation_result *res, const response_set *rs, stor
             .evidence_rich = a->evidence_rich, .themes = a->themes, .truncated = a->truncated,
             .unprocessable = a->unprocessable, .reason = a->reason};
     }
-    for (size_t i = 0; i < res->n_themes; i++) {
-        const consultation_theme *t = &res->themes[i];
-        themes[i] = (store_consultation_theme){.id = t->id, .label = t->label, .description = t->description,
-                                               .position = t->position, .response_count = t->response_count};
-    }
     run->responses = rows;
     run->themes = themes;
     run->n_themes = res->n_themes;
+    for (size_t i = 0; i < res->n_themes; i++)
+        if (theme_row(&res->themes[i], &themes[i]) != 0)
+            return perr_set(err, "out of memory");
     return 0;
 }
 
 static void free_run_rows(store_consultation_run *run)
 {
+    for (size_t i = 0; run->themes && i < run->n_themes; i++)
+        free((void *)run->themes[i].duplicates);
     free((void *)run->responses);
     free((void *)run->themes);
+    run->responses = NULL;
+    run->themes = NULL;
 }
 
 /* What any run records: its counters and its trace (*trace malloc'd). */
@@ -64,6 +84,10 @@ static void run_counters(const consultation_result *res, store_consultation_run 
     run->n_unprocessable = res->n_unprocessable;
     run->n_truncated = res->n_truncated;
     run->n_candidates = res->n_candidates;
+    run->flags = (store_consultation_flags){.minority_min_responses = res->flags.minority_min_responses,
+                                            .minority_min_share = res->flags.minority_min_share,
+                                            .duplicate_label_overlap = res->flags.duplicate_label_overlap,
+                                            .duplicate_response_overlap = res->flags.duplicate_response_overlap};
     run->calls = res->out.calls;
     run->prompt_tokens = res->out.prompt_tokens;
     run->completion_tokens = res->out.completion_tokens;

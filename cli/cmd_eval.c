@@ -1,0 +1,70 @@
+/* cmd_eval.c — `precis eval KIND`: precis measures its own accuracy against
+ * expected answers. Dispatches to one kind (cli/eval_kinds.h); the usage
+ * text documents them all. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/eval_kinds.h"
+
+static int eval_main(int argc, char **argv);
+
+const cli_command cmd_eval = {
+    .name = "eval",
+    .summary = "measure precis's accuracy against expected answers (consultation)",
+    .usage =
+        "usage: precis eval consultation --expected DIR [--question N] [--predicted FILE] [--json]\n"
+        "\n"
+        "Score precis against expected answers and print the scores with a 95%\n"
+        "bootstrap confidence interval.\n"
+        "\n"
+        "consultation: theme mapping and positions against themefinder's evaluation\n"
+        "layout in DIR, for question N (default 1): qN_expected_themes.json,\n"
+        "qN_expected_mapping.jsonl ({\"response_id\", \"labels\": [...]}),\n"
+        "qN_expected_sentiment.jsonl ({\"response_id\", \"position\"}, optional) and\n"
+        "question_part_N_responses.jsonl.\n"
+        "  --predicted FILE scores FILE's lines {\"response_id\": ..., \"labels\": [...],\n"
+        "  \"position\": ...} (id a number or a string; position optional) without a model.\n"
+        "  Without it the model would map the expected responses to the expected themes\n"
+        "  (model mode; it needs the approved-theme-set consultation, not yet built).\n"
+        "  Scores, over the N responses of the expected mapping:\n"
+        "    mapping F1     per response 2|P&E|/(|P|+|E|) of the predicted set P and the\n"
+        "                   expected set E, then the mean (sample-averaged); both empty\n"
+        "                   = 1; a response without a prediction counts as P empty\n"
+        "    95% CI         percentile bootstrap: 1,000 resamples of the responses with\n"
+        "                   replacement, fixed seed, percentiles by linear interpolation\n"
+        "                   between closest ranks (type 7, numpy's default)\n"
+        "    exact match    share of responses with P = E\n"
+        "    per theme      support (expected), predicted, precision, recall (\"-\" when\n"
+        "                   the denominator is 0)\n"
+        "    sentiment      accuracy over the responses with an expected position; a\n"
+        "                   missing predicted position is wrong\n"
+        "\n"
+        "  -e, --expected DIR   the expected answers (required)\n"
+        "  -q, --question N     question number (default 1)\n"
+        "  -p, --predicted FILE predictions to score (JSONL)\n"
+        "      --json           one JSON object: n, mapping_f1, mapping_f1_ci [low, high],\n"
+        "                       exact_match, sentiment_accuracy, n_sentiment, missing,\n"
+        "                       extra, bootstrap, per_theme [{theme, label, support,\n"
+        "                       predicted, true_positives, precision, recall}]\n"
+        "\n"
+        "Exit status: 0 scored, 1 failure (unreadable files, model mode), 2 usage error.\n",
+    .run = eval_main,
+};
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} kinds[] = {
+    {"consultation", eval_consultation_main},
+};
+
+static int eval_main(int argc, char **argv)
+{
+    if (argc < 2)
+        return cli_usage_error(&cmd_eval, "give a kind: consultation");
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(argv[1], kinds[i].name) == 0)
+            return kinds[i].run(argc - 1, argv + 1);
+    return cli_usage_error(&cmd_eval, "unknown kind '%s' (known: consultation)", argv[1]);
+}
