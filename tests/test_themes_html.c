@@ -20,7 +20,7 @@ static const char report[] =
     " \"question\": \"Should gambling adverts be banned? <script>alert(1)</script>\","
     " \"source\": \"collection\", \"model\": \"test-model\", \"prompt_version\": \"consultation@3\","
     " \"started_at\": \"2026-12-07 10:00:00+00\", \"finished_at\": \"2026-12-07 10:05:00+00\","
-    " \"error\": null, \"max_themes\": 12, \"responses\": 16, \"unprocessable\": 1, \"truncated\": 0,"
+    " \"error\": null, \"approved_set\": {\"id\": 3, \"source\": \"themes <v2>.json\", \"sha256\": \"ab12\", \"approved_at\": \"2026-12-06\"}, \"max_themes\": 12, \"responses\": 16, \"unprocessable\": 1, \"truncated\": 0,"
     " \"candidate_themes\": 5, \"calls\": 9, \"positions\": {\"AGREE\": 9, \"DISAGREE\": 5, \"UNCLEAR\": 1},"
     " \"themes\": ["
     "  {\"id\": \"A\", \"label\": \"Ban <all> adverts\", \"description\": \"Support a \\\"full\\\" ban & more\","
@@ -36,7 +36,7 @@ static const char report[] =
     "   \"position\": \"DISAGREE\", \"responses\": 2, \"minority\": true, \"near_duplicates\": [\"B\"],"
     "   \"evidence\": [\"r11\", \"r12\"], \"examples\": []}],"
     " \"unassigned_responses\": [{\"response_id\": \"r16\", \"excerpt\": \"Unrelated: the 'weather'\"}],"
-    " \"candidate_theme_proposals\": [{\"label\": \"Weather <talk>\", \"description\": \"Off-topic remarks\"}],"
+    " \"theme_candidates\": [{\"label\": \"Weather <talk>\", \"description\": \"Off-topic remarks\"}],"
     " \"unprocessable_responses\": [{\"response_id\": \"r17\", \"reason\": \"sentiment: empty response & <nothing>\"}]}";
 
 static char *render(void)
@@ -77,6 +77,7 @@ Test(themes_html, shows_bars_by_position_flags_evidence_and_the_responses_left_o
     cr_assert(strstr(html, "Responses behind it: r1, r2, r3, r4, r5, r6, r7, r8, r9, r&lt;10&gt;</p>"));
     cr_assert(strstr(html, "<h2>Unassigned responses (1)</h2>"));
     cr_assert(strstr(html, "<h2>Candidate themes (1)</h2>"));
+    cr_assert(strstr(html, "Mapped onto the approved theme set themes &lt;v2&gt;.json (SHA-256 ab12"));
     cr_assert(strstr(html, "<h2>Responses not processed (1)</h2>"));
     cr_assert(strstr(html, "sentiment: empty response &amp; &lt;nothing&gt;"));
     cr_assert(strstr(html, "response r1, AGREE, evidence-rich"));

@@ -33,6 +33,7 @@ static const struct {
     {"AGREE", "agree", "agree", "#2e7d32"},
     {"DISAGREE", "disagree", "disagree", "#c62828"},
     {"UNCLEAR", "unclear", "unclear", "#9e9e9e"},
+    {"NONE", "no position", "unclear", "#d7ccc8"},
 };
 #define N_POSITIONS (sizeof positions / sizeof positions[0])
 static const char no_position_colour[] = "#5c6bc0";
@@ -108,6 +109,16 @@ static void page_head(FILE *f, const cJSON *r)
     fputs(", prompts ", f);
     html_text(f, str(r, "prompt_version"));
     fprintf(f, "; %lld model calls.</p>\n", num(r, "calls"));
+    const cJSON *set = cJSON_GetObjectItemCaseSensitive(r, "approved_set");
+    if (cJSON_IsObject(set)) {
+        fputs("<p class=\"meta\">Mapped onto the approved theme set ", f);
+        html_text(f, str(set, "source"));
+        fputs(" (SHA-256 ", f);
+        html_text(f, str(set, "sha256"));
+        fputs(", approved ", f);
+        html_text(f, str(set, "approved_at"));
+        fputs("): themes were not generated in this run.</p>\n", f);
+    }
     if (*str(r, "question")) {
         fputs("<p class=\"question\"><strong>Question:</strong> ", f);
         html_text(f, str(r, "question"));
@@ -361,7 +372,7 @@ static void page(FILE *f, const cJSON *r)
     }
     response_list(f, array(r, "unassigned_responses"), "Unassigned responses",
                   "Responses that fit none of the themes.");
-    candidate_themes(f, array(r, "candidate_theme_proposals"));
+    candidate_themes(f, array(r, "theme_candidates"));
     response_list(f, array(r, "unprocessable_responses"), "Responses not processed",
                   "Responses the model could not annotate, with the reason.");
     fputs("</body>\n</html>\n", f);

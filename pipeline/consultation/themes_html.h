@@ -3,7 +3,8 @@
  * HTML page for the people who read the results: `precis themes C --html
  * FILE`.
  *
- * The page has the question and the run's facts; a chart (inline SVG) with
+ * The page has the question and the run's facts (and the approved theme
+ * set it mapped onto, if any); a chart (inline SVG) with
  * one bar per theme, split by the positions of its responses; each theme
  * with its description, flags (minority, near-duplicate of another theme),
  * its positions, example responses and the ids of every response behind it;
