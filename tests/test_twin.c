@@ -165,3 +165,82 @@ Test(twin, bad_rules_and_text_are_refused_with_the_reason)
     cr_assert(strstr(err.msg, "UTF-8"), "%s", err.msg);
     twin_rules_clear(&r);
 }
+
+/* ---- alignment of the two reviews' findings (twin_align.h) ---------------------------- */
+
+#include <cjson/cJSON.h>
+
+#include "pipeline/analyses/twin_align.h"
+
+static cJSON *parse(const char *json)
+{
+    cJSON *v = cJSON_Parse(json);
+    cr_assert(v, "bad test JSON: %s", json);
+    return v;
+}
+
+static const char *pair_status(const cJSON *r, int i)
+{
+    const cJSON *p = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "pairs"), i);
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(p, "status");
+    return cJSON_IsString(s) ? s->valuestring : "(none)";
+}
+
+Test(twin, findings_align_by_category_and_span_or_quote)
+{
+    /* original: four findings; twin: spans already mapped to the original.
+     *  0 stereotype 100..140 high  <-> twin 0 stereotype 105..150 high: overlap -> same
+     *  1 framing    200..230 low   <-> twin 1 framing 200..230 high: severity_changed
+     *  2 evidentiary unverified "he said so"  <-> twin 3 unverified "He  said  SO": same quote
+     *  3 extra_legal_factor 400..420: no partner -> only_original
+     *  twin 2 epistemic 300..320: no partner -> only_twin
+     *  a same-span twin finding of another category never pairs */
+    cJSON *o = parse("[{\"category\": \"stereotype\", \"quote\": \"a\", \"severity\": \"high\", \"verified\": true, \"start\": 100, \"end\": 140},"
+                     " {\"category\": \"framing\", \"quote\": \"b\", \"severity\": \"low\", \"verified\": true, \"start\": 200, \"end\": 230},"
+                     " {\"category\": \"evidentiary\", \"quote\": \"he said so\", \"severity\": \"medium\", \"verified\": false, \"start\": null, \"end\": null},"
+                     " {\"category\": \"extra_legal_factor\", \"quote\": \"d\", \"severity\": \"low\", \"verified\": true, \"start\": 400, \"end\": 420}]");
+    cJSON *t = parse("[{\"category\": \"stereotype\", \"quote\": \"a'\", \"severity\": \"high\", \"verified\": true, \"start\": 105, \"end\": 150},"
+                     " {\"category\": \"framing\", \"quote\": \"b'\", \"severity\": \"high\", \"verified\": true, \"start\": 200, \"end\": 230},"
+                     " {\"category\": \"epistemic\", \"quote\": \"c'\", \"severity\": \"low\", \"verified\": true, \"start\": 400, \"end\": 420},"
+                     " {\"category\": \"evidentiary\", \"quote\": \" He  said\\nSO \", \"severity\": \"medium\", \"verified\": false}]");
+    perr err = {{0}};
+    cJSON *r = twin_align(o, t, &err);
+    cr_assert(r, "%s", err.msg);
+    cr_assert_str_eq(pair_status(r, 0), "same");
+    cr_assert_str_eq(pair_status(r, 1), "severity_changed");
+    cr_assert_str_eq(pair_status(r, 2), "same");
+    cr_assert_str_eq(pair_status(r, 3), "only_original");
+    cr_assert_str_eq(pair_status(r, 4), "only_twin");
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "pairs")), 5);
+    cr_assert_eq(cJSON_GetObjectItemCaseSensitive(r, "identity_sensitive")->valueint, 3);
+    cr_assert_eq(cJSON_GetObjectItemCaseSensitive(r, "same")->valueint, 2);
+    const cJSON *p0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "pairs"), 0);
+    cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(p0, "twin"), "quote")->valuestring, "a'");
+    cJSON_Delete(r);
+    cJSON_Delete(o);
+    cJSON_Delete(t);
+}
+
+Test(twin, the_largest_overlap_wins_and_each_finding_pairs_once)
+{
+    /* original 0 overlaps twin 0 by 5 and twin 1 by 30: takes twin 1;
+     * original 1 (same category, 0..40) then takes twin 0 */
+    cJSON *o = parse("[{\"category\": \"framing\", \"quote\": \"x\", \"severity\": \"low\", \"verified\": true, \"start\": 10, \"end\": 50},"
+                     " {\"category\": \"framing\", \"quote\": \"y\", \"severity\": \"low\", \"verified\": true, \"start\": 0, \"end\": 40}]");
+    cJSON *t = parse("[{\"category\": \"framing\", \"quote\": \"p\", \"severity\": \"low\", \"verified\": true, \"start\": 0, \"end\": 15},"
+                     " {\"category\": \"framing\", \"quote\": \"q\", \"severity\": \"low\", \"verified\": true, \"start\": 20, \"end\": 50}]");
+    perr err = {{0}};
+    cJSON *r = twin_align(o, t, &err);
+    const cJSON *pairs = cJSON_GetObjectItemCaseSensitive(r, "pairs");
+    cr_assert_eq(cJSON_GetArraySize(pairs), 2);
+    const cJSON *t0 = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(pairs, 0), "twin");
+    const cJSON *t1 = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(pairs, 1), "twin");
+    cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(t0, "quote")->valuestring, "q");
+    cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(t1, "quote")->valuestring, "p");
+    cr_assert_eq(cJSON_GetObjectItemCaseSensitive(r, "identity_sensitive")->valueint, 0);
+    cJSON_Delete(r);
+    cr_assert_null(twin_align(o, NULL, &err));
+    cr_assert(strstr(err.msg, "arrays"), "%s", err.msg);
+    cJSON_Delete(o);
+    cJSON_Delete(t);
+}
