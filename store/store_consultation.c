@@ -15,10 +15,10 @@
 static const char run_sql[] =
     "INSERT INTO consultation_runs (collection, job_id, source, source_sha256, question, prompt_version, model_name,"
     "  model_sha256, max_themes, status, started_at, responses, unprocessable, truncated, candidate_themes, calls,"
-    "  prompt_tokens, completion_tokens, trace, error)"
+    "  prompt_tokens, completion_tokens, trace, error, approved_set_id, unassigned)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::integer, $10, to_timestamp($11::double precision),"
     "  $12::integer, $13::integer, $14::integer, $15::integer, $16::integer, $17::bigint, $18::bigint,"
-    "  $19::jsonb, $20)"
+    "  $19::jsonb, $20, nullif($21, '')::bigint, $22::integer)"
     " RETURNING id";
 
 static const char themes_sql[] =
@@ -144,11 +144,11 @@ static const char *num(num_buf *b, double v)
     return b->text;
 }
 
-static int insert_run(store *s, const store_consultation_run *run, char run_id[24], perr *err)
+static int insert_run(store *s, const store_consultation_run *run, const char *set_id, char run_id[24], perr *err)
 {
     char *trace_clean = clean(run->trace_json ? run->trace_json : "[]");
     char *question = clean(run->question ? run->question : ""), *error = clean(run->error);
-    num_buf b[9];
+    num_buf b[10];
     char started[40];
     snprintf(started, sizeof started, "%.3f", run->started_at);
     const char *params[] = {
@@ -158,10 +158,11 @@ static int insert_run(store *s, const store_consultation_run *run, char run_id[2
         num(&b[1], (double)run->n_responses), num(&b[2], (double)run->n_unprocessable),
         num(&b[3], (double)run->n_truncated), num(&b[4], (double)run->n_candidates),
         num(&b[5], (double)run->calls), num(&b[6], (double)run->prompt_tokens),
-        num(&b[7], (double)run->completion_tokens), trace_clean, error,
+        num(&b[7], (double)run->completion_tokens), trace_clean, error, set_id,
+        num(&b[8], (double)run->n_unassigned),
     };
     PGresult *r = NULL;
-    int rc = store_exec(s, run_sql, 20, params, PGRES_TUPLES_OK, &r, err);
+    int rc = store_exec(s, run_sql, 22, params, PGRES_TUPLES_OK, &r, err);
     if (rc == 0) {
         snprintf(run_id, 24, "%s", PQgetvalue(r, 0, 0));
         PQclear(r);
@@ -183,7 +184,10 @@ int store_consultation_check(const store_consultation_run *run, perr *err)
 
 int store_consultation_save_tx(store *s, const store_consultation_run *run, char run_id[24], perr *err)
 {
-    int rc = insert_run(s, run, run_id, err);
+    char set_id[24];
+    int rc = store_approved_set_tx(s, run, set_id, err);
+    if (rc == 0)
+        rc = insert_run(s, run, set_id, run_id, err);
     if (rc != 0 || run->error)
         return rc;
     rc = save_themes(s, run_id, run, err);
@@ -191,6 +195,8 @@ int store_consultation_save_tx(store *s, const store_consultation_run *run, char
         size_t to = from + BULK_ROWS < run->n_responses ? from + BULK_ROWS : run->n_responses;
         rc = save_responses(s, run_id, run, from, to, err);
     }
+    if (rc == 0)
+        rc = store_approved_rows_tx(s, run, run_id, set_id, err);
     return rc;
 }
 
