@@ -22,9 +22,8 @@ static const char unassigned_sql[] =
 
 static const char candidates_sql[] =
     "INSERT INTO theme_candidates (approved_set_id, run_id, label, description, position, responses)"
-    " SELECT $2::bigint, $1::bigint, c.label, c.description, nullif(c.position, ''), $4::integer"
-    " FROM jsonb_to_recordset($3::jsonb) WITH ORDINALITY AS c(label text, description text, position text, k bigint)"
-    " ORDER BY c.k";
+    " SELECT $2::bigint, $1::bigint, e.v->>'label', e.v->>'description', nullif(e.v->>'position', ''), $4::integer"
+    " FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(v, k) ORDER BY e.k";
 
 /* The pending rows the candidates came from, and this run's own, are used. */
 static const char used_sql[] =

@@ -265,7 +265,20 @@ static const char report_sql[] =
     "      ORDER BY t.theme_id) FROM themes t WHERE t.run_id = r.id), '[]'::jsonb),"
     "  'unprocessable_responses', coalesce((SELECT jsonb_agg(jsonb_build_object('response_id', a.response_id,"
     "      'reason', a.reason) ORDER BY a.response_id)"
-    "      FROM response_annotations a WHERE a.run_id = r.id AND a.unprocessable), '[]'::jsonb)"
+    "      FROM response_annotations a WHERE a.run_id = r.id AND a.unprocessable), '[]'::jsonb),"
+    "  'approved_set', (SELECT jsonb_build_object('id', s.id, 'source', s.source, 'sha256', s.source_sha256,"
+    "      'approved_at', to_char(s.approved_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))"
+    "      FROM approved_theme_sets s WHERE s.id = r.approved_set_id),"
+    "  'unassigned', r.unassigned,"
+    "  'unassigned_responses', coalesce((SELECT jsonb_agg(jsonb_build_object('response_id', a.response_id,"
+    "      'excerpt', a.excerpt) ORDER BY a.response_id) FROM unassigned_responses u JOIN response_annotations a"
+    "      ON a.run_id = u.run_id AND a.response_id = u.response_id WHERE u.run_id = r.id), '[]'::jsonb),"
+    "  'pending_unassigned', (SELECT count(*) FROM unassigned_responses u"
+    "      WHERE u.approved_set_id = r.approved_set_id AND u.proposal_run_id IS NULL),"
+    "  'theme_candidates', coalesce((SELECT jsonb_agg(jsonb_build_object('id', c.id, 'label', c.label,"
+    "      'description', c.description, 'position', c.position, 'responses', c.responses, 'run_id', c.run_id,"
+    "      'created_at', to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')) ORDER BY c.id)"
+    "      FROM theme_candidates c WHERE c.approved_set_id = r.approved_set_id AND c.for_review), '[]'::jsonb)"
     " )::text FROM r";
 
 int store_consultation_report(store *s, const char *collection, long long run_id, char **json, perr *err)

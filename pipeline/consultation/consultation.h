@@ -105,7 +105,8 @@ int consultation_run(const analysis_input *in, const char *question, const respo
 
 /* Candidate new themes from rs (responses that fit no theme of approved):
  * the themes and condense steps over them, at most
- * CONSULTATION_DEFAULT_MAX_THEMES, appended to res->proposals; the calls and trace go to res->out.
+ * CONSULTATION_DEFAULT_MAX_THEMES, appended to res->proposals; the calls and
+ * trace ("propose:themes", "propose:condense") go to res->out.
  * approved is only read. 0, -1 (err) or LLM_CANCELLED. */
 int consultation_propose(const analysis_input *in, const char *question, const response_set *rs,
                          const theme_set *approved, consultation_result *res, perr *err);

@@ -85,7 +85,7 @@ int consultation_propose_if_due(const analysis_input *in, const char *question, 
 {
     *n_used = 0;
     size_t waiting = (pending ? pending->pending.n : 0) + res->n_unassigned;
-    if (threshold <= 0 || waiting < (size_t)threshold || res->n_unassigned == 0)
+    if (threshold <= 0 || waiting == 0 || waiting < (size_t)threshold)
         return 0;
     response_set all;
     int rc = gather(pending, rs, res, &all, err);

@@ -30,8 +30,8 @@ int consultation_approved_load(store *s, const char *collection, consultation_ap
 void consultation_approved_clear(consultation_approved *a);
 
 /* The candidate step when due: when threshold > 0 and the pending
- * responses (may be NULL) and res's unassigned ones (responses of rs) reach
- * it, consultation_propose over all of them. *n_used receives how many of
+ * responses (may be NULL) and res's unassigned ones (responses of rs)
+ * together reach it, consultation_propose over all of them. *n_used receives how many of
  * pending were used (all of them when candidates were proposed, else 0).
  * A model failure of the step is recorded in res's trace and leaves the
  * responses pending (the run itself stands). 0, -1 (err) or LLM_CANCELLED. */

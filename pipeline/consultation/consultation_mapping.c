@@ -35,7 +35,7 @@ static cJSON *ids_schema(const consultation_result *res)
     return s;
 }
 
-static cJSON *item_schema(const consultation_result *res)
+cJSON *consult_mapping_item_schema(const consultation_result *res)
 {
     cJSON *ids = ids_schema(res);
     if (!ids || !res->approved)
@@ -81,7 +81,7 @@ static int keep_answer(batch_step *bs, const ladder_item *items, size_t n, const
 
 static cJSON *mapping_item_schema(batch_step *bs)
 {
-    return item_schema(bs->cx->res);
+    return consult_mapping_item_schema(bs->cx->res);
 }
 
 /* "A: label — description" lines (malloc'd); with an approved set a last

@@ -1,6 +1,7 @@
 /* consultation_propose.c — candidate new themes from the responses that fit
  * no theme of an approved set: the themes and condense steps over them
- * alone, for an analyst to review (see consultation.h). */
+ * alone (traced as "propose:themes", "propose:condense"), for an analyst
+ * to review (see consultation.h). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,7 +47,7 @@ int consultation_propose(const analysis_input *in, const char *question, const r
     for (size_t i = 0; i < rs->n; i++)
         scratch.annotations[i].response_id = rs->items[i].id;
     consult_ctx cx = {.in = in, .question = question ? question : "", .rs = rs, .res = &scratch,
-                      .max_themes = CONSULTATION_DEFAULT_MAX_THEMES, .batch_size = 20};
+                      .max_themes = CONSULTATION_DEFAULT_MAX_THEMES, .batch_size = 20, .proposing = 1};
     structured_trace(&scratch.out, "propose", "start", NULL, NULL);
     int rc = consult_generate_themes(&cx, err);
     if (rc == 0)
