@@ -236,8 +236,8 @@ char *consultation_result_json(const consultation_result *res)
     cJSON *responses = o ? cJSON_AddArrayToObject(o, "responses") : NULL;
     for (size_t i = 0; responses && i < res->n; i++)
         cJSON_AddItemToArray(responses, annotation_json(&res->annotations[i]));
-    if (o)
-        cJSON_AddBoolToObject(o, "approved_themes", res->approved);
+    if (o && res->approved)
+        cJSON_AddBoolToObject(o, "approved_themes", 1);
     cJSON *proposals = o && res->n_proposals ? cJSON_AddArrayToObject(o, "candidate_new_themes") : NULL;
     for (size_t i = 0; proposals && i < res->n_proposals; i++) {
         cJSON *p = cJSON_CreateObject();
@@ -255,7 +255,8 @@ char *consultation_result_json(const consultation_result *res)
         cJSON_AddNumberToObject(counts, "themes", (double)res->n_themes);
         cJSON_AddNumberToObject(counts, "unprocessable", (double)res->n_unprocessable);
         cJSON_AddNumberToObject(counts, "truncated", (double)res->n_truncated);
-        cJSON_AddNumberToObject(counts, "unassigned", (double)res->n_unassigned);
+        if (res->approved)
+            cJSON_AddNumberToObject(counts, "unassigned", (double)res->n_unassigned);
         cJSON_AddNumberToObject(counts, "calls", res->out.calls);
     }
     char *text = o ? cJSON_PrintUnformatted(o) : NULL;

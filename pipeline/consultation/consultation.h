@@ -120,7 +120,10 @@ int consultation_integrity(const consultation_result *res, perr *err);
 
 /* {"themes": [{"id", "label", "description", "position", "responses"}],
  *  "responses": [{"response_id", "position", "evidence_rich", "themes": [..],
- *  "truncated", "unprocessable", "reason"?}], "counts": {...}} (malloc'd). */
+ *  "truncated", "unprocessable", "reason"?, "unassigned"?}], "counts": {...}}
+ * (malloc'd). With an approved set also "approved_themes": true,
+ * counts.unassigned and, when proposed, "candidate_new_themes": [{"label",
+ * "description", "position"}]; a full run's object has none of these. */
 char *consultation_result_json(const consultation_result *res);
 
 void consultation_result_clear(consultation_result *res);

@@ -92,8 +92,8 @@ static char *themes_text(const consultation_result *res)
     for (size_t t = 0; t < res->n_themes; t++)
         prompt_text_add(&text, "%s: %s - %s\n", res->themes[t].id, res->themes[t].label, res->themes[t].description);
     if (res->approved)
-        prompt_text_add(&text, "If none of these themes fits a response, answer \"%s\" for it instead of a list.\n",
-                        MAPPING_NONE);
+        prompt_text_add(&text, "If a response raises none of these themes at all, answer \"%s\" for it instead of a "
+                        "list (it is set aside for new themes).\n", MAPPING_NONE);
     return prompt_text_finish(&text);
 }
 
