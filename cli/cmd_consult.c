@@ -1,6 +1,7 @@
 /* cmd_consult.c — `precis consult`: the consultation analysis over a
  * response file or a collection's stored documents, now, stored in
- * PostgreSQL; the report on stdout. */
+ * PostgreSQL; the report on stdout. With --themes FILE the responses are
+ * mapped onto an analyst's approved theme set instead of finding themes. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,8 @@ const cli_command cmd_consult = {
     .name = "consult",
     .summary = "themes across consultation responses (a CSV/JSONL file or a collection), stored",
     .usage =
-        "usage: precis consult --collection C [--file RESPONSES] [--question TEXT | --question-file F] [options]\n"
+        "usage: precis consult --collection C [--file RESPONSES | RESPONSES] [--question TEXT | --question-file F]\n"
+        "                      [--themes APPROVED] [options]\n"
         "\n"
         "Run the consultation analysis now: each response's position (AGREE, DISAGREE,\n"
         "UNCLEAR) and whether it is evidence-rich; candidate themes from batches of\n"
@@ -42,12 +44,27 @@ const cli_command cmd_consult = {
         "The run is stored in PostgreSQL ([postgres] conninfo or PG* environment) under\n"
         "collection C and its report printed as JSON on stdout (see `precis themes`).\n"
         "\n"
+        "With --themes FILE (an approved theme set: what `precis themes C --export`\n"
+        "wrote, edited by an analyst, as JSON or CSV; themefinder's expected_themes.json\n"
+        "too) no themes are found: each response gets its position and is mapped to the\n"
+        "file's themes, or marked unassigned when none fits. The run records the set\n"
+        "(the file's name and sha256, and its themes), which becomes the collection's\n"
+        "approved set: later consultation jobs of collection C map their responses onto\n"
+        "it as they arrive. Once [consultation] candidate_threshold responses are\n"
+        "unassigned, candidate new themes are proposed from them for review (shown by\n"
+        "`precis themes C`), never added to the set. Theme ids are letters A..Z (a\n"
+        "lower-case letter is taken as its capital; a theme without id gets a free\n"
+        "letter); a duplicate or other id, an empty label, more than 26 themes or an\n"
+        "unknown key or column is an error naming the theme or line.\n"
+        "\n"
         "  -C, --collection C       collection the run belongs to (required)\n"
-        "  -f, --file FILE          response file (.csv, .jsonl, .json; else by content)\n"
+        "  -f, --file FILE          response file (.csv, .jsonl, .json; else by content);\n"
+        "                           also as the one operand RESPONSES\n"
+        "  -t, --themes FILE        map onto this approved theme set (.json or .csv)\n"
         "  -q, --question TEXT      the consultation question\n"
         "      --question-file F    the question from a JSON file (\"question_text\" or\n"
         "                           \"question\") or a plain text file\n"
-        "      --max-themes N       at most N themes, 1..26 (default 12)\n"
+        "      --max-themes N       at most N themes, 1..26 (default 12; not with --themes)\n"
         "      --batch-size N       at most N responses per model call (default 20)\n"
         "      --minority-below N   flag a theme with fewer than N responses as minority\n"
         "                           (default 5; flagged, never removed)\n"
@@ -67,6 +84,7 @@ const cli_command cmd_consult = {
 
 typedef struct consult_args {
     const char *config_path, *model, *collection, *file, *question, *question_file, *id_column, *text_column;
+    const char *themes;
     int max_themes, batch_size, no_store;
     consultation_flag_options flags;
 } consult_args;
@@ -86,6 +104,7 @@ static int take_option(void *args, int opt, const char *arg)
     switch (opt) {
     case 'C': a->collection = arg; return 0;
     case 'f': a->file = arg; return 0;
+    case 't': a->themes = arg; return 0;
     case 'q': a->question = arg; return 0;
     case 'Q': a->question_file = arg; return 0;
     case 'T': return cli_option_int(&cmd_consult, "--max-themes", arg, 1, CONSULTATION_MAX_THEMES, &a->max_themes);
@@ -114,14 +133,22 @@ static int parse_args(int argc, char **argv, consult_args *a)
         {"no-store", no_argument, NULL, 'S'},         {"config", required_argument, NULL, 'c'},
         {"model", required_argument, NULL, 'm'},      {"minority-below", required_argument, NULL, 'M'},
         {"minority-share", required_argument, NULL, 'H'}, {"duplicate-labels", required_argument, NULL, 'L'},
-        {"duplicate-responses", required_argument, NULL, 'R'}, {NULL, 0, NULL, 0},
+        {"duplicate-responses", required_argument, NULL, 'R'}, {"themes", required_argument, NULL, 't'},
+        {NULL, 0, NULL, 0},
     };
-    static const cli_options parser = {.shortopts = "C:f:q:c:m:", .longopts = options, .take = take_option};
+    static const cli_options parser = {.shortopts = "C:f:q:c:m:t:", .longopts = options, .take = take_option,
+                                       .max_operands = 1};
     *a = (consult_args){.flags = consultation_flag_defaults()};
     int first;
     int rc = cli_parse_options(&cmd_consult, &parser, argc, argv, a, &first);
     if (rc != 0)
         return rc;
+    if (first < argc && a->file)
+        return cli_usage_error(&cmd_consult, "give the response file as --file or as the operand, not both");
+    if (first < argc)
+        a->file = argv[first];
+    if (a->themes && a->max_themes)
+        return cli_usage_error(&cmd_consult, "--max-themes does not apply with --themes (the set is the themes)");
     if (!a->collection || !*a->collection || strlen(a->collection) > 200)
         return cli_usage_error(&cmd_consult, "--collection (1..200 bytes) is required");
     if (a->question && a->question_file)
@@ -201,9 +228,39 @@ static void print_outcome(store *s, const consult_args *a, const consultation_re
     if (json)
         printf("%s\n", json);
     free(json);
-    fprintf(stderr, "precis consult: %zu responses, %zu themes (%zu candidates), %zu unprocessable, %zu truncated, "
-            "%d model calls%s\n", res->n, res->n_themes, res->n_candidates, res->n_unprocessable, res->n_truncated,
-            res->out.calls, s ? "; stored" : "; not stored");
+    if (res->approved)
+        fprintf(stderr, "precis consult: %zu responses mapped to %zu approved themes, %zu unassigned, %zu candidate new "
+                "themes for review, %zu unprocessable, %zu truncated, %d model calls%s\n", res->n, res->n_themes,
+                res->n_unassigned, res->n_proposals, res->n_unprocessable, res->n_truncated, res->out.calls,
+                s ? "; stored" : "; not stored");
+    else
+        fprintf(stderr, "precis consult: %zu responses, %zu themes (%zu candidates), %zu unprocessable, %zu truncated, "
+                "%d model calls%s\n", res->n, res->n_themes, res->n_candidates, res->n_unprocessable, res->n_truncated,
+                res->out.calls, s ? "; stored" : "; not stored");
+}
+
+/* The approved set of --themes, its sha256 and its compact JSON (malloc'd). */
+static int load_themes(const consult_args *a, theme_set *ts, char sha[65], char **json, perr *err)
+{
+    *json = NULL;
+    if (!a->themes)
+        return 0;
+    if (theme_set_load_file(a->themes, THEME_SET_AUTO, ts, sha, err) != 0)
+        return perr_prefix(err, "--themes");
+    if (!(*json = theme_set_json(ts)))
+        return perr_set(err, "out of memory");
+    return 0;
+}
+
+static int candidate_threshold(const config *cfg, int *out, perr *err)
+{
+    long v = 0;
+    if (config_get_int(cfg, "consultation", "candidate_threshold", &v, err) != 0)
+        return -1;
+    if (v < 0 || v > 1000000)
+        return perr_set(err, "[consultation] candidate_threshold must be 0..1000000, not %ld", v);
+    *out = (int)v;
+    return 0;
 }
 
 static int run(const consult_args *a, config *cfg, perr *err)
@@ -211,8 +268,14 @@ static int run(const consult_args *a, config *cfg, perr *err)
     store *s = NULL;
     pipeline *p = NULL;
     response_set rs = {0};
-    char *question = NULL, sha[65] = "";
+    theme_set ts = {0};
+    char *question = NULL, *themes_json = NULL, sha[65] = "", themes_sha[65] = "";
+    int threshold = 0;
     int rc = load_question(a, &question, err);
+    if (rc == 0)
+        rc = load_themes(a, &ts, themes_sha, &themes_json, err);
+    if (rc == 0)
+        rc = candidate_threshold(cfg, &threshold, err);
     if (rc == 0 && !a->no_store)
         rc = open_store(cfg, &s, err);
     if (rc == 0)
@@ -224,7 +287,11 @@ static int run(const consult_args *a, config *cfg, perr *err)
         consultation_request rq = {.collection = a->collection, .source = a->file ? a->file : "collection",
                                    .source_sha256 = sha[0] ? sha : NULL, .question = question, .responses = &rs,
                                    .options = {.max_themes = a->max_themes, .batch_size = a->batch_size,
-                                               .flags = &a->flags}};
+                                               .flags = &a->flags,
+                                               .approved = a->themes ? &ts : NULL},
+                                   .approved_row = {.source = a->themes, .source_sha256 = themes_sha,
+                                                    .question = question, .themes_json = themes_json},
+                                   .candidate_threshold = threshold};
         consultation_result res = {0};
         long long run_id = 0;
         int store_rc = 0;
@@ -240,8 +307,10 @@ static int run(const consult_args *a, config *cfg, perr *err)
     }
     pipeline_free(p);
     responses_clear(&rs);
+    theme_set_clear(&ts);
     store_close(s);
     free(question);
+    free(themes_json);
     return rc;
 }
 

@@ -1,6 +1,8 @@
 /* cmd_themes.c — `precis themes COLLECTION`: the themes of a collection's
  * latest consultation run (or of --run ID) from PostgreSQL, as a table or
- * JSON. */
+ * JSON, with the approved set it used and the candidate new themes waiting
+ * for review; or --export: the themes as a file for an analyst to edit and
+ * approve (`precis consult --themes`). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include "cli/cli.h"
 #include "daemon/config.h"
 #include "pipeline/consultation/themes_html.h"
+#include "pipeline/consultation/theme_set.h"
 #include "store/store_consultation.h"
 
 extern char **environ;
@@ -34,6 +37,15 @@ const cli_command cmd_themes = {
         "same (Jaccard); its evidence, the ids of every response mapped to it; and up\n"
         "to three example responses (evidence-rich first, then the longest). Then the\n"
         "positions and the responses that could not be processed, with the reason.\n"
+        "A run made with an approved theme set (`precis consult --themes`, or a job\n"
+        "of a collection that has one) names the set and lists its unassigned\n"
+        "responses (no theme fits) and the candidate new themes proposed from\n"
+        "unassigned responses, waiting for an analyst's review.\n"
+        "\n"
+        "--export FILE writes the run's themes (id, label, description, position) as\n"
+        "JSON or CSV (from FILE's extension, else --format) for an analyst to review,\n"
+        "merge, rename and approve; `precis consult --collection C --themes FILE` then\n"
+        "maps the responses onto the approved set.\n"
         "\n"
         "  -r, --run ID        a given run instead of the newest\n"
         "      --json          the report as one JSON object\n"
@@ -41,9 +53,12 @@ const cli_command cmd_themes = {
         "                      (a bar per theme split by position, flags, examples,\n"
         "                      unassigned and unprocessable responses; no script, no\n"
         "                      network: open it from a file or send it on)\n"
+        "  -e, --export FILE   write the run's themes to FILE (\"-\": stdout)\n"
+        "      --format F      json or csv, for --export (default: FILE's extension, else json)\n"
         "  -c, --config FILE   configuration file (for [postgres] conninfo)\n"
         "\n"
-        "Exit status: 0 shown, 1 no such run or database error, 2 usage error.\n",
+        "Exit status: 0 shown or written, 1 no such run, no themes or database error,\n"
+        "2 usage error.\n",
     .run = themes_main,
 };
 
@@ -129,6 +144,33 @@ static void print_theme(const cJSON *t, const cJSON *settings)
     }
 }
 
+/* The approved set, unassigned responses and candidate themes for review. */
+static void print_approved(const cJSON *r)
+{
+    const cJSON *set = cJSON_GetObjectItemCaseSensitive(r, "approved_set");
+    if (!cJSON_IsObject(set))
+        return;
+    printf("\nApproved theme set %.0f: %s (sha256 %.12s), approved %s\n", num(set, "id"), str(set, "source"),
+           str(set, "sha256"), str(set, "approved_at"));
+    printf("Unassigned (no theme fits): %.0f in this run, %.0f waiting for the candidate step\n", num(r, "unassigned"),
+           num(r, "pending_unassigned"));
+    const cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(r, "unassigned_responses"))
+    {
+        printf("  %s: ", str(t, "response_id"));
+        print_excerpt(str(t, "excerpt"));
+    }
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(r, "theme_candidates");
+    if (cJSON_GetArraySize(c) > 0)
+        printf("\nCandidate new themes for review (not in the approved set; add one to the theme file and run\n"
+               "`precis consult --themes` again to approve it):\n");
+    cJSON_ArrayForEach(t, c)
+    {
+        printf("  #%-4.0f %-9s %s (from %.0f unassigned responses, run %.0f)\n      %s\n", num(t, "id"),
+               str(t, "position"), str(t, "label"), num(t, "responses"), num(t, "run_id"), str(t, "description"));
+    }
+}
+
 static void print_table(const cJSON *r)
 {
     printf("Consultation run %.0f of collection %s: %s, %s .. %s\n", num(r, "run_id"), str(r, "collection"),
@@ -158,6 +200,7 @@ static void print_table(const cJSON *r)
     {
         printf("  %s: %s\n", str(t, "response_id"), str(t, "reason"));
     }
+    print_approved(r);
 }
 
 /* The report as an HTML page at path. */
@@ -169,9 +212,73 @@ static int write_html(const char *path, const char *json, perr *err)
     return rc;
 }
 
-static int show(const char *config_path, const char *collection, long long run_id, int as_json,
-                const char *html_path)
+typedef struct themes_args {
+    const char *config_path, *export_path, *html_path;
+    long long run_id;
+    int as_json;
+    theme_set_format format;
+} themes_args;
+
+/* The report's themes as a set (the stored run's, already checked). */
+static int report_themes(const cJSON *r, theme_set *ts, perr *err)
 {
+    const cJSON *themes = cJSON_GetObjectItemCaseSensitive(r, "themes");
+    size_t n = (size_t)cJSON_GetArraySize(themes);
+    *ts = (theme_set){0};
+    if (n == 0)
+        return perr_set(err, "run %.0f has no themes to export (status %s)", num(r, "run_id"), str(r, "status"));
+    if (!(ts->items = calloc(n, sizeof *ts->items)))
+        return perr_set(err, "out of memory");
+    const cJSON *t;
+    cJSON_ArrayForEach(t, themes)
+    {
+        theme_set_item *it = &ts->items[ts->n++];
+        snprintf(it->id, sizeof it->id, "%s", str(t, "id"));
+        snprintf(it->position, sizeof it->position, "%s", str(t, "position"));
+        it->label = strdup(str(t, "label"));
+        it->description = strdup(str(t, "description"));
+        if (!it->label || !it->description)
+            return perr_set(err, "out of memory");
+    }
+    return 0;
+}
+
+static int write_text(const char *path, const char *text, perr *err)
+{
+    if (strcmp(path, "-") == 0)
+        return fputs(text, stdout) < 0 ? perr_errno(err, "writing stdout") : 0;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return perr_errno(err, "cannot create %s", path);
+    int rc = fputs(text, f) < 0 ? perr_errno(err, "writing %s", path) : 0;
+    if (fclose(f) != 0 && rc == 0)
+        rc = perr_errno(err, "writing %s", path);
+    return rc;
+}
+
+static int export_themes(const themes_args *a, const cJSON *r, perr *err)
+{
+    theme_set ts;
+    int rc = report_themes(r, &ts, err);
+    theme_set_format format = a->format ? a->format : theme_set_format_for_name(a->export_path);
+    theme_set_origin origin = {.collection = str(r, "collection"), .run_id = (long long)num(r, "run_id"),
+                               .question = str(r, "question")};
+    char *text = rc == 0 ? theme_set_write(&ts, format ? format : THEME_SET_JSON, &origin, err) : NULL;
+    if (rc == 0)
+        rc = text ? write_text(a->export_path, text, err) : -1;
+    if (rc == 0)
+        fprintf(stderr, "precis themes: wrote %zu themes of run %.0f to %s\n", ts.n, num(r, "run_id"),
+                a->export_path);
+    free(text);
+    theme_set_clear(&ts);
+    return rc;
+}
+
+static int show(const themes_args *a, const char *collection)
+{
+    const char *config_path = a->config_path;
+    long long run_id = a->run_id;
+    int as_json = a->as_json;
     perr err;
     config *cfg = NULL;
     store *s = NULL;
@@ -199,22 +306,26 @@ static int show(const char *config_path, const char *collection, long long run_i
         free(json);
         return EXIT_FAIL;
     }
+    if (a->html_path && write_html(a->html_path, json, &err) != 0) {
+        fprintf(stderr, "precis themes: %s\n", err.msg);
+        free(json);
+        return EXIT_FAIL;
+    }
     cJSON *r = as_json ? NULL : cJSON_Parse(json);
     if (as_json)
         printf("%s\n", json);
+    else if (r && a->export_path)
+        rc = export_themes(a, r, &err);
     else if (r)
         print_table(r);
     cJSON_Delete(r);
     free(json);
+    if (rc != 0) {
+        fprintf(stderr, "precis themes: %s\n", err.msg);
+        return EXIT_FAIL;
+    }
     return EXIT_OK;
 }
-
-typedef struct themes_args {
-    const char *config_path;
-    long long run_id;
-    int as_json;
-    const char *html_path;
-} themes_args;
 
 static int take_option(void *args, int opt, const char *arg)
 {
@@ -228,6 +339,11 @@ static int take_option(void *args, int opt, const char *arg)
         return 0;
     case 'j': a->as_json = 1; return 0;
     case 'H': a->html_path = arg; return 0;
+    case 'e': a->export_path = arg; return 0;
+    case 'F':
+        if (theme_set_format_named(arg, &a->format) != 0)
+            return cli_usage_error(&cmd_themes, "--format wants json or csv, not '%s'", arg);
+        return 0;
     case 'c': a->config_path = arg; return 0;
     default: return CLI_OPTION_UNKNOWN;
     }
@@ -243,10 +359,12 @@ static int themes_main(int argc, char **argv)
         {"run", required_argument, NULL, 'r'},
         {"json", no_argument, NULL, 'j'},
         {"html", required_argument, NULL, 'H'},
+        {"export", required_argument, NULL, 'e'},
+        {"format", required_argument, NULL, 'F'},
         {"config", required_argument, NULL, 'c'},
         {NULL, 0, NULL, 0},
     };
-    static const cli_options parser = {.shortopts = "r:c:", .longopts = options, .take = take_option,
+    static const cli_options parser = {.shortopts = "r:c:e:", .longopts = options, .take = take_option,
                                        .max_operands = 1};
     themes_args a = {0};
     int first;
@@ -256,5 +374,9 @@ static int themes_main(int argc, char **argv)
     const char *collection = first < argc ? argv[first] : NULL;
     if (!collection && a.run_id == 0)
         return cli_usage_error(&cmd_themes, "give a COLLECTION or --run ID");
-    return show(a.config_path, collection, a.run_id, a.as_json, a.html_path);
+    if (a.export_path && a.as_json)
+        return cli_usage_error(&cmd_themes, "give --export or --json, not both");
+    if (a.format && !a.export_path)
+        return cli_usage_error(&cmd_themes, "--format goes with --export");
+    return show(&a, collection);
 }

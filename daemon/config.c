@@ -29,7 +29,7 @@ struct config {
     size_t n_schedules;
 };
 
-static const char *const fixed_sections[] = {"kafka", "postgres", "engine", "pipeline", "metrics", NULL};
+static const char *const fixed_sections[] = {"kafka", "postgres", "engine", "pipeline", "consultation", "metrics", NULL};
 
 /* ---- entries ---------------------------------------------------------- */
 

@@ -26,6 +26,7 @@ const config_key_spec config_keys[] = {
     {"pipeline", "jobs_in_flight", CFG_INT, "0", "jobs serve and run handle at once, their model calls sharing the engine's batch; 0 = [engine] parallel"},
     {"pipeline", "max_attempts", CFG_INT, "3", "attempts before a job is dead-lettered"},
     {"pipeline", "job_timeout", CFG_INT, "1800", "seconds one attempt of a job may take (0 = no limit); past it the job fails with class timeout and is retried while attempts are below max_attempts"},
+    {"consultation", "candidate_threshold", CFG_INT, "20", "a collection with an approved theme set: once this many of its responses fit no theme (unassigned), candidate new themes are proposed from them for review; 0 = never"},
     {"metrics", "enabled", CFG_BOOL, "true", "serve /metrics, /healthz and /readyz"},
     {"metrics", "listen", CFG_STRING, "127.0.0.1:9464", "address:port of the metrics endpoint"},
     {"schedule.*", "cron", CFG_STRING, NULL, "5-field cron expression (minute hour day month weekday)"},

@@ -135,8 +135,11 @@ static int read_limits(const config *cfg, pipeline_options *o, perr *err)
         config_int(cfg, "engine", "parallel", 1, 64, &o->model.n_parallel, err) != 0 ||
         config_int(cfg, "pipeline", "extract_timeout", 0, 86400, &o->limits.wall_seconds, err) != 0 ||
         config_int(cfg, "pipeline", "extract_cpu", 0, 86400, &o->limits.cpu_seconds, err) != 0 ||
-        config_int(cfg, "pipeline", "extract_memory_mb", 0, 1 << 20, &o->limits.memory_mb, err) != 0)
+        config_int(cfg, "pipeline", "extract_memory_mb", 0, 1 << 20, &o->limits.memory_mb, err) != 0 ||
+        config_int(cfg, "consultation", "candidate_threshold", 0, 1000000, &o->candidate_threshold, err) != 0)
         return -1;
+    if (o->candidate_threshold == 0)
+        o->candidate_threshold = -1;   /* the key's 0 is never; the option's 0 is the default */
     return 0;
 }
 

@@ -2,6 +2,7 @@
 #include "pipeline/job_run.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "common/log.h"
 #include "common/monotonic.h"
@@ -87,15 +88,38 @@ static void store_failed_run(store *s, const pipeline_report *rep)
         log_warn("cannot store the failed consultation run", "job_id=%s error=%s", o->rq.job_id, serr.msg);
 }
 
+/* A consultation job's collection: its approved set and pending unassigned
+ * responses, read before the analysis (which never reads the database). */
+static int load_approved(store *s, const job *j, consultation_approved *approved, pipeline_report *rep, perr *err)
+{
+    *approved = (consultation_approved){0};
+    if (!s || !consultation_job_wanted(j))
+        return 0;
+    int rc = consultation_approved_load(s, j->collection ? j->collection : j->job_id, approved, err);
+    if (rc == STORE_ERROR)
+        snprintf(rep->error_class, sizeof rep->error_class, "store");
+    if (rc != 0)
+        perr_prefix(err, "reading the approved themes of the job's collection");
+    return rc;
+}
+
 int job_run_execute(const job_analyzer *a, store *s, const job *j, const pipeline_hooks *hooks,
                     pipeline_report *rep, perr *err)
 {
-    int rc = a->analyze(a->ctx, j, hooks, rep, err);
+    memset(rep, 0, sizeof *rep);
+    consultation_approved approved;
+    int rc = load_approved(s, j, &approved, rep, err);
+    if (rc != 0)
+        return rc;
+    pipeline_hooks h = hooks ? *hooks : (pipeline_hooks){0};
+    h.approved = &approved;
+    rc = a->analyze(a->ctx, j, &h, rep, err);
     if (rc == PIPELINE_PERMANENT)
         store_failed_run(s, rep);
-    if (rc != 0 || !s)
-        return rc;
-    return store_done(s, j, hooks, rep, err);
+    if (rc == 0 && s)
+        rc = store_done(s, j, &h, rep, err);
+    consultation_approved_clear(&approved);
+    return rc;
 }
 
 int job_run_fail(store *s, const char *job_id, const store_kafka_pos *pos, const char *error_class,

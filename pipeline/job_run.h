@@ -39,7 +39,10 @@ job_analyzer job_analyzer_for_pipeline(pipeline *p);
 int job_run_start(store *s, const job *j, const store_kafka_pos *pos, store_job_start_info *info, perr *err);
 
 /* Analyse j and, when s is not NULL, record it done: its document and
- * results, or its consultation run, in one transaction. 0, PIPELINE_PERMANENT
+ * results, or its consultation run, in one transaction. A consultation
+ * job's collection is read first (its approved theme set and pending
+ * unassigned responses, handed to the analyzer as hooks->approved); a
+ * database error there fails the job like one when storing. 0, PIPELINE_PERMANENT
  * (rep->error_class; "store" when the database refused the rows) or
  * PIPELINE_TRANSIENT (cancelled, or the database is unreachable). A failure
  * leaves the job's status to job_run_fail (the caller's policy decides

@@ -32,6 +32,7 @@ struct pipeline {
     sandbox_limits limits;
     extract_server *server;                       /* not owned; NULL = sandbox_extract */
     int max_tokens;
+    int candidate_threshold;                      /* < 0 = never */
 };
 
 static size_t analysis_index(const analysis_def *d)
@@ -148,6 +149,8 @@ int pipeline_new(pipeline **out, const pipeline_options *opt, perr *err)
     p->limits = opt->limits;
     p->server = opt->extract_server;
     p->max_tokens = opt->max_tokens;
+    p->candidate_threshold = opt->candidate_threshold ? opt->candidate_threshold
+                                                      : CONSULTATION_DEFAULT_CANDIDATE_THRESHOLD;
     int rc = 0;
     if (opt->input_root && *opt->input_root && !(p->input_root = strdup(opt->input_root)))
         rc = perr_set(err, "out of memory");
@@ -417,7 +420,9 @@ static int analyze_consultation(pipeline *p, const job *j, const pipeline_hooks 
     if (rc == 0) {
         in.cancel = hooks ? hooks->cancel : NULL;
         in.cancel_ctx = hooks ? hooks->cancel_ctx : NULL;
-        rc = consultation_job_analyze(&in, j, bytes, len, &rep->consultation, rep->error_class, err);
+        rc = consultation_job_analyze(&in, j, bytes, len, hooks ? hooks->approved : NULL,
+                                      p->candidate_threshold < 0 ? 0 : p->candidate_threshold, &rep->consultation,
+                                      rep->error_class, err);
     }
     free(bytes);
     consultation_job_outcome *o = rep->consultation;

@@ -50,6 +50,8 @@ typedef struct pipeline_options {
     extract_server *extract_server; /* extract through it (not owned; it must outlive the
                                  * pipeline); NULL = sandbox_extract, a fork of this process */
     int max_tokens;              /* > 0: overrides every prompt's max_tokens (tests, demos) */
+    int candidate_threshold;     /* consultation jobs with an approved set: unassigned responses
+                                  * that trigger the candidate step; 0 = the default, < 0 = never */
 } pipeline_options;
 
 typedef struct pipeline pipeline;
@@ -62,6 +64,10 @@ typedef struct pipeline_hooks {
      * ("summary"); for progress displays. */
     void (*stage)(void *ctx, const char *stage);
     void *stage_ctx;
+    /* A consultation job's collection as the job runner read it: its
+     * approved theme set and pending unassigned responses (NULL or set_id
+     * 0: none, a full run). */
+    const consultation_approved *approved;
 } pipeline_hooks;
 
 /* One analysis's outcome, ready for store_job_done. */

@@ -16,10 +16,11 @@ static const char run_sql[] =
     "INSERT INTO consultation_runs (collection, job_id, source, source_sha256, question, prompt_version, model_name,"
     "  model_sha256, max_themes, status, started_at, responses, unprocessable, truncated, candidate_themes, calls,"
     "  prompt_tokens, completion_tokens, trace, error, minority_min_responses, minority_min_share,"
-    "  duplicate_label_overlap, duplicate_response_overlap)"
+    "  duplicate_label_overlap, duplicate_response_overlap, approved_set_id, unassigned)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::integer, $10, to_timestamp($11::double precision),"
     "  $12::integer, $13::integer, $14::integer, $15::integer, $16::integer, $17::bigint, $18::bigint,"
-    "  $19::jsonb, $20, $21::integer, $22::double precision, $23::double precision, $24::double precision)"
+    "  $19::jsonb, $20, $21::integer, $22::double precision, $23::double precision, $24::double precision,"
+    "  nullif($25, '')::bigint, $26::integer)"
     " RETURNING id";
 
 static const char themes_sql[] =
@@ -168,11 +169,11 @@ static const char *num(num_buf *b, double v)
     return b->text;
 }
 
-static int insert_run(store *s, const store_consultation_run *run, char run_id[24], perr *err)
+static int insert_run(store *s, const store_consultation_run *run, const char *set_id, char run_id[24], perr *err)
 {
     char *trace_clean = clean(run->trace_json ? run->trace_json : "[]");
     char *question = clean(run->question ? run->question : ""), *error = clean(run->error);
-    num_buf b[9];
+    num_buf b[10];
     char started[40], share[40], label[40], responses[40];
     snprintf(started, sizeof started, "%.3f", run->started_at);
     snprintf(share, sizeof share, "%.17g", run->flags.minority_min_share);
@@ -188,10 +189,11 @@ static int insert_run(store *s, const store_consultation_run *run, char run_id[2
         num(&b[7], (double)run->completion_tokens), trace_clean, error,
         /* A failed run has no themes to have flagged. */
         run->error ? NULL : num(&b[8], (double)run->flags.minority_min_responses), run->error ? NULL : share,
-        run->error ? NULL : label, run->error ? NULL : responses,
+        run->error ? NULL : label, run->error ? NULL : responses, set_id,
+        num(&b[9], (double)run->n_unassigned),
     };
     PGresult *r = NULL;
-    int rc = store_exec(s, run_sql, 24, params, PGRES_TUPLES_OK, &r, err);
+    int rc = store_exec(s, run_sql, 26, params, PGRES_TUPLES_OK, &r, err);
     if (rc == 0) {
         snprintf(run_id, 24, "%s", PQgetvalue(r, 0, 0));
         PQclear(r);
@@ -213,7 +215,10 @@ int store_consultation_check(const store_consultation_run *run, perr *err)
 
 int store_consultation_save_tx(store *s, const store_consultation_run *run, char run_id[24], perr *err)
 {
-    int rc = insert_run(s, run, run_id, err);
+    char set_id[24];
+    int rc = store_approved_set_tx(s, run, set_id, err);
+    if (rc == 0)
+        rc = insert_run(s, run, set_id, run_id, err);
     if (rc != 0 || run->error)
         return rc;
     rc = save_themes(s, run_id, run, err);
@@ -221,6 +226,8 @@ int store_consultation_save_tx(store *s, const store_consultation_run *run, char
         size_t to = from + BULK_ROWS < run->n_responses ? from + BULK_ROWS : run->n_responses;
         rc = save_responses(s, run_id, run, from, to, err);
     }
+    if (rc == 0)
+        rc = store_approved_rows_tx(s, run, run_id, set_id, err);
     return rc;
 }
 
@@ -298,7 +305,20 @@ static const char report_sql[] =
     "      ORDER BY t.theme_id) FROM themes t WHERE t.run_id = r.id), '[]'::jsonb),"
     "  'unprocessable_responses', coalesce((SELECT jsonb_agg(jsonb_build_object('response_id', a.response_id,"
     "      'reason', a.reason) ORDER BY a.response_id)"
-    "      FROM response_annotations a WHERE a.run_id = r.id AND a.unprocessable), '[]'::jsonb)"
+    "      FROM response_annotations a WHERE a.run_id = r.id AND a.unprocessable), '[]'::jsonb),"
+    "  'approved_set', (SELECT jsonb_build_object('id', s.id, 'source', s.source, 'sha256', s.source_sha256,"
+    "      'approved_at', to_char(s.approved_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))"
+    "      FROM approved_theme_sets s WHERE s.id = r.approved_set_id),"
+    "  'unassigned', r.unassigned,"
+    "  'unassigned_responses', coalesce((SELECT jsonb_agg(jsonb_build_object('response_id', a.response_id,"
+    "      'excerpt', a.excerpt) ORDER BY a.response_id) FROM unassigned_responses u JOIN response_annotations a"
+    "      ON a.run_id = u.run_id AND a.response_id = u.response_id WHERE u.run_id = r.id), '[]'::jsonb),"
+    "  'pending_unassigned', (SELECT count(*) FROM unassigned_responses u"
+    "      WHERE u.approved_set_id = r.approved_set_id AND u.proposal_run_id IS NULL),"
+    "  'theme_candidates', coalesce((SELECT jsonb_agg(jsonb_build_object('id', c.id, 'label', c.label,"
+    "      'description', c.description, 'position', c.position, 'responses', c.responses, 'run_id', c.run_id,"
+    "      'created_at', to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')) ORDER BY c.id)"
+    "      FROM theme_candidates c WHERE c.approved_set_id = r.approved_set_id AND c.for_review), '[]'::jsonb)"
     " )::text FROM r";
 
 int store_consultation_report(store *s, const char *collection, long long run_id, char **json, perr *err)

@@ -1,6 +1,9 @@
-/* store_consultation.h — consultation runs in PostgreSQL (sql/0004_consultation.sql):
- * writing a finished or failed run, reading a collection's stored documents
- * as responses, and the report behind `precis themes`.
+/* store_consultation.h — consultation runs in PostgreSQL (sql/0004_consultation.sql,
+ * sql/0008_approved_themes.sql): writing a finished or failed run (with the
+ * approved theme set it used, its unassigned responses and candidate new
+ * themes), reading a collection's stored documents as responses, its
+ * approved set and pending unassigned responses, and the report behind
+ * `precis themes`.
  *
  * Writes are staged in memory and made in ONE transaction when the run
  * ends: the run row, its themes, one annotation per response and the
@@ -46,8 +49,30 @@ typedef struct store_consultation_response {
     const char *position, *evidence_rich;   /* "" = none */
     const char *themes;          /* theme ids, e.g. "AD"; "" = none */
     int truncated, unprocessable;
+    int unassigned;              /* approved set: no theme fits (kept with its text for candidates) */
     const char *reason;          /* why unprocessable; NULL = none */
 } store_consultation_response;
+
+/* The approved theme set a run used: an existing one, or a new one to write
+ * with the run (`precis consult --themes FILE`). */
+typedef struct store_approved_set {
+    long long id;                /* > 0: an existing set; 0: write the fields below */
+    const char *source, *source_sha256;   /* the theme file's name and SHA-256 */
+    const char *question;        /* NULL = "" */
+    const char *themes_json;     /* compact JSON array [{"id", "label", "description", "position"}] */
+} store_approved_set;
+
+/* A candidate new theme a run proposed, for review. */
+typedef struct store_theme_candidate {
+    const char *label, *description;
+    const char *position;        /* "" = none */
+} store_theme_candidate;
+
+/* A pending unassigned response of an earlier run. */
+typedef struct store_unassigned_key {
+    long long run_id;
+    const char *response_id;
+} store_unassigned_key;
 
 typedef struct store_consultation_run {
     const char *collection;      /* required */
@@ -67,6 +92,15 @@ typedef struct store_consultation_run {
     long calls, prompt_tokens, completion_tokens;
     const char *trace_json;      /* the steps taken; NULL = [] */
     const char *error;           /* NULL = done; else the run failed and only its row is written */
+    const store_approved_set *approved;   /* NULL: the run found its own themes */
+    size_t n_unassigned;
+    /* Candidate new themes proposed from unassigned responses: from
+     * `used` (pending ones of earlier runs of the set) and every unassigned
+     * response of this run, which are all marked used by this run. */
+    const store_theme_candidate *candidates;
+    size_t n_theme_candidates;
+    const store_unassigned_key *used;
+    size_t n_used;
 } store_consultation_run;
 
 /* Write a run (never the job's status); *run_id (may be NULL) receives its id. */
@@ -87,6 +121,22 @@ int store_job_done_consultation(store *s, const char *job_id, const store_consul
 typedef int (*store_response_fn)(void *ctx, const char *id, const char *text, perr *err);
 int store_consultation_responses(store *s, const char *collection, store_response_fn add, void *ctx, perr *err);
 
+/* The newest approved theme set of a collection (id 0 when it has none;
+ * question and themes_json malloc'd: free with store_approved_info_clear). */
+typedef struct store_approved_info {
+    long long id;
+    char *question;
+    char *themes_json;           /* [{"id", "label", "description", "position"}] */
+} store_approved_info;
+int store_consultation_approved(store *s, const char *collection, store_approved_info *out, perr *err);
+void store_approved_info_clear(store_approved_info *info);
+
+/* The pending unassigned responses of approved set set_id (not yet used by
+ * a candidate step), oldest first, each handed to add; a non-zero add stops
+ * with its error. */
+typedef int (*store_unassigned_fn)(void *ctx, long long run_id, const char *response_id, const char *text, perr *err);
+int store_consultation_unassigned(store *s, long long set_id, store_unassigned_fn add, void *ctx, perr *err);
+
 /* The report of run run_id (> 0) or, with run_id 0, of the collection's
  * newest run, as one JSON object (malloc'd; *json = NULL when there is no
  * such run):
@@ -102,7 +152,12 @@ int store_consultation_responses(store *s, const char *collection, store_respons
  *                "near_duplicates": [{"id", "label_overlap", "response_overlap"}],
  *                "evidence": [response ids],
  *                "examples": [{"response_id", "excerpt", "position", "evidence_rich"}]}],
- *    "unprocessable_responses": [{"response_id", "reason"}]}
+ *    "unprocessable_responses": [{"response_id", "reason"}],
+ *    "approved_set": null | {"id", "source", "sha256", "approved_at"},
+ *    "unassigned", "unassigned_responses": [{"response_id", "excerpt"}],
+ *    "pending_unassigned": n (of the run's set, not yet used for candidates),
+ *    "theme_candidates": [{"id", "label", "description", "position",
+ *                          "responses", "run_id", "created_at"}] (the set's, for review)}
  * Examples: up to three per theme, evidence-rich first, then the longest
  * excerpt, then by response id (deterministic). Evidence: every response
  * mapped to the theme, shorter ids first, then by id (numeric ids in

@@ -60,5 +60,11 @@ int store_consultation_check(const store_consultation_run *run, perr *err);
 /* The rows of a consultation run inside an open transaction; a failed run
  * (run->error) writes its run row only. run_id receives the run's id. */
 int store_consultation_save_tx(store *s, const store_consultation_run *run, char run_id[24], perr *err);
+/* The run's approved set inside the run's transaction (store_approved.c):
+ * its id into set_id ("" when the run has none), written first when new. */
+int store_approved_set_tx(store *s, const store_consultation_run *run, char set_id[24], perr *err);
+/* A done run's unassigned responses and candidate themes, after its rows. */
+int store_approved_rows_tx(store *s, const store_consultation_run *run, const char *run_id, const char *set_id,
+                           perr *err);
 
 #endif

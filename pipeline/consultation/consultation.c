@@ -1,4 +1,5 @@
-/* consultation.c — the consultation analysis: the five steps in order, the
+/* consultation.c — the consultation analysis: the five steps in order (or,
+ * with an approved theme set, sentiment and mapping alone), the
  * integrity check, the result as JSON, and the prompt rule (see
  * consultation.h). */
 #include "pipeline/consultation/consultation.h"
@@ -48,14 +49,42 @@ static int mark_empty_responses(consult_ctx *cx, perr *err)
     return 0;
 }
 
-/* No themes at all: nothing can be mapped. */
+/* No themes at all: nothing can be mapped. With an approved set, a
+ * response the mapping found no theme for is unassigned instead. */
 static int mark_unmapped(consult_ctx *cx, perr *err)
 {
     for (size_t i = 0; i < cx->res->n; i++) {
-        const consultation_annotation *a = &cx->res->annotations[i];
-        if (!a->themes[0] && !a->unprocessable &&
-            consult_unprocessable(cx, i, "mapping", "no themes were found to map it to", err) != 0)
+        consultation_annotation *a = &cx->res->annotations[i];
+        if (a->themes[0] || a->unprocessable)
+            continue;
+        if (cx->res->approved && cx->res->n_themes > 0) {
+            a->unassigned = 1;
+            cx->res->n_unassigned++;
+        } else if (consult_unprocessable(cx, i, "mapping", "no themes were found to map it to", err) != 0) {
             return -1;
+        }
+    }
+    return 0;
+}
+
+/* The approved set becomes res->themes (steps 2-4 are skipped). */
+static int install_approved(consult_ctx *cx, const theme_set *ts, perr *err)
+{
+    consultation_result *res = cx->res;
+    if (ts->n == 0 || ts->n > CONSULTATION_MAX_THEMES)
+        return perr_set(err, "an approved theme set needs 1..%d themes, not %zu", CONSULTATION_MAX_THEMES, ts->n);
+    if (!(res->themes = calloc(ts->n, sizeof *res->themes)))
+        return perr_set(err, "out of memory");
+    res->approved = 1;
+    for (size_t i = 0; i < ts->n; i++) {
+        consultation_theme *t = &res->themes[i];
+        memcpy(t->id, ts->items[i].id, sizeof t->id);
+        memcpy(t->position, ts->items[i].position, sizeof t->position);
+        t->label = strdup(ts->items[i].label);
+        t->description = strdup(ts->items[i].description);
+        res->n_themes++;
+        if (!t->label || !t->description)
+            return perr_set(err, "out of memory");
     }
     return 0;
 }
@@ -68,14 +97,11 @@ static void trace_step(consultation_result *res, const char *step, const char *o
     structured_trace(&res->out, step, outcome, NULL, extra);
 }
 
-static int run_steps(consult_ctx *cx, perr *err)
+/* Steps 2-4: themes found in the responses. */
+static int find_themes(consult_ctx *cx, perr *err)
 {
     consultation_result *res = cx->res;
-    int rc = mark_empty_responses(cx, err);
-    if (rc == 0)
-        rc = consult_sentiment(cx, err);
-    if (rc == 0)
-        rc = consult_generate_themes(cx, err);
+    int rc = consult_generate_themes(cx, err);
     if (rc == 0) {
         trace_step(res, "themes", "candidates", (double)cx->candidates.n);
         rc = consult_condense(cx, err);
@@ -83,6 +109,22 @@ static int run_steps(consult_ctx *cx, perr *err)
     if (rc == 0) {
         trace_step(res, "condense", "themes", (double)cx->candidates.n);
         rc = consult_refine(cx, err);
+    }
+    return rc;
+}
+
+static int run_steps(consult_ctx *cx, const theme_set *approved, perr *err)
+{
+    consultation_result *res = cx->res;
+    int rc = mark_empty_responses(cx, err);
+    if (rc == 0)
+        rc = consult_sentiment(cx, err);
+    if (rc == 0 && approved) {
+        rc = install_approved(cx, approved, err);
+        if (rc == 0)
+            trace_step(res, "approved", "themes", (double)res->n_themes);
+    } else if (rc == 0) {
+        rc = find_themes(cx, err);
     }
     if (rc == 0 && res->n_themes > 0)
         rc = consult_mapping(cx, err);
@@ -115,7 +157,7 @@ int consultation_run(const analysis_input *in, const char *question, const respo
         res->annotations[i].response_id = rs->items[i].id;
     consult_ctx cx = {.in = in, .question = question ? question : "", .rs = rs, .res = res,
                       .max_themes = max_themes, .batch_size = batch_size};
-    int rc = run_steps(&cx, err);
+    int rc = run_steps(&cx, opt ? opt->approved : NULL, err);
     theme_list_clear(&cx.candidates);
     if (rc == 0)
         consultation_flag_themes(res, opt ? opt->flags : NULL);
@@ -126,17 +168,29 @@ int consultation_run(const analysis_input *in, const char *question, const respo
     return rc;
 }
 
+int consultation_theme_index(const consultation_result *res, char id)
+{
+    for (size_t i = 0; i < res->n_themes; i++)
+        if (res->themes[i].id[0] == id)
+            return (int)i;
+    return -1;
+}
+
 int consultation_integrity(const consultation_result *res, perr *err)
 {
     for (size_t i = 0; i < res->n; i++) {
         const consultation_annotation *a = &res->annotations[i];
         if (a->unprocessable && (!a->reason || !*a->reason))
             return perr_set(err, "integrity: response %.60s is unprocessable without a reason", a->response_id);
-        if (!a->unprocessable && (!a->position[0] || !a->themes[0]))
+        if (a->unassigned && (!res->approved || a->themes[0] || a->unprocessable))
+            return perr_set(err, "integrity: response %.60s is unassigned but %s", a->response_id,
+                            !res->approved ? "there is no approved theme set" : a->themes[0] ? "has themes"
+                                                                                        : "unprocessable");
+        if (!a->unprocessable && (!a->position[0] || (!a->themes[0] && !a->unassigned)))
             return perr_set(err, "integrity: response %.60s has no %s and is not marked unprocessable",
                             a->response_id, a->position[0] ? "theme" : "position");
         for (const char *t = a->themes; *t; t++)
-            if ((size_t)(*t - 'A') >= res->n_themes)
+            if (consultation_theme_index(res, *t) < 0)
                 return perr_set(err, "integrity: response %.60s is mapped to unknown theme %c", a->response_id, *t);
     }
     return 0;
@@ -159,6 +213,8 @@ static cJSON *annotation_json(const consultation_annotation *a)
     }
     cJSON_AddBoolToObject(o, "truncated", a->truncated);
     cJSON_AddBoolToObject(o, "unprocessable", a->unprocessable);
+    if (a->unassigned)
+        cJSON_AddBoolToObject(o, "unassigned", 1);
     if (a->reason)
         cJSON_AddStringToObject(o, "reason", a->reason);
     return o;
@@ -184,6 +240,18 @@ char *consultation_result_json(const consultation_result *res)
     cJSON *responses = o ? cJSON_AddArrayToObject(o, "responses") : NULL;
     for (size_t i = 0; responses && i < res->n; i++)
         cJSON_AddItemToArray(responses, annotation_json(&res->annotations[i]));
+    if (o && res->approved)
+        cJSON_AddBoolToObject(o, "approved_themes", 1);
+    cJSON *proposals = o && res->n_proposals ? cJSON_AddArrayToObject(o, "candidate_new_themes") : NULL;
+    for (size_t i = 0; proposals && i < res->n_proposals; i++) {
+        cJSON *p = cJSON_CreateObject();
+        if (!p)
+            break;
+        cJSON_AddItemToArray(proposals, p);
+        cJSON_AddStringToObject(p, "label", res->proposals[i].label);
+        cJSON_AddStringToObject(p, "description", res->proposals[i].description);
+        cJSON_AddStringToObject(p, "position", res->proposals[i].position);
+    }
     cJSON *counts = o ? cJSON_AddObjectToObject(o, "counts") : NULL;
     if (counts) {
         cJSON_AddNumberToObject(counts, "responses", (double)res->n);
@@ -191,6 +259,8 @@ char *consultation_result_json(const consultation_result *res)
         cJSON_AddNumberToObject(counts, "themes", (double)res->n_themes);
         cJSON_AddNumberToObject(counts, "unprocessable", (double)res->n_unprocessable);
         cJSON_AddNumberToObject(counts, "truncated", (double)res->n_truncated);
+        if (res->approved)
+            cJSON_AddNumberToObject(counts, "unassigned", (double)res->n_unassigned);
         cJSON_AddNumberToObject(counts, "calls", res->out.calls);
     }
     char *text = o ? cJSON_PrintUnformatted(o) : NULL;
@@ -208,6 +278,11 @@ void consultation_result_clear(consultation_result *res)
         free(res->themes[i].description);
     }
     free(res->themes);
+    for (size_t i = 0; i < res->n_proposals; i++) {
+        free(res->proposals[i].label);
+        free(res->proposals[i].description);
+    }
+    free(res->proposals);
     analysis_output_clear(&res->out);
     memset(res, 0, sizeof *res);
 }

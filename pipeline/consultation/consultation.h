@@ -14,6 +14,14 @@
  *   5. mapping    batches of responses -> one to three theme ids each;
  * then, without the model, every theme counted by position and flagged
  * (minority, near duplicates: consultation_flags.h) — flagged, never removed.
+ * With an approved theme set (consultation_options.approved: an analyst's
+ * themes, pipeline/consultation/theme_set.h) steps 2-4 do not run: the
+ * responses get their sentiment and are mapped to the set's themes, and the
+ * mapping may answer "none" for a response no theme fits, which is then
+ * UNASSIGNED (no theme, not unprocessable). consultation_propose turns
+ * unassigned responses into candidate new themes for the analyst's review;
+ * nothing here ever changes the approved set.
+ *
  * Batch answers are JSON objects keyed by response id, built per batch with
  * every id of the batch required in order: the grammar itself guarantees
  * every id once and no other (a model cannot drop, repeat or invent one);
@@ -26,8 +34,9 @@
  * that step (its first tokens, as many as fit), never dropped: it is
  * flagged `truncated` and the trace says where and by how much. An empty
  * response is unprocessable ("empty response"). At the end the integrity
- * check requires every response to have a position and at least one theme,
- * or to be unprocessable with a reason.
+ * check requires every response to have a position and at least one theme
+ * (or, with an approved set, to be unassigned), or to be unprocessable with
+ * a reason.
  */
 #ifndef PRECIS_CONSULTATION_H
 #define PRECIS_CONSULTATION_H
@@ -37,6 +46,7 @@
 #include "common/error.h"
 #include "pipeline/analyses/analysis.h"
 #include "pipeline/consultation/responses.h"
+#include "pipeline/consultation/theme_set.h"
 
 #define CONSULTATION_MAX_THEMES 26     /* ids A..Z */
 #define CONSULTATION_DEFAULT_MAX_THEMES 12
@@ -58,6 +68,7 @@ typedef struct consultation_options {
     int max_themes;              /* 1..CONSULTATION_MAX_THEMES; 0 = default */
     int batch_size;              /* most responses per call; 0 = 20 */
     const consultation_flag_options *flags;   /* NULL = consultation_flag_defaults() */
+    const theme_set *approved;   /* NULL: find themes (steps 2-4); else map to these (max_themes unused) */
 } consultation_options;
 
 typedef struct consultation_annotation {
@@ -67,6 +78,7 @@ typedef struct consultation_annotation {
     char themes[CONSULTATION_MAX_THEMES + 1];  /* theme ids, e.g. "AD"; "" = none */
     int truncated;               /* cut to fit the context in some step */
     int unprocessable;
+    int unassigned;              /* approved set: no theme of it fits (themes "") */
     char *reason;                /* why unprocessable ("step: reason; ..."), malloc'd */
 } consultation_annotation;
 
@@ -89,6 +101,12 @@ typedef struct consultation_theme {
     size_t n_duplicates;
 } consultation_theme;
 
+/* A candidate new theme proposed from unassigned responses, for review. */
+typedef struct consultation_proposal {
+    char *label, *description;
+    char position[10];           /* "" = none */
+} consultation_proposal;
+
 typedef struct consultation_result {
     consultation_annotation *annotations;  /* one per response, input order */
     size_t n;
@@ -96,6 +114,10 @@ typedef struct consultation_result {
     size_t n_themes;
     size_t n_unprocessable, n_truncated, n_candidates;
     consultation_flag_options flags;   /* the thresholds the themes were flagged with */
+    int approved;                /* the themes are an approved set's */
+    size_t n_unassigned;         /* approved set: responses no theme fits */
+    consultation_proposal *proposals;   /* consultation_propose's, for review */
+    size_t n_proposals;
     analysis_output out;         /* tokens, times, calls and the trace */
 } consultation_result;
 
@@ -106,7 +128,19 @@ typedef struct consultation_result {
 int consultation_run(const analysis_input *in, const char *question, const response_set *rs,
                      const consultation_options *opt, consultation_result *res, perr *err);
 
-/* Every response has a position and a theme, or is unprocessable with a reason. */
+/* Candidate new themes from rs (responses that fit no theme of approved):
+ * the themes and condense steps over them, at most
+ * CONSULTATION_DEFAULT_MAX_THEMES, appended to res->proposals; the calls and
+ * trace ("propose:themes", "propose:condense") go to res->out.
+ * approved is only read. 0, -1 (err) or LLM_CANCELLED. */
+int consultation_propose(const analysis_input *in, const char *question, const response_set *rs,
+                         const theme_set *approved, consultation_result *res, perr *err);
+
+/* Index of theme id in res->themes; -1 when absent. */
+int consultation_theme_index(const consultation_result *res, char id);
+
+/* Every response has a position and a theme (or is unassigned, with an
+ * approved set), or is unprocessable with a reason. */
 int consultation_integrity(const consultation_result *res, perr *err);
 
 /* {"themes": [{"id", "label", "description", "position", "responses",
@@ -114,7 +148,10 @@ int consultation_integrity(const consultation_result *res, perr *err);
  *              "near_duplicates": [{"id", "label_overlap", "response_overlap"}],
  *              "evidence": [response ids]}],
  *  "responses": [{"response_id", "position", "evidence_rich", "themes": [..],
- *  "truncated", "unprocessable", "reason"?}], "counts": {...}} (malloc'd). */
+ *  "truncated", "unprocessable", "reason"?, "unassigned"?}], "counts": {...}}
+ * (malloc'd). With an approved set also "approved_themes": true,
+ * counts.unassigned and, when proposed, "candidate_new_themes": [{"label",
+ * "description", "position"}]; a full run's object has none of these. */
 char *consultation_result_json(const consultation_result *res);
 
 void consultation_result_clear(consultation_result *res);

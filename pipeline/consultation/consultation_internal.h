@@ -28,6 +28,7 @@ typedef struct consult_ctx {
     const response_set *rs;
     consultation_result *res;
     int max_themes, batch_size;
+    int proposing;               /* consultation_propose: steps traced as "propose:themes", "propose:condense" */
     theme_list candidates;       /* themes step, then condensed in place */
 } consult_ctx;
 
@@ -95,6 +96,9 @@ int consult_generate_themes(consult_ctx *cx, perr *err);
 int consult_condense(consult_ctx *cx, perr *err);
 int consult_refine(consult_ctx *cx, perr *err);
 int consult_mapping(consult_ctx *cx, perr *err);
+/* The schema of one response's mapping answer: one to three of res's theme
+ * ids; with an approved set (res->approved) also "none" (malloc'd). */
+cJSON *consult_mapping_item_schema(const consultation_result *res);
 
 /* Theme lists. */
 int theme_list_add(theme_list *l, const char *label, const char *description, const char *position);

@@ -37,6 +37,23 @@ static int theme_row(const consultation_theme *t, store_consultation_theme *row)
     return 0;
 }
 
+/* The candidate new themes a run proposed (array malloc'd into *run). */
+static int candidate_rows(const consultation_result *res, store_consultation_run *run, perr *err)
+{
+    if (res->n_proposals == 0)
+        return 0;
+    store_theme_candidate *c = calloc(res->n_proposals, sizeof *c);
+    if (!c)
+        return perr_set(err, "out of memory");
+    for (size_t i = 0; i < res->n_proposals; i++)
+        c[i] = (store_theme_candidate){.label = res->proposals[i].label,
+                                       .description = res->proposals[i].description,
+                                       .position = res->proposals[i].position};
+    run->candidates = c;
+    run->n_theme_candidates = res->n_proposals;
+    return 0;
+}
+
 /* The stored form of a run: its responses with their annotations and its
  * themes (arrays malloc'd into *run; free with free_run_rows). */
 static int run_rows(const consultation_result *res, const response_set *rs, store_consultation_run *run, perr *err)
@@ -55,7 +72,7 @@ static int run_rows(const consultation_result *res, const response_set *rs, stor
         rows[i] = (store_consultation_response){
             .response_id = a->response_id, .text = rs->items[i].text, .position = a->position,
             .evidence_rich = a->evidence_rich, .themes = a->themes, .truncated = a->truncated,
-            .unprocessable = a->unprocessable, .reason = a->reason};
+            .unprocessable = a->unprocessable, .unassigned = a->unassigned, .reason = a->reason};
     }
     run->responses = rows;
     run->themes = themes;
@@ -63,7 +80,7 @@ static int run_rows(const consultation_result *res, const response_set *rs, stor
     for (size_t i = 0; i < res->n_themes; i++)
         if (theme_row(&res->themes[i], &themes[i]) != 0)
             return perr_set(err, "out of memory");
-    return 0;
+    return candidate_rows(res, run, err);
 }
 
 static void free_run_rows(store_consultation_run *run)
@@ -72,8 +89,10 @@ static void free_run_rows(store_consultation_run *run)
         free((void *)run->themes[i].duplicates);
     free((void *)run->responses);
     free((void *)run->themes);
+    free((void *)run->candidates);
     run->responses = NULL;
     run->themes = NULL;
+    run->candidates = NULL;
 }
 
 /* What any run records: its counters and its trace (*trace malloc'd). */
@@ -88,6 +107,7 @@ static void run_counters(const consultation_result *res, store_consultation_run 
                                             .minority_min_share = res->flags.minority_min_share,
                                             .duplicate_label_overlap = res->flags.duplicate_label_overlap,
                                             .duplicate_response_overlap = res->flags.duplicate_response_overlap};
+    run->n_unassigned = res->n_unassigned;
     run->calls = res->out.calls;
     run->prompt_tokens = res->out.prompt_tokens;
     run->completion_tokens = res->out.completion_tokens;
@@ -98,6 +118,8 @@ typedef struct run_meta {
     const char *prompt_version, *model_name, *model_sha256;
     double started_at;
     const char *error;           /* NULL: done */
+    const store_unassigned_key *used;   /* pending responses the candidate step used */
+    size_t n_used;
 } run_meta;
 
 /* rq + res -> the stored form (rows malloc'd into *run; *trace too): free
@@ -111,7 +133,10 @@ static int run_record(const consultation_request *rq, const consultation_result 
         .model_name = m->model_name, .model_sha256 = m->model_sha256,
         .max_themes = rq->options.max_themes ? rq->options.max_themes : CONSULTATION_DEFAULT_MAX_THEMES,
         .started_at = m->started_at, .n_responses = rq->responses->n, .error = m->error,
+        .approved = rq->options.approved ? &rq->approved_row : NULL, .used = m->used, .n_used = m->n_used,
     };
+    if (rq->options.approved)
+        run->max_themes = (int)rq->options.approved->n;
     run_counters(res, run, trace);
     return m->error ? 0 : run_rows(res, rq->responses, run, err);
 }
@@ -139,10 +164,15 @@ int consultation_execute(const analysis_input *in, store *s, const consultation_
         *run_id = 0;
     double started = wall_seconds();
     int rc = consultation_run(in, rq->question, rq->responses, &rq->options, res, err);
+    size_t n_used = 0;
+    if (rc == 0 && rq->options.approved)
+        rc = consultation_propose_if_due(in, rq->question, rq->options.approved, rq->pending, rq->responses, res,
+                                         rq->candidate_threshold, &n_used, err);
     if (rc == LLM_CANCELLED || !s)
         return rc;
     run_meta m = {.prompt_version = in->prompt->version, .model_name = llm_model_name(in->llm),
-                  .model_sha256 = llm_model_sha256(in->llm), .started_at = started, .error = rc == 0 ? NULL : err->msg};
+                  .model_sha256 = llm_model_sha256(in->llm), .started_at = started, .error = rc == 0 ? NULL : err->msg,
+                  .used = rq->pending ? rq->pending->keys : NULL, .n_used = n_used};
     perr serr;
     *store_rc = save_run(s, rq, res, &m, run_id, &serr);
     if (*store_rc != 0 && rc == 0)
@@ -176,23 +206,37 @@ int consultation_job_wanted(const job *j)
     return 0;
 }
 
-/* "question" and "max_themes" from the job's metadata (question malloc'd). */
+/* "question" and "max_themes" from the job's metadata (question malloc'd;
+ * NULL when absent). */
 static int job_options(const job *j, char **question, consultation_options *o, perr *err)
 {
     *question = NULL;
     cJSON *m = cJSON_Parse(j->metadata_json ? j->metadata_json : "{}");
     const cJSON *q = cJSON_GetObjectItemCaseSensitive(m, "question");
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(m, "max_themes");
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(m, "response_id");
     int rc = 0;
     if (q && !cJSON_IsString(q))
         rc = perr_set(err, "metadata \"question\" must be a string");
+    else if (r && !cJSON_IsString(r))
+        rc = perr_set(err, "metadata \"response_id\" must be a string");
     else if (k && (!cJSON_IsNumber(k) || k->valuedouble != floor(k->valuedouble) || k->valuedouble < 1 ||
                    k->valuedouble > CONSULTATION_MAX_THEMES))
         rc = perr_set(err, "metadata \"max_themes\" must be an integer 1..%d", CONSULTATION_MAX_THEMES);
     if (rc == 0 && k)
         o->max_themes = (int)k->valuedouble;
-    if (rc == 0 && !(*question = strdup(q ? q->valuestring : "")))
+    if (rc == 0 && q && !(*question = strdup(q->valuestring)))
         rc = perr_set(err, "out of memory");
+    cJSON_Delete(m);
+    return rc;
+}
+
+/* A {"text": ...} job is one response: its id the metadata's "response_id", else the job id. */
+static int single_response(const job *j, response_set *out, perr *err)
+{
+    cJSON *m = cJSON_Parse(j->metadata_json ? j->metadata_json : "{}");
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(m, "response_id");
+    int rc = responses_add(out, cJSON_IsString(r) ? r->valuestring : j->job_id, j->text, 0, err);
     cJSON_Delete(m);
     return rc;
 }
@@ -209,25 +253,59 @@ void consultation_job_outcome_free(consultation_job_outcome *o)
         return;
     consultation_result_clear(&o->res);
     responses_clear(&o->responses);
+    theme_set_clear(&o->approved);
+    for (size_t i = 0; i < o->n_used; i++)
+        free((char *)o->used[i].response_id);
+    free(o->used);
     free(o->question);
     free(o->error);
     free(o);
 }
 
-/* The request of job j over o's parsed responses (o->rq). */
-static int job_request(const job *j, consultation_job_outcome *o, char error_class[32], perr *err)
+/* The request of job j over o's parsed responses (o->rq); with an approved
+ * set, mapped onto a copy of it. */
+static int job_request(const job *j, const consultation_approved *approved, int threshold,
+                       consultation_job_outcome *o, char error_class[32], perr *err)
 {
     o->rq = (consultation_request){.collection = j->collection ? j->collection : j->job_id, .job_id = j->job_id,
                                    .source = job_source(j), .source_sha256 = o->sha256, .responses = &o->responses};
     if (job_options(j, &o->question, &o->rq.options, err) != 0)
         return fail_with(error_class, "invalid_job");
+    const char *question = o->question ? o->question : "";
+    if (approved && approved->set_id > 0) {
+        if (theme_set_copy(&o->approved, &approved->themes) != 0)
+            return perr_set(err, "out of memory"), fail_with(error_class, "engine");
+        o->rq.options.approved = &o->approved;
+        o->rq.approved_row = (store_approved_set){.id = approved->set_id};
+        o->rq.candidate_threshold = threshold;
+        o->rq.pending = approved;
+        if (!o->question && approved->question)
+            question = approved->question;
+    }
+    if (!o->question && !(o->question = strdup(question)))
+        return perr_set(err, "out of memory"), fail_with(error_class, "engine");
     o->rq.question = o->question;
     return 0;
 }
 
+/* The pending responses the candidate step used, copied into o. */
+static int keep_used(consultation_job_outcome *o, const consultation_approved *approved, size_t n, perr *err)
+{
+    if (n == 0)
+        return 0;
+    if (!(o->used = calloc(n, sizeof *o->used)))
+        return perr_set(err, "out of memory");
+    for (; o->n_used < n; o->n_used++) {
+        o->used[o->n_used].run_id = approved->keys[o->n_used].run_id;
+        if (!(o->used[o->n_used].response_id = strdup(approved->keys[o->n_used].response_id)))
+            return perr_set(err, "out of memory");
+    }
+    return 0;
+}
+
 /* Parse the response file and the job's options into a fresh outcome. */
-static int prepare(const job *j, const unsigned char *bytes, size_t len, consultation_job_outcome **out,
-                   char error_class[32], perr *err)
+static int prepare(const job *j, const unsigned char *bytes, size_t len, const consultation_approved *approved,
+                   int threshold, consultation_job_outcome **out, char error_class[32], perr *err)
 {
     if (j->n_analyses != 1)
         return perr_set(err, "a consultation job must ask for \"consultation\" alone"),
@@ -238,11 +316,12 @@ static int prepare(const job *j, const unsigned char *bytes, size_t len, consult
     sha256_hex(bytes, len, o->sha256);
     const char *name = j->doc_kind == JOB_DOC_PATH ? j->path : j->filename;
     responses_options ro = {.format = responses_format_for_name(name)};
-    int rc = responses_parse((const char *)bytes, len, &ro, &o->responses, err);
+    int rc = j->doc_kind == JOB_DOC_TEXT ? single_response(j, &o->responses, err)
+                                         : responses_parse((const char *)bytes, len, &ro, &o->responses, err);
     if (rc != 0)
         rc = perr_prefix(err, "responses %s", job_source(j)), fail_with(error_class, "document");
     if (rc == 0)
-        rc = job_request(j, o, error_class, err);
+        rc = job_request(j, approved, threshold, o, error_class, err);
     if (rc != 0) {
         consultation_job_outcome_free(o);
         return -1;
@@ -252,17 +331,25 @@ static int prepare(const job *j, const unsigned char *bytes, size_t len, consult
 }
 
 int consultation_job_analyze(const analysis_input *in, const job *j, const unsigned char *bytes, size_t len,
+                             const consultation_approved *approved, int candidate_threshold,
                              consultation_job_outcome **out, char error_class[32], perr *err)
 {
     *out = NULL;
     consultation_job_outcome *o;
-    if (prepare(j, bytes, len, &o, error_class, err) != 0)
+    if (prepare(j, bytes, len, approved, candidate_threshold, &o, error_class, err) != 0)
         return -1;
     o->prompt_version = in->prompt->version;
     o->model_name = llm_model_name(in->llm);
     o->model_sha256 = llm_model_sha256(in->llm);
     o->started_at = wall_seconds();
     int rc = consultation_run(in, o->rq.question, o->rq.responses, &o->rq.options, &o->res, err);
+    size_t n_used = 0;
+    if (rc == 0 && o->rq.options.approved)
+        rc = consultation_propose_if_due(in, o->rq.question, o->rq.options.approved, o->rq.pending, o->rq.responses,
+                                         &o->res, o->rq.candidate_threshold, &n_used, err);
+    if (rc == 0)
+        rc = keep_used(o, o->rq.pending, n_used, err);
+    o->rq.pending = NULL;   /* the caller's; not kept past this call */
     o->seconds = wall_seconds() - o->started_at;
     if (rc == LLM_CANCELLED) {
         consultation_job_outcome_free(o);
@@ -279,7 +366,8 @@ int consultation_job_analyze(const analysis_input *in, const job *j, const unsig
 int consultation_job_record(const consultation_job_outcome *o, store_consultation_run *run, char **trace, perr *err)
 {
     run_meta m = {.prompt_version = o->prompt_version, .model_name = o->model_name,
-                  .model_sha256 = o->model_sha256, .started_at = o->started_at, .error = o->error};
+                  .model_sha256 = o->model_sha256, .started_at = o->started_at, .error = o->error,
+                  .used = o->used, .n_used = o->n_used};
     int rc = run_record(&o->rq, &o->res, &m, run, trace, err);
     if (rc != 0)
         consultation_job_record_free(run, *trace);

@@ -1,5 +1,6 @@
 /* consultation_mapping.c — step 5: each response mapped to one to three of
- * the refined themes (by id). */
+ * the refined themes (by id); with an approved theme set the answer may
+ * also be "none" (no theme fits: the response is unassigned). */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +12,12 @@
  * room to spare). */
 #define MAPPING_ANSWER_BYTES 32
 
-/* {"type": "array", "items": {"enum": [ids]}, "minItems": 1, "maxItems": k}. */
-static cJSON *item_schema(const consultation_result *res)
+/* What an approved-mode answer says when no theme fits. */
+#define MAPPING_NONE "none"
+
+/* {"type": "array", "items": {"enum": [ids]}, "minItems": 1, "maxItems": k};
+ * with an approved set {"anyOf": [that, {"enum": ["none"]}]}. */
+static cJSON *ids_schema(const consultation_result *res)
 {
     cJSON *s = cJSON_CreateObject();
     cJSON *items = s ? cJSON_AddObjectToObject(s, "items") : NULL;
@@ -30,7 +35,27 @@ static cJSON *item_schema(const consultation_result *res)
     return s;
 }
 
-/* The theme ids of one answer, each once, in theme order. */
+cJSON *consult_mapping_item_schema(const consultation_result *res)
+{
+    cJSON *ids = ids_schema(res);
+    if (!ids || !res->approved)
+        return ids;
+    cJSON *s = cJSON_CreateObject(), *any = s ? cJSON_AddArrayToObject(s, "anyOf") : NULL;
+    cJSON *none = cJSON_CreateObject(), *values = none ? cJSON_AddArrayToObject(none, "enum") : NULL;
+    if (!any || !values) {
+        cJSON_Delete(s);
+        cJSON_Delete(ids);
+        cJSON_Delete(none);
+        return NULL;
+    }
+    cJSON_AddItemToArray(values, cJSON_CreateString(MAPPING_NONE));
+    cJSON_AddItemToArray(any, ids);
+    cJSON_AddItemToArray(any, none);
+    return s;
+}
+
+/* The theme ids of one answer, each once, in theme order ("none" keeps no
+ * id: the response is unassigned). */
 static int keep_answer(batch_step *bs, const ladder_item *items, size_t n, const cJSON *answer, perr *err)
 {
     (void)err;
@@ -56,15 +81,19 @@ static int keep_answer(batch_step *bs, const ladder_item *items, size_t n, const
 
 static cJSON *mapping_item_schema(batch_step *bs)
 {
-    return item_schema(bs->cx->res);
+    return consult_mapping_item_schema(bs->cx->res);
 }
 
-/* "A: label — description" lines (malloc'd). */
+/* "A: label — description" lines (malloc'd); with an approved set a last
+ * line says how to answer when none fits. */
 static char *themes_text(const consultation_result *res)
 {
     prompt_text text = {0};
     for (size_t t = 0; t < res->n_themes; t++)
         prompt_text_add(&text, "%s: %s - %s\n", res->themes[t].id, res->themes[t].label, res->themes[t].description);
+    if (res->approved)
+        prompt_text_add(&text, "If a response raises none of these themes at all, answer \"%s\" for it instead of a "
+                        "list (it is set aside for new themes).\n", MAPPING_NONE);
     return prompt_text_finish(&text);
 }
 
@@ -80,6 +109,6 @@ int consult_mapping(consult_ctx *cx, perr *err)
     free(themes);
     for (size_t i = 0; rc == 0 && i < cx->res->n; i++)
         for (const char *t = cx->res->annotations[i].themes; *t; t++)
-            cx->res->themes[*t - 'A'].response_count++;
+            cx->res->themes[consultation_theme_index(cx->res, *t)].response_count++;
     return rc;
 }

@@ -128,7 +128,7 @@ static int generate_give_up(void *ctx, const ladder_item *item, const char *reas
 int consult_generate_themes(consult_ctx *cx, perr *err)
 {
     const prompt_step *ps = prompt_find_step(cx->in->prompt, "themes");
-    batch_step bs = {.cx = cx, .name = "themes", .ps = ps, .answer_base = (size_t)ps->max_tokens,
+    batch_step bs = {.cx = cx, .name = cx->proposing ? "propose:themes" : "themes", .ps = ps, .answer_base = (size_t)ps->max_tokens,
                      .schema_for = generate_schema, .accept = generate_accept, .give_up = generate_give_up};
     int rc = batch_step_run(&bs, err);
     cx->res->n_candidates = cx->candidates.n;
@@ -261,7 +261,8 @@ static int condense_round(const group_call *g, theme_list *l, perr *err)
 
 int consult_condense(consult_ctx *cx, perr *err)
 {
-    group_call g = {.cx = cx, .ps = prompt_find_step(cx->in->prompt, "condense"), .name = "condense"};
+    group_call g = {.cx = cx, .ps = prompt_find_step(cx->in->prompt, "condense"),
+                    .name = cx->proposing ? "propose:condense" : "condense"};
     theme_list *l = &cx->candidates;
     for (int round = 1; l->n > 1 && (round == 1 || l->n > (size_t)cx->max_themes); round++) {
         if (round > CONDENSE_MAX_ROUNDS) {
