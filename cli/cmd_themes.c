@@ -301,11 +301,6 @@ static int show(const themes_args *a, const char *collection)
         fprintf(stderr, "precis themes: %s\n", err.msg);
         return EXIT_FAIL;
     }
-    if (html_path && write_html(html_path, json, &err) != 0) {
-        fprintf(stderr, "precis themes: %s\n", err.msg);
-        free(json);
-        return EXIT_FAIL;
-    }
     if (a->html_path && write_html(a->html_path, json, &err) != 0) {
         fprintf(stderr, "precis themes: %s\n", err.msg);
         free(json);
