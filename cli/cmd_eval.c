@@ -13,7 +13,8 @@ const cli_command cmd_eval = {
     .name = "eval",
     .summary = "measure precis's accuracy against expected answers (consultation)",
     .usage =
-        "usage: precis eval consultation --expected DIR [--question N] [--predicted FILE] [--json]\n"
+        "usage: precis eval consultation --expected DIR [--question N] [--json]\n"
+        "                                [--predicted FILE | -m MODEL [-c FILE] [--save-predicted FILE]]\n"
         "\n"
         "Score precis against expected answers and print the scores with a 95%\n"
         "bootstrap confidence interval.\n"
@@ -25,8 +26,10 @@ const cli_command cmd_eval = {
         "question_part_N_responses.jsonl.\n"
         "  --predicted FILE scores FILE's lines {\"response_id\": ..., \"labels\": [...],\n"
         "  \"position\": ...} (id a number or a string; position optional) without a model.\n"
-        "  Without it the model would map the expected responses to the expected themes\n"
-        "  (model mode; it needs the approved-theme-set consultation, not yet built).\n"
+        "  Without it the model maps the expected responses onto the expected themes\n"
+        "  (model mode: the consultation with the themes as an approved set, sentiment\n"
+        "  and mapping only; -m MODEL and -c FILE as for `precis consult`), and\n"
+        "  --save-predicted FILE keeps its answers in --predicted's form.\n"
         "  Scores, over the N responses of the expected mapping:\n"
         "    mapping F1     per response 2|P&E|/(|P|+|E|) of the predicted set P and the\n"
         "                   expected set E, then the mean (sample-averaged); both empty\n"

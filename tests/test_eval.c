@@ -368,7 +368,7 @@ Test(eval, cli_errors, .timeout = 60)
     snprintf(args[0], sizeof args[0], "eval");
     snprintf(args[1], sizeof args[1], "eval legalese");
     snprintf(args[2], sizeof args[2], "eval consultation --question 1");
-    snprintf(args[3], sizeof args[3], "eval consultation --expected '%s'", dir);
+    snprintf(args[3], sizeof args[3], "eval consultation --expected '%s' -p x -m model.gguf", dir);
     snprintf(args[4], sizeof args[4], "eval consultation --expected '%s' --question 3 -p x", dir);
     static const struct {
         const char *needle;
@@ -377,7 +377,7 @@ Test(eval, cli_errors, .timeout = 60)
         {"give a kind: consultation", 2},
         {"unknown kind 'legalese'", 2},
         {"--expected DIR is required", 2},
-        {"model mode needs the approved-theme-set consultation", 1},
+        {"--model and --save-predicted are for model mode (no --predicted)", 2},
         {"q3_expected_themes.json", 1},
     };
     for (size_t i = 0; i < 5; i++) {
@@ -393,6 +393,46 @@ Test(eval, cli_errors, .timeout = 60)
     cr_assert_eq(test_run(cmd, &out), 0);
     cr_assert(strstr(out, "--predicted FILE") && strstr(out, "type 7"), "%s", out);
     free(out);
+    free(dir);
+}
+
+/* Model mode on the gambling set with the dim-256 test model: the expected
+ * responses mapped onto the expected themes (sentiment and mapping only,
+ * no theme generation), scored; the predictions it saves score the same
+ * through --predicted. Random weights: the scores mean nothing, the flow
+ * and the arithmetic's bounds do. */
+Test(eval, model_mode_runs_the_approved_set_consultation_and_scores_it, .timeout = 600)
+{
+    char *dir = test_corpus_path(XS), *model = test_model_path("synth-d256-q8_0.gguf");
+    char saved[4096], cmd[16384], *out = NULL;
+    snprintf(saved, sizeof saved, "%s/model-predictions.jsonl", test_tmpdir());
+    snprintf(cmd, sizeof cmd, "%s eval consultation --expected '%s' -m '%s' --save-predicted '%s' --json 2>/dev/null",
+             test_precis_bin(), dir, model, saved);
+    cr_assert_eq(test_run(cmd, &out), 0, "%s", out);
+    cJSON *j = cJSON_Parse(out);
+    cr_assert(j, "%s", out);
+    free(out);
+    cr_assert_eq(num(j, "n"), 100);
+    cr_assert_eq(num(j, "missing"), 0, "every expected response got a prediction");
+    double f1 = num(j, "mapping_f1");
+    const cJSON *ci = cJSON_GetObjectItem(j, "mapping_f1_ci");
+    double lo = cJSON_GetArrayItem(ci, 0)->valuedouble, hi = cJSON_GetArrayItem(ci, 1)->valuedouble;
+    cr_assert(0 <= lo && lo <= f1 && f1 <= hi && hi <= 1, "F1 %g CI [%g, %g]", f1, lo, hi);
+    cr_assert(num(j, "sentiment_accuracy") >= 0 && num(j, "sentiment_accuracy") <= 1);
+    char *lines = test_read_file(saved, NULL);
+    int n = 0;
+    for (const char *p = lines; (p = strchr(p, '\n')); p++)
+        n++;
+    cr_assert_eq(n, 100, "one saved prediction per response");
+    cr_assert(strstr(lines, "\"response_id\":\"1001\""), "%.200s", lines);
+    free(lines);
+    cJSON *again = eval_json(dir, saved);
+    cr_assert_eq(num(again, "mapping_f1"), f1, "the saved predictions score the same");
+    cr_assert_eq(num(again, "sentiment_accuracy"), num(j, "sentiment_accuracy"));
+    cr_assert_eq(num(again, "exact_match"), num(j, "exact_match"));
+    cJSON_Delete(again);
+    cJSON_Delete(j);
+    free(model);
     free(dir);
 }
 
