@@ -92,6 +92,25 @@ Test(consultation_flags, counts_by_position)
     cr_assert_eq(f.res.n_themes, 6, "no theme removed");
 }
 
+Test(consultation_flags, an_approved_sets_ids_with_gaps_count_by_id)
+{
+    /* themes A, C, X (an analyst's set): responses mapped to C and X count
+     * for C and X, not for whatever sits at positions 2 and 23 */
+    consultation_theme themes[3] = {{.id = "A", .label = (char *)"Children"}, {.id = "C", .label = (char *)"Funding"},
+                                    {.id = "X", .label = (char *)"Other"}};
+    consultation_annotation ann[3] = {
+        {.response_id = "r1", .position = "AGREE", .themes = "C"},
+        {.response_id = "r2", .position = "DISAGREE", .themes = "CX"},
+        {.response_id = "r3", .position = "UNCLEAR", .themes = "X"},
+    };
+    consultation_result res = {.annotations = ann, .n = 3, .themes = themes, .n_themes = 3};
+    consultation_flag_themes(&res, NULL);
+    assert_counts(&themes[0], 0, 0, 0, 0, 0);
+    assert_counts(&themes[1], 2, 1, 1, 0, 0);
+    assert_counts(&themes[2], 2, 0, 1, 1, 0);
+    cr_assert_eq(themes[1].n_duplicates, 0, "C and X share 1 of 3 responses: not duplicates");
+}
+
 Test(consultation_flags, minority_by_count_and_by_share)
 {
     fixture f;

@@ -471,6 +471,29 @@ Test(eval, consultation_run_becomes_predictions)
     eval_items_clear(&items);
 }
 
+Test(eval, an_approved_sets_ids_with_gaps_are_labels_by_id)
+{
+    /* the gambling set's ids run A..K, then X, Y; an analyst's may be A, C, D */
+    consultation_theme themes[3] = {{.id = "A"}, {.id = "C"}, {.id = "X"}};
+    consultation_annotation ann[2] = {
+        {.response_id = "r1", .position = "AGREE", .themes = "CX"},
+        {.response_id = "r2", .position = "UNCLEAR", .themes = "A"},
+    };
+    consultation_result res = {.annotations = ann, .n = 2, .themes = themes, .n_themes = 3};
+    eval_items items = {0};
+    perr err;
+    cr_assert_eq(consultation_eval_predictions(&res, NULL, &items, &err), 0, "%s", err.msg);
+    cr_assert_eq(items.items[0].n_labels, 2);
+    cr_assert_str_eq(items.items[0].labels[0], "C");
+    cr_assert_str_eq(items.items[0].labels[1], "X");
+    cr_assert_str_eq(items.items[1].labels[0], "A");
+    const char *const ids[] = {"a", "c", "x"};
+    cr_assert_eq(consultation_eval_predictions(&res, ids, &items, &err), 0, "%s", err.msg);
+    cr_assert_str_eq(items.items[0].labels[0], "c", "renamed by the theme's index, found by its id");
+    cr_assert_str_eq(items.items[0].labels[1], "x");
+    eval_items_clear(&items);
+}
+
 Test(eval, large_files_are_read_whole)
 {
     /* 6,000 responses, about 300 KiB: more than the reader's first buffers

@@ -26,7 +26,9 @@ static int item_of(const consultation_result *res, const consultation_annotation
     if (!a->unprocessable)
         snprintf(it->position, sizeof it->position, "%s", a->position);
     for (const char *t = a->unprocessable ? "" : a->themes; *t; t++) {
-        size_t k = (size_t)(*t - 'A');
+        size_t k = 0; /* by id: an approved set's ids need not run A, B, C */
+        while (k < res->n_themes && res->themes[k].id[0] != *t)
+            k++;
         if (k >= res->n_themes)
             return perr_set(err, "response %.60s is mapped to unknown theme %c", a->response_id, *t);
         if (add_label(it, theme_ids ? theme_ids[k] : res->themes[k].id) != 0)

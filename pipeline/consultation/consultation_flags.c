@@ -83,9 +83,29 @@ double consultation_label_overlap(const char *a, const char *b)
     return either ? (double)both / (double)either : 0.0;
 }
 
+/* The index of each theme id letter in res->themes (-1: no such theme):
+ * ids need not run A, B, C (an approved set may be A, C, D or A..K, X). */
+static void theme_indexes(const consultation_result *res, int index[26])
+{
+    for (int c = 0; c < 26; c++)
+        index[c] = -1;
+    for (size_t k = 0; k < res->n_themes && k < CONSULTATION_MAX_THEMES; k++) {
+        char id = res->themes[k].id[0];
+        if (id >= 'A' && id <= 'Z')
+            index[id - 'A'] = (int)k;
+    }
+}
+
+static int index_of(const int index[26], char id)
+{
+    return id >= 'A' && id <= 'Z' ? index[id - 'A'] : -1;
+}
+
 /* Per theme its responses by position; per pair how many responses have both. */
 static void count(consultation_result *res, size_t both[CONSULTATION_MAX_THEMES][CONSULTATION_MAX_THEMES])
 {
+    int index[26];
+    theme_indexes(res, index);
     for (size_t k = 0; k < res->n_themes; k++) {
         consultation_theme *t = &res->themes[k];
         t->response_count = t->agree = t->disagree = t->unclear = t->no_position = 0;
@@ -93,8 +113,8 @@ static void count(consultation_result *res, size_t both[CONSULTATION_MAX_THEMES]
     for (size_t i = 0; i < res->n; i++) {
         const consultation_annotation *a = &res->annotations[i];
         for (const char *p = a->themes; *p; p++) {
-            size_t k = (size_t)(*p - 'A');
-            if (k >= res->n_themes)
+            int k = index_of(index, *p);
+            if (k < 0)
                 continue;
             consultation_theme *t = &res->themes[k];
             t->response_count++;
@@ -106,9 +126,11 @@ static void count(consultation_result *res, size_t both[CONSULTATION_MAX_THEMES]
                 t->unclear++;
             else
                 t->no_position++;
-            for (const char *q = p + 1; *q; q++)
-                if ((size_t)(*q - 'A') < res->n_themes)
-                    both[k][*q - 'A']++, both[*q - 'A'][k]++;
+            for (const char *q = p + 1; *q; q++) {
+                int m = index_of(index, *q);
+                if (m >= 0)
+                    both[k][m]++, both[m][k]++;
+            }
         }
     }
 }
