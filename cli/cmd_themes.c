@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "daemon/config.h"
 #include "pipeline/consultation/themes_html.h"
+#include "pipeline/consultation/consultation_set_report.h"
 #include "pipeline/consultation/theme_set.h"
 #include "store/store_consultation.h"
 
@@ -37,10 +38,12 @@ const cli_command cmd_themes = {
         "same (Jaccard); its evidence, the ids of every response mapped to it; and up\n"
         "to three example responses (evidence-rich first, then the longest). Then the\n"
         "positions and the responses that could not be processed, with the reason.\n"
-        "A run made with an approved theme set (`precis consult --themes`, or a job\n"
-        "of a collection that has one) names the set and lists its unassigned\n"
-        "responses (no theme fits) and the candidate new themes proposed from\n"
-        "unassigned responses, waiting for an analyst's review.\n"
+        "A collection with an approved theme set (`precis consult --themes`) is shown\n"
+        "across every run mapped onto the set (the first, and each job since), each\n"
+        "response as last mapped, counts and flags over all of them; --run ID shows\n"
+        "one run. Either way the set is named, with its unassigned responses (no\n"
+        "theme fits) and the candidate new themes proposed from them, waiting for\n"
+        "an analyst's review.\n"
         "\n"
         "--export FILE writes the run's themes (id, label, description, position) as\n"
         "JSON or CSV (from FILE's extension, else --format) for an analyst to review,\n"
@@ -152,8 +155,8 @@ static void print_approved(const cJSON *r)
         return;
     printf("\nApproved theme set %.0f: %s (sha256 %.12s), approved %s\n", num(set, "id"), str(set, "source"),
            str(set, "sha256"), str(set, "approved_at"));
-    printf("Unassigned (no theme fits): %.0f in this run, %.0f waiting for the candidate step\n", num(r, "unassigned"),
-           num(r, "pending_unassigned"));
+    printf("Unassigned (no theme fits): %.0f in this %s, %.0f waiting for the candidate step\n", num(r, "unassigned"),
+           strcmp(str(r, "view"), "approved_set") == 0 ? "collection" : "run", num(r, "pending_unassigned"));
     const cJSON *t;
     cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(r, "unassigned_responses"))
     {
@@ -173,8 +176,13 @@ static void print_approved(const cJSON *r)
 
 static void print_table(const cJSON *r)
 {
-    printf("Consultation run %.0f of collection %s: %s, %s .. %s\n", num(r, "run_id"), str(r, "collection"),
-           str(r, "status"), str(r, "started_at"), str(r, "finished_at"));
+    if (strcmp(str(r, "view"), "approved_set") == 0)
+        printf("Collection %s under its approved theme set: %.0f runs (%.0f .. %.0f), %s .. %s; each response as "
+               "last mapped\n", str(r, "collection"), num(r, "runs"), num(r, "first_run"), num(r, "last_run"),
+               str(r, "started_at"), str(r, "finished_at"));
+    else
+        printf("Consultation run %.0f of collection %s: %s, %s .. %s\n", num(r, "run_id"), str(r, "collection"),
+               str(r, "status"), str(r, "started_at"), str(r, "finished_at"));
     if (*str(r, "question"))
         printf("Question: %s\n", str(r, "question"));
     if (*str(r, "error"))
@@ -286,7 +294,10 @@ static int show(const themes_args *a, const char *collection)
     int rc = config_load(&cfg, config_path, environ, &err);
     if (rc == 0)
         rc = store_connect(&s, config_get(cfg, "postgres", "conninfo"), &err);
-    if (rc == 0)
+    /* A collection with an approved set: every run mapped onto it, together. */
+    if (rc == 0 && run_id == 0)
+        rc = consultation_set_report(s, collection, &json, &err);
+    if (rc == 0 && !json)
         rc = store_consultation_report(s, collection, run_id, &json, &err);
     store_close(s);
     config_free(cfg);

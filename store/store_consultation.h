@@ -164,4 +164,21 @@ int store_consultation_unassigned(store *s, long long set_id, store_unassigned_f
  * numeric order). */
 int store_consultation_report(store *s, const char *collection, long long run_id, char **json, perr *err);
 
+/* The rows behind the view of collection's newest approved theme set
+ * across every done run mapped onto it (the first `consult --themes` and
+ * each job after it), as one JSON object (malloc'd; *json = NULL when the
+ * collection has no approved set):
+ *   {"set": {"id", "source", "sha256", "question", "themes": [{"id",
+ *    "label", "description", "position"}], "approved_at"},
+ *    "runs", "first_run", "last_run", "calls", "started_at", "finished_at",
+ *    "model", "prompt_version", "flags" (the newest run's thresholds) | null,
+ *    "responses": [{"response_id", "position", "evidence_rich",
+ *       "unprocessable", "reason", "truncated", "excerpt", "unassigned",
+ *       "themes": "AD"}]  (each response's NEWEST annotation: a response
+ *       sent again counts once, as last mapped),
+ *    "pending_unassigned", "theme_candidates": [...] (as the report's)}
+ * (store_consultation_set.c; the report itself is assembled, flags
+ * included, by pipeline/consultation/consultation_set_report.h). */
+int store_consultation_set_rows(store *s, const char *collection, char **json, perr *err);
+
 #endif

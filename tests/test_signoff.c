@@ -20,6 +20,7 @@
 #include "pipeline/consultation/consultation.h"
 #include "pipeline/consultation/consultation_internal.h"
 #include "pipeline/consultation/consultation_job.h"
+#include "pipeline/consultation/consultation_set_report.h"
 #include "pipeline/consultation/theme_set.h"
 #include "pipeline/job_run.h"
 #include "pipeline/pipeline.h"
@@ -494,6 +495,49 @@ static void assert_run_on_set(PGconn *c, long run, long set)
     assert_mapped_or_unassigned(c, run);
 }
 
+/* The collection's view across the set's runs (consultation_set_report):
+ * n responses, each once; every theme counted from each response's newest
+ * annotation, by theme id (the set's ids are A, C, D). */
+static void assert_set_view(test_db *d, const char *collection, long set, long n)
+{
+    char *json = NULL;
+    perr err;
+    cr_assert_eq(consultation_set_report(d->st, collection, &json, &err), 0, "%s", err.msg);
+    cr_assert(json, "a collection with an approved set has a set view");
+    cJSON *v = cJSON_Parse(json);
+    cr_assert(v, "%s", json);
+    cr_assert_str_eq(cJSON_GetObjectItem(v, "view")->valuestring, "approved_set");
+    cr_assert_eq(cJSON_GetObjectItem(v, "responses")->valueint, n, "%s", json);
+    cr_assert_eq(cJSON_GetObjectItem(v, "runs")->valueint,
+                 q(d->raw, "SELECT count(*) FROM consultation_runs WHERE approved_set_id = %ld AND status = 'done'", set));
+    static const char latest[] =
+        "SELECT count(*) FROM (SELECT DISTINCT ON (a.response_id) a.run_id, a.response_id FROM response_annotations a"
+        " JOIN consultation_runs r ON r.id = a.run_id WHERE r.collection = '%s' AND r.approved_set_id = %ld"
+        " ORDER BY a.response_id, a.run_id DESC) l JOIN response_themes rt ON rt.run_id = l.run_id"
+        " AND rt.response_id = l.response_id WHERE rt.theme_id = '%s'";
+    const cJSON *t;
+    int themes = 0;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItem(v, "themes"))
+    {
+        const char *id = cJSON_GetObjectItem(t, "id")->valuestring;
+        long want = q(d->raw, latest, collection, set, id);
+        cr_assert_eq(cJSON_GetObjectItem(t, "responses")->valueint, want, "theme %s: %s", id, json);
+        cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(t, "evidence")), want, "theme %s evidence", id);
+        const cJSON *pos = cJSON_GetObjectItem(t, "positions");
+        long sum = 0;
+        const cJSON *c;
+        cJSON_ArrayForEach(c, pos)
+        {
+            sum += c->valueint;
+        }
+        cr_assert_eq(sum, want, "theme %s: its positions add up", id);
+        themes++;
+    }
+    cr_assert_eq(themes, 3, "the set's themes: A, C, D");
+    cJSON_Delete(v);
+    free(json);
+}
+
 Test(consultation, jobs_map_new_responses_onto_the_approved_set, .timeout = 900)
 {
     test_db d = test_db_open();
@@ -536,6 +580,12 @@ Test(consultation, jobs_map_new_responses_onto_the_approved_set, .timeout = 900)
     run_job_done(p, d.st, &bad);
     pg_assert_query(d.raw, "SELECT status || ' ' || attempts FROM jobs WHERE job_id = 'resp-2'", "done 2");
     assert_run_on_set(d.raw, job_run_of(d.raw, "resp-2"), set);
+    /* The same response sent again: counted once, as last mapped. */
+    job again = j1;
+    again.job_id = "resp-1-again";
+    again.text = "On reflection the sponsorship money matters more to my club.";
+    run_job_done(p, d.st, &again);
+    assert_set_view(&d, "gam", set, 4);
     /* A collection without an approved set still finds its own themes. */
     job other = j1;
     other.job_id = "other-1";
