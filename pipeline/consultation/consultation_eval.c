@@ -5,18 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int add_label(eval_item *it, const char *label)
-{
-    char **grown = realloc(it->labels, (it->n_labels + 1) * sizeof *grown);
-    if (!grown)
-        return -1;
-    it->labels = grown;
-    if (!(it->labels[it->n_labels] = strdup(label)))
-        return -1;
-    it->n_labels++;
-    return 0;
-}
-
 static int item_of(const consultation_result *res, const consultation_annotation *a, const char *const *theme_ids,
                    eval_item *it, perr *err)
 {
@@ -31,7 +19,7 @@ static int item_of(const consultation_result *res, const consultation_annotation
             k++;
         if (k >= res->n_themes)
             return perr_set(err, "response %.60s is mapped to unknown theme %c", a->response_id, *t);
-        if (add_label(it, theme_ids ? theme_ids[k] : res->themes[k].id) != 0)
+        if (eval_item_add_label(it, theme_ids ? theme_ids[k] : res->themes[k].id) != 0)
             return perr_set(err, "out of memory");
     }
     return 0;

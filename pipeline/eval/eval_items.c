@@ -74,7 +74,7 @@ int eval_item_has(const eval_item *it, const char *label)
     return 0;
 }
 
-static int add_label(eval_item *it, const char *label)
+int eval_item_add_label(eval_item *it, const char *label)
 {
     if (eval_item_has(it, label))
         return 0;
@@ -117,7 +117,7 @@ static int read_labels(const cJSON *o, int need, eval_item *it, perr *err)
     {
         if (!cJSON_IsString(l) || !l->valuestring[0])
             return perr_set(err, "\"labels\" must be an array of non-empty strings");
-        if (add_label(it, l->valuestring) != 0)
+        if (eval_item_add_label(it, l->valuestring) != 0)
             return perr_set(err, "out of memory");
     }
     it->has_labels = 1;
@@ -268,7 +268,7 @@ static int merge(eval_items *set, eval_items *file, perr *err)
             continue;
         }
         for (size_t k = 0; rc == 0 && k < it->n_labels; k++)
-            if (add_label(old, it->labels[k]) != 0)
+            if (eval_item_add_label(old, it->labels[k]) != 0)
                 rc = perr_set(err, "out of memory");
         old->has_labels |= it->has_labels;
         if (it->position[0])

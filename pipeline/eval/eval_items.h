@@ -56,6 +56,9 @@ eval_item *eval_items_lookup(eval_item *const *index, size_t n, const char *id);
 /* Whether it holds label. */
 int eval_item_has(const eval_item *it, const char *label);
 
+/* Add label to it's set (nothing when it is there): 0, or -1 out of memory. */
+int eval_item_add_label(eval_item *it, const char *label);
+
 void eval_items_clear(eval_items *set);
 
 #endif
