@@ -244,3 +244,62 @@ Test(twin, the_largest_overlap_wins_and_each_finding_pairs_once)
     cJSON_Delete(o);
     cJSON_Delete(t);
 }
+
+/* ---- the twin of an extracted document (twin_document.h) ------------------------------- */
+
+#include "pipeline/analyses/quote.h"
+#include "pipeline/analyses/twin_document.h"
+
+Test(twin, a_documents_twin_keeps_its_blocks_and_maps_quotes_back_in_code_points)
+{
+    document *doc = document_new("pdf", "application/pdf");
+    document_add_section(doc, "Judgment of Mr Justice Owen — Smith v Okafor", 1);
+    document_add_paragraph(doc, "1. Zoë Okafor, a Nigerian woman, brought this claim against John Smith.", 1);
+    document_add_paragraph(doc, "2. Mr Smith said she was “emotional” and that her evidence was unreliable.", 1);
+    document_add_section(doc, "Findings", 2);
+    document_add_paragraph(doc, "3. I prefer his account; he is a British businessman of good standing.", 2);
+    static const char *const parties[][2] = {{"John Smith", "Party A"}, {"Smith", "Party A"},
+                                             {"Zoë Okafor", "Party B"}, {"Okafor", "Party B"}};
+    twin_rules r;
+    load_rules(&r, parties, 4);
+    twin_doc t;
+    perr err = {{0}};
+    cr_assert_eq(twin_document(doc, &r, &t, &err), 0, "%s", err.msg);
+    cr_assert_eq(t.doc->n_sections, doc->n_sections);
+    cr_assert_eq(t.doc->n_paragraphs_total, 3);
+    for (size_t s = 0; s < doc->n_sections; s++)
+        for (size_t p = 0; p < doc->sections[s].n_paragraphs; p++) {
+            cr_assert_str_eq(t.doc->sections[s].paragraphs[p].id, doc->sections[s].paragraphs[p].id);
+            cr_assert_eq(t.doc->sections[s].paragraphs[p].page, doc->sections[s].paragraphs[p].page);
+        }
+    cr_assert(strstr(t.doc->full_text, "Ms Party A said he was “emotional” and that his evidence"), "%s",
+              t.doc->full_text);
+    cr_assert(strstr(t.doc->full_text, "Party B, a British man"), "%s", t.doc->full_text);
+    cr_assert(strstr(t.doc->full_text, "I prefer her account; she is a Nigerian businessman"), "%s", t.doc->full_text);
+    /* a quote found in the twin maps to the original's words, in code points */
+    static const struct {
+        const char *twin_quote, *original_quote;
+    } q[] = {
+        {"Ms Party A said he was “emotional”", "Mr Smith said she was “emotional”"},
+        {"I prefer her account; she is a Nigerian businessman", "I prefer his account; he is a British businessman"},
+        {"brought this claim against Party A.", "brought this claim against John Smith."},
+    };
+    quote_index *ti = NULL, *oi = NULL;
+    cr_assert_eq(quote_index_new(t.doc, &ti, &err), 0, "%s", err.msg);
+    cr_assert_eq(quote_index_new(doc, &oi, &err), 0, "%s", err.msg);
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        quote_match tm, om;
+        cr_assert_eq(quote_locate_indexed(ti, q[i].twin_quote, &tm, &err), 0, "%s", err.msg);
+        cr_assert_eq(quote_locate_indexed(oi, q[i].original_quote, &om, &err), 0, "%s", err.msg);
+        cr_assert(tm.verified && om.verified, "quote %zu found in both", i);
+        size_t os, oe;
+        twin_doc_span_to_original(&t, tm.char_start, tm.char_end, &os, &oe);
+        cr_assert(os == om.char_start && oe == om.char_end, "quote %zu: [%zu, %zu) want [%zu, %zu)", i, os, oe,
+                  om.char_start, om.char_end);
+    }
+    quote_index_free(ti);
+    quote_index_free(oi);
+    twin_doc_clear(&t);
+    twin_rules_clear(&r);
+    document_free(doc);
+}
