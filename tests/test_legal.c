@@ -401,3 +401,156 @@ Test(legal, job_stores_one_row_per_finding_with_its_verified_flag, .timeout = 90
     free(path);
     test_db_close(&d);
 }
+
+/* ---- the counterfactual twin (legal_twin.h) ----------------------------------------- */
+
+#include "pipeline/analyses/legal_twin.h"
+
+/* Code points of s. */
+static size_t chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+Test(legal, twin_review_compares_both_in_the_originals_coordinates, .timeout = 900)
+{
+    analysis_fixture f = analysis_fixture_open("legal_review", 0);
+    document *d = statement();
+    char *attributes = test_read_file("prompts/twin_attributes.json", NULL);
+    static const legal_twin_party parties[] = {{"Ána Novak", "Party A"}};
+    legal_twin_options twin = {.attributes_json = attributes, .parties = parties, .n_parties = 1};
+    analysis_input in = {.llm = f.llm, .prompt = f.prompt, .max_tokens = MAX_TOKENS, .title = "statement",
+                         .text = d->full_text, .doc = d, .twin = &twin};
+    analysis_output out;
+    perr err;
+    cr_assert_eq(analysis_legal_review(&in, &out, &err), 0, "%s", err.msg);
+    cJSON *o = assert_valid_review(&f, &out, d);
+    const cJSON *t = cJSON_GetObjectItem(o, "twin");
+    cr_assert(cJSON_IsObject(t), "%s", out.output_json);
+    /* Ms -> Mr, Ána Novak -> Party A, he -> she, her -> his: 4 in this text */
+    cr_assert_eq(cJSON_GetObjectItem(t, "substitutions")->valueint, 4, "%s", cJSON_PrintUnformatted(t));
+    /* by class, in the order first met: the heading's "Ms", the name, then he, her */
+    const cJSON *by = cJSON_GetObjectItem(t, "by_class");
+    cr_assert_eq(cJSON_GetArraySize(by), 3);
+    static const struct {
+        const char *cls;
+        int n;
+    } want[] = {{"title", 1}, {"party", 1}, {"gender", 2}};
+    for (int i = 0; i < 3; i++) {
+        cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(by, i), "class")->valuestring, want[i].cls);
+        cr_assert_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(by, i), "substitutions")->valueint, want[i].n);
+    }
+    cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(t, "parties"), 0), "replacement")->valuestring,
+                     "Party A");
+    /* every original finding is in one pair, marked; the counts add up */
+    const cJSON *pairs = cJSON_GetObjectItem(t, "pairs"), *p;
+    int n_original = cJSON_GetArraySize(cJSON_GetObjectItem(o, "findings")), with_original = 0, not_same = 0;
+    size_t len = chars(d->full_text);
+    cJSON_ArrayForEach(p, pairs)
+    {
+        const char *status = cJSON_GetObjectItem(p, "status")->valuestring;
+        not_same += strcmp(status, "same") != 0;
+        with_original += !cJSON_IsNull(cJSON_GetObjectItem(p, "original"));
+        const cJSON *tf = cJSON_GetObjectItem(p, "twin");
+        if (!cJSON_IsTrue(cJSON_GetObjectItem(tf, "verified")))
+            continue;
+        /* a verified twin quote: mapped back inside the original, its words kept */
+        double s = cJSON_GetObjectItem(tf, "start")->valuedouble, e = cJSON_GetObjectItem(tf, "end")->valuedouble;
+        cr_assert(0 <= s && s <= e && e <= (double)len, "[%g, %g) of %zu", s, e, len);
+        cr_assert(cJSON_IsString(cJSON_GetObjectItem(tf, "original_quote")));
+        cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(tf, "twin_start")));
+    }
+    cr_assert_eq(with_original, n_original);
+    cr_assert_eq(cJSON_GetObjectItem(t, "identity_sensitive")->valueint, not_same);
+    const cJSON *fnd;
+    cJSON_ArrayForEach(fnd, cJSON_GetObjectItem(o, "findings"))
+    {
+        cr_assert(cJSON_IsBool(cJSON_GetObjectItem(fnd, "identity_sensitive")), "%s", cJSON_PrintUnformatted(fnd));
+    }
+    cr_assert_eq(trace_count(out.trace, "twin"), 1, "the twin review is in the trace");
+    cr_assert_geq(out.calls, 2, "both reviews' calls are counted");
+    cJSON_Delete(o);
+    analysis_output_clear(&out);
+    free(attributes);
+    document_free(d);
+    analysis_fixture_close(&f);
+}
+
+#include "pipeline/analyses/twin_document.h"
+
+/* A finding as verification leaves it, quote located in d. */
+static cJSON *located_finding(const document *d, const char *category, const char *quote, const char *severity)
+{
+    quote_match m;
+    perr err;
+    cr_assert_eq(quote_locate(d, quote, &m, &err), 0, "%s", err.msg);
+    cr_assert(m.verified, "'%s' is in the document", quote);
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "category", category);
+    cJSON_AddStringToObject(f, "quote", quote);
+    cJSON_AddStringToObject(f, "severity", severity);
+    cJSON_AddBoolToObject(f, "verified", 1);
+    cJSON_AddNumberToObject(f, "start", (double)m.char_start);
+    cJSON_AddNumberToObject(f, "end", (double)m.char_end);
+    return f;
+}
+
+static cJSON *answer_with(cJSON *f1, cJSON *f2)
+{
+    cJSON *a = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(a, "findings");
+    cJSON_AddStringToObject(a, "summary", "s");
+    if (f1)
+        cJSON_AddItemToArray(arr, f1);
+    if (f2)
+        cJSON_AddItemToArray(arr, f2);
+    return a;
+}
+
+Test(legal, twin_findings_map_back_and_pair_with_the_originals)
+{
+    document *d = statement();
+    char *attributes = test_read_file("prompts/twin_attributes.json", NULL);
+    twin_rules r = {0};
+    perr err;
+    cr_assert_eq(twin_rules_add_attributes(&r, attributes, &err), 0, "%s", err.msg);
+    cr_assert_eq(twin_rules_add_party(&r, "Ána Novak", "Party A", &err), 0, "%s", err.msg);
+    twin_doc td;
+    cr_assert_eq(twin_document(d, &r, &td, &err), 0, "%s", err.msg);
+    /* original: a stereotype on "her respectable appearance" (high) and a
+     * hearsay finding (medium); the twin: the same stereotype on "his
+     * respectable appearance" but low, no hearsay, and a framing finding of
+     * its own */
+    cJSON *answer = answer_with(located_finding(d, "stereotype", "credible given her respectable appearance", "high"),
+                                located_finding(d, "evidentiary", "My neighbour told me that he", "medium"));
+    cJSON *twin_answer = answer_with(located_finding(td.doc, "stereotype", "credible given his respectable appearance", "low"),
+                                     located_finding(td.doc, "framing", "entirely credible", "low"));
+    cJSON *listed = cJSON_CreateArray();
+    cr_assert_eq(legal_twin_compare(answer, twin_answer, &td, d, listed, &err), 0, "%s", err.msg);
+    const cJSON *t = cJSON_GetObjectItem(answer, "twin"), *pairs = cJSON_GetObjectItem(t, "pairs");
+    cr_assert_eq(cJSON_GetArraySize(pairs), 3, "%s", cJSON_PrintUnformatted(t));
+    const cJSON *p0 = cJSON_GetArrayItem(pairs, 0), *tw = cJSON_GetObjectItem(p0, "twin");
+    cr_assert_str_eq(cJSON_GetObjectItem(p0, "status")->valuestring, "severity_changed");
+    cr_assert_str_eq(cJSON_GetObjectItem(tw, "original_quote")->valuestring, "credible given her respectable appearance");
+    const cJSON *o0 = cJSON_GetObjectItem(p0, "original");
+    cr_assert_eq(cJSON_GetObjectItem(tw, "start")->valueint, cJSON_GetObjectItem(o0, "start")->valueint,
+                 "mapped to the original's code points");
+    cr_assert_eq(cJSON_GetObjectItem(tw, "end")->valueint, cJSON_GetObjectItem(o0, "end")->valueint);
+    cr_assert_neq(cJSON_GetObjectItem(tw, "twin_start")->valueint, -1);
+    cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(pairs, 1), "status")->valuestring, "only_original");
+    cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(pairs, 2), "status")->valuestring, "only_twin");
+    cr_assert_eq(cJSON_GetObjectItem(t, "identity_sensitive")->valueint, 3);
+    const cJSON *f;
+    cJSON_ArrayForEach(f, cJSON_GetObjectItem(answer, "findings"))
+    {
+        cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(f, "identity_sensitive")));
+    }
+    cJSON_Delete(answer);
+    cJSON_Delete(twin_answer);
+    twin_doc_clear(&td);
+    twin_rules_clear(&r);
+    free(attributes);
+    document_free(d);
+}

@@ -32,6 +32,8 @@ typedef struct analysis_input {
     const struct document *doc;  /* the extracted document (paragraph ids, pages); NULL = text only */
     llm_cancel_fn cancel;        /* may be NULL */
     void *cancel_ctx;
+    const struct legal_twin_options *twin;   /* legal_review: also review the counterfactual twin
+                                              * (legal_twin.h); NULL = no */
 } analysis_input;
 
 typedef struct analysis_output {

@@ -29,6 +29,7 @@
 #include "pipeline/analyses/analysis.h"
 #include "pipeline/analyses/cited_text.h"
 #include "pipeline/analyses/legal_findings.h"
+#include "pipeline/analyses/legal_twin.h"
 #include "pipeline/analyses/reduce.h"
 
 /* The fewest tokens of document text per chunk worth a model call. */
@@ -290,7 +291,7 @@ static int review(legal_run *run, analysis_output *out, const cited_chunks *chun
 /* A document for quote verification when the caller has only text: its
  * blank-line separated blocks as paragraphs (offsets then refer to that
  * document's full_text). */
-static document *document_of_text(const char *text)
+document *legal_document_of_text(const char *text)
 {
     document *doc = document_new("text", "text/plain");
     cited_doc d;
@@ -328,7 +329,7 @@ static int legal_review(const analysis_input *given, analysis_output *out, perr 
     legal_run run;
     if (legal_run_of(in, &run, err) != 0)
         return -1;
-    document *own = in->doc ? NULL : document_of_text(in->text);
+    document *own = in->doc ? NULL : legal_document_of_text(in->text);
     const document *doc = in->doc ? in->doc : own;
     quote_index *idx = NULL;
     cited_doc d = {0};
@@ -365,6 +366,8 @@ int analysis_legal_review(const analysis_input *in, analysis_output *out, perr *
 {
     memset(out, 0, sizeof *out);
     int rc = legal_review(in, out, err);
+    if (rc == 0 && in->twin)
+        rc = legal_twin_add(in, out, err);
     if (rc != 0)
         analysis_output_clear(out);
     return rc;
