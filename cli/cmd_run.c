@@ -64,6 +64,11 @@ const cli_command cmd_run = {
         "                         jobs_in_flight; its 0 means [engine] parallel)\n"
         "      --unordered        print each result as it finishes, not in FILE order\n"
         "      --password PW      password of encrypted PDFs\n"
+        "      --twin FILE        legal_review also reviews each document's counterfactual\n"
+        "                         twin (parties' names and protected attributes swapped,\n"
+        "                         prompts/twin_attributes.json) and reports the findings\n"
+        "                         that change: FILE is {\"parties\": [{\"name\", \"replacement\"}]}\n"
+        "                         or {} (the review's own parties as Party A, B...)\n"
         "      --no-store         do not write to PostgreSQL\n"
         "      --no-draft         no prompt-lookup drafts (as [engine] draft = false;\n"
         "                         the answers are the same, the passes more)\n"
@@ -73,7 +78,8 @@ const cli_command cmd_run = {
 };
 
 typedef struct run_args {
-    const char *config_path, *model, *analyses, *password;
+    const char *config_path, *model, *analyses, *password, *twin_path;
+    char *twin_json;             /* --twin FILE checked (malloc'd) */
     int max_tokens, no_store, jobs, unordered, no_draft;
     char **files;
     int nfiles;
@@ -103,10 +109,31 @@ static int take_option(void *args, int opt, const char *arg)
     case 'S': a->no_store = 1; return 0;
     case 'U': a->unordered = 1; return 0;
     case 'D': a->no_draft = 1; return 0;
+    case 'T': a->twin_path = arg; return 0;
     case 'j': return cli_option_int(&cmd_run, "--jobs", arg, 1, PIPELINE_MAX_JOBS_IN_FLIGHT, &a->jobs);
     case 'n': return cli_option_int(&cmd_run, "--max-tokens", arg, 1, PROMPT_MAX_TOKENS_LIMIT, &a->max_tokens);
     default: return CLI_OPTION_UNKNOWN;
     }
+}
+
+/* --twin FILE, checked as a job's "twin" field is, into a->twin_json. */
+static int read_twin(run_args *a)
+{
+    gchar *text = NULL;
+    GError *gerr = NULL;
+    if (!g_file_get_contents(a->twin_path, &text, NULL, &gerr)) {
+        int rc = cli_usage_error(&cmd_run, "--twin: %s", gerr->message);
+        g_error_free(gerr);
+        return rc;
+    }
+    cJSON *j = cJSON_Parse(text);
+    g_free(text);
+    perr err;
+    int rc = j ? job_parse_twin(j, &a->twin_json, &err) : perr_set(&err, "not JSON");
+    cJSON_Delete(j);
+    if (rc == 0 && !a->twin_json)
+        return 0; /* false: no twin */
+    return rc == 0 ? 0 : cli_usage_error(&cmd_run, "--twin %s: %s", a->twin_path, err.msg);
 }
 
 static int parse_args(int argc, char **argv, run_args *a)
@@ -116,7 +143,7 @@ static int parse_args(int argc, char **argv, run_args *a)
         {"analyses", required_argument, NULL, 'a'},   {"max-tokens", required_argument, NULL, 'n'},
         {"password", required_argument, NULL, 'P'},   {"no-store", no_argument, NULL, 'S'},
         {"jobs", required_argument, NULL, 'j'},       {"unordered", no_argument, NULL, 'U'},
-        {"no-draft", no_argument, NULL, 'D'},
+        {"no-draft", no_argument, NULL, 'D'},     {"twin", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
     static const cli_options parser = {.shortopts = "c:m:a:n:j:", .longopts = options, .take = take_option,
@@ -130,7 +157,9 @@ static int parse_args(int argc, char **argv, run_args *a)
         return cli_usage_error(&cmd_run, "no FILE given");
     a->files = argv + first;
     a->nfiles = argc - first;
-    return a->analyses ? check_analyses(a->analyses) : 0;
+    if (a->analyses && check_analyses(a->analyses) != 0)
+        return EXIT_USAGE;
+    return a->twin_path ? read_twin(a) : 0;
 }
 
 /* ---- progress on stderr ---------------------------------------------------------- */
@@ -345,7 +374,7 @@ static void log_timings(const char *file, const pipeline_report *rep)
 static void run_file(run_state *st, run_task *t, int worker)
 {
     job j = {.doc_kind = JOB_DOC_CONTENT, .analyses = st->analyses, .n_analyses = st->n_analyses,
-             .password = (char *)st->args->password, .metadata_json = "{}"};
+             .password = (char *)st->args->password, .metadata_json = "{}", .twin_json = st->args->twin_json};
     char id[37];
     perr err;
     gchar *content = NULL;
@@ -525,6 +554,7 @@ static int run_main(int argc, char **argv)
         pipeline_free(st.pipeline);
         config_free(cfg);
         extract_server_stop(server);
+        free(a.twin_json);
         return EXIT_FAIL;
     }
     gchar **names = a.analyses ? g_strsplit(a.analyses, ",", -1) : NULL;
@@ -558,5 +588,6 @@ static int run_main(int argc, char **argv)
     pipeline_free(st.pipeline);
     extract_server_stop(server);
     config_free(cfg);
+    free(a.twin_json);
     return st.progress.failed ? EXIT_FAIL : EXIT_OK;
 }

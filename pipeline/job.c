@@ -271,11 +271,61 @@ static int parse_document(const cJSON *doc, job *j, perr *err)
     return base64_decode(content->valuestring, &j->content, &j->content_len, err);
 }
 
+/* One party of "twin": {"name", "replacement"}, both plain strings. */
+static int check_twin_party(const cJSON *p, int i, perr *err)
+{
+    static const char *const keys[] = {"name", "replacement", NULL};
+    char where[48], field[64], *copy = NULL;
+    snprintf(where, sizeof where, "twin.parties[%d]", i);
+    if (!cJSON_IsObject(p))
+        return perr_set(err, "%s must be an object {\"name\", \"replacement\"}", where);
+    if (check_keys(p, where, keys, err) != 0)
+        return -1;
+    for (int k = 0; k < 2; k++) {
+        snprintf(field, sizeof field, "%s.%s", where, keys[k]);
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, keys[k]);
+        if (!v)
+            return perr_set(err, "%s is required", field);
+        if (take_string(v, field, JOB_TWIN_NAME_MAX, 1, &copy, err) != 0)
+            return -1;
+        free(copy);
+    }
+    return 0;
+}
+
+int job_parse_twin(const cJSON *item, char **out, perr *err)
+{
+    *out = NULL;
+    if (is_null(item) || cJSON_IsFalse(item))
+        return 0;
+    if (cJSON_IsTrue(item))
+        return (*out = strdup("{}")) ? 0 : perr_set(err, "out of memory");
+    static const char *const keys[] = {"parties", NULL};
+    if (!cJSON_IsObject(item))
+        return perr_set(err, "twin must be true, false or an object {\"parties\": [...]}");
+    if (check_keys(item, "twin", keys, err) != 0)
+        return -1;
+    const cJSON *parties = cJSON_GetObjectItemCaseSensitive(item, "parties");
+    if (!is_null(parties) && !cJSON_IsArray(parties))
+        return perr_set(err, "twin.parties must be an array");
+    if (cJSON_GetArraySize(parties) > JOB_TWIN_PARTIES_MAX)
+        return perr_set(err, "twin.parties has more than %d parties", JOB_TWIN_PARTIES_MAX);
+    int i = 0;
+    const cJSON *p;
+    cJSON_ArrayForEach(p, parties)
+    {
+        if (check_twin_party(p, i++, err) != 0)
+            return -1;
+    }
+    return (*out = cJSON_PrintUnformatted(item)) ? 0 : perr_set(err, "out of memory");
+}
+
 static int parse_fields(const cJSON *root, job *j, perr *err)
 {
     if (!cJSON_IsObject(root))
         return perr_set(err, "a job must be a JSON object");
-    static const char *const keys[] = {"job_id", "collection", "analyses", "document", "password", "metadata", NULL};
+    static const char *const keys[] = {"job_id", "collection", "analyses", "document", "password", "metadata",
+                                       "twin", NULL};
     if (check_keys(root, "job", keys, err) != 0)
         return -1;
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "job_id");
@@ -307,7 +357,9 @@ static int parse_fields(const cJSON *root, job *j, perr *err)
     if (!is_null(metadata) && check_no_repeated_keys(metadata, path, sizeof path, err) != 0)
         return -1;
     j->metadata_json = is_null(metadata) ? strdup("{}") : cJSON_PrintUnformatted(metadata);
-    return j->metadata_json ? 0 : perr_set(err, "out of memory");
+    if (!j->metadata_json)
+        return perr_set(err, "out of memory");
+    return job_parse_twin(cJSON_GetObjectItemCaseSensitive(root, "twin"), &j->twin_json, err);
 }
 
 /* ---- public ------------------------------------------------------------- */
@@ -371,6 +423,7 @@ void job_clear(job *j)
     free(j->filename);
     free(j->text);
     free(j->metadata_json);
+    free(j->twin_json);
     *j = (job){0};
 }
 

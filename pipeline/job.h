@@ -9,8 +9,12 @@
  *              | {"content_base64": "...", "filename": "..."}      (filename optional)
  *              | {"text": "..."},                                  exactly one form
  *    "password": "...",                   optional (encrypted PDFs); never stored
- *    "metadata": {...}}                   optional JSON object, kept verbatim; a key
+ *    "metadata": {...},                   optional JSON object, kept verbatim; a key
  *                                         repeated at any depth is an error naming its path
+ *    "twin": true | {"parties": [{"name": "...", "replacement": "..."}]}}
+ *                                         optional: legal_review also reviews the
+ *                                         counterfactual twin (legal_twin.h); true or no
+ *                                         parties = the review's parties as Party A, B...
  *
  * Parsing is strict: the message must be valid UTF-8 without NUL characters
  * (also not as \u0000); unknown or repeated keys, wrong types, empty
@@ -32,6 +36,8 @@
 #define JOB_ANALYSES_MAX 32
 #define JOB_FILENAME_MAX 255
 #define JOB_PATH_MAX 4096
+#define JOB_TWIN_PARTIES_MAX 16
+#define JOB_TWIN_NAME_MAX 120
 /* Largest document a job may carry or point to (decoded bytes). */
 #define JOB_DOCUMENT_MAX_BYTES (128u << 20)
 
@@ -51,6 +57,7 @@ typedef struct job {
     size_t text_len;
     char *password;              /* NULL when absent */
     char *metadata_json;         /* compact JSON object; "{}" when absent */
+    char *twin_json;             /* NULL: no twin; else {"parties"?: [...]} compact */
 } job;
 
 /* Parse and validate json[0..len) into *out (which the caller later passes
@@ -60,6 +67,11 @@ int job_parse(const char *json, size_t len, job *out, perr *err);
 /* A usable job id: 1..JOB_ID_MAX bytes of valid UTF-8 without control
  * characters (what job_parse accepts for "job_id"). */
 int job_id_usable(const char *id, size_t len);
+
+/* The "twin" field item (NULL, false: none) checked and, when set, as a
+ * compact object into *out (malloc'd; true gives "{}"). */
+typedef struct cJSON cJSON;
+int job_parse_twin(const cJSON *item, char **out, perr *err);
 
 /* Free everything a parsed job holds (the password is wiped first) and zero it. */
 void job_clear(job *j);

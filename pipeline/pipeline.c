@@ -2,6 +2,7 @@
 #include "pipeline/pipeline.h"
 
 #include <cjson/cJSON.h>
+#include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,9 @@
 #include "engine/json/json_schema.h"
 #include "extractors/extract.h"
 #include "pipeline/analyses/analysis.h"
+#include "pipeline/analyses/twin.h"
 #include "pipeline/consultation/consultation_job.h"
+#include "pipeline/job_twin.h"
 
 #define MAX_KNOWN_ANALYSES 32
 
@@ -20,6 +23,7 @@ typedef struct prompt_set {
     prompt_spec *prompts[MAX_KNOWN_ANALYSES];
     char *sampling_json[MAX_KNOWN_ANALYSES];
     json_schema *schemas[MAX_KNOWN_ANALYSES];     /* NULL: free-text prompt */
+    char *twin_attributes;                        /* twin_attributes.json; NULL = none in the dir */
 } prompt_set;
 
 struct pipeline {
@@ -88,7 +92,29 @@ static void prompt_set_free(prompt_set *ps)
         free(ps->sampling_json[i]);
         json_schema_free(ps->schemas[i]);
     }
+    free(ps->twin_attributes);
     memset(ps, 0, sizeof *ps);
+}
+
+/* dir/twin_attributes.json when there is one, checked (legal_review's twin
+ * option needs it; a directory without it only lacks that option). */
+static int load_twin_attributes(prompt_set *ps, const char *dir, perr *err)
+{
+    char *path = g_build_filename(dir, "twin_attributes.json", NULL);
+    gchar *text = NULL;
+    int rc = 0;
+    if (g_file_get_contents(path, &text, NULL, NULL)) {
+        twin_rules r = {0};
+        rc = twin_rules_add_attributes(&r, text, err);
+        twin_rules_clear(&r);
+        if (rc == 0 && !(ps->twin_attributes = strdup(text)))
+            rc = perr_set(err, "out of memory");
+        if (rc != 0)
+            perr_prefix(err, "%s", path);
+    }
+    g_free(text);
+    g_free(path);
+    return rc;
 }
 
 /* Load every analysis's prompt from dir into ps (which the caller frees). */
@@ -107,7 +133,7 @@ static int load_prompts(prompt_set *ps, const char *dir, int max_tokens, perr *e
         if (analysis_schema_compile(&ps->schemas[i], schema, err) != 0)
             return perr_prefix(err, "prompt %s/%s.json: \"schema\"", dir, analysis_at(i)->prompt);
     }
-    return 0;
+    return load_twin_attributes(ps, dir, err);
 }
 
 int pipeline_reload_prompts(pipeline *p, perr *err)
@@ -367,8 +393,8 @@ static char *timings_json(const analysis_output *o, const pipeline_report *rep, 
     return text;
 }
 
-static int run_analysis(pipeline *p, const analysis_def *def, const pipeline_hooks *hooks, pipeline_report *rep,
-                        perr *err)
+static int run_analysis(pipeline *p, const analysis_def *def, const job *j, const pipeline_hooks *hooks,
+                        pipeline_report *rep, perr *err)
 {
     size_t idx = analysis_index(def);
     const prompt_spec *prompt = p->ps.prompts[idx];
@@ -376,9 +402,16 @@ static int run_analysis(pipeline *p, const analysis_def *def, const pipeline_hoo
     analysis_input in = {.llm = p->llm, .prompt = prompt, .schema = p->ps.schemas[idx], .max_tokens = prompt->max_tokens, .title = title,
                          .text = rep->doc->full_text, .doc = rep->doc, .cancel = hooks ? hooks->cancel : NULL,
                          .cancel_ctx = hooks ? hooks->cancel_ctx : NULL};
+    job_twin twin = {0};
+    if (j->twin_json && strcmp(def->name, "legal_review") == 0) {
+        if (job_twin_options(j->twin_json, p->ps.twin_attributes, &twin, err) != 0)
+            return fail(rep, "invalid_job");
+        in.twin = &twin.options;
+    }
     analysis_output out;
     double t0 = monotonic_seconds();
     int rc = def->run(&in, &out, err);
+    job_twin_clear(&twin);
     double seconds = monotonic_seconds() - t0;
     rep->analyze_seconds += seconds;
     if (rc == LLM_CANCELLED)
@@ -437,6 +470,14 @@ static int analyze_consultation(pipeline *p, const job *j, const pipeline_hooks 
     return rc == 0 ? 0 : PIPELINE_PERMANENT;
 }
 
+static int wants_analysis(const analysis_def *const *defs, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(defs[i]->name, name) == 0)
+            return 1;
+    return 0;
+}
+
 int pipeline_analyze(pipeline *p, const job *j, const pipeline_hooks *hooks, pipeline_report *rep, perr *err)
 {
     memset(rep, 0, sizeof *rep);
@@ -447,12 +488,15 @@ int pipeline_analyze(pipeline *p, const job *j, const pipeline_hooks *hooks, pip
     size_t n_defs;
     if (resolve_analyses(p, j, defs, &n_defs, err) != 0)
         return fail(rep, "unknown_analysis");
+    if (j->twin_json && !wants_analysis(defs, n_defs, "legal_review"))
+        return perr_set(err, "twin is an option of legal_review, which this job does not run"),
+               fail(rep, "invalid_job");
     int rc = load_and_extract(p, j, hooks, rep, err);
     for (size_t i = 0; rc == 0 && i < n_defs; i++) {
         if (cancelled(hooks))
             return perr_set(err, "cancelled by shutdown"), PIPELINE_TRANSIENT;
         enter_stage(hooks, defs[i]->name);
-        rc = run_analysis(p, defs[i], hooks, rep, err);
+        rc = run_analysis(p, defs[i], j, hooks, rep, err);
     }
     return rc;
 }

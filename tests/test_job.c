@@ -136,7 +136,36 @@ static const bad_case bad_cases[] = {
     {"{\"job_id\":\"a\",\"document\":{\"text\":\"cut\\u0000here\"}}", "\\u0000"},
     {"{\"job_id\":\"a\\u0000b\",\"document\":{\"text\":\"x\"}}", "\\u0000"},
     {"{\"job_id\":\"a\",\"document\":{\"text\":\"\xff\xfe\"}}", "not valid UTF-8"},
+    {"{\"job_id\":\"a\",\"twin\":\"yes\",\"document\":{\"text\":\"x\"}}", "twin must be true, false or an object"},
+    {"{\"job_id\":\"a\",\"twin\":{\"party\":[]},\"document\":{\"text\":\"x\"}}", "twin: unknown key \"party\""},
+    {"{\"job_id\":\"a\",\"twin\":{\"parties\":{}},\"document\":{\"text\":\"x\"}}", "twin.parties must be an array"},
+    {"{\"job_id\":\"a\",\"twin\":{\"parties\":[\"Smith\"]},\"document\":{\"text\":\"x\"}}",
+     "twin.parties[0] must be an object"},
+    {"{\"job_id\":\"a\",\"twin\":{\"parties\":[{\"name\":\"Smith\"}]},\"document\":{\"text\":\"x\"}}",
+     "twin.parties[0].replacement is required"},
+    {"{\"job_id\":\"a\",\"twin\":{\"parties\":[{\"name\":\"A\",\"replacement\":\"B\"},{\"name\":\"\",\"replacement\":\"C\"}]},"
+     "\"document\":{\"text\":\"x\"}}", "twin.parties[1].name is empty"},
+    {"{\"job_id\":\"a\",\"twin\":{\"parties\":[{\"name\":\"A\",\"replacement\":\"B\",\"sex\":\"f\"}]},"
+     "\"document\":{\"text\":\"x\"}}", "twin.parties[0]: unknown key \"sex\""},
 };
+
+Test(job, twin_field_forms)
+{
+    job j;
+    parse_ok(&j, "{\"job_id\":\"a\",\"twin\":true,\"document\":{\"text\":\"x\"}}");
+    cr_assert_str_eq(j.twin_json, "{}", "true: the review's own parties");
+    job_clear(&j);
+    parse_ok(&j, "{\"job_id\":\"a\",\"twin\":false,\"document\":{\"text\":\"x\"}}");
+    cr_assert_null(j.twin_json);
+    job_clear(&j);
+    parse_ok(&j, "{\"job_id\":\"a\",\"document\":{\"text\":\"x\"}}");
+    cr_assert_null(j.twin_json, "absent: no twin");
+    job_clear(&j);
+    parse_ok(&j, "{\"job_id\":\"a\",\"twin\":{\"parties\":[{\"name\":\"John Smith\",\"replacement\":\"Party A\"}]},"
+                 "\"document\":{\"text\":\"x\"}}");
+    cr_assert_str_eq(j.twin_json, "{\"parties\":[{\"name\":\"John Smith\",\"replacement\":\"Party A\"}]}");
+    job_clear(&j);
+}
 
 Test(job, every_invalid_job_has_a_reason)
 {

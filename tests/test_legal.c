@@ -554,3 +554,39 @@ Test(legal, twin_findings_map_back_and_pair_with_the_originals)
     free(attributes);
     document_free(d);
 }
+
+/* precis run --twin: the option reaches legal_review through a job, bad
+ * files are usage errors, and a job without legal_review refuses it. */
+Test(legal, precis_run_twin_option, .timeout = 900)
+{
+    char *model = test_model_path("synth-d256-q8_0.gguf");
+    char *doc = test_write_tmp("statement.txt", "Witness statement of Ms Ana Novak\n\nMy neighbour told me that he "
+                                                "always carries a knife. I did not see one.\n");
+    char *twin = test_write_tmp("twin.json", "{\"parties\": [{\"name\": \"Ana Novak\", \"replacement\": \"Party A\"}]}");
+    char *bad = test_write_tmp("bad-twin.json", "{\"parties\": [{\"name\": \"Ana Novak\"}]}");
+    char cmd[16384], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s run --no-store -m '%s' -n 96 -a legal_review --twin '%s' '%s' 2>/dev/null",
+             test_precis_bin(), model, twin, doc);
+    cr_assert_eq(test_run(cmd, &out), 0, "%s", out);
+    cJSON *r = cJSON_Parse(out);
+    cr_assert(r, "%s", out);
+    const cJSON *t = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "analyses"), "legal_review"), "twin");
+    cr_assert(cJSON_IsObject(t), "%s", out);
+    cr_assert_eq(cJSON_GetObjectItem(t, "substitutions")->valueint, 3, "Ms, Ana Novak, he: %s", out);
+    cJSON_Delete(r);
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s run --no-store -m '%s' -a legal_review --twin '%s' '%s' 2>&1", test_precis_bin(),
+             model, bad, doc);
+    cr_assert_eq(test_run(cmd, &out), 2, "%s", out);
+    cr_assert(strstr(out, "twin.parties[0].replacement is required"), "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s run --no-store -m '%s' -n 64 -a summary --twin '%s' '%s' 2>/dev/null",
+             test_precis_bin(), model, twin, doc);
+    cr_assert_eq(test_run(cmd, &out), 1, "%s", out);
+    cr_assert(strstr(out, "twin is an option of legal_review") && strstr(out, "invalid_job"), "%s", out);
+    free(out);
+    free(bad);
+    free(twin);
+    free(doc);
+    free(model);
+}
