@@ -324,6 +324,9 @@ Test(legal, findings_rows_follow_their_result, .timeout = 300)
     cJSON_AddItemToArray(findings, finding("extra_legal_factor", "her respectable appearance", "medium"));
     perr err;
     cr_assert_eq(legal_findings_verify(doc, findings, &err), 2);
+    /* the twin option marks findings: true, false, and absent (not assessed) */
+    cJSON_AddBoolToObject(cJSON_GetArrayItem(findings, 0), "identity_sensitive", 1);
+    cJSON_AddBoolToObject(cJSON_GetArrayItem(findings, 1), "identity_sensitive", 0);
     cJSON *out = cJSON_CreateObject();
     cJSON_AddStringToObject(out, "summary", "s");
     cJSON_AddArrayToObject(out, "parties");
@@ -336,6 +339,8 @@ Test(legal, findings_rows_follow_their_result, .timeout = 300)
                             " || ':' || coalesce(paragraph_id, '-') || ':' || coalesce(page::text, '-'), ' '"
                             " ORDER BY finding_index) FROM legal_findings",
                      "0:true:exact:p2:1 1:false:-:-:- 2:true:exact:p3:2");
+    pg_assert_query(d.raw, "SELECT string_agg(coalesce(identity_sensitive::text, 'null'), ' ' ORDER BY finding_index)"
+                           " FROM legal_findings", "true false null");
     char sql[256];
     const cJSON *first = cJSON_GetArrayItem(findings, 0);
     snprintf(sql, sizeof sql, "SELECT char_start || '-' || char_end FROM legal_findings WHERE finding_index = 0");
