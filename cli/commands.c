@@ -18,6 +18,7 @@ extern const cli_command cmd_serve;
 extern const cli_command cmd_run;
 extern const cli_command cmd_consult;
 extern const cli_command cmd_themes;
+extern const cli_command cmd_report;
 extern const cli_command cmd_eval;
 extern const cli_command cmd_digest;
 extern const cli_command cmd_prompts;
@@ -40,6 +41,7 @@ const cli_command *const cli_commands[] = {
     &cmd_run,
     &cmd_consult,
     &cmd_themes,
+    &cmd_report,
     &cmd_eval,
     &cmd_digest,
     &cmd_prompts,
