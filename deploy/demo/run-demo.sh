@@ -6,9 +6,12 @@
 #   2. the demo .txt documents rendered to PDF (text2pdf, built by make)
 #   3. `precis broker` — the in-memory mock Kafka broker, its own process
 #   4. `precis serve --migrate` against both, with the model it finds
-#   5. `precis submit` of the PDFs and the consultation responses
-#   6. wait until every job is done or dead, print the jobs and the stored
-#      summaries straight from PostgreSQL (psql over the socket)
+#   5. `precis submit` of the PDFs (the article: summary; the judgment:
+#      legal_review) and the consultation responses (consultation)
+#   6. wait until every job is done or dead, print the jobs, the stored
+#      summaries and findings straight from PostgreSQL (psql over the socket),
+#      and write the HTML reports under var/demo/reports (`precis report
+#      --collection demo`, `precis themes --html`)
 #   7. stop serve, the broker and PostgreSQL cleanly (also on failure or ^C)
 #
 # The model: PRECIS_MODEL, else the largest *.gguf in ./models, else
@@ -159,8 +162,10 @@ fi
 
 # ---- 5. jobs ----------------------------------------------------------------------------
 say "submitting the documents (precis submit)"
-"$PRECIS" submit -c "$var/precis.conf" --collection demo "$var"/docs/*.pdf >>"$var/jobs.txt"
-"$PRECIS" submit -c "$var/precis.conf" --collection bus-consultation "$var"/docs/*.jsonl >>"$var/jobs.txt"
+"$PRECIS" submit -c "$var/precis.conf" --collection demo "$var"/docs/article-*.pdf >>"$var/jobs.txt"
+"$PRECIS" submit -c "$var/precis.conf" --collection demo -a legal_review "$var"/docs/judgment-*.pdf >>"$var/jobs.txt"
+"$PRECIS" submit -c "$var/precis.conf" --collection bus-consultation -a consultation "$var"/docs/*.jsonl \
+    >>"$var/jobs.txt"
 njobs=$(wc -l <"$var/jobs.txt")
 echo "$njobs jobs submitted:"
 sed 's/^/  /' "$var/jobs.txt"
@@ -203,6 +208,21 @@ SELECT '--- ' || d.source || E'\n' || (r.output->>'summary') || E'\n'
 if [ $toy -eq 1 ]; then
     echo "(The summaries above come from a random-weight TEST model: they are not meaningful.)"
 fi
+
+say "legal review of the judgment (legal_findings)"
+sql -P pager=off -c "
+SELECT f.category, f.severity, f.verified, coalesce(f.page::text, '-') AS page, left(f.quote, 60) AS quote
+  FROM legal_findings f ORDER BY f.finding_index"
+
+mkdir -p "$var/reports"
+say "consultation themes (precis themes bus-consultation)"
+"$PRECIS" themes -c "$var/precis.conf" bus-consultation --html "$var/reports/consultation-themes.html" \
+    2>&1 | sed 's/^/  /' || die "precis themes failed"
+
+say "reports a reader can open (HTML, no script, nothing loaded from the network)"
+"$PRECIS" report -c "$var/precis.conf" --collection demo --html "$var/reports" 2>&1 | sed 's/^/  /' \
+    || die "precis report failed"
+for page in "$var"/reports/*.html; do echo "  file://$page"; done
 
 dead=$(sql -At -c "SELECT count(*) FROM jobs WHERE status <> 'done'")
 
