@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/grow.h"
+#include "pipeline/eval/eval_json.h"
 #include "pipeline/eval/eval_metrics.h"
 
 typedef struct theme_table {
@@ -138,15 +139,6 @@ void eval_consultation_report_clear(eval_consultation_report *rep)
     *rep = (eval_consultation_report){0};
 }
 
-/* A number, or null when undefined. */
-static void add_number(cJSON *o, const char *key, double v)
-{
-    if (isnan(v))
-        cJSON_AddNullToObject(o, key);
-    else
-        cJSON_AddNumberToObject(o, key, v);
-}
-
 static cJSON *theme_json(const eval_theme_score *s)
 {
     cJSON *o = cJSON_CreateObject();
@@ -157,20 +149,9 @@ static cJSON *theme_json(const eval_theme_score *s)
     cJSON_AddNumberToObject(o, "support", (double)s->support);
     cJSON_AddNumberToObject(o, "predicted", (double)s->predicted);
     cJSON_AddNumberToObject(o, "true_positives", (double)s->tp);
-    add_number(o, "precision", s->precision);
-    add_number(o, "recall", s->recall);
+    eval_json_add_number(o, "precision", s->precision);
+    eval_json_add_number(o, "recall", s->recall);
     return o;
-}
-
-static void add_bootstrap(cJSON *o, const eval_bootstrap_options *b)
-{
-    cJSON *j = cJSON_AddObjectToObject(o, "bootstrap");
-    if (!j)
-        return;
-    cJSON_AddNumberToObject(j, "resamples", (double)b->resamples);
-    cJSON_AddNumberToObject(j, "seed", (double)b->seed);
-    cJSON_AddNumberToObject(j, "level", b->level);
-    cJSON_AddStringToObject(j, "percentile", "linear interpolation (Hyndman-Fan type 7)");
 }
 
 char *eval_consultation_report_json(const eval_consultation_report *rep)
@@ -181,15 +162,13 @@ char *eval_consultation_report_json(const eval_consultation_report *rep)
     cJSON_AddStringToObject(o, "kind", "consultation");
     cJSON_AddNumberToObject(o, "n", (double)rep->n);
     cJSON_AddNumberToObject(o, "mapping_f1", rep->mapping_f1);
-    cJSON *ci = cJSON_AddArrayToObject(o, "mapping_f1_ci");
-    cJSON_AddItemToArray(ci, cJSON_CreateNumber(rep->mapping_f1_ci[0]));
-    cJSON_AddItemToArray(ci, cJSON_CreateNumber(rep->mapping_f1_ci[1]));
+    eval_json_add_interval(o, "mapping_f1_ci", rep->mapping_f1_ci);
     cJSON_AddNumberToObject(o, "exact_match", rep->exact_match);
-    add_number(o, "sentiment_accuracy", rep->sentiment_accuracy);
+    eval_json_add_number(o, "sentiment_accuracy", rep->sentiment_accuracy);
     cJSON_AddNumberToObject(o, "n_sentiment", (double)rep->n_sentiment);
     cJSON_AddNumberToObject(o, "missing", (double)rep->missing);
     cJSON_AddNumberToObject(o, "extra", (double)rep->extra);
-    add_bootstrap(o, &rep->bootstrap);
+    eval_json_add_bootstrap(o, &rep->bootstrap);
     cJSON *themes = cJSON_AddArrayToObject(o, "per_theme");
     for (size_t i = 0; themes && i < rep->n_themes; i++)
         cJSON_AddItemToArray(themes, theme_json(&rep->themes[i]));

@@ -12,7 +12,7 @@
 /* Largest file read (the response files' limit). */
 #define EVAL_FILE_MAX (128u << 20)
 
-static char *read_all(const char *path, size_t *len, perr *err)
+char *eval_file_read(const char *path, size_t *len, perr *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -281,7 +281,7 @@ static int merge(eval_items *set, eval_items *file, perr *err)
 int eval_items_read(const char *path, int need, eval_items *set, perr *err)
 {
     size_t len = 0;
-    char *data = read_all(path, &len, err);
+    char *data = eval_file_read(path, &len, err);
     if (!data)
         return -1;
     eval_items file = {0};

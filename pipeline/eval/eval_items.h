@@ -61,4 +61,8 @@ int eval_item_add_label(eval_item *it, const char *label);
 
 void eval_items_clear(eval_items *set);
 
+/* The whole file at path, NUL-terminated (malloc'd), at most 128 MiB; *len
+ * its length. NULL with err naming the file. For every eval file reader. */
+char *eval_file_read(const char *path, size_t *len, perr *err);
+
 #endif

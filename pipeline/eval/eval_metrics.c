@@ -29,3 +29,16 @@ double eval_mean(const double *x, size_t n)
         sum += x[i];
     return sum / (double)n;
 }
+
+double eval_balanced_accuracy(const size_t *correct, const size_t *total, size_t n_classes)
+{
+    double sum = 0;
+    size_t present = 0;
+    for (size_t c = 0; c < n_classes; c++) {
+        if (total[c] == 0)
+            continue;
+        sum += (double)correct[c] / (double)total[c];
+        present++;
+    }
+    return present ? sum / (double)present : NAN;
+}
