@@ -23,10 +23,11 @@ const cli_command cmd_prompts = {
         "usage: precis prompts [-c FILE] [--dir DIR] [--json]\n"
         "\n"
         "Loads each analysis's prompt file (DIR/NAME.json) as the daemon does and\n"
-        "prints the analysis, whether it works on one document or a collection, the\n"
-        "file's version (SHA-256 of its bytes, recorded with every result), its steps\n"
-        "and what it produces. Exit status 1 when any file is missing or invalid;\n"
-        "the error names the file and the problem.\n"
+        "prints the analysis, whether it works on one document, a collection or each\n"
+        "labelled item of an evaluation (item: `precis eval legal`), the file's\n"
+        "version (SHA-256 of its bytes, recorded with every result), its steps and\n"
+        "what it produces. Exit status 1 when any file is missing or invalid; the\n"
+        "error names the file and the problem.\n"
         "\n"
         "  -c, --config FILE   configuration file (default /etc/precis/precis.conf);\n"
         "                      its [pipeline] prompts_dir is used\n"
@@ -39,7 +40,7 @@ static cJSON *prompt_entry(const analysis_def *def, const prompt_spec *p, const 
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "analysis", def->name);
-    cJSON_AddStringToObject(o, "scope", def->scope == ANALYSIS_DOCUMENT ? "document" : "collection");
+    cJSON_AddStringToObject(o, "scope", analysis_scope_name(def->scope));
     char path[4200];
     snprintf(path, sizeof path, "%s/%s.json", dir, def->prompt);
     cJSON_AddStringToObject(o, "file", path);

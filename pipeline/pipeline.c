@@ -280,6 +280,9 @@ static int resolve_analyses(const pipeline *p, const job *j, const analysis_def 
                          analysis_at(k)->name);
             return perr_set(err, "unknown analysis \"%s\" (known: %s)", names[i], known);
         }
+        if (!defs[i]->run && defs[i]->scope == ANALYSIS_ITEM)
+            return perr_set(err, "analysis \"%s\" asks one question of each labelled item of an evaluation "
+                                 "(precis eval legal), not of a document", names[i]);
         if (!defs[i]->run)
             return perr_set(err, "analysis \"%s\" works on a whole collection, not on one document", names[i]);
     }

@@ -1,7 +1,8 @@
 /* test_eval_legal.c — labelled Yes/No items (pipeline/eval/eval_legal.h):
  * balanced accuracy, the scores of hand-made answer files computed by hand,
  * the dataset and answers readers with their errors, LegalBench's hearsay
- * file. */
+ * file; and the hearsay question asked of items by the test model
+ * (pipeline/analyses/yes_no.h). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,8 +11,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "pipeline/analyses/yes_no.h"
 #include "pipeline/eval/eval_legal.h"
 #include "pipeline/eval/eval_metrics.h"
+#include "tests/analysis_fixture.h"
 #include "tests/support.h"
 
 #define NEAR(a, b) (fabs((a) - (b)) < 1e-12)
@@ -285,4 +288,85 @@ Test(eval_legal, reads_legalbench_hearsay)
     cr_assert(quoted, "quotes inside an unquoted text are kept");
     eval_legal_set_clear(&set);
     free(path);
+}
+
+/* ---- the question asked by the test model --------------------------------------------- */
+
+static void count_progress(void *ctx, size_t done, size_t n)
+{
+    size_t *calls = ctx;
+    cr_assert_leq(done, n);
+    calls[0]++;
+    calls[1] = done;
+}
+
+Test(eval_legal, every_item_gets_a_constrained_answer, .timeout = 300)
+{
+    /* The random-weight model's answers mean nothing, but each is Yes or No
+     * through the schema; a text too long for the context is an item
+     * without an answer, saying why, and the others are answered. */
+    analysis_fixture f = analysis_fixture_open("hearsay", 1024);
+    analysis_input in = {.llm = f.llm, .prompt = f.prompt, .schema = f.schema, .max_tokens = f.prompt->max_tokens};
+    size_t long_len = 40000;
+    char *long_text = malloc(long_len + 1);
+    for (size_t i = 0; i < long_len; i++)
+        long_text[i] = i % 6 == 5 ? ' ' : 'a' + (char)(i % 5);
+    long_text[long_len] = '\0';
+    const char *texts[] = {"On the issue of whether it rained, the fact that Ana carried an umbrella.",
+                           "On the issue of whether the car was red, Bo's statement to the police, \"it was red.\"",
+                           long_text,
+                           "On the issue of who took the money, the cashier nodding when asked whether Cy took it.",
+                           "On the issue of whether Di was at home, her testimony at trial that she was."};
+    size_t n = sizeof texts / sizeof texts[0], calls[2] = {0, 0};
+    yes_no_result res[5];
+    analysis_output out = {0};
+    perr err;
+    cr_assert_eq(yes_no_ask(&in, texts, n, 2, count_progress, calls, res, &out, &err), 0, "%s", err.msg);
+    cr_assert_eq(calls[0], 3, "groups of 2: progress after 2, 4 and 5");
+    cr_assert_eq(calls[1], n);
+    for (size_t i = 0; i < n; i++) {
+        if (i == 2) {
+            cr_assert_eq(res[i].answer, YES_NO_NONE);
+            cr_assert(strstr(res[i].error, "does not fit"), "%s", res[i].error);
+            continue;
+        }
+        cr_assert(res[i].answer == YES_NO_YES || res[i].answer == YES_NO_NO, "item %zu: %s", i, res[i].error);
+    }
+    cr_assert_eq(out.calls, 4, "one call per text that fits");
+    analysis_output_clear(&out);
+    free(long_text);
+    analysis_fixture_close(&f);
+}
+
+Test(eval_legal, the_prompt_rule)
+{
+    static const char *const bad[] = {
+        "{\"name\": \"hearsay\", \"system\": \"s\", \"user\": \"no placeholder\", \"max_tokens\": 8, "
+        "\"schema\": {\"type\": \"object\", \"properties\": {\"answer\": {\"enum\": [\"Yes\", \"No\"]}}, "
+        "\"required\": [\"answer\"]}}",
+        "{\"name\": \"hearsay\", \"system\": \"s\", \"user\": \"{{document}}\", \"max_tokens\": 8}",
+        "{\"name\": \"hearsay\", \"system\": \"s\", \"user\": \"{{document}}\", \"max_tokens\": 8, "
+        "\"schema\": {\"type\": \"object\", \"properties\": {\"answer\": {\"enum\": [\"Yes\", \"No\", \"Maybe\"]}}, "
+        "\"required\": [\"answer\"]}}",
+        "{\"name\": \"hearsay\", \"system\": \"s\", \"user\": \"{{document}}\", \"max_tokens\": 8, "
+        "\"schema\": {\"type\": \"object\", \"properties\": {\"answer\": {\"enum\": [\"Yes\", \"No\"]}}}}",
+        "{\"name\": \"hearsay\", \"system\": \"s\", \"user\": \"{{document}} {{question}}\", \"max_tokens\": 8, "
+        "\"schema\": {\"type\": \"object\", \"properties\": {\"answer\": {\"enum\": [\"No\", \"Yes\"]}}, "
+        "\"required\": [\"answer\"]}}",
+    };
+    static const char *const needles[] = {"{{document}}", "\"answer\"", "\"answer\"", "\"answer\"", "{{title}}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        prompt_spec *p;
+        perr err;
+        cr_assert_eq(prompt_parse(&p, bad[i], strlen(bad[i]), "hearsay", &err), 0, "case %zu: %s", i, err.msg);
+        cr_assert_eq(analysis_yes_no_check(p, &err), -1, "case %zu", i);
+        cr_assert(strstr(err.msg, needles[i]), "case %zu: %s", i, err.msg);
+        prompt_free(p);
+    }
+    const analysis_def *def = analysis_find("hearsay");
+    cr_assert(def && def->scope == ANALYSIS_ITEM && !def->run);
+    prompt_spec *p;
+    perr err;
+    cr_assert_eq(analysis_load_prompt(def, "prompts", &p, &err), 0, "the shipped prompt passes: %s", err.msg);
+    prompt_free(p);
 }

@@ -5,6 +5,8 @@
 
 #include "pipeline/digest/collection_digest.h"
 
+#include "pipeline/analyses/yes_no.h"
+
 #include <cjson/cJSON.h>
 
 #include "engine/json/json_schema.h"
@@ -21,6 +23,8 @@ static const analysis_def analysis_table[] = {
      "themes across the responses to a consultation question: sentiment, themes, mapping (precis consult)", NULL},
     {"digest", "digest", ANALYSIS_COLLECTION, NULL, analysis_digest_check,
      "themed digest of the documents added to a collection in a period, citing them (precis digest, schedules)", NULL},
+    {"hearsay", "hearsay", ANALYSIS_ITEM, NULL, analysis_yes_no_check,
+     "is the evidence in a short fact pattern hearsay? Yes or No per labelled item (precis eval legal)", NULL},
 };
 
 #define N_ANALYSES (sizeof analysis_table / sizeof analysis_table[0])
@@ -31,6 +35,11 @@ const analysis_def *analysis_find(const char *name)
         if (strcmp(analysis_table[i].name, name) == 0)
             return &analysis_table[i];
     return NULL;
+}
+
+const char *analysis_scope_name(analysis_scope s)
+{
+    return s == ANALYSIS_DOCUMENT ? "document" : s == ANALYSIS_COLLECTION ? "collection" : "item";
 }
 
 const analysis_def *analysis_at(size_t i)

@@ -6,7 +6,10 @@
  * document through analysis_def.run. Collection analyses ("consultation",
  * "digest") work on many documents or responses at once and have their own
  * entry points (run is NULL); the table still names their prompt so it is
- * loaded, checked, versioned and listed by `precis prompts`.
+ * loaded, checked, versioned and listed by `precis prompts`. Item analyses
+ * ("hearsay") ask one short question of each labelled item of an
+ * evaluation (`precis eval legal`, pipeline/analyses/yes_no.h); they are not
+ * for jobs either (run is NULL).
  */
 #ifndef PRECIS_ANALYSIS_H
 #define PRECIS_ANALYSIS_H
@@ -20,7 +23,10 @@
 typedef struct cJSON cJSON;
 struct document;
 
-typedef enum analysis_scope { ANALYSIS_DOCUMENT, ANALYSIS_COLLECTION } analysis_scope;
+typedef enum analysis_scope { ANALYSIS_DOCUMENT, ANALYSIS_COLLECTION, ANALYSIS_ITEM } analysis_scope;
+
+/* "document", "collection" or "item". */
+const char *analysis_scope_name(analysis_scope s);
 
 typedef struct analysis_input {
     llm *llm;
@@ -65,7 +71,7 @@ typedef struct analysis_def {
     const char *name;            /* as in jobs and in results.analysis */
     const char *prompt;          /* prompt file name (prompts/<prompt>.json) */
     analysis_scope scope;
-    analysis_fn run;             /* document analyses; NULL for collection ones */
+    analysis_fn run;             /* document analyses; NULL for collection and item ones */
     analysis_check_fn check_prompt;  /* NULL = no rule beyond the file format */
     const char *description;     /* one line, for `precis prompts` */
     analysis_budget_fn budget;   /* NULL: max_tokens is never scaled */

@@ -156,6 +156,7 @@ const char *llm_model_path(const llm *m) { return m->model->path; }
 const char *llm_chat_template_name(const llm *m) { return chat_template_name(m->template_kind); }
 int llm_n_ctx(const llm *m) { return engine_n_ctx(m->ctx); }
 int llm_n_threads(const llm *m) { return m->n_threads; }
+int llm_n_parallel(const llm *m) { return engine_n_seq(m->ctx); }
 size_t llm_packed_bytes(const llm *m) { return m->model->packed_bytes; }
 long long llm_n_params(const llm *m) { return m->n_params; }
 int llm_is_toy(const llm *m) { return m->n_params < LLM_TOY_PARAMS; }

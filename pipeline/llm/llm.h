@@ -48,6 +48,8 @@ const char *llm_model_path(const llm *m);
 const char *llm_chat_template_name(const llm *m);
 int llm_n_ctx(const llm *m);
 int llm_n_threads(const llm *m);
+/* Sequence slots: answers generated at once. */
+int llm_n_parallel(const llm *m);
 /* Bytes of weights packed for batched decode (0: none). */
 size_t llm_packed_bytes(const llm *m);
 long long llm_n_params(const llm *m);
