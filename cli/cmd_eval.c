@@ -11,10 +11,11 @@ static int eval_main(int argc, char **argv);
 
 const cli_command cmd_eval = {
     .name = "eval",
-    .summary = "measure precis's accuracy against expected answers (consultation)",
+    .summary = "measure precis's accuracy against expected answers (consultation, legal)",
     .usage =
         "usage: precis eval consultation --expected DIR [--question N] [--json]\n"
         "                                [--predicted FILE | -m MODEL [-c FILE] [--save-predicted FILE]]\n"
+        "       precis eval legal --dataset FILE [--predicted FILE | [-m MODEL] [--answers-out FILE]] [--json]\n"
         "\n"
         "Score precis against expected answers and print the scores with a 95%\n"
         "bootstrap confidence interval.\n"
@@ -51,6 +52,44 @@ const cli_command cmd_eval = {
         "                       extra, bootstrap, per_theme [{theme, label, support,\n"
         "                       predicted, true_positives, precision, recall}]\n"
         "\n"
+        "legal: Yes/No questions (is this evidence hearsay?) against labelled items,\n"
+        "e.g. LegalBench's hearsay task or your organisation's own labelled sample.\n"
+        "  The dataset is tab-separated, one item per line: label<TAB>text[<TAB>slice],\n"
+        "  label Yes or No (any case). An optional header line names the columns\n"
+        "  (label or answer, text, slice; others are ignored). A field that starts with\n"
+        "  a double quote is quoted: it may hold tabs and line breaks, \"\" is one quote.\n"
+        "  Blank lines are skipped. Item N is the N-th item line, counted from 0.\n"
+        "  Errors name the line.\n"
+        "  Without --predicted the model answers each item through prompts/hearsay.json\n"
+        "  (its answer constrained to {\"answer\": \"Yes\"|\"No\"}), items batched across\n"
+        "  [engine] parallel slots, progress on stderr; --answers-out FILE saves the\n"
+        "  answers in the --predicted format.\n"
+        "  --predicted FILE scores FILE's lines {\"index\": N, \"answer\": \"Yes\"} (N the\n"
+        "  0-based item, answer Yes, No or null) without a model; an index out of\n"
+        "  range or given twice is an error.\n"
+        "  Scores, over the N items:\n"
+        "    accuracy       share answered right; an item without an answer is wrong\n"
+        "    balanced       mean of the recall of Yes and of No (the share of the Yes\n"
+        "    accuracy       items answered Yes, of the No items answered No); with only\n"
+        "                   one label in the dataset, that label's recall (= accuracy)\n"
+        "    95% CI         of both, percentile bootstrap over the items as above\n"
+        "    per slice      items, correct and accuracy of each slice\n"
+        "  To evaluate before trusting a model: label a sample of your own cases in\n"
+        "  this format, run `precis eval legal --dataset sample.tsv -m MODEL`, and\n"
+        "  compare the CI's lower bound, not the accuracy alone, with what you need.\n"
+        "\n"
+        "  -d, --dataset FILE     the labelled items (required)\n"
+        "  -p, --predicted FILE   answers to score (JSONL)\n"
+        "  -m, --model FILE       GGUF model (default as `precis run`)\n"
+        "  -c, --config FILE      configuration ([engine], [pipeline] prompts_dir)\n"
+        "  -o, --answers-out FILE write the model's answers (JSONL)\n"
+        "      --json             one JSON object: n, correct, missing, accuracy,\n"
+        "                         accuracy_ci [low, high], balanced_accuracy,\n"
+        "                         balanced_accuracy_ci, recall_yes, recall_no, n_yes,\n"
+        "                         n_no, answered_yes, answered_no, bootstrap, per_slice\n"
+        "                         [{slice, n, correct, accuracy}]; with a model also\n"
+        "                         task and model {name, sha256, prompt_version}\n"
+        "\n"
         "Exit status: 0 scored, 1 failure (unreadable files, model mode), 2 usage error.\n",
     .run = eval_main,
 };
@@ -60,14 +99,15 @@ static const struct {
     int (*run)(int argc, char **argv);
 } kinds[] = {
     {"consultation", eval_consultation_main},
+    {"legal", eval_legal_main},
 };
 
 static int eval_main(int argc, char **argv)
 {
     if (argc < 2)
-        return cli_usage_error(&cmd_eval, "give a kind: consultation");
+        return cli_usage_error(&cmd_eval, "give a kind: consultation or legal");
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         if (strcmp(argv[1], kinds[i].name) == 0)
             return kinds[i].run(argc - 1, argv + 1);
-    return cli_usage_error(&cmd_eval, "unknown kind '%s' (known: consultation)", argv[1]);
+    return cli_usage_error(&cmd_eval, "unknown kind '%s' (known: consultation, legal)", argv[1]);
 }

@@ -10,4 +10,7 @@ extern const cli_command cmd_eval;
 /* `precis eval consultation` (cli/cmd_eval_consultation.c). */
 int eval_consultation_main(int argc, char **argv);
 
+/* `precis eval legal` (cli/cmd_eval_legal.c). */
+int eval_legal_main(int argc, char **argv);
+
 #endif
