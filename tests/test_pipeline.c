@@ -319,6 +319,24 @@ Test(pipeline, unknown_analysis_fails_before_any_work, .timeout = 600)
     pipeline_free(p);
 }
 
+Test(pipeline, item_analysis_is_refused_in_a_job, .timeout = 600)
+{
+    /* "hearsay" asks its question of an evaluation's items (precis eval legal), never of a job's document. */
+    pipeline *p = new_pipeline(0, MAX_TOKENS, NULL);
+    char *names[] = {"hearsay"};
+    job j = text_job("item-1", sample_text);
+    j.analyses = names;
+    j.n_analyses = 1;
+    pipeline_report rep;
+    perr err;
+    cr_assert_eq(pipeline_analyze(p, &j, NULL, &rep, &err), PIPELINE_PERMANENT);
+    cr_assert_str_eq(rep.error_class, "unknown_analysis");
+    cr_assert(strstr(err.msg, "\"hearsay\"") && strstr(err.msg, "precis eval legal"), "%s", err.msg);
+    cr_assert_null(rep.doc, "nothing was extracted");
+    pipeline_report_clear(&rep);
+    pipeline_free(p);
+}
+
 Test(pipeline, empty_document_fails_permanently, .timeout = 600)
 {
     pipeline *p = new_pipeline(0, MAX_TOKENS, NULL);
