@@ -17,6 +17,7 @@
 #include "daemon/pipeline_setup.h"
 #include "pipeline/analyses/yes_no.h"
 #include "pipeline/eval/eval_legal.h"
+#include "pipeline/llm/prompt.h"
 
 extern char **environ;
 
@@ -85,9 +86,8 @@ static void show_progress(void *ctx, size_t done, size_t n)
 /* {"index": i, "answer": "Yes" | "No" | null, "error"?} per item, as --predicted reads them. */
 static char *answers_jsonl(const yes_no_result *res, size_t n)
 {
-    size_t cap = n * 64 + 1, len = 0;
-    char *out = malloc(cap);
-    for (size_t i = 0; out && i < n; i++) {
+    prompt_text t = {0};
+    for (size_t i = 0; i < n; i++) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "index", (double)i);
         const char *a = eval_answer_text(res[i].answer == YES_NO_YES ? EVAL_ANSWER_YES
@@ -97,22 +97,13 @@ static char *answers_jsonl(const yes_no_result *res, size_t n)
             cJSON_AddStringToObject(o, "error", res[i].error);
         char *line = cJSON_PrintUnformatted(o);
         cJSON_Delete(o);
-        size_t k = line ? strlen(line) : 0;
-        char *grown = line && len + k + 2 > cap ? realloc(out, cap = (len + k + 2) * 2) : out;
-        if (!line || !grown) {
-            free(line);
-            free(grown);
-            return NULL;
-        }
-        out = grown;
-        memcpy(out + len, line, k);
-        out[len + k] = '\n';
-        len += k + 1;
+        if (!line)
+            t.failed = 1;
+        else
+            prompt_text_add(&t, "%s\n", line);
         free(line);
     }
-    if (out)
-        out[len] = '\0';
-    return out;
+    return prompt_text_finish(&t);
 }
 
 /* The model's answers to set's items into answers; failures shown on stderr. */
@@ -176,6 +167,17 @@ static int ask_model(const legal_args *a, const eval_legal_set *set, eval_answer
 
 /* ---- output ------------------------------------------------------------------------- */
 
+/* "recall Yes         0.5000  (3 of 6)", "-" when there are no items of that label. */
+static void print_recall(const char *label, double recall, size_t right, size_t total)
+{
+    printf("recall %-3s         ", label);
+    if (isnan(recall))
+        printf("-     ");
+    else
+        printf("%.4f", recall);
+    printf("  (%zu of %zu)\n", right, total);
+}
+
 static void print_table(const legal_args *a, const eval_legal_report *r)
 {
     if (a->predicted)
@@ -187,11 +189,8 @@ static void print_table(const legal_args *a, const eval_legal_report *r)
            (unsigned long long)r->bootstrap.seed);
     printf("balanced accuracy  %.4f  95%% CI [%.4f, %.4f]  (mean of the recall of Yes and of No)\n",
            r->balanced_accuracy, r->balanced_accuracy_ci[0], r->balanced_accuracy_ci[1]);
-    printf("recall Yes         ");
-    printf(isnan(r->recall_yes) ? "-      " : "%.4f ", r->recall_yes);
-    printf(" (%zu of %zu)\nrecall No          ", r->yes_correct, r->n_yes);
-    printf(isnan(r->recall_no) ? "-      " : "%.4f ", r->recall_no);
-    printf(" (%zu of %zu)\n", r->no_correct, r->n_no);
+    print_recall("Yes", r->recall_yes, r->yes_correct, r->n_yes);
+    print_recall("No", r->recall_no, r->no_correct, r->n_no);
     printf("answers            %zu Yes, %zu No, %zu missing (counted wrong)\n", r->answered_yes, r->answered_no,
            r->missing);
     if (r->model_name)

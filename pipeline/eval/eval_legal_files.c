@@ -90,12 +90,16 @@ static int at_field_end(const tsv_reader *r)
 /* A field that starts with '"': up to the closing quote, "" as one quote. */
 static int quoted_field(tsv_reader *r, char **out, perr *err)
 {
-    size_t start = r->line, n = 0;
-    char *buf = malloc((size_t)(r->end - r->p) + 1);
-    if (!buf)
-        return perr_set(err, "out of memory");
+    size_t start = r->line, n = 0, cap = 0;
+    char *buf = NULL;
     r->p++;
     for (;;) {
+        char *grown = n + 2 > cap ? grow_to(buf, &cap, n + 2, 1, 256) : buf;
+        if (!grown) {
+            free(buf);
+            return perr_set(err, "out of memory");
+        }
+        buf = grown;
         if (r->p == r->end) {
             free(buf);
             return perr_set(err, "line %zu: a quoted field is never closed (a quote inside a quoted field is "
