@@ -75,10 +75,16 @@ typedef struct eval_legal_set {
 int eval_legal_read(const char *path, eval_legal_set *set, perr *err);
 void eval_legal_set_clear(eval_legal_set *set);
 
+/* The same from data[0..len) (need not be NUL-terminated); errors name the line only. */
+int eval_legal_parse(const char *data, size_t len, eval_legal_set *set, perr *err);
+
 /* Read an answers file for a dataset of n items into answers[0..n-1] (all
  * set: EVAL_ANSWER_NONE where the file has none). 0 or -1 (err names path
  * and line). */
 int eval_legal_answers_read(const char *path, size_t n, eval_answer *answers, perr *err);
+
+/* The same from data[0..len) (need not be NUL-terminated); errors name the line only. */
+int eval_legal_answers_parse(const char *data, size_t len, size_t n, eval_answer *answers, perr *err);
 
 typedef struct eval_slice_score {
     const char *slice;           /* points into the set */

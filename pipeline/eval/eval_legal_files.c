@@ -307,28 +307,31 @@ static size_t invalid_utf8_line(const char *data, size_t len)
     return line;
 }
 
-static int parse_dataset(const char *data, size_t len, eval_legal_set *set, perr *err)
+int eval_legal_parse(const char *data, size_t len, eval_legal_set *set, perr *err)
 {
+    *set = (eval_legal_set){0};
     if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
         data += 3, len -= 3;
     if (!utf8_valid(data, len))
         return perr_set(err, "line %zu: not valid UTF-8 text", invalid_utf8_line(data, len));
     tsv_reader r = {.p = data, .end = data + len, .line = 1};
     columns c = {.label = -1};
-    int first = 1;
-    while (r.p < r.end) {
+    int first = 1, rc = 0;
+    while (rc == 0 && r.p < r.end) {
         if (skip_blank_line(&r))
             continue;
         tsv_record rec;
-        if (read_record(&r, &rec, err) != 0)
-            return -1;
-        int rc = take_record(&rec, first, &c, set, err);
+        if ((rc = read_record(&r, &rec, err)) != 0)
+            break;
+        rc = take_record(&rec, first, &c, set, err);
         record_clear(&rec);
-        if (rc != 0)
-            return -1;
         first = 0;
     }
-    return set->n ? 0 : perr_set(err, "no items");
+    if (rc == 0 && set->n == 0)
+        rc = perr_set(err, "no items");
+    if (rc != 0)
+        eval_legal_set_clear(set);
+    return rc;
 }
 
 void eval_legal_set_clear(eval_legal_set *set)
@@ -348,13 +351,9 @@ int eval_legal_read(const char *path, eval_legal_set *set, perr *err)
     char *data = eval_file_read(path, &len, err);
     if (!data)
         return -1;
-    int rc = parse_dataset(data, len, set, err);
+    int rc = eval_legal_parse(data, len, set, err);
     free(data);
-    if (rc != 0) {
-        eval_legal_set_clear(set);
-        return perr_prefix(err, "%s", path);
-    }
-    return 0;
+    return rc == 0 ? 0 : perr_prefix(err, "%s", path);
 }
 
 /* ---- answers files --------------------------------------------------------------- */
@@ -365,6 +364,8 @@ static int read_index(const cJSON *o, size_t n, size_t *index, perr *err)
     if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble != floor(v->valuedouble) ||
         v->valuedouble < 0)
         return perr_set(err, "no \"index\" (a whole number from 0)");
+    if (n == 0)
+        return perr_set(err, "the dataset has no items");
     if (v->valuedouble >= (double)n)
         return perr_set(err, "index %.0f is out of range: the dataset has %zu items, 0..%zu", v->valuedouble, n,
                         n - 1);
@@ -405,6 +406,15 @@ static int take_answer(const char *text, size_t len, size_t n, eval_answer *answ
     return 0;
 }
 
+/* Whether s[0..n) holds only spaces, tabs and CRs. */
+static int blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+            return 0;
+    return 1;
+}
+
 static int parse_answers(const char *data, size_t len, size_t n, eval_answer *answers, size_t *seen, perr *err)
 {
     size_t line = 0;
@@ -412,24 +422,30 @@ static int parse_answers(const char *data, size_t len, size_t n, eval_answer *an
         const char *nl = memchr(p, '\n', (size_t)(data + len - p));
         size_t k = nl ? (size_t)(nl - p) : (size_t)(data + len - p);
         line++;
-        if (strspn(p, " \t\r") < k && take_answer(p, k, n, answers, seen, line, err) != 0)
+        if (!blank(p, k) && take_answer(p, k, n, answers, seen, line, err) != 0)
             return perr_prefix(err, "line %zu", line);
         p += k + (nl ? 1 : 0);
     }
     return 0;
 }
 
-int eval_legal_answers_read(const char *path, size_t n, eval_answer *answers, perr *err)
+int eval_legal_answers_parse(const char *data, size_t len, size_t n, eval_answer *answers, perr *err)
 {
     for (size_t i = 0; i < n; i++)
         answers[i] = EVAL_ANSWER_NONE;
+    size_t *seen = calloc(n ? n : 1, sizeof *seen);
+    int rc = seen ? parse_answers(data, len, n, answers, seen, err) : perr_set(err, "out of memory");
+    free(seen);
+    return rc;
+}
+
+int eval_legal_answers_read(const char *path, size_t n, eval_answer *answers, perr *err)
+{
     size_t len = 0;
     char *data = eval_file_read(path, &len, err);
     if (!data)
         return -1;
-    size_t *seen = calloc(n ? n : 1, sizeof *seen);
-    int rc = seen ? parse_answers(data, len, n, answers, seen, err) : perr_set(err, "out of memory");
-    free(seen);
+    int rc = eval_legal_answers_parse(data, len, n, answers, err);
     free(data);
     return rc == 0 ? 0 : perr_prefix(err, "%s", path);
 }
