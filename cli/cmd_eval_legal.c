@@ -33,7 +33,7 @@ static const cli_command cmd_eval_legal = {
 };
 
 typedef struct legal_args {
-    const char *dataset, *predicted, *answers_out, *model, *config_path;
+    const char *dataset, *predicted, *save_path, *model, *config_path;
     int as_json;
 } legal_args;
 
@@ -43,7 +43,7 @@ static int take_option(void *args, int opt, const char *arg)
     switch (opt) {
     case 'd': a->dataset = arg; return 0;
     case 'p': a->predicted = arg; return 0;
-    case 'o': a->answers_out = arg; return 0;
+    case 's': a->save_path = arg; return 0;
     case 'm': a->model = arg; return 0;
     case 'c': a->config_path = arg; return 0;
     case 'j': a->as_json = 1; return 0;
@@ -55,19 +55,18 @@ static int parse_args(int argc, char **argv, legal_args *a)
 {
     static const struct option options[] = {
         {"dataset", required_argument, NULL, 'd'}, {"predicted", required_argument, NULL, 'p'},
-        {"answers-out", required_argument, NULL, 'o'}, {"model", required_argument, NULL, 'm'},
+        {"save-predicted", required_argument, NULL, 's'}, {"model", required_argument, NULL, 'm'},
         {"config", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
         {NULL, 0, NULL, 0},
     };
-    static const cli_options parser = {.shortopts = "d:p:o:m:c:", .longopts = options, .take = take_option};
+    static const cli_options parser = {.shortopts = "d:p:m:c:", .longopts = options, .take = take_option};
     *a = (legal_args){0};
     int first;
     int rc = cli_parse_options(&cmd_eval_legal, &parser, argc, argv, a, &first);
     if (rc == 0 && !a->dataset)
         rc = cli_usage_error(&cmd_eval_legal, "--dataset FILE is required");
-    if (rc == 0 && a->predicted && (a->answers_out || a->model))
-        rc = cli_usage_error(&cmd_eval_legal, "--predicted scores a file without a model: --model and --answers-out "
-                                              "are for model mode");
+    if (rc == 0 && a->predicted && (a->save_path || a->model))
+        rc = cli_usage_error(&cmd_eval_legal, "--model and --save-predicted are for model mode (no --predicted)");
     return rc;
 }
 
@@ -120,10 +119,10 @@ static int collect(const eval_legal_set *set, const yes_no_result *res, const le
     }
     if (failed > SHOWN_FAILURES)
         fprintf(stderr, "precis eval legal: %zu more items have no answer\n", failed - SHOWN_FAILURES);
-    if (!a->answers_out)
+    if (!a->save_path)
         return 0;
     char *text = answers_jsonl(res, set->n);
-    int rc = text ? cli_write_file(a->answers_out, text, err) : perr_set(err, "out of memory");
+    int rc = text ? cli_write_file(a->save_path, text, err) : perr_set(err, "out of memory");
     free(text);
     return rc;
 }

@@ -154,7 +154,7 @@ Test(eval_legal_cli, model_mode_answers_every_item, .timeout = 600)
     char *dataset = test_corpus_path(HEARSAY), *model = test_model_path("synth-d256-q8_0.gguf");
     char saved[4200], args[12800], *err = NULL;
     snprintf(saved, sizeof saved, "%s/model-answers.jsonl", test_tmpdir());
-    snprintf(args, sizeof args, "-d '%s' -m '%s' --answers-out '%s'", dataset, model, saved);
+    snprintf(args, sizeof args, "-d '%s' -m '%s' --save-predicted '%s'", dataset, model, saved);
     cJSON *j = run_json(args, 0, &err);
     cr_assert(strstr(err, "95 of 95 items answered"), "progress on stderr: %s", err);
     cr_assert_null(strstr(err, "has no answer"), "%s", err);
@@ -222,7 +222,7 @@ Test(eval_legal_cli, errors, .timeout = 60)
         int status;
     } want[] = {
         {"--dataset FILE is required", 2},
-        {"--predicted scores a file without a model", 2},
+        {"--model and --save-predicted are for model mode", 2},
         {"line 3: label \"Perhaps\" is neither Yes nor No", 1},
         {"line 1: index 95 is out of range: the dataset has 95 items, 0..94", 1},
         {"/nonexistent.tsv", 1},
