@@ -204,6 +204,43 @@ Test(eval_legal_cli, model_mode_answers_every_item, .timeout = 600)
     free(dataset);
 }
 
+Test(eval_legal_cli, model_mode_item_too_long_is_missing, .timeout = 300)
+{
+    /* The middle item does not fit the model's context (2048 tokens): it is
+     * reported on stderr with the reason, counted wrong (missing), saved as
+     * {"answer": null, "error"}, and its saved answers score the same. */
+    size_t words = 5000, cap = words * 6 + 256, len = 0;
+    char *text = malloc(cap);
+    len += (size_t)snprintf(text, cap, "label\ttext\tslice\nYes\tOn the issue of X, Y's letter saying X.\tS\nNo\t");
+    for (size_t i = 0; i < words; i++)
+        len += (size_t)snprintf(text + len, cap - len, "%s ", i % 2 ? "fact" : "word");
+    snprintf(text + len, cap - len, "\tS\nNo\tOn the issue of Z, Z's testimony at trial.\tS\n");
+    char *dataset = test_write_tmp("long.tsv", text), *model = test_model_path("synth-d256-q8_0.gguf");
+    free(text);
+    char saved[4200], args[12800], *err = NULL;
+    snprintf(saved, sizeof saved, "%s/long-answers.jsonl", test_tmpdir());
+    snprintf(args, sizeof args, "-d '%s' -m '%s' --save-predicted '%s'", dataset, model, saved);
+    cJSON *j = run_json(args, 0, &err);
+    cr_assert(strstr(err, "item 1 (line 3) has no answer (counted wrong)") && strstr(err, "does not fit"), "%s", err);
+    cr_assert_eq(num(j, "n"), 3);
+    cr_assert_eq(num(j, "missing"), 1);
+    cr_assert_eq(num(j, "answered_yes") + num(j, "answered_no"), 2);
+    cr_assert_leq(num(j, "correct"), 2, "the missing item is wrong");
+    char *lines = test_read_file(saved, NULL);
+    cr_assert(strstr(lines, "{\"index\":1,\"answer\":null,\"error\":\""), "%s", lines);
+    free(lines);
+    snprintf(args, sizeof args, "-d '%s' -p '%s'", dataset, saved);
+    cJSON *scored = run_json(args, 0, NULL);
+    cJSON_DeleteItemFromObject(j, "model");
+    cJSON_DeleteItemFromObject(j, "task");
+    cr_assert(cJSON_Compare(j, scored, 1), "the saved answers score as the run did");
+    cJSON_Delete(scored);
+    cJSON_Delete(j);
+    free(err);
+    free(model);
+    free(dataset);
+}
+
 /* ---- errors ------------------------------------------------------------------------ */
 
 Test(eval_legal_cli, errors, .timeout = 60)
