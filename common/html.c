@@ -14,3 +14,13 @@ void html_text(FILE *f, const char *s)
         }
     }
 }
+
+void html_page_start(FILE *f, const char *title, const char *css)
+{
+    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+          "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
+          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
+          f);
+    html_text(f, title);
+    fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n", css);
+}

@@ -10,4 +10,10 @@
 /* s with & < > " ' as entities (NULL writes nothing). */
 void html_text(FILE *f, const char *s);
 
+/* The start of a self-contained page, up to and including <body>: the
+ * doctype, UTF-8, a Content-Security-Policy that forbids every external
+ * resource and any script (inline CSS only), the viewport, the title
+ * (escaped) and css as the page's one inline style sheet. */
+void html_page_start(FILE *f, const char *title, const char *css);
+
 #endif

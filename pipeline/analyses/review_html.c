@@ -41,12 +41,7 @@ static int has_num(const cJSON *o, const char *key, long *out)
 
 static void page_head(FILE *f, const char *title)
 {
-    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-          "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
-          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
-          f);
-    html_text(f, title);
-    fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n", page_css);
+    html_page_start(f, title, page_css);
 }
 
 /* ---- the text around a quote ----------------------------------------------------------- */

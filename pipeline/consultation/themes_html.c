@@ -3,6 +3,7 @@
 #include "pipeline/consultation/themes_html.h"
 
 #include <cjson/cJSON.h>
+#include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,13 +90,10 @@ static int theme_split(const cJSON *t, long long count[N_POSITIONS])
 
 static void page_head(FILE *f, const cJSON *r)
 {
-    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-          "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-          "style-src 'unsafe-inline'\">\n"
-          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Themes: ",
-          f);
-    html_text(f, str(r, "collection"));
-    fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>Themes of ", page_css);
+    char *title = g_strdup_printf("Themes: %s", str(r, "collection"));
+    html_page_start(f, title, page_css);
+    g_free(title);
+    fputs("<h1>Themes of ", f);
     html_text(f, str(r, "collection"));
     fputs("</h1>\n<p class=\"meta\">", f);
     fprintf(f, "Consultation run %lld, ", num(r, "run_id"));
