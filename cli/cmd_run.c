@@ -119,21 +119,10 @@ static int take_option(void *args, int opt, const char *arg)
 /* --twin FILE, checked as a job's "twin" field is, into a->twin_json. */
 static int read_twin(run_args *a)
 {
-    gchar *text = NULL;
-    GError *gerr = NULL;
-    if (!g_file_get_contents(a->twin_path, &text, NULL, &gerr)) {
-        int rc = cli_usage_error(&cmd_run, "--twin: %s", gerr->message);
-        g_error_free(gerr);
-        return rc;
-    }
-    cJSON *j = cJSON_Parse(text);
-    g_free(text);
     perr err;
-    int rc = j ? job_parse_twin(j, &a->twin_json, &err) : perr_set(&err, "not JSON");
-    cJSON_Delete(j);
-    if (rc == 0 && !a->twin_json)
-        return 0; /* false: no twin */
-    return rc == 0 ? 0 : cli_usage_error(&cmd_run, "--twin %s: %s", a->twin_path, err.msg);
+    if (job_twin_file(a->twin_path, &a->twin_json, &err) != 0)
+        return cli_usage_error(&cmd_run, "--twin %s: %s", a->twin_path, err.msg);
+    return 0;
 }
 
 static int parse_args(int argc, char **argv, run_args *a)

@@ -36,6 +36,9 @@ const cli_command cmd_submit = {
         "  -a, --analyses A,B     analyses to run (default: the daemon's configured ones)\n"
         "      --collection NAME  collection the documents belong to\n"
         "      --password PW      password of encrypted PDFs\n"
+        "      --twin FILE        legal_review also reviews the counterfactual twin: FILE\n"
+        "                         is the job's \"twin\" field ({\"parties\": [{\"name\",\n"
+        "                         \"replacement\"}]}, or true: the review's own parties)\n"
         "      --by-path          send each FILE's absolute path instead of its content\n"
         "      --job-id ID        one FILE only: send it as job ID instead of a fresh id,\n"
         "                         to run a job that failed or is dead again (its earlier\n"
@@ -44,7 +47,8 @@ const cli_command cmd_submit = {
 };
 
 typedef struct submit_args {
-    const char *config_path, *brokers, *topic, *analyses, *collection, *password, *job_id;
+    const char *config_path, *brokers, *topic, *analyses, *collection, *password, *job_id, *twin_path;
+    char *twin_json;             /* --twin FILE checked (malloc'd) */
     int by_path;
     char **files;
     int nfiles;
@@ -60,6 +64,7 @@ static int take_option(void *args, int opt, const char *arg)
     case 'a': a->analyses = arg; return 0;
     case 'C': a->collection = arg; return 0;
     case 'P': a->password = arg; return 0;
+    case 'W': a->twin_path = arg; return 0;
     case 'p': a->by_path = 1; return 0;
     case 'J': a->job_id = arg; return 0;
     default: return CLI_OPTION_UNKNOWN;
@@ -71,7 +76,7 @@ static int parse_args(int argc, char **argv, submit_args *a)
     static const struct option options[] = {
         {"config", required_argument, NULL, 'c'},   {"brokers", required_argument, NULL, 'b'},
         {"topic", required_argument, NULL, 't'},    {"analyses", required_argument, NULL, 'a'},
-        {"collection", required_argument, NULL, 'C'}, {"password", required_argument, NULL, 'P'},
+        {"collection", required_argument, NULL, 'C'}, {"password", required_argument, NULL, 'P'}, {"twin", required_argument, NULL, 'W'},
         {"by-path", no_argument, NULL, 'p'},        {"job-id", required_argument, NULL, 'J'},
         {NULL, 0, NULL, 0},
     };
@@ -91,6 +96,9 @@ static int parse_args(int argc, char **argv, submit_args *a)
     if (a->job_id && !job_id_usable(a->job_id, strlen(a->job_id)))
         return cli_usage_error(&cmd_submit, "--job-id must be 1-%d bytes of UTF-8 without control characters",
                                JOB_ID_MAX);
+    perr err;
+    if (a->twin_path && job_twin_file(a->twin_path, &a->twin_json, &err) != 0)
+        return cli_usage_error(&cmd_submit, "--twin %s: %s", a->twin_path, err.msg);
     return 0;
 }
 
@@ -103,7 +111,7 @@ static char *job_for_file(const submit_args *a, const char *const *analyses, con
     else if (job_id_new(id, err) != 0)
         return NULL;
     job_message_spec spec = {.job_id = id, .collection = a->collection, .analyses = analyses,
-                             .password = a->password};
+                             .password = a->password, .twin_json = a->twin_json};
     char resolved[PATH_MAX];
     gchar *content = NULL;
     gsize len = 0;
@@ -186,6 +194,7 @@ static int submit_run(int argc, char **argv)
     perr err;
     if (config_load(&cfg, a.config_path, environ, &err) != 0) {
         fprintf(stderr, "precis submit: %s\n", err.msg);
+        free(a.twin_json);
         return EXIT_FAIL;
     }
     size_t n = 0;
@@ -205,5 +214,6 @@ static int submit_run(int argc, char **argv)
     producer_free(p);
     free(props);
     config_free(cfg);
+    free(a.twin_json);
     return rc;
 }

@@ -1,5 +1,6 @@
 /* job_message.c — job JSON for `precis submit` and UUID v4 job ids (see job_message.h). */
 #include "cli/job_message.h"
+#include "pipeline/job.h"
 
 #include <cjson/cJSON.h>
 #include <glib.h>
@@ -57,7 +58,30 @@ static int fill(cJSON *root, const job_message_spec *spec)
     cJSON_AddItemToObject(root, "document", doc);
     if (spec->password && add_string(root, "password", spec->password) != 0)
         return -1;
+    if (spec->twin_json) {
+        cJSON *twin = cJSON_Parse(spec->twin_json);
+        if (!twin)
+            return -1; /* checked by job_twin_file: out of memory */
+        cJSON_AddItemToObject(root, "twin", twin);
+    }
     return 0;
+}
+
+int job_twin_file(const char *path, char **twin_json, perr *err)
+{
+    *twin_json = NULL;
+    gchar *text = NULL;
+    GError *gerr = NULL;
+    if (!g_file_get_contents(path, &text, NULL, &gerr)) {
+        perr_set(err, "%s", gerr->message);
+        g_error_free(gerr);
+        return -1;
+    }
+    cJSON *j = cJSON_Parse(text);
+    g_free(text);
+    int rc = j ? job_parse_twin(j, twin_json, err) : perr_set(err, "%s: not JSON", path);
+    cJSON_Delete(j);
+    return rc;
 }
 
 char *job_message_build(const job_message_spec *spec, perr *err)

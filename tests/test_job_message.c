@@ -73,3 +73,31 @@ Test(job_message, job_ids_are_distinct_uuid_v4)
     cr_assert_eq(a[14], '4', "version nibble: %s", a);
     cr_assert(strchr("89ab", a[19]), "variant nibble: %s", a);
 }
+
+Test(job_message, twin_file_reaches_the_job)
+{
+    char *file = test_write_tmp("twin.json", "{\"parties\": [{\"name\": \"John Smith\", \"replacement\": \"Party A\"}]}");
+    char *twin = NULL;
+    perr err;
+    cr_assert_eq(job_twin_file(file, &twin, &err), 0, "%s", err.msg);
+    job_message_spec spec = {.job_id = "j-3", .path = "/data/in/j.pdf", .twin_json = twin};
+    char *json = job_message_build(&spec, &err);
+    cr_assert(json, "%s", err.msg);
+    job j;
+    cr_assert_eq(job_parse(json, strlen(json), &j, &err), 0, "%s: %s", err.msg, json);
+    cr_assert_str_eq(j.twin_json, "{\"parties\":[{\"name\":\"John Smith\",\"replacement\":\"Party A\"}]}");
+    job_clear(&j);
+    free(json);
+    free(twin);
+    free(file);
+    /* true: the review's own parties; a bad file is refused with the field named */
+    file = test_write_tmp("twin-true.json", "true");
+    cr_assert_eq(job_twin_file(file, &twin, &err), 0, "%s", err.msg);
+    cr_assert_str_eq(twin, "{}");
+    free(twin);
+    free(file);
+    file = test_write_tmp("twin-bad.json", "{\"parties\": [{\"name\": \"John Smith\"}]}");
+    cr_assert_neq(job_twin_file(file, &twin, &err), 0);
+    cr_assert(strstr(err.msg, "twin.parties[0].replacement is required"), "%s", err.msg);
+    free(file);
+}

@@ -7,7 +7,8 @@
 #   3. `precis broker` — the in-memory mock Kafka broker, its own process
 #   4. `precis serve --migrate` against both, with the model it finds
 #   5. `precis submit` of the PDFs (the article: summary; the judgment:
-#      legal_review) and the consultation responses (consultation)
+#      legal_review with its counterfactual twin) and the consultation
+#      responses (consultation)
 #   6. wait until every job is done or dead, print the jobs, the stored
 #      summaries and findings straight from PostgreSQL (psql over the socket),
 #      and write the HTML reports under var/demo/reports (`precis report
@@ -163,7 +164,9 @@ fi
 # ---- 5. jobs ----------------------------------------------------------------------------
 say "submitting the documents (precis submit)"
 "$PRECIS" submit -c "$var/precis.conf" --collection demo "$var"/docs/article-*.pdf >>"$var/jobs.txt"
-"$PRECIS" submit -c "$var/precis.conf" --collection demo -a legal_review "$var"/docs/judgment-*.pdf >>"$var/jobs.txt"
+echo true >"$var/twin.json"   # the review's own parties become Party A, B...
+"$PRECIS" submit -c "$var/precis.conf" --collection demo -a legal_review --twin "$var/twin.json" \
+    "$var"/docs/judgment-*.pdf >>"$var/jobs.txt"
 "$PRECIS" submit -c "$var/precis.conf" --collection bus-consultation -a consultation "$var"/docs/*.jsonl \
     >>"$var/jobs.txt"
 njobs=$(wc -l <"$var/jobs.txt")
@@ -209,10 +212,15 @@ if [ $toy -eq 1 ]; then
     echo "(The summaries above come from a random-weight TEST model: they are not meaningful.)"
 fi
 
-say "legal review of the judgment (legal_findings)"
+say "legal review of the judgment (legal_findings; identity_sensitive from its twin)"
 sql -P pager=off -c "
-SELECT f.category, f.severity, f.verified, coalesce(f.page::text, '-') AS page, left(f.quote, 60) AS quote
+SELECT f.category, f.severity, f.verified, coalesce(f.page::text, '-') AS page,
+       coalesce(f.identity_sensitive::text, '-') AS identity_sensitive, left(f.quote, 60) AS quote
   FROM legal_findings f ORDER BY f.finding_index"
+sql -At -c "
+SELECT '  twin: ' || (r.output->'twin'->>'substitutions') || ' substitutions, '
+       || (r.output->'twin'->>'identity_sensitive') || ' findings differ'
+  FROM results r WHERE r.analysis = 'legal_review'"
 
 mkdir -p "$var/reports"
 say "consultation themes (precis themes bus-consultation)"
