@@ -266,6 +266,20 @@ char *store_field(const PGresult *res, int row, int col, int *oom)
     return copy;
 }
 
+int store_query_text(store *s, const char *sql, int n_params, const char *const *params, char **out, perr *err)
+{
+    *out = NULL;
+    PGresult *r = NULL;
+    int oom = 0;
+    int rc = store_ready(s, err);
+    if (rc == 0)
+        rc = store_exec(s, sql, n_params, params, PGRES_TUPLES_OK, &r, err);
+    if (rc == 0 && PQntuples(r) == 1)
+        *out = store_field(r, 0, 0, &oom);
+    PQclear(r);
+    return oom ? perr_set(err, "out of memory") : rc;
+}
+
 long long store_field_ll(const PGresult *res, int row, int col, long long null_value)
 {
     if (PQgetisnull(res, row, col))

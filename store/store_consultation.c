@@ -276,8 +276,8 @@ static const char report_sql[] =
     " SELECT jsonb_build_object("
     "  'run_id', r.id, 'collection', r.collection, 'status', r.status, 'question', r.question,"
     "  'source', r.source, 'model', r.model_name, 'prompt_version', r.prompt_version,"
-    "  'started_at', to_char(r.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-    "  'finished_at', to_char(r.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    "  'started_at', " STORE_ISO_UTC("r.started_at") ","
+    "  'finished_at', " STORE_ISO_UTC("r.finished_at") ","
     "  'error', r.error, 'max_themes', r.max_themes, 'responses', r.responses, 'unprocessable', r.unprocessable,"
     "  'truncated', r.truncated, 'candidate_themes', r.candidate_themes, 'calls', r.calls,"
     "  'flags', CASE WHEN r.minority_min_responses IS NULL THEN NULL ELSE jsonb_build_object("
@@ -307,7 +307,7 @@ static const char report_sql[] =
     "      'reason', a.reason) ORDER BY a.response_id)"
     "      FROM response_annotations a WHERE a.run_id = r.id AND a.unprocessable), '[]'::jsonb),"
     "  'approved_set', (SELECT jsonb_build_object('id', s.id, 'source', s.source, 'sha256', s.source_sha256,"
-    "      'approved_at', to_char(s.approved_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))"
+    "      'approved_at', " STORE_ISO_UTC("s.approved_at") ")"
     "      FROM approved_theme_sets s WHERE s.id = r.approved_set_id),"
     "  'unassigned', r.unassigned,"
     "  'unassigned_responses', coalesce((SELECT jsonb_agg(jsonb_build_object('response_id', a.response_id,"
@@ -317,22 +317,14 @@ static const char report_sql[] =
     "      WHERE u.approved_set_id = r.approved_set_id AND u.proposal_run_id IS NULL),"
     "  'theme_candidates', coalesce((SELECT jsonb_agg(jsonb_build_object('id', c.id, 'label', c.label,"
     "      'description', c.description, 'position', c.position, 'responses', c.responses, 'run_id', c.run_id,"
-    "      'created_at', to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')) ORDER BY c.id)"
+    "      'created_at', " STORE_ISO_UTC("c.created_at") ") ORDER BY c.id)"
     "      FROM theme_candidates c WHERE c.approved_set_id = r.approved_set_id AND c.for_review), '[]'::jsonb)"
     " )::text FROM r";
 
 int store_consultation_report(store *s, const char *collection, long long run_id, char **json, perr *err)
 {
-    *json = NULL;
     char id[32];
     snprintf(id, sizeof id, "%lld", run_id);
     const char *params[] = {collection ? collection : "", id};
-    PGresult *r = NULL;
-    int rc = store_ready(s, err);
-    if (rc == 0)
-        rc = store_exec(s, report_sql, 2, params, PGRES_TUPLES_OK, &r, err);
-    if (rc == 0 && PQntuples(r) == 1 && !(*json = strdup(PQgetvalue(r, 0, 0))))
-        rc = perr_set(err, "out of memory");
-    PQclear(r);
-    return rc;
+    return store_query_text(s, report_sql, 2, params, json, err);
 }

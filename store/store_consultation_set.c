@@ -7,8 +7,6 @@
 #include "store/store_consultation.h"
 #include "store/store_internal.h"
 
-#define ISO_UTC(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-
 static const char set_rows_sql[] =
     "WITH s AS (SELECT * FROM approved_theme_sets WHERE collection = $1 ORDER BY id DESC LIMIT 1),"
     " runs AS (SELECT r.* FROM consultation_runs r JOIN s ON r.approved_set_id = s.id"
@@ -20,11 +18,11 @@ static const char set_rows_sql[] =
     " newest AS (SELECT * FROM runs ORDER BY id DESC LIMIT 1)"
     " SELECT jsonb_build_object("
     "  'set', jsonb_build_object('id', s.id, 'source', s.source, 'sha256', s.source_sha256,"
-    "      'question', s.question, 'themes', s.themes, 'approved_at', " ISO_UTC("s.approved_at") "),"
+    "      'question', s.question, 'themes', s.themes, 'approved_at', " STORE_ISO_UTC("s.approved_at") "),"
     "  'runs', (SELECT count(*) FROM runs), 'first_run', (SELECT min(id) FROM runs),"
     "  'last_run', (SELECT max(id) FROM runs), 'calls', (SELECT coalesce(sum(calls), 0) FROM runs),"
-    "  'started_at', (SELECT " ISO_UTC("min(started_at)") " FROM runs),"
-    "  'finished_at', (SELECT " ISO_UTC("max(finished_at)") " FROM runs),"
+    "  'started_at', (SELECT " STORE_ISO_UTC("min(started_at)") " FROM runs),"
+    "  'finished_at', (SELECT " STORE_ISO_UTC("max(finished_at)") " FROM runs),"
     "  'model', (SELECT model_name FROM newest), 'prompt_version', (SELECT prompt_version FROM newest),"
     "  'flags', (SELECT CASE WHEN n.minority_min_responses IS NULL THEN NULL ELSE jsonb_build_object("
     "      'minority_min_responses', n.minority_min_responses, 'minority_min_share', n.minority_min_share,"
@@ -40,20 +38,12 @@ static const char set_rows_sql[] =
     "      WHERE u.approved_set_id = s.id AND u.proposal_run_id IS NULL),"
     "  'theme_candidates', coalesce((SELECT jsonb_agg(jsonb_build_object('id', c.id, 'label', c.label,"
     "      'description', c.description, 'position', c.position, 'responses', c.responses, 'run_id', c.run_id,"
-    "      'created_at', " ISO_UTC("c.created_at") ") ORDER BY c.id)"
+    "      'created_at', " STORE_ISO_UTC("c.created_at") ") ORDER BY c.id)"
     "      FROM theme_candidates c WHERE c.approved_set_id = s.id AND c.for_review), '[]'::jsonb)"
     " )::text FROM s";
 
 int store_consultation_set_rows(store *s, const char *collection, char **json, perr *err)
 {
-    *json = NULL;
     const char *params[] = {collection ? collection : ""};
-    PGresult *r = NULL;
-    int rc = store_ready(s, err);
-    if (rc == 0)
-        rc = store_exec(s, set_rows_sql, 1, params, PGRES_TUPLES_OK, &r, err);
-    if (rc == 0 && PQntuples(r) == 1 && !(*json = strdup(PQgetvalue(r, 0, 0))))
-        rc = perr_set(err, "out of memory");
-    PQclear(r);
-    return rc;
+    return store_query_text(s, set_rows_sql, 1, params, json, err);
 }

@@ -53,6 +53,14 @@ static inline int store_tx_close(store *s, int rc, perr *err)
 /* malloc'd copy of a result field, NULL when SQL NULL (abort on OOM is not
  * acceptable here: returns NULL and sets *oom). */
 char *store_field(const PGresult *res, int row, int col, int *oom);
+
+/* The first column of a query's one row as text (malloc'd; *out = NULL when
+ * the query returns no row or NULL): the reports read back as one JSON
+ * value. store_ready first; 0 or -1 (err). */
+int store_query_text(store *s, const char *sql, int n_params, const char *const *params, char **out, perr *err);
+
+/* A timestamptz column as "2026-12-07T19:05:43Z" in SQL text. */
+#define STORE_ISO_UTC(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 long long store_field_ll(const PGresult *res, int row, int col, long long null_value);
 
 /* A consultation run's fields that are required (store_consultation.c). */
