@@ -1,6 +1,8 @@
 /* html.c — HTML escaping (see html.h). */
 #include "common/html.h"
 
+#include <stdlib.h>
+
 void html_text(FILE *f, const char *s)
 {
     for (; s && *s; s++) {
@@ -23,4 +25,22 @@ void html_page_start(FILE *f, const char *title, const char *css)
           f);
     html_text(f, title);
     fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n", css);
+}
+
+char *html_capture(void (*write)(FILE *f, const void *ctx), const void *ctx, const char *what, perr *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) {
+        perr_errno(err, "rendering %s", what);
+        return NULL;
+    }
+    write(f, ctx);
+    if (fclose(f) != 0) {
+        free(text);
+        perr_set(err, "rendering %s: out of memory", what);
+        return NULL;
+    }
+    return text;
 }

@@ -7,6 +7,8 @@
 
 #include <stdio.h>
 
+#include "common/error.h"
+
 /* s with & < > " ' as entities (NULL writes nothing). */
 void html_text(FILE *f, const char *s);
 
@@ -15,5 +17,9 @@ void html_text(FILE *f, const char *s);
  * resource and any script (inline CSS only), the viewport, the title
  * (escaped) and css as the page's one inline style sheet. */
 void html_page_start(FILE *f, const char *title, const char *css);
+
+/* What write(f, ctx) writes, as a string (malloc'd); NULL with err
+ * ("rendering <what>: ...") when the memory stream fails. */
+char *html_capture(void (*write)(FILE *f, const void *ctx), const void *ctx, const char *what, perr *err);
 
 #endif

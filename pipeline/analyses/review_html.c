@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/html.h"
+#include "pipeline/llm/structured.h"
 
 static const char page_css[] =
     "body{font-family:Georgia,serif;max-width:52em;margin:2em auto;padding:0 1em;color:#222;line-height:1.5}"
@@ -23,12 +24,6 @@ static const char page_css[] =
     "table{border-collapse:collapse;width:100%}td,th{border:1px solid #ddd;padding:.4em;vertical-align:top;"
     "text-align:left}th{background:#f4f4f4;font-family:system-ui,sans-serif;font-size:.9em}"
     ".sensitive{color:#8a1c14;font-weight:600}";
-
-static const char *str(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
 
 static int has_num(const cJSON *o, const char *key, long *out)
 {
@@ -77,7 +72,7 @@ static void text_range(FILE *f, const char *text, long n_chars, long from, long 
  * when the document has no paragraph structure). */
 static void quote_in_context(FILE *f, const cJSON *doc, long start, long end)
 {
-    const char *text = str(doc, "text");
+    const char *text = structured_string(doc, "text");
     long n = (long)g_utf8_strlen(text, -1), ps = start, pe = end;
     const cJSON *p = paragraph_at(cJSON_GetObjectItemCaseSensitive(doc, "structure"), start);
     if (p) {
@@ -100,27 +95,27 @@ static void finding_tags(FILE *f, const cJSON *fnd, int verified)
 {
     fputs("<div class=\"tags\">", f);
     fputs("<span><strong>", f);
-    html_text(f, str(fnd, "category"));
+    html_text(f, structured_string(fnd, "category"));
     fputs("</strong>", f);
-    if (*str(fnd, "subtype")) {
+    if (*structured_string(fnd, "subtype")) {
         fputs(" / ", f);
-        html_text(f, str(fnd, "subtype"));
+        html_text(f, structured_string(fnd, "subtype"));
     }
     fputs("</span><span>severity ", f);
-    html_text(f, str(fnd, "severity"));
+    html_text(f, structured_string(fnd, "severity"));
     fputs("</span><span>confidence ", f);
-    html_text(f, str(fnd, "confidence"));
+    html_text(f, structured_string(fnd, "confidence"));
     fputs("</span>", f);
     long page;
     if (verified) {
         fputs("<span class=\"verified\">quote verified (", f);
-        html_text(f, str(fnd, "match"));
+        html_text(f, structured_string(fnd, "match"));
         fputs(")</span>", f);
         if (has_num(fnd, "page", &page))
             fprintf(f, "<span>page %ld</span>", page);
-        if (*str(fnd, "paragraph")) {
+        if (*structured_string(fnd, "paragraph")) {
             fputs("<span>paragraph ", f);
-            html_text(f, str(fnd, "paragraph"));
+            html_text(f, structured_string(fnd, "paragraph"));
             fputs("</span>", f);
         }
     } else {
@@ -138,18 +133,18 @@ static void finding_card(FILE *f, const cJSON *doc, const cJSON *fnd, int number
     int verified = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(fnd, "verified")) && has_num(fnd, "start", &start) &&
                    has_num(fnd, "end", &end);
     fprintf(f, "<div class=\"finding sev-");
-    html_text(f, str(fnd, "severity"));
+    html_text(f, structured_string(fnd, "severity"));
     fprintf(f, "\" id=\"finding-%d\">\n", number);
     finding_tags(f, fnd, verified);
     if (verified) {
         quote_in_context(f, doc, start, end);
     } else {
         fputs("<p class=\"quote\">“", f);
-        html_text(f, str(fnd, "quote"));
+        html_text(f, structured_string(fnd, "quote"));
         fputs("” <span class=\"unverified\">(unverified: the model's words, not found in the text)</span></p>\n", f);
     }
     fputs("<p>", f);
-    html_text(f, str(fnd, "explanation"));
+    html_text(f, structured_string(fnd, "explanation"));
     fputs("</p>\n</div>\n", f);
 }
 
@@ -165,12 +160,12 @@ static void twin_side(FILE *f, const cJSON *fnd)
         return;
     }
     fputs("<span class=\"quote\">", f);
-    html_text(f, str(fnd, "quote"));
+    html_text(f, structured_string(fnd, "quote"));
     fputs("</span><br><span class=\"meta\">severity ", f);
-    html_text(f, str(fnd, "severity"));
-    if (*str(fnd, "original_quote")) {
+    html_text(f, structured_string(fnd, "severity"));
+    if (*structured_string(fnd, "original_quote")) {
         fputs("; in the original: “", f);
-        html_text(f, str(fnd, "original_quote"));
+        html_text(f, structured_string(fnd, "original_quote"));
         fputs("”", f);
     }
     fputs("</span></td>", f);
@@ -192,11 +187,11 @@ static void twin_section(FILE *f, const cJSON *twin)
     const cJSON *p;
     cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(twin, "pairs"))
     {
-        int same = strcmp(str(p, "status"), "same") == 0;
+        int same = strcmp(structured_string(p, "status"), "same") == 0;
         fputs("<tr><td>", f);
-        html_text(f, str(p, "category"));
+        html_text(f, structured_string(p, "category"));
         fprintf(f, "</td><td%s>", same ? "" : " class=\"sensitive\"");
-        html_text(f, str(p, "status"));
+        html_text(f, structured_string(p, "status"));
         fputs("</td>", f);
         twin_side(f, cJSON_GetObjectItemCaseSensitive(p, "original"));
         twin_side(f, cJSON_GetObjectItemCaseSensitive(p, "twin"));
@@ -209,21 +204,24 @@ static void twin_section(FILE *f, const cJSON *twin)
 
 static void review_page(FILE *f, const cJSON *r)
 {
-    const cJSON *doc = cJSON_GetObjectItemCaseSensitive(r, "document"), *out = cJSON_GetObjectItemCaseSensitive(r, "output");
-    const char *title = *str(doc, "title") ? str(doc, "title") : str(doc, "source");
+    const cJSON *doc = cJSON_GetObjectItemCaseSensitive(r, "document");
+    const cJSON *out = cJSON_GetObjectItemCaseSensitive(r, "output");
+    const char *title = structured_string(doc, "title");
+    if (!*title)
+        title = structured_string(doc, "source");
     page_head(f, title);
     fputs("<h1>Review: ", f);
     html_text(f, title);
     fputs("</h1>\n<p class=\"meta\">Job ", f);
-    html_text(f, str(r, "job_id"));
+    html_text(f, structured_string(r, "job_id"));
     fputs(", reviewed ", f);
-    html_text(f, str(r, "reviewed_at"));
+    html_text(f, structured_string(r, "reviewed_at"));
     fputs(" by ", f);
-    html_text(f, str(r, "model"));
+    html_text(f, structured_string(r, "model"));
     fputs(" (prompts ", f);
-    html_text(f, str(r, "prompt_version"));
+    html_text(f, structured_string(r, "prompt_version"));
     fputs(").</p>\n<h2>Summary</h2>\n<p>", f);
-    html_text(f, str(out, "summary"));
+    html_text(f, structured_string(out, "summary"));
     fputs("</p>\n", f);
     const cJSON *findings = cJSON_GetObjectItemCaseSensitive(out, "findings"), *fnd;
     int n = cJSON_GetArraySize(findings), unverified = 0, i = 0;
@@ -242,25 +240,6 @@ static void review_page(FILE *f, const cJSON *r)
     fputs("</body>\n</html>\n", f);
 }
 
-/* f's text (malloc'd) after write(f, ctx). */
-static char *render(void (*write)(FILE *f, const void *ctx), const void *ctx, perr *err)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f) {
-        perr_errno(err, "rendering the review page");
-        return NULL;
-    }
-    write(f, ctx);
-    if (fclose(f) != 0) {
-        free(text);
-        perr_set(err, "rendering the review page: out of memory");
-        return NULL;
-    }
-    return text;
-}
-
 static void write_review(FILE *f, const void *ctx)
 {
     review_page(f, ctx);
@@ -275,7 +254,7 @@ char *review_html(const char *review_json, perr *err)
         perr_set(err, "not a stored review (an object with \"document\" and \"output\")");
         return NULL;
     }
-    char *html = render(write_review, r, err);
+    char *html = html_capture(write_review, r, "the review page", err);
     cJSON_Delete(r);
     return html;
 }
@@ -299,7 +278,7 @@ static void write_index(FILE *f, const void *ctx)
     cJSON_ArrayForEach(d, x->list)
     {
         char href[512];
-        x->page_of(str(d, "job_id"), href, sizeof href);
+        x->page_of(structured_string(d, "job_id"), href, sizeof href);
         long findings = 0, verified = 0, high = 0, sensitive = 0;
         has_num(d, "findings", &findings);
         has_num(d, "verified", &verified);
@@ -308,7 +287,7 @@ static void write_index(FILE *f, const void *ctx)
         fputs("<tr><td><a href=\"", f);
         html_text(f, href);
         fputs("\">", f);
-        html_text(f, *str(d, "title") ? str(d, "title") : str(d, "source"));
+        html_text(f, *structured_string(d, "title") ? structured_string(d, "title") : structured_string(d, "source"));
         fprintf(f, "</a></td><td>%ld</td><td>%ld</td><td>%ld</td><td>", findings, verified, high);
         if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "twin")))
             fprintf(f, "%ld", sensitive);
@@ -329,7 +308,7 @@ char *review_index_html(const char *collection, const char *list_json,
         return NULL;
     }
     index_ctx x = {collection, list, page_of};
-    char *html = render(write_index, &x, err);
+    char *html = html_capture(write_index, &x, "the review index", err);
     cJSON_Delete(list);
     return html;
 }

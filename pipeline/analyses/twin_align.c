@@ -7,11 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *field(const cJSON *f, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(f, key);
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
+#include "pipeline/llm/structured.h"
 
 /* The finding's span in the original, or 0 when its quote was not found. */
 static int span_of(const cJSON *f, double *start, double *end)
@@ -39,7 +35,7 @@ static char *quote_key(const cJSON *f)
 {
     GString *s = g_string_new(NULL);
     int space = 0;
-    for (const char *p = field(f, "quote"); *p; p = g_utf8_next_char(p)) {
+    for (const char *p = structured_string(f, "quote"); *p; p = g_utf8_next_char(p)) {
         gunichar c = g_utf8_get_char(p);
         if (g_unichar_isspace(c)) {
             space = s->len > 0;
@@ -64,13 +60,18 @@ static int same_quote(const cJSON *a, const cJSON *b)
     return same;
 }
 
+static int same_category(const cJSON *a, const cJSON *b)
+{
+    return strcmp(structured_string(a, "category"), structured_string(b, "category")) == 0;
+}
+
 /* The unused twin finding that is the same finding as o, or -1. */
 static int partner_of(const cJSON *o, cJSON *const *twin, size_t n, const char *used)
 {
     int best = -1;
     double most = 0;
     for (size_t j = 0; j < n; j++) {
-        if (used[j] || strcmp(field(o, "category"), field(twin[j], "category")) != 0)
+        if (used[j] || !same_category(o, twin[j]))
             continue;
         double shared = overlap(o, twin[j]);
         if (shared > most) {
@@ -79,7 +80,7 @@ static int partner_of(const cJSON *o, cJSON *const *twin, size_t n, const char *
         }
     }
     for (size_t j = 0; best < 0 && j < n; j++)
-        if (!used[j] && strcmp(field(o, "category"), field(twin[j], "category")) == 0 && same_quote(o, twin[j]))
+        if (!used[j] && same_category(o, twin[j]) && same_quote(o, twin[j]))
             best = (int)j;
     return best;
 }
@@ -88,7 +89,7 @@ static void add_pair(cJSON *pairs, const char *status, const cJSON *o, const cJS
 {
     cJSON *p = cJSON_CreateObject();
     cJSON_AddStringToObject(p, "status", status);
-    cJSON_AddStringToObject(p, "category", field(o ? o : t, "category"));
+    cJSON_AddStringToObject(p, "category", structured_string(o ? o : t, "category"));
     cJSON_AddItemToObject(p, "original", o ? cJSON_Duplicate(o, 1) : cJSON_CreateNull());
     cJSON_AddItemToObject(p, "twin", t ? cJSON_Duplicate(t, 1) : cJSON_CreateNull());
     cJSON_AddItemToArray(pairs, p);
@@ -123,7 +124,7 @@ cJSON *twin_align(const cJSON *original, const cJSON *twin, perr *err)
             continue;
         }
         used[j] = 1;
-        int changed = strcmp(field(o, "severity"), field(t[j], "severity")) != 0;
+        int changed = strcmp(structured_string(o, "severity"), structured_string(t[j], "severity")) != 0;
         add_pair(pairs, changed ? "severity_changed" : "same", o, t[j]);
         changed ? sensitive++ : same++;
     }

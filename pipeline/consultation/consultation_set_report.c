@@ -9,12 +9,7 @@
 
 #include "pipeline/consultation/consultation_flags.h"
 #include "store/store_consultation.h"
-
-static const char *str(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
+#include "pipeline/llm/structured.h"
 
 static double num(const cJSON *o, const char *key, double fallback)
 {
@@ -39,10 +34,10 @@ static int set_themes(const cJSON *themes, consultation_result *res, perr *err)
     cJSON_ArrayForEach(t, themes)
     {
         consultation_theme *th = &res->themes[res->n_themes++];
-        copy_field(th->id, sizeof th->id, str(t, "id"));
-        copy_field(th->position, sizeof th->position, str(t, "position"));
-        th->label = strdup(str(t, "label"));
-        th->description = strdup(str(t, "description"));
+        copy_field(th->id, sizeof th->id, structured_string(t, "id"));
+        copy_field(th->position, sizeof th->position, structured_string(t, "position"));
+        th->label = strdup(structured_string(t, "label"));
+        th->description = strdup(structured_string(t, "description"));
         if (!th->label || !th->description)
             return perr_set(err, "out of memory");
     }
@@ -59,14 +54,14 @@ static int set_annotations(const cJSON *responses, consultation_result *res, per
     cJSON_ArrayForEach(r, responses)
     {
         consultation_annotation *a = &res->annotations[res->n++];
-        a->response_id = str(r, "response_id");
-        copy_field(a->position, sizeof a->position, str(r, "position"));
-        copy_field(a->evidence_rich, sizeof a->evidence_rich, str(r, "evidence_rich"));
-        copy_field(a->themes, sizeof a->themes, str(r, "themes"));
+        a->response_id = structured_string(r, "response_id");
+        copy_field(a->position, sizeof a->position, structured_string(r, "position"));
+        copy_field(a->evidence_rich, sizeof a->evidence_rich, structured_string(r, "evidence_rich"));
+        copy_field(a->themes, sizeof a->themes, structured_string(r, "themes"));
         a->truncated = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "truncated"));
         a->unprocessable = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "unprocessable"));
         a->unassigned = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "unassigned"));
-        if (a->unprocessable && !(a->reason = strdup(str(r, "reason"))))
+        if (a->unprocessable && !(a->reason = strdup(structured_string(r, "reason"))))
             return perr_set(err, "out of memory");
         res->n_unprocessable += a->unprocessable != 0;
         res->n_truncated += a->truncated != 0;
@@ -92,13 +87,14 @@ static consultation_flag_options thresholds(const cJSON *flags)
 /* Whether response a goes before b among a theme's examples. */
 static int example_before(const cJSON *a, const cJSON *b)
 {
-    int ea = strcmp(str(a, "evidence_rich"), "YES") == 0, eb = strcmp(str(b, "evidence_rich"), "YES") == 0;
+    int ea = strcmp(structured_string(a, "evidence_rich"), "YES") == 0;
+    int eb = strcmp(structured_string(b, "evidence_rich"), "YES") == 0;
     if (ea != eb)
         return ea;
-    size_t la = strlen(str(a, "excerpt")), lb = strlen(str(b, "excerpt"));
+    size_t la = strlen(structured_string(a, "excerpt")), lb = strlen(structured_string(b, "excerpt"));
     if (la != lb)
         return la > lb;
-    return strcmp(str(a, "response_id"), str(b, "response_id")) < 0;
+    return strcmp(structured_string(a, "response_id"), structured_string(b, "response_id")) < 0;
 }
 
 /* Up to three responses mapped to theme id, the best first. */
@@ -108,7 +104,7 @@ static cJSON *examples(const cJSON *responses, const char *id)
     const cJSON *r;
     cJSON_ArrayForEach(r, responses)
     {
-        if (!*id || !strchr(str(r, "themes"), id[0]))
+        if (!*id || !strchr(structured_string(r, "themes"), id[0]))
             continue;
         for (int k = 0; k < 3; k++)
             if (!best[k] || example_before(r, best[k])) {
@@ -121,10 +117,10 @@ static cJSON *examples(const cJSON *responses, const char *id)
     cJSON *out = cJSON_CreateArray();
     for (int k = 0; k < 3 && best[k]; k++) {
         cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "response_id", str(best[k], "response_id"));
-        cJSON_AddStringToObject(e, "excerpt", str(best[k], "excerpt"));
-        cJSON_AddStringToObject(e, "position", str(best[k], "position"));
-        cJSON_AddStringToObject(e, "evidence_rich", str(best[k], "evidence_rich"));
+        cJSON_AddStringToObject(e, "response_id", structured_string(best[k], "response_id"));
+        cJSON_AddStringToObject(e, "excerpt", structured_string(best[k], "excerpt"));
+        cJSON_AddStringToObject(e, "position", structured_string(best[k], "position"));
+        cJSON_AddStringToObject(e, "evidence_rich", structured_string(best[k], "evidence_rich"));
         cJSON_AddItemToArray(out, e);
     }
     return out;
@@ -159,8 +155,8 @@ static cJSON *responses_where(const cJSON *responses, const char *key, const cha
         if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, key)))
             continue;
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "response_id", str(r, "response_id"));
-        cJSON_AddStringToObject(o, detail, str(r, detail));
+        cJSON_AddStringToObject(o, "response_id", structured_string(r, "response_id"));
+        cJSON_AddStringToObject(o, detail, structured_string(r, detail));
         cJSON_AddItemToArray(arr, o);
     }
     return arr;
@@ -195,12 +191,12 @@ static void add_facts(cJSON *out, const char *collection, const cJSON *rows, con
     cJSON_AddNumberToObject(out, "last_run", num(rows, "last_run", 0));
     cJSON_AddStringToObject(out, "collection", collection);
     cJSON_AddStringToObject(out, "status", "done");
-    cJSON_AddStringToObject(out, "question", str(set, "question"));
+    cJSON_AddStringToObject(out, "question", structured_string(set, "question"));
     cJSON_AddStringToObject(out, "source", "approved theme set");
-    cJSON_AddStringToObject(out, "model", str(rows, "model"));
-    cJSON_AddStringToObject(out, "prompt_version", str(rows, "prompt_version"));
-    cJSON_AddStringToObject(out, "started_at", str(rows, "started_at"));
-    cJSON_AddStringToObject(out, "finished_at", str(rows, "finished_at"));
+    cJSON_AddStringToObject(out, "model", structured_string(rows, "model"));
+    cJSON_AddStringToObject(out, "prompt_version", structured_string(rows, "prompt_version"));
+    cJSON_AddStringToObject(out, "started_at", structured_string(rows, "started_at"));
+    cJSON_AddStringToObject(out, "finished_at", structured_string(rows, "finished_at"));
     cJSON_AddNullToObject(out, "error");
     cJSON_AddNumberToObject(out, "responses", (double)res->n);
     cJSON_AddNumberToObject(out, "unprocessable", (double)res->n_unprocessable);
@@ -216,9 +212,9 @@ static void add_facts(cJSON *out, const char *collection, const cJSON *rows, con
     cJSON_AddItemToObject(out, "flags", flags);
     cJSON *approved = cJSON_CreateObject();
     cJSON_AddNumberToObject(approved, "id", num(set, "id", 0));
-    cJSON_AddStringToObject(approved, "source", str(set, "source"));
-    cJSON_AddStringToObject(approved, "sha256", str(set, "sha256"));
-    cJSON_AddStringToObject(approved, "approved_at", str(set, "approved_at"));
+    cJSON_AddStringToObject(approved, "source", structured_string(set, "source"));
+    cJSON_AddStringToObject(approved, "sha256", structured_string(set, "sha256"));
+    cJSON_AddStringToObject(approved, "approved_at", structured_string(set, "approved_at"));
     cJSON_AddItemToObject(out, "approved_set", approved);
 }
 

@@ -10,6 +10,7 @@
 
 #include "common/html.h"
 #include "common/utf8.h"
+#include "pipeline/llm/structured.h"
 
 static const char page_css[] =
     "body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#222;"
@@ -40,12 +41,6 @@ static const struct {
 static const char no_position_colour[] = "#5c6bc0";
 
 /* ---- fields ------------------------------------------------------------------------ */
-
-static const char *str(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
 
 static long long num(const cJSON *o, const char *key)
 {
@@ -90,41 +85,41 @@ static int theme_split(const cJSON *t, long long count[N_POSITIONS])
 
 static void page_head(FILE *f, const cJSON *r)
 {
-    char *title = g_strdup_printf("Themes: %s", str(r, "collection"));
+    char *title = g_strdup_printf("Themes: %s", structured_string(r, "collection"));
     html_page_start(f, title, page_css);
     g_free(title);
     fputs("<h1>Themes of ", f);
-    html_text(f, str(r, "collection"));
+    html_text(f, structured_string(r, "collection"));
     fputs("</h1>\n<p class=\"meta\">", f);
     fprintf(f, "Consultation run %lld, ", num(r, "run_id"));
-    html_text(f, str(r, "status"));
+    html_text(f, structured_string(r, "status"));
     fputs(", ", f);
-    html_text(f, str(r, "started_at"));
+    html_text(f, structured_string(r, "started_at"));
     fputs(" to ", f);
-    html_text(f, str(r, "finished_at"));
+    html_text(f, structured_string(r, "finished_at"));
     fputs("; model ", f);
-    html_text(f, str(r, "model"));
+    html_text(f, structured_string(r, "model"));
     fputs(", prompts ", f);
-    html_text(f, str(r, "prompt_version"));
+    html_text(f, structured_string(r, "prompt_version"));
     fprintf(f, "; %lld model calls.</p>\n", num(r, "calls"));
     const cJSON *set = cJSON_GetObjectItemCaseSensitive(r, "approved_set");
     if (cJSON_IsObject(set)) {
         fputs("<p class=\"meta\">Mapped onto the approved theme set ", f);
-        html_text(f, str(set, "source"));
+        html_text(f, structured_string(set, "source"));
         fputs(" (SHA-256 ", f);
-        html_text(f, str(set, "sha256"));
+        html_text(f, structured_string(set, "sha256"));
         fputs(", approved ", f);
-        html_text(f, str(set, "approved_at"));
+        html_text(f, structured_string(set, "approved_at"));
         fputs("): themes were not generated in this run.</p>\n", f);
     }
-    if (*str(r, "question")) {
+    if (*structured_string(r, "question")) {
         fputs("<p class=\"question\"><strong>Question:</strong> ", f);
-        html_text(f, str(r, "question"));
+        html_text(f, structured_string(r, "question"));
         fputs("</p>\n", f);
     }
-    if (*str(r, "error")) {
+    if (*structured_string(r, "error")) {
         fputs("<p class=\"reason\"><strong>The run failed:</strong> ", f);
-        html_text(f, str(r, "error"));
+        html_text(f, structured_string(r, "error"));
         fputs("</p>\n", f);
     }
 }
@@ -181,7 +176,7 @@ static void svg_theme_row(FILE *f, const cJSON *t, int row, double scale)
     const int y = row * ROW_H;
     const long long total = num(t, "responses");
     fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", LABEL_W - 8, y + ROW_H / 2 + 5);
-    svg_label(f, str(t, "id"), str(t, "label"));
+    svg_label(f, structured_string(t, "id"), structured_string(t, "label"));
     fputs("</text>", f);
     long long split[N_POSITIONS];
     double x = 0;
@@ -193,7 +188,7 @@ static void svg_theme_row(FILE *f, const cJSON *t, int row, double scale)
     } else {
         const char *colour = no_position_colour;
         for (size_t i = 0; i < N_POSITIONS; i++)
-            if (strcmp(str(t, "position"), positions[i].name) == 0)
+            if (strcmp(structured_string(t, "position"), positions[i].name) == 0)
                 colour = positions[i].colour;
         x = (double)total * scale;
         svg_segment(f, y, 0, x, colour, "responses", total);
@@ -252,14 +247,14 @@ static void theme_flags(FILE *f, const cJSON *t)
 static void theme_example(FILE *f, const cJSON *e)
 {
     fputs("<blockquote>", f);
-    html_text(f, str(e, "excerpt"));
+    html_text(f, structured_string(e, "excerpt"));
     fputs("<br><span class=\"meta\">response ", f);
     id_text(f, cJSON_GetObjectItemCaseSensitive(e, "response_id"));
-    if (*str(e, "position")) {
+    if (*structured_string(e, "position")) {
         fputs(", ", f);
-        html_text(f, str(e, "position"));
+        html_text(f, structured_string(e, "position"));
     }
-    if (strcmp(str(e, "evidence_rich"), "YES") == 0)
+    if (strcmp(structured_string(e, "evidence_rich"), "YES") == 0)
         fputs(", evidence-rich", f);
     fputs("</span></blockquote>\n", f);
 }
@@ -267,18 +262,18 @@ static void theme_example(FILE *f, const cJSON *e)
 static void theme_section(FILE *f, const cJSON *t)
 {
     fputs("<h3 id=\"theme-", f);
-    html_text(f, str(t, "id"));
+    html_text(f, structured_string(t, "id"));
     fputs("\">", f);
-    html_text(f, str(t, "id"));
+    html_text(f, structured_string(t, "id"));
     fputs(". ", f);
-    html_text(f, str(t, "label"));
+    html_text(f, structured_string(t, "label"));
     theme_flags(f, t);
     fputs("</h3>\n<p>", f);
-    html_text(f, str(t, "description"));
+    html_text(f, structured_string(t, "description"));
     fprintf(f, "</p>\n<p class=\"meta\">%lld responses", num(t, "responses"));
-    if (*str(t, "position")) {
+    if (*structured_string(t, "position")) {
         fputs("; the theme's position: ", f);
-        html_text(f, str(t, "position"));
+        html_text(f, structured_string(t, "position"));
     }
     long long split[N_POSITIONS];
     if (theme_split(t, split))
@@ -320,12 +315,12 @@ static void response_list(FILE *f, const cJSON *list, const char *title, const c
         fputs("<tr><td>", f);
         id_text(f, cJSON_GetObjectItemCaseSensitive(r, "response_id"));
         fputs("</td><td>", f);
-        if (*str(r, "reason")) {
+        if (*structured_string(r, "reason")) {
             fputs("<span class=\"reason\">", f);
-            html_text(f, str(r, "reason"));
+            html_text(f, structured_string(r, "reason"));
             fputs("</span>", f);
         } else {
-            html_text(f, str(r, "excerpt"));
+            html_text(f, structured_string(r, "excerpt"));
         }
         fputs("</td></tr>\n", f);
     }
@@ -346,9 +341,9 @@ static void candidate_themes(FILE *f, const cJSON *list)
     cJSON_ArrayForEach(c, list)
     {
         fputs("<li><strong>", f);
-        html_text(f, str(c, "label"));
+        html_text(f, structured_string(c, "label"));
         fputs("</strong>: ", f);
-        html_text(f, str(c, "description"));
+        html_text(f, structured_string(c, "description"));
         fputs("</li>\n", f);
     }
     fputs("</ul>\n", f);
@@ -376,6 +371,11 @@ static void page(FILE *f, const cJSON *r)
     fputs("</body>\n</html>\n", f);
 }
 
+static void write_page(FILE *f, const void *ctx)
+{
+    page(f, ctx);
+}
+
 char *themes_html(const char *report_json, perr *err)
 {
     cJSON *r = report_json ? cJSON_Parse(report_json) : NULL;
@@ -384,20 +384,7 @@ char *themes_html(const char *report_json, perr *err)
         perr_set(err, "not a consultation run report (an object with \"themes\")");
         return NULL;
     }
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f) {
-        cJSON_Delete(r);
-        perr_errno(err, "rendering the themes page");
-        return NULL;
-    }
-    page(f, r);
+    char *text = html_capture(write_page, r, "the themes page", err);
     cJSON_Delete(r);
-    if (fclose(f) != 0) {
-        free(text);
-        perr_set(err, "rendering the themes page: out of memory");
-        return NULL;
-    }
     return text;
 }
