@@ -32,12 +32,13 @@ static char *surname_of(const char *name)
     return strdup(space + 1);
 }
 
-/* Add a party and, quietly, its surname (a clash just leaves it out). */
-static int add_party(twin_rules *r, cJSON *listed, const char *name, const char *replacement, perr *err)
+/* Add a party and, quietly, its surname; an empty or repeated name (or a
+ * clashing surname) is left out: there is nothing more to replace. */
+static void add_party(twin_rules *r, cJSON *listed, const char *name, const char *replacement)
 {
     perr ignored;
     if (twin_rules_add_party(r, name, replacement, &ignored) != 0)
-        return 0; /* an empty or repeated name: nothing to replace */
+        return;
     cJSON *p = cJSON_CreateObject();
     cJSON_AddStringToObject(p, "name", name);
     cJSON_AddStringToObject(p, "replacement", replacement);
@@ -46,30 +47,26 @@ static int add_party(twin_rules *r, cJSON *listed, const char *name, const char 
     if (surname)
         twin_rules_add_party(r, surname, replacement, &ignored);
     free(surname);
-    (void)err;
-    return 0;
 }
 
 /* The parties given, or those the review named. */
-static int add_parties(const legal_twin_options *o, const cJSON *answer, twin_rules *r, cJSON *listed, perr *err)
+static void add_parties(const legal_twin_options *o, const cJSON *answer, twin_rules *r, cJSON *listed)
 {
     for (size_t i = 0; i < o->n_parties; i++)
-        if (add_party(r, listed, o->parties[i].name, o->parties[i].replacement, err) != 0)
-            return -1;
+        add_party(r, listed, o->parties[i].name, o->parties[i].replacement);
     if (o->parties)
-        return 0;
+        return;
     size_t i = 0;
     const cJSON *p;
     cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(answer, "parties"))
     {
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(p, "name");
+        if (!cJSON_IsString(name))
+            continue;
         char repl[32];
-        placeholder(i, repl, sizeof repl);
-        if (cJSON_IsString(name) && add_party(r, listed, name->valuestring, repl, err) != 0)
-            return -1;
-        i += cJSON_IsString(name) != 0;
+        placeholder(i++, repl, sizeof repl);
+        add_party(r, listed, name->valuestring, repl);
     }
-    return 0;
 }
 
 /* ---- the twin's findings in the original's coordinates ---------------------------------- */
@@ -214,10 +211,10 @@ int legal_twin_add(const analysis_input *in, analysis_output *out, perr *err)
     document *own = NULL;
     const document *orig = reviewed_document(in, &own);
     int rc = answer ? twin_rules_add_attributes(&rules, in->twin->attributes_json, err) : perr_set(err, "twin: the review's result is not JSON");
-    if (rc == 0)
-        rc = add_parties(in->twin, answer, &rules, listed, err);
-    if (rc == 0)
+    if (rc == 0) {
+        add_parties(in->twin, answer, &rules, listed);
         rc = twin_document(orig, &rules, &td, err);
+    }
     if (rc == 0)
         rc = review_twin(in, &td, &twin_out, err);
     cJSON *twin_answer = rc == 0 ? cJSON_Parse(twin_out.output_json) : NULL;
