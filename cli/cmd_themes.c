@@ -1,5 +1,6 @@
 /* cmd_themes.c — `precis themes COLLECTION`: the themes of a collection's
- * latest consultation run (or of --run ID) from PostgreSQL, as a table or
+ * consultation from PostgreSQL (its approved set's runs together, else its
+ * latest run; or --run ID), as a table or
  * JSON, with the approved set it used and the candidate new themes waiting
  * for review; or --export: the themes as a file for an analyst to edit and
  * approve (`precis consult --themes`). */
@@ -24,12 +25,12 @@ static int themes_main(int argc, char **argv);
 
 const cli_command cmd_themes = {
     .name = "themes",
-    .summary = "themes of a collection's latest consultation run, with counts and examples",
+    .summary = "themes of a collection (across its approved set, or its latest run), with counts, flags and examples",
     .usage =
         "usage: precis themes [options] COLLECTION\n"
         "       precis themes [options] --run ID\n"
         "\n"
-        "Print the themes of the newest consultation run of COLLECTION (see\n"
+        "Print the themes of COLLECTION's newest consultation run (see\n"
         "`precis consult`), or of run ID: each theme's id, number of responses,\n"
         "label and description; its responses by position (AGREE, DISAGREE,\n"
         "UNCLEAR); MINORITY when it has few responses (kept, never removed: fewer\n"
