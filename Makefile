@@ -187,14 +187,21 @@ check: precis $(BUILD)/unit-tests $(BUILD)/ref-tests $(BUILD)/precis-stub
 deps:
 	@deploy/install-deps.sh --check-only >/dev/null 2>&1 || deploy/install-deps.sh
 
-# `make model`: download Llama-2-7B-chat Q4_K_M (about 4 GB) into models/ and
-# check its SHA-256 (deploy/fetch-model.sh). No test needs it.
+# `make model`: download a pinned GGUF into models/ and check its size and
+# SHA-256 (deploy/fetch-model.sh; progress bar, resumes). MODEL=llama2-7b
+# (default): Llama-2-7B-chat Q4_K_M, 4.1 GB, the model the prompts are written
+# for; MODEL=tinyllama: TinyLlama-1.1B-Chat-v1.0 Q4_K_M, 669 MB, the one
+# `make demo` fetches when it finds no model. No test needs either.
+MODEL ?= llama2-7b
 model:
-	deploy/fetch-model.sh models
+	deploy/fetch-model.sh --model $(MODEL) models
 
 # `make demo`: throwaway PostgreSQL under var/, mock Kafka broker, `precis serve`
-# with the model it finds, the demo documents submitted, results printed from
-# PostgreSQL, everything stopped again (deploy/demo/run-demo.sh).
+# with the model deploy/demo/find-model.sh finds (PRECIS_MODEL, the largest
+# models/*.gguf, the test suite's random model) or else downloads (TinyLlama,
+# 669 MB, into models/; offline it says in one line what to do and fails), the
+# demo documents submitted, results printed from PostgreSQL, everything
+# stopped again (deploy/demo/run-demo.sh).
 demo: deps
 	@$(MAKE) --no-print-directory precis $(BUILD)/text2pdf
 	BUILD=$(BUILD) deploy/demo/run-demo.sh

@@ -1,23 +1,68 @@
 #!/bin/sh
-# fetch-model.sh — download the model precis is written for (Llama-2-7B-chat,
-# Q4_K_M GGUF, from TheBloke's Hugging Face repository at a pinned revision)
-# into models/, and refuse it unless its size and SHA-256 are the published
-# ones. `make model` runs this; nothing else needs the network.
+# fetch-model.sh — download a pinned GGUF model into models/ and install it
+# only when its size and SHA-256 are the published ones. `make model` runs
+# this, and `make demo` when it finds no model; nothing else needs the network.
 #
-#   deploy/fetch-model.sh [DIR]          (default DIR: ./models)
+#   deploy/fetch-model.sh [--model llama2-7b|tinyllama] [DIR]   (DIR: ./models)
 #
-# An interrupted download resumes from DIR/NAME.part. Only a file whose
-# SHA-256 matches is moved to DIR/NAME; a mismatch deletes the partial file
-# and exits 1. The source can be overridden (a mirror inside your network):
+#   llama2-7b  (default) Llama-2-7B-chat Q4_K_M, 4,081,004,224 bytes: the
+#              model the prompts are written for
+#   tinyllama  TinyLlama-1.1B-Chat-v1.0 Q4_K_M, 668,788,096 bytes: the demo's
+#              small real chat model (Llama architecture, Llama 2 vocabulary,
+#              zephyr chat template; the shape `precis gen-model --shape
+#              tinyllama-1.1b` benchmarks)
+#
+# curl shows a progress bar when stderr is a terminal. An interrupted download
+# resumes from DIR/NAME.part. Only a file whose size and SHA-256 match is
+# moved to DIR/NAME; a mismatch deletes the partial file and exits 1. When
+# the host cannot be reached, one line says what to do instead and the exit
+# status is 2 (a partial file is kept). The source can be overridden (a
+# mirror inside your network):
 #   PRECIS_MODEL_URL, PRECIS_MODEL_SHA256, PRECIS_MODEL_SIZE, PRECIS_MODEL_NAME
+#
+# Where the pinned values come from (public records, not computed here):
+#   llama2-7b: TheBloke/Llama-2-7B-Chat-GGUF at revision 191239b3.
+#   tinyllama: TheBloke/TinyLlama-1.1B-Chat-v1.0-GGUF at revision 52e7645b
+#     (the repository's head since 2023-12-31). The resolve URL at that
+#     revision with SHA-256 9fecc3b3...76a0 is pinned by github.com/saiyam1814/kiac
+#     pkg/cluster/gpu_bench.go (commit 19ae43e5); the same SHA-256 with the size
+#     668788096 by github.com/dddimcha/embodiOS scripts/download-models.sh
+#     (commit 322bfc2b); Hugging Face's file list shows the file as 669 MB.
 set -eu
 
-name=${PRECIS_MODEL_NAME:-llama-2-7b-chat.Q4_K_M.gguf}
-revision=191239b3e26b2882fb562ffccdd1cf0f65402adb
-url=${PRECIS_MODEL_URL:-https://huggingface.co/TheBloke/Llama-2-7B-Chat-GGUF/resolve/$revision/$name}
-sha256=${PRECIS_MODEL_SHA256:-08a5566d61d7cb6b420c3e4387a39e0078e1f2fe5f055f3a03887385304d4bfa}
-size=${PRECIS_MODEL_SIZE:-4081004224}
+model=llama2-7b
+while [ $# -gt 0 ]; do
+    case $1 in
+        --model) [ $# -ge 2 ] || { echo "fetch-model: --model needs a name (llama2-7b or tinyllama)" >&2; exit 1; }
+                 model=$2; shift 2 ;;
+        --model=*) model=${1#--model=}; shift ;;
+        -*) echo "usage: deploy/fetch-model.sh [--model llama2-7b|tinyllama] [DIR]" >&2; exit 1 ;;
+        *) break ;;
+    esac
+done
 dir=${1:-models}
+
+case $model in
+    llama2-7b)
+        what="Llama-2-7B-chat Q4_K_M (4.1 GB)"
+        d_name=llama-2-7b-chat.Q4_K_M.gguf
+        d_url=https://huggingface.co/TheBloke/Llama-2-7B-Chat-GGUF/resolve/191239b3e26b2882fb562ffccdd1cf0f65402adb/$d_name
+        d_sha256=08a5566d61d7cb6b420c3e4387a39e0078e1f2fe5f055f3a03887385304d4bfa
+        d_size=4081004224 ;;
+    tinyllama)
+        what="TinyLlama-1.1B-Chat-v1.0 Q4_K_M (669 MB)"
+        d_name=tinyllama-1.1b-chat-v1.0.Q4_K_M.gguf
+        d_url=https://huggingface.co/TheBloke/TinyLlama-1.1B-Chat-v1.0-GGUF/resolve/52e7645ba7c309695bec7ac98f4f005b139cf465/$d_name
+        d_sha256=9fecc3b3cd76bba89d504f29b616eedf7da85b96540e490ca5824d3f7d2776a0
+        d_size=668788096 ;;
+    *)
+        echo "fetch-model: unknown model '$model' (llama2-7b or tinyllama)" >&2
+        exit 1 ;;
+esac
+name=${PRECIS_MODEL_NAME:-$d_name}
+url=${PRECIS_MODEL_URL:-$d_url}
+sha256=${PRECIS_MODEL_SHA256:-$d_sha256}
+size=${PRECIS_MODEL_SIZE:-$d_size}
 
 say() { printf 'fetch-model: %s\n' "$*" >&2; }
 
@@ -37,12 +82,31 @@ if [ -f "$target" ]; then
     exit 1
 fi
 
-say "downloading $url"
-say "to $part ($size bytes expected; resumes if interrupted)"
-curl --fail --location --continue-at - --retry 3 --output "$part" "$url" || {
-    say "download failed (the partial file $part is kept; run again to resume)"
-    exit 1
-}
+have=0
+[ -f "$part" ] && have=$(wc -c < "$part" | tr -d ' ')
+if [ "$have" != "$size" ]; then
+    # One byte first: a host that cannot be reached gets one line saying what
+    # to do, not curl's error, before anything else is printed.
+    rc=0
+    curl --silent --location --range 0-0 --connect-timeout 20 --max-time 60 --output /dev/null "$url" || rc=$?
+    case $rc in
+        5|6|7|28|35|52|56)
+            host=$(printf '%s\n' "$url" | sed 's#^[A-Za-z]*://##; s#[/:?].*##')
+            resumes=""
+            [ "$have" != 0 ] && resumes=" (it resumes $part)"
+            say "cannot reach $host (offline?; curl exit $rc): when online run 'make model MODEL=$model'$resumes, or set PRECIS_MODEL=/path/to/model.gguf, or set PRECIS_TEST_MODELS to the test models (random weights)"
+            exit 2 ;;
+    esac
+    say "downloading $what"
+    say "from $url"
+    say "to $part ($size bytes expected; resumes if interrupted)"
+    if [ -t 2 ]; then progress=--progress-bar; else progress="--silent --show-error"; fi
+    # shellcheck disable=SC2086 # $progress is one or two options
+    curl --fail --location --continue-at - --retry 3 --connect-timeout 20 $progress --output "$part" "$url" || {
+        say "download failed (the partial file $part is kept; run again to resume)"
+        exit 1
+    }
+fi
 
 got=$(wc -c < "$part" | tr -d ' ')
 if [ "$got" != "$size" ]; then

@@ -880,3 +880,171 @@ Test(deploy, fetch_model_installs_only_a_verified_file)
     free(dir);
     free(src);
 }
+
+/* ---- make demo's model on a fresh clone (deploy/demo/find-model.sh) ------ */
+
+#define DEMO_MODEL "tinyllama-1.1b-chat-v1.0.Q4_K_M.gguf"
+
+/* A fresh clone: an empty directory with no models/ and no ../shared beside
+ * it; the demo model's source is a file:// URL standing in for Hugging Face. */
+typedef struct demo_clone {
+    char *clone, *src, *sha, *err;
+    long size;
+} demo_clone;
+
+static demo_clone demo_clone_new(const char *name)
+{
+    need_repo_root();
+    need_tool("command -v curl >/dev/null 2>&1", "curl");
+    demo_clone c = {0};
+    char *top = scratch(name);
+    cr_assert(asprintf(&c.clone, "%s/clone", top) > 0);
+    cr_assert(asprintf(&c.src, "%s/src.gguf", top) > 0);
+    cr_assert(asprintf(&c.err, "%s/stderr", top) > 0);
+    cr_assert_eq(run(NULL, "mkdir -p %s && printf 'GGUF pretend TinyLlama weights' > %s", c.clone, c.src), 0);
+    c.size = 30;
+    cr_assert_eq(run(&c.sha, "sha256sum %s | cut -c1-64", c.src), 0);
+    c.sha[64] = '\0';
+    free(top);
+    return c;
+}
+
+static void demo_clone_free(demo_clone *c)
+{
+    free(c->clone);
+    free(c->src);
+    free(c->sha);
+    free(c->err);
+}
+
+/* find-model.sh in the clone with nothing set but the source: its stdout in
+ * *out, its stderr in *err (both malloc'd). */
+static int find_model(const demo_clone *c, const char *url, const char *sha, char **out, char **err)
+{
+    char root[4096];
+    cr_assert(getcwd(root, sizeof root));
+    int rc = run(out, "cd %s && env -u PRECIS_MODEL -u PRECIS_TEST_MODELS -u PRECIS_MODEL_NAME "
+                      "PRECIS_MODEL_URL=%s PRECIS_MODEL_SHA256=%s PRECIS_MODEL_SIZE=%ld %s/deploy/demo/find-model.sh "
+                      "2>%s", c->clone, url, sha, c->size, root, c->err);
+    *err = test_read_file(c->err, NULL);
+    return rc;
+}
+
+Test(deploy, demo_downloads_its_model_into_models_when_there_is_none)
+{
+    demo_clone c = demo_clone_new("demo-fetch");
+    char *url = NULL, *out = NULL, *err = NULL;
+    cr_assert(asprintf(&url, "file://%s", c.src) > 0);
+
+    cr_assert_eq(find_model(&c, url, c.sha, &out, &err), 0, "%s", err);
+    cr_assert_str_eq(out, "models/" DEMO_MODEL "\n", "the demo runs on what it downloaded");
+    cr_assert(strstr(err, "TinyLlama-1.1B-Chat-v1.0 Q4_K_M"), "%s", err);
+    cr_assert(strstr(err, "checking sha256"), "%s", err);
+    cr_assert_eq(run(NULL, "cmp -s %s %s/models/" DEMO_MODEL " && test ! -e %s/models/" DEMO_MODEL ".part",
+                     c.src, c.clone, c.clone), 0);
+    free(out);
+    free(err);
+
+    /* Next time the model is there: picked (as precis picks the largest
+     * GGUF in models/), not downloaded again. */
+    cr_assert_eq(find_model(&c, "file:///nonexistent", c.sha, &out, &err), 0, "%s", err);
+    cr_assert_str_eq(out, "models/" DEMO_MODEL "\n");
+    cr_assert_null(strstr(err, "downloading"), "%s", err);
+    free(out);
+    free(err);
+    free(url);
+    demo_clone_free(&c);
+}
+
+Test(deploy, demo_refuses_a_downloaded_model_with_the_wrong_sha256)
+{
+    demo_clone c = demo_clone_new("demo-badsha");
+    static const char wrong[] = "9e2c9e5c1d34e4a58ff5b0c4a4c0ab0d4dbbbe8c3fe1d7b4bd0a2d6a56da6a3e";
+    cr_assert_str_neq(c.sha, wrong);
+    char *url = NULL, *out = NULL, *err = NULL;
+    cr_assert(asprintf(&url, "file://%s", c.src) > 0);
+    cr_assert_neq(find_model(&c, url, wrong, &out, &err), 0, "a wrong sha256 fails the demo");
+    cr_assert_str_eq(out, "", "no model is offered to the demo");
+    cr_assert(strstr(err, "sha256 mismatch"), "%s", err);
+    cr_assert_eq(run(NULL, "test -z \"$(ls -A %s/models)\"", c.clone), 0, "nothing is left in models/");
+    free(out);
+    free(err);
+    free(url);
+    demo_clone_free(&c);
+}
+
+/* Offline (the source's host refuses the connection): one line naming what to
+ * do, a non-zero exit, and the partial file kept for the next try. */
+Test(deploy, demo_offline_says_in_one_line_what_to_do)
+{
+    demo_clone c = demo_clone_new("demo-offline");
+    cr_assert_eq(run(NULL, "mkdir -p %s/models && head -c 9 %s > %s/models/" DEMO_MODEL ".part",
+                     c.clone, c.src, c.clone), 0);
+    char *out = NULL, *err = NULL;
+    int rc = find_model(&c, "http://127.0.0.1:1/" DEMO_MODEL, c.sha, &out, &err);
+    cr_assert_neq(rc, 0, "offline the demo fails");
+    cr_assert_str_eq(out, "");
+    size_t lines = 0;
+    for (const char *p = err; *p; p++)
+        lines += *p == '\n';
+    cr_assert_eq(lines, 1, "one line, not a curl dump: %s", err);
+    cr_assert(strstr(err, "cannot reach 127.0.0.1"), "%s", err);
+    cr_assert(strstr(err, "make model MODEL=tinyllama"), "%s", err);
+    cr_assert(strstr(err, "PRECIS_MODEL="), "%s", err);
+    cr_assert(strstr(err, "PRECIS_TEST_MODELS"), "%s", err);
+    cr_assert_eq(run(NULL, "test \"$(wc -c < %s/models/" DEMO_MODEL ".part)\" -eq 9", c.clone), 0,
+                 "the partial file is kept");
+    free(out);
+    free(err);
+    demo_clone_free(&c);
+}
+
+/* An interrupted download resumes: the bytes already in NAME.part are kept
+ * and only the rest is fetched (a wrong kept prefix therefore fails the
+ * checksum), and a complete NAME.part is checked without downloading. */
+Test(deploy, fetch_model_resumes_a_partial_download)
+{
+    demo_clone c = demo_clone_new("fetch-resume");
+    char *dir = NULL, *env = NULL, *out = NULL;
+    cr_assert(asprintf(&dir, "%s/models", c.clone) > 0);
+    cr_assert(asprintf(&env, "PRECIS_MODEL_NAME=m.gguf PRECIS_MODEL_SIZE=%ld PRECIS_MODEL_SHA256=%s", c.size, c.sha) > 0);
+    cr_assert_eq(run(NULL, "mkdir -p %s", dir), 0);
+
+    cr_assert_eq(run(NULL, "printf 'XXXXXXXXXX' > %s/m.gguf.part", dir), 0);
+    cr_assert_eq(run(&out, "PRECIS_MODEL_URL=file://%s %s deploy/fetch-model.sh --model tinyllama %s 2>&1",
+                     c.src, env, dir), 1, "the kept bytes were not fetched again");
+    cr_assert(strstr(out, "sha256 mismatch"), "%s", out);
+    free(out);
+
+    cr_assert_eq(run(NULL, "head -c 10 %s > %s/m.gguf.part", c.src, dir), 0);
+    cr_assert_eq(run(&out, "PRECIS_MODEL_URL=file://%s %s deploy/fetch-model.sh --model tinyllama %s 2>&1",
+                     c.src, env, dir), 0, "resumed");
+    free(out);
+    cr_assert_eq(run(NULL, "cmp -s %s %s/m.gguf && test ! -e %s/m.gguf.part", c.src, dir, dir), 0);
+
+    cr_assert_eq(run(NULL, "mv %s/m.gguf %s/m.gguf.part", dir, dir), 0);
+    cr_assert_eq(run(&out, "PRECIS_MODEL_URL=file:///nonexistent %s deploy/fetch-model.sh --model tinyllama %s 2>&1",
+                     env, dir), 0, "a complete partial file needs no download: %s", out);
+    free(out);
+    cr_assert_eq(run(NULL, "cmp -s %s %s/m.gguf", c.src, dir), 0);
+    free(dir);
+    free(env);
+    demo_clone_free(&c);
+}
+
+/* `make model` fetches the 7B the prompts are written for; MODEL=tinyllama the
+ * demo's model; anything else is refused by name. */
+Test(deploy, make_model_names_the_model_to_fetch)
+{
+    need_repo_root();
+    char *out = NULL;
+    cr_assert_eq(run(&out, "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MODEL make -n --no-print-directory model"), 0);
+    cr_assert(strstr(out, "deploy/fetch-model.sh --model llama2-7b models"), "%s", out);
+    free(out);
+    cr_assert_eq(run(&out, "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -n --no-print-directory model MODEL=tinyllama"), 0);
+    cr_assert(strstr(out, "deploy/fetch-model.sh --model tinyllama models"), "%s", out);
+    free(out);
+    cr_assert_eq(run(&out, "deploy/fetch-model.sh --model llama3 %s 2>&1", test_tmpdir()), 1);
+    cr_assert(strstr(out, "unknown model 'llama3'"), "%s", out);
+    free(out);
+}

@@ -15,13 +15,17 @@
 #      --collection demo`, `precis themes --html`)
 #   7. stop serve, the broker and PostgreSQL cleanly (also on failure or ^C)
 #
-# The model: PRECIS_MODEL, else the largest *.gguf in ./models, else
-# $PRECIS_TEST_MODELS/synth-d256-q8_0.gguf (PRECIS_TEST_MODELS defaults to
-# ../shared/models when that exists). The test model has random weights:
-# the demo then says plainly that its summaries are meaningless.
+# The model (deploy/demo/find-model.sh): PRECIS_MODEL, else the largest
+# *.gguf in ./models, else $PRECIS_TEST_MODELS/synth-d256-q8_0.gguf
+# (PRECIS_TEST_MODELS defaults to ../shared/models when that exists), else
+# TinyLlama-1.1B-Chat Q4_K_M (669 MB) downloaded into ./models; offline, one
+# line says what to do and the demo exits non-zero. The test model has random
+# weights: the demo then says plainly that its summaries are meaningless.
 #
 # Environment: BUILD (build dir holding text2pdf, default build),
-# DEMO_TIMEOUT (seconds to wait for the jobs, default 240).
+# DEMO_TIMEOUT (seconds to wait for the jobs; default 240 plus one per MiB of
+# the model: about 4 min for the test model, 15 for TinyLlama, 70 for the 7B
+# on two cores — an upper bound, not the expected time).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -29,7 +33,6 @@ root=$PWD
 BUILD=${BUILD:-build}
 PRECIS=$root/precis
 TEXT2PDF=$root/$BUILD/text2pdf
-DEMO_TIMEOUT=${DEMO_TIMEOUT:-240}
 var=$root/var/demo
 docs_src=$root/deploy/demo/documents
 
@@ -41,14 +44,10 @@ die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 command -v psql >/dev/null || die "psql not found (apt-get install postgresql-client)"
 
 # ---- the model -----------------------------------------------------------------
-if [ -z "${PRECIS_MODEL:-}" ] && ! ls models/*.gguf >/dev/null 2>&1 && [ -z "${PRECIS_TEST_MODELS:-}" ] &&
-   [ -f "$root/../shared/models/synth-d256-q8_0.gguf" ]; then
-    export PRECIS_TEST_MODELS=$root/../shared/models
-fi
-if [ -z "${PRECIS_MODEL:-}" ] && ! ls models/*.gguf >/dev/null 2>&1 &&
-   [ ! -f "${PRECIS_TEST_MODELS:-/nonexistent}/synth-d256-q8_0.gguf" ]; then
-    die "no model: set PRECIS_MODEL=/path/to/model.gguf, put a GGUF file in ./models, or set PRECIS_TEST_MODELS"
-fi
+# Found, or downloaded; offline find-model.sh has said in one line what to do.
+model=$(deploy/demo/find-model.sh) || exit $?
+export PRECIS_MODEL=$model
+DEMO_TIMEOUT=${DEMO_TIMEOUT:-$(( 240 + $(wc -c <"$model") / 1048576 ))}
 
 # ---- processes we own, stopped on any exit ----------------------------------------
 pg_dir=""
@@ -157,8 +156,11 @@ if grep -q 'TINY TEST MODEL' "$var/serve.log"; then
     toy=1
     echo
     echo "  NOTE: this is a tiny random-weight TEST model. Everything works end to end, but the"
-    echo "        summaries it writes are NOT meaningful text. Set PRECIS_MODEL to a real"
-    echo "        instruction-tuned GGUF (e.g. a Llama 2 chat model) for real summaries."
+    echo "        summaries it writes are NOT meaningful text. For real ones: 'make model"
+    echo "        MODEL=tinyllama' (669 MB) or 'make model' (Llama-2-7B-chat, 4.1 GB) puts a real"
+    echo "        chat model in ./models, which the demo then prefers; or set PRECIS_MODEL."
+else
+    echo "  model: $model (a real chat model; waiting at most $DEMO_TIMEOUT s for the jobs)"
 fi
 
 # ---- 5. jobs ----------------------------------------------------------------------------
