@@ -26,7 +26,7 @@ FUZZ_SECONDS ?= 60
 V ?= 0
 Q = $(if $(filter 1,$(V)),,@)
 
-PKGS = libpq rdkafka libxml-2.0 poppler-glib glib-2.0 gio-2.0 libcjson openblas libzip libmicrohttpd libsystemd
+PKGS = libpq rdkafka libxml-2.0 poppler-glib glib-2.0 gio-2.0 libcjson openblas libzip libmicrohttpd libsystemd tesseract lept
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
