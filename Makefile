@@ -26,7 +26,7 @@ FUZZ_SECONDS ?= 60
 V ?= 0
 Q = $(if $(filter 1,$(V)),,@)
 
-PKGS = libpq rdkafka libxml-2.0 poppler-glib glib-2.0 gio-2.0 libcjson openblas libzip libmicrohttpd libsystemd
+PKGS = libpq rdkafka libxml-2.0 poppler-glib glib-2.0 gio-2.0 libcjson openblas libzip libmicrohttpd libsystemd tesseract lept
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
@@ -63,7 +63,7 @@ LAYERS   = common engine extractors store pipeline daemon cli tools
 LIB_SRC  = $(filter-out cli/main.c,$(sort $(shell find $(LAYERS) -name '*.c')))
 MAIN_SRC = cli/main.c
 TEST_SRC = $(wildcard tests/test_*.c) tests/support.c tests/browser.c tests/pg_harness.c tests/pg_query.c tests/analysis_fixture.c tests/sandbox_workers.c \
-           tests/stub_analyzer.c
+           tests/stub_analyzer.c tests/ocr_fixture.c
 REF_SRC  = $(wildcard tests/ref_*.c) tests/support.c tests/browser.c tests/pg_harness.c tests/pg_query.c
 
 REL_OBJ      = $(LIB_SRC:%.c=$(BUILD)/rel/%.o)
@@ -122,7 +122,7 @@ $(BUILD)/fuzzobj/gen/sql_embedded.o: $(SQL_EMBED_C)
 
 $(BUILD)/unit-tests: $(TEST_OBJ) $(SAN_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS) -lcriterion -lfontconfig
 
 # Test binary: `precis serve` around the stub analyzer (tests/stub_precis.c), for
 # tests that spawn whole daemons. Test doubles never go into ./precis.

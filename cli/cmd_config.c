@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 #include "daemon/config.h"
+#include "daemon/pipeline_setup.h"
 
 extern char **environ;
 
@@ -19,8 +20,9 @@ const cli_command cmd_config = {
         "\n"
         "check     load FILE (default /etc/precis/precis.conf if present), apply\n"
         "          PRECIS_<SECTION>_<KEY> environment overrides, validate every key\n"
-        "          (unknown sections or keys are errors naming FILE:LINE) and print\n"
-        "          the effective configuration with secrets masked.\n"
+        "          (unknown sections or keys are errors naming FILE:LINE; an OCR\n"
+        "          language that is not installed is named) and print the\n"
+        "          effective configuration with secrets masked.\n"
         "defaults  list every precis key with its default and meaning. In [kafka],\n"
         "          any librdkafka property (dotted name) is also accepted verbatim.\n"
         "\n"
@@ -43,6 +45,12 @@ static int config_check(int argc, char **argv)
     perr err;
     if (config_load(&cfg, path, environ, &err) != 0) {
         fprintf(stderr, "precis config: %s\n", err.msg);
+        return EXIT_FAIL;
+    }
+    pipeline_ocr ocr;
+    if (pipeline_read_ocr(cfg, 1, &ocr, &err) != 0) {
+        fprintf(stderr, "precis config: %s\n", err.msg);
+        config_free(cfg);
         return EXIT_FAIL;
     }
     config_print(cfg, stdout);

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/monotonic.h"
 #include "common/thread_count.h"
+#include "extractors/pdf/pdf_ocr.h"
 
 static int is_regular_file(const char *path)
 {
@@ -128,6 +129,22 @@ int pipeline_jobs_in_flight(const config *cfg, int *out, perr *err)
     return 0;
 }
 
+int pipeline_read_ocr(const config *cfg, int check_installed, pipeline_ocr *out, perr *err)
+{
+    memset(out, 0, sizeof *out);
+    const char *langs = config_get(cfg, "pipeline", "ocr_languages");
+    if (pdf_ocr_mode_parse(config_get(cfg, "pipeline", "ocr"), &out->mode, err) != 0 ||
+        config_int(cfg, "pipeline", "ocr_dpi", EXTRACT_MIN_OCR_DPI, EXTRACT_MAX_OCR_DPI, &out->dpi, err) != 0)
+        return perr_prefix(err, "[pipeline] ocr");
+    if (!langs || !*langs)
+        langs = EXTRACT_DEFAULT_OCR_LANGUAGES;
+    /* A language that is not installed would fail every scanned document. */
+    if (check_installed && out->mode != EXTRACT_OCR_OFF && pdf_ocr_check_languages(langs, err) != 0)
+        return perr_prefix(err, "[pipeline] ocr_languages");
+    snprintf(out->languages, sizeof out->languages, "%s", langs);
+    return 0;
+}
+
 static int read_limits(const config *cfg, pipeline_options *o, perr *err)
 {
     if (config_int(cfg, "engine", "threads", 0, 1024, &o->model.n_threads, err) != 0 ||
@@ -140,7 +157,7 @@ static int read_limits(const config *cfg, pipeline_options *o, perr *err)
         return -1;
     if (o->candidate_threshold == 0)
         o->candidate_threshold = -1;   /* the key's 0 is never; the option's 0 is the default */
-    return 0;
+    return pipeline_read_ocr(cfg, 1, &o->ocr, err);
 }
 
 int pipeline_reload_settings(pipeline *p, const config *cfg, perr *err)
@@ -151,6 +168,7 @@ int pipeline_reload_settings(pipeline *p, const config *cfg, perr *err)
     if (pipeline_reload_prompts(p, err) != 0)
         return -1;
     pipeline_set_limits(p, &o.limits);
+    pipeline_set_ocr(p, &o.ocr);
     return 0;
 }
 

@@ -58,8 +58,15 @@ int pipeline_setup(const config *cfg, const pipeline_setup_overrides *ov, pipeli
  * with 0 (the default) [engine] parallel, enough to fill the slots. */
 int pipeline_jobs_in_flight(const config *cfg, int *out, perr *err);
 
+/* [pipeline] ocr, ocr_languages, ocr_dpi into *out: -1 with err naming the
+ * key for a bad mode or dpi, or with check_installed (unless ocr = off) a
+ * malformed language list or a language that is not installed (loads
+ * Tesseract to see). */
+int pipeline_read_ocr(const config *cfg, int check_installed, pipeline_ocr *out, perr *err);
+
 /* SIGHUP: apply the settings that are safe to change between jobs — the
- * [pipeline] extract_* limits — from cfg, and re-read the prompt files. */
+ * [pipeline] extract_* limits and ocr* settings — from cfg, and re-read the
+ * prompt files. */
 int pipeline_reload_settings(pipeline *p, const config *cfg, perr *err);
 
 #endif

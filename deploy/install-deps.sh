@@ -9,6 +9,7 @@ PACKAGES=(
   libpq-dev librdkafka-dev libxml2-dev libpoppler-glib-dev libglib2.0-dev
   libcjson-dev libopenblas-dev libzip-dev libmicrohttpd-dev libsystemd-dev
   libcairo2-dev
+  libtesseract-dev libleptonica-dev tesseract-ocr-eng tesseract-ocr-fra tesseract-ocr-deu
   libcriterion-dev clang
   postgresql kcat poppler-utils python3 python3-sentencepiece
   systemd python3-yaml

@@ -11,6 +11,7 @@
 #include "extractors/document.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -252,7 +253,7 @@ void document_add_section(document *doc, const char *heading, int level)
     sec->level = level > 0 ? level : (h ? 1 : 0);
 }
 
-const doc_paragraph *document_add_paragraph(document *doc, const char *text, int page)
+static doc_paragraph *add_paragraph(document *doc, const char *text, int page)
 {
     if (!text)
         return NULL;
@@ -276,6 +277,22 @@ const doc_paragraph *document_add_paragraph(document *doc, const char *text, int
     append_block(doc, t, &p->byte_start, &p->char_start);
     p->byte_end = doc->full_text_len;
     p->char_end = doc->full_text_chars;
+    return p;
+}
+
+const doc_paragraph *document_add_paragraph(document *doc, const char *text, int page)
+{
+    return add_paragraph(doc, text, page);
+}
+
+const doc_paragraph *document_add_ocr_paragraph(document *doc, const char *text, int page, double confidence)
+{
+    doc_paragraph *p = add_paragraph(doc, text, page);
+    if (p) {
+        p->ocr = 1;
+        double c = confidence > 100 ? 100 : confidence >= 0 ? confidence : 0; /* NaN -> 0 */
+        p->ocr_confidence = round(c * 10) / 10;
+    }
     return p;
 }
 
@@ -304,6 +321,10 @@ static cJSON *paragraph_to_json(const doc_paragraph *p)
     cJSON_AddNumberToObject(o, "char_end", (double)p->char_end);
     cJSON_AddNumberToObject(o, "byte_start", (double)p->byte_start);
     cJSON_AddNumberToObject(o, "byte_end", (double)p->byte_end);
+    if (p->ocr) {
+        cJSON_AddTrueToObject(o, "ocr");
+        cJSON_AddNumberToObject(o, "ocr_confidence", p->ocr_confidence);
+    }
     return o;
 }
 
@@ -438,7 +459,16 @@ static int read_section(const cJSON *sec, document *doc, perr *err)
             return perr_set(err, "paragraph is not an object");
         if (get_opt_string(p, "text", &text, err) < 0 || get_int(p, "page", &page, err) < 0)
             return perr_prefix(err, "paragraph");
-        document_add_paragraph(doc, text, page);
+        const cJSON *ocr = cJSON_GetObjectItemCaseSensitive(p, "ocr");
+        const cJSON *conf = cJSON_GetObjectItemCaseSensitive(p, "ocr_confidence");
+        if (ocr && !cJSON_IsBool(ocr))
+            return perr_set(err, "paragraph: \"ocr\" is not a boolean");
+        if (conf && !cJSON_IsNumber(conf))
+            return perr_set(err, "paragraph: \"ocr_confidence\" is not a number");
+        if (cJSON_IsTrue(ocr))
+            document_add_ocr_paragraph(doc, text, page, conf ? conf->valuedouble : 0);
+        else
+            document_add_paragraph(doc, text, page);
     }
     return 0;
 }

@@ -1,7 +1,8 @@
 /* document.h — the one result shape every extractor produces.
  *
  * document {title, authors, language, metadata, sections[{heading, level,
- * paragraphs[{id, text, page, char_start, char_end}]}], full_text, warnings}.
+ * paragraphs[{id, text, page, char_start, char_end, ocr?, ocr_confidence?}]}],
+ * full_text, warnings}.
  *
  * Extractors build a document only through the document_* builder calls, in
  * reading order. full_text is every section heading and paragraph, in order,
@@ -11,6 +12,9 @@
  * char_start/char_end are offsets in Unicode code points into full_text
  * (end exclusive); byte_start/byte_end are the same span in UTF-8 bytes.
  * All strings are valid UTF-8 (builders replace invalid sequences).
+ * A paragraph recognised by OCR from a page image (a scan) has ocr = 1 and
+ * Tesseract's mean word confidence for it, 0..100; in JSON "ocr": true and
+ * "ocr_confidence" (both absent for text read from a text layer).
  */
 #ifndef PRECIS_DOCUMENT_H
 #define PRECIS_DOCUMENT_H
@@ -25,6 +29,8 @@ typedef struct doc_paragraph {
     int page;            /* 1-based; 0 when the format has no pages */
     size_t char_start, char_end;
     size_t byte_start, byte_end;
+    int ocr;             /* 1: recognised by OCR from a page image */
+    double ocr_confidence; /* ocr: the recogniser's mean confidence, 0..100 */
 } doc_paragraph;
 
 typedef struct doc_section {
@@ -73,6 +79,9 @@ void document_add_section(document *doc, const char *heading, int level);
  * created first if none exists). Whitespace is collapsed and trimmed; empty
  * paragraphs are dropped (returns NULL). */
 const doc_paragraph *document_add_paragraph(document *doc, const char *text, int page);
+/* The same for a paragraph recognised by OCR, with its confidence (clamped
+ * to 0..100). */
+const doc_paragraph *document_add_ocr_paragraph(document *doc, const char *text, int page, double confidence);
 
 /* JSON (cJSON) round trip: used to carry results out of the sandboxed child
  * and for `precis extract --json`. */

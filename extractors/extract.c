@@ -24,6 +24,10 @@ extract_options extract_options_resolve(const extract_options *opts)
         o.max_entry_bytes = EXTRACT_DEFAULT_MAX_ENTRY;
     if (o.max_depth <= 0)
         o.max_depth = EXTRACT_DEFAULT_MAX_DEPTH;
+    if (!o.ocr_languages || !*o.ocr_languages)
+        o.ocr_languages = EXTRACT_DEFAULT_OCR_LANGUAGES;
+    if (o.ocr_dpi <= 0)
+        o.ocr_dpi = EXTRACT_DEFAULT_OCR_DPI;
     return o;
 }
 

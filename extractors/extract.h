@@ -18,6 +18,13 @@
 #include "common/error.h"
 #include "extractors/document.h"
 
+/* PDF pages recognised by OCR (Tesseract, extractors/pdf/pdf_ocr.h). */
+typedef enum extract_ocr_mode {
+    EXTRACT_OCR_AUTO = 0,    /* the pages without a text layer (the default) */
+    EXTRACT_OCR_OFF,         /* none: such pages are reported, "OCR not performed" */
+    EXTRACT_OCR_FORCE,       /* every page, its text layer ignored */
+} extract_ocr_mode;
+
 /* Every limit: 0 means "use the default" (see extract_options_resolve). */
 typedef struct extract_options {
     const char *password;    /* PDF user or owner password; NULL = none */
@@ -27,6 +34,9 @@ typedef struct extract_options {
     size_t max_entry_bytes;  /* DOCX: largest uncompressed zip entry (default 256 MiB) */
     int max_depth;           /* XML: deepest element nesting (default 256) */
     int keep_running_lines;  /* PDF: keep repeated page headers/footers (default 0: removed) */
+    int ocr;                 /* PDF: an extract_ocr_mode (default auto) */
+    const char *ocr_languages; /* PDF OCR: Tesseract languages, "eng+fra" (default "eng") */
+    int ocr_dpi;             /* PDF OCR: resolution pages are rendered at (default 300) */
 } extract_options;
 
 #define EXTRACT_DEFAULT_MAX_INPUT ((size_t)512 << 20)
@@ -34,6 +44,11 @@ typedef struct extract_options {
 #define EXTRACT_DEFAULT_MAX_PAGES 10000
 #define EXTRACT_DEFAULT_MAX_ENTRY ((size_t)256 << 20)
 #define EXTRACT_DEFAULT_MAX_DEPTH 256
+#define EXTRACT_DEFAULT_OCR_LANGUAGES "eng"
+#define EXTRACT_DEFAULT_OCR_DPI   300
+#define EXTRACT_MIN_OCR_DPI       70
+#define EXTRACT_MAX_OCR_DPI       600
+#define EXTRACT_OCR_LANGUAGES_MAX 127   /* bytes of ocr_languages */
 
 /* A copy of *opts (or of all-defaults when opts is NULL) with every zero
  * limit replaced by its default. */

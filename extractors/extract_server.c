@@ -275,6 +275,8 @@ typedef struct es_extract_arg {
     uint64_t len, password_len;
     uint64_t max_input_bytes, max_text_bytes, max_entry_bytes;
     int32_t has_password, max_pages, max_depth, keep_running_lines;
+    int32_t ocr, ocr_dpi;
+    char ocr_languages[EXTRACT_OCR_LANGUAGES_MAX + 1];   /* "" = the default */
 } es_extract_arg;
 
 static int extract_arg_worker(void *arg, document **out, perr *err)
@@ -289,7 +291,10 @@ static int extract_arg_worker(void *arg, document **out, perr *err)
                           .max_pages = h.max_pages,
                           .max_entry_bytes = (size_t)h.max_entry_bytes,
                           .max_depth = h.max_depth,
-                          .keep_running_lines = h.keep_running_lines };
+                          .keep_running_lines = h.keep_running_lines,
+                          .ocr = h.ocr, .ocr_dpi = h.ocr_dpi };
+    h.ocr_languages[sizeof h.ocr_languages - 1] = '\0';
+    o.ocr_languages = h.ocr_languages;
     return extract_document(data, (size_t)h.len, &o, out, err);
 }
 
@@ -301,7 +306,12 @@ int extract_server_run(extract_server *s, const void *data, size_t len, const ex
                          .max_input_bytes = o.max_input_bytes, .max_text_bytes = o.max_text_bytes,
                          .max_entry_bytes = o.max_entry_bytes, .has_password = o.password != NULL,
                          .max_pages = o.max_pages, .max_depth = o.max_depth,
-                         .keep_running_lines = o.keep_running_lines };
+                         .keep_running_lines = o.keep_running_lines,
+                         .ocr = o.ocr, .ocr_dpi = o.ocr_dpi };
+    if (o.ocr_languages && strlen(o.ocr_languages) >= sizeof h.ocr_languages)
+        return perr_set(err, "OCR languages longer than %d bytes", EXTRACT_OCR_LANGUAGES_MAX);
+    if (o.ocr_languages)
+        memcpy(h.ocr_languages, o.ocr_languages, strlen(o.ocr_languages) + 1);
     struct iovec parts[3] = { { &h, sizeof h },
                               { (void *)(o.password ? o.password : ""), o.password ? h.password_len + 1 : 0 },
                               { (void *)data, len } };

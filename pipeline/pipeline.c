@@ -34,6 +34,7 @@ struct pipeline {
     size_t n_defaults;
     char *input_root;
     sandbox_limits limits;
+    pipeline_ocr ocr;
     extract_server *server;                       /* not owned; NULL = sandbox_extract */
     int max_tokens;
     int candidate_threshold;                      /* < 0 = never */
@@ -158,6 +159,17 @@ const sandbox_limits *pipeline_limits(const pipeline *p)
     return &p->limits;
 }
 
+void pipeline_set_ocr(pipeline *p, const pipeline_ocr *ocr)
+{
+    p->ocr = *ocr;
+    p->ocr.languages[sizeof p->ocr.languages - 1] = '\0';
+}
+
+const pipeline_ocr *pipeline_ocr_settings(const pipeline *p)
+{
+    return &p->ocr;
+}
+
 const char *pipeline_prompt_version(const pipeline *p, const char *analysis)
 {
     for (size_t i = 0; analysis_at(i) && i < MAX_KNOWN_ANALYSES; i++)
@@ -173,6 +185,7 @@ int pipeline_new(pipeline **out, const pipeline_options *opt, perr *err)
     if (!p)
         return perr_set(err, "out of memory");
     p->limits = opt->limits;
+    pipeline_set_ocr(p, &opt->ocr);
     p->server = opt->extract_server;
     p->max_tokens = opt->max_tokens;
     p->candidate_threshold = opt->candidate_threshold ? opt->candidate_threshold
@@ -320,11 +333,16 @@ static cJSON *paragraph_json(const doc_paragraph *par)
     cJSON_AddNumberToObject(o, "page", par->page);
     cJSON_AddNumberToObject(o, "char_start", (double)par->char_start);
     cJSON_AddNumberToObject(o, "char_end", (double)par->char_end);
+    if (par->ocr) {
+        cJSON_AddTrueToObject(o, "ocr");
+        cJSON_AddNumberToObject(o, "ocr_confidence", par->ocr_confidence);
+    }
     return o;
 }
 
-/* {"sections": [{"heading", "level", "paragraphs": [{"id", "page", "char_start", "char_end"}]}]}:
- * where each paragraph is in full_text, for analyses that cite paragraphs. */
+/* {"sections": [{"heading", "level", "paragraphs": [{"id", "page", "char_start", "char_end",
+ * "ocr"?, "ocr_confidence"?}]}]}: where each paragraph is in full_text, for analyses that cite
+ * paragraphs, and which were read by OCR. */
 static char *document_structure_json(const document *d)
 {
     cJSON *o = cJSON_CreateObject();
@@ -360,7 +378,8 @@ static int load_and_extract(pipeline *p, const job *j, const pipeline_hooks *hoo
     double t1 = monotonic_seconds();
     rep->load_seconds = t1 - t0;
     enter_stage(hooks, "extract");
-    extract_options eo = {.password = j->password};
+    extract_options eo = {.password = j->password, .ocr = p->ocr.mode, .ocr_languages = p->ocr.languages,
+                          .ocr_dpi = p->ocr.dpi};
     int rc = p->server ? extract_server_run(p->server, bytes, len, &eo, &p->limits, &rep->doc, err)
                        : sandbox_extract(bytes, len, &eo, &p->limits, &rep->doc, err);
     free(bytes);

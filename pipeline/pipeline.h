@@ -5,7 +5,7 @@
  * A pipeline owns ONE model (pipeline/llm/llm.h), loaded by pipeline_new and
  * shared by every job it processes. pipeline_analyze is thread-safe: many
  * jobs run at once (serve's and run's workers), their model calls sharing
- * the model's batch; pipeline_reload_prompts and pipeline_set_limits only
+ * the model's batch; pipeline_reload_prompts, pipeline_set_limits and pipeline_set_ocr only
  * while no job runs. The prompts of every known analysis are loaded at start, so
  * a missing or broken prompt file stops the daemon instead of failing jobs.
  *
@@ -41,12 +41,22 @@ enum { PIPELINE_PERMANENT = STORE_ERROR, PIPELINE_TRANSIENT = STORE_TRANSIENT };
 
 #define PIPELINE_MAX_ANALYSES JOB_ANALYSES_MAX
 
+/* OCR of PDF pages without a text layer ([pipeline] ocr, ocr_languages,
+ * ocr_dpi; extract.h's extract_options): mode an extract_ocr_mode,
+ * languages "" = "eng", dpi 0 = 300. */
+typedef struct pipeline_ocr {
+    int mode;
+    char languages[EXTRACT_OCR_LANGUAGES_MAX + 1];
+    int dpi;
+} pipeline_ocr;
+
 typedef struct pipeline_options {
     llm_options model;           /* model path, context size, threads, chat template */
     const char *prompts_dir;     /* directory holding NAME.json prompt files (required) */
     const char *default_analyses;/* comma-separated, for jobs that name none; NULL = "summary" */
     const char *input_root;      /* for document paths; NULL refuses every path */
     sandbox_limits limits;       /* extraction limits (0 = defaults) */
+    pipeline_ocr ocr;            /* OCR settings of every extraction (0 = defaults) */
     extract_server *extract_server; /* extract through it (not owned; it must outlive the
                                  * pipeline); NULL = sandbox_extract, a fork of this process */
     int max_tokens;              /* > 0: overrides every prompt's max_tokens (tests, demos) */
@@ -106,6 +116,9 @@ int pipeline_reload_prompts(pipeline *p, perr *err);
 /* Replace the extraction limits used by the next job (SIGHUP). */
 void pipeline_set_limits(pipeline *p, const sandbox_limits *limits);
 const sandbox_limits *pipeline_limits(const pipeline *p);
+/* Replace the OCR settings used by the next job (SIGHUP). */
+void pipeline_set_ocr(pipeline *p, const pipeline_ocr *ocr);
+const pipeline_ocr *pipeline_ocr_settings(const pipeline *p);
 /* Version (SHA-256 of the prompt file) the analysis currently uses; NULL if unknown. */
 const char *pipeline_prompt_version(const pipeline *p, const char *analysis);
 

@@ -447,17 +447,25 @@ Test(pdf, pages_without_text)
     const page_spec pages[3] = { { items, 1 }, { NULL, 0 }, { NULL, 0 } };
     size_t len;
     char *data = build_pdf(pages, 3, NULL, &len);
-    document *doc = extract_pdf_ok(data, len, NULL);
+    extract_options off = { .ocr = EXTRACT_OCR_OFF };
+    document *doc = extract_pdf_ok(data, len, &off);
     cr_assert_eq(doc->n_warnings, 1);
     cr_assert_str_eq(doc->warnings[0], "no text layer on pages 2\xe2\x80\x93" "3; OCR not performed");
+    document_free(doc);
+    /* ocr = auto (the default): OCR tried the empty pages, found nothing */
+    doc = extract_pdf_ok(data, len, NULL);
+    cr_assert_eq(doc->n_warnings, 1);
+    cr_assert_str_eq(doc->warnings[0], "no text on pages 2\xe2\x80\x93" "3: OCR found none");
     document_free(doc);
     g_free(data);
 
     data = build_pdf(&pages[1], 2, NULL, &len);
     perr err = { { 0 } };
-    cr_assert_eq(pdf_extract(data, len, NULL, &doc, &err), -1);
+    cr_assert_eq(pdf_extract(data, len, &off, &doc, &err), -1);
     cr_assert_null(doc);
     cr_assert_str_eq(err.msg, "no text layer on pages 1\xe2\x80\x93" "2; OCR not performed");
+    cr_assert_eq(pdf_extract(data, len, NULL, &doc, &err), -1);
+    cr_assert_str_eq(err.msg, "no text on pages 1\xe2\x80\x93" "2: no text layer, and OCR found none");
     g_free(data);
 }
 
@@ -616,18 +624,16 @@ Test(pdf, corpus_encrypted)
     expect_error("pdf/hostile/pdfplumber_password-example_rc4.pdf", NULL, "encrypted PDF: password required");
     expect_text("pdf/hostile/pdfplumber_password-example_rc4.pdf", "test", "Backup4all");
     expect_error("pdf/hostile/pdfjs_issue3371_user_password.pdf", NULL, "encrypted PDF: password required");
-    /* the right password opens a scan */
-    expect_error("pdf/hostile/pdfjs_issue3371_user_password.pdf", "ELXRTQWS",
-                 "no text layer on page 1; OCR not performed");
-    /* owner password only: opens without one */
+    /* the right password opens a scan, read by OCR */
+    expect_text("pdf/hostile/pdfjs_issue3371_user_password.pdf", "ELXRTQWS", "This is quite a simple example.");
+    /* owner password only: opens without one (an empty page) */
     expect_error("pdf/hostile/pdfjs_empty_protected_owner_only.pdf", NULL,
-                 "no text layer on page 1; OCR not performed");
+                 "no text on page 1: no text layer, and OCR found none");
 }
 
 Test(pdf, corpus_hostile_specifics)
 {
-    expect_error("pdf/hostile/pdfminer_pdf-with-jbig2_image_only.pdf", NULL,
-                 "no text layer on page 1; OCR not performed");
+    expect_text("pdf/hostile/pdfminer_pdf-with-jbig2_image_only.pdf", NULL, "Doesn't"); /* OCR: test_ocr.c */
     expect_error("pdf/hostile/pdfplumber_empty_0bytes.pdf", NULL, "empty input (0 bytes)");
     expect_error("pdf/hostile/pdfjs_poppler-67295-0_count_9999999999.pdf", NULL, "PDF has no pages");
     expect_text("pdf/hostile/pdfminer_issue-1113-evil-xobjects.pdf", NULL, "Hello world");

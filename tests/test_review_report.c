@@ -27,7 +27,8 @@ static document *judgment(void)
     document_add_section(d, "Judgment", 1);
     document_add_paragraph(d, "1. The witness, Ms Novak, was calm and precise throughout her evidence.", 1);
     document_add_paragraph(d, "2. My neighbour told me that he “always carries a knife” — I did not see one.", 2);
-    document_add_paragraph(d, "3. The court finds her entirely credible given her respectable appearance.", 2);
+    /* page 2 is a scan: its last paragraph was read by OCR */
+    document_add_ocr_paragraph(d, "3. The court finds her entirely credible given her respectable appearance.", 2, 87.6);
     return d;
 }
 
@@ -45,6 +46,10 @@ static char *structure_of(const document *d)
             cJSON_AddNumberToObject(po, "page", par->page);
             cJSON_AddNumberToObject(po, "char_start", (double)par->char_start);
             cJSON_AddNumberToObject(po, "char_end", (double)par->char_end);
+            if (par->ocr) {
+                cJSON_AddTrueToObject(po, "ocr");
+                cJSON_AddNumberToObject(po, "ocr_confidence", par->ocr_confidence);
+            }
             cJSON_AddItemToArray(pars, po);
         }
         cJSON_AddItemToArray(secs, so);
@@ -120,7 +125,11 @@ Test(review_report, quotes_in_their_paragraphs_unverified_marked_twin_side_by_si
     cr_assert(html, "%s", err.msg);
     cr_assert(strstr(html, "<div class=\"para\">2. My neighbour <mark>told me that he “always carries a knife”</mark>"
                            " — I did not see one.</div>"), "%s", html);
-    cr_assert(strstr(html, "<span>page 2</span><span>paragraph p2</span>"), "%s", html);
+    cr_assert(strstr(html, "<span>page 2</span><span>paragraph p2</span><span class=\"sensitive\">") ||
+              strstr(html, "<span>page 2</span><span>paragraph p2</span></div>"), "%s", html);
+    cr_assert(strstr(html, "<span>paragraph p3</span><span class=\"ocr\">OCR, confidence 88</span>"),
+              "a quote from an OCR'd paragraph says so: %s", html);
+    cr_assert(!strstr(strstr(html, "class=\"ocr\"") + 1, "class=\"ocr\""), "only the OCR'd paragraph's quote");
     cr_assert(strstr(html, "3. The court finds her entirely <mark>credible given her respectable appearance</mark>."));
     cr_assert(strstr(html, "<span class=\"sensitive\">identity-sensitive</span>"));
     cr_assert(strstr(html, "quote NOT found in the document"));

@@ -10,6 +10,8 @@
 
 #include "common/utf8.h"
 #include "extractors/pdf/pdf_layout.h"
+#include "extractors/pdf/pdf_ocr.h"
+#include "extractors/pdf/pdf_render.h"
 #include "extractors/textnorm.h"
 
 /* Text and character boxes of one page, as poppler returns them. */
@@ -140,13 +142,9 @@ static int has_visible_text(const char *s)
     return 0;
 }
 
-/* Read page i (0-based) into page; returns bytes of text, 0 when empty. */
-static size_t read_page(PopplerDocument *pdoc, int i, pdf_page_text *page)
+/* The text layer of pp into page; returns bytes of text, 0 when empty. */
+static size_t read_text_layer(PopplerPage *pp, pdf_page_text *page)
 {
-    page->number = i + 1;
-    PopplerPage *pp = poppler_document_get_page(pdoc, i);
-    if (!pp)
-        return 0;
     page_glyphs g = { 0 };
     g.text = poppler_page_get_text(pp);
     size_t bytes = 0;
@@ -164,6 +162,67 @@ static size_t read_page(PopplerDocument *pdoc, int i, pdf_page_text *page)
     }
     g_free(g.rects);
     g_free(g.text);
+    return bytes;
+}
+
+/* ---- OCR ------------------------------------------------------------------------ */
+
+/* OCR over one extraction: the engine is loaded for the first page that
+ * needs it; which pages it read and how confident it was. */
+typedef struct ocr_run {
+    const extract_options *opts;
+    pdf_ocr *engine;
+    unsigned char *done;   /* per page: 1 when its text is from OCR */
+    int n_done, n_paras, min_dpi;
+    double confidence_sum;
+} ocr_run;
+
+/* Render and recognise pp into page. Returns its bytes of text (0: none or
+ * a page-level failure, with a warning), -1 when OCR cannot run at all. */
+static long ocr_page(ocr_run *run, PopplerPage *pp, pdf_page_text *page, document *doc, perr *err)
+{
+    if (!run->engine && pdf_ocr_open(&run->engine, run->opts->ocr_languages, err) < 0)
+        return -1;
+    pdf_gray_image img;
+    perr page_err = { { 0 } };
+    if (pdf_render_gray(pp, run->opts->ocr_dpi, &img, &page_err) < 0) {
+        document_warn(doc, "page %d: not recognised (OCR): %s", page->number, page_err.msg);
+        return 0;
+    }
+    int rc = pdf_ocr_page(run->engine, &img, page->number, &page->ocr_paras, &page_err);
+    int dpi = img.dpi;
+    pdf_gray_image_free(&img);
+    if (rc < 0) {
+        document_warn(doc, "page %d: not recognised (OCR): %s", page->number, page_err.msg);
+        return 0;
+    }
+    page->ocr = 1;
+    size_t bytes = 0;
+    for (size_t k = 0; k < page->ocr_paras.n; k++) {
+        bytes += strlen(page->ocr_paras.items[k].text);
+        run->confidence_sum += page->ocr_paras.items[k].ocr_confidence;
+    }
+    run->n_paras += (int)page->ocr_paras.n;
+    if (bytes == 0)
+        return 0;
+    run->done[page->number - 1] = 1;
+    run->n_done++;
+    run->min_dpi = run->min_dpi && run->min_dpi < dpi ? run->min_dpi : dpi;
+    return (long)bytes;
+}
+
+/* Read page i (0-based) into page: its text layer, or OCR as the mode says.
+ * Returns bytes of text, 0 when empty, -1 when OCR cannot run (err). */
+static long read_page(PopplerDocument *pdoc, int i, ocr_run *run, pdf_page_text *page, document *doc, perr *err)
+{
+    page->number = i + 1;
+    PopplerPage *pp = poppler_document_get_page(pdoc, i);
+    if (!pp)
+        return 0;
+    int mode = run->opts->ocr;
+    long bytes = mode == EXTRACT_OCR_FORCE ? 0 : (long)read_text_layer(pp, page);
+    if (mode == EXTRACT_OCR_FORCE || (mode == EXTRACT_OCR_AUTO && bytes == 0))
+        bytes = ocr_page(run, pp, page, doc, err);
     g_object_unref(pp);
     return bytes;
 }
@@ -283,9 +342,9 @@ typedef struct pdf_pages {
     int n_empty;
 } pdf_pages;
 
-static void read_pages(PopplerDocument *pdoc, int n_pages, const extract_options *opts, document *doc,
-                       pdf_pages *out)
+static int read_pages(PopplerDocument *pdoc, int n_pages, ocr_run *run, document *doc, pdf_pages *out, perr *err)
 {
+    const extract_options *opts = run->opts;
     int n = n_pages;
     if (n > opts->max_pages) {
         document_warn(doc, "only the first %d of %d pages were read (page limit)", opts->max_pages, n_pages);
@@ -294,19 +353,24 @@ static void read_pages(PopplerDocument *pdoc, int n_pages, const extract_options
     out->pages = xmalloc((size_t)n * sizeof *out->pages);
     memset(out->pages, 0, (size_t)n * sizeof *out->pages);
     out->empty = xmalloc((size_t)n);
+    run->done = xmalloc((size_t)n);
+    memset(run->done, 0, (size_t)n);
     size_t total = 0;
     for (int i = 0; i < n; i++) {
-        size_t bytes = read_page(pdoc, i, &out->pages[i]);
+        long bytes = read_page(pdoc, i, run, &out->pages[i], doc, err);
+        out->n = i + 1;
+        if (bytes < 0)
+            return -1;
         out->empty[i] = bytes == 0;
         out->n_empty += bytes == 0;
-        out->n = i + 1;
-        total += bytes;
+        total += (size_t)bytes;
         if (total > opts->max_text_bytes && i + 1 < n) {
             document_warn(doc, "text truncated after page %d of %d (text limit of %zu bytes)", i + 1, n_pages,
                           opts->max_text_bytes);
             break;
         }
     }
+    return 0;
 }
 
 static void free_pages(pdf_pages *pp)
@@ -323,9 +387,45 @@ static void add_paragraphs(document *doc, pdf_pages *pp, int keep_running_lines)
         pdf_mark_running_lines(pp->pages, (size_t)pp->n);
     pdf_para_list paras = { 0 };
     pdf_build_paragraphs(pp->pages, (size_t)pp->n, &paras);
-    for (size_t i = 0; i < paras.n; i++)
-        document_add_paragraph(doc, paras.items[i].text, paras.items[i].page);
+    for (size_t i = 0; i < paras.n; i++) {
+        const pdf_para *p = &paras.items[i];
+        if (p->ocr)
+            document_add_ocr_paragraph(doc, p->text, p->page, p->ocr_confidence);
+        else
+            document_add_paragraph(doc, p->text, p->page);
+    }
     pdf_para_list_free(&paras);
+}
+
+/* The pages without text: a warning, or the error when no page has any. */
+static int report_empty(const pdf_pages *pp, int mode, document *doc, perr *err)
+{
+    if (pp->n_empty == 0)
+        return 0;
+    char *ranges = page_ranges(pp->empty, pp->n);
+    const char *why = mode == EXTRACT_OCR_OFF ? "OCR not performed" : "OCR found none";
+    int rc = 0;
+    if (pp->n_empty == pp->n)
+        rc = mode == EXTRACT_OCR_OFF ? perr_set(err, "no text layer on %s; %s", ranges, why)
+                                     : perr_set(err, "no text on %s: no text layer, and %s", ranges, why);
+    else if (mode == EXTRACT_OCR_OFF)
+        document_warn(doc, "no text layer on %s; %s", ranges, why);
+    else
+        document_warn(doc, "no text on %s: %s", ranges, why);
+    g_free(ranges);
+    return rc;
+}
+
+/* Which pages' text is from OCR, with what, how confidently. */
+static void report_ocr(const ocr_run *run, const pdf_pages *pp, document *doc)
+{
+    if (run->n_done == 0)
+        return;
+    char *ranges = page_ranges(run->done, pp->n);
+    document_warn(doc, "text of %s is from OCR (Tesseract %s, %s, %d dpi; mean paragraph confidence %.0f of 100)",
+                  ranges, pdf_ocr_version(), run->opts->ocr_languages, run->min_dpi,
+                  run->n_paras ? run->confidence_sum / run->n_paras : 0.0);
+    g_free(ranges);
 }
 
 static int extract_opened(PopplerDocument *pdoc, const extract_options *opts, document *doc, perr *err)
@@ -336,18 +436,16 @@ static int extract_opened(PopplerDocument *pdoc, const extract_options *opts, do
     doc->pages = n_pages;
     read_metadata(pdoc, doc);
     pdf_pages pp = { 0 };
-    read_pages(pdoc, n_pages, opts, doc, &pp);
-    int rc = 0;
-    if (pp.n_empty > 0) {
-        char *ranges = page_ranges(pp.empty, pp.n);
-        if (pp.n_empty == pp.n)
-            rc = perr_set(err, "no text layer on %s; OCR not performed", ranges);
-        else
-            document_warn(doc, "no text layer on %s; OCR not performed", ranges);
-        g_free(ranges);
-    }
+    ocr_run run = { .opts = opts };
+    int rc = read_pages(pdoc, n_pages, &run, doc, &pp, err);
     if (rc == 0)
+        rc = report_empty(&pp, opts->ocr, doc, err);
+    if (rc == 0) {
+        report_ocr(&run, &pp, doc);
         add_paragraphs(doc, &pp, opts->keep_running_lines);
+    }
+    pdf_ocr_close(run.engine);
+    free(run.done);
     free_pages(&pp);
     return rc;
 }

@@ -38,6 +38,8 @@ void pdf_page_text_free(pdf_page_text *page)
     free(page->lines);
     page->lines = NULL;
     page->n_lines = page->cap_lines = 0;
+    pdf_para_list_free(&page->ocr_paras);
+    page->ocr = 0;
 }
 
 static int line_is_blank(const pdf_line *line)
@@ -353,11 +355,28 @@ static void flush_paragraph(GString *buf, int page, pdf_para_list *out)
         g_string_free(clean, TRUE);
         return;
     }
-    out->items = xgrow_to(out->items, &out->cap, out->n + 1, sizeof *out->items, 64);
-    out->items[out->n].text = xstrdup(clean->str);
-    out->items[out->n].page = page;
-    out->n++;
+    pdf_para_list_add(out, clean->str, page, 0, 0);
     g_string_free(clean, TRUE);
+}
+
+void pdf_para_list_add(pdf_para_list *list, const char *text, int page, int ocr, double confidence)
+{
+    list->items = xgrow_to(list->items, &list->cap, list->n + 1, sizeof *list->items, 64);
+    pdf_para *p = &list->items[list->n++];
+    p->text = utf8_sanitize(text, strlen(text), NULL);
+    p->page = page;
+    p->ocr = ocr;
+    p->ocr_confidence = confidence;
+}
+
+/* An OCR page: the paragraph so far ends; the page's own paragraphs follow. */
+static void add_ocr_page(const pdf_page_text *page, GString *buf, int buf_page, pdf_para_list *out)
+{
+    flush_paragraph(buf, buf_page, out);
+    for (size_t i = 0; i < page->ocr_paras.n; i++) {
+        const pdf_para *p = &page->ocr_paras.items[i];
+        pdf_para_list_add(out, p->text, page->number, 1, p->ocr_confidence);
+    }
 }
 
 void pdf_build_paragraphs(const pdf_page_text *pages, size_t n_pages, pdf_para_list *out)
@@ -366,6 +385,10 @@ void pdf_build_paragraphs(const pdf_page_text *pages, size_t n_pages, pdf_para_l
     int buf_page = 0;
     for (size_t p = 0; p < n_pages; p++) {
         const pdf_page_text *page = &pages[p];
+        if (page->ocr) {
+            add_ocr_page(page, buf, buf_page, out);
+            continue;
+        }
         double pitch = median_pitch(page), right = 0;
         const pdf_line *prev = NULL;
         for (size_t i = 0; i < page->n_lines; i++) {

@@ -17,6 +17,9 @@
  *      in a hyphen (U+002D, U+2010 or soft hyphen U+00AD) after a letter and
  *      the next line starts with a lower-case letter; otherwise one space.
  *      Remaining soft hyphens are removed.
+ * A page recognised by OCR (pdf_ocr.h) brings its paragraphs as the
+ * recogniser found them (ocr = 1, with their confidence) instead of lines:
+ * step 2 ends the paragraph before it and emits them as they are.
  */
 #ifndef PRECIS_PDF_LAYOUT_H
 #define PRECIS_PDF_LAYOUT_H
@@ -30,15 +33,11 @@ typedef struct pdf_line {
     int removed;              /* marked as running header/footer */
 } pdf_line;
 
-typedef struct pdf_page_text {
-    int number;               /* 1-based page number */
-    pdf_line *lines;
-    size_t n_lines, cap_lines;
-} pdf_page_text;
-
 typedef struct pdf_para {
     char *text;
     int page;                 /* page the paragraph starts on */
+    int ocr;                  /* recognised by OCR */
+    double ocr_confidence;    /* ocr: 0..100 */
 } pdf_para;
 
 typedef struct pdf_para_list {
@@ -46,10 +45,20 @@ typedef struct pdf_para_list {
     size_t n, cap;
 } pdf_para_list;
 
+typedef struct pdf_page_text {
+    int number;               /* 1-based page number */
+    pdf_line *lines;
+    size_t n_lines, cap_lines;
+    int ocr;                  /* the page's text is ocr_paras (OCR), not lines */
+    pdf_para_list ocr_paras;
+} pdf_page_text;
+
 /* Append a line (text[0..len), copied, made valid UTF-8); box is
  * {x1, y1, x2, y2} or NULL (a box with a non-finite value counts as none). */
 void pdf_page_add_line(pdf_page_text *page, const char *text, size_t len, const double *box);
 void pdf_page_text_free(pdf_page_text *page);
+/* Append a paragraph to *list (text copied, made valid UTF-8). */
+void pdf_para_list_add(pdf_para_list *list, const char *text, int page, int ocr, double confidence);
 
 /* Step 1: mark running headers/footers; returns how many lines were marked. */
 size_t pdf_mark_running_lines(pdf_page_text *pages, size_t n_pages);

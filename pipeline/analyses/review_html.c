@@ -91,7 +91,23 @@ static void quote_in_context(FILE *f, const cJSON *doc, long start, long end)
 
 /* ---- findings ----------------------------------------------------------------------------- */
 
-static void finding_tags(FILE *f, const cJSON *fnd, int verified)
+/* A quote in a paragraph read by OCR says so, with its confidence. */
+static void ocr_tag(FILE *f, const cJSON *doc, const cJSON *fnd)
+{
+    long start;
+    double conf = 0;
+    if (!has_num(fnd, "start", &start))
+        return;
+    const cJSON *p = paragraph_at(cJSON_GetObjectItemCaseSensitive(doc, "structure"), start);
+    if (!p || !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "ocr")))
+        return;
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(p, "ocr_confidence");
+    if (cJSON_IsNumber(c))
+        conf = c->valuedouble;
+    fprintf(f, "<span class=\"ocr\">OCR, confidence %.0f</span>", conf);
+}
+
+static void finding_tags(FILE *f, const cJSON *doc, const cJSON *fnd, int verified)
 {
     fputs("<div class=\"tags\">", f);
     fputs("<span><strong>", f);
@@ -118,6 +134,7 @@ static void finding_tags(FILE *f, const cJSON *fnd, int verified)
             html_text(f, structured_string(fnd, "paragraph"));
             fputs("</span>", f);
         }
+        ocr_tag(f, doc, fnd);
     } else {
         fputs("<span class=\"unverified\">quote NOT found in the document</span>", f);
     }
@@ -135,7 +152,7 @@ static void finding_card(FILE *f, const cJSON *doc, const cJSON *fnd, int number
     fprintf(f, "<div class=\"finding sev-");
     html_text(f, structured_string(fnd, "severity"));
     fprintf(f, "\" id=\"finding-%d\">\n", number);
-    finding_tags(f, fnd, verified);
+    finding_tags(f, doc, fnd, verified);
     if (verified) {
         quote_in_context(f, doc, start, end);
     } else {

@@ -1,6 +1,7 @@
 /* review_html.h — a legal review as a page a lawyer can read (`precis
  * report`): every finding with its quote highlighted inside its paragraph,
- * page and paragraph number, category, severity, confidence and whether the
+ * page and paragraph number (and "OCR, confidence N" when that paragraph
+ * was read by OCR from a scan), category, severity, confidence and whether the
  * quote was found in the document (an unverified quote is shown as the
  * model wrote it, marked unverified, never highlighted as if found); with
  * the counterfactual twin, its differences side by side. For a collection,
