@@ -149,18 +149,18 @@ int logits_base_open(logits_base *b, const char *path, perr *err)
 
 int logits_base_next(logits_base *b, perr *err)
 {
-    int64_t k = b->n_read;
-    int64_t per_chunk = LOGITS_SCORED(b->n_ctx);
+    long long k = (long long)b->n_read + 1;
+    long long n = (long long)b->n_chunk * LOGITS_SCORED(b->n_ctx);
+    if (k > n)
+        return perr_set(err, "all %lld base records are read", n);
     if (read_all(b, b->rec, LOGITS_RECORD_LEN(b->n_vocab) * sizeof *b->rec, "a record",
                  err) != 0)
-        return perr_prefix(err, "chunk %lld record %lld", (long long)(k / per_chunk + 1),
-                           (long long)(k % per_chunk));
+        return perr_prefix(err, "base record %lld of %lld", k, n);
     float scale, floor;
     logits_record_scale(b->rec, &scale, &floor);
     if (!isfinite(scale) || scale < 0 || !isfinite(floor))
-        return perr_set(err, "chunk %lld record %lld: scale %g / floor %g are not finite "
-                        "numbers (a corrupt file)", (long long)(k / per_chunk + 1),
-                        (long long)(k % per_chunk), scale, floor);
+        return perr_set(err, "base record %lld of %lld: scale %g / floor %g are not finite "
+                        "numbers (a corrupt file)", k, n, scale, floor);
     b->n_read++;
     return 0;
 }
