@@ -127,14 +127,14 @@ static double covariance(double sa, double sb, double sab, size_t count)
 static kld_value same_top(const kld_acc *a)
 {
     double p = (double)a->n_same_top / (double)a->count;
-    return (kld_value){ p, sqrt(p * (1 - p) / (double)(a->count - 1)) };
+    return (kld_value){ p, a->count > 1 ? sqrt(p * (1 - p) / (double)(a->count - 1)) : 0. };
 }
 
 static kld_value p_diff_rms(const kld_acc *a)
 {
     kld_value mse = mean_unc(a->sum_p_diff2, a->sum_p_diff4, a->count);
     double rms = sqrt(mse.val);
-    return (kld_value){ rms, 0.5 / rms * mse.unc };
+    return (kld_value){ rms, rms > 0 ? 0.5 / rms * mse.unc : 0. };
 }
 
 /* Mean ln(PPL(Q)/PPL(base)) with the covariance of the two taken out. */
@@ -187,7 +187,7 @@ static void summarize_ppl(const kld_acc *a, kld_summary *s)
     double cov = covariance(a->sum_nll, a->sum_nll_base, a->sum_nll_nll_base, a->count);
     s->ppl = (kld_value){ exp(lq.val), exp(lq.val) * lq.unc };
     s->ppl_base = (kld_value){ exp(lb.val), exp(lb.val) * lb.unc };
-    s->log_ppl_cor = cov / (lq.unc * lb.unc);
+    s->log_ppl_cor = lq.unc * lb.unc > 0 ? cov / (lq.unc * lb.unc) : 0.;
     s->log_ppl_ratio = log_ratio(a, lq, lb);
     double ratio = exp(s->log_ppl_ratio.val);
     s->ppl_ratio = (kld_value){ ratio, ratio * s->log_ppl_ratio.unc };

@@ -11,7 +11,8 @@
  * with llama.cpp's precision: log-softmax in float with the exp sum in
  * double, sums in double. kld_summarize gives the means with their
  * uncertainties and the percentiles (linear interpolation between the
- * sorted values) llama.cpp prints.
+ * sorted values) llama.cpp prints; where llama.cpp would divide by zero
+ * (one token, Δp all zero, no spread) the uncertainty or correlation is 0.
  */
 #ifndef PRECIS_KLD_H
 #define PRECIS_KLD_H

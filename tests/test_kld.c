@@ -80,6 +80,23 @@ Test(kld, hand_made_logits_give_hand_computed_statistics)
     kld_acc_free(&a);
 }
 
+Test(kld, one_identical_token_gives_finite_statistics)
+{
+    kld_acc a;
+    perr err;
+    cr_assert_eq(kld_acc_init(&a, 1, &err), 0);
+    const float l[4] = { 0, 0, 0, 0 }; /* record scale 0: Δp exactly 0 */
+    add_token(&a, l, l, 0);
+    kld_summary s;
+    kld_summarize(&a, &s);
+    const double v[] = { s.kld.val, s.kld.unc, s.same_top.unc, s.p_diff_rms.val,
+                         s.p_diff_rms.unc, s.log_ppl_cor, s.ppl_diff.unc };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        cr_expect(isfinite(v[i]), "value %zu is %f", i, v[i]);
+    cr_expect_float_eq(s.same_top.val, 1.0, 0);
+    kld_acc_free(&a);
+}
+
 Test(kld, percentiles_interpolate_between_sorted_values)
 {
     float v[101];
