@@ -28,10 +28,32 @@ typedef struct perplexity_result {
 /* Called after every chunk with the running estimate. */
 typedef void (*perplexity_progress_fn)(void *user, int chunk, int n_chunks, double ppl);
 
+/* Called for every scored token, chunk by chunk in order: the logits of a
+ * position and the token that follows it. A non-zero return (with err set)
+ * stops the run. */
+typedef int (*perplexity_token_fn)(void *user, const float *logits, int n_vocab,
+                                   int32_t next, perr *err);
+
+typedef struct perplexity_hooks {
+    perplexity_progress_fn progress; /* may be NULL */
+    perplexity_token_fn token;       /* may be NULL */
+    void *user;
+} perplexity_hooks;
+
 /* Uses sequence 0 of c (cleared). n_ctx <= engine_n_ctx(c). bos < 0: keep
  * each chunk's first token. */
 int perplexity_run(engine_ctx *c, const int32_t *tokens, size_t n_tokens, int n_ctx,
                    int32_t bos, perplexity_progress_fn progress, void *user,
                    perplexity_result *out, perr *err);
+
+/* Chunks a text of n_tokens gives: n_tokens / n_ctx, at most max_chunks
+ * (max_chunks <= 0: no limit). */
+int perplexity_n_chunks(size_t n_tokens, int n_ctx, int max_chunks);
+
+/* Exactly n_chunks chunks of tokens (n_chunks * n_ctx of them, n_chunks >=
+ * 1, no 2 x n_ctx minimum), with the hooks. */
+int perplexity_run_chunks(engine_ctx *c, const int32_t *tokens, int n_chunks, int n_ctx,
+                          int32_t bos, const perplexity_hooks *hooks, perplexity_result *out,
+                          perr *err);
 
 #endif
