@@ -47,7 +47,7 @@ BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -I. -I$(BUILD) $(WARN) $(STACK_WARN) $(PKG_
 REL_CFLAGS  = $(BASE_CFLAGS) -O2 -g
 SAN_FLAGS   = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 SAN_CFLAGS  = $(BASE_CFLAGS) -O1 -g $(SAN_FLAGS)
-LDLIBS      = $(PKG_LIBS) -lm -pthread
+LDLIBS      = $(PKG_LIBS) -lgomp -lm -pthread
 
 # Per-file instruction-set flags (runtime dispatch picks the kernel).
 ISA_AVX2   = -mavx2 -mfma -mf16c -ffp-contract=off

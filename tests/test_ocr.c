@@ -3,10 +3,13 @@
  * (tests/ocr_fixture.h: word accuracy per language), the modes, errors, and
  * quotes verified against OCR text. Everything runs in the sandbox, as jobs do. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "extractors/extract.h"
 #include "extractors/sandbox.h"
@@ -77,6 +80,45 @@ static double scan_accuracy(const char *text, const char *languages, int dpi)
     document_free(doc);
     free(pdf);
     return acc;
+}
+
+/* Threads of this process (entries of /proc/self/task). */
+static int thread_count(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* Tesseract would run its LSTM on 4 OpenMP threads a page, which stay
+ * behind in libgomp's pool; recognition must stay on the calling thread
+ * (in a child process of its own here, so that no other test's threads
+ * count). */
+Test(ocr, recognition_starts_no_threads, .timeout = 120)
+{
+    size_t len;
+    unsigned char *pdf = ocr_fixture_scan_pdf(english, 300, &len);
+    const pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        const int before = thread_count();
+        document *doc = NULL;
+        perr err = { { 0 } };
+        extract_options o = { .ocr_languages = "eng" };
+        const int rc = extract_document(pdf, len, &o, &doc, &err);
+        const int after = thread_count();
+        fprintf(stderr, "threads before OCR %d, after %d\n", before, after);
+        _exit(rc == 0 && doc && before > 0 && after == before ? 0 : 1);
+    }
+    int status = 0;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    free(pdf);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "OCR left threads behind (or failed)");
 }
 
 Test(ocr, corpus_scan_is_read_with_ocr_marks, .timeout = 120)

@@ -14,10 +14,10 @@
  * messages go to /dev/null (its debug_file), never to stdout or stderr.
  *
  * Threads: libtesseract runs parts of its LSTM with OpenMP (4 threads a
- * page). OpenMP reads OMP_THREAD_LIMIT once, when libgomp is loaded, so
- * pdf_ocr_threads.c sets OMP_THREAD_LIMIT=1 (unless the environment already
- * sets it) from the executable's .preinit_array, before any library
- * initialiser: recognition then runs on the one thread that called it.
+ * page). pdf_ocr_open allows no active OpenMP parallel level in the
+ * process (omp_set_max_active_levels(0), process-wide: call it only in the
+ * extraction child or for a check), so recognition stays on the one
+ * thread that called it.
  */
 #ifndef PRECIS_PDF_OCR_H
 #define PRECIS_PDF_OCR_H
