@@ -251,6 +251,15 @@ int test_run(const char *cmd, char **out)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+int test_run_precis(const char *args, char **out)
+{
+    char *cmd = NULL;
+    cr_assert(asprintf(&cmd, "%s %s 2>&1", test_precis_bin(), args) > 0);
+    int rc = test_run(cmd, out);
+    free(cmd);
+    return rc;
+}
+
 /* Leak checking belongs to the test processes, not to Criterion's runner:
  * the runner itself leaks a few bytes inside libcriterion (reproducible with
  * .timeout and --jobs 2), which would abort `make check` after every test

@@ -66,4 +66,7 @@ int test_try_wait_exit(pid_t pid, int timeout_ms);
 /* Run a shell command, capture stdout (malloc'd) and return the exit status. */
 int test_run(const char *cmd, char **out);
 
+/* test_run of "<the precis binary> args 2>&1": stdout and stderr together. */
+int test_run_precis(const char *args, char **out);
+
 #endif

@@ -8,15 +8,6 @@
 
 #include "tests/support.h"
 
-static int run_cli(const char *args, char **out)
-{
-    char *cmd = NULL;
-    cr_assert(asprintf(&cmd, "%s %s 2>&1", test_precis_bin(), args) > 0);
-    int rc = test_run(cmd, out);
-    free(cmd);
-    return rc;
-}
-
 static double number(const cJSON *obj, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -29,7 +20,7 @@ Test(bench, json_report_has_every_measurement)
     char *model = test_model_path("synth-d256-q8_0.gguf");
     char *args = NULL, *out;
     cr_assert(asprintf(&args, "bench -m %s -p 16 -n 4 -B 1,2 -t 2 --json", model) > 0);
-    cr_assert_eq(run_cli(args, &out), 0, "%s", out);
+    cr_assert_eq(test_run_precis(args, &out), 0, "%s", out);
     cJSON *j = cJSON_Parse(out);
     cr_assert(j, "not JSON: %s", out);
     cr_assert_eq(number(j, "n_prompt"), 16);
@@ -62,7 +53,7 @@ Test(bench, json_report_has_every_measurement)
     free(args);
     /* --no-draft: one pass per generated token */
     cr_assert(asprintf(&args, "bench -m %s -p 8 -n 6 -B 0 -t 1 --no-draft --json", model) > 0);
-    cr_assert_eq(run_cli(args, &out), 0, "%s", out);
+    cr_assert_eq(test_run_precis(args, &out), 0, "%s", out);
     j = cJSON_Parse(out);
     cr_assert(j, "not JSON: %s", out);
     cr_assert_eq(number(j, "gen_tokens"), 6);
@@ -80,20 +71,20 @@ Test(bench, text_report_and_usage_errors)
     char *model = test_model_path("synth-d256-q8_0.gguf");
     char *args = NULL, *out;
     cr_assert(asprintf(&args, "bench -m %s -p 8 -n 2 -B 0 -t 1", model) > 0);
-    cr_assert_eq(run_cli(args, &out), 0, "%s", out);
+    cr_assert_eq(test_run_precis(args, &out), 0, "%s", out);
     cr_assert(strstr(out, "pp8 ") && strstr(out, "tg2 ") && !strstr(out, "B="), "%s", out);
     cr_assert(strstr(out, "gen2 ") && strstr(out, "forward passes per token"), "%s", out);
     cr_assert(strstr(out, "q8_0 x30"), "%s", out);
     free(out);
     free(args);
-    cr_assert_eq(run_cli("bench", &out), 2, "%s", out);
+    cr_assert_eq(test_run_precis("bench", &out), 2, "%s", out);
     cr_assert(strstr(out, "-m MODEL is required"), "%s", out);
     free(out);
     cr_assert(asprintf(&args, "bench -m %s -B 1,x", model) > 0);
-    cr_assert_eq(run_cli(args, &out), 2, "%s", out);
+    cr_assert_eq(test_run_precis(args, &out), 2, "%s", out);
     free(out);
     free(args);
-    cr_assert_eq(run_cli("bench -m /nonexistent.gguf -p 1 -n 1", &out), 1, "%s", out);
+    cr_assert_eq(test_run_precis("bench -m /nonexistent.gguf -p 1 -n 1", &out), 1, "%s", out);
     cr_assert(strstr(out, "/nonexistent.gguf"), "%s", out);
     free(out);
     free(model);

@@ -18,15 +18,6 @@
 #define IK_N_CHUNK 4
 #define IK_HEADER_BYTES (20 + IK_N_CTX * IK_N_CHUNK * 4)
 
-static int run(const char *args, char **out)
-{
-    char *cmd = NULL;
-    cr_assert(asprintf(&cmd, "%s %s 2>&1", test_precis_bin(), args) > 0);
-    int rc = test_run(cmd, out);
-    free(cmd);
-    return rc;
-}
-
 /* ---- arithmetic on hand-made logits ------------------------------------- */
 
 /* One token: the base distribution's record from base logits, then the
@@ -185,7 +176,7 @@ Test(kld, compares_with_ik_llama_cpp_file_near_zero)
     char *args = NULL, *out;
     cr_assert(asprintf(&args, "perplexity -m %s --kl-divergence-base %s --kl-divergence -t 2",
                        model, IK_FIXTURE) > 0);
-    cr_assert_eq(run(args, &out), 0, "%s", out);
+    cr_assert_eq(test_run_precis(args, &out), 0, "%s", out);
     static const char *const labels[] = {
         "chunk             PPL               ln(PPL(Q)/PPL(base))",
         "====== Perplexity statistics ======", "Mean PPL(Q)                   : ",
@@ -226,7 +217,7 @@ Test(kld, writes_the_layout_ik_llama_cpp_writes)
     cr_assert(asprintf(&args, "perplexity -m %s -f %s -c %d --chunks %d -t 2 "
                        "--kl-divergence-base %s", model, text, IK_N_CTX, IK_N_CHUNK,
                        mine) > 0);
-    cr_assert_eq(run(args, &out), 0, "%s", out);
+    cr_assert_eq(test_run_precis(args, &out), 0, "%s", out);
     cr_assert(strstr(out, "Final estimate: PPL = "), "%s", out);
     size_t n_mine, n_ik;
     char *a = read_bin(mine, &n_mine), *b = read_bin(IK_FIXTURE, &n_ik);
@@ -351,7 +342,7 @@ Test(kld, corrupt_record_is_refused_with_a_reason)
     char *args = NULL, *out;
     cr_assert(asprintf(&args, "perplexity -m %s --kl-divergence-base %s --kl-divergence -t 1",
                        model, p) > 0);
-    cr_assert_eq(run(args, &out), 1, "%s", out);
+    cr_assert_eq(test_run_precis(args, &out), 1, "%s", out);
     cr_expect(strstr(out, "chunk 1: base record 3 of 124"), "%s", out);
     free(out);
     free(args);
@@ -365,12 +356,12 @@ Test(kld, base_of_another_vocabulary_is_refused)
     char *args = NULL, *out;
     cr_assert(asprintf(&args, "perplexity -m %s --kl-divergence-base %s --kl-divergence",
                        model, IK_FIXTURE) > 0);
-    cr_assert_eq(run(args, &out), 1, "%s", out);
+    cr_assert_eq(test_run_precis(args, &out), 1, "%s", out);
     cr_expect(strstr(out, "its vocabulary has 512 tokens, the model's 32000"), "%s", out);
     free(out);
     free(args);
     cr_assert(asprintf(&args, "perplexity -m %s --kl-divergence", model) > 0);
-    cr_assert_eq(run(args, &out), 2, "%s", out);
+    cr_assert_eq(test_run_precis(args, &out), 2, "%s", out);
     cr_expect(strstr(out, "--kl-divergence needs --kl-divergence-base"), "%s", out);
     free(out);
     free(args);

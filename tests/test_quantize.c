@@ -630,36 +630,27 @@ Test(quantize, generator_rejects_a_vocabulary_of_the_wrong_size)
 
 /* ---- the commands -------------------------------------------------------- */
 
-static int run_cli(const char *args, char **out)
-{
-    char *cmd = NULL;
-    cr_assert(asprintf(&cmd, "%s %s 2>&1", test_precis_bin(), args) > 0);
-    int rc = test_run(cmd, out);
-    free(cmd);
-    return rc;
-}
-
 Test(quantize, cli_quantize_and_gen_model)
 {
     char *src = test_model_path("synth-d256-f16.gguf");
     char *vocab = test_model_path("llama-2-tiny-random.gguf");
     char *out = tmp_file("cli.gguf"), *args = NULL, *text;
     cr_assert(asprintf(&args, "quantize -q -t 2 %s %s Q4_K_M", src, out) > 0);
-    cr_assert_eq(run_cli(args, &text), 0, "%s", text);
+    cr_assert_eq(test_run_precis(args, &text), 0, "%s", text);
     cr_assert(strstr(text, "39 tensors") && strstr(text, "q4_K: 25") && strstr(text, "q6_K: 5"),
               "%s", text);
     free(text);
     free(args);
     cr_assert(asprintf(&args, "quantize %s %s q4_k_xl", src, out) > 0);
-    cr_assert_eq(run_cli(args, &text), 2, "%s", text);
+    cr_assert_eq(test_run_precis(args, &text), 2, "%s", text);
     cr_assert(strstr(text, "unknown type 'q4_k_xl'"), "%s", text);
     free(text);
     free(args);
-    cr_assert_eq(run_cli("quantize only-one-arg", &text), 2, "%s", text);
+    cr_assert_eq(test_run_precis("quantize only-one-arg", &text), 2, "%s", text);
     free(text);
     cr_assert(asprintf(&args, "gen-model --shape d256 --type q8_0 --vocab %s --seed 3 %s", vocab,
                        out) > 0);
-    cr_assert_eq(run_cli(args, &text), 0, "%s", text);
+    cr_assert_eq(test_run_precis(args, &text), 0, "%s", text);
     free(text);
     free(args);
     perr err;
@@ -667,7 +658,7 @@ Test(quantize, cli_quantize_and_gen_model)
     cr_assert_eq(model_load(&m, out, &err), 0, "%s", err.msg);
     cr_assert_eq(m->output->type, TT_Q8_0);
     model_free(m);
-    cr_assert_eq(run_cli("gen-model --shape gpt-5 --type q8_0 --vocab x y", &text), 2);
+    cr_assert_eq(test_run_precis("gen-model --shape gpt-5 --type q8_0 --vocab x y", &text), 2);
     cr_assert(strstr(text, "unknown shape"), "%s", text);
     free(text);
     free(out);
