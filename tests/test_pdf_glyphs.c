@@ -190,8 +190,8 @@ Test(pdf_glyphs, classes)
 Test(pdf_glyphs, a_script_before_its_text_keeps_the_space)
 {
     /* "1 The": a footnote's raised number, poppler's space, then full-size text. */
-    const pdf_box boxes[] = { { 72, 96, 76, 103 }, { 76, 96, 78, 103 }, { 78.5, 92, 85, 104 },
-                              { 85, 92, 91, 104 }, { 91, 92, 97, 104 } };
+    const pdf_box boxes[] = { { 72, 92, 76, 99 }, { 76, 92, 76.5, 99 }, { 76.5, 92, 83, 104 },
+                              { 83, 92, 89, 104 }, { 89, 92, 95, 104 } };
     pdf_glyphs g = { .text = "1 The", .boxes = boxes, .n_chars = 5 };
     pdf_page_text page = { .number = 1 };
     pdf_glyphs_to_lines(&g, &page);
