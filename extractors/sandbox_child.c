@@ -113,6 +113,5 @@ _Noreturn void sandbox_child_main(sandbox_worker worker, void *arg, const sandbo
     perr err = { { 0 } };
     int rc = worker(arg, &doc, &err);
     int wrc = write_outcome(rc, doc, &err);
-    document_free(doc);
-    _exit(wrc == 0 ? 0 : 1);
+    _exit(wrc == 0 ? 0 : 1); /* the document goes with the process: no need to free it */
 }

@@ -33,12 +33,13 @@ int pdf_font_is_dingbat(const char *name)
     return found;
 }
 
-static int is_base_end(gunichar c) { return g_unichar_isalnum(c) || c == ')' || c == ']'; }
+/* ASCII first: these run once per glyph. */
+static int is_alnum(gunichar c) { return c < 0x80 ? g_ascii_isalnum((char)c) : g_unichar_isalnum(c); }
+static int is_space(gunichar c) { return c < 0x80 ? g_ascii_isspace((char)c) : g_unichar_isspace(c); }
 
-static int is_script_start(gunichar c)
-{
-    return g_unichar_isalnum(c) || c == '+' || c == '-' || c == 0x2212 || c == '*';
-}
+static int is_base_end(gunichar c) { return is_alnum(c) || c == ')' || c == ']'; }
+
+static int is_script_start(gunichar c) { return is_alnum(c) || c == '+' || c == '-' || c == 0x2212 || c == '*'; }
 
 /* ---- geometry -------------------------------------------------------------- */
 
@@ -173,7 +174,7 @@ static void add_glyph(line_builder *lb, pdf_page_text *page, gunichar c, const p
 {
     glyph_relation rel = GLYPH_NEXT;
     if (r && lb->last) {
-        if (is_base_end(lb->last_char) && is_script_start(c) && is_script_of(lb->last, r)) {
+        if (is_script_of(lb->last, r) && is_base_end(lb->last_char) && is_script_start(c)) {
             g_string_truncate(lb->text, lb->last_end); /* poppler's space between the words */
             lb->space_since_last = 0;
         } else {
@@ -184,7 +185,10 @@ static void add_glyph(line_builder *lb, pdf_page_text *page, gunichar c, const p
         builder_flush(lb, page);
     else if (rel == GLYPH_GAP && !lb->space_since_last)
         g_string_append_c(lb->text, ' ');
-    g_string_append_unichar(lb->text, c);
+    if (c < 0x80)
+        g_string_append_c(lb->text, (char)c);
+    else
+        g_string_append_unichar(lb->text, c);
     builder_grow_box(lb, r);
     lb->last = r;
     lb->last_char = c;
@@ -198,9 +202,9 @@ static void add_line(const pdf_glyphs *g, pdf_page_text *page, const char *start
     line_builder lb = { .text = g_string_sized_new((gsize)(end - start) + 8) };
     builder_reset(&lb);
     for (const char *p = start; p < end; p = g_utf8_next_char(p), ci++) {
-        gunichar c = g_utf8_get_char(p);
+        gunichar c = (unsigned char)*p < 0x80 ? (gunichar)*p : g_utf8_get_char(p);
         const pdf_box *r = g->boxes && ci < g->n_chars ? &g->boxes[ci] : NULL;
-        if (g_unichar_isspace(c)) {
+        if (is_space(c)) {
             lb.space_since_last = 1;
             g_string_append_c(lb.text, ' ');
         } else if (pdf_is_bullet(c) || (g->dingbat && ci < g->n_chars && g->dingbat[ci])) {
