@@ -79,7 +79,7 @@ SAN_OBJ     += $(BUILD)/san/gen/sql_embedded.o
 
 VERSION_H = $(BUILD)/precis_version.h
 
-.PHONY: all test check unit-tests ref-tests fuzz bench bench-extract bench-kernels bench-schema bench-batching bench-pipeline demo model install uninstall clean deps FORCE
+.PHONY: all test check unit-tests ref-tests fuzz bench bench-extract bench-fork bench-kernels bench-schema bench-batching bench-pipeline demo model install uninstall clean deps FORCE
 
 all: precis
 
@@ -160,6 +160,16 @@ bench-extract: $(BUILD)/bench-extract precis
 	$(BUILD)/bench-extract $(PRECIS_TEST_CORPUS)/pdf/normal $(EXTRACT_ROUNDS) ./precis
 
 $(BUILD)/bench-extract: tests/bench/bench_extract.c $(REL_OBJ)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(REL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
+
+# Per-document extraction cost in a process holding a model (not a test):
+# FORK_MODEL is a multi-GB GGUF (e.g. from gen-model --shape llama2-7b).
+FORK_PDF ?= $(PRECIS_TEST_CORPUS)/pdf/normal/pdfjs_issue14415_agreement.pdf
+bench-fork: $(BUILD)/bench-fork
+	$(BUILD)/bench-fork $(FORK_MODEL) $(FORK_PDF)
+
+$(BUILD)/bench-fork: tests/bench/bench_fork.c $(REL_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(REL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
