@@ -110,6 +110,7 @@ static long ocr_page(ocr_run *run, PopplerPage *pp, pdf_page_text *page, documen
 {
     if (!run->engine && pdf_ocr_open(&run->engine, run->opts->ocr_languages, err) < 0)
         return -1;
+    extract_ocr_page_started(run->opts); /* the sandbox extends this document's limits */
     pdf_gray_image img;
     perr page_err = { { 0 } };
     if (pdf_render_gray(pp, run->opts->ocr_dpi, &img, &page_err) < 0) {
