@@ -20,7 +20,8 @@
  * up to ocr_max_seconds in all (the CPU hard limit is cpu_seconds +
  * ocr_max_seconds from the start; the child raises its soft limit). A
  * scanned bundle gets time in proportion to its pages; a text PDF keeps the
- * base limits.
+ * base limits. A hostile child can claim pages it does not OCR, but never
+ * more than ocr_max_seconds.
  *
  * Caveat: fork() in a multi-threaded parent only copies the calling thread;
  * a lock held elsewhere at that moment (GLib's type lock, a library global)
