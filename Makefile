@@ -79,7 +79,7 @@ SAN_OBJ     += $(BUILD)/san/gen/sql_embedded.o
 
 VERSION_H = $(BUILD)/precis_version.h
 
-.PHONY: all test check unit-tests ref-tests fuzz bench bench-kernels bench-schema bench-batching bench-pipeline demo model install uninstall clean deps FORCE
+.PHONY: all test check unit-tests ref-tests fuzz bench bench-extract bench-fork bench-kernels bench-schema bench-batching bench-pipeline demo model install uninstall clean deps FORCE
 
 all: precis
 
@@ -153,6 +153,26 @@ $(BUILD)/bench-batching: tests/bench/bench_batching.c $(REL_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+# PDF extraction pages/s: pdftotext, the extraction server (the daemon's
+# path) and `precis extract`, interleaved file by file (not a test).
+EXTRACT_ROUNDS ?= 3
+bench-extract: $(BUILD)/bench-extract precis
+	$(BUILD)/bench-extract $(PRECIS_TEST_CORPUS)/pdf/normal $(EXTRACT_ROUNDS) ./precis
+
+$(BUILD)/bench-extract: tests/bench/bench_extract.c $(REL_OBJ)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(REL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
+
+# Per-document extraction cost in a process holding a model (not a test):
+# FORK_MODEL is a multi-GB GGUF (e.g. from gen-model --shape llama2-7b).
+FORK_PDF ?= $(PRECIS_TEST_CORPUS)/pdf/normal/pdfjs_issue14415_agreement.pdf
+bench-fork: $(BUILD)/bench-fork
+	$(BUILD)/bench-fork $(FORK_MODEL) $(FORK_PDF)
+
+$(BUILD)/bench-fork: tests/bench/bench_fork.c $(REL_OBJ)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(REL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
+
 bench-schema: $(BUILD)/bench-schema
 	$(BUILD)/bench-schema
 
@@ -163,8 +183,8 @@ $(BUILD)/bench-schema: tests/bench/bench_schema.c $(REL_OBJ)
 # Engine speed on random-weight TinyLlama-shape models (generated once under
 # $(BUILD)/models) and PDF extraction pages/s, as one table (docs/benchmarks.md).
 BENCH_ARGS ?= -t 2
-bench: precis
-	tests/bench/bench.sh ./precis $(BUILD)/models $(BENCH_ARGS)
+bench: precis $(BUILD)/bench-extract
+	BENCH_EXTRACT=$(BUILD)/bench-extract tests/bench/bench.sh ./precis $(BUILD)/models $(BENCH_ARGS)
 
 # Documents per hour through `precis run` and `precis serve`, one document at
 # a time against many at once (and ik_llama.cpp's engine with IK_BATCHED_BENCH).

@@ -186,6 +186,17 @@ size_t utf8_floor(const char *s, size_t len, size_t n)
 char *utf8_sanitize(const char *data, size_t len, size_t *out_len)
 {
     const unsigned char *s = (const unsigned char *)data;
+    size_t ascii = 0;
+    while (ascii < len && s[ascii] && s[ascii] < 0x80)
+        ascii++;
+    if (ascii == len) { /* plain ASCII without NUL: already clean */
+        char *copy = xmalloc(len + 1);
+        memcpy(copy, data, len);
+        copy[len] = '\0';
+        if (out_len)
+            *out_len = len;
+        return copy;
+    }
     /* Worst case: every byte becomes U+FFFD (3 bytes). */
     if (len > (SIZE_MAX - 1) / 3)
         out_of_memory();

@@ -22,6 +22,8 @@ const config_key_spec config_keys[] = {
     {"pipeline", "extract_timeout", CFG_INT, "30", "wall-clock seconds an extraction may take"},
     {"pipeline", "extract_cpu", CFG_INT, "60", "CPU seconds an extraction may use"},
     {"pipeline", "extract_memory_mb", CFG_INT, "1024", "address-space limit of the extraction process (MiB)"},
+    {"pipeline", "ocr_page_timeout", CFG_INT, "20", "wall-clock and CPU seconds each page read by OCR adds to extract_timeout and extract_cpu"},
+    {"pipeline", "ocr_max_timeout", CFG_INT, "600", "at most this many seconds added by OCR'd pages to one extraction"},
     {"pipeline", "ocr", CFG_STRING, "auto", "OCR (Tesseract) of PDF pages: auto = the pages without a text layer, force = every page, off = none (such pages are reported)"},
     {"pipeline", "ocr_languages", CFG_STRING, "eng", "Tesseract languages for OCR joined by + (eng+fra); each needs its package (tesseract-ocr-fra)"},
     {"pipeline", "ocr_dpi", CFG_INT, "300", "resolution pages are rendered at for OCR (70..600)"},

@@ -153,6 +153,8 @@ static int read_limits(const config *cfg, pipeline_options *o, perr *err)
         config_int(cfg, "pipeline", "extract_timeout", 0, 86400, &o->limits.wall_seconds, err) != 0 ||
         config_int(cfg, "pipeline", "extract_cpu", 0, 86400, &o->limits.cpu_seconds, err) != 0 ||
         config_int(cfg, "pipeline", "extract_memory_mb", 0, 1 << 20, &o->limits.memory_mb, err) != 0 ||
+        config_int(cfg, "pipeline", "ocr_page_timeout", 0, 86400, &o->limits.ocr_page_seconds, err) != 0 ||
+        config_int(cfg, "pipeline", "ocr_max_timeout", 0, 86400, &o->limits.ocr_max_seconds, err) != 0 ||
         config_int(cfg, "consultation", "candidate_threshold", 0, 1000000, &o->candidate_threshold, err) != 0)
         return -1;
     if (o->candidate_threshold == 0)

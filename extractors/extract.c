@@ -1,8 +1,11 @@
 /* extract.c — detect the content type and dispatch to an extractor. */
 #include "extractors/extract.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "common/utf8.h"
 #include "extractors/detect.h"
@@ -29,6 +32,22 @@ extract_options extract_options_resolve(const extract_options *opts)
     if (o.ocr_dpi <= 0)
         o.ocr_dpi = EXTRACT_DEFAULT_OCR_DPI;
     return o;
+}
+
+void extract_ocr_page_started(const extract_options *opts)
+{
+    if (!opts || opts->progress_fd <= 2)
+        return;
+    ssize_t n;
+    do
+        n = write(opts->progress_fd, "P", 1);
+    while (n < 0 && errno == EINTR);
+    struct rlimit cpu;
+    if (opts->ocr_page_cpu_seconds > 0 && getrlimit(RLIMIT_CPU, &cpu) == 0 && cpu.rlim_cur != RLIM_INFINITY) {
+        rlim_t raised = cpu.rlim_cur + (rlim_t)opts->ocr_page_cpu_seconds;
+        cpu.rlim_cur = cpu.rlim_max != RLIM_INFINITY && raised >= cpu.rlim_max ? cpu.rlim_max - 1 : raised;
+        setrlimit(RLIMIT_CPU, &cpu);
+    }
 }
 
 /* True when line [s, e) holds only spaces and tabs. */

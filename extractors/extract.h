@@ -37,6 +37,9 @@ typedef struct extract_options {
     int ocr;                 /* PDF: an extract_ocr_mode (default auto) */
     const char *ocr_languages; /* PDF OCR: Tesseract languages, "eng+fra" (default "eng") */
     int ocr_dpi;             /* PDF OCR: resolution pages are rendered at (default 300) */
+    /* Set by the sandbox's workers inside the child, not by callers: */
+    int progress_fd;         /* > 2: 'P' is written here as each page's OCR starts */
+    int ocr_page_cpu_seconds; /* > 0: and the soft RLIMIT_CPU raised by this much */
 } extract_options;
 
 #define EXTRACT_DEFAULT_MAX_INPUT ((size_t)512 << 20)
@@ -53,6 +56,11 @@ typedef struct extract_options {
 /* A copy of *opts (or of all-defaults when opts is NULL) with every zero
  * limit replaced by its default. */
 extract_options extract_options_resolve(const extract_options *opts);
+
+/* A page's OCR starts: with progress_fd, tell the parent (one 'P') and raise
+ * the soft CPU limit by ocr_page_cpu_seconds, up to the hard limit the
+ * sandbox set (sandbox.h). No-op otherwise. */
+void extract_ocr_page_started(const extract_options *opts);
 
 /* Detect, dispatch, extract. On success *out is a new document (free with
  * document_free) and 0 is returned; on failure -1, *out NULL, err says why. */

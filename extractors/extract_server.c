@@ -230,7 +230,7 @@ static int collect(extract_server *s, es_call_fds *c, const sandbox_limits *lim,
     sandbox_output o;
     memset(&o, 0, sizeof o);
     double deadline = monotonic_seconds() + lim->wall_seconds;
-    int read_rc = sandbox_output_read(c->result, c->errp, deadline, &o);
+    int read_rc = sandbox_output_read(c->result, c->errp, lim, &deadline, &o);
     es_status st;
     int rc;
     if (child_status(c->status, read_rc < 0, deadline, &st) != 0)
@@ -275,7 +275,7 @@ typedef struct es_extract_arg {
     uint64_t len, password_len;
     uint64_t max_input_bytes, max_text_bytes, max_entry_bytes;
     int32_t has_password, max_pages, max_depth, keep_running_lines;
-    int32_t ocr, ocr_dpi;
+    int32_t ocr, ocr_dpi, ocr_page_seconds;
     char ocr_languages[EXTRACT_OCR_LANGUAGES_MAX + 1];   /* "" = the default */
 } es_extract_arg;
 
@@ -292,7 +292,9 @@ static int extract_arg_worker(void *arg, document **out, perr *err)
                           .max_entry_bytes = (size_t)h.max_entry_bytes,
                           .max_depth = h.max_depth,
                           .keep_running_lines = h.keep_running_lines,
-                          .ocr = h.ocr, .ocr_dpi = h.ocr_dpi };
+                          .ocr = h.ocr, .ocr_dpi = h.ocr_dpi,
+                          .progress_fd = SANDBOX_RESULT_FD, /* OCR'd pages extend the limits (sandbox.h) */
+                          .ocr_page_cpu_seconds = h.ocr_page_seconds };
     h.ocr_languages[sizeof h.ocr_languages - 1] = '\0';
     o.ocr_languages = h.ocr_languages;
     return extract_document(data, (size_t)h.len, &o, out, err);
@@ -307,7 +309,8 @@ int extract_server_run(extract_server *s, const void *data, size_t len, const ex
                          .max_entry_bytes = o.max_entry_bytes, .has_password = o.password != NULL,
                          .max_pages = o.max_pages, .max_depth = o.max_depth,
                          .keep_running_lines = o.keep_running_lines,
-                         .ocr = o.ocr, .ocr_dpi = o.ocr_dpi };
+                         .ocr = o.ocr, .ocr_dpi = o.ocr_dpi,
+                         .ocr_page_seconds = sandbox_limits_resolve(limits).ocr_page_seconds };
     if (o.ocr_languages && strlen(o.ocr_languages) >= sizeof h.ocr_languages)
         return perr_set(err, "OCR languages longer than %d bytes", EXTRACT_OCR_LANGUAGES_MAX);
     if (o.ocr_languages)

@@ -16,6 +16,7 @@
 
 #include "common/grow.h"
 #include "extractors/extract_server_wire.h"
+#include "extractors/pdf/pdf_warm.h"
 #include "extractors/sandbox_child.h"
 
 /* One running child and the caller waiting for it. */
@@ -233,6 +234,7 @@ _Noreturn void es_server_main(int control_fd, pid_t parent)
         _exit(0);
     signal(SIGPIPE, SIG_IGN);
     close_inherited(control_fd);
+    pdf_warm_up(); /* every child starts with poppler set up (pdf_warm.h) */
     es_server s = { .control_fd = control_fd, .signal_fd = open_signalfd() };
     if (s.signal_fd < 0)
         _exit(1);

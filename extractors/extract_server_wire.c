@@ -20,7 +20,8 @@ int es_request_create(sandbox_worker worker, const struct iovec *parts, int n, c
                       int *fd_out, perr *err)
 {
     es_request_header h = { .magic = ES_MAGIC, .memory_mb = lim->memory_mb, .cpu_seconds = lim->cpu_seconds,
-                            .wall_seconds = lim->wall_seconds, .arg_len = parts_len(parts, n) };
+                            .wall_seconds = lim->wall_seconds, .ocr_page_seconds = lim->ocr_page_seconds,
+                            .ocr_max_seconds = lim->ocr_max_seconds, .arg_len = parts_len(parts, n) };
     memcpy(h.worker, &worker, sizeof worker);
     size_t total = sizeof h + (size_t)h.arg_len;
     int fd = memfd_create("precis-extract-request", MFD_CLOEXEC);
@@ -64,7 +65,8 @@ int es_request_map(int fd, sandbox_worker *worker, void **arg, sandbox_limits *l
     memcpy(worker, h.worker, sizeof *worker);
     *arg = map + sizeof h;
     *lim = (sandbox_limits){ .memory_mb = h.memory_mb, .cpu_seconds = h.cpu_seconds,
-                             .wall_seconds = h.wall_seconds };
+                             .wall_seconds = h.wall_seconds, .ocr_page_seconds = h.ocr_page_seconds,
+                             .ocr_max_seconds = h.ocr_max_seconds };
     return 0;
 }
 

@@ -33,6 +33,7 @@
 typedef struct es_request_header {
     uint32_t magic;
     int32_t memory_mb, cpu_seconds, wall_seconds;  /* resolved */
+    int32_t ocr_page_seconds, ocr_max_seconds;     /* resolved */
     unsigned char worker[sizeof(sandbox_worker)];
     uint64_t arg_len;
 } es_request_header;

@@ -46,7 +46,7 @@ static int collect(pid_t pid, int result_fd, int err_fd, const sandbox_limits *l
     sandbox_output o;
     memset(&o, 0, sizeof o);
     double deadline = monotonic_seconds() + lim->wall_seconds;
-    int read_rc = sandbox_output_read(result_fd, err_fd, deadline, &o);
+    int read_rc = sandbox_output_read(result_fd, err_fd, lim, &deadline, &o);
     if (read_rc < 0)
         kill(pid, SIGKILL);
     int status = 0;
@@ -96,17 +96,21 @@ typedef struct extract_job {
     const void *data;
     size_t len;
     const extract_options *opts;
+    int ocr_page_seconds;
 } extract_job;
 
 static int extract_worker(void *arg, document **out, perr *err)
 {
     const extract_job *job = arg;
-    return extract_document(job->data, job->len, job->opts, out, err);
+    extract_options o = job->opts ? *job->opts : (extract_options){ 0 };
+    o.progress_fd = SANDBOX_RESULT_FD; /* OCR'd pages extend the limits (sandbox.h) */
+    o.ocr_page_cpu_seconds = job->ocr_page_seconds;
+    return extract_document(job->data, job->len, &o, out, err);
 }
 
 int sandbox_extract(const void *data, size_t len, const extract_options *opts, const sandbox_limits *limits,
                     document **out, perr *err)
 {
-    extract_job job = { data, len, opts };
+    extract_job job = { data, len, opts, sandbox_limits_resolve(limits).ocr_page_seconds };
     return sandbox_run(extract_worker, &job, limits, out, err);
 }

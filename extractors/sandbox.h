@@ -14,6 +14,15 @@
  *   "extractor exited with status 1: <last line it wrote to stderr>"
  * or the extractor's own error ("encrypted PDF: password required"...).
  *
+ * OCR: the child writes one byte 'P' on the result pipe as it starts each
+ * page's OCR (extract_ocr_page_started, extract.h), ahead of its result; each
+ * moves the wall-clock deadline and the CPU limit ocr_page_seconds further,
+ * up to ocr_max_seconds in all (the CPU hard limit is cpu_seconds +
+ * ocr_max_seconds from the start; the child raises its soft limit). A
+ * scanned bundle gets time in proportion to its pages; a text PDF keeps the
+ * base limits. A hostile child can claim pages it does not OCR, but never
+ * more than ocr_max_seconds.
+ *
  * Caveat: fork() in a multi-threaded parent only copies the calling thread;
  * a lock held elsewhere at that moment (GLib's type lock, a library global)
  * stays locked in the child, which would stall and be reported as "timed
@@ -37,11 +46,15 @@ typedef struct sandbox_limits {
     int memory_mb;      /* default 1024 */
     int cpu_seconds;    /* default 60 */
     int wall_seconds;   /* default 30 */
+    int ocr_page_seconds; /* wall and CPU seconds each OCR'd page adds (default 20) */
+    int ocr_max_seconds;  /* at most this many added in all (default 600) */
 } sandbox_limits;
 
 #define SANDBOX_DEFAULT_MEMORY_MB 1024
 #define SANDBOX_DEFAULT_CPU_S     60
 #define SANDBOX_DEFAULT_WALL_S    30
+#define SANDBOX_DEFAULT_OCR_PAGE_S 20
+#define SANDBOX_DEFAULT_OCR_MAX_S 600
 
 /* Work done in the child: fill *out (0) or err (-1). */
 typedef int (*sandbox_worker)(void *arg, document **out, perr *err);

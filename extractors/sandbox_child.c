@@ -11,7 +11,7 @@
 
 sandbox_limits sandbox_limits_resolve(const sandbox_limits *limits)
 {
-    sandbox_limits l = { 0, 0, 0 };
+    sandbox_limits l = { 0 };
     if (limits)
         l = *limits;
     if (l.memory_mb <= 0)
@@ -20,6 +20,10 @@ sandbox_limits sandbox_limits_resolve(const sandbox_limits *limits)
         l.cpu_seconds = SANDBOX_DEFAULT_CPU_S;
     if (l.wall_seconds <= 0)
         l.wall_seconds = SANDBOX_DEFAULT_WALL_S;
+    if (l.ocr_page_seconds <= 0)
+        l.ocr_page_seconds = SANDBOX_DEFAULT_OCR_PAGE_S;
+    if (l.ocr_max_seconds <= 0)
+        l.ocr_max_seconds = SANDBOX_DEFAULT_OCR_MAX_S;
     return l;
 }
 
@@ -44,7 +48,9 @@ static void apply_limits(const sandbox_limits *lim)
 {
     struct rlimit core = { 0, 0 };
     setrlimit(RLIMIT_CORE, &core);
-    struct rlimit cpu = { (rlim_t)lim->cpu_seconds, (rlim_t)lim->cpu_seconds + 1 };
+    /* Soft: the base limit, raised per OCR'd page by the child itself
+     * (extract_ocr_page_started); hard: the most OCR can add. */
+    struct rlimit cpu = { (rlim_t)lim->cpu_seconds, (rlim_t)lim->cpu_seconds + (rlim_t)lim->ocr_max_seconds + 1 };
     setrlimit(RLIMIT_CPU, &cpu);
     rlim_t as = (rlim_t)(current_vm_bytes() + ((unsigned long long)lim->memory_mb << 20));
     struct rlimit mem = { as, as };
@@ -113,6 +119,5 @@ _Noreturn void sandbox_child_main(sandbox_worker worker, void *arg, const sandbo
     perr err = { { 0 } };
     int rc = worker(arg, &doc, &err);
     int wrc = write_outcome(rc, doc, &err);
-    document_free(doc);
-    _exit(wrc == 0 ? 0 : 1);
+    _exit(wrc == 0 ? 0 : 1); /* the document goes with the process: no need to free it */
 }

@@ -15,6 +15,9 @@
 
 #include "extractors/sandbox.h"
 
+/* The result pipe's descriptor in the child (see below). */
+#define SANDBOX_RESULT_FD 3
+
 /* A copy of *limits (NULL = all defaults) with every field <= 0 replaced by
  * its default. */
 sandbox_limits sandbox_limits_resolve(const sandbox_limits *limits);

@@ -35,6 +35,13 @@ static void keep_tail(sandbox_output *o, const char *buf, size_t n)
 
 static void keep_result(sandbox_output *o, const char *buf, size_t n)
 {
+    while (o->result_len == 0 && n > 0 && buf[0] == 'P') { /* a page's OCR started */
+        o->ocr_pages++;
+        buf++;
+        n--;
+    }
+    if (n == 0)
+        return;
     if (o->result_len + n > SANDBOX_MAX_RESULT_BYTES) {
         o->too_large = 1;
         return;
@@ -66,14 +73,22 @@ static int drain(int fd, sandbox_output *o, int is_result)
     }
 }
 
-int sandbox_output_read(int result_fd, int err_fd, double deadline, sandbox_output *o)
+int sandbox_ocr_extension(const sandbox_output *o, const sandbox_limits *lim)
 {
+    long long s = (long long)o->ocr_pages * lim->ocr_page_seconds;
+    return s < lim->ocr_max_seconds ? (int)s : lim->ocr_max_seconds;
+}
+
+int sandbox_output_read(int result_fd, int err_fd, const sandbox_limits *lim, double *deadline, sandbox_output *o)
+{
+    double base = *deadline;
     fcntl(result_fd, F_SETFL, O_NONBLOCK);
     fcntl(err_fd, F_SETFL, O_NONBLOCK);
     struct pollfd fds[2] = { { result_fd, POLLIN, 0 }, { err_fd, POLLIN, 0 } };
     int open_fds = 2;
     while (open_fds > 0 && !o->too_large) {
-        double left = deadline - monotonic_seconds();
+        *deadline = base + sandbox_ocr_extension(o, lim);
+        double left = *deadline - monotonic_seconds();
         if (left <= 0)
             return -1;
         int rc = poll(fds, 2, (int)(left * 1000) + 1);
@@ -140,8 +155,9 @@ static int child_failure(int status, const struct rusage *ru, const sandbox_outp
         return perr_set(err, "extractor exceeded memory limit (%d MB)", lim->memory_mb);
     if (WIFSIGNALED(status)) {
         int sig = WTERMSIG(status);
-        if (sig == SIGXCPU || (sig == SIGKILL && cpu_seconds(ru) >= lim->cpu_seconds - 0.5))
-            return perr_set(err, "extractor exceeded CPU limit (%d s)", lim->cpu_seconds);
+        int cpu_limit = lim->cpu_seconds + sandbox_ocr_extension(o, lim);
+        if (sig == SIGXCPU || (sig == SIGKILL && cpu_seconds(ru) >= cpu_limit - 0.5))
+            return perr_set(err, "extractor exceeded CPU limit (%d s)", cpu_limit);
         return perr_set(err, "extractor crashed (signal %d)", sig);
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
@@ -174,7 +190,7 @@ int sandbox_outcome(const sandbox_output *o, int status, const struct rusage *ru
     if (o->too_large)
         return perr_set(err, "extractor output too large (over %zu bytes)", SANDBOX_MAX_RESULT_BYTES);
     if (killed && !(WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL))
-        return perr_set(err, "extractor timed out after %d s", lim->wall_seconds);
+        return perr_set(err, "extractor timed out after %d s", lim->wall_seconds + sandbox_ocr_extension(o, lim));
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && o->result_len > 0)
         return parse_result(o, out, err);
     return child_failure(status, ru, o, lim, err);

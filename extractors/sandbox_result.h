@@ -28,12 +28,19 @@ typedef struct sandbox_output {
     char tail[SANDBOX_STDERR_TAIL + 1];
     size_t tail_len;
     int too_large;
+    int ocr_pages;           /* 'P' bytes ahead of the result: pages whose OCR started */
 } sandbox_output;
 
 /* Read the result and stderr pipes (made non-blocking here) until both are
- * at EOF (0), or until the deadline (monotonic seconds) passes or the
- * output is too large (-1: the child is to be killed). o must be zeroed. */
-int sandbox_output_read(int result_fd, int err_fd, double deadline, sandbox_output *o);
+ * at EOF (0), or until *deadline (monotonic seconds) passes or the output is
+ * too large (-1: the child is to be killed). o must be zeroed. Each OCR'd
+ * page the child reports moves *deadline lim->ocr_page_seconds later, up to
+ * lim->ocr_max_seconds in all (sandbox.h); *deadline is left at the last
+ * value, for reaping. lim must be resolved. */
+int sandbox_output_read(int result_fd, int err_fd, const sandbox_limits *lim, double *deadline, sandbox_output *o);
+
+/* Seconds the child's OCR'd pages added to the wall and CPU limits. */
+int sandbox_ocr_extension(const sandbox_output *o, const sandbox_limits *lim);
 
 void sandbox_output_free(sandbox_output *o);
 

@@ -55,10 +55,55 @@ static size_t undot_before_accents(char *s, size_t len)
     return o;
 }
 
+/* Printable ASCII and ASCII controls but NUL: every step above is the
+ * identity on it. */
+static int is_plain_ascii(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] >= 0x80 || s[i] == 0)
+            return 0;
+    return 1;
+}
+
+/* Whether a code point may be changed by NFC or by the folds: combining
+ * marks and everything from U+0300 up, except the general punctuation
+ * U+2012..U+205F (dashes, quotes, bullets, ellipsis: no decomposition, no
+ * combining class, never part of a composition; U+2011 is folded). */
+static int may_change(uint32_t cp)
+{
+    return cp >= 0x0300 && !(cp >= 0x2012 && cp <= 0x205F);
+}
+
+/* Valid UTF-8 s[0..len) with no code point may_change. */
+static int is_stable(const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        uint32_t cp;
+        i += utf8_decode((const unsigned char *)s + i, len - i, &cp);
+        if (may_change(cp))
+            return 0;
+    }
+    return 1;
+}
+
 char *textnorm_fold(const char *s, size_t len, size_t *out_len)
 {
+    if (is_plain_ascii(s, len)) { /* most lines of most documents */
+        char *copy = xmalloc(len + 1);
+        memcpy(copy, s, len);
+        copy[len] = '\0';
+        if (out_len)
+            *out_len = len;
+        return copy;
+    }
     size_t clean_len;
     char *clean = utf8_sanitize(s, len, &clean_len);
+    if (is_stable(clean, clean_len)) { /* Latin-1, quotes and dashes: nothing to do */
+        if (out_len)
+            *out_len = clean_len;
+        return clean;
+    }
     clean_len = undot_before_accents(clean, clean_len);
     char *nfc = g_utf8_normalize(clean, (gssize)clean_len, G_NORMALIZE_DEFAULT_COMPOSE);
     free(clean);

@@ -434,3 +434,30 @@ Test(extract_server, the_server_exits_when_its_parent_dies, .timeout = 60)
     }
     cr_assert_not(alive, "the server outlived its parent");
 }
+
+/* The server warms itself by extracting a built-in PDF (pdf_warm.h) before
+ * it serves: it must still have one thread, or its forks could inherit a
+ * lock held by another. */
+Test(extract_server, stays_single_threaded_after_its_warm_up)
+{
+    extract_server *s = start_server();
+    char *path = test_corpus_path("pdf/normal/pdfjs_issue14415_agreement.pdf");
+    size_t len;
+    char *data = test_read_file(path, &len);
+    document *doc = NULL;
+    perr err = { { 0 } };
+    cr_assert_eq(extract_server_run(s, data, len, NULL, NULL, &doc, &err), 0, "%s", err.msg);
+    char *task_dir = g_strdup_printf("/proc/%d/task", (int)extract_server_pid(s));
+    GDir *dir = g_dir_open(task_dir, 0, NULL);
+    cr_assert_not_null(dir, "cannot list %s", task_dir);
+    int threads = 0;
+    while (g_dir_read_name(dir))
+        threads++;
+    g_dir_close(dir);
+    cr_expect_eq(threads, 1, "the extraction server has %d threads", threads);
+    g_free(task_dir);
+    document_free(doc);
+    free(data);
+    free(path);
+    extract_server_stop(s);
+}

@@ -42,7 +42,7 @@ static const char german[] =
 
 static int run(const void *pdf, size_t len, const extract_options *o, document **doc, perr *err)
 {
-    sandbox_limits lim = { 0, 0, 0 };
+    sandbox_limits lim = { 0 };
     return sandbox_extract(pdf, len, o, &lim, doc, err);
 }
 

@@ -9,130 +9,11 @@
 #include <string.h>
 
 #include "common/utf8.h"
+#include "extractors/pdf/pdf_glyphs.h"
 #include "extractors/pdf/pdf_layout.h"
 #include "extractors/pdf/pdf_ocr.h"
 #include "extractors/pdf/pdf_render.h"
 #include "extractors/textnorm.h"
-
-/* Text and character boxes of one page, as poppler returns them. */
-typedef struct page_glyphs {
-    char *text;
-    PopplerRectangle *rects;
-    guint n_rects;
-    int boxed;            /* one rect per character of text */
-} page_glyphs;
-
-/* ---- building lines ------------------------------------------------------- */
-
-static double rect_height(const PopplerRectangle *r) { return r->y2 - r->y1; }
-
-/* How a glyph relates to the previous non-space glyph of the same poppler
- * line. poppler's selection text sometimes glues separate blocks (columns,
- * table cells, line numbers) into one line, with or without a space. */
-typedef enum { GLYPH_NEXT, GLYPH_GAP, GLYPH_SPLIT } glyph_relation;
-
-/* Horizontal text (boxes side by side): a gap over half the line height
- * needs a space; over 1.5 line heights, or a step back to the left, starts a
- * separate line. Vertical (rotated) text (boxes stacked) likewise with the
- * box width. Boxes in neither relation are separate lines. */
-static glyph_relation relate(const PopplerRectangle *a, const PopplerRectangle *b)
-{
-    double h = fmax(rect_height(a), rect_height(b));
-    double w = fmax(a->x2 - a->x1, b->x2 - b->x1);
-    double dcy = fabs((a->y1 + a->y2) - (b->y1 + b->y2)) / 2;
-    double dcx = fabs((a->x1 + a->x2) - (b->x1 + b->x2)) / 2;
-    double gap;
-    if (dcy < 0.5 * h && dcx >= dcy) {
-        if (b->x1 < a->x1 - 0.5 * h)
-            return GLYPH_SPLIT;
-        gap = b->x1 - a->x2;
-    } else if (dcx < 0.5 * w) {
-        gap = fmax(b->y1 - a->y2, a->y1 - b->y2);
-        h = w;
-    } else {
-        return GLYPH_SPLIT;
-    }
-    return gap > 1.5 * h ? GLYPH_SPLIT : gap > 0.5 * h ? GLYPH_GAP : GLYPH_NEXT;
-}
-
-/* A line being assembled from glyphs. */
-typedef struct line_builder {
-    GString *text;
-    double box[4];
-} line_builder;
-
-static void builder_reset(line_builder *lb)
-{
-    g_string_truncate(lb->text, 0);
-    lb->box[0] = lb->box[1] = INFINITY;
-    lb->box[2] = lb->box[3] = -INFINITY;
-}
-
-/* Fold the assembled text and add it as a line of page. */
-static void builder_flush(line_builder *lb, pdf_page_text *page)
-{
-    size_t len;
-    char *folded = textnorm_fold(lb->text->str, lb->text->len, &len);
-    pdf_page_add_line(page, folded, len, isfinite(lb->box[0]) ? lb->box : NULL);
-    free(folded);
-    builder_reset(lb);
-}
-
-static void builder_add(line_builder *lb, gunichar c, const PopplerRectangle *r)
-{
-    g_string_append_unichar(lb->text, c);
-    if (r) {
-        lb->box[0] = fmin(lb->box[0], r->x1);
-        lb->box[1] = fmin(lb->box[1], r->y1);
-        lb->box[2] = fmax(lb->box[2], r->x2);
-        lb->box[3] = fmax(lb->box[3], r->y2);
-    }
-}
-
-/* Add poppler's line text[start..end) (chars from index ci) to page: split
- * where it glued separate blocks, spaces restored between separated glyphs,
- * folded (textnorm.h), each piece with its bounding box. */
-static void add_line(pdf_page_text *page, const page_glyphs *g, const char *start, const char *end, guint ci)
-{
-    line_builder lb = { g_string_sized_new((gsize)(end - start) + 8), { 0 } };
-    builder_reset(&lb);
-    const PopplerRectangle *last = NULL;   /* previous non-space glyph */
-    int space_since_last = 0;
-    for (const char *p = start; p < end; p = g_utf8_next_char(p), ci++) {
-        gunichar c = g_utf8_get_char(p);
-        const PopplerRectangle *r = g->boxed && ci < g->n_rects ? &g->rects[ci] : NULL;
-        if (g_unichar_isspace(c)) {
-            space_since_last = 1;
-            g_string_append_c(lb.text, ' ');
-            continue;
-        }
-        glyph_relation rel = r && last ? relate(last, r) : GLYPH_NEXT;
-        if (rel == GLYPH_SPLIT)
-            builder_flush(&lb, page);
-        else if (rel == GLYPH_GAP && !space_since_last)
-            g_string_append_c(lb.text, ' ');
-        builder_add(&lb, c, r);
-        last = r;
-        space_since_last = 0;
-    }
-    builder_flush(&lb, page);
-    g_string_free(lb.text, TRUE);
-}
-
-/* Split a page's text into lines. Returns the number of bytes of text. */
-static size_t page_lines(pdf_page_text *page, const page_glyphs *g)
-{
-    const char *s = g->text;
-    guint ci = 0;
-    while (*s) {
-        const char *nl = strchr(s, '\n');
-        const char *end = nl ? nl : s + strlen(s);
-        add_line(page, g, s, end, ci);
-        ci += (guint)g_utf8_strlen(s, end - s) + (nl ? 1 : 0);
-        s = nl ? nl + 1 : end;
-    }
-    return strlen(g->text);
-}
 
 static int has_visible_text(const char *s)
 {
@@ -142,26 +23,72 @@ static int has_visible_text(const char *s)
     return 0;
 }
 
+/* Which characters of the page's text come from a dingbat font. NULL when
+ * none, or when poppler's attributes do not cover the text as expected. */
+static unsigned char *dingbat_chars(PopplerPage *pp, size_t n_chars)
+{
+    unsigned char *flags = NULL;
+    GList *attrs = poppler_page_get_text_attributes(pp);
+    for (GList *l = attrs; l; l = l->next) {
+        const PopplerTextAttributes *a = l->data;
+        if (!pdf_font_is_dingbat(a->font_name) || a->start_index < 0 || a->end_index < a->start_index)
+            continue;
+        if (!flags)
+            flags = memset(xmalloc(n_chars ? n_chars : 1), 0, n_chars ? n_chars : 1);
+        for (size_t i = (size_t)a->start_index; i <= (size_t)a->end_index && i < n_chars; i++)
+            flags[i] = 1;
+    }
+    poppler_page_free_text_attributes(attrs);
+    return flags;
+}
+
+/* Text, boxes and dingbat flags (from poppler's text attributes: a walk
+ * over the words poppler already laid out, no font look-up) into lines. */
+static void add_glyph_lines(PopplerPage *pp, const char *text, pdf_page_text *page)
+{
+    PopplerRectangle *rects = NULL;
+    guint n_rects = 0;
+    pdf_glyphs g = { .text = text, .n_chars = (size_t)g_utf8_strlen(text, -1) };
+    pdf_box *boxes = NULL;
+    unsigned char *dingbat = NULL;
+    if (poppler_page_get_text_layout(pp, &rects, &n_rects) && n_rects == g.n_chars) {
+        boxes = xmalloc(g.n_chars * sizeof *boxes);
+        for (size_t i = 0; i < g.n_chars; i++)
+            boxes[i] = (pdf_box){ rects[i].x1, rects[i].y1, rects[i].x2, rects[i].y2 };
+        g.boxes = boxes;
+        dingbat = dingbat_chars(pp, g.n_chars);
+        g.dingbat = dingbat;
+    }
+    pdf_glyphs_to_lines(&g, page);
+    free(dingbat);
+    free(boxes);
+    g_free(rects);
+}
+
 /* The text layer of pp into page; returns bytes of text, 0 when empty. */
 static size_t read_text_layer(PopplerPage *pp, pdf_page_text *page)
 {
-    page_glyphs g = { 0 };
-    g.text = poppler_page_get_text(pp);
-    size_t bytes = 0;
-    int valid = g.text && g_utf8_validate(g.text, -1, NULL);
-    if (g.text && !valid) { /* never seen from poppler; sanitize, without boxes */
-        char *clean = utf8_sanitize(g.text, strlen(g.text), NULL);
-        g_free(g.text);
-        g.text = g_strdup(clean);
+    gchar *text = poppler_page_get_text(pp);
+    if (!text)
+        return 0;
+    int valid = g_utf8_validate(text, -1, NULL);
+    if (!valid) { /* never seen from poppler; sanitize, without boxes */
+        char *clean = utf8_sanitize(text, strlen(text), NULL);
+        g_free(text);
+        text = g_strdup(clean);
         free(clean);
     }
-    if (g.text && has_visible_text(g.text)) {
-        if (valid && poppler_page_get_text_layout(pp, &g.rects, &g.n_rects))
-            g.boxed = (glong)g.n_rects == g_utf8_strlen(g.text, -1);
-        bytes = page_lines(page, &g);
+    size_t bytes = 0;
+    if (has_visible_text(text)) {
+        if (valid) {
+            add_glyph_lines(pp, text, page);
+        } else {
+            pdf_glyphs g = { .text = text, .n_chars = (size_t)g_utf8_strlen(text, -1) };
+            pdf_glyphs_to_lines(&g, page);
+        }
+        bytes = strlen(text);
     }
-    g_free(g.rects);
-    g_free(g.text);
+    g_free(text);
     return bytes;
 }
 
@@ -183,6 +110,7 @@ static long ocr_page(ocr_run *run, PopplerPage *pp, pdf_page_text *page, documen
 {
     if (!run->engine && pdf_ocr_open(&run->engine, run->opts->ocr_languages, err) < 0)
         return -1;
+    extract_ocr_page_started(run->opts); /* the sandbox extends this document's limits */
     pdf_gray_image img;
     perr page_err = { { 0 } };
     if (pdf_render_gray(pp, run->opts->ocr_dpi, &img, &page_err) < 0) {

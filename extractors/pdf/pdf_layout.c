@@ -341,7 +341,27 @@ static line_break classify(const pdf_line *prev, const pdf_line *cur, double pit
     return JOIN;
 }
 
-/* Move the paragraph in buf to out (soft hyphens removed) and clear buf. */
+static int starts_list_item(const pdf_line *l)
+{
+    return strncmp(l->text, PDF_LIST_MARKER, strlen(PDF_LIST_MARKER)) == 0;
+}
+
+/* A list marker with no text after it (bullets set apart from their
+ * items, in their own column). */
+static int is_lone_marker(const char *s)
+{
+    size_t n = strlen(PDF_LIST_MARKER) - 1; /* without its space */
+    while (*s == ' ')
+        s++;
+    if (strncmp(s, PDF_LIST_MARKER, n) != 0)
+        return 0;
+    for (s += n; *s == ' '; s++)
+        ;
+    return *s == 0;
+}
+
+/* Move the paragraph in buf to out (soft hyphens and lone list markers
+ * removed) and clear buf. */
 static void flush_paragraph(GString *buf, int page, pdf_para_list *out)
 {
     GString *clean = g_string_sized_new(buf->len);
@@ -351,7 +371,7 @@ static void flush_paragraph(GString *buf, int page, pdf_para_list *out)
             g_string_append_unichar(clean, c);
     }
     g_string_truncate(buf, 0);
-    if (clean->len == 0) {
+    if (clean->len == 0 || is_lone_marker(clean->str)) {
         g_string_free(clean, TRUE);
         return;
     }
@@ -399,6 +419,8 @@ void pdf_build_paragraphs(const pdf_page_text *pages, size_t n_pages, pdf_para_l
             line_break kind = prev ? classify(prev, cur, pitch, edge) : BREAK_SOFT;
             if (kind == BREAK_SOFT && continues(buf, cur->text))
                 kind = JOIN;
+            if (starts_list_item(cur))
+                kind = BREAK_HARD;
             if (kind != JOIN) {
                 flush_paragraph(buf, buf_page, out);
                 edge = cur->has_box ? cur->x2 : 0;

@@ -10,13 +10,15 @@
  *   2. paragraphs: a new paragraph starts at a vertical gap clearly larger
  *      than the page's usual line pitch, at a jump back up the page (next
  *      column or block), at a change of line height (headings), at an
- *      indented line after a sentence end, or after a short line ending a
- *      sentence; a continuation (previous text without final punctuation,
+ *      indented line after a sentence end, after a short line ending a
+ *      sentence, or at a line starting with PDF_LIST_MARKER; a continuation
+ *      (previous text without final punctuation,
  *      next starting in lower case) is joined across columns and pages;
  *   3. joining lines: "regu-" + "lation" -> "regulation" when the line ends
  *      in a hyphen (U+002D, U+2010 or soft hyphen U+00AD) after a letter and
  *      the next line starts with a lower-case letter; otherwise one space.
- *      Remaining soft hyphens are removed.
+ *      Remaining soft hyphens are removed, and a paragraph that is only a
+ *      list marker (bullets set apart from their items) is dropped.
  * A page recognised by OCR (pdf_ocr.h) brings its paragraphs as the
  * recogniser found them (ocr = 1, with their confidence) instead of lines:
  * step 2 ends the paragraph before it and emits them as they are.
@@ -25,6 +27,10 @@
 #define PRECIS_PDF_LAYOUT_H
 
 #include <stddef.h>
+
+/* The list marker a line starting with bullet glyphs begins with
+ * (pdf_glyphs.h); such a line starts a paragraph. */
+#define PDF_LIST_MARKER "\xe2\x80\xa2 " /* U+2022 and a space */
 
 typedef struct pdf_line {
     char *text;               /* UTF-8, no newline */

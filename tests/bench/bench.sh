@@ -31,8 +31,10 @@ for t in $types; do
     "$precis" bench -m "$model" --json "$@" > "$dir/bench-$t.json"
 done
 
-# Extraction: wall time of `precis extract` (sandboxed, one process per file)
-# over the corpus; pages counted beforehand with pdfinfo.
+# Extraction: with BENCH_EXTRACT (make bench sets it), pdftotext, the
+# extraction server and `precis extract` side by side; without, the wall time
+# of `precis extract` (sandboxed, one process per file) over the corpus.
+# Pages counted beforehand with pdfinfo.
 extract_json=$dir/bench-extract.json
 rm -f "$extract_json"
 if [ -n "${PRECIS_TEST_CORPUS:-}" ] && [ -d "$PRECIS_TEST_CORPUS/pdf/normal" ]; then
@@ -43,6 +45,12 @@ if [ -n "${PRECIS_TEST_CORPUS:-}" ] && [ -d "$PRECIS_TEST_CORPUS/pdf/normal" ]; 
         pages=$((pages + ${n:-0}))
         files=$((files + 1))
     done
+    if [ -n "${BENCH_EXTRACT:-}" ]; then
+        # pdftotext, the extraction server (daemon path) and precis extract,
+        # interleaved file by file (tests/bench/bench_extract.c).
+        echo "== $BENCH_EXTRACT over $files PDFs ($pages pages), ${EXTRACT_ROUNDS:-3} rounds" >&2
+        "$BENCH_EXTRACT" "$PRECIS_TEST_CORPUS/pdf/normal" "${EXTRACT_ROUNDS:-3}" "$precis" --json > "$extract_json"
+    else
     echo "== precis extract over $files PDFs ($pages pages)" >&2
     start=$(date +%s.%N)
     failed=0
@@ -51,6 +59,7 @@ if [ -n "${PRECIS_TEST_CORPUS:-}" ] && [ -d "$PRECIS_TEST_CORPUS/pdf/normal" ]; 
     done
     end=$(date +%s.%N)
     echo "{\"files\": $files, \"pages\": $pages, \"failed\": $failed, \"seconds\": $(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')}" > "$extract_json"
+    fi
 fi
 
 python3 - "$dir" $types <<'EOF'
@@ -78,10 +87,22 @@ p = os.path.join(d, "bench-extract.json")
 if os.path.exists(p):
     e = json.load(open(p))
     what = "corpus pdf/normal: %d PDFs, %d pages" % (e["files"], e["pages"])
-    res = "%.2f pages/s" % (e["pages"] / e["seconds"]) if e["seconds"] > 0 else "n/a"
-    if e["failed"]:
-        res += " (%d files failed)" % e["failed"]
-    rows.append((what, "precis extract", res))
+    if "server_s" in e:  # bench-extract: side by side, pages summed over the rounds
+        what = "corpus pdf/normal: %d PDFs, %d pages, %d rounds" % (e["files"], e["pages"] // e["rounds"], e["rounds"])
+        ref = e["pages"] / e["pdftotext_s"]
+        for name, key in (("pdftotext (process per file)", "pdftotext_s"),
+                          ("precis, extraction server (daemon path)", "server_s"),
+                          ("precis extract (process per file)", "cli_s")):
+            if e[key] > 0:
+                rate = e["pages"] / e[key]
+                rows.append((what, name, "%.2f pages/s (%.2fx pdftotext)" % (rate, rate / ref)))
+        if e["failed"]:
+            rows.append((what, "failures", "%d" % e["failed"]))
+    else:
+        res = "%.2f pages/s" % (e["pages"] / e["seconds"]) if e["seconds"] > 0 else "n/a"
+        if e["failed"]:
+            res += " (%d files failed)" % e["failed"]
+        rows.append((what, "precis extract", res))
 else:
     rows.append(("PDF extraction", "precis extract", "skipped (PRECIS_TEST_CORPUS unset)"))
 w = [max(len(r[i]) for r in rows + [("model / input", "benchmark", "result")]) for i in range(3)]
