@@ -140,7 +140,7 @@ bench-kernels: $(BUILD)/bench-kernels
 
 $(BUILD)/bench-kernels: tests/bench/bench_kernels.c $(REL_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(REL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
 # Constrained (JSON schema) vs unconstrained decoding cost (not a test).
 # Continuous batching and prompt-prefix reuse through the pipeline's model
@@ -151,7 +151,7 @@ bench-batching: $(BUILD)/bench-batching
 
 $(BUILD)/bench-batching: tests/bench/bench_batching.c $(REL_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(REL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
 # PDF extraction pages/s: pdftotext, the extraction server (the daemon's
 # path) and `precis extract`, interleaved file by file (not a test).
@@ -178,7 +178,7 @@ bench-schema: $(BUILD)/bench-schema
 
 $(BUILD)/bench-schema: tests/bench/bench_schema.c $(REL_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(REL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
 # Engine speed on random-weight TinyLlama-shape models (generated once under
 # $(BUILD)/models) and PDF extraction pages/s, as one table (docs/benchmarks.md).
