@@ -13,29 +13,33 @@
 
 #define PAGES 3
 
-/* PAGES image-only pages at 150 dpi, read at 150 dpi: over a second of OCR
- * in all, well under ten seconds a page (about 1 s here). */
-static unsigned char *bundle(size_t *len)
+/* Pages of the capped test: OCR at 300 dpi takes 0.3-1 s a page here, so
+ * these need several seconds in all, far past its 2 s (1 s + a 1 s cap). */
+#define MANY_PAGES 12
+
+/* pages image-only pages drawn at dpi (read at dpi). PAGES at 300 dpi:
+ * more than the 1 s base limits in all, well under ten seconds a page. */
+static unsigned char *bundle(int pages, int dpi, size_t *len)
 {
     const char *para = "The defendant denies that any notice was received and relies on the minutes of that "
                        "meeting, which record no discussion of the contract or of the claimant's employment. ";
     GString *text = g_string_new(NULL);
-    for (int p = 0; p < PAGES; p++) {
+    for (int p = 0; p < pages; p++) {
         if (p)
             g_string_append_c(text, '\f');
         for (int k = 0; k < 2; k++)
             g_string_append_printf(text, "%s%s\n\n", para, para);
     }
-    unsigned char *pdf = ocr_fixture_scan_pdf(text->str, 150, len);
+    unsigned char *pdf = ocr_fixture_scan_pdf(text->str, dpi, len);
     g_string_free(text, TRUE);
     return pdf;
 }
 
-static int extract(int via_server, const sandbox_limits *lim, document **doc, perr *err)
+static int extract(int via_server, int pages, int dpi, const sandbox_limits *lim, document **doc, perr *err)
 {
     size_t len;
-    unsigned char *pdf = bundle(&len);
-    extract_options opts = { .ocr = EXTRACT_OCR_AUTO, .ocr_dpi = 150 };
+    unsigned char *pdf = bundle(pages, dpi, &len);
+    extract_options opts = { .ocr = EXTRACT_OCR_AUTO, .ocr_dpi = dpi };
     int rc;
     if (via_server) {
         extract_server *s = NULL;
@@ -53,7 +57,7 @@ static void expect_all_pages_read(int via_server, const sandbox_limits *lim)
 {
     document *doc = NULL;
     perr err = { { 0 } };
-    cr_assert_eq(extract(via_server, lim, &doc, &err), 0, "%s", err.msg);
+    cr_assert_eq(extract(via_server, PAGES, 300, lim, &doc, &err), 0, "%s", err.msg);
     cr_expect_eq(doc->pages, PAGES);
     cr_expect_not_null(strstr(doc->full_text, "minutes of that meeting"));
     document_free(doc);
@@ -77,7 +81,7 @@ Test(ocr_limits, the_extension_is_capped, .timeout = 120)
     sandbox_limits lim = { .wall_seconds = 1, .ocr_page_seconds = 10, .ocr_max_seconds = 1 };
     document *doc = NULL;
     perr err = { { 0 } };
-    cr_assert_neq(extract(0, &lim, &doc, &err), 0);
+    cr_assert_neq(extract(0, MANY_PAGES, 300, &lim, &doc, &err), 0);
     cr_expect_null(doc);
     cr_expect_str_eq(err.msg, "extractor timed out after 2 s");
 }
