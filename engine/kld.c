@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/logit_norm.h"
 #include "engine/logits_file.h"
 
 int kld_acc_init(kld_acc *a, size_t cap, perr *err)
@@ -25,25 +26,6 @@ void kld_acc_free(kld_acc *a)
     free(a->kld_values);
     free(a->p_diff_values);
     memset(a, 0, sizeof *a);
-}
-
-/* The best logit (first maximum), its index, and log sum exp(l - max). */
-static void logits_max_lse(const float *logits, int n_vocab, float *max, int *imax,
-                           float *lse)
-{
-    float m = logits[0];
-    int im = 0;
-    for (int i = 1; i < n_vocab; i++)
-        if (logits[i] > m) {
-            m = logits[i];
-            im = i;
-        }
-    double sum = 0.0;
-    for (int i = 0; i < n_vocab; i++)
-        sum += expf(logits[i] - m);
-    *max = m;
-    *imax = im;
-    *lse = (float)log(sum);
 }
 
 /* sum_i p_base(i) (log p_base(i) - log p(i)) and the base's best token;
@@ -77,7 +59,7 @@ int kld_acc_add(kld_acc *a, const float *logits, int n_vocab, const uint16_t *ba
         return -1;
     float max, lse, scale, floor;
     int imax, imax_base = 0;
-    logits_max_lse(logits, n_vocab, &max, &imax, &lse);
+    lse = (float)logit_norm(logits, n_vocab, &max, &imax);
     logits_record_scale(base_rec, &scale, &floor);
 
     const float nll = max + lse - logits[tok];

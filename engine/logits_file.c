@@ -1,6 +1,8 @@
 /* logits_file.c — llama.cpp's KL-divergence base file (see logits_file.h). */
 #include "engine/logits_file.h"
 
+#include "engine/logit_norm.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,19 +14,15 @@
 
 double logits_record_encode(const float *logits, int n_vocab, int32_t tok, uint16_t *rec)
 {
-    float max = logits[0], min = logits[0];
-    for (int i = 1; i < n_vocab; i++) {
-        if (logits[i] > max)
-            max = logits[i];
+    float max;
+    int imax;
+    const float log_sum = (float)logit_norm(logits, n_vocab, &max, &imax);
+    float min = logits[0];
+    for (int i = 1; i < n_vocab; i++)
         if (logits[i] < min)
             min = logits[i];
-    }
     if (min < max - 24)
         min = max - 24;
-    double sum = 0.0;
-    for (int i = 0; i < n_vocab; i++)
-        sum += expf(logits[i] - max);
-    const float log_sum = (float)log(sum);
     const float min_log_prob = min - max - log_sum;
     const float scale = (max - min) / 65535.f;
     memcpy(rec, &scale, sizeof scale);

@@ -1,6 +1,8 @@
 /* perplexity.c — chunked perplexity, llama.cpp's method (see perplexity.h). */
 #include "engine/perplexity.h"
 
+#include "engine/logit_norm.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,14 +10,10 @@
 /* -log p(tok) from logits: log-softmax with the exp sum in double. */
 static double token_nll(const float *logits, int n_vocab, int32_t tok)
 {
-    float max = logits[0];
-    for (int i = 1; i < n_vocab; i++)
-        if (logits[i] > max)
-            max = logits[i];
-    double sum = 0.0;
-    for (int i = 0; i < n_vocab; i++)
-        sum += expf(logits[i] - max);
-    return -((double)(logits[tok] - max) - log(sum));
+    float max;
+    int imax;
+    const double lse = logit_norm(logits, n_vocab, &max, &imax);
+    return -((double)(logits[tok] - max) - lse);
 }
 
 int perplexity_n_chunks(size_t n_tokens, int n_ctx, int max_chunks)
