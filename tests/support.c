@@ -5,6 +5,7 @@
 #include "engine/json/json_schema.h"
 #include "engine/tokenizer/tokenizer.h"
 
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -258,6 +259,13 @@ int test_run_precis(const char *args, char **out)
     int rc = test_run(cmd, out);
     free(cmd);
     return rc;
+}
+
+double test_json_number(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    cr_assert(cJSON_IsNumber(v), "%s is a number", key);
+    return v->valuedouble;
 }
 
 /* Leak checking belongs to the test processes, not to Criterion's runner:

@@ -69,4 +69,9 @@ int test_run(const char *cmd, char **out);
 /* test_run of "<the precis binary> args 2>&1": stdout and stderr together. */
 int test_run_precis(const char *args, char **out);
 
+/* The number at key of JSON object o (exact key); fails the test when it is
+ * missing or not a number. */
+struct cJSON;
+double test_json_number(const struct cJSON *o, const char *key);
+
 #endif

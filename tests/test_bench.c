@@ -8,13 +8,6 @@
 
 #include "tests/support.h"
 
-static double number(const cJSON *obj, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    cr_assert(cJSON_IsNumber(v), "no number '%s'", key);
-    return v->valuedouble;
-}
-
 Test(bench, json_report_has_every_measurement)
 {
     char *model = test_model_path("synth-d256-q8_0.gguf");
@@ -23,30 +16,30 @@ Test(bench, json_report_has_every_measurement)
     cr_assert_eq(test_run_precis(args, &out), 0, "%s", out);
     cJSON *j = cJSON_Parse(out);
     cr_assert(j, "not JSON: %s", out);
-    cr_assert_eq(number(j, "n_prompt"), 16);
-    cr_assert_eq(number(j, "n_gen"), 4);
-    cr_assert_eq(number(j, "threads"), 2);
-    cr_assert_gt(number(j, "pp_tok_s"), 0);
-    cr_assert_gt(number(j, "tg_tok_s"), 0);
-    cr_assert_gt(number(j, "pp_tok_per_cpu_s"), 0);
-    cr_assert_gt(number(j, "tg_tok_per_cpu_s"), 0);
-    cr_assert_eq(number(j, "n_params"), 19532032); /* 2 x 256 x 32000 + 4 layers + norms */
-    cr_assert_gt(number(j, "peak_rss_mib"), number(j, "rss_after_load_mib") * 0.5);
+    cr_assert_eq(test_json_number(j, "n_prompt"), 16);
+    cr_assert_eq(test_json_number(j, "n_gen"), 4);
+    cr_assert_eq(test_json_number(j, "threads"), 2);
+    cr_assert_gt(test_json_number(j, "pp_tok_s"), 0);
+    cr_assert_gt(test_json_number(j, "tg_tok_s"), 0);
+    cr_assert_gt(test_json_number(j, "pp_tok_per_cpu_s"), 0);
+    cr_assert_gt(test_json_number(j, "tg_tok_per_cpu_s"), 0);
+    cr_assert_eq(test_json_number(j, "n_params"), 19532032); /* 2 x 256 x 32000 + 4 layers + norms */
+    cr_assert_gt(test_json_number(j, "peak_rss_mib"), test_json_number(j, "rss_after_load_mib") * 0.5);
     const cJSON *types = cJSON_GetObjectItemCaseSensitive(j, "weight_types");
-    cr_assert_eq(number(types, "q8_0"), 30);
-    cr_assert_eq(number(types, "f32"), 9);
+    cr_assert_eq(test_json_number(types, "q8_0"), 30);
+    cr_assert_eq(test_json_number(types, "f32"), 9);
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(j, "batched");
     cr_assert(cJSON_IsArray(b) && cJSON_GetArraySize(b) == 2);
-    cr_assert_eq(number(cJSON_GetArrayItem(b, 1), "n_seq"), 2);
-    cr_assert_gt(number(cJSON_GetArrayItem(b, 1), "decode_tok_s"), 0);
-    cr_assert_gt(number(cJSON_GetArrayItem(b, 1), "decode_tok_per_cpu_s"), 0);
+    cr_assert_eq(test_json_number(cJSON_GetArrayItem(b, 1), "n_seq"), 2);
+    cr_assert_gt(test_json_number(cJSON_GetArrayItem(b, 1), "decode_tok_s"), 0);
+    cr_assert_gt(test_json_number(cJSON_GetArrayItem(b, 1), "decode_tok_per_cpu_s"), 0);
     cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(j, "batch_mode")->valuestring, "batched");
-    cr_assert_gt(number(j, "gen_tok_s"), 0);
-    cr_assert_eq(number(j, "gen_tokens"), 4);
-    cr_assert_gt(number(j, "gen_forward_passes"), 0);
-    cr_assert_leq(number(j, "gen_forward_passes"), 4);
-    cr_assert_eq(number(j, "gen_passes_per_token"), number(j, "gen_forward_passes") / 4);
-    cr_assert_geq(number(j, "gen_draft_proposed"), number(j, "gen_draft_accepted"));
+    cr_assert_gt(test_json_number(j, "gen_tok_s"), 0);
+    cr_assert_eq(test_json_number(j, "gen_tokens"), 4);
+    cr_assert_gt(test_json_number(j, "gen_forward_passes"), 0);
+    cr_assert_leq(test_json_number(j, "gen_forward_passes"), 4);
+    cr_assert_eq(test_json_number(j, "gen_passes_per_token"), test_json_number(j, "gen_forward_passes") / 4);
+    cr_assert_geq(test_json_number(j, "gen_draft_proposed"), test_json_number(j, "gen_draft_accepted"));
     cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "draft")));
     cJSON_Delete(j);
     free(out);
@@ -56,9 +49,9 @@ Test(bench, json_report_has_every_measurement)
     cr_assert_eq(test_run_precis(args, &out), 0, "%s", out);
     j = cJSON_Parse(out);
     cr_assert(j, "not JSON: %s", out);
-    cr_assert_eq(number(j, "gen_tokens"), 6);
-    cr_assert_eq(number(j, "gen_passes_per_token"), 1);
-    cr_assert_eq(number(j, "gen_draft_proposed"), 0);
+    cr_assert_eq(test_json_number(j, "gen_tokens"), 6);
+    cr_assert_eq(test_json_number(j, "gen_passes_per_token"), 1);
+    cr_assert_eq(test_json_number(j, "gen_draft_proposed"), 0);
     cr_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "draft")));
     cJSON_Delete(j);
     free(out);

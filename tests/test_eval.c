@@ -297,23 +297,16 @@ static cJSON *eval_json(const char *dir, const char *predicted)
     return j;
 }
 
-static double num(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItem(o, key);
-    cr_assert(cJSON_IsNumber(v), "%s is a number", key);
-    return v->valuedouble;
-}
-
 Test(eval, cli_perfect_predictions_score_one, .timeout = 60)
 {
     char *dir = test_corpus_path(XS);
     char *pred = derived_predictions(dir, 0, 0);
     cJSON *j = eval_json(dir, pred);
-    cr_assert_eq(num(j, "n"), 100);
-    cr_assert_eq(num(j, "mapping_f1"), 1.0);
-    cr_assert_eq(num(j, "exact_match"), 1.0);
-    cr_assert_eq(num(j, "sentiment_accuracy"), 1.0);
-    cr_assert_eq(num(j, "n_sentiment"), 100);
+    cr_assert_eq(test_json_number(j, "n"), 100);
+    cr_assert_eq(test_json_number(j, "mapping_f1"), 1.0);
+    cr_assert_eq(test_json_number(j, "exact_match"), 1.0);
+    cr_assert_eq(test_json_number(j, "sentiment_accuracy"), 1.0);
+    cr_assert_eq(test_json_number(j, "n_sentiment"), 100);
     const cJSON *ci = cJSON_GetObjectItem(j, "mapping_f1_ci");
     cr_assert(cJSON_GetArrayItem(ci, 0)->valuedouble == 1 && cJSON_GetArrayItem(ci, 1)->valuedouble == 1);
     const cJSON *t;
@@ -321,8 +314,8 @@ Test(eval, cli_perfect_predictions_score_one, .timeout = 60)
     cJSON_ArrayForEach(t, cJSON_GetObjectItem(j, "per_theme"))
     {
         themes++;
-        if (num(t, "support") > 0)
-            cr_assert(num(t, "precision") == 1 && num(t, "recall") == 1, "theme %s",
+        if (test_json_number(t, "support") > 0)
+            cr_assert(test_json_number(t, "precision") == 1 && test_json_number(t, "recall") == 1, "theme %s",
                       cJSON_GetObjectItem(t, "theme")->valuestring);
     }
     cr_assert_eq(themes, 13, "A..K, X and Y of the themes file");
@@ -339,11 +332,11 @@ Test(eval, cli_known_errors_are_counted, .timeout = 60)
     char *dir = test_corpus_path(XS);
     char *pred = derived_predictions(dir, 10, 5);
     cJSON *j = eval_json(dir, pred);
-    cr_assert_eq(num(j, "n"), 100);
-    cr_assert(NEAR(num(j, "mapping_f1"), 0.9), "%g", num(j, "mapping_f1"));
-    cr_assert(NEAR(num(j, "exact_match"), 0.9));
-    cr_assert(NEAR(num(j, "sentiment_accuracy"), 0.85));
-    cr_assert_eq(num(j, "missing"), 10);
+    cr_assert_eq(test_json_number(j, "n"), 100);
+    cr_assert(NEAR(test_json_number(j, "mapping_f1"), 0.9), "%g", test_json_number(j, "mapping_f1"));
+    cr_assert(NEAR(test_json_number(j, "exact_match"), 0.9));
+    cr_assert(NEAR(test_json_number(j, "sentiment_accuracy"), 0.85));
+    cr_assert_eq(test_json_number(j, "missing"), 10);
     const cJSON *ci = cJSON_GetObjectItem(j, "mapping_f1_ci");
     double lo = cJSON_GetArrayItem(ci, 0)->valuedouble, hi = cJSON_GetArrayItem(ci, 1)->valuedouble;
     cr_assert(lo < 0.9 && 0.9 < hi && lo > 0.7 && hi <= 1.0, "[%g, %g]", lo, hi);
@@ -412,13 +405,13 @@ Test(eval, model_mode_runs_the_approved_set_consultation_and_scores_it, .timeout
     cJSON *j = cJSON_Parse(out);
     cr_assert(j, "%s", out);
     free(out);
-    cr_assert_eq(num(j, "n"), 100);
-    cr_assert_eq(num(j, "missing"), 0, "every expected response got a prediction");
-    double f1 = num(j, "mapping_f1");
+    cr_assert_eq(test_json_number(j, "n"), 100);
+    cr_assert_eq(test_json_number(j, "missing"), 0, "every expected response got a prediction");
+    double f1 = test_json_number(j, "mapping_f1");
     const cJSON *ci = cJSON_GetObjectItem(j, "mapping_f1_ci");
     double lo = cJSON_GetArrayItem(ci, 0)->valuedouble, hi = cJSON_GetArrayItem(ci, 1)->valuedouble;
     cr_assert(0 <= lo && lo <= f1 && f1 <= hi && hi <= 1, "F1 %g CI [%g, %g]", f1, lo, hi);
-    cr_assert(num(j, "sentiment_accuracy") >= 0 && num(j, "sentiment_accuracy") <= 1);
+    cr_assert(test_json_number(j, "sentiment_accuracy") >= 0 && test_json_number(j, "sentiment_accuracy") <= 1);
     char *lines = test_read_file(saved, NULL);
     int n = 0;
     for (const char *p = lines; (p = strchr(p, '\n')); p++)
@@ -427,9 +420,9 @@ Test(eval, model_mode_runs_the_approved_set_consultation_and_scores_it, .timeout
     cr_assert(strstr(lines, "\"response_id\":\"1001\""), "%.200s", lines);
     free(lines);
     cJSON *again = eval_json(dir, saved);
-    cr_assert_eq(num(again, "mapping_f1"), f1, "the saved predictions score the same");
-    cr_assert_eq(num(again, "sentiment_accuracy"), num(j, "sentiment_accuracy"));
-    cr_assert_eq(num(again, "exact_match"), num(j, "exact_match"));
+    cr_assert_eq(test_json_number(again, "mapping_f1"), f1, "the saved predictions score the same");
+    cr_assert_eq(test_json_number(again, "sentiment_accuracy"), test_json_number(j, "sentiment_accuracy"));
+    cr_assert_eq(test_json_number(again, "exact_match"), test_json_number(j, "exact_match"));
     cJSON_Delete(again);
     cJSON_Delete(j);
     free(model);

@@ -67,13 +67,6 @@ static cJSON *run_json(const char *args, int want_status, char **err_out)
     return j;
 }
 
-static double num(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItem(o, key);
-    cr_assert(cJSON_IsNumber(v), "%s is a number", key);
-    return v->valuedouble;
-}
-
 static void interval(const cJSON *o, const char *key, double ci[2])
 {
     const cJSON *a = cJSON_GetObjectItem(o, key);
@@ -97,15 +90,15 @@ Test(eval_legal_cli, predicted_perfect_answers_score_one, .timeout = 60)
     char *dataset = test_corpus_path(HEARSAY), *answers = answers_file(dataset, 0, 0), args[8400];
     snprintf(args, sizeof args, "--dataset '%s' --predicted '%s'", dataset, answers);
     cJSON *j = run_json(args, 0, NULL);
-    cr_assert_eq(num(j, "n"), 95);
-    cr_assert_eq(num(j, "accuracy"), 1.0);
-    cr_assert_eq(num(j, "balanced_accuracy"), 1.0);
+    cr_assert_eq(test_json_number(j, "n"), 95);
+    cr_assert_eq(test_json_number(j, "accuracy"), 1.0);
+    cr_assert_eq(test_json_number(j, "balanced_accuracy"), 1.0);
     double ci[2];
     interval(j, "accuracy_ci", ci);
     cr_assert(ci[0] == 1 && ci[1] == 1);
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "per_slice")), 5);
-    cr_assert_eq(num(slice(j, "Standard hearsay"), "n"), 29);
-    cr_assert_eq(num(slice(j, "Statement made in-court"), "accuracy"), 1.0);
+    cr_assert_eq(test_json_number(slice(j, "Standard hearsay"), "n"), 29);
+    cr_assert_eq(test_json_number(slice(j, "Statement made in-court"), "accuracy"), 1.0);
     cr_assert_null(cJSON_GetObjectItem(j, "model"));
     cJSON_Delete(j);
     free(answers);
@@ -122,17 +115,17 @@ Test(eval_legal_cli, predicted_known_errors_are_counted, .timeout = 60)
     char *dataset = test_corpus_path(HEARSAY), *answers = answers_file(dataset, 10, 1), args[8400];
     snprintf(args, sizeof args, "-d '%s' -p '%s'", dataset, answers);
     cJSON *j = run_json(args, 0, NULL);
-    cr_assert(NEAR(num(j, "accuracy"), 43.0 / 95), "%g", num(j, "accuracy"));
-    cr_assert_eq(num(j, "balanced_accuracy"), 0.5);
-    cr_assert(num(j, "recall_yes") == 1 && num(j, "recall_no") == 0);
-    cr_assert(num(j, "missing") == 10 && num(j, "answered_yes") == 85 && num(j, "answered_no") == 0);
+    cr_assert(NEAR(test_json_number(j, "accuracy"), 43.0 / 95), "%g", test_json_number(j, "accuracy"));
+    cr_assert_eq(test_json_number(j, "balanced_accuracy"), 0.5);
+    cr_assert(test_json_number(j, "recall_yes") == 1 && test_json_number(j, "recall_no") == 0);
+    cr_assert(test_json_number(j, "missing") == 10 && test_json_number(j, "answered_yes") == 85 && test_json_number(j, "answered_no") == 0);
     double ci[2];
     interval(j, "accuracy_ci", ci);
     cr_assert(ci[0] < 43.0 / 95 && 43.0 / 95 < ci[1] && ci[0] > 0.3 && ci[1] < 0.6, "[%g, %g]", ci[0], ci[1]);
     interval(j, "balanced_accuracy_ci", ci);
     cr_assert(ci[0] == 0.5 && ci[1] == 0.5, "[%g, %g]", ci[0], ci[1]);
-    cr_assert_eq(num(slice(j, "Non-assertive conduct"), "correct"), 0);
-    cr_assert_eq(num(slice(j, "Standard hearsay"), "correct"), 29);
+    cr_assert_eq(test_json_number(slice(j, "Non-assertive conduct"), "correct"), 0);
+    cr_assert_eq(test_json_number(slice(j, "Standard hearsay"), "correct"), 29);
     cJSON_Delete(j);
 
     char cmd[8600], *out = NULL;
@@ -158,10 +151,10 @@ Test(eval_legal_cli, model_mode_answers_every_item, .timeout = 600)
     cJSON *j = run_json(args, 0, &err);
     cr_assert(strstr(err, "95 of 95 items answered"), "progress on stderr: %s", err);
     cr_assert_null(strstr(err, "has no answer"), "%s", err);
-    cr_assert_eq(num(j, "n"), 95);
-    cr_assert_eq(num(j, "missing"), 0, "every item answered through the schema");
-    cr_assert_eq(num(j, "answered_yes") + num(j, "answered_no"), 95);
-    double acc = num(j, "accuracy"), bal = num(j, "balanced_accuracy"), ci[2], bci[2];
+    cr_assert_eq(test_json_number(j, "n"), 95);
+    cr_assert_eq(test_json_number(j, "missing"), 0, "every item answered through the schema");
+    cr_assert_eq(test_json_number(j, "answered_yes") + test_json_number(j, "answered_no"), 95);
+    double acc = test_json_number(j, "accuracy"), bal = test_json_number(j, "balanced_accuracy"), ci[2], bci[2];
     interval(j, "accuracy_ci", ci);
     interval(j, "balanced_accuracy_ci", bci);
     cr_assert(0 <= ci[0] && ci[0] <= acc && acc <= ci[1] && ci[1] <= 1, "%g in [%g, %g]", acc, ci[0], ci[1]);
@@ -180,7 +173,7 @@ Test(eval_legal_cli, model_mode_answers_every_item, .timeout = 600)
     int n = 0;
     for (char *l = strtok_r(lines, "\n", &save); l; l = strtok_r(NULL, "\n", &save), n++) {
         cJSON *o = cJSON_Parse(l);
-        cr_assert_eq(num(o, "index"), n);
+        cr_assert_eq(test_json_number(o, "index"), n);
         const char *a = cJSON_GetStringValue(cJSON_GetObjectItem(o, "answer"));
         cr_assert(a && (strcmp(a, "Yes") == 0 || strcmp(a, "No") == 0), "%s", l);
         cJSON_Delete(o);
@@ -222,10 +215,10 @@ Test(eval_legal_cli, model_mode_item_too_long_is_missing, .timeout = 300)
     snprintf(args, sizeof args, "-d '%s' -m '%s' --save-predicted '%s'", dataset, model, saved);
     cJSON *j = run_json(args, 0, &err);
     cr_assert(strstr(err, "item 1 (line 3) has no answer (counted wrong)") && strstr(err, "does not fit"), "%s", err);
-    cr_assert_eq(num(j, "n"), 3);
-    cr_assert_eq(num(j, "missing"), 1);
-    cr_assert_eq(num(j, "answered_yes") + num(j, "answered_no"), 2);
-    cr_assert_leq(num(j, "correct"), 2, "the missing item is wrong");
+    cr_assert_eq(test_json_number(j, "n"), 3);
+    cr_assert_eq(test_json_number(j, "missing"), 1);
+    cr_assert_eq(test_json_number(j, "answered_yes") + test_json_number(j, "answered_no"), 2);
+    cr_assert_leq(test_json_number(j, "correct"), 2, "the missing item is wrong");
     char *lines = test_read_file(saved, NULL);
     cr_assert(strstr(lines, "{\"index\":1,\"answer\":null,\"error\":\""), "%s", lines);
     free(lines);
