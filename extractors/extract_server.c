@@ -231,6 +231,8 @@ static int collect(extract_server *s, es_call_fds *c, const sandbox_limits *lim,
     memset(&o, 0, sizeof o);
     double deadline = monotonic_seconds() + lim->wall_seconds;
     int read_rc = sandbox_output_read(c->result, c->errp, lim, &deadline, &o);
+    if (read_rc == 0)
+        sandbox_output_parse(&o); /* while the child exits and the server reports it */
     es_status st;
     int rc;
     if (child_status(c->status, read_rc < 0, deadline, &st) != 0)

@@ -4,8 +4,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -15,19 +17,36 @@
 #include "extractors/sandbox_child.h"
 #include "extractors/sandbox_result.h"
 
+/* Until the child ends or the deadline passes: poll its pidfd, or nap a
+ * little where pidfds are not available. */
+static void await_exit(int pidfd, double deadline)
+{
+    double left = deadline - monotonic_seconds();
+    if (left <= 0)
+        return;
+    if (pidfd >= 0) {
+        struct pollfd p = { pidfd, POLLIN, 0 };
+        (void)poll(&p, 1, (int)(left * 1000) + 1);
+        return;
+    }
+    struct timespec nap = { 0, 1000 * 1000 };
+    nanosleep(&nap, NULL);
+}
+
 /* Reap the child, killing it when it outlives the deadline. Returns 1 when
  * it had to be killed. */
 static int reap(pid_t pid, double deadline, int *status, struct rusage *ru)
 {
-    int killed = 0;
+    int killed = 0, pidfd = pidfd_open(pid, 0);
     for (;;) {
         pid_t r = wait4(pid, status, killed ? 0 : WNOHANG, ru);
-        if (r == pid)
-            return killed;
         if (r < 0 && errno == EINTR)
             continue;
-        if (r < 0) { /* ECHILD: reaped elsewhere (SIGCHLD ignored) */
-            *status = 0;
+        if (r == pid || r < 0) {
+            if (r < 0) /* ECHILD: reaped elsewhere (SIGCHLD ignored) */
+                *status = 0;
+            if (pidfd >= 0)
+                close(pidfd);
             return killed;
         }
         if (!killed && monotonic_seconds() >= deadline) {
@@ -35,8 +54,7 @@ static int reap(pid_t pid, double deadline, int *status, struct rusage *ru)
             killed = 1;
             continue;
         }
-        struct timespec nap = { 0, 5 * 1000 * 1000 };
-        nanosleep(&nap, NULL);
+        await_exit(pidfd, deadline);
     }
 }
 
@@ -49,6 +67,8 @@ static int collect(pid_t pid, int result_fd, int err_fd, const sandbox_limits *l
     int read_rc = sandbox_output_read(result_fd, err_fd, lim, &deadline, &o);
     if (read_rc < 0)
         kill(pid, SIGKILL);
+    else
+        sandbox_output_parse(&o); /* while the child exits */
     int status = 0;
     struct rusage ru;
     memset(&ru, 0, sizeof ru);

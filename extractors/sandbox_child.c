@@ -119,5 +119,10 @@ _Noreturn void sandbox_child_main(sandbox_worker worker, void *arg, const sandbo
     perr err = { { 0 } };
     int rc = worker(arg, &doc, &err);
     int wrc = write_outcome(rc, doc, &err);
+    /* The parent reads until every output pipe is closed: close them now
+     * rather than when the exiting process releases its memory. */
+    close(SANDBOX_RESULT_FD);
+    close(1);
+    close(2);
     _exit(wrc == 0 ? 0 : 1); /* the document goes with the process: no need to free it */
 }

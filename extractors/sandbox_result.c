@@ -108,11 +108,22 @@ int sandbox_output_read(int result_fd, int err_fd, const sandbox_limits *lim, do
     return o->too_large ? -1 : 0;
 }
 
+void sandbox_output_parse(sandbox_output *o)
+{
+    if (o->parsed || o->too_large || o->result_len < 1 || o->result[0] != 'D')
+        return;
+    o->parsed = 1;
+    if (document_from_json(&o->doc, o->result + 1, &o->parse_err) < 0)
+        perr_prefix(&o->parse_err, "extractor result");
+}
+
 void sandbox_output_free(sandbox_output *o)
 {
     free(o->result);
     o->result = NULL;
     o->result_len = o->result_cap = 0;
+    document_free(o->doc);
+    o->doc = NULL;
 }
 
 static int mentions_memory(const char *tail)
@@ -169,9 +180,17 @@ static int child_failure(int status, const struct rusage *ru, const sandbox_outp
     return perr_set(err, "extractor ended without a result");
 }
 
-/* Interpret the child's message: 'D' + JSON or 'E' + error text. */
-static int parse_result(const sandbox_output *o, document **out, perr *err)
+/* Interpret the child's message: 'D' + JSON or 'E' + error text. A
+ * document parsed ahead (sandbox_output_parse) is taken from o. */
+static int parse_result(sandbox_output *o, document **out, perr *err)
 {
+    if (o->parsed) {
+        *out = o->doc;
+        o->doc = NULL;
+        if (!*out)
+            *err = o->parse_err;
+        return *out ? 0 : -1;
+    }
     if (o->result[0] == 'E') {
         char *msg = utf8_sanitize(o->result + 1, o->result_len - 1, NULL);
         perr_set(err, "%s", msg);
@@ -183,7 +202,7 @@ static int parse_result(const sandbox_output *o, document **out, perr *err)
     return 0;
 }
 
-int sandbox_outcome(const sandbox_output *o, int status, const struct rusage *ru, int killed,
+int sandbox_outcome(sandbox_output *o, int status, const struct rusage *ru, int killed,
                     const sandbox_limits *lim, document **out, perr *err)
 {
     *out = NULL;

@@ -29,6 +29,9 @@ typedef struct sandbox_output {
     size_t tail_len;
     int too_large;
     int ocr_pages;           /* 'P' bytes ahead of the result: pages whose OCR started */
+    document *doc;           /* the result already parsed (sandbox_output_parse), until taken */
+    int parsed;              /* sandbox_output_parse ran: doc, or parse_err when it failed */
+    perr parse_err;
 } sandbox_output;
 
 /* Read the result and stderr pipes (made non-blocking here) until both are
@@ -39,15 +42,22 @@ typedef struct sandbox_output {
  * value, for reaping. lim must be resolved. */
 int sandbox_output_read(int result_fd, int err_fd, const sandbox_limits *lim, double *deadline, sandbox_output *o);
 
+/* Parse a complete 'D' result now, while the child is still exiting, so
+ * the caller does not wait for its end before parsing. sandbox_outcome takes
+ * the document only when the child then exited cleanly; otherwise it is
+ * dropped and the child's failure reported as before. */
+void sandbox_output_parse(sandbox_output *o);
+
 /* Seconds the child's OCR'd pages added to the wall and CPU limits. */
 int sandbox_ocr_extension(const sandbox_output *o, const sandbox_limits *lim);
 
+/* Frees the result and a parsed document nobody took. */
 void sandbox_output_free(sandbox_output *o);
 
 /* How the child ended: its wait status and rusage, and whether the parent
  * had it killed at the deadline (or for too much output). Fills *out (0) or
  * err (-1) as the header comment says. lim must be resolved. */
-int sandbox_outcome(const sandbox_output *o, int status, const struct rusage *ru, int killed,
+int sandbox_outcome(sandbox_output *o, int status, const struct rusage *ru, int killed,
                     const sandbox_limits *lim, document **out, perr *err);
 
 #endif

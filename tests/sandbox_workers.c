@@ -4,10 +4,12 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/utf8.h"
+#include "extractors/sandbox_child.h"
 
 int sandbox_test_good(void *arg, document **out, perr *err)
 {
@@ -25,6 +27,26 @@ int sandbox_test_crashing(void *arg, document **out, perr *err)
     signal(SIGSEGV, SIG_DFL); /* bypass the sanitizer's own handler */
     raise(SIGSEGV);
     return -1;
+}
+
+int sandbox_test_crashing_after_result(void *arg, document **out, perr *err)
+{
+    document *doc = NULL;
+    if (sandbox_test_good(arg, &doc, err) == 0) {
+        char *json = document_to_json(doc, 0);
+        if (write(SANDBOX_RESULT_FD, "D", 1) != 1 || write(SANDBOX_RESULT_FD, json, strlen(json)) < 0)
+            _exit(3);
+        free(json);
+    }
+    return sandbox_test_crashing(arg, out, err);
+}
+
+int sandbox_test_silent_sleeping(void *arg, document **out, perr *err)
+{
+    close(SANDBOX_RESULT_FD);
+    close(1);
+    close(2);
+    return sandbox_test_sleeping(arg, out, err);
 }
 
 int sandbox_test_sleeping(void *arg, document **out, perr *err)

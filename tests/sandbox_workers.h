@@ -10,6 +10,11 @@
 int sandbox_test_good(void *arg, document **out, perr *err);
 /* SIGSEGV with the default action (not the sanitizer's handler). */
 int sandbox_test_crashing(void *arg, document **out, perr *err);
+/* Writes a complete result (sandbox_test_good's) on the result descriptor,
+ * then SIGSEGV: a crash after the output must still be a crash. */
+int sandbox_test_crashing_after_result(void *arg, document **out, perr *err);
+/* Closes its result and output descriptors, then never returns, idle. */
+int sandbox_test_silent_sleeping(void *arg, document **out, perr *err);
 /* Never returns, idle. */
 int sandbox_test_sleeping(void *arg, document **out, perr *err);
 /* Never returns, burning CPU. */

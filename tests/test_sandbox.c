@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/monotonic.h"
 #include "common/utf8.h"
 #include "extractors/sandbox.h"
 #include "tests/sandbox_workers.h"
@@ -97,6 +98,28 @@ Test(sandbox, crash_is_a_clean_error)
     cr_assert_eq(sandbox_run(sandbox_test_crashing, NULL, NULL, &doc, &err), -1);
     cr_assert_null(doc);
     cr_assert_str_eq(err.msg, "extractor crashed (signal 11)");
+    assert_no_children();
+}
+
+Test(sandbox, a_crash_after_a_complete_result_is_still_a_crash)
+{
+    document *doc = NULL;
+    perr err = { { 0 } };
+    cr_assert_eq(sandbox_run(sandbox_test_crashing_after_result, "Child title", NULL, &doc, &err), -1);
+    cr_assert_null(doc);
+    cr_assert_str_eq(err.msg, "extractor crashed (signal 11)");
+    assert_no_children();
+}
+
+Test(sandbox, a_child_that_closes_its_outputs_and_hangs_hits_wall_clock_limit)
+{
+    sandbox_limits lim = { .wall_seconds = 1 };
+    document *doc = NULL;
+    perr err = { { 0 } };
+    double t0 = monotonic_seconds();
+    cr_assert_eq(sandbox_run(sandbox_test_silent_sleeping, NULL, &lim, &doc, &err), -1);
+    cr_assert_str_eq(err.msg, "extractor timed out after 1 s");
+    cr_assert_lt(monotonic_seconds() - t0, 3.0);
     assert_no_children();
 }
 
