@@ -234,7 +234,8 @@ _Noreturn void es_server_main(int control_fd, pid_t parent)
         _exit(0);
     signal(SIGPIPE, SIG_IGN);
     close_inherited(control_fd);
-    pdf_warm_up(); /* every child starts with poppler set up (pdf_warm.h) */
+    pdf_warm *warm = pdf_warm_up(); /* every child starts with poppler set up (pdf_warm.h) */
+    (void)warm;                     /* held for the server's life: this never returns */
     es_server s = { .control_fd = control_fd, .signal_fd = open_signalfd() };
     if (s.signal_fd < 0)
         _exit(1);

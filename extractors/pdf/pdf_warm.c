@@ -3,7 +3,10 @@
 #include "extractors/pdf/pdf_warm.h"
 
 #include <glib.h>
+#include <poppler.h>
 #include <stdlib.h>
+
+#include "common/utf8.h"
 
 #include "extractors/pdf/pdf.h"
 
@@ -33,7 +36,11 @@ static GString *warm_pdf(void)
     return pdf;
 }
 
-void pdf_warm_up(void)
+struct pdf_warm {
+    PopplerDocument *held;   /* keeps poppler's GlobalParams alive */
+};
+
+pdf_warm *pdf_warm_up(void)
 {
     GString *pdf = warm_pdf();
     document *doc = NULL;
@@ -43,5 +50,20 @@ void pdf_warm_up(void)
         free(json);
         document_free(doc);
     }
-    g_string_free(pdf, TRUE);
+    GBytes *bytes = g_string_free_to_bytes(pdf);
+    PopplerDocument *held = poppler_document_new_from_bytes(bytes, NULL, NULL);
+    g_bytes_unref(bytes); /* the document holds its own reference */
+    if (!held)
+        return NULL;
+    pdf_warm *w = xmalloc(sizeof *w);
+    w->held = held;
+    return w;
+}
+
+void pdf_warm_free(pdf_warm *w)
+{
+    if (!w)
+        return;
+    g_object_unref(w->held);
+    free(w);
 }
