@@ -311,16 +311,20 @@ static cJSON *string_array(char *const *items, size_t n)
     return arr;
 }
 
-static cJSON *paragraph_to_json(const doc_paragraph *p)
+/* derived: also what document_from_json recomputes (ids, offsets, full_text). */
+static cJSON *paragraph_to_json(const doc_paragraph *p, int derived)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "id", p->id);
+    if (derived)
+        cJSON_AddStringToObject(o, "id", p->id);
     cJSON_AddStringToObject(o, "text", p->text);
     cJSON_AddNumberToObject(o, "page", p->page);
-    cJSON_AddNumberToObject(o, "char_start", (double)p->char_start);
-    cJSON_AddNumberToObject(o, "char_end", (double)p->char_end);
-    cJSON_AddNumberToObject(o, "byte_start", (double)p->byte_start);
-    cJSON_AddNumberToObject(o, "byte_end", (double)p->byte_end);
+    if (derived) {
+        cJSON_AddNumberToObject(o, "char_start", (double)p->char_start);
+        cJSON_AddNumberToObject(o, "char_end", (double)p->char_end);
+        cJSON_AddNumberToObject(o, "byte_start", (double)p->byte_start);
+        cJSON_AddNumberToObject(o, "byte_end", (double)p->byte_end);
+    }
     if (p->ocr) {
         cJSON_AddTrueToObject(o, "ocr");
         cJSON_AddNumberToObject(o, "ocr_confidence", p->ocr_confidence);
@@ -328,18 +332,18 @@ static cJSON *paragraph_to_json(const doc_paragraph *p)
     return o;
 }
 
-static cJSON *section_to_json(const doc_section *sec)
+static cJSON *section_to_json(const doc_section *sec, int derived)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "heading", string_or_null(sec->heading));
     cJSON_AddNumberToObject(o, "level", sec->level);
     cJSON *paras = cJSON_AddArrayToObject(o, "paragraphs");
     for (size_t i = 0; i < sec->n_paragraphs; i++)
-        cJSON_AddItemToArray(paras, paragraph_to_json(&sec->paragraphs[i]));
+        cJSON_AddItemToArray(paras, paragraph_to_json(&sec->paragraphs[i], derived));
     return o;
 }
 
-char *document_to_json(const document *doc, int pretty)
+static char *to_json(const document *doc, int pretty, int derived)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "format", doc->format);
@@ -353,14 +357,25 @@ char *document_to_json(const document *doc, int pretty)
     cJSON_AddNumberToObject(root, "pages", doc->pages);
     cJSON *secs = cJSON_AddArrayToObject(root, "sections");
     for (size_t i = 0; i < doc->n_sections; i++)
-        cJSON_AddItemToArray(secs, section_to_json(&doc->sections[i]));
-    cJSON_AddStringToObject(root, "full_text", doc->full_text);
+        cJSON_AddItemToArray(secs, section_to_json(&doc->sections[i], derived));
+    if (derived)
+        cJSON_AddStringToObject(root, "full_text", doc->full_text);
     cJSON_AddItemToObject(root, "warnings", string_array(doc->warnings, doc->n_warnings));
     char *out = pretty ? cJSON_Print(root) : cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     if (!out)
         abort();
     return out;
+}
+
+char *document_to_json(const document *doc, int pretty)
+{
+    return to_json(doc, pretty, 1);
+}
+
+char *document_to_json_compact(const document *doc)
+{
+    return to_json(doc, 0, 0);
 }
 
 /* ---- JSON in ------------------------------------------------------------- */

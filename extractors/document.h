@@ -86,6 +86,10 @@ const doc_paragraph *document_add_ocr_paragraph(document *doc, const char *text,
 /* JSON (cJSON) round trip: used to carry results out of the sandboxed child
  * and for `precis extract --json`. */
 char *document_to_json(const document *doc, int pretty);
+/* Only what document_from_json reads: without the paragraph ids, offsets
+ * and full_text it recomputes (the sandboxed child's result, about half the
+ * bytes to write and parse). */
+char *document_to_json_compact(const document *doc);
 int document_from_json(document **out, const char *json, perr *err);
 
 #endif

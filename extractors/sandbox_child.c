@@ -95,7 +95,7 @@ static int write_all(int fd, const char *buf, size_t len)
 static int write_outcome(int rc, document *doc, perr *err)
 {
     if (rc == 0 && doc) {
-        char *json = document_to_json(doc, 0);
+        char *json = document_to_json_compact(doc);
         int wrc = json && write_all(3, "D", 1) == 0 && write_all(3, json, strlen(json)) == 0 ? 0 : -1;
         free(json);
         return wrc;

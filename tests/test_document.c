@@ -125,6 +125,35 @@ Test(document, json_round_trip)
     document_free(back);
 }
 
+/* The sandboxed child's compact JSON leaves out ids, offsets and full_text;
+ * the document read back from it is the same as from the full JSON. */
+Test(document, compact_json_round_trip_is_the_same_document)
+{
+    document *doc = document_new("pdf", "application/pdf");
+    document_set_title(doc, "T");
+    document_set_meta(doc, "producer", "pdfTeX");
+    doc->pages = 2;
+    document_add_paragraph(doc, "intro \xe2\x82\xac", 1);
+    document_add_section(doc, "Sec", 1);
+    document_add_ocr_paragraph(doc, "scanned words", 2, 87.5);
+    document_add_paragraph(doc, "last", 2);
+    document_warn(doc, "a warning");
+    char *full = document_to_json(doc, 0), *compact = document_to_json_compact(doc);
+    cr_assert_null(strstr(compact, "full_text"));
+    cr_assert_null(strstr(compact, "char_start"));
+    cr_assert_lt(strlen(compact), strlen(full));
+    document *back = NULL;
+    perr err = {{0}};
+    cr_assert_eq(document_from_json(&back, compact, &err), 0, "%s", err.msg);
+    char *again = document_to_json(back, 0);
+    cr_assert_str_eq(again, full);
+    free(full);
+    free(compact);
+    free(again);
+    document_free(doc);
+    document_free(back);
+}
+
 Test(document, json_rejects_bad_input)
 {
     document *doc = NULL;

@@ -46,7 +46,7 @@ pdf_warm *pdf_warm_up(void)
     document *doc = NULL;
     perr err = { { 0 } };
     if (pdf_extract(pdf->str, pdf->len, NULL, &doc, &err) == 0) {
-        char *json = document_to_json(doc, 0);
+        char *json = document_to_json_compact(doc); /* as a child sends it */
         free(json);
         document_free(doc);
     }
