@@ -1,9 +1,10 @@
 # Makefile — build, test, fuzz, bench, demo and install precis.
 #
 #   make            optimized binary ./precis
-#   make test       every test: engine reference tests (optimized) then the
-#                   full suite under ASan+UBSan; ends with Criterion's summary
+#   make test       every test: engine reference tests (optimized), the full
+#                   suite under ASan+UBSan, then make fuzz-smoke
 #   make fuzz       libFuzzer targets (clang), each run for FUZZ_SECONDS
+#   make fuzz-smoke the same targets, each run once over its seeds
 #   make install    PREFIX=/usr/local DESTDIR= (binary, prompts, sql, systemd
 #                   unit, sysusers.d entry, example config, operator docs)
 #
@@ -79,7 +80,7 @@ SAN_OBJ     += $(BUILD)/san/gen/sql_embedded.o
 
 VERSION_H = $(BUILD)/precis_version.h
 
-.PHONY: all test check unit-tests ref-tests fuzz bench bench-extract bench-fork bench-kernels bench-schema bench-batching bench-pipeline demo model install uninstall clean deps FORCE
+.PHONY: all test check unit-tests ref-tests fuzz fuzz-smoke bench bench-extract bench-fork bench-kernels bench-schema bench-batching bench-pipeline demo model install uninstall clean deps FORCE
 
 all: precis
 
@@ -194,6 +195,7 @@ bench-pipeline: precis
 # `make test` installs missing dependencies first, then runs the suites.
 test: deps
 	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory fuzz-smoke
 
 check: precis $(BUILD)/unit-tests $(BUILD)/ref-tests $(BUILD)/precis-stub
 	@tests/check_layers.sh
@@ -239,6 +241,8 @@ FUZZ_OBJ  = $(LIB_SRC:%.c=$(BUILD)/fuzzobj/%.o) $(BUILD)/fuzzobj/gen/sql_embedde
 FUZZ_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
 $(BUILD)/fuzzobj/%.o $(BUILD)/fuzz/%: STACK_WARN = $(FUZZ_STACK_WARN)
+# Kept between runs (make would delete them as intermediates of the pattern rules).
+.SECONDARY: $(FUZZ_OBJ)
 
 $(BUILD)/fuzzobj/%.o: %.c | $(VERSION_H)
 	@mkdir -p $(dir $@)
@@ -253,6 +257,17 @@ fuzz: deps $(FUZZ_BIN)
 	  name=$$(basename $$bin); seeds=tests/fuzz/seeds/$${name#fuzz_}; work=$(BUILD)/fuzz-corpus/$$name; \
 	  mkdir -p $$work; echo "== $$name for $(FUZZ_SECONDS)s"; \
 	  $$bin -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 $$work $$( [ -d $$seeds ] && echo $$seeds ) || exit 1; \
+	done
+
+# Every fuzz target built (clang) and run once over its seeds, no mutation:
+# keeps the targets building and the seeds passing (make test runs it).
+fuzz-smoke: $(FUZZ_BIN)
+	@echo "== fuzz targets over their seeds"
+	@for bin in $(FUZZ_BIN); do \
+	  name=$$(basename $$bin); seeds=tests/fuzz/seeds/$${name#fuzz_}; \
+	  $$bin -runs=0 -rss_limit_mb=2048 -timeout=10 $$( [ -d $$seeds ] && echo $$seeds ) >$(BUILD)/fuzz/$$name.log 2>&1 \
+	    || { cat $(BUILD)/fuzz/$$name.log; echo "$$name failed on its seeds"; exit 1; }; \
+	  echo "$$name: $$(tail -1 $(BUILD)/fuzz/$$name.log)"; \
 	done
 
 # The unit names /usr/bin/precis and /usr/share/doc/precis: rewritten to $(BINDIR), $(DOCDIR).
