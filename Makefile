@@ -30,7 +30,9 @@ Q = $(if $(filter 1,$(V)),,@)
 PKGS = libpq rdkafka libxml-2.0 poppler-glib glib-2.0 gio-2.0 libcjson openblas libzip libmicrohttpd libsystemd tesseract lept
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+# Tesseract (and leptonica) only for their headers: extractors/pdf/pdf_tess.c
+# loads libtesseract when OCR first needs it, so no process start pays for it.
+PKG_LIBS   = $(shell pkg-config --libs $(filter-out tesseract lept,$(PKGS)))
 
 WARN    = -Wall -Wextra -Werror
 # No function may take more than 64 KiB of stack: engine code runs on pool

@@ -351,7 +351,7 @@ static void report_ocr(const ocr_run *run, const pdf_pages *pp, document *doc)
         return;
     char *ranges = page_ranges(run->done, pp->n);
     document_warn(doc, "text of %s is from OCR (Tesseract %s, %s, %d dpi; mean paragraph confidence %.0f of 100)",
-                  ranges, pdf_ocr_version(), run->opts->ocr_languages, run->min_dpi,
+                  ranges, pdf_ocr_version(run->engine), run->opts->ocr_languages, run->min_dpi,
                   run->n_paras ? run->confidence_sum / run->n_paras : 0.0);
     g_free(ranges);
 }

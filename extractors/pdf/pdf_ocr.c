@@ -5,9 +5,11 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <tesseract/capi.h>
+
+#include "extractors/pdf/pdf_tess.h"
 
 struct pdf_ocr {
+    pdf_tess tess;          /* Tesseract's functions (pdf_tess.h) */
     TessBaseAPI *api;
 };
 
@@ -43,9 +45,9 @@ static int missing_language(const char *lang, perr *err)
 }
 
 /* Every language of the list is among Tesseract's loaded ones. */
-static int all_loaded(TessBaseAPI *api, const char *languages, perr *err)
+static int all_loaded(const pdf_tess *t, TessBaseAPI *api, const char *languages, perr *err)
 {
-    char **loaded = TessBaseAPIGetLoadedLanguagesAsVector(api);
+    char **loaded = t->BaseAPIGetLoadedLanguagesAsVector(api);
     gchar **wanted = g_strsplit(languages, "+", 0);
     int rc = 0;
     for (gchar **w = wanted; rc == 0 && *w; w++) {
@@ -56,7 +58,7 @@ static int all_loaded(TessBaseAPI *api, const char *languages, perr *err)
             rc = missing_language(*w, err);
     }
     g_strfreev(wanted);
-    TessDeleteTextArray(loaded);
+    t->DeleteTextArray(loaded);
     return rc;
 }
 
@@ -75,32 +77,34 @@ int pdf_ocr_open(pdf_ocr **out, const char *languages, perr *err)
     *out = NULL;
     if (languages_well_formed(languages, err) < 0)
         return -1;
+    pdf_ocr *o = calloc(1, sizeof *o);
+    if (!o)
+        return perr_set(err, "out of memory");
+    if (pdf_tess_load(&o->tess, PDF_TESS_LIBRARY, err) < 0) {
+        free(o);
+        return -1;
+    }
+    const pdf_tess *t = &o->tess;
     /* Tesseract's LSTM asks OpenMP for 4 threads a parallel loop (a
      * num_threads clause, which omp_set_num_threads does not override);
      * with no active parallel level allowed every region runs on the
      * calling thread. On 2 cores the extra threads spin against the
      * daemon's: one dense page took 3.8 s of wall time instead of 0.75. */
     omp_set_max_active_levels(0);
-    TessBaseAPI *api = TessBaseAPICreate();
-    if (!api)
+    o->api = t->BaseAPICreate();
+    if (!o->api) {
+        free(o);
         return perr_set(err, "cannot create the OCR engine");
+    }
     /* Before Init: its own "Error opening data file" goes there too. */
-    TessBaseAPISetVariable(api, "debug_file", "/dev/null");
-    int rc = TessBaseAPIInit2(api, NULL, languages, OEM_LSTM_ONLY) != 0 ? first_missing(languages, err)
-                                                                       : all_loaded(api, languages, err);
+    t->BaseAPISetVariable(o->api, "debug_file", "/dev/null");
+    int rc = t->BaseAPIInit2(o->api, NULL, languages, OEM_LSTM_ONLY) != 0 ? first_missing(languages, err)
+                                                                          : all_loaded(t, o->api, languages, err);
     if (rc < 0) {
-        TessBaseAPIEnd(api);
-        TessBaseAPIDelete(api);
+        pdf_ocr_close(o);
         return -1;
     }
-    TessBaseAPISetPageSegMode(api, PSM_AUTO);
-    pdf_ocr *o = malloc(sizeof *o);
-    if (!o) {
-        TessBaseAPIEnd(api);
-        TessBaseAPIDelete(api);
-        return perr_set(err, "out of memory");
-    }
-    o->api = api;
+    t->BaseAPISetPageSegMode(o->api, PSM_AUTO);
     *out = o;
     return 0;
 }
@@ -109,8 +113,8 @@ void pdf_ocr_close(pdf_ocr *o)
 {
     if (!o)
         return;
-    TessBaseAPIEnd(o->api);
-    TessBaseAPIDelete(o->api);
+    o->tess.BaseAPIEnd(o->api);
+    o->tess.BaseAPIDelete(o->api);
     free(o);
 }
 
@@ -136,35 +140,36 @@ static char *join_lines(const char *text)
     return g_string_free(buf, FALSE);
 }
 
-static void collect_paragraphs(TessResultIterator *it, int page, pdf_para_list *out)
+static void collect_paragraphs(const pdf_tess *t, TessResultIterator *it, int page, pdf_para_list *out)
 {
     do {
-        char *text = TessResultIteratorGetUTF8Text(it, RIL_PARA);
+        char *text = t->ResultIteratorGetUTF8Text(it, RIL_PARA);
         if (!text)
             continue;
         char *joined = join_lines(text);
-        TessDeleteText(text);
+        t->DeleteText(text);
         if (*joined)
-            pdf_para_list_add(out, joined, page, 1, TessResultIteratorConfidence(it, RIL_PARA));
+            pdf_para_list_add(out, joined, page, 1, t->ResultIteratorConfidence(it, RIL_PARA));
         g_free(joined);
-    } while (TessResultIteratorNext(it, RIL_PARA));
+    } while (t->ResultIteratorNext(it, RIL_PARA));
 }
 
 int pdf_ocr_page(pdf_ocr *o, const pdf_gray_image *img, int page, pdf_para_list *out, perr *err)
 {
-    TessBaseAPISetImage(o->api, img->pixels, img->width, img->height, 1, img->stride);
-    TessBaseAPISetSourceResolution(o->api, img->dpi);
-    if (TessBaseAPIRecognize(o->api, NULL) != 0) {
-        TessBaseAPIClear(o->api);
+    const pdf_tess *t = &o->tess;
+    t->BaseAPISetImage(o->api, img->pixels, img->width, img->height, 1, img->stride);
+    t->BaseAPISetSourceResolution(o->api, img->dpi);
+    if (t->BaseAPIRecognize(o->api, NULL) != 0) {
+        t->BaseAPIClear(o->api);
         return perr_set(err, "Tesseract could not recognise the page image (%d x %d at %d dpi)", img->width,
                         img->height, img->dpi);
     }
-    TessResultIterator *it = TessBaseAPIGetIterator(o->api);
+    TessResultIterator *it = t->BaseAPIGetIterator(o->api);
     if (it) {
-        collect_paragraphs(it, page, out);
-        TessResultIteratorDelete(it);
+        collect_paragraphs(t, it, page, out);
+        t->ResultIteratorDelete(it);
     }
-    TessBaseAPIClear(o->api);
+    t->BaseAPIClear(o->api);
     return 0;
 }
 
@@ -189,7 +194,7 @@ const char *pdf_ocr_mode_name(int mode)
     return mode == EXTRACT_OCR_OFF ? "off" : mode == EXTRACT_OCR_FORCE ? "force" : "auto";
 }
 
-const char *pdf_ocr_version(void)
+const char *pdf_ocr_version(const pdf_ocr *o)
 {
-    return TessVersion();
+    return o->tess.Version();
 }

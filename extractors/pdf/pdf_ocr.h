@@ -8,6 +8,9 @@
  * joined as PDF lines are (pdf_join_line: "regu-" + "lation"), each with
  * Tesseract's mean word confidence for it (0..100).
  *
+ * Tesseract is loaded by pdf_ocr_open (pdf_tess.h), not linked: without
+ * it, OCR fails with "OCR is not available: cannot load libtesseract.so.5".
+ *
  * Errors: a language that is not installed is named ("OCR language \"xyz\"
  * is not installed (no xyz.traineddata; on Debian: apt-get install
  * tesseract-ocr-xyz)"), as is a malformed language list. Tesseract's own
@@ -48,7 +51,7 @@ int pdf_ocr_check_languages(const char *languages, perr *err);
 int pdf_ocr_mode_parse(const char *s, int *mode, perr *err);
 const char *pdf_ocr_mode_name(int mode);
 
-/* Tesseract's version ("5.3.0"). */
-const char *pdf_ocr_version(void);
+/* The version ("5.3.0") of the Tesseract o runs on; valid while o is open. */
+const char *pdf_ocr_version(const pdf_ocr *o);
 
 #endif
