@@ -248,11 +248,13 @@ $(BUILD)/fuzzobj/%.o $(BUILD)/fuzz/%: STACK_WARN = $(FUZZ_STACK_WARN)
 
 $(BUILD)/fuzzobj/%.o: %.c | $(VERSION_H)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(BASE_CFLAGS) -O1 -g $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(ISA_$<) -c -o $@ $<
+	@$(if $(Q),echo "  FUZZCC  $<")
+	$(Q)$(FUZZ_CC) $(BASE_CFLAGS) -O1 -g $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(ISA_$<) -c -o $@ $<
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(BASE_CFLAGS) -O1 -g $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(LDLIBS)
+	@$(if $(Q),echo "  FUZZLD  $@")
+	$(Q)$(FUZZ_CC) $(BASE_CFLAGS) -O1 -g $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
 fuzz: deps $(FUZZ_BIN)
 	@for bin in $(FUZZ_BIN); do \
