@@ -9,6 +9,8 @@
 #include <glib.h>
 #include <string.h>
 
+#include "tests/support.h"
+
 #define PAGE_W 595.0 /* A4, points */
 #define PAGE_H 842.0
 #define MARGIN 64.0
@@ -132,44 +134,9 @@ unsigned char *ocr_fixture_text_pdf(const char *text, size_t *len)
     return ocr_fixture_pdf(text, 0, 0, len);
 }
 
-/* Lower-cased words of s, counted. */
-static GHashTable *word_counts(const char *s, size_t *total)
-{
-    GHashTable *counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    GString *w = g_string_new(NULL);
-    *total = 0;
-    for (const char *p = s;; p = g_utf8_next_char(p)) {
-        gunichar c = *p ? g_utf8_get_char(p) : 0;
-        if (c && g_unichar_isalnum(c)) {
-            g_string_append_unichar(w, g_unichar_tolower(c));
-            continue;
-        }
-        if (w->len) {
-            gpointer old = g_hash_table_lookup(counts, w->str);
-            g_hash_table_insert(counts, g_strdup(w->str), GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + 1));
-            (*total)++;
-            g_string_truncate(w, 0);
-        }
-        if (!c)
-            break;
-    }
-    g_string_free(w, TRUE);
-    return counts;
-}
-
 double ocr_fixture_word_accuracy(const char *expected, const char *got)
 {
     size_t n_expected, n_got;
-    GHashTable *e = word_counts(expected, &n_expected), *g = word_counts(got, &n_got);
-    size_t matched = 0;
-    GHashTableIter it;
-    gpointer key, value;
-    g_hash_table_iter_init(&it, e);
-    while (g_hash_table_iter_next(&it, &key, &value)) {
-        size_t want = GPOINTER_TO_SIZE(value), have = GPOINTER_TO_SIZE(g_hash_table_lookup(g, key));
-        matched += want < have ? want : have;
-    }
-    g_hash_table_destroy(e);
-    g_hash_table_destroy(g);
+    size_t matched = test_words_in_common(expected, got, &n_expected, &n_got);
     return n_expected ? (double)matched / (double)n_expected : 1.0;
 }

@@ -9,6 +9,7 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <glib.h>
 #include <ftw.h>
 #include <signal.h>
 #include <spawn.h>
@@ -273,6 +274,47 @@ double test_json_number(const cJSON *o, const char *key)
  * .timeout and --jobs 2), which would abort `make check` after every test
  * passed. PRE_ALL runs only in the runner; test processes are spawned fresh
  * (they do not inherit this flag), so leaks in our code are still caught. */
+/* Lower-cased words of s, counted. */
+static GHashTable *word_counts(const char *s, size_t *total)
+{
+    GHashTable *counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    GString *w = g_string_new(NULL);
+    *total = 0;
+    for (const char *p = s;; p = g_utf8_next_char(p)) {
+        gunichar c = *p ? g_utf8_get_char(p) : 0;
+        if (c && g_unichar_isalnum(c)) {
+            g_string_append_unichar(w, g_unichar_tolower(c));
+            continue;
+        }
+        if (w->len) {
+            gpointer old = g_hash_table_lookup(counts, w->str);
+            g_hash_table_insert(counts, g_strdup(w->str), GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + 1));
+            (*total)++;
+            g_string_truncate(w, 0);
+        }
+        if (!c)
+            break;
+    }
+    g_string_free(w, TRUE);
+    return counts;
+}
+
+size_t test_words_in_common(const char *a, const char *b, size_t *n_a, size_t *n_b)
+{
+    GHashTable *ca = word_counts(a, n_a), *cb = word_counts(b, n_b);
+    size_t common = 0;
+    GHashTableIter it;
+    gpointer key, value;
+    g_hash_table_iter_init(&it, ca);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        size_t x = GPOINTER_TO_SIZE(value), y = GPOINTER_TO_SIZE(g_hash_table_lookup(cb, key));
+        common += x < y ? x : y;
+    }
+    g_hash_table_destroy(ca);
+    g_hash_table_destroy(cb);
+    return common;
+}
+
 #include <criterion/hooks.h>
 
 static int in_criterion_runner;

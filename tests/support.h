@@ -69,6 +69,11 @@ int test_run(const char *cmd, char **out);
 /* test_run of "<the precis binary> args 2>&1": stdout and stderr together. */
 int test_run_precis(const char *args, char **out);
 
+/* Words (maximal runs of Unicode letters and digits, lower-cased) that
+ * texts a and b share as multisets: each word counted min(times in a, times
+ * in b). *n_a and *n_b get the two texts' word counts. */
+size_t test_words_in_common(const char *a, const char *b, size_t *n_a, size_t *n_b);
+
 /* The number at key of JSON object o (exact key); fails the test when it is
  * missing or not a number. */
 struct cJSON;

@@ -159,43 +159,13 @@ static char *normalize_for_similarity(const char *text)
     return lower;
 }
 
-/* word -> count; returns the total number of words. */
-static size_t count_words(const char *text, GHashTable *counts)
-{
-    char *norm = normalize_for_similarity(text);
-    size_t total = 0;
-    const char *p = norm;
-    while (*p) {
-        while (*p && !g_unichar_isalnum(g_utf8_get_char(p)))
-            p = g_utf8_next_char(p);
-        const char *start = p;
-        while (*p && g_unichar_isalnum(g_utf8_get_char(p)))
-            p = g_utf8_next_char(p);
-        if (p > start) {
-            char *word = g_strndup(start, (gsize)(p - start));
-            gpointer old = g_hash_table_lookup(counts, word);
-            g_hash_table_insert(counts, word, GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + 1));
-            total++;
-        }
-    }
-    g_free(norm);
-    return total;
-}
-
+/* Dice similarity of the two texts' word multisets, after normalising both. */
 static double word_similarity(const char *a, const char *b)
 {
-    GHashTable *ca = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    GHashTable *cb = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    size_t na = count_words(a, ca), nb = count_words(b, cb), common = 0;
-    GHashTableIter it;
-    gpointer key, value;
-    g_hash_table_iter_init(&it, ca);
-    while (g_hash_table_iter_next(&it, &key, &value)) {
-        size_t x = GPOINTER_TO_SIZE(value), y = GPOINTER_TO_SIZE(g_hash_table_lookup(cb, key));
-        common += x < y ? x : y;
-    }
-    g_hash_table_destroy(ca);
-    g_hash_table_destroy(cb);
+    char *na_text = normalize_for_similarity(a), *nb_text = normalize_for_similarity(b);
+    size_t na, nb, common = test_words_in_common(na_text, nb_text, &na, &nb);
+    g_free(na_text);
+    g_free(nb_text);
     return na + nb ? 2.0 * (double)common / (double)(na + nb) : 1.0;
 }
 
