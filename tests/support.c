@@ -13,6 +13,7 @@
 #include <ftw.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,12 +254,16 @@ int test_run(const char *cmd, char **out)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-int test_run_precis(const char *args, char **out)
+int test_run_precis(char **out, const char *fmt, ...)
 {
-    char *cmd = NULL;
-    cr_assert(asprintf(&cmd, "%s %s 2>&1", test_precis_bin(), args) > 0);
+    va_list ap;
+    va_start(ap, fmt);
+    char *args = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    char *cmd = g_strdup_printf("%s %s 2>&1", test_precis_bin(), args);
     int rc = test_run(cmd, out);
-    free(cmd);
+    g_free(cmd);
+    g_free(args);
     return rc;
 }
 

@@ -66,8 +66,9 @@ int test_try_wait_exit(pid_t pid, int timeout_ms);
 /* Run a shell command, capture stdout (malloc'd) and return the exit status. */
 int test_run(const char *cmd, char **out);
 
-/* test_run of "<the precis binary> args 2>&1": stdout and stderr together. */
-int test_run_precis(const char *args, char **out);
+/* test_run of "<the precis binary> ARGS 2>&1", ARGS formatted from fmt
+ * printf-style: stdout and stderr together in *out. */
+int test_run_precis(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Words (maximal runs of Unicode letters and digits, lower-cased) that
  * texts a and b share as multisets: each word counted min(times in a, times

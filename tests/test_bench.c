@@ -11,9 +11,8 @@
 Test(bench, json_report_has_every_measurement)
 {
     char *model = test_model_path("synth-d256-q8_0.gguf");
-    char *args = NULL, *out;
-    cr_assert(asprintf(&args, "bench -m %s -p 16 -n 4 -B 1,2 -t 2 --json", model) > 0);
-    cr_assert_eq(test_run_precis(args, &out), 0, "%s", out);
+    char *out;
+    cr_assert_eq(test_run_precis(&out, "bench -m %s -p 16 -n 4 -B 1,2 -t 2 --json", model), 0, "%s", out);
     cJSON *j = cJSON_Parse(out);
     cr_assert(j, "not JSON: %s", out);
     cr_assert_eq(test_json_number(j, "n_prompt"), 16);
@@ -43,10 +42,8 @@ Test(bench, json_report_has_every_measurement)
     cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "draft")));
     cJSON_Delete(j);
     free(out);
-    free(args);
     /* --no-draft: one pass per generated token */
-    cr_assert(asprintf(&args, "bench -m %s -p 8 -n 6 -B 0 -t 1 --no-draft --json", model) > 0);
-    cr_assert_eq(test_run_precis(args, &out), 0, "%s", out);
+    cr_assert_eq(test_run_precis(&out, "bench -m %s -p 8 -n 6 -B 0 -t 1 --no-draft --json", model), 0, "%s", out);
     j = cJSON_Parse(out);
     cr_assert(j, "not JSON: %s", out);
     cr_assert_eq(test_json_number(j, "gen_tokens"), 6);
@@ -55,29 +52,24 @@ Test(bench, json_report_has_every_measurement)
     cr_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "draft")));
     cJSON_Delete(j);
     free(out);
-    free(args);
     free(model);
 }
 
 Test(bench, text_report_and_usage_errors)
 {
     char *model = test_model_path("synth-d256-q8_0.gguf");
-    char *args = NULL, *out;
-    cr_assert(asprintf(&args, "bench -m %s -p 8 -n 2 -B 0 -t 1", model) > 0);
-    cr_assert_eq(test_run_precis(args, &out), 0, "%s", out);
+    char *out;
+    cr_assert_eq(test_run_precis(&out, "bench -m %s -p 8 -n 2 -B 0 -t 1", model), 0, "%s", out);
     cr_assert(strstr(out, "pp8 ") && strstr(out, "tg2 ") && !strstr(out, "B="), "%s", out);
     cr_assert(strstr(out, "gen2 ") && strstr(out, "forward passes per token"), "%s", out);
     cr_assert(strstr(out, "q8_0 x30"), "%s", out);
     free(out);
-    free(args);
-    cr_assert_eq(test_run_precis("bench", &out), 2, "%s", out);
+    cr_assert_eq(test_run_precis(&out, "bench"), 2, "%s", out);
     cr_assert(strstr(out, "-m MODEL is required"), "%s", out);
     free(out);
-    cr_assert(asprintf(&args, "bench -m %s -B 1,x", model) > 0);
-    cr_assert_eq(test_run_precis(args, &out), 2, "%s", out);
+    cr_assert_eq(test_run_precis(&out, "bench -m %s -B 1,x", model), 2, "%s", out);
     free(out);
-    free(args);
-    cr_assert_eq(test_run_precis("bench -m /nonexistent.gguf -p 1 -n 1", &out), 1, "%s", out);
+    cr_assert_eq(test_run_precis(&out, "bench -m /nonexistent.gguf -p 1 -n 1"), 1, "%s", out);
     cr_assert(strstr(out, "/nonexistent.gguf"), "%s", out);
     free(out);
     free(model);

@@ -96,55 +96,39 @@ Test(extract, dispatches_on_content_not_name)
 
 /* ---- the CLI ----------------------------------------------------------------- */
 
-static int run_cli(const char *args, char **out)
-{
-    char *cmd = NULL;
-    cr_assert(asprintf(&cmd, "%s extract %s 2>&1", test_precis_bin(), args) > 0);
-    int rc = test_run(cmd, out);
-    free(cmd);
-    return rc;
-}
-
 Test(extract, cli_plain_text_and_json)
 {
     char *path = test_corpus_path("pdf/normal/pdfjs_issue14415_agreement.pdf");
-    char *args = NULL, *out = NULL;
-    cr_assert(asprintf(&args, "'%s'", path) > 0);
-    cr_assert_eq(run_cli(args, &out), 0, "%s", out);
+    char *out = NULL;
+    cr_assert_eq(test_run_precis(&out, "extract '%s'", path), 0, "%s", out);
     cr_assert_not_null(strstr(out, "This agreement"), "%s", out);
     free(out);
-    free(args);
-    cr_assert(asprintf(&args, "--json '%s'", path) > 0);
-    cr_assert_eq(run_cli(args, &out), 0, "%s", out);
+    cr_assert_eq(test_run_precis(&out, "extract --json '%s'", path), 0, "%s", out);
     cr_assert_not_null(strstr(out, "\"format\":\t\"pdf\""), "%s", out);
     cr_assert_not_null(strstr(out, "\"id\":\t\"p1\""), "%s", out);
     free(out);
-    free(args);
     free(path);
 }
 
 Test(extract, cli_errors)
 {
     char *path = test_corpus_path("pdf/hostile/pypdf_r4-aes-user-password.pdf");
-    char *args = NULL, *out = NULL;
-    cr_assert(asprintf(&args, "'%s'", path) > 0);
-    cr_assert_eq(run_cli(args, &out), 1);
+    char *out = NULL;
+    cr_assert_eq(test_run_precis(&out, "extract '%s'", path), 1);
     cr_assert_not_null(strstr(out, "encrypted PDF: password required"), "%s", out);
     free(out);
-    free(args);
-    cr_assert(asprintf(&args, "--password asdfzxcv --timeout 10 --memory-mb 512 '%s'", path) > 0);
-    cr_assert_eq(run_cli(args, &out), 0, "%s", out);
+    cr_assert_eq(test_run_precis(&out, "extract --password asdfzxcv --timeout 10 --memory-mb 512 '%s'", path), 0,
+                 "%s", out);
     cr_assert_not_null(strstr(out, "encryption test password"), "%s", out);
     free(out);
-    free(args);
-    cr_assert_eq(run_cli("--timeout zero x.pdf", &out), 2);
+    cr_assert_eq(test_run_precis(&out, "extract --timeout zero x.pdf"), 2);
     free(out);
-    cr_assert_eq(run_cli("", &out), 2);
+    cr_assert_eq(test_run_precis(&out, "extract"), 2);
     free(out);
-    cr_assert_eq(run_cli("/nonexistent/file.pdf", &out), 1);
+    cr_assert_eq(test_run_precis(&out, "extract /nonexistent/file.pdf"), 1);
     cr_assert_not_null(strstr(out, "No such file"), "%s", out);
     free(out);
-    cr_assert_eq(run_cli("--help", &out), 0);
+    cr_assert_eq(test_run_precis(&out, "extract --help"), 0);
     cr_assert_not_null(strstr(out, "usage: precis extract FILE"));
     free(out);
     free(path);

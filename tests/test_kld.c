@@ -173,10 +173,9 @@ static double value_after(const char *out, const char *label)
 Test(kld, compares_with_ik_llama_cpp_file_near_zero)
 {
     char *model = test_model_path("stories260K.gguf");
-    char *args = NULL, *out;
-    cr_assert(asprintf(&args, "perplexity -m %s --kl-divergence-base %s --kl-divergence -t 2",
-                       model, IK_FIXTURE) > 0);
-    cr_assert_eq(test_run_precis(args, &out), 0, "%s", out);
+    char *out;
+    cr_assert_eq(test_run_precis(&out, "perplexity -m %s --kl-divergence-base %s --kl-divergence -t 2",
+                                 model, IK_FIXTURE), 0, "%s", out);
     static const char *const labels[] = {
         "chunk             PPL               ln(PPL(Q)/PPL(base))",
         "====== Perplexity statistics ======", "Mean PPL(Q)                   : ",
@@ -199,7 +198,6 @@ Test(kld, compares_with_ik_llama_cpp_file_near_zero)
     cr_expect_leq(fabs(ratio - 1), 1e-3, "PPL ratio %g", ratio);
     cr_assert(strstr(out, "   4 "), "a row per chunk:\n%s", out);
     free(out);
-    free(args);
     free(model);
 }
 
@@ -212,12 +210,11 @@ Test(kld, writes_the_layout_ik_llama_cpp_writes)
 {
     char *model = test_model_path("stories260K.gguf");
     char *text = test_model_path("reference/ppl.txt");
-    char *mine = NULL, *args = NULL, *out;
+    char *mine = NULL, *out;
     cr_assert(asprintf(&mine, "%s/mine.kld", test_tmpdir()) > 0);
-    cr_assert(asprintf(&args, "perplexity -m %s -f %s -c %d --chunks %d -t 2 "
-                       "--kl-divergence-base %s", model, text, IK_N_CTX, IK_N_CHUNK,
-                       mine) > 0);
-    cr_assert_eq(test_run_precis(args, &out), 0, "%s", out);
+    cr_assert_eq(test_run_precis(&out, "perplexity -m %s -f %s -c %d --chunks %d -t 2 "
+                                 "--kl-divergence-base %s", model, text, IK_N_CTX, IK_N_CHUNK,
+                                 mine), 0, "%s", out);
     cr_assert(strstr(out, "Final estimate: PPL = "), "%s", out);
     size_t n_mine, n_ik;
     char *a = read_bin(mine, &n_mine), *b = read_bin(IK_FIXTURE, &n_ik);
@@ -246,7 +243,6 @@ Test(kld, writes_the_layout_ik_llama_cpp_writes)
     free(a);
     free(b);
     free(out);
-    free(args);
     free(mine);
     free(text);
     free(model);
@@ -339,13 +335,11 @@ Test(kld, corrupt_record_is_refused_with_a_reason)
 
     /* and through the command: exit 1, the message, no crash */
     char *model = test_model_path("stories260K.gguf");
-    char *args = NULL, *out;
-    cr_assert(asprintf(&args, "perplexity -m %s --kl-divergence-base %s --kl-divergence -t 1",
-                       model, p) > 0);
-    cr_assert_eq(test_run_precis(args, &out), 1, "%s", out);
+    char *out;
+    cr_assert_eq(test_run_precis(&out, "perplexity -m %s --kl-divergence-base %s --kl-divergence -t 1",
+                                 model, p), 1, "%s", out);
     cr_expect(strstr(out, "chunk 1: base record 3 of 124"), "%s", out);
     free(out);
-    free(args);
     free(model);
     free(p);
 }
@@ -353,17 +347,13 @@ Test(kld, corrupt_record_is_refused_with_a_reason)
 Test(kld, base_of_another_vocabulary_is_refused)
 {
     char *model = test_model_path("llama-2-tiny-random.gguf");
-    char *args = NULL, *out;
-    cr_assert(asprintf(&args, "perplexity -m %s --kl-divergence-base %s --kl-divergence",
-                       model, IK_FIXTURE) > 0);
-    cr_assert_eq(test_run_precis(args, &out), 1, "%s", out);
+    char *out;
+    cr_assert_eq(test_run_precis(&out, "perplexity -m %s --kl-divergence-base %s --kl-divergence",
+                                 model, IK_FIXTURE), 1, "%s", out);
     cr_expect(strstr(out, "its vocabulary has 512 tokens, the model's 32000"), "%s", out);
     free(out);
-    free(args);
-    cr_assert(asprintf(&args, "perplexity -m %s --kl-divergence", model) > 0);
-    cr_assert_eq(test_run_precis(args, &out), 2, "%s", out);
+    cr_assert_eq(test_run_precis(&out, "perplexity -m %s --kl-divergence", model), 2, "%s", out);
     cr_expect(strstr(out, "--kl-divergence needs --kl-divergence-base"), "%s", out);
     free(out);
-    free(args);
     free(model);
 }

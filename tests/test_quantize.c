@@ -634,31 +634,25 @@ Test(quantize, cli_quantize_and_gen_model)
 {
     char *src = test_model_path("synth-d256-f16.gguf");
     char *vocab = test_model_path("llama-2-tiny-random.gguf");
-    char *out = tmp_file("cli.gguf"), *args = NULL, *text;
-    cr_assert(asprintf(&args, "quantize -q -t 2 %s %s Q4_K_M", src, out) > 0);
-    cr_assert_eq(test_run_precis(args, &text), 0, "%s", text);
+    char *out = tmp_file("cli.gguf"), *text;
+    cr_assert_eq(test_run_precis(&text, "quantize -q -t 2 %s %s Q4_K_M", src, out), 0, "%s", text);
     cr_assert(strstr(text, "39 tensors") && strstr(text, "q4_K: 25") && strstr(text, "q6_K: 5"),
               "%s", text);
     free(text);
-    free(args);
-    cr_assert(asprintf(&args, "quantize %s %s q4_k_xl", src, out) > 0);
-    cr_assert_eq(test_run_precis(args, &text), 2, "%s", text);
+    cr_assert_eq(test_run_precis(&text, "quantize %s %s q4_k_xl", src, out), 2, "%s", text);
     cr_assert(strstr(text, "unknown type 'q4_k_xl'"), "%s", text);
     free(text);
-    free(args);
-    cr_assert_eq(test_run_precis("quantize only-one-arg", &text), 2, "%s", text);
+    cr_assert_eq(test_run_precis(&text, "quantize only-one-arg"), 2, "%s", text);
     free(text);
-    cr_assert(asprintf(&args, "gen-model --shape d256 --type q8_0 --vocab %s --seed 3 %s", vocab,
-                       out) > 0);
-    cr_assert_eq(test_run_precis(args, &text), 0, "%s", text);
+    cr_assert_eq(test_run_precis(&text, "gen-model --shape d256 --type q8_0 --vocab %s --seed 3 %s", vocab,
+                                 out), 0, "%s", text);
     free(text);
-    free(args);
     perr err;
     model *m;
     cr_assert_eq(model_load(&m, out, &err), 0, "%s", err.msg);
     cr_assert_eq(m->output->type, TT_Q8_0);
     model_free(m);
-    cr_assert_eq(test_run_precis("gen-model --shape gpt-5 --type q8_0 --vocab x y", &text), 2);
+    cr_assert_eq(test_run_precis(&text, "gen-model --shape gpt-5 --type q8_0 --vocab x y"), 2);
     cr_assert(strstr(text, "unknown shape"), "%s", text);
     free(text);
     free(out);
