@@ -52,14 +52,15 @@ static double token_kld(const float *logits, int n_vocab, const uint16_t *rec, f
     return sum;
 }
 
-int kld_acc_add(kld_acc *a, const float *logits, int n_vocab, const uint16_t *base_rec,
-                int32_t tok)
+int kld_acc_add(kld_acc *a, const float *logits, const logit_row_norm *norm, int n_vocab,
+                const uint16_t *base_rec, int32_t tok)
 {
     if (a->count >= a->cap)
         return -1;
-    float max, lse, scale, floor;
-    int imax, imax_base = 0;
-    lse = (float)logit_norm(logits, n_vocab, &max, &imax);
+    float scale, floor;
+    const float max = norm->max, lse = (float)norm->lse;
+    const int imax = norm->imax;
+    int imax_base = 0;
     logits_record_scale(base_rec, &scale, &floor);
 
     const float nll = max + lse - logits[tok];

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "engine/logit_norm.h"
 
 typedef struct kld_acc {
     double sum_nll, sum_nll2, sum_nll_base, sum_nll_base2, sum_nll_nll_base;
@@ -35,10 +36,11 @@ typedef struct kld_acc {
 int kld_acc_init(kld_acc *a, size_t cap, perr *err);
 void kld_acc_free(kld_acc *a);
 
-/* Adds one token: logits (n_vocab), its base record, the token that
- * followed. Returns -1 when the accumulator is full. */
-int kld_acc_add(kld_acc *a, const float *logits, int n_vocab, const uint16_t *base_rec,
-                int32_t tok);
+/* Adds one token: logits (n_vocab) and their normaliser (logit_norm), its
+ * base record, the token that followed. Returns -1 when the accumulator is
+ * full. */
+int kld_acc_add(kld_acc *a, const float *logits, const logit_row_norm *norm, int n_vocab,
+                const uint16_t *base_rec, int32_t tok);
 
 /* A mean and its standard error, as llama.cpp computes them. */
 typedef struct kld_value {

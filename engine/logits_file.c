@@ -12,11 +12,10 @@
 #define MAX_N_CTX (1 << 20)
 #define MAX_N_VOCAB (1 << 24)
 
-double logits_record_encode(const float *logits, int n_vocab, int32_t tok, uint16_t *rec)
+double logits_record_encode(const float *logits, const logit_row_norm *norm, int n_vocab, int32_t tok,
+                            uint16_t *rec)
 {
-    float max;
-    int imax;
-    const float log_sum = (float)logit_norm(logits, n_vocab, &max, &imax);
+    const float max = norm->max, log_sum = (float)norm->lse;
     float min = logits[0];
     for (int i = 1; i < n_vocab; i++)
         if (logits[i] < min)

@@ -30,6 +30,7 @@
 #include <stdio.h>
 
 #include "common/error.h"
+#include "engine/logit_norm.h"
 
 #define LOGITS_FILE_MAGIC "_logits_"
 /* uint16 values per record */
@@ -37,9 +38,11 @@
 /* records per chunk */
 #define LOGITS_SCORED(n_ctx) ((n_ctx) - 1 - (n_ctx) / 2)
 
-/* Encode one token's logits into rec (LOGITS_RECORD_LEN(n_vocab) values).
- * Returns -log p(tok), as llama.cpp computes it while writing. */
-double logits_record_encode(const float *logits, int n_vocab, int32_t tok, uint16_t *rec);
+/* Encode one token's logits, with their normaliser (logit_norm), into rec
+ * (LOGITS_RECORD_LEN(n_vocab) values). Returns -log p(tok), as llama.cpp
+ * computes it while writing. */
+double logits_record_encode(const float *logits, const logit_row_norm *norm, int n_vocab, int32_t tok,
+                            uint16_t *rec);
 
 /* The two floats at the start of a record. */
 void logits_record_scale(const uint16_t *rec, float *scale, float *min_log_prob);

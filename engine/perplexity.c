@@ -7,13 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* -log p(tok) from logits: log-softmax with the exp sum in double. */
-static double token_nll(const float *logits, int n_vocab, int32_t tok)
+/* -log p(tok) from logits and their normaliser. */
+static double token_nll(const float *logits, const logit_row_norm *norm, int32_t tok)
 {
-    float max;
-    int imax;
-    const double lse = logit_norm(logits, n_vocab, &max, &imax);
-    return -((double)(logits[tok] - max) - lse);
+    return -((double)(logits[tok] - norm->max) - norm->lse);
 }
 
 int perplexity_n_chunks(size_t n_tokens, int n_ctx, int max_chunks)
@@ -49,11 +46,12 @@ static int score_chunk(engine_ctx *c, const int32_t *orig, int n_ctx, const perp
     const int first = n_ctx / 2;
     for (int i = first; i < n_ctx - 1; i++) {
         const float *logits = engine_logits(c, i - first);
-        double v = token_nll(logits, n_vocab, orig[i + 1]);
+        const logit_row_norm norm = logit_norm(logits, n_vocab);
+        double v = token_nll(logits, &norm, orig[i + 1]);
         *nll += v;
         *nll2 += v * v;
         (*count)++;
-        if (h->token && h->token(h->user, logits, n_vocab, orig[i + 1], err) != 0)
+        if (h->token && h->token(h->user, logits, &norm, n_vocab, orig[i + 1], err) != 0)
             return -1;
     }
     return 0;

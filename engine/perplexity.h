@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "engine/logit_norm.h"
 #include "engine/engine.h"
 
 typedef struct perplexity_result {
@@ -29,10 +30,11 @@ typedef struct perplexity_result {
 typedef void (*perplexity_progress_fn)(void *user, int chunk, int n_chunks, double ppl);
 
 /* Called for every scored token, chunk by chunk in order: the logits of a
- * position and the token that follows it. A non-zero return (with err set)
- * stops the run. */
-typedef int (*perplexity_token_fn)(void *user, const float *logits, int n_vocab,
-                                   int32_t next, perr *err);
+ * position, their normaliser (logit_norm.h, already computed for the
+ * perplexity) and the token that follows it. A non-zero return (with err
+ * set) stops the run. */
+typedef int (*perplexity_token_fn)(void *user, const float *logits, const logit_row_norm *norm,
+                                   int n_vocab, int32_t next, perr *err);
 
 typedef struct perplexity_hooks {
     perplexity_progress_fn progress; /* may be NULL */

@@ -25,8 +25,9 @@
 static void add_token(kld_acc *a, const float *base, const float *q, int32_t tok)
 {
     uint16_t rec[LOGITS_RECORD_LEN(4)];
-    logits_record_encode(base, 4, tok, rec);
-    cr_assert_eq(kld_acc_add(a, q, 4, rec, tok), 0);
+    const logit_row_norm nb = logit_norm(base, 4), nq = logit_norm(q, 4);
+    logits_record_encode(base, &nb, 4, tok, rec);
+    cr_assert_eq(kld_acc_add(a, q, &nq, 4, rec, tok), 0);
 }
 
 Test(kld, hand_made_logits_give_hand_computed_statistics)
@@ -48,7 +49,7 @@ Test(kld, hand_made_logits_give_hand_computed_statistics)
      *    (first maximum); Δp = .2 - .25 = -0.05 */
     const float b3[4] = { 0, 0, 0, 0 }, q3[4] = { ln2, 0, 0, 0 };
     add_token(&a, b3, q3, 1);
-    cr_assert_eq(kld_acc_add(&a, q3, 4, NULL, 1), -1, "full after 3");
+    cr_assert_eq(kld_acc_add(&a, q3, NULL, 4, NULL, 1), -1, "full after 3");
 
     kld_summary s;
     kld_summarize(&a, &s);
@@ -107,7 +108,8 @@ Test(kld, record_keeps_log_probabilities_down_to_24_below_the_best)
     const float logits[3] = { 0.f, logf(3.f), -100.f };
     uint16_t rec[LOGITS_RECORD_LEN(3)];
     cr_assert_eq(sizeof rec / sizeof rec[0], 4 + 4, "3 values padded to 4, after 2 floats");
-    double nll = logits_record_encode(logits, 3, 0, rec);
+    const logit_row_norm norm = logit_norm(logits, 3);
+    double nll = logits_record_encode(logits, &norm, 3, 0, rec);
     float scale, floor;
     logits_record_scale(rec, &scale, &floor);
     /* p = 1/4, 3/4, ~0 */

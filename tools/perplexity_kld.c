@@ -13,10 +13,11 @@ typedef struct base_writer {
     uint16_t *rec;
 } base_writer;
 
-static int write_token(void *user, const float *logits, int n_vocab, int32_t next, perr *err)
+static int write_token(void *user, const float *logits, const logit_row_norm *norm, int n_vocab, int32_t next,
+                       perr *err)
 {
     base_writer *w = user;
-    logits_record_encode(logits, n_vocab, next, w->rec);
+    logits_record_encode(logits, norm, n_vocab, next, w->rec);
     return logits_file_write_record(w->f, w->rec, n_vocab, err);
 }
 
@@ -57,12 +58,13 @@ typedef struct comparer {
     FILE *out;
 } comparer;
 
-static int compare_token(void *user, const float *logits, int n_vocab, int32_t next, perr *err)
+static int compare_token(void *user, const float *logits, const logit_row_norm *norm, int n_vocab, int32_t next,
+                         perr *err)
 {
     comparer *c = user;
     if (logits_base_next(&c->base, err) != 0)
         return -1;
-    if (kld_acc_add(&c->acc, logits, n_vocab, c->base.rec, next) != 0)
+    if (kld_acc_add(&c->acc, logits, norm, n_vocab, c->base.rec, next) != 0)
         return perr_set(err, "more tokens scored than the base file holds");
     return 0;
 }
