@@ -127,8 +127,14 @@ static void pk_pack_group_32(const uint8_t *x, size_t x_stride, int rows, int64_
     }
 }
 
+/* Q4_K/Q6_K: the kx_rl_src layout of a packed super-block. */
+static inline kx_rl_layout pk_k_layout(kx_wtype type)
+{
+    return type == KX_Q6_K ? KX_RL_PACKED_Q6_K : KX_RL_PACKED;
+}
+
 /* Q4_K/Q6_K: dword j of the 16-byte chunk k of row r's super-block lands
- * at 256 k + 64 j + 4 r; then (Q6_K) the rows' scales d. */
+ * at 256 slot(k) + 64 j + 4 r; then (Q6_K) the rows' scales d. */
 static void pk_pack_group_k(const uint8_t *x, size_t x_stride, int rows, int64_t nb, kx_wtype type,
                             uint8_t *out)
 {
@@ -139,7 +145,8 @@ static void pk_pack_group_k(const uint8_t *x, size_t x_stride, int rows, int64_t
             const uint8_t *blk = pk_row(x, x_stride, rows, r) + (size_t)b * bsize;
             for (size_t k = 0; k < chunks; k++)
                 for (size_t j = 0; j < 4; j++)
-                    memcpy(o + 256 * k + 64 * j + 4 * (size_t)r, blk + 16 * k + 4 * j, 4);
+                    memcpy(o + 256 * kx_rl_slot(pk_k_layout(type), k) + 64 * j + 4 * (size_t)r,
+                           blk + 16 * k + 4 * j, 4);
             if (type == KX_Q6_K)
                 memcpy(o + 16 * offsetof(block_q6_K, d) + 2 * (size_t)r, blk + offsetof(block_q6_K, d),
                        sizeof(uint16_t));
@@ -238,7 +245,7 @@ KX_ALWAYS_INLINE void pk_group_dots(const uint8_t *g, int64_t nb, const uint8_t 
         for (int64_t b = 0; b < nb; b++) {
             const uint8_t *p = g + (size_t)b * bbytes;
             pk_prefetch(p + ahead, bbytes);
-            const kx_rl_src src = { p, NULL, _mm512_setzero_si512(), 1 };
+            const kx_rl_src src = { p, NULL, _mm512_setzero_si512(), pk_k_layout(type) };
             const uint8_t *yb = y + (size_t)b * sizeof(block_q8_K);
             const kx_rlk_act *a = &((const kx_rlk_act *)act)[b];
             if (type == KX_Q4_K)

@@ -149,7 +149,7 @@ KX_ALWAYS_INLINE void kx_rl_rows16(const uint8_t *x, const kx_rl_group *g, int64
             kx_rlk_prefetch_block(p + bsize, bsize, g->off);
         else
             kx_rl_prefetch_next(g, b);
-        const kx_rl_src src = { p, g->off, off32, 0 };
+        const kx_rl_src src = { p, g->off, off32, KX_RL_GGUF };
         if (type == KX_Q4_0 || type == KX_Q8_0)
             kx_rl_block_32(p, g->off, off32, y + (size_t)b * sizeof(block_q8_0), y_stride,
                            &((const kx_rl_act *)act)[b], nt, type == KX_Q8_0, sum);
