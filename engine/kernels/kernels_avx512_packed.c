@@ -41,13 +41,16 @@
  * group, or the bytes after the matrix: a prefetch never faults.) */
 #define PK_PREFETCH_BYTES 4096
 
-/* The same for a single activation row (decode), by type (measured on AMD
- * Zen 4: Q4_K_M decode 46 -> 53 tok/s from 2 to 8 KiB on 2 threads; in
- * the paired layout, Q4_0 and Q8_0 stream fastest 2 KiB ahead, one thread
- * reading 33-38 GB/s, against 24-32 at 4 or 8 KiB). */
+/* The same for a single activation row (decode), by type, 0 = none
+ * (measured on AMD Zen 4: Q4_K_M decode 46 -> 53 tok/s from 2 to 8 KiB on
+ * 2 threads. Q4_0 and Q8_0, whose pairs of blocks are one stream in the
+ * order the dots read it, stream fastest with no prefetch at all: a
+ * software prefetch into L2 2 KiB ahead or more slows a plain
+ * sequential read on one core from 35 to 19-29 GB/s, and the Q4_0 dots
+ * from 36-38 to 25-35). */
 static inline size_t pk_prefetch_bytes_1(kx_wtype type)
 {
-    return kx_wtype_is_k(type) ? 8192 : 2048;
+    return kx_wtype_is_k(type) ? 8192 : 0;
 }
 
 /* Bytes of one block (super-block) of 16 rows, codes only for Q4_0/Q8_0. */
@@ -244,7 +247,8 @@ KX_ALWAYS_INLINE void pk_group_dots(const uint8_t *g, int64_t nb, const uint8_t 
         const size_t bbytes = pk_block_bytes(type), ahead = pk_round_up(prefetch, bbytes);
         for (int64_t b = 0; b < nb; b++) {
             const uint8_t *p = g + (size_t)b * bbytes;
-            pk_prefetch(p + ahead, bbytes);
+            if (prefetch > 0)
+                pk_prefetch(p + ahead, bbytes);
             const kx_rl_src src = { p, NULL, _mm512_setzero_si512(), pk_k_layout(type) };
             const uint8_t *yb = y + (size_t)b * sizeof(block_q8_K);
             const kx_rlk_act *a = &((const kx_rlk_act *)act)[b];
@@ -258,7 +262,8 @@ KX_ALWAYS_INLINE void pk_group_dots(const uint8_t *g, int64_t nb, const uint8_t 
     const size_t pbytes = pk_pair_bytes(type), ahead = pk_round_up(prefetch, pbytes);
     for (int64_t b = 0; b < nb; b += 2) {
         const uint8_t *pair = g + pk_pair_at(b, type);
-        pk_prefetch(pair + ahead, pbytes);
+        if (prefetch > 0)
+            pk_prefetch(pair + ahead, pbytes);
         pk_block32_dots(pair, b, y, y_stride, act, nt, type, acc);
         if (b + 1 < nb)
             pk_block32_dots(pair, b + 1, y, y_stride, act, nt, type, acc);
