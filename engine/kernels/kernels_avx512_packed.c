@@ -35,22 +35,24 @@
  * group in chunks (the group's bytes are then still in the cache). */
 #define PK_MAX_TOK 16
 
-/* How far ahead the weights are prefetched, in bytes (rounded to whole
- * blocks, or pairs of blocks): the hardware prefetcher alone leaves the
- * loads waiting on memory. (Past a group's end this touches the next
- * group, or the bytes after the matrix: a prefetch never faults.) */
-#define PK_PREFETCH_BYTES 4096
-
-/* The same for a single activation row (decode), by type, 0 = none
- * (measured on AMD Zen 4: Q4_K_M decode 46 -> 53 tok/s from 2 to 8 KiB on
- * 2 threads. Q4_0 and Q8_0, whose pairs of blocks are one stream in the
- * order the dots read it, stream fastest with no prefetch at all: a
- * software prefetch into L2 2 KiB ahead or more slows a plain
- * sequential read on one core from 35 to 19-29 GB/s, and the Q4_0 dots
- * from 36-38 to 25-35). */
-static inline size_t pk_prefetch_bytes_1(kx_wtype type)
+/* How far ahead the weights are prefetched into L2 for nt activation
+ * rows, in bytes (rounded to whole blocks, or pairs of blocks), 0 = not
+ * at all. (Past a group's end this touches the next group, or the bytes
+ * after the matrix: a prefetch never faults.) Measured on AMD Zen 4, one
+ * core, weights streaming from DRAM:
+ *  - batches: the hardware prefetcher alone leaves the dots waiting on
+ *    memory; Q4_0 and Q8_0 read fastest 8 KiB ahead (Q8_0, 4 rows: 25 GB/s
+ *    at 4 KiB, 31 at 8), the K-quants 4 KiB ahead;
+ *  - one row (decode): Q4_K_M decode went 46 -> 53 tok/s from 2 to 8 KiB
+ *    on 2 threads. Q4_0 and Q8_0, whose pairs of blocks are one stream in
+ *    the order the dots read it, stream fastest with no prefetch at all:
+ *    a software prefetch 2 KiB ahead or more slows a plain sequential read
+ *    from 35 to 19-29 GB/s, and the Q4_0 dots from 36-38 to 25-35. */
+static inline size_t pk_prefetch_bytes(kx_wtype type, int nt)
 {
-    return kx_wtype_is_k(type) ? 8192 : 0;
+    if (nt == 1)
+        return kx_wtype_is_k(type) ? 8192 : 0;
+    return kx_wtype_is_k(type) ? 4096 : 8192;
 }
 
 /* Bytes of one block (super-block) of 16 rows, codes only for Q4_0/Q8_0. */
@@ -239,7 +241,7 @@ KX_ALWAYS_INLINE void pk_group_dots(const uint8_t *g, int64_t nb, const uint8_t 
                                     size_t y_stride, const void *act, int nt, kx_wtype type,
                                     __m512 acc[KX_RL_MAX_TOK])
 {
-    const size_t prefetch = nt == 1 ? pk_prefetch_bytes_1(type) : PK_PREFETCH_BYTES;
+    const size_t prefetch = pk_prefetch_bytes(type, nt);
 #pragma GCC unroll 8
     for (int t = 0; t < nt; t++)
         acc[t] = _mm512_setzero_ps();
