@@ -9,7 +9,8 @@
  * dword transpose per 128-bit lane, and a gather of the sixteen F16
  * scales, which costs more than the dot products of an 8-row batch. Here
  * that rearrangement is done once, and a group takes as many bytes as its
- * 16 rows do in the GGUF:
+ * 16 rows do in the GGUF (Q4_0/Q8_0 rows of an odd number of blocks: 32
+ * bytes more), laid out so that a thread reads each group front to back:
  *  - Q4_0, Q8_0: blocks in pairs, each pair a run of whole cache lines:
  *    the two blocks' sixteen scales as F16 (32 bytes a block), then each
  *    block's codes exactly as the row-lane kernels hold them after the
@@ -20,8 +21,8 @@
  *    single-row decode a third of its read rate per core: measured on AMD
  *    Zen 4.)
  *  - Q4_K, Q6_K: each super-block as its 16-byte chunks' transposed vectors
- *    (kx_rl_src in kernels_avx512_rowlane.h), then for Q6_K the sixteen
- *    F16 scales d.
+ *    in the order the dots read them (kx_rl_src in
+ *    kernels_avx512_rowlane.h), then for Q6_K the sixteen F16 scales d.
  * K-quant blocks are not always 64-byte aligned (unaligned loads). The arithmetic
  * per lane is the row-lane kernels' (the same block functions), so the
  * results are bit-identical to vec_dot.
