@@ -445,7 +445,10 @@ Test(kernels, packed_q8_0_keeps_each_pair_of_blocks_scales_beside_their_codes)
     cr_assert_eq(bytes, sizeof x + 32, "3 blocks: the rows' bytes and half a line");
     uint8_t *out = aligned_alloc(64, (bytes + 63) / 64 * 64);
     cr_assert(out);
+    memset(out, 0xaa, bytes); /* pack must write every byte, the unused ones as 0 */
     pk->pack(x, sizeof x[0], ROWS, N, out);
+    for (int i = 0; i < 32; i++)
+        cr_assert_eq(out[64 + 2 * 512 + 32 + i], 0, "the odd last block's unused half line");
     for (int b = 0; b < BLOCKS; b++) {
         const uint8_t *pair = out + (size_t)(b / 2) * (64 + 2 * 512);
         const uint8_t *scales = pair + 32 * (b % 2), *codes = pair + 64 + 512 * (b % 2);

@@ -115,7 +115,6 @@ static void pk_pack_group_32(const uint8_t *x, size_t x_stride, int rows, int64_
 {
     const size_t bsize = kx_block_bytes(type), cbytes = pk_block_bytes(type);
     const size_t qs_off = type == KX_Q8_0 ? offsetof(block_q8_0, qs) : offsetof(block_q4_0, qs);
-    memset(out, 0, pk_group_bytes(nb, type)); /* an odd last block's unused half line */
     for (int64_t b = 0; b < nb; b++) {
         uint8_t *scales = out + pk_pair_at(b, type) + pk_scales_at(b);
         uint8_t *codes = out + pk_pair_at(b, type) + pk_codes_at(b, type);
@@ -131,6 +130,8 @@ static void pk_pack_group_32(const uint8_t *x, size_t x_stride, int rows, int64_
             }
         }
     }
+    if (nb % 2 != 0) /* the odd last block's unused half line */
+        memset(out + pk_pair_at(nb - 1, type) + pk_scales_at(nb), 0, 32);
 }
 
 /* Q4_K/Q6_K: the kx_rl_src layout of a packed super-block. */

@@ -169,7 +169,7 @@ static inline __m512i kx_rl_pair16(__m512i lo, __m512i hi)
  * With one activation row the dots go into two chains (even and odd j)
  * added at the end: the same integers, and half the dependent vpdpbusd,
  * so the out-of-order window reaches the next loads sooner (one AMD Zen 4
- * core, Q4_K from DRAM: 27-30 -> 34-38 GB/s; batches have a chain per
+ * core, Q4_K from DRAM: 28-31 -> 33-35 GB/s; batches have a chain per
  * row already). */
 static inline __attribute__((always_inline)) void
 kx_rlk_group(const __m512i *w, int nquads, __m512i scale, const uint8_t *y, size_t y_stride,
